@@ -1,0 +1,158 @@
+//! Facts → catalogue: every tool with its name, schemas, annotations, gate and operation.
+//! Built once per `load`; every request reads it.
+
+pub mod admin;
+pub mod names;
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
+use crate::schema::fields::ModelIndex;
+use crate::schema::validate::Patterns;
+
+/// A permission the host evaluates for the principal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Gate {
+    /// `AdminSite.has_permission` and `ModelAdmin.has_view_permission(request)`.
+    AdminView { admin: String },
+}
+
+impl Gate {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Gate::AdminView { admin } => json!({"gate": "admin.view", "admin": admin}),
+        }
+    }
+}
+
+/// What a tool asks the host to do, with everything derived for it.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    AdminList { admin: usize, columns: Vec<String>, masked: Vec<String>, filterable: Vec<String>, default_page_size: u64 },
+    AdminRetrieve { admin: usize, fields: Vec<String>, masked: Vec<String> },
+}
+
+/// A tool as derivation produced it.
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    pub name: String,
+    /// The name in the other naming scheme; accepted in calls and key allowlists.
+    pub alias: String,
+    pub title: String,
+    pub description: String,
+    pub input_schema: Value,
+    pub output_schema: Value,
+    pub read_only: bool,
+    pub gate: Gate,
+    pub operation: Operation,
+}
+
+pub struct Tool {
+    pub spec: ToolSpec,
+    /// The `tools/list` entry, rendered once.
+    pub descriptor: Value,
+}
+
+pub struct Catalogue {
+    pub server: ServerFacts,
+    pub settings: SettingsFacts,
+    pub models: Vec<ModelFacts>,
+    model_index: HashMap<String, usize>,
+    pub admin_ids: Vec<String>,
+    pub admin_models: Vec<usize>,
+    pub tools: Vec<Tool>,
+    tool_index: HashMap<String, usize>,
+    pub patterns: Patterns,
+}
+
+impl ModelIndex for Catalogue {
+    fn model(&self, label: &str) -> Option<&ModelFacts> {
+        self.model_index.get(label).map(|&i| &self.models[i])
+    }
+}
+
+impl Catalogue {
+    /// Derive everything from `facts`. Warnings name what was skipped; one underivable
+    /// admin never takes the others down.
+    pub fn derive(facts: Facts) -> Result<(Catalogue, Vec<String>), String> {
+        if facts.protocol != PROTOCOL {
+            return Err(format!("facts protocol {} is not supported (expected {PROTOCOL})", facts.protocol));
+        }
+        let model_index = facts.models.iter().enumerate().map(|(i, m)| (m.label.clone(), i)).collect();
+        let mut cat = Catalogue {
+            server: facts.server,
+            settings: facts.settings,
+            models: facts.models,
+            model_index,
+            admin_ids: Vec::new(),
+            admin_models: Vec::new(),
+            tools: Vec::new(),
+            tool_index: HashMap::new(),
+            patterns: Patterns::default(),
+        };
+        let mut warnings = Vec::new();
+        let mut specs = Vec::new();
+        for admin in &facts.admins {
+            let Some(&model_at) = cat.model_index.get(&admin.model) else {
+                warnings.push(format!("{}: model {} was not described; skipped", admin.id, admin.model));
+                continue;
+            };
+            let admin_index = cat.admin_ids.len();
+            cat.admin_ids.push(admin.id.clone());
+            cat.admin_models.push(model_at);
+            specs.extend(admin::tools_for(&cat, admin_index, admin, &cat.models[model_at], &mut warnings));
+        }
+        let mut taken = HashSet::new();
+        for mut spec in specs {
+            spec.name = names::unique(spec.name, &mut taken);
+            if let Err(e) = cat.patterns.collect(&spec.input_schema) {
+                warnings.push(format!("{}: {e}; skipped", spec.name));
+                continue;
+            }
+            let descriptor = describe(&spec);
+            cat.tool_index.insert(spec.name.clone(), cat.tools.len());
+            cat.tools.push(Tool { spec, descriptor });
+        }
+        // Aliases resolve only where they do not shadow a real name.
+        for i in 0..cat.tools.len() {
+            let alias = cat.tools[i].spec.alias.clone();
+            cat.tool_index.entry(alias).or_insert(i);
+        }
+        Ok((cat, warnings))
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&Tool> {
+        self.tool_index.get(name).map(|&i| &self.tools[i])
+    }
+
+    pub fn admin_model(&self, admin: usize) -> &ModelFacts {
+        &self.models[self.admin_models[admin]]
+    }
+
+    /// Password hashes of the user model and `DJANGO_MCP_REDACT_FIELDS` entries never leave.
+    pub fn is_redacted(&self, model: &ModelFacts, field: &str) -> bool {
+        (model.is_user_model && field == "password")
+            || self.settings.redact_fields.iter().any(|r| {
+                r == field || r.strip_prefix(model.label.as_str()).and_then(|rest| rest.strip_prefix('.')) == Some(field)
+            })
+    }
+}
+
+fn describe(spec: &ToolSpec) -> Value {
+    json!({
+        "name": spec.name,
+        "title": spec.title,
+        "description": spec.description,
+        "inputSchema": spec.input_schema,
+        "outputSchema": spec.output_schema,
+        "annotations": {
+            "title": spec.title,
+            "readOnlyHint": spec.read_only,
+            "destructiveHint": false,
+            "idempotentHint": true,
+            "openWorldHint": false,
+        },
+    })
+}

@@ -1,0 +1,163 @@
+//! What the host tells the engine about the Django project (docs/engine-protocol.md, `load`).
+//! Unknown keys are ignored and most keys have defaults, so an older host keeps loading.
+
+use serde::Deserialize;
+
+pub const PROTOCOL: u32 = 1;
+
+#[derive(Debug, Deserialize)]
+pub struct Facts {
+    pub protocol: u32,
+    #[serde(default)]
+    pub server: ServerFacts,
+    #[serde(default)]
+    pub settings: SettingsFacts,
+    #[serde(default)]
+    pub models: Vec<ModelFacts>,
+    #[serde(default)]
+    pub admins: Vec<AdminFacts>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ServerFacts {
+    #[serde(default = "default_server_name")]
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+}
+
+impl Default for ServerFacts {
+    fn default() -> Self {
+        ServerFacts { name: default_server_name(), version: String::new() }
+    }
+}
+
+fn default_server_name() -> String {
+    "django-mcp".to_string()
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolNames {
+    #[default]
+    Portable,
+    Dotted,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsFacts {
+    #[serde(default)]
+    pub tool_names: ToolNames,
+    #[serde(default = "default_page_size")]
+    pub page_size: usize,
+    #[serde(default)]
+    pub redact_fields: Vec<String>,
+    #[serde(default)]
+    pub test_hooks: bool,
+}
+
+impl Default for SettingsFacts {
+    fn default() -> Self {
+        SettingsFacts {
+            tool_names: ToolNames::default(),
+            page_size: default_page_size(),
+            redact_fields: Vec::new(),
+            test_hooks: false,
+        }
+    }
+}
+
+fn default_page_size() -> usize {
+    100
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ModelFacts {
+    pub label: String,
+    pub app_label: String,
+    pub model_name: String,
+    pub object_name: String,
+    pub verbose_name: String,
+    pub verbose_name_plural: String,
+    pub pk: String,
+    #[serde(default)]
+    pub is_user_model: bool,
+    pub fields: Vec<FieldFacts>,
+}
+
+impl ModelFacts {
+    pub fn field(&self, name: &str) -> Option<&FieldFacts> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn pk_field(&self) -> Option<&FieldFacts> {
+        self.field(&self.pk)
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct FieldFacts {
+    pub name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub verbose_name: String,
+    #[serde(default)]
+    pub help_text: String,
+    #[serde(default)]
+    pub null: bool,
+    #[serde(default)]
+    pub blank: bool,
+    #[serde(default = "yes")]
+    pub editable: bool,
+    #[serde(default)]
+    pub primary_key: bool,
+    #[serde(default)]
+    pub max_length: Option<u64>,
+    /// Flattened `(value, label)` pairs.
+    #[serde(default)]
+    pub choices: Option<Vec<(serde_json::Value, String)>>,
+    #[serde(default)]
+    pub max_digits: Option<u32>,
+    #[serde(default)]
+    pub decimal_places: Option<u32>,
+    #[serde(default)]
+    pub min_value: Option<serde_json::Number>,
+    #[serde(default)]
+    pub max_value: Option<serde_json::Number>,
+    #[serde(default)]
+    pub related_model: Option<String>,
+    #[serde(default)]
+    pub many: bool,
+    #[serde(default)]
+    pub has_default: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AdminFacts {
+    pub id: String,
+    #[serde(default = "default_site")]
+    pub site: String,
+    pub model: String,
+    #[serde(default)]
+    pub search_fields: Vec<String>,
+    #[serde(default)]
+    pub list_display: Vec<String>,
+    #[serde(default)]
+    pub list_filter: Vec<String>,
+    #[serde(default)]
+    pub ordering: Vec<String>,
+    #[serde(default = "default_list_per_page")]
+    pub list_per_page: u64,
+}
+
+fn default_site() -> String {
+    "admin".to_string()
+}
+
+fn default_list_per_page() -> u64 {
+    100
+}

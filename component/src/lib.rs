@@ -1,0 +1,85 @@
+//! The django-mcp engine: MCP protocol, schema derivation and the admin mapping rules,
+//! with no I/O. `lib.rs` holds only the WIT glue; see docs/ARCHITECTURE.md for the codemap.
+
+pub mod derive;
+pub mod facts;
+pub mod protocol;
+pub mod schema;
+
+use derive::Catalogue;
+
+/// A loaded catalogue, ready to step requests.
+pub struct Engine {
+    catalogue: Catalogue,
+}
+
+impl Engine {
+    /// Derive the catalogue from the host's facts; the warnings name what was skipped.
+    pub fn load(facts: &str) -> Result<(Engine, Vec<String>), String> {
+        let facts: facts::Facts = serde_json::from_str(facts).map_err(|e| format!("facts are not valid: {e}"))?;
+        let (catalogue, warnings) = Catalogue::derive(facts)?;
+        Ok((Engine { catalogue }, warnings))
+    }
+
+    /// One step (docs/engine-protocol.md): the output is JSON text.
+    pub fn step(&self, input: &str) -> String {
+        protocol::step(&self.catalogue, input).to_json().to_string()
+    }
+
+    /// Answer for a step taken before any facts were loaded.
+    pub fn unloaded_step() -> String {
+        let error = protocol::jsonrpc::RpcError::new(serde_json::Value::Null, protocol::jsonrpc::INTERNAL_ERROR, "Internal error");
+        serde_json::json!({"done": {"reply": error.to_json(), "http_status": 500, "audit": {
+            "method": "<host>", "target": null, "outcome": "handler_error",
+            "error_code": error.code, "error_message": "engine used before load",
+        }}})
+        .to_string()
+    }
+}
+
+/// Send a line to the host's log (Python logging levels). Natively, stderr.
+pub fn log(level: u8, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    component::host::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("[engine {level}] {message}");
+}
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    use std::cell::RefCell;
+
+    wit_bindgen::generate!({ world: "engine-component", path: "../wit" });
+
+    pub use django_mcp::engine::host;
+    use exports::django_mcp::engine::engine::Guest;
+
+    thread_local! {
+        static LOADED: RefCell<Option<super::Engine>> = const { RefCell::new(None) };
+    }
+
+    struct Component;
+
+    impl Guest for Component {
+        fn load(facts: String) -> Result<String, String> {
+            install_panic_hook();
+            let (engine, warnings) = super::Engine::load(&facts)?;
+            LOADED.with(|slot| *slot.borrow_mut() = Some(engine));
+            Ok(serde_json::to_string(&warnings).expect("strings serialise"))
+        }
+
+        fn step(input: String) -> String {
+            LOADED.with(|slot| match slot.borrow().as_ref() {
+                Some(engine) => engine.step(&input),
+                None => super::Engine::unloaded_step(),
+            })
+        }
+    }
+
+    /// On wasm32-unknown-unknown a panic is a bare `unreachable` trap; say why first.
+    fn install_panic_hook() {
+        std::panic::set_hook(Box::new(|info| host::log(50, &info.to_string())));
+    }
+
+    export!(Component);
+}

@@ -1,0 +1,230 @@
+//! `tools/list` and `tools/call`: the effects they ask of the host and the replies they shape.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::jsonrpc::{self, RpcError};
+use super::{Output, Pending, Principal};
+use crate::derive::{Catalogue, Gate, Operation, Tool};
+use crate::schema::validate::validate;
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "work", rename_all = "snake_case")]
+pub(crate) enum Work {
+    ListTools { offset: usize },
+    CallTool { tool: String, arguments: Value },
+}
+
+pub(crate) fn begin(
+    cat: &Catalogue,
+    id: Value,
+    method: &str,
+    target: Option<String>,
+    params: Map<String, Value>,
+    principal: Principal,
+) -> Output {
+    let pending = |work| Pending { id: id.clone(), method: method.to_string(), target: target.clone(), principal: principal.clone(), work };
+    if method == "tools/list" {
+        let offset = match params.get("cursor") {
+            None | Some(Value::Null) => 0,
+            Some(Value::String(c)) => match decode_cursor(c) {
+                Some(o) => o,
+                None => return invalid_params(method, target.clone(), id.clone(), "Invalid params: unknown cursor"),
+            },
+            Some(_) => return invalid_params(method, target.clone(), id.clone(), "Invalid params: cursor must be a string"),
+        };
+        let gates = distinct_gates(cat.tools.iter());
+        if gates.is_empty() {
+            return finish(cat, pending(Work::ListTools { offset }), Vec::new());
+        }
+        let checks: Vec<Value> = gates.iter().map(Gate::to_json).collect();
+        return Output::Effects { effects: vec![json!({"kind": "permissions", "checks": checks})], state: pending(Work::ListTools { offset }) };
+    }
+
+    let Some(name) = params.get("name").and_then(Value::as_str) else {
+        return invalid_params(method, target.clone(), id.clone(), "Invalid params: name (the tool's name) is required");
+    };
+    let Some(tool) = cat.tool(name) else {
+        let e = RpcError::new(id.clone(), jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown tool '{name}'"))
+            .with_data(json!({"name": name}));
+        return Output::error(method, target.clone(), e);
+    };
+    if !principal.may_use(&[&tool.spec.name, &tool.spec.alias]) {
+        let e = RpcError::new(id.clone(), jsonrpc::OUT_OF_SCOPE, "out_of_scope: tool not in this key's allowlist")
+            .with_data(json!({"target": tool.spec.name}));
+        return Output::error(method, target.clone(), e);
+    }
+    let arguments = match params.get("arguments") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(a @ Value::Object(_)) => a.clone(),
+        Some(_) => return invalid_params(method, target.clone(), id.clone(), "Invalid params: arguments must be an object"),
+    };
+    if let Err(problem) = validate(&tool.spec.input_schema, &arguments, &cat.patterns) {
+        let done = tool_error(format!("Invalid arguments: {problem}"));
+        return finished_call(&id, method, target.clone(), done, "handler_error");
+    }
+    let effects = vec![
+        json!({"kind": "authorize", "checks": [tool.spec.gate.to_json()]}),
+        work_effect(cat, tool, &arguments),
+    ];
+    Output::Effects { effects, state: pending(Work::CallTool { tool: tool.spec.name.clone(), arguments }) }
+}
+
+pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<Value>) -> Output {
+    let Pending { id, method, target, principal, work } = pending;
+    match work {
+        Work::ListTools { offset } => {
+            let allowed = match results.first() {
+                None => Vec::new(),
+                Some(r) => match ok_value(r).and_then(Value::as_array) {
+                    Some(a) => a.iter().map(|v| v.as_bool() == Some(true)).collect(),
+                    None => return host_error(&id, &method, target, r),
+                },
+            };
+            let gates = distinct_gates(cat.tools.iter());
+            let passed: HashMap<&Gate, bool> = gates.iter().zip(allowed.iter().copied().chain(std::iter::repeat(false))).collect();
+            let visible: Vec<&Tool> = cat
+                .tools
+                .iter()
+                .filter(|t| passed.get(&t.spec.gate) == Some(&true))
+                .filter(|t| principal.may_use(&[&t.spec.name, &t.spec.alias]))
+                .collect();
+            let size = cat.settings.page_size.max(1);
+            let page: Vec<Value> = visible.iter().skip(offset).take(size).map(|t| t.descriptor.clone()).collect();
+            let mut result = json!({"tools": page});
+            // The last page has no nextCursor at all: `null` breaks the TypeScript SDK.
+            if offset + size < visible.len() {
+                result["nextCursor"] = json!(encode_cursor(offset + size));
+            }
+            Output::reply(&id, &method, target, result)
+        }
+        Work::CallTool { tool, arguments } => {
+            let Some(tool) = cat.tool(&tool) else {
+                return host_error(&id, &method, target, &json!({"error": {"kind": "internal", "message": "tool vanished"}}));
+            };
+            let authorized = results.first().cloned().unwrap_or(Value::Null);
+            if let Some(err) = authorized.get("error") {
+                if err.get("kind").and_then(Value::as_str) == Some("forbidden") {
+                    let e = RpcError::new(id.clone(), jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this tool")
+                        .with_data(json!({"target": tool.spec.name}));
+                    return Output::error(&method, target, e);
+                }
+                return host_error(&id, &method, target, &authorized);
+            }
+            let outcome = results.get(1).cloned().unwrap_or(Value::Null);
+            let (done, audit_outcome) = shape_call(cat, tool, &arguments, &outcome);
+            finished_call(&id, &method, target, done, audit_outcome)
+        }
+    }
+}
+
+fn work_effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
+    match &tool.spec.operation {
+        Operation::AdminList { admin, columns, masked, filterable, default_page_size } => {
+            let ordering: Vec<&str> = args.get("ordering").and_then(Value::as_str).map(|o| o.split(',').collect()).unwrap_or_default();
+            let filters: Map<String, Value> = args
+                .get("filters")
+                .and_then(Value::as_object)
+                .map(|f| f.iter().filter(|(k, _)| filterable.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            json!({
+                "kind": "admin.list",
+                "admin": cat.admin_ids[*admin],
+                "columns": columns,
+                "masked": masked,
+                "q": args.get("q"),
+                "filters": filters,
+                "ordering": ordering,
+                "page": page_of(args),
+                "page_size": args.get("page_size").and_then(Value::as_f64).map(|f| f as u64).unwrap_or(*default_page_size),
+            })
+        }
+        Operation::AdminRetrieve { admin, fields, masked } => json!({
+            "kind": "admin.retrieve",
+            "admin": cat.admin_ids[*admin],
+            "pk": args.get("pk"),
+            "fields": fields,
+            "masked": masked,
+        }),
+    }
+}
+
+fn page_of(args: &Value) -> u64 {
+    args.get("page").and_then(Value::as_f64).map(|f| f as u64).unwrap_or(1)
+}
+
+/// The tool result for the host's answer to the work effect, and its audit outcome.
+fn shape_call(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &Value) -> (Value, &'static str) {
+    if let Some(err) = outcome.get("error") {
+        let kind = err.get("kind").and_then(Value::as_str).unwrap_or("internal");
+        let model = match &tool.spec.operation {
+            Operation::AdminList { admin, .. } | Operation::AdminRetrieve { admin, .. } => cat.admin_model(*admin),
+        };
+        let message = match kind {
+            "not_found" => format!("No {} with pk {} exists that you can see.", model.verbose_name, args.get("pk").unwrap_or(&Value::Null)),
+            "forbidden" => format!("You do not have permission to view this {}.", model.verbose_name),
+            _ => err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string(),
+        };
+        let outcome = if kind == "forbidden" { "deny" } else { "handler_error" };
+        return (tool_error(message), outcome);
+    }
+    let Some(value) = outcome.get("ok") else {
+        return (tool_error("The tool failed: the host gave no result.".to_string()), "handler_error");
+    };
+    let structured = match &tool.spec.operation {
+        Operation::AdminList { default_page_size, .. } => json!({
+            "results": value.get("results").cloned().unwrap_or(json!([])),
+            "count": value.get("count").cloned().unwrap_or(json!(0)),
+            "page": page_of(args),
+            "page_size": args.get("page_size").and_then(Value::as_f64).map(|f| f as u64).unwrap_or(*default_page_size),
+        }),
+        Operation::AdminRetrieve { .. } => json!({"object": value.get("object").cloned().unwrap_or(json!({}))}),
+    };
+    let text = serde_json::to_string(&structured).expect("JSON values serialise");
+    (json!({"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": false}), "allow")
+}
+
+fn tool_error(message: String) -> Value {
+    json!({"content": [{"type": "text", "text": message}], "isError": true})
+}
+
+fn finished_call(id: &Value, method: &str, target: Option<String>, result: Value, outcome: &'static str) -> Output {
+    let mut out = Output::reply(id, method, target, result.clone());
+    if let Output::Done { audit, .. } = &mut out {
+        audit.outcome = outcome;
+        if outcome != "allow" {
+            audit.error_message = result["content"][0]["text"].as_str().map(str::to_string);
+        }
+    }
+    out
+}
+
+fn invalid_params(method: &str, target: Option<String>, id: Value, message: &str) -> Output {
+    Output::error(method, target, RpcError::new(id, jsonrpc::INVALID_PARAMS, message))
+}
+
+/// An effect failed in a way the request cannot recover from; the host has logged why.
+fn host_error(id: &Value, method: &str, target: Option<String>, result: &Value) -> Output {
+    let message = result.pointer("/error/message").and_then(Value::as_str).unwrap_or("Internal error");
+    Output::error(method, target, RpcError::new(id.clone(), jsonrpc::INTERNAL_ERROR, format!("Internal error: {message}")))
+}
+
+fn ok_value(result: &Value) -> Option<&Value> {
+    result.get("ok")
+}
+
+/// Each gate once, in the order tools first use it: the order of the permissions effect.
+fn distinct_gates<'a>(tools: impl Iterator<Item = &'a Tool>) -> Vec<Gate> {
+    let mut seen = HashSet::new();
+    tools.filter(|t| seen.insert(&t.spec.gate)).map(|t| t.spec.gate.clone()).collect()
+}
+
+fn encode_cursor(offset: usize) -> String {
+    format!("o{offset}")
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    cursor.strip_prefix('o')?.parse().ok()
+}

@@ -1,0 +1,263 @@
+//! Django model field facts → JSON Schema (draft 2020-12).
+//!
+//! The value shapes match what the host serialises (docs/engine-protocol.md): decimals,
+//! UUIDs, dates and durations travel as strings, relations as the target's pk.
+
+use serde_json::{json, Map, Value};
+
+use crate::facts::{FieldFacts, ModelFacts};
+
+/// Looks a model up by label; relations need the target's pk schema.
+pub trait ModelIndex {
+    fn model(&self, label: &str) -> Option<&ModelFacts>;
+}
+
+const INT32: (i64, i64) = (-2_147_483_648, 2_147_483_647);
+const INT16: (i64, i64) = (-32_768, 32_767);
+const INT64: (i64, i64) = (i64::MIN, i64::MAX);
+
+/// The schema of one value of `field` (a many-to-many gives the array of pks).
+pub fn field_schema(field: &FieldFacts, models: &dyn ModelIndex) -> Value {
+    field_schema_at_depth(field, models, 0)
+}
+
+fn field_schema_at_depth(field: &FieldFacts, models: &dyn ModelIndex, depth: u8) -> Value {
+    let mut schema = if field.related_model.is_some() {
+        let target_pk = relation_target_pk(field, models, depth);
+        if field.many {
+            json!({"type": "array", "items": target_pk, "uniqueItems": true})
+        } else {
+            target_pk
+        }
+    } else {
+        value_schema(field)
+    };
+    if let Some(choices) = &field.choices {
+        if !choices.is_empty() && !field.many {
+            restrict_to_choices(&mut schema, choices);
+        }
+    }
+    annotate(&mut schema, field);
+    if field.null && !field.many {
+        schema = nullable(schema);
+    }
+    schema
+}
+
+fn relation_target_pk(field: &FieldFacts, models: &dyn ModelIndex, depth: u8) -> Value {
+    let target = field.related_model.as_deref().and_then(|label| models.model(label));
+    match target.and_then(|m| m.pk_field()) {
+        // A pk that is itself a relation (multi-table inheritance) is followed a few hops.
+        Some(pk) if depth < 4 => {
+            let mut s = field_schema_at_depth(pk, models, depth + 1);
+            strip_annotations(&mut s);
+            s
+        }
+        _ => json!({"type": ["integer", "string"]}),
+    }
+}
+
+fn value_schema(field: &FieldFacts) -> Value {
+    let kind = field.kind.as_str();
+    match kind {
+        "AutoField" | "IntegerField" => integer(field, INT32),
+        "BigAutoField" | "BigIntegerField" => integer(field, INT64),
+        "SmallAutoField" | "SmallIntegerField" => integer(field, INT16),
+        "PositiveIntegerField" => integer(field, (0, INT32.1)),
+        "PositiveSmallIntegerField" => integer(field, (0, INT16.1)),
+        "PositiveBigIntegerField" => integer(field, (0, INT64.1)),
+        "FloatField" => json!({"type": "number"}),
+        "DecimalField" => decimal(field),
+        "BooleanField" => json!({"type": "boolean"}),
+        "NullBooleanField" => json!({"type": ["boolean", "null"]}),
+        "DateField" => json!({"type": "string", "format": "date"}),
+        "DateTimeField" => json!({"type": "string", "format": "date-time"}),
+        "TimeField" => json!({"type": "string", "format": "time"}),
+        "DurationField" => json!({"type": "string", "format": "duration"}),
+        "UUIDField" => json!({"type": "string", "format": "uuid"}),
+        "EmailField" => with_max_length(json!({"type": "string", "format": "email"}), field),
+        "URLField" => with_max_length(json!({"type": "string", "format": "uri"}), field),
+        "SlugField" => {
+            with_max_length(json!({"type": "string", "pattern": "^[-a-zA-Z0-9_]*$"}), field)
+        }
+        "GenericIPAddressField" | "IPAddressField" => {
+            json!({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
+        }
+        "CharField" | "TextField" | "FilePathField" => {
+            with_max_length(json!({"type": "string"}), field)
+        }
+        // Files travel as their storage name; an empty file is null.
+        "FileField" | "ImageField" => json!({"type": ["string", "null"]}),
+        "BinaryField" => json!({"type": "string", "contentEncoding": "base64"}),
+        // JSON holds any value; an unknown custom field cannot be described more tightly.
+        _ => json!({}),
+    }
+}
+
+fn integer(field: &FieldFacts, (lo, hi): (i64, i64)) -> Value {
+    let minimum = field.min_value.clone().map(Value::Number).unwrap_or_else(|| json!(lo));
+    let maximum = field.max_value.clone().map(Value::Number).unwrap_or_else(|| json!(hi));
+    json!({"type": "integer", "minimum": minimum, "maximum": maximum})
+}
+
+fn decimal(field: &FieldFacts) -> Value {
+    let places = field.decimal_places.unwrap_or(0);
+    let whole = field.max_digits.map(|d| d.saturating_sub(places));
+    let whole_part = match whole {
+        Some(n) => format!("\\d{{1,{}}}", n.max(1)),
+        None => "\\d+".to_string(),
+    };
+    let fraction = if places > 0 { format!("(\\.\\d{{1,{places}}})?") } else { String::new() };
+    json!({"type": "string", "pattern": format!("^-?{whole_part}{fraction}$")})
+}
+
+fn with_max_length(mut schema: Value, field: &FieldFacts) -> Value {
+    if let Some(n) = field.max_length {
+        schema["maxLength"] = json!(n);
+    }
+    schema
+}
+
+fn restrict_to_choices(schema: &mut Value, choices: &[(Value, String)]) {
+    let values: Vec<Value> = choices.iter().map(|(v, _)| v.clone()).collect();
+    let labels: Vec<String> = choices
+        .iter()
+        .filter(|(v, l)| v.as_str() != Some(l.as_str()))
+        .map(|(v, l)| format!("{} = {}", compact(v), l))
+        .collect();
+    let obj = schema.as_object_mut().expect("value schemas are objects");
+    // An enum says it all; bounds and patterns would only restate it.
+    for key in ["pattern", "maxLength", "minimum", "maximum", "format"] {
+        obj.remove(key);
+    }
+    obj.insert("enum".into(), Value::Array(values));
+    if !labels.is_empty() {
+        let text = format!("Choices: {}.", labels.join("; "));
+        obj.insert("description".into(), Value::String(text));
+    }
+}
+
+fn compact(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn annotate(schema: &mut Value, field: &FieldFacts) {
+    let Some(obj) = schema.as_object_mut() else { return };
+    let title = capitalise(&field.verbose_name);
+    if !title.is_empty() && field.verbose_name != field.name {
+        obj.insert("title".into(), Value::String(title));
+    }
+    if !field.help_text.is_empty() {
+        let text = match obj.get("description").and_then(Value::as_str) {
+            Some(choices) => format!("{} {}", field.help_text, choices),
+            None => field.help_text.clone(),
+        };
+        obj.insert("description".into(), Value::String(text));
+    }
+}
+
+fn strip_annotations(schema: &mut Value) {
+    if let Some(obj) = schema.as_object_mut() {
+        obj.remove("title");
+        obj.remove("description");
+    }
+}
+
+/// Allow `null` besides what `schema` allows.
+pub fn nullable(mut schema: Value) -> Value {
+    let Some(obj) = schema.as_object_mut() else { return schema };
+    if let Some(values) = obj.get_mut("enum").and_then(Value::as_array_mut) {
+        if !values.contains(&Value::Null) {
+            values.push(Value::Null);
+        }
+    }
+    match obj.get_mut("type") {
+        Some(Value::String(t)) => {
+            let t = std::mem::take(t);
+            if t != "null" {
+                obj.insert("type".into(), json!([t, "null"]));
+            }
+        }
+        Some(Value::Array(types)) => {
+            if !types.iter().any(|t| t == "null") {
+                types.push(json!("null"));
+            }
+        }
+        _ => {}
+    }
+    schema
+}
+
+pub fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `{"type": "object", "properties": …, "required": …}` for a set of named schemas.
+pub fn object_schema(properties: Map<String, Value>, required: &[&str], closed: bool) -> Value {
+    let mut obj = Map::new();
+    obj.insert("type".into(), json!("object"));
+    obj.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        obj.insert("required".into(), json!(required));
+    }
+    if closed {
+        obj.insert("additionalProperties".into(), json!(false));
+    }
+    Value::Object(obj)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoModels;
+    impl ModelIndex for NoModels {
+        fn model(&self, _: &str) -> Option<&ModelFacts> {
+            None
+        }
+    }
+
+    fn field(kind: &str) -> FieldFacts {
+        serde_json::from_value(json!({"name": "f", "kind": kind, "verbose_name": "f"})).unwrap()
+    }
+
+    #[test]
+    fn integers_carry_their_column_bounds() {
+        let s = field_schema(&field("PositiveSmallIntegerField"), &NoModels);
+        assert_eq!(s, json!({"type": "integer", "minimum": 0, "maximum": 32767}));
+    }
+
+    #[test]
+    fn nullable_choices_admit_null_in_type_and_enum() {
+        let mut f = field("CharField");
+        f.null = true;
+        f.max_length = Some(10);
+        f.choices = Some(vec![(json!("d"), "Draft".into()), (json!("p"), "p".into())]);
+        let s = field_schema(&f, &NoModels);
+        assert_eq!(s["type"], json!(["string", "null"]));
+        assert_eq!(s["enum"], json!(["d", "p", null]));
+        assert_eq!(s["description"], json!("Choices: d = Draft."));
+        assert!(s.get("maxLength").is_none());
+    }
+
+    #[test]
+    fn decimals_are_strings_with_their_precision() {
+        let mut f = field("DecimalField");
+        f.max_digits = Some(6);
+        f.decimal_places = Some(2);
+        let s = field_schema(&f, &NoModels);
+        assert_eq!(s["pattern"], json!("^-?\\d{1,4}(\\.\\d{1,2})?$"));
+    }
+
+    #[test]
+    fn unknown_kinds_accept_anything() {
+        assert_eq!(field_schema(&field("HStoreField"), &NoModels), json!({}));
+    }
+}

@@ -1,0 +1,4 @@
+//! JSON Schema: derived from field facts (`fields`) and enforced on arguments (`validate`).
+
+pub mod fields;
+pub mod validate;

@@ -1,0 +1,351 @@
+//! Validates tool arguments against the schemas this engine publishes, before any effect runs.
+//!
+//! It covers exactly the keywords `schema::fields` and `derive` emit (type, enum,
+//! properties, required, additionalProperties, items, uniqueItems, min/max bounds, lengths,
+//! pattern, anyOf, format); a general validator would cost megabytes of component for
+//! keywords we never write. Patterns are compiled when the catalogue loads, not per call.
+
+use std::collections::HashMap;
+
+use regex_lite::Regex;
+use serde_json::Value;
+
+/// Compiled patterns, keyed by their source text.
+#[derive(Default)]
+pub struct Patterns(HashMap<String, Regex>);
+
+impl Patterns {
+    /// Compile every `pattern` found in `schema`. A pattern that does not compile is a bug
+    /// in derivation, reported as the error.
+    pub fn collect(&mut self, schema: &Value) -> Result<(), String> {
+        match schema {
+            Value::Object(obj) => {
+                if let Some(Value::String(p)) = obj.get("pattern") {
+                    if !self.0.contains_key(p) {
+                        let re = Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}"))?;
+                        self.0.insert(p.clone(), re);
+                    }
+                }
+                obj.values().try_for_each(|v| self.collect(v))
+            }
+            Value::Array(items) => items.iter().try_for_each(|v| self.collect(v)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The first violation, phrased for the caller: `"filters.status: must be one of …"`.
+pub fn validate(schema: &Value, value: &Value, patterns: &Patterns) -> Result<(), String> {
+    check(schema, value, patterns, "").map_err(|(path, problem)| {
+        if path.is_empty() {
+            format!("arguments: {problem}")
+        } else {
+            format!("{path}: {problem}")
+        }
+    })
+}
+
+type Violation = (String, String);
+
+fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &str) -> Result<(), Violation> {
+    let Some(rules) = schema.as_object() else { return Ok(()) };
+    let fail = |problem: String| Err((path.to_string(), problem));
+
+    if let Some(expected) = rules.get("type") {
+        if !type_matches(expected, value) {
+            return fail(format!("expected {}, got {}", describe_type(expected), type_name(value)));
+        }
+    }
+    if let Some(Value::Array(allowed)) = rules.get("enum") {
+        if !allowed.iter().any(|a| json_equal(a, value)) {
+            let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
+            return fail(format!("must be one of {}", shown.join(", ")));
+        }
+    }
+    if let Some(Value::Array(options)) = rules.get("anyOf") {
+        if !options.iter().any(|o| check(o, value, patterns, path).is_ok()) {
+            return fail("matches none of the allowed forms".to_string());
+        }
+    }
+    match value {
+        Value::Number(n) => check_number(rules, n, path)?,
+        Value::String(s) => check_string(rules, s, patterns, path)?,
+        Value::Array(items) => check_array(rules, items, patterns, path)?,
+        Value::Object(map) => check_object(rules, map, patterns, path)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn check_number(
+    rules: &serde_json::Map<String, Value>,
+    n: &serde_json::Number,
+    path: &str,
+) -> Result<(), Violation> {
+    use std::cmp::Ordering::{Greater, Less};
+    if let Some(min) = rules.get("minimum") {
+        if compare(n, min) == Some(Less) {
+            return Err((path.to_string(), format!("must be at least {min}")));
+        }
+    }
+    if let Some(max) = rules.get("maximum") {
+        if compare(n, max) == Some(Greater) {
+            return Err((path.to_string(), format!("must be at most {max}")));
+        }
+    }
+    Ok(())
+}
+
+/// Integers compare exactly (64-bit bounds lose precision as f64); other numbers as f64.
+fn compare(n: &serde_json::Number, bound: &Value) -> Option<std::cmp::Ordering> {
+    let Value::Number(b) = bound else { return None };
+    let exact = |x: &serde_json::Number| x.as_i64().map(i128::from).or_else(|| x.as_u64().map(i128::from));
+    match (exact(n), exact(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        _ => n.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+fn check_string(
+    rules: &serde_json::Map<String, Value>,
+    s: &str,
+    patterns: &Patterns,
+    path: &str,
+) -> Result<(), Violation> {
+    let len = s.chars().count() as u64;
+    if let Some(max) = rules.get("maxLength").and_then(Value::as_u64) {
+        if len > max {
+            return Err((path.to_string(), format!("must be at most {max} characters")));
+        }
+    }
+    if let Some(min) = rules.get("minLength").and_then(Value::as_u64) {
+        if len < min {
+            return Err((path.to_string(), format!("must be at least {min} characters")));
+        }
+    }
+    if let Some(Value::String(p)) = rules.get("pattern") {
+        let matched = patterns.0.get(p).map(|re| re.is_match(s)).unwrap_or(false);
+        if !matched {
+            return Err((path.to_string(), format!("does not match the pattern {p}")));
+        }
+    }
+    if let Some(Value::String(format)) = rules.get("format") {
+        if !format_matches(format, s) {
+            return Err((path.to_string(), format!("is not a valid {format}")));
+        }
+    }
+    Ok(())
+}
+
+fn check_array(
+    rules: &serde_json::Map<String, Value>,
+    items: &[Value],
+    patterns: &Patterns,
+    path: &str,
+) -> Result<(), Violation> {
+    if let Some(min) = rules.get("minItems").and_then(Value::as_u64) {
+        if (items.len() as u64) < min {
+            return Err((path.to_string(), format!("needs at least {min} items")));
+        }
+    }
+    if let Some(max) = rules.get("maxItems").and_then(Value::as_u64) {
+        if (items.len() as u64) > max {
+            return Err((path.to_string(), format!("takes at most {max} items")));
+        }
+    }
+    if rules.get("uniqueItems") == Some(&Value::Bool(true)) {
+        for (i, a) in items.iter().enumerate() {
+            if items[..i].iter().any(|b| json_equal(a, b)) {
+                return Err((path.to_string(), format!("repeats the item {a}")));
+            }
+        }
+    }
+    if let Some(item_schema) = rules.get("items") {
+        for (i, item) in items.iter().enumerate() {
+            check(item_schema, item, patterns, &format!("{path}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_object(
+    rules: &serde_json::Map<String, Value>,
+    map: &serde_json::Map<String, Value>,
+    patterns: &Patterns,
+    path: &str,
+) -> Result<(), Violation> {
+    let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    if let Some(Value::Array(required)) = rules.get("required") {
+        for key in required.iter().filter_map(Value::as_str) {
+            if !map.contains_key(key) {
+                return Err((join(key), "is required".to_string()));
+            }
+        }
+    }
+    let properties = rules.get("properties").and_then(Value::as_object);
+    for (key, item) in map {
+        match properties.and_then(|p| p.get(key)) {
+            Some(property) => check(property, item, patterns, &join(key))?,
+            None => match rules.get("additionalProperties") {
+                Some(Value::Bool(false)) => {
+                    let known = properties
+                        .map(|p| p.keys().cloned().collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default();
+                    let hint = if known.is_empty() {
+                        "no properties are accepted here".to_string()
+                    } else {
+                        format!("accepted: {known}")
+                    };
+                    return Err((join(key), format!("is not an accepted argument ({hint})")));
+                }
+                Some(extra @ Value::Object(_)) => check(extra, item, patterns, &join(key))?,
+                _ => {}
+            },
+        }
+    }
+    Ok(())
+}
+
+fn type_matches(expected: &Value, value: &Value) -> bool {
+    match expected {
+        Value::String(t) => is_type(t, value),
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).any(|t| is_type(t, value)),
+        _ => true,
+    }
+}
+
+fn is_type(t: &str, value: &Value) -> bool {
+    match t {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        "number" => value.is_number(),
+        // 2020-12: an integer is any number with a zero fractional part (1.0 included).
+        "integer" => match value {
+            Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+            _ => false,
+        },
+        _ => true,
+    }
+}
+
+fn describe_type(expected: &Value) -> String {
+    match expected {
+        Value::Array(ts) => {
+            let names: Vec<&str> = ts.iter().filter_map(Value::as_str).collect();
+            names.join(" or ")
+        }
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// JSON equality where 1 and 1.0 are the same number.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        _ => a == b,
+    }
+}
+
+/// Light syntactic checks: they catch a value of the wrong shape, not every invalid date.
+fn format_matches(format: &str, s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let date = |b: &[u8]| b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10);
+    match format {
+        "date" => date(b),
+        "date-time" => {
+            b.len() >= 19 && date(&b[..10]) && matches!(b[10], b'T' | b't' | b' ') && time_ok(&s[11..])
+        }
+        "time" => time_ok(s),
+        "uuid" => {
+            let hex: String = s.chars().filter(|c| *c != '-').collect();
+            hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) && (s.len() == 32 || s.len() == 36)
+        }
+        "email" => {
+            let mut parts = s.rsplitn(2, '@');
+            let (domain, local) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace)
+        }
+        "uri" => s.split_once(':').is_some_and(|(scheme, _)| {
+            !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }),
+        "duration" => s.starts_with('P') || s.starts_with("-P") || s.chars().any(|c| c.is_ascii_digit()),
+        _ => true,
+    }
+}
+
+fn time_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 5 && b[2] == b':' && b[..2].iter().chain(&b[3..5]).all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(schema: Value, value: Value) -> Result<(), String> {
+        let mut p = Patterns::default();
+        p.collect(&schema).unwrap();
+        validate(&schema, &value, &p)
+    }
+
+    #[test]
+    fn names_the_offending_field() {
+        let schema = json!({"type": "object", "properties": {
+            "page": {"type": "integer", "minimum": 1},
+            "filters": {"type": "object", "additionalProperties": false,
+                        "properties": {"status": {"enum": ["a", "b"]}}}
+        }, "additionalProperties": false});
+        assert_eq!(run(schema.clone(), json!({"page": "2"})).unwrap_err(), "page: expected integer, got string");
+        assert_eq!(run(schema.clone(), json!({"page": 0})).unwrap_err(), "page: must be at least 1");
+        assert_eq!(
+            run(schema.clone(), json!({"filters": {"status": "c"}})).unwrap_err(),
+            "filters.status: must be one of \"a\", \"b\""
+        );
+        assert!(run(schema.clone(), json!({"filters": {"author__password": "x"}}))
+            .unwrap_err()
+            .starts_with("filters.author__password: is not an accepted argument"));
+        assert!(run(schema, json!({"page": 2.0, "filters": {"status": "a"}})).is_ok());
+    }
+
+    #[test]
+    fn required_patterns_and_formats() {
+        let schema = json!({"type": "object", "required": ["pk"], "properties": {
+            "pk": {"type": "string", "format": "uuid"},
+            "slug": {"type": "string", "pattern": "^[a-z]+$"}}});
+        assert_eq!(run(schema.clone(), json!({})).unwrap_err(), "pk: is required");
+        assert_eq!(run(schema.clone(), json!({"pk": "nope"})).unwrap_err(), "pk: is not a valid uuid");
+        assert!(run(schema.clone(), json!({"pk": "0b7e0a5c-6ad4-4c47-9b4f-2a1e6c1e2f11", "slug": "ok"})).is_ok());
+        assert!(run(schema, json!({"pk": "0b7e0a5c6ad44c479b4f2a1e6c1e2f11", "slug": "NO"})).is_err());
+    }
+
+    #[test]
+    fn sixty_four_bit_bounds_compare_exactly() {
+        let schema = json!({"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX});
+        assert!(run(schema.clone(), json!(i64::MAX)).is_ok());
+        assert!(run(schema.clone(), json!(u64::MAX)).is_err());
+        assert!(run(schema, json!(i64::MAX as u64 + 1)).is_err());
+    }
+}

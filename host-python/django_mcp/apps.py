@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+
+class DjangoMcpConfig(AppConfig):
+    name = "django_mcp"
+    label = "django_mcp"
+    verbose_name = "MCP"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.core.signals import request_started
+        from django.test.signals import setting_changed
+
+        from django_mcp import checks, routing, server  # noqa: F401  (registers checks)
+
+        request_started.connect(routing.accept_slashless_endpoint, dispatch_uid="django_mcp.slashless")
+
+        def on_setting_changed(setting, **kwargs):
+            if setting.startswith("DJANGO_MCP_") or setting in ("INSTALLED_APPS", "AUTH_USER_MODEL"):
+                server.reset()
+
+        setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="django_mcp.settings")

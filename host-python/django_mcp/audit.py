@@ -1,0 +1,22 @@
+"""One JSON line per MCP request on logger ``django_mcp.audit`` (the original's fields)."""
+
+import datetime
+import json
+import logging
+
+logger = logging.getLogger("django_mcp.audit")
+errors = logging.getLogger("django_mcp.audit.errors")
+
+FIELDS = (
+    "ts", "correlation_id", "transport", "key_id", "user_id", "method", "target",
+    "outcome", "duration_ms", "wire_status", "error_code", "error_message",
+)
+
+
+def record(**fields):
+    entry = {name: fields.get(name) for name in FIELDS}
+    entry["ts"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    try:
+        logger.info(json.dumps(entry, default=str), extra={"mcp": entry})
+    except Exception:  # the audit trail never breaks a request
+        errors.exception("audit record failed")

@@ -1,0 +1,19 @@
+"""The package's settings, read from Django settings with their documented defaults."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    "DJANGO_MCP_ADMIN_SITES": ("django.contrib.admin.site",),
+    "DJANGO_MCP_REQUIRE_AUTH": True,
+    "DJANGO_MCP_PAGE_SIZE": 100,
+    "DJANGO_MCP_TOOL_NAMES": "portable",
+    "DJANGO_MCP_REDACT_FIELDS": (),
+    "DJANGO_MCP_MAX_BODY_BYTES": 4 * 1024 * 1024,
+    "DJANGO_MCP_ENGINE_WASM": None,
+    "DJANGO_MCP_ENGINE_CACHE_DIR": None,
+    "DJANGO_MCP_TEST_HOOKS": False,
+}
+
+
+def get(name: str):
+    return getattr(settings, name, DEFAULTS[name])

@@ -1,0 +1,75 @@
+"""Carry out the effects the engine returns, in order, as JSON results.
+
+Each handler returns a JSON value (sent as ``{"ok": value}``) or raises ``EffectError``
+(sent as ``{"error": {...}}``). The first error stops the batch: later effects are
+answered ``skipped`` and never run. An unexpected exception is logged with the request's
+correlation id and reported as ``internal``; its text never reaches the client.
+"""
+
+import logging
+
+logger = logging.getLogger("django_mcp.effects")
+
+
+class EffectError(Exception):
+    def __init__(self, kind, message="", fields=None):
+        super().__init__(message or kind)
+        self.kind = kind
+        self.message = message
+        self.fields = fields
+
+    def to_json(self):
+        error = {"kind": self.kind, "message": self.message}
+        if self.fields:
+            error["fields"] = self.fields
+        return {"error": error}
+
+
+class Forbidden(EffectError):
+    def __init__(self, message="forbidden"):
+        super().__init__("forbidden", message)
+
+
+class NotFound(EffectError):
+    def __init__(self, message="not found"):
+        super().__init__("not_found", message)
+
+
+SKIPPED = {"error": {"kind": "skipped", "message": "an earlier effect failed"}}
+
+
+class EffectRunner:
+    def __init__(self, caller, registry):
+        from django_mcp.effects import admin
+
+        self.caller = caller
+        self.registry = registry
+        self.handlers = {
+            "permissions": admin.permissions,
+            "authorize": admin.authorize,
+            "admin.list": admin.admin_list,
+            "admin.retrieve": admin.admin_retrieve,
+        }
+
+    def __call__(self, effects):
+        results = []
+        for effect in effects:
+            if results and "error" in results[-1]:
+                results.append(SKIPPED)
+                continue
+            results.append(self._one(effect))
+        return results
+
+    def _one(self, effect):
+        kind = effect.get("kind")
+        handler = self.handlers.get(kind)
+        if handler is None:
+            return EffectError("internal", f"unknown effect {kind!r}").to_json()
+        try:
+            return {"ok": handler(effect, self.caller, self.registry)}
+        except EffectError as exc:
+            return exc.to_json()
+        except Exception:
+            logger.exception("effect %s failed [correlation_id=%s]", kind, self.caller.correlation_id)
+            message = f"internal error (correlation id {self.caller.correlation_id})"
+            return EffectError("internal", message).to_json()

@@ -1,0 +1,222 @@
+"""Load the engine component and step requests through it.
+
+The component is compiled once per process (or read back from a checksummed cache of the
+compiled artifact), then instantiated once per thread: a wasmtime ``Store`` must never be
+touched from another thread. Each step runs with a fuel budget and a memory cap; a trap
+(runaway guest, panic, exhausted memory) discards that thread's instance, and the next
+request builds a fresh one. The process never dies of the guest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.resources
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import wasmtime
+from wasmtime.component import Component, Linker
+
+logger = logging.getLogger("django_mcp.engine")
+
+ENGINE_INTERFACE = "django-mcp:engine/engine@0.1.0"
+HOST_INTERFACE = "django-mcp:engine/host@0.1.0"
+
+#: Fuel for one step; a step that needs more is runaway code.
+STEP_FUEL = 2_000_000_000
+#: Fuel for deriving the catalogue from the facts (thousands of models need a lot).
+LOAD_FUEL = 20_000_000_000
+#: Linear memory one instance may grow to.
+MEMORY_LIMIT = 256 * 1024 * 1024
+#: Effect rounds one request may take before it is refused as a loop.
+MAX_ROUNDS = 8
+
+
+class EngineTrap(Exception):
+    """The guest trapped (fuel, memory, panic); its instance is gone."""
+
+
+class FactsRejected(Exception):
+    """The engine refused the facts; the message says why."""
+
+
+def default_wasm_path() -> Path:
+    return Path(str(importlib.resources.files("django_mcp") / "engine.wasm"))
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "django-mcp"
+
+
+def _forward_guest_log(_store, level: int, message: str) -> None:
+    logger.log(level or logging.INFO, "engine: %s", message)
+
+
+class CompiledEngine:
+    """The compiled component and a linker, shared by every thread's instance."""
+
+    def __init__(self, wasm_path: Path | None = None, cache_dir: Path | None = None):
+        self.wasm_path = Path(wasm_path or default_wasm_path())
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        self.engine = wasmtime.Engine(config)
+        wasm = self.wasm_path.read_bytes()
+        self.component = self._compile(wasm, cache_dir)
+        self.linker = Linker(self.engine)
+        with self.linker.root() as root:
+            with root.add_instance(HOST_INTERFACE) as host:
+                host.add_func("log", _forward_guest_log)
+
+    def _compile(self, wasm: bytes, cache_dir: Path | None) -> Component:
+        if cache_dir is None:
+            return Component(self.engine, wasm)
+        version = importlib.metadata.version("wasmtime")
+        digest = hashlib.sha256(wasm).hexdigest()[:32]
+        path = Path(cache_dir) / f"engine-{digest}-wasmtime-{version}-fuel.cwasm"
+        cached = _read_checksummed(path)
+        if cached is not None:
+            try:
+                return Component.deserialize(self.engine, cached)
+            except Exception:  # a stale or foreign artifact: rebuild it below
+                logger.warning("ignoring unusable compiled engine cache %s", path.name)
+        component = Component(self.engine, wasm)
+        _write_checksummed(path, component.serialize())
+        return component
+
+    def imports(self) -> dict[str, list[str]]:
+        """Each imported interface and the functions in it (a test asserts only `log`)."""
+        found = {}
+        for name, item in self.component.type.imports(self.engine).items():
+            found[name] = sorted(item.exports(self.engine)) if hasattr(item, "exports") else []
+        return found
+
+
+def _read_checksummed(path: Path) -> bytes | None:
+    # wasmtime trusts a deserialized artifact completely, so only bytes whose checksum we
+    # wrote ourselves are handed to it; a corrupt or truncated file is simply rebuilt.
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    checksum, artifact = blob[:32], blob[32:]
+    if len(checksum) != 32 or hashlib.sha256(artifact).digest() != checksum:
+        return None
+    return artifact
+
+
+def _write_checksummed(path: Path, artifact: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+            tmp.write(hashlib.sha256(artifact).digest() + artifact)
+        os.replace(tmp.name, path)
+    except OSError as exc:  # a read-only home only costs the next start a compile
+        logger.info("compiled engine not cached (%s)", exc)
+
+
+class EngineInstance:
+    """One Store + instance with the catalogue loaded. Used by one thread only."""
+
+    def __init__(self, compiled: CompiledEngine, facts_json: str):
+        self.store = wasmtime.Store(compiled.engine)
+        self.store.set_limits(memory_size=MEMORY_LIMIT)
+        self.store.set_fuel(LOAD_FUEL)  # instantiation runs guest start-up code too
+        try:
+            instance = compiled.linker.instantiate(self.store, compiled.component)
+        except wasmtime.WasmtimeError as exc:
+            raise EngineTrap(str(exc).splitlines()[0]) from None
+        interface = instance.get_export_index(self.store, ENGINE_INTERFACE)
+        self._load = instance.get_func(self.store, instance.get_export_index(self.store, "load", interface))
+        self._step = instance.get_func(self.store, instance.get_export_index(self.store, "step", interface))
+        self.warnings = self._call_load(facts_json)
+
+    def _call_load(self, facts_json: str) -> list[str]:
+        self.store.set_fuel(LOAD_FUEL)
+        try:
+            outcome = self._load(self.store, facts_json)
+        except wasmtime.WasmtimeError as exc:
+            raise EngineTrap(str(exc).splitlines()[0]) from None
+        if outcome.tag == "err":
+            raise FactsRejected(outcome.payload)
+        return json.loads(outcome.payload)
+
+    def step(self, payload: dict) -> dict:
+        self.store.set_fuel(STEP_FUEL)
+        try:
+            return json.loads(self._step(self.store, json.dumps(payload, separators=(",", ":"))))
+        except wasmtime.WasmtimeError as exc:
+            raise EngineTrap(str(exc).splitlines()[0]) from None
+
+
+EffectRunner = Callable[[list], list]
+
+
+class EngineRuntime:
+    """Process-wide: compiled once, an instance per thread, catalogue from `facts_source`."""
+
+    def __init__(self, facts_source: Callable[[], str], wasm_path=None, cache_dir=None):
+        self._facts_source = facts_source
+        self._wasm_path = wasm_path
+        self._cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._compiled: CompiledEngine | None = None
+        self._facts_json: str | None = None
+        self._generation = 0
+        self._local = threading.local()
+
+    @property
+    def compiled(self) -> CompiledEngine:
+        with self._lock:
+            if self._compiled is None:
+                self._compiled = CompiledEngine(self._wasm_path, self._cache_dir)
+            return self._compiled
+
+    def facts_json(self) -> str:
+        with self._lock:
+            if self._facts_json is None:
+                self._facts_json = self._facts_source()
+            return self._facts_json
+
+    def reload(self) -> None:
+        """Gather facts again on next use (settings changed, tests); instances follow."""
+        with self._lock:
+            self._facts_json = None
+            self._generation += 1
+
+    def instance(self) -> EngineInstance:
+        local = self._local
+        if getattr(local, "generation", None) != self._generation or local.instance is None:
+            generation = self._generation
+            local.instance = EngineInstance(self.compiled, self.facts_json())
+            local.generation = generation
+            for warning in local.instance.warnings:
+                logger.warning("%s", warning)
+        return local.instance
+
+    def discard_instance(self) -> None:
+        self._local.instance = None
+
+    def run(self, payload: dict, carry_out: EffectRunner) -> dict:
+        """Step one request to its end, carrying out effects in between; returns `done`.
+
+        Raises EngineTrap after discarding this thread's instance.
+        """
+        try:
+            instance = self.instance()
+            output = instance.step(payload)
+            for _ in range(MAX_ROUNDS):
+                if "done" in output:
+                    return output["done"]
+                results = carry_out(output["effects"])
+                output = instance.step({"resume": output["state"], "results": results})
+            raise EngineTrap(f"request needed more than {MAX_ROUNDS} effect rounds")
+        except EngineTrap:
+            self.discard_instance()
+            raise

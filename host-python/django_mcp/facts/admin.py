@@ -1,0 +1,91 @@
+"""Facts about the ModelAdmins on the configured admin sites."""
+
+import logging
+
+from django.contrib.admin import AdminSite
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from django_mcp import conf
+
+logger = logging.getLogger("django_mcp.facts")
+
+#: Our own models are managed with `mcp_key` and the Django admin, never through MCP.
+PRIVATE_APPS = {"django_mcp"}
+
+
+class AdminRegistry:
+    """Maps the admin ids the engine uses back to live (site, ModelAdmin) pairs."""
+
+    def __init__(self):
+        self._by_id = {}
+
+    def add(self, admin_id, site, model_admin):
+        self._by_id[admin_id] = (site, model_admin)
+
+    def get(self, admin_id):
+        return self._by_id[admin_id]
+
+    def models(self):
+        seen = []
+        for _site, model_admin in self._by_id.values():
+            if model_admin.model not in seen:
+                seen.append(model_admin.model)
+        # Relations need their targets' pk facts, even when the target has no admin.
+        for model in list(seen):
+            for field in model._meta.get_fields():
+                target = getattr(field, "related_model", None)
+                if field.concrete or field.many_to_many:
+                    if target is not None and target not in seen and not isinstance(target, str):
+                        seen.append(target)
+        return seen
+
+
+def admin_sites():
+    sites = []
+    for path in conf.get("DJANGO_MCP_ADMIN_SITES"):
+        site = import_string(path) if isinstance(path, str) else path
+        if not isinstance(site, AdminSite):
+            raise ImproperlyConfigured(f"DJANGO_MCP_ADMIN_SITES: {path!r} is not an AdminSite instance")
+        if site not in sites:
+            sites.append(site)
+    return sites
+
+
+def collect_admins():
+    registry = AdminRegistry()
+    admins = []
+    for site in admin_sites():
+        for model, model_admin in site._registry.items():
+            if model._meta.app_label in PRIVATE_APPS:
+                continue
+            admin_id = f"{site.name}/{model._meta.label_lower}"
+            try:
+                admins.append(_admin_facts(admin_id, site, model, model_admin))
+            except Exception:  # one odd ModelAdmin never takes the others down
+                logger.warning("skipping %s: its ModelAdmin could not be described", admin_id, exc_info=True)
+                continue
+            registry.add(admin_id, site, model_admin)
+    return registry, admins
+
+
+def _admin_facts(admin_id, site, model, model_admin):
+    ordering = model_admin.ordering or model._meta.ordering or ()
+    return {
+        "id": admin_id,
+        "site": site.name,
+        "model": model._meta.label,
+        "search_fields": [str(f) for f in model_admin.search_fields or ()],
+        "list_display": [f for f in model_admin.list_display if isinstance(f, str)],
+        "list_filter": [_filter_name(f) for f in model_admin.list_filter if _filter_name(f)],
+        "ordering": [o for o in ordering if isinstance(o, str)],
+        "list_per_page": int(model_admin.list_per_page),
+    }
+
+
+def _filter_name(entry):
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, (tuple, list)) and entry and isinstance(entry[0], str):
+        return entry[0]
+    return None  # SimpleListFilter classes: offered by the admin surface, not yet here

@@ -1,0 +1,62 @@
+"""Facts about models and their fields: what the engine derives schemas from."""
+
+from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from django_mcp.values import to_json
+
+
+def model_facts(model) -> dict:
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields] + [f for f in opts.many_to_many]
+    return {
+        "label": opts.label,
+        "app_label": opts.app_label,
+        "model_name": opts.model_name,
+        "object_name": opts.object_name,
+        "verbose_name": str(opts.verbose_name),
+        "verbose_name_plural": str(opts.verbose_name_plural),
+        "pk": opts.pk.name,
+        "is_user_model": model is get_user_model(),
+        "fields": [field_facts(f) for f in fields],
+    }
+
+
+def field_facts(field) -> dict:
+    facts = {
+        "name": field.name,
+        "kind": field_kind(field),
+        "verbose_name": str(field.verbose_name),
+        "help_text": str(field.help_text or ""),
+        "null": bool(field.null),
+        "blank": bool(field.blank),
+        "editable": bool(field.editable),
+        "primary_key": bool(field.primary_key),
+        "max_length": field.max_length,
+        "choices": [[to_json(v), str(label)] for v, label in field.flatchoices] if field.choices else None,
+        "many": bool(field.many_to_many),
+        "has_default": field.has_default(),
+    }
+    if isinstance(field, models.DecimalField):
+        facts["max_digits"] = field.max_digits
+        facts["decimal_places"] = field.decimal_places
+    for validator in field.validators:
+        limit = getattr(validator, "limit_value", None)
+        if callable(limit) or not isinstance(limit, (int, float)) or isinstance(limit, bool):
+            continue
+        if isinstance(validator, MinValueValidator):
+            facts["min_value"] = max(limit, facts.get("min_value", limit))
+        elif isinstance(validator, MaxValueValidator):
+            facts["max_value"] = min(limit, facts.get("max_value", limit))
+    if field.is_relation and field.related_model is not None:
+        facts["related_model"] = field.related_model._meta.label
+    return facts
+
+
+def field_kind(field) -> str:
+    """The Django field class name, or its nearest built-in ancestor for custom fields."""
+    for cls in type(field).__mro__:
+        if cls.__module__.startswith("django.db.models") and issubclass(cls, models.Field):
+            return cls.__name__
+    return type(field).__name__

@@ -1,0 +1,129 @@
+"""Streamable HTTP: one POST carries one JSON-RPC message; the answer is JSON.
+
+Order of checks: method (405), Origin (403), size (413), media type (415), UTF-8 (400),
+credential (401 / 403), then the engine. Every answer is audited.
+"""
+
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.http.request import split_domain_port, validate_host
+from django.views.decorators.csrf import csrf_exempt
+
+from django_mcp import audit, conf, server
+from django_mcp.keys import authenticate_credential
+
+UNAUTHORIZED_STATES = {"malformed", "unknown", "wrong_secret", "revoked", "expired"}
+
+
+@csrf_exempt
+def mcp_endpoint(request):
+    if request.method != "POST":
+        response = HttpResponse(status=405)
+        response["Allow"] = "POST"
+        return _refused(request, response, "method not allowed")
+    if not _origin_allowed(request):
+        return _refused(request, _error(403, -32600, "Forbidden: Origin is not allowed"), "foreign origin")
+    limit = int(conf.get("DJANGO_MCP_MAX_BODY_BYTES"))
+    if _declared_length(request) > limit:
+        return _refused(request, _error(413, -32600, f"Request body exceeds {limit} bytes"), "body too large")
+    content_type = request.content_type or ""
+    if content_type and not (content_type == "application/json" or content_type.endswith("+json")):
+        return _refused(request, _error(415, -32600, "Content-Type must be application/json"), "media type")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return _refused(request, _error(413, -32600, f"Request body exceeds {limit} bytes"), "body too large")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _refused(request, _error(400, -32700, "Parse error: the body is not valid UTF-8"), "invalid utf-8")
+
+    key = None
+    header = request.headers.get("Authorization")
+    if header is not None:
+        check = authenticate_credential(header)
+        if check.status in UNAUTHORIZED_STATES:
+            return _refused(request, _unauthorized("invalid_token"), f"credential {check.status}")
+        if check.status == "inactive_user":
+            return _refused(request, _error(403, -32002, "Forbidden: the key's user is inactive"), "inactive user")
+        if check.status == "ok":
+            key = check.key
+            key.touch_last_used()
+
+    outcome = server.handle(
+        text,
+        key=key,
+        transport="http",
+        host=request.get_host(),
+        scheme=request.scheme,
+        protocol_version_header=request.headers.get("MCP-Protocol-Version"),
+    )
+    if outcome.reply is None:
+        return HttpResponse(status=outcome.http_status)
+    response = JsonResponse(outcome.reply, status=outcome.http_status)
+    if outcome.http_status == 401:
+        _challenge(response, None)
+    return response
+
+
+def _declared_length(request):
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _origin_allowed(request):
+    """Browsers send Origin; a page on a foreign site must not reach this endpoint (DNS
+    rebinding). Allowed: CSRF_TRUSTED_ORIGINS, and the hosts of ALLOWED_HOSTS, as Django
+    matches them."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    for trusted in getattr(settings, "CSRF_TRUSTED_ORIGINS", ()):
+        scheme, _, netloc = trusted.partition("://")
+        if scheme == parts.scheme and (netloc == parts.netloc or (
+            netloc.startswith("*") and parts.netloc.endswith(netloc[1:])
+        )):
+            return True
+    hosts = list(settings.ALLOWED_HOSTS or ())
+    if settings.DEBUG and not hosts:
+        hosts = [".localhost", "127.0.0.1", "[::1]"]
+    domain, _port = split_domain_port(parts.netloc)
+    return bool(domain) and validate_host(domain, hosts)
+
+
+def _error(status, code, message):
+    return JsonResponse({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}, status=status)
+
+
+def _unauthorized(error):
+    response = _error(401, -32001, "Unauthorized: send Authorization: Bearer <key_id>.<secret>")
+    _challenge(response, error)
+    return response
+
+
+def _challenge(response, error):
+    value = 'Bearer realm="django-mcp"'
+    if error:
+        value += f', error="{error}"'
+    response["WWW-Authenticate"] = value
+
+
+def _refused(request, response, reason):
+    """Audit an answer given before the engine saw the message."""
+    audit.record(
+        correlation_id=uuid.uuid4().hex,
+        transport="streamable-http",
+        method="<pre-dispatch>",
+        outcome="unauthenticated" if response.status_code == 401 else "transport_error",
+        duration_ms=0.0,
+        wire_status=response.status_code,
+        error_message=reason,
+    )
+    return response

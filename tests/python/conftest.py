@@ -1,0 +1,185 @@
+"""Shared fixtures: the demo library in the test database, keys for its users, an in-process
+MCP caller over Django's test client, and a live uvicorn server for the real MCP clients."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "demo"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogue():
+    """Each test derives the catalogue from the settings it runs with."""
+    from django_mcp import server
+
+    server.reset()
+    yield
+    server.reset()
+
+
+@pytest.fixture
+def library(db):
+    call_command("demo_seed", verbosity=0)
+
+
+def _key(username, **kwargs):
+    from django.contrib.auth.models import User
+
+    from django_mcp.models import MCPAPIKey
+
+    key, secret = MCPAPIKey.objects.create_key(User.objects.get(username=username), name="test", **kwargs)
+    return f"{key.key_id}.{secret}"
+
+
+@pytest.fixture
+def alice_key(library):
+    """A superuser's credential."""
+    return _key("alice")
+
+
+@pytest.fixture
+def bob_key(library):
+    """A staff user who may view authors only."""
+    return _key("bob")
+
+
+@pytest.fixture
+def make_key(library):
+    return _key
+
+
+class InProcessMCP:
+    """Posts JSON-RPC to the endpoint through Django's test client."""
+
+    def __init__(self, client, credential=None, path="/mcp/"):
+        self.client = client
+        self.credential = credential
+        self.path = path
+        self._ids = 0
+
+    def post(self, body, headers=None, content_type="application/json"):
+        extra = {}
+        if self.credential:
+            extra["HTTP_AUTHORIZATION"] = f"Bearer {self.credential}"
+        for name, value in (headers or {}).items():
+            extra["HTTP_" + name.upper().replace("-", "_")] = value
+        if not isinstance(body, (str, bytes)):
+            body = json.dumps(body)
+        return self.client.generic("POST", self.path, body, content_type=content_type, **extra)
+
+    def rpc(self, method, params=None, **kwargs):
+        """Send one request and return the decoded JSON-RPC response."""
+        self._ids += 1
+        message = {"jsonrpc": "2.0", "id": self._ids, "method": method}
+        if params is not None:
+            message["params"] = params
+        response = self.post(message, **kwargs)
+        assert response["Content-Type"].startswith("application/json"), response.content
+        return response.json()
+
+    def call(self, name, arguments=None):
+        """tools/call; returns the tool result (asserting there was no protocol error)."""
+        reply = self.rpc("tools/call", {"name": name, "arguments": arguments or {}})
+        assert "result" in reply, reply
+        return reply["result"]
+
+    def all_tools(self):
+        tools, cursor = [], None
+        while True:
+            reply = self.rpc("tools/list", {"cursor": cursor} if cursor else {})
+            tools.extend(reply["result"]["tools"])
+            cursor = reply["result"].get("nextCursor")
+            if cursor is None:
+                return tools
+
+
+@pytest.fixture
+def mcp(client, alice_key):
+    return InProcessMCP(client, alice_key)
+
+
+@pytest.fixture
+def mcp_as(client):
+    return lambda credential: InProcessMCP(client, credential)
+
+
+# --- a live server in its own process, for real MCP clients -----------------------------
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _manage(env, *args):
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=DEMO, env=env, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def live_demo(tmp_path_factory):
+    """The demo project served by uvicorn on 127.0.0.1, with its own SQLite database.
+
+    Yields a dict: url, env (for manage.py and mcp_server), and credentials for alice
+    (superuser), bob (may view authors only), a revoked key and an expired key.
+    """
+    workdir = tmp_path_factory.mktemp("live")
+    env = {
+        **os.environ,
+        "DEMO_DB": str(workdir / "db.sqlite3"),
+        "DEMO_MEDIA": str(workdir / "media"),
+        "DEMO_DEBUG": "0",
+        "XDG_CACHE_HOME": str(workdir / "cache"),
+        "PYTHONPATH": str(DEMO),
+    }
+    _manage(env, "migrate", "--verbosity", "0")
+    _manage(env, "demo_seed")
+    keys = {
+        "alice": _manage(env, "mcp_key", "create", "alice", "--name", "live"),
+        "bob": _manage(env, "mcp_key", "create", "bob", "--name", "live"),
+        "revoked": _manage(env, "mcp_key", "create", "alice", "--name", "revoked"),
+        "expired": _manage(env, "mcp_key", "create", "alice", "--name", "expired", "--expires-in", "1"),
+    }
+    _manage(env, "mcp_key", "revoke", keys["revoked"].split(".")[0])
+    _manage(env, "shell", "-c",
+            "from django_mcp.models import MCPAPIKey; from django.utils import timezone; import datetime;"
+            f"MCPAPIKey.objects.filter(key_id='{keys['expired'].split('.')[0]}')"
+            ".update(expires_at=timezone.now() - datetime.timedelta(days=1))")
+    port = _free_port()
+    log = open(workdir / "server.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "demo_project.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=DEMO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_port(port, server)
+        yield {"url": f"http://127.0.0.1:{port}/mcp/", "env": env, "keys": keys, "log": workdir / "server.log"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def _wait_for_port(port, process, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the demo server exited during start-up")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("the demo server did not start in time")
