@@ -94,7 +94,8 @@ class CompiledEngine:
         """Each imported interface and the functions in it (a test asserts only `log`)."""
         found = {}
         for name, item in self.component.type.imports(self.engine).items():
-            found[name] = sorted(item.exports(self.engine)) if hasattr(item, "exports") else []
+            exports = getattr(item.ty, "exports", None)
+            found[name] = sorted(exports(self.engine)) if exports else []
         return found
 
 

@@ -142,7 +142,7 @@ def live_demo(tmp_path_factory):
         "DEMO_MEDIA": str(workdir / "media"),
         "DEMO_DEBUG": "0",
         "XDG_CACHE_HOME": str(workdir / "cache"),
-        "PYTHONPATH": str(DEMO),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")])),
     }
     _manage(env, "migrate", "--verbosity", "0")
     _manage(env, "demo_seed")

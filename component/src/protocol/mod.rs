@@ -168,7 +168,7 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
     match method.as_str() {
         "initialize" => Output::reply(&id, &method, target, initialize(cat, &params)),
         "ping" => Output::reply(&id, &method, target, json!({})),
-        "debug/spin" | "debug/panic" | "debug/allocate" if cat.settings.test_hooks => debug_hook(&method, &params),
+        "debug/spin" | "debug/panic" | "debug/allocate" if cat.settings.test_hooks => debug_hook(&id, &method, &params),
         "tools/list" | "tools/call" => {
             let Some(principal) = context.principal else {
                 let e = RpcError::new(id, jsonrpc::UNAUTHENTICATED, "unauthenticated: send Authorization: Bearer <key>");
@@ -203,14 +203,14 @@ fn initialize(cat: &Catalogue, params: &Map<String, Value>) -> Value {
 }
 
 /// Test-only methods that make the guest misbehave, so hosts can prove they survive it.
-fn debug_hook(method: &str, params: &Map<String, Value>) -> Output {
+fn debug_hook(id: &Value, method: &str, params: &Map<String, Value>) -> Output {
     match method {
         "debug/panic" => panic!("debug/panic requested"),
         "debug/allocate" => {
             let bytes = params.get("bytes").and_then(Value::as_u64).unwrap_or(0) as usize;
             let block = vec![1u8; bytes];
-            let touched = std::hint::black_box(&block).iter().step_by(4096).count();
-            host_fault(format!("debug/allocate survived with {touched} pages"))
+            let pages = std::hint::black_box(&block).iter().step_by(65536).count();
+            Output::reply(id, method, None, json!({"allocated": bytes, "pages": pages}))
         }
         _ => {
             let mut n: u64 = 0;

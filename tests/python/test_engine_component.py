@@ -1,0 +1,95 @@
+"""The engine component itself: its imports, its compiled-artifact cache, and how the host
+survives a guest that runs away, panics or exhausts memory."""
+
+import logging
+
+import pytest
+
+from django_mcp.engine import CompiledEngine, default_wasm_path
+
+
+def test_the_component_imports_nothing_but_the_log_function():
+    assert CompiledEngine().imports() == {"django-mcp:engine/host@0.1.0": ["log"]}
+
+
+class TestCompiledArtifactCache:
+    def _artifact(self, cache_dir):
+        files = list(cache_dir.iterdir())
+        assert len(files) == 1, files
+        return files[0]
+
+    def test_first_start_writes_the_artifact_and_later_starts_reuse_it(self, tmp_path):
+        CompiledEngine(cache_dir=tmp_path)
+        artifact = self._artifact(tmp_path)
+        written = artifact.stat().st_mtime_ns
+        CompiledEngine(cache_dir=tmp_path)
+        assert self._artifact(tmp_path).stat().st_mtime_ns == written
+
+    def test_a_corrupt_artifact_is_rebuilt_and_the_engine_still_works(self, tmp_path):
+        CompiledEngine(cache_dir=tmp_path)
+        artifact = self._artifact(tmp_path)
+        blob = bytearray(artifact.read_bytes())
+        blob[len(blob) // 2] ^= 0xFF
+        artifact.write_bytes(bytes(blob))
+
+        from django_mcp.engine import EngineInstance
+
+        compiled = CompiledEngine(cache_dir=tmp_path)
+        assert self._artifact(tmp_path).read_bytes() != bytes(blob)  # rewritten
+        instance = EngineInstance(compiled, '{"protocol": 1}')
+        out = instance.step({"message": '{"jsonrpc":"2.0","id":1,"method":"ping"}', "context": {}})
+        assert out["done"]["reply"] == {"jsonrpc": "2.0", "id": 1, "result": {}}
+
+    def test_a_truncated_artifact_is_rebuilt(self, tmp_path):
+        CompiledEngine(cache_dir=tmp_path)
+        artifact = self._artifact(tmp_path)
+        artifact.write_bytes(artifact.read_bytes()[:100])
+        CompiledEngine(cache_dir=tmp_path)
+        assert artifact.stat().st_size > 100_000
+
+
+def test_facts_of_another_protocol_are_refused():
+    from django_mcp.engine import EngineInstance, FactsRejected
+
+    with pytest.raises(FactsRejected, match="protocol 99"):
+        EngineInstance(CompiledEngine(default_wasm_path()), '{"protocol": 99}')
+
+
+@pytest.fixture
+def hooks(settings):
+    settings.DJANGO_MCP_TEST_HOOKS = True
+
+
+class TestGuestFailuresAreSurvived:
+    def _still_serving(self, mcp):
+        assert mcp.rpc("ping")["result"] == {}
+        result = mcp.call("list_library_author", {"page_size": 2})
+        assert result["isError"] is False
+        assert result["structuredContent"]["count"] == 3
+
+    def test_a_runaway_step_is_stopped_by_fuel(self, mcp, hooks):
+        reply = mcp.rpc("debug/spin")
+        assert reply["error"]["code"] == -32603
+        assert reply["id"] is not None
+        assert len(reply["error"]["data"]["correlation_id"]) == 32
+        self._still_serving(mcp)
+
+    def test_a_panic_is_logged_and_survived(self, mcp, hooks, caplog):
+        with caplog.at_level(logging.INFO, logger="django_mcp.engine"):
+            reply = mcp.rpc("debug/panic")
+        assert reply["error"]["code"] == -32603
+        assert any("debug/panic requested" in r.getMessage() for r in caplog.records)
+        self._still_serving(mcp)
+
+    def test_memory_beyond_the_cap_traps_instead_of_growing(self, mcp, hooks):
+        reply = mcp.rpc("debug/allocate", {"bytes": 1024 * 1024 * 1024})
+        assert reply["error"]["code"] == -32603
+        self._still_serving(mcp)
+
+    def test_a_modest_allocation_is_fine(self, mcp, hooks):
+        # The same hook under the cap: proves the trap above is the cap, not the hook.
+        reply = mcp.rpc("debug/allocate", {"bytes": 1024 * 1024})
+        assert reply["result"] == {"allocated": 1024 * 1024, "pages": 16}
+
+    def test_the_hooks_do_not_exist_unless_enabled(self, mcp):
+        assert mcp.rpc("debug/spin")["error"]["code"] == -32601
