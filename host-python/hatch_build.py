@@ -39,7 +39,8 @@ class EngineBuildHook(BuildHookInterface):
             cwd=workspace,
             check=True,
         )
-        return workspace / "target" / TARGET / "release" / ARTIFACT
+        target_dir = Path(os.environ.get("CARGO_TARGET_DIR") or workspace / "target")
+        return target_dir / TARGET / "release" / ARTIFACT
 
     def _workspace(self) -> Path:
         for candidate in (Path(self.root).parent, Path(self.root)):

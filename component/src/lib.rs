@@ -23,17 +23,17 @@ impl Engine {
 
     /// One step (docs/engine-protocol.md): the output is JSON text.
     pub fn step(&self, input: &str) -> String {
-        protocol::step(&self.catalogue, input).to_json().to_string()
+        protocol::step(&self.catalogue, input).to_text()
     }
 
     /// Answer for a step taken before any facts were loaded.
     pub fn unloaded_step() -> String {
         let error = protocol::jsonrpc::RpcError::new(serde_json::Value::Null, protocol::jsonrpc::INTERNAL_ERROR, "Internal error");
-        serde_json::json!({"done": {"reply": error.to_json(), "http_status": 500, "audit": {
+        let header = serde_json::json!({"done": {"http_status": 500, "audit": {
             "method": "<host>", "target": null, "outcome": "handler_error",
             "error_code": error.code, "error_message": "engine used before load",
-        }}})
-        .to_string()
+        }}});
+        format!("{header}\n{}", error.to_json())
     }
 }
 

@@ -125,7 +125,8 @@ def _write_checksummed(path: Path, artifact: bytes) -> None:
 class EngineInstance:
     """One Store + instance with the catalogue loaded. Used by one thread only."""
 
-    def __init__(self, compiled: CompiledEngine, facts_json: str):
+    def __init__(self, compiled: CompiledEngine, facts_json: str | None = None, recorder=None):
+        self.recorder = recorder
         self.store = wasmtime.Store(compiled.engine)
         self.store.set_limits(memory_size=MEMORY_LIMIT)
         self.store.set_fuel(LOAD_FUEL)  # instantiation runs guest start-up code too
@@ -136,24 +137,45 @@ class EngineInstance:
         interface = instance.get_export_index(self.store, ENGINE_INTERFACE)
         self._load = instance.get_func(self.store, instance.get_export_index(self.store, "load", interface))
         self._step = instance.get_func(self.store, instance.get_export_index(self.store, "step", interface))
-        self.warnings = self._call_load(facts_json)
+        self.warnings = []
+        if facts_json is not None:
+            ok, payload = self.load_text(facts_json)
+            if not ok:
+                raise FactsRejected(payload)
+            self.warnings = json.loads(payload)
 
-    def _call_load(self, facts_json: str) -> list[str]:
+    def load_text(self, facts_json: str) -> tuple[bool, str]:
+        """`load` as the WIT has it: (ok, warnings JSON) or (False, why)."""
         self.store.set_fuel(LOAD_FUEL)
         try:
             outcome = self._load(self.store, facts_json)
         except wasmtime.WasmtimeError as exc:
             raise EngineTrap(str(exc).splitlines()[0]) from None
-        if outcome.tag == "err":
-            raise FactsRejected(outcome.payload)
-        return json.loads(outcome.payload)
+        if self.recorder is not None:
+            self.recorder.loaded(facts_json, outcome.tag == "ok", outcome.payload)
+        return outcome.tag == "ok", outcome.payload
 
-    def step(self, payload: dict) -> dict:
+    def step_text(self, message: str) -> str:
+        """`step` as the WIT has it: JSON text in, output text out."""
         self.store.set_fuel(STEP_FUEL)
         try:
-            return json.loads(self._step(self.store, json.dumps(payload, separators=(",", ":"))))
+            text = self._step(self.store, message)
         except wasmtime.WasmtimeError as exc:
+            if self.recorder is not None:
+                self.recorder.stepped(message, None)
             raise EngineTrap(str(exc).splitlines()[0]) from None
+        if self.recorder is not None:
+            self.recorder.stepped(message, text)
+        return text
+
+    def step(self, payload: dict) -> dict:
+        """One step. A finished request's reply stays JSON text (`done["reply"]`, or None):
+        the transports send it on as it is."""
+        header, _, reply = self.step_text(json.dumps(payload, separators=(",", ":"))).partition("\n")
+        output = json.loads(header)
+        if "done" in output:
+            output["done"]["reply"] = reply or None
+        return output
 
 
 EffectRunner = Callable[[list], list]
@@ -171,6 +193,8 @@ class EngineRuntime:
         self._facts_json: str | None = None
         self._generation = 0
         self._local = threading.local()
+        #: Receives every load and step (tests/transcripts/record.py); None in production.
+        self.recorder = None
 
     @property
     def compiled(self) -> CompiledEngine:
@@ -195,7 +219,7 @@ class EngineRuntime:
         local = self._local
         if getattr(local, "generation", None) != self._generation or local.instance is None:
             generation = self._generation
-            local.instance = EngineInstance(self.compiled, self.facts_json())
+            local.instance = EngineInstance(self.compiled, self.facts_json(), self.recorder)
             local.generation = generation
             for warning in local.instance.warnings:
                 logger.warning("%s", warning)

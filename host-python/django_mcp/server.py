@@ -21,7 +21,8 @@ logger = logging.getLogger("django_mcp.server")
 
 @dataclasses.dataclass
 class Outcome:
-    reply: dict | None
+    #: The JSON-RPC response as JSON text; None for notifications and client responses.
+    reply: str | None
     http_status: int
     correlation_id: str
 
@@ -67,11 +68,11 @@ def reset():
 
 
 def internal_error_reply(correlation_id, message_id=None):
-    return {
+    return json.dumps({
         "jsonrpc": "2.0",
         "id": message_id,
         "error": {"code": -32603, "message": "Internal error", "data": {"correlation_id": correlation_id}},
-    }
+    })
 
 
 def handle(message_text, *, key=None, transport="http", host="localhost", scheme="https",

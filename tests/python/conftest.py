@@ -27,7 +27,10 @@ def _fresh_catalogue():
 
 
 @pytest.fixture
-def library(db):
+def library(db, settings, tmp_path):
+    # Covers go to a scratch MEDIA_ROOT, not the demo's; a fast hasher keeps seeding cheap.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     call_command("demo_seed", verbosity=0)
 
 
@@ -100,6 +103,16 @@ class InProcessMCP:
             cursor = reply["result"].get("nextCursor")
             if cursor is None:
                 return tools
+
+
+def rpc_error(response, *, status, code):
+    """Assert an HTTP answer carries a JSON-RPC error with this status and code; return the error."""
+    assert response.status_code == status, (response.status_code, response.content)
+    assert response["Content-Type"].startswith("application/json"), response.content
+    body = response.json()
+    assert body["jsonrpc"] == "2.0" and "result" not in body, body
+    assert body["error"]["code"] == code, body
+    return body["error"]
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The engine component itself: its imports, its compiled-artifact cache, and how the host
 survives a guest that runs away, panics or exhausts memory."""
 
+import json
 import logging
 
 import pytest
@@ -38,7 +39,7 @@ class TestCompiledArtifactCache:
         assert self._artifact(tmp_path).read_bytes() != bytes(blob)  # rewritten
         instance = EngineInstance(compiled, '{"protocol": 1}')
         out = instance.step({"message": '{"jsonrpc":"2.0","id":1,"method":"ping"}', "context": {}})
-        assert out["done"]["reply"] == {"jsonrpc": "2.0", "id": 1, "result": {}}
+        assert json.loads(out["done"]["reply"]) == {"jsonrpc": "2.0", "id": 1, "result": {}}
 
     def test_a_truncated_artifact_is_rebuilt(self, tmp_path):
         CompiledEngine(cache_dir=tmp_path)

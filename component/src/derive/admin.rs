@@ -61,7 +61,10 @@ fn list_tool(
     if !filterable.is_empty() {
         let mut filter_props = Map::new();
         for field in &filterable {
-            filter_props.insert(field.name.clone(), field_schema(field, cat));
+            // The admin filters a many-to-many by one related object (`groups__id__exact`),
+            // and so does the host (`filter(groups=pk)`): the value is one pk, not a list.
+            let one = FieldFacts { many: false, ..field.clone() };
+            filter_props.insert(field.name.clone(), field_schema(&one, cat));
         }
         let mut filters = object_schema(filter_props, &[], true);
         filters["description"] = json!("Exact-match filters, from the admin's list_filter.");
@@ -208,4 +211,35 @@ fn humanise_list(items: &[String]) -> String {
 
 fn regex_escape(s: &str) -> String {
     s.chars().flat_map(|c| if c.is_ascii_alphanumeric() || c == '_' { vec![c] } else { vec!['\\', c] }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::derive::Catalogue;
+
+    #[test]
+    fn a_many_to_many_filter_takes_one_pk() {
+        let facts = json!({
+            "protocol": 1,
+            "models": [
+                {"label": "auth.User", "app_label": "auth", "model_name": "user", "object_name": "User",
+                 "verbose_name": "user", "verbose_name_plural": "users", "pk": "id", "fields": [
+                    {"name": "id", "kind": "AutoField", "primary_key": true},
+                    {"name": "groups", "kind": "ManyToManyField", "related_model": "auth.Group", "many": true},
+                ]},
+                {"label": "auth.Group", "app_label": "auth", "model_name": "group", "object_name": "Group",
+                 "verbose_name": "group", "verbose_name_plural": "groups", "pk": "id", "fields": [
+                    {"name": "id", "kind": "AutoField", "primary_key": true},
+                ]},
+            ],
+            "admins": [{"id": "admin/auth.user", "site": "admin", "model": "auth.User", "list_filter": ["groups"]}],
+        });
+        let (cat, warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let list = cat.tool("list_auth_user").unwrap();
+        let groups = &list.spec.input_schema["properties"]["filters"]["properties"]["groups"];
+        assert_eq!(groups["type"], json!("integer"));
+    }
 }

@@ -68,15 +68,22 @@ pub enum Output {
 }
 
 impl Output {
-    pub fn to_json(&self) -> Value {
+    /// The step's output text: one JSON header line and, when there is a reply, the
+    /// reply's JSON on the next line, so a host can send it on without parsing it.
+    pub fn to_text(&self) -> String {
         match self {
-            Output::Done { reply, http_status, audit } => json!({"done": {
-                "reply": reply, "http_status": http_status, "audit": audit,
-            }}),
+            Output::Done { reply, http_status, audit } => {
+                let header = json!({"done": {"http_status": http_status, "audit": audit}});
+                match reply {
+                    Some(reply) => format!("{header}\n{reply}"),
+                    None => header.to_string(),
+                }
+            }
             Output::Effects { effects, state } => json!({
                 "effects": effects,
                 "state": serde_json::to_string(state).expect("pending state serialises"),
-            }),
+            })
+            .to_string(),
         }
     }
 

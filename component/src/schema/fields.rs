@@ -75,8 +75,8 @@ fn value_schema(field: &FieldFacts) -> Value {
         "TimeField" => json!({"type": "string", "format": "time"}),
         "DurationField" => json!({"type": "string", "format": "duration"}),
         "UUIDField" => json!({"type": "string", "format": "uuid"}),
-        "EmailField" => with_max_length(json!({"type": "string", "format": "email"}), field),
-        "URLField" => with_max_length(json!({"type": "string", "format": "uri"}), field),
+        "EmailField" => with_max_length(formatted_string("email", field), field),
+        "URLField" => with_max_length(formatted_string("uri", field), field),
         "SlugField" => {
             with_max_length(json!({"type": "string", "pattern": "^[-a-zA-Z0-9_]*$"}), field)
         }
@@ -91,6 +91,17 @@ fn value_schema(field: &FieldFacts) -> Value {
         "BinaryField" => json!({"type": "string", "contentEncoding": "base64"}),
         // JSON holds any value; an unknown custom field cannot be described more tightly.
         _ => json!({}),
+    }
+}
+
+/// A string in `format`. Django stores a blank value as "", which no format accepts, so a
+/// field with `blank=True` admits the empty string beside it (clients such as the TypeScript
+/// SDK assert formats when they check `structuredContent`).
+fn formatted_string(format: &str, field: &FieldFacts) -> Value {
+    if field.blank {
+        json!({"type": "string", "anyOf": [{"format": format}, {"maxLength": 0}]})
+    } else {
+        json!({"type": "string", "format": format})
     }
 }
 
@@ -254,6 +265,22 @@ mod tests {
         f.decimal_places = Some(2);
         let s = field_schema(&f, &NoModels);
         assert_eq!(s["pattern"], json!("^-?\\d{1,4}(\\.\\d{1,2})?$"));
+    }
+
+    #[test]
+    fn blank_formatted_strings_admit_the_empty_string() {
+        let mut f = field("URLField");
+        f.max_length = Some(200);
+        assert_eq!(field_schema(&f, &NoModels), json!({"type": "string", "format": "uri", "maxLength": 200}));
+        f.blank = true;
+        let s = field_schema(&f, &NoModels);
+        assert_eq!(s, json!({"type": "string", "maxLength": 200, "anyOf": [{"format": "uri"}, {"maxLength": 0}]}));
+        let mut patterns = crate::schema::validate::Patterns::default();
+        patterns.collect(&s).unwrap();
+        for ok in ["", "https://example.com/"] {
+            assert!(crate::schema::validate::validate(&s, &json!(ok), &patterns).is_ok(), "{ok:?}");
+        }
+        assert!(crate::schema::validate::validate(&s, &json!("not a url"), &patterns).is_err());
     }
 
     #[test]

@@ -126,7 +126,12 @@ fn check_string(
     if let Some(Value::String(p)) = rules.get("pattern") {
         let matched = patterns.0.get(p).map(|re| re.is_match(s)).unwrap_or(false);
         if !matched {
-            return Err((path.to_string(), format!("does not match the pattern {p}")));
+            // A derived pattern is unreadable to a caller; the description says the rule.
+            let problem = match rules.get("description").and_then(Value::as_str) {
+                Some(rule) => format!("is not in the accepted form ({rule})"),
+                None => format!("does not match the pattern {p}"),
+            };
+            return Err((path.to_string(), problem));
         }
     }
     if let Some(Value::String(format)) = rules.get("format") {
@@ -338,7 +343,12 @@ mod tests {
         assert_eq!(run(schema.clone(), json!({})).unwrap_err(), "pk: is required");
         assert_eq!(run(schema.clone(), json!({"pk": "nope"})).unwrap_err(), "pk: is not a valid uuid");
         assert!(run(schema.clone(), json!({"pk": "0b7e0a5c-6ad4-4c47-9b4f-2a1e6c1e2f11", "slug": "ok"})).is_ok());
-        assert!(run(schema, json!({"pk": "0b7e0a5c6ad44c479b4f2a1e6c1e2f11", "slug": "NO"})).is_err());
+        assert_eq!(
+            run(schema, json!({"pk": "0b7e0a5c6ad44c479b4f2a1e6c1e2f11", "slug": "NO"})).unwrap_err(),
+            "slug: does not match the pattern ^[a-z]+$"
+        );
+        let described = json!({"type": "string", "pattern": "^a$", "description": "Say a."});
+        assert_eq!(run(described, json!("b")).unwrap_err(), "arguments: is not in the accepted form (Say a.)");
     }
 
     #[test]

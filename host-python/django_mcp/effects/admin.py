@@ -42,12 +42,15 @@ def admin_list(effect, caller, registry):
         ordering.append("-pk" if ordering and ordering[-1].startswith("-") else "pk")  # stable pages
     queryset = queryset.order_by(*ordering)
     page, size = int(effect["page"]), int(effect["page_size"])
-    rows = queryset[(page - 1) * size : page * size]
+    count = queryset.count()
+    offset = (page - 1) * size
+    # A page past the end is empty; its offset may not even fit the database's integers.
+    rows = queryset[offset : offset + size] if offset < count else ()
     columns = _columns(model_admin.model, effect["columns"])
     masked = set(effect.get("masked") or ())
     return {
         "results": [_row(obj, columns, masked) for obj in rows],
-        "count": queryset.count(),
+        "count": count,
     }
 
 

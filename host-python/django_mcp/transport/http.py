@@ -62,7 +62,7 @@ def mcp_endpoint(request):
     )
     if outcome.reply is None:
         return HttpResponse(status=outcome.http_status)
-    response = JsonResponse(outcome.reply, status=outcome.http_status)
+    response = HttpResponse(outcome.reply, status=outcome.http_status, content_type="application/json")
     if outcome.http_status == 401:
         _challenge(response, None)
     return response

@@ -21,13 +21,7 @@ def serve(key, stdin=None, stdout=None, host="localhost"):
                 continue
             outcome = server.handle(line, key=key, transport="stdio", host=host)
             if outcome.reply is not None:
-                protocol_out.write(_dumps(outcome.reply) + "\n")
+                protocol_out.write(outcome.reply + "\n")
                 protocol_out.flush()
     finally:
         sys.stdout = saved_stdout
-
-
-def _dumps(reply):
-    import json
-
-    return json.dumps(reply, separators=(",", ":"), ensure_ascii=False)

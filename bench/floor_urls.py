@@ -1,0 +1,36 @@
+"""The floor: bare Django views doing the ORM work of the measured MCP tools, as JSON."""
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+
+from demo_project.urls import urlpatterns as demo_urlpatterns
+from django_mcp.values import field_value
+from library.models import Book
+
+COLUMNS = ["id", "title", "author", "status", "price", "published"]
+
+
+def ping(request):
+    return JsonResponse({"jsonrpc": "2.0", "id": 1, "result": {}})
+
+
+def books(request):
+    size = int(request.GET.get("page_size", 25))
+    queryset = admin.site._registry[Book].get_queryset(request).order_by("title", "pk")
+    fields = [Book._meta.get_field(c) for c in COLUMNS]
+    rows = [{f.name: field_value(obj, f) for f in fields} for obj in queryset[:size]]
+    return JsonResponse({"results": rows, "count": queryset.count(), "page": 1, "page_size": size})
+
+
+def book(request, pk):
+    obj = admin.site._registry[Book].get_queryset(request).get(pk=pk)
+    fields = Book._meta.concrete_fields + Book._meta.many_to_many
+    return JsonResponse({"object": {f.name: field_value(obj, f) for f in fields}})
+
+
+urlpatterns = demo_urlpatterns + [
+    path("floor/ping/", ping),
+    path("floor/books/", books),
+    path("floor/books/<int:pk>/", book),
+]

@@ -1,0 +1,135 @@
+"""Benchmark: django-mcp against a floor measured in the same run, in the same process.
+
+The floor for each operation is a bare Django view doing the same ORM work and returning
+the same JSON, called through the same test client; the ratio says what MCP costs on top.
+
+    .venv/bin/python bench/run.py [--iterations 300]
+
+Not part of CI's pass/fail: the machine is shared, so only ratios from one run mean much.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "demo"), str(ROOT / "bench")]
+WORKDIR = Path(tempfile.mkdtemp(prefix="django-mcp-bench-"))
+os.environ.update({
+    "DJANGO_SETTINGS_MODULE": "bench_settings",
+    "DEMO_DB": str(WORKDIR / "db.sqlite3"),
+    "DEMO_MEDIA": str(WORKDIR / "media"),
+    "DEMO_DEBUG": "0",
+    "XDG_CACHE_HOME": str(WORKDIR / "cache"),
+})
+
+
+def timed(fn, iterations, warmup=20):
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def cold_start(credential):
+    """Seconds from a new interpreter to the first tools/list answer (cache warm or cold)."""
+    code = (
+        "import time; t=time.perf_counter(); import django; django.setup();"
+        "from django.test import Client; import json;"
+        f"r=Client().post('/mcp/', json.dumps({{'jsonrpc':'2.0','id':1,'method':'tools/list'}}),"
+        f"content_type='application/json', HTTP_AUTHORIZATION='Bearer {credential}');"
+        "assert r.status_code == 200, r.content; print(time.perf_counter()-t)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path[:2] + [os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=300)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from django_mcp.engine import EngineInstance
+    from django_mcp.keys import authenticate_credential
+    from django_mcp.server import state
+
+    call_command("migrate", verbosity=0)
+    call_command("demo_seed", verbosity=0)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "demo" / "manage.py"), "mcp_key", "create", "alice", "--name", "bench"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}, capture_output=True, text=True, check=True,
+    )
+    credential = out.stdout.strip()
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {credential}"}
+
+    def rpc(method, params=None):
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}})
+        response = client.post("/mcp/", body, content_type="application/json", **auth)
+        assert response.status_code == 200, response.content
+        return response
+
+    def get(path):
+        response = client.get(path)
+        assert response.status_code == 200, response.content
+        return response
+
+    listed = json.loads(rpc("tools/call", {"name": "list_library_book", "arguments": {"page_size": 50}}).content)
+    assert len(listed["result"]["structuredContent"]["results"]) == 50
+
+    n = args.iterations
+    operations = [
+        ("initialize", lambda: rpc("initialize", {"protocolVersion": "2025-11-25"}), lambda: get("/floor/ping/")),
+        ("tools/list", lambda: rpc("tools/list"), lambda: get("/floor/ping/")),
+        ("admin list, 50 rows", lambda: rpc("tools/call", {"name": "list_library_book", "arguments": {"page_size": 50}}),
+         lambda: get("/floor/books/?page_size=50")),
+        ("retrieve", lambda: rpc("tools/call", {"name": "get_library_book", "arguments": {"pk": 7}}),
+         lambda: get("/floor/books/7/")),
+    ]
+    print(f"{'operation':<22}{'ours median':>13}{'p95':>10}{'floor median':>14}{'p95':>10}{'ratio':>8}")
+    results = {}
+    for name, ours, floor in operations:
+        (om, op), (fm, fp) = timed(ours, n), timed(floor, n)
+        results[name] = {"ours_ms": om * 1e3, "ours_p95_ms": op * 1e3, "floor_ms": fm * 1e3, "floor_p95_ms": fp * 1e3, "ratio": om / fm}
+        print(f"{name:<22}{om*1e3:>11.2f}ms{op*1e3:>8.2f}ms{fm*1e3:>12.2f}ms{fp*1e3:>8.2f}ms{om/fm:>8.2f}")
+
+    key_check, _ = timed(lambda: authenticate_credential(credential), n)
+    instance = EngineInstance(state.get_runtime().compiled, state.get_runtime().facts_json())
+    ping = {"message": '{"jsonrpc":"2.0","id":1,"method":"ping"}', "context": {}}
+    crossing, _ = timed(lambda: instance.step(ping), n * 10)
+    results["key_verification_us"] = key_check * 1e6
+    results["engine_step_ping_us"] = crossing * 1e6
+    print(f"\nkey verification (incl. its one query): {key_check*1e6:.0f} µs")
+    print(f"one engine step (ping, JSON in and out): {crossing*1e6:.1f} µs")
+
+    import shutil
+
+    shutil.rmtree(WORKDIR / "cache", ignore_errors=True)
+    cold = cold_start(credential)
+    warm = cold_start(credential)
+    results["cold_start_s"] = {"no_compiled_cache": cold, "compiled_cache": warm}
+    print(f"cold start to first tools/list: {cold:.2f} s without the compiled-engine cache, {warm:.2f} s with it")
+    (WORKDIR / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"\nJSON results: {WORKDIR / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()

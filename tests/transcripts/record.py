@@ -1,0 +1,157 @@
+"""Record the engine transcripts from the real Django host (the demo project, in-process).
+
+    .venv/bin/python tests/transcripts/record.py
+
+Rewrites every `*.transcript` here and the facts files they load. Read the diff before
+committing: a transcript is the engine's behaviour, checked by a person once.
+"""
+
+import json
+import os
+import sys
+import tempfile
+from contextlib import nullcontext
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "demo"))
+WORKDIR = Path(tempfile.mkdtemp(prefix="django-mcp-record-"))
+os.environ.update({
+    "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+    "DEMO_DB": str(WORKDIR / "db.sqlite3"),
+    "DEMO_MEDIA": str(WORKDIR / "media"),
+    "DEMO_DEBUG": "0",
+})
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
+
+from django_mcp import server  # noqa: E402
+from django_mcp.models import MCPAPIKey  # noqa: E402
+from django_mcp.transcript import Recorder  # noqa: E402
+
+
+def fixed_key(username, key_id, **kwargs):
+    """A key with a stable id, so recorded principals do not change between recordings."""
+    key, secret = MCPAPIKey.objects.create_key(User.objects.get(username=username), name="transcripts", **kwargs)
+    MCPAPIKey.objects.filter(pk=key.pk).update(key_id=key_id)
+    return f"{key_id}.{secret}"
+
+
+def rpc(id_, method, params=None):
+    message = {"jsonrpc": "2.0", "id": id_, "method": method}
+    if params is not None:
+        message["params"] = params
+    return json.dumps(message)
+
+
+def call(id_, name, arguments):
+    return rpc(id_, "tools/call", {"name": name, "arguments": arguments})
+
+
+class Scenario:
+    def __init__(self, name, title, facts, settings=None):
+        self.name, self.title, self.facts, self.settings = name, title, facts, settings or {}
+        self.steps = []
+
+    def say(self, comment, body, credential="alice", headers=None):
+        self.steps.append((comment, body, credential, headers or {}))
+        return self
+
+
+def scenarios():
+    yield (
+        Scenario("protocol-basics", "JSON-RPC framing, negotiation and the methods every client uses first.", "library.json")
+        .say("initialize echoes a revision it speaks", rpc(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .say("the oldest handshake revision is still spoken", rpc(2, "initialize", {"protocolVersion": "2024-11-05"}))
+        .say("an unknown revision gets our latest; the client decides", rpc(3, "initialize", {"protocolVersion": "1999-01-01"}))
+        .say("ping", rpc(4, "ping"))
+        .say("a notification is accepted with no reply (HTTP 202)", json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .say("a response from the client is accepted and dropped", json.dumps({"jsonrpc": "2.0", "id": 9, "result": {}}))
+        .say("malformed JSON: -32700, HTTP 400", '{"jsonrpc": "2.0", "id": 5,')
+        .say("a batch: -32600", json.dumps([{"jsonrpc": "2.0", "id": 6, "method": "ping"}]))
+        .say("a null id: -32600", json.dumps({"jsonrpc": "2.0", "id": None, "method": "ping"}))
+        .say("params that are not an object: -32602", json.dumps({"jsonrpc": "2.0", "id": 7, "method": "ping", "params": [1]}))
+        .say("an unknown method: -32601", rpc(8, "resources/subscribe"))
+        .say("an unsupported MCP-Protocol-Version header: -32600, HTTP 400", rpc(10, "ping"), headers={"MCP-Protocol-Version": "2099-01-01"})
+        .say("tools/list without a key: -32001, HTTP 401", rpc(11, "tools/list"), credential=None)
+    )
+    yield (
+        Scenario("tools-list-paged", "tools/list in pages of three for a superuser: the host grants every admin gate.",
+                 "library-page-size-3.json", {"DJANGO_MCP_PAGE_SIZE": 3})
+        .say("the first page carries a cursor", rpc(1, "tools/list"))
+        .say("the next page", rpc(2, "tools/list", {"cursor": "o3"}))
+        .say("the last page has no nextCursor at all", rpc(3, "tools/list", {"cursor": "o9"}))
+        .say("a cursor we never issued: -32602", rpc(4, "tools/list", {"cursor": "bogus"}))
+    )
+    yield (
+        Scenario("tools-permissions", "What a user may see and call: Django permissions and the key's allowlist.", "library.json")
+        .say("bob may view authors only: the host denies the other gates", rpc(1, "tools/list"), credential="bob")
+        .say("so calling a book tool is forbidden (-32002) after the authorize effect fails", call(2, "list_library_book", {}), credential="bob")
+        .say("a key allowed only list_library_author sees just that tool", rpc(3, "tools/list"), credential="scoped")
+        .say("and is out of scope (-32003) for anything else, before any effect", call(4, "get_library_author", {"pk": 1}), credential="scoped")
+    )
+    yield (
+        Scenario("admin-list", "list_library_book: arguments validated in the engine, the page fetched by the host.", "library.json")
+        .say("search, a list_filter value, ordering by two columns, a page", call(1, "list_library_book", {"q": "Machines", "filters": {"status": "published"}, "ordering": "-price,title", "page_size": 3}))
+        .say("the second page of everything", call(2, "list_library_book", {"page": 2, "page_size": 2}))
+        .say("a page number given as a string: a tool error naming it, no effect", call(3, "list_library_book", {"page": "2"}))
+        .say("an ORM lookup smuggled into filters is not a declared filter", call(4, "list_library_book", {"filters": {"author__password__startswith": "pbkdf2"}}))
+        .say("ordering by a column the changelist does not show", call(5, "list_library_book", {"ordering": "summary"}))
+        .say("an unknown tool: -32602", call(6, "list_library_nothing", {}))
+        .say("the original's dotted name is accepted as an alias", call(7, "admin.list:library.Author", {"page_size": 1}))
+    )
+    yield (
+        Scenario("admin-retrieve", "get_<app>_<model>: one object, the fields the admin shows, secrets masked.", "library.json")
+        .say("a book with tags (many-to-many as pks), a decimal, a uuid, a duration and a file", call(1, "get_library_book", {"pk": 1}))
+        .say("a pk nobody can see", call(2, "get_library_book", {"pk": 99999}))
+        .say("a pk of the wrong type never reaches the database", call(3, "get_library_book", {"pk": "abc"}))
+        .say("a user: the password hash is masked", call(4, "get_auth_user", {"pk": 1}))
+    )
+    yield (
+        Scenario("guest-trap", "A panicking guest traps; the host starts a fresh instance and serves on.",
+                 "library-test-hooks.json", {"DJANGO_MCP_TEST_HOOKS": True})
+        .say("debug/panic exists only with test hooks on", rpc(1, "debug/panic"))
+        .say("the next request is served by a fresh instance", rpc(2, "ping"))
+    )
+
+
+def main():
+    call_command("migrate", verbosity=0)
+    call_command("demo_seed", verbosity=0)
+    credentials = {
+        "alice": fixed_key("alice", "transcript-key-alice0000"),
+        "bob": fixed_key("bob", "transcript-key-bob000000"),
+        "scoped": fixed_key("alice", "transcript-key-scoped000", allowed_tools=["list_library_author"]),
+        None: None,
+    }
+    client = Client()
+    for old in HERE.glob("*.transcript"):
+        old.unlink()
+    for old in (HERE / "facts").glob("*.json"):
+        old.unlink()
+    for scenario in scenarios():
+        with override_settings(**scenario.settings) if scenario.settings else nullcontext():
+            runtime = server.state.get_runtime()
+            recorder = Recorder(HERE / f"{scenario.name}.transcript", HERE / "facts", scenario.facts, scenario.title)
+            runtime.recorder = recorder
+            runtime.reload()
+            for comment, body, who, headers in scenario.steps:
+                recorder.comment(comment)
+                extra = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+                if credentials[who]:
+                    extra["HTTP_AUTHORIZATION"] = f"Bearer {credentials[who]}"
+                client.post("/mcp/", body, content_type="application/json", **extra)
+            runtime.recorder = None
+            recorder.save()
+        print(f"recorded {scenario.name}.transcript ({len(scenario.steps)} messages)")
+
+
+if __name__ == "__main__":
+    main()
