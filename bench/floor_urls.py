@@ -1,14 +1,30 @@
-"""The floor: bare Django views doing the ORM work of the measured MCP tools, as JSON."""
+"""The floor: bare Django views doing the ORM work of the measured MCP tools, as JSON.
+
+`/floor/…` does the ORM work only; `/floor-auth/…` also authenticates the same bearer key
+first (one query, as any token-authenticated API view pays).
+"""
 
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
 from demo_project.urls import urlpatterns as demo_urlpatterns
+from django_mcp.keys import authenticate_credential
 from django_mcp.values import field_value
 from library.models import Book
 
 COLUMNS = ["id", "title", "author", "status", "price", "published"]
+
+
+def authenticated(view):
+    def wrapper(request, *args, **kwargs):
+        check = authenticate_credential(request.headers.get("Authorization"))
+        if not check.ok:
+            return JsonResponse({}, status=401)
+        request.user = check.key.user
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def ping(request):
@@ -33,4 +49,7 @@ urlpatterns = demo_urlpatterns + [
     path("floor/ping/", ping),
     path("floor/books/", books),
     path("floor/books/<int:pk>/", book),
+    path("floor-auth/ping/", authenticated(ping)),
+    path("floor-auth/books/", authenticated(books)),
+    path("floor-auth/books/<int:pk>/", authenticated(book)),
 ]

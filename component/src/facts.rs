@@ -145,13 +145,106 @@ pub struct AdminFacts {
     #[serde(default)]
     pub search_fields: Vec<String>,
     #[serde(default)]
-    pub list_display: Vec<String>,
+    pub list_display: Vec<ColumnFacts>,
     #[serde(default)]
-    pub list_filter: Vec<String>,
+    pub list_filter: Vec<FilterFacts>,
     #[serde(default)]
     pub ordering: Vec<String>,
     #[serde(default = "default_list_per_page")]
     pub list_per_page: u64,
+    #[serde(default)]
+    pub forms: FormsFacts,
+    #[serde(default)]
+    pub actions: Vec<ActionFacts>,
+}
+
+/// One changelist column: a model field, or something the admin computes.
+#[derive(Debug, Deserialize, Clone)]
+pub struct ColumnFacts {
+    pub name: String,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub boolean: bool,
+    #[serde(default)]
+    pub order_field: Option<String>,
+    /// False when `sortable_by` leaves the column out.
+    #[serde(default = "yes")]
+    pub sortable: bool,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterKind {
+    Field,
+    Choices,
+}
+
+/// One `list_filter` entry: a field path, or a SimpleListFilter with its lookups.
+#[derive(Debug, Deserialize, Clone)]
+pub struct FilterFacts {
+    pub name: String,
+    pub kind: FilterKind,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub choices: Vec<(serde_json::Value, String)>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct FormsFacts {
+    #[serde(default)]
+    pub add: Option<Vec<FormFieldFacts>>,
+    #[serde(default)]
+    pub change: Option<Vec<FormFieldFacts>>,
+}
+
+/// A field of the admin's ModelForm (docs/engine-protocol.md).
+#[derive(Debug, Deserialize, Clone)]
+pub struct FormFieldFacts {
+    pub name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub help_text: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub disabled: bool,
+    #[serde(default)]
+    pub max_length: Option<u64>,
+    #[serde(default)]
+    pub min_length: Option<u64>,
+    #[serde(default)]
+    pub min_value: Option<serde_json::Number>,
+    #[serde(default)]
+    pub max_value: Option<serde_json::Number>,
+    #[serde(default)]
+    pub max_digits: Option<u32>,
+    #[serde(default)]
+    pub decimal_places: Option<u32>,
+    #[serde(default)]
+    pub choices: Option<Vec<(serde_json::Value, String)>>,
+    #[serde(default)]
+    pub related_model: Option<String>,
+    #[serde(default)]
+    pub multiple: bool,
+    #[serde(default)]
+    pub nullable: bool,
+    #[serde(default)]
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct ActionFacts {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
 }
 
 fn default_site() -> String {

@@ -3,6 +3,7 @@
 
 pub mod derive;
 pub mod facts;
+pub mod plan;
 pub mod protocol;
 pub mod schema;
 

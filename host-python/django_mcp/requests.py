@@ -7,6 +7,7 @@ messages store that keeps what the code says so it can be reported back.
 """
 
 from django.contrib.messages.storage.base import BaseStorage
+from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.http import HttpRequest, QueryDict
 
 
@@ -26,8 +27,10 @@ class CollectedMessages(BaseStorage):
 class CallerContext:
     """Who is calling and from where; builds requests and is shared by one MCP request's effects."""
 
-    def __init__(self, user, *, host="localhost", scheme="http", correlation_id=""):
+    def __init__(self, user, *, host="localhost", scheme="http", correlation_id="", client=None):
         self.user = user
+        #: Who is calling, for the admin's history (`LogEntry`): the MCP key's name.
+        self.client = client
         self.host = host
         self.scheme = scheme
         self.correlation_id = correlation_id
@@ -54,5 +57,7 @@ class CallerContext:
         if self.scheme == "https":
             request.META["HTTPS"] = "on"
         request._messages = CollectedMessages(request)
+        # Code that stashes state for its next page finds a session; nothing is stored.
+        request.session = SessionStore()
         request._dont_enforce_csrf_checks = True
         return request

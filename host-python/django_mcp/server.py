@@ -88,7 +88,8 @@ def handle(message_text, *, key=None, transport="http", host="localhost", scheme
         "message": message_text,
         "context": {"transport": transport, "principal": principal, "protocol_version_header": protocol_version_header},
     }
-    caller = CallerContext(user, host=host, scheme=scheme, correlation_id=correlation_id)
+    caller = CallerContext(user, host=host, scheme=scheme, correlation_id=correlation_id,
+                           client=key.name if key is not None else None)
     try:
         runtime = state.get_runtime()
         done = runtime.run(payload, EffectRunner(caller, _registry(runtime)))

@@ -105,6 +105,25 @@ class InProcessMCP:
                 return tools
 
 
+def db_dump(*prefixes, using="default"):
+    """Every row of every table (or of the tables whose names start with one of `prefixes`),
+    as `{table: [row tuple, …]}` with rows sorted by all their columns: equal dumps mean the
+    data did not change."""
+    from django.db import connections
+
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    dump = {}
+    with connection.cursor() as cursor:
+        for table in sorted(connection.introspection.table_names(cursor)):
+            if prefixes and not table.startswith(prefixes):
+                continue
+            columns = ", ".join(quote(c.name) for c in connection.introspection.get_table_description(cursor, table))
+            cursor.execute(f"SELECT {columns} FROM {quote(table)} ORDER BY {columns}")
+            dump[table] = [tuple(row) for row in cursor.fetchall()]
+    return dump
+
+
 def rpc_error(response, *, status, code):
     """Assert an HTTP answer carries a JSON-RPC error with this status and code; return the error."""
     assert response.status_code == status, (response.status_code, response.content)

@@ -21,11 +21,12 @@ from django.utils.duration import duration_iso_string
 from library.models import Author, Book, Tag
 
 PORTABLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ADMIN_VERBS = ("list", "get", "create", "update", "delete", "delete_selected")
 DEMO_TOOLS = {
     f"{verb}_{model}"
-    for verb in ("list", "get")
+    for verb in ADMIN_VERBS
     for model in ("auth_group", "auth_user", "library_author", "library_tag", "library_book")
-}
+} | {"mark_published_library_book"}
 MASK = "********"
 
 # jsonschema checks only the formats whose optional packages are installed; a client such as
@@ -96,7 +97,7 @@ def book(n):
 # The catalogue
 
 
-def test_the_superuser_sees_a_list_and_a_get_tool_per_admin(tools):
+def test_the_superuser_sees_every_verb_and_action_of_every_admin(tools):
     assert set(tools.listed) == DEMO_TOOLS
 
 
@@ -108,20 +109,22 @@ def test_every_tool_publishes_valid_schemas_names_and_annotations(tools):
         assert tool["inputSchema"]["type"] == "object" and tool["outputSchema"]["type"] == "object"
         assert tool["inputSchema"]["additionalProperties"] is False
         assert tool["title"] and tool["description"]
-        assert tool["annotations"]["readOnlyHint"] is True, name
+        reading = name.startswith(("list_", "get_"))
+        removing = name.startswith("delete_") or name.startswith(("mark_published_",))
+        assert tool["annotations"]["readOnlyHint"] is reading, name
         assert tool["annotations"]["openWorldHint"] is False, name
-        assert tool["annotations"]["destructiveHint"] is False, name
+        assert tool["annotations"]["destructiveHint"] is removing, name
 
 
 def test_list_and_get_schemas_follow_the_book_admin(tools):
     listing = tools.listed["list_library_book"]
     props = listing["inputSchema"]["properties"]
     assert set(props) == {"q", "filters", "ordering", "page", "page_size"}
-    assert set(props["filters"]["properties"]) == {"status", "in_print", "author"}
+    assert set(props["filters"]["properties"]) == {"status", "in_print", "author", "published", "decade"}
     assert props["filters"]["properties"]["status"]["enum"] == ["draft", "published", "archived"]
     assert props["page_size"]["default"] == 25  # BookAdmin.list_per_page
     row = listing["outputSchema"]["properties"]["results"]["items"]
-    assert set(row["properties"]) == {"id", "title", "author", "status", "price", "published"}
+    assert set(row["properties"]) == {"id", "title", "author", "status", "price", "published", "since_2000"}
     assert listing["title"] == "List books"
 
     getter = tools.listed["get_library_book"]
@@ -142,6 +145,7 @@ def test_list_defaults_to_the_admin_ordering_and_page_size(tools, library):
     assert result["results"][0] == {
         "id": first.pk, "title": first.title, "author": first.author_id, "status": first.status,
         "price": str(first.price), "published": first.published.isoformat() if first.published else None,
+        "since_2000": None if first.published is None else first.published.year >= 2000,
     }
 
 
@@ -288,9 +292,12 @@ def test_every_object_of_every_admin_validates(tools, library):
             continue
         rows = tools.ok(name, {"page_size": 1000})["results"]
         assert rows, name
+        getter = name.replace("list_", "get_", 1)
+        fields = tools.listed[getter]["outputSchema"]["properties"]["object"]["properties"]
         for row in rows:
-            obj = tools.ok(name.replace("list_", "get_", 1), {"pk": row["id"]})["object"]
-            shown = {k: v for k, v in row.items() if k != "__str__"}  # list_display may show str(obj)
+            obj = tools.ok(getter, {"pk": row["id"]})["object"]
+            # Columns the admin computes (str(obj), @admin.display methods) are not fields.
+            shown = {k: v for k, v in row.items() if k in fields}
             assert {k: obj[k] for k in shown} == shown, name
 
 
@@ -416,11 +423,10 @@ def test_an_allowlist_may_name_the_dotted_alias(mcp_as, make_key, library):
 
 def test_dotted_names_mode(tools, library, settings):
     settings.DJANGO_MCP_TOOL_NAMES = "dotted"
+    labels = ("auth.Group", "auth.User", "library.Author", "library.Tag", "library.Book")
     assert set(tools.listed) == {
-        f"admin.{verb}:{label}"
-        for verb in ("list", "retrieve")
-        for label in ("auth.Group", "auth.User", "library.Author", "library.Tag", "library.Book")
-    }
+        f"admin.{verb}:{label}" for verb in ("list", "retrieve", "create", "update", "delete") for label in labels
+    } | {f"admin.action:{label}.delete_selected" for label in labels} | {"admin.action:library.Book.mark_published"}
     result = tools.ok("admin.list:library.Book", {"filters": {"status": "archived"}})
     assert result["count"] == Book.objects.filter(status="archived").count()
     b = book(3)
@@ -445,7 +451,7 @@ def scoped_site(settings):
 
 
 def test_a_model_admins_get_queryset_scopes_list_and_search(tools, library, scoped_site):
-    assert set(tools.listed) == {"scoped_list_library_book", "scoped_get_library_book"}
+    assert set(tools.listed) == {f"scoped_{verb}_library_book" for verb in (*ADMIN_VERBS, "mark_published")}
     in_print = Book.objects.filter(in_print=True).order_by("title", "pk")
     result = tools.ok("scoped_list_library_book", {"page_size": 100})
     assert result["count"] == in_print.count() == 40

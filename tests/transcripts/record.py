@@ -115,6 +115,17 @@ def scenarios():
         .say("a user: the password hash is masked", call(4, "get_auth_user", {"pk": 1}))
     )
     yield (
+        Scenario("admin-writes", "create, update, delete and an action: the admin's forms, save hooks and actions run by the host.", "library.json")
+        .say("create a tag through the admin's add form", call(1, "create_library_tag", {"name": "Poetry", "slug": "poetry"}))
+        .say("a partial update: only the name changes", call(2, "update_library_tag", {"pk": 6, "fields": {"name": "Verse"}}))
+        .say("the form's own validation: a slug that is already taken", call(3, "create_library_tag", {"name": "Again", "slug": "poetry"}))
+        .say("an argument the add form does not have never reaches the host", call(4, "create_library_tag", {"name": "x", "slug": "x", "colour": "red"}))
+        .say("delete it", call(5, "delete_library_tag", {"pk": 6}))
+        .say("an author with books is protected", call(6, "delete_library_author", {"pk": 1}))
+        .say("an admin action on two books", call(7, "mark_published_library_book", {"pks": [1, 2]}))
+        .say("bob may not add books: the gate fails before any work", call(8, "create_library_book", {"title": "x"}), credential="bob")
+    )
+    yield (
         Scenario("guest-trap", "A panicking guest traps; the host starts a fresh instance and serves on.",
                  "library-test-hooks.json", {"DJANGO_MCP_TEST_HOOKS": True})
         .say("debug/panic exists only with test hooks on", rpc(1, "debug/panic"))

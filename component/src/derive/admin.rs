@@ -1,15 +1,23 @@
-//! Admin rules: every registered `ModelAdmin` becomes a list and a retrieve tool, shaped by
-//! the declarations Django already has (`list_display`, `search_fields`, `list_filter`,
-//! `ordering`, `list_per_page`).
+//! Admin rules: every registered `ModelAdmin` becomes list, get, create, update and delete
+//! tools and one tool per admin action, shaped by the declarations Django already has
+//! (`list_display`, `search_fields`, `list_filter`, `ordering`, `list_per_page`, the admin's
+//! forms, its actions).
 
 use serde_json::{json, Map, Value};
 
-use super::{names, Catalogue, Gate, Operation, ToolSpec};
-use crate::facts::{AdminFacts, FieldFacts, ModelFacts, ToolNames};
-use crate::schema::fields::{capitalise, field_schema, object_schema};
+use super::{names, Catalogue, FilterRule, Gate, Hints, Operation, Permission, ToolSpec};
+use crate::facts::{ActionFacts, AdminFacts, ColumnFacts, FieldFacts, FilterFacts, FilterKind, FormFieldFacts, ModelFacts, ToolNames};
+use crate::schema::fields::{capitalise, field_schema, object_schema, restrict_to_choices};
+use crate::schema::forms::form_schema;
 
 pub const MAX_PAGE_SIZE: u64 = 1000;
-const STR_COLUMN: &str = "__str__";
+pub const MAX_ACTION_PKS: u64 = 1000;
+
+const READ: Hints = Hints { read_only: true, destructive: false, idempotent: true };
+const CREATE: Hints = Hints { read_only: false, destructive: false, idempotent: false };
+const UPDATE: Hints = Hints { read_only: false, destructive: false, idempotent: true };
+const DELETE: Hints = Hints { read_only: false, destructive: true, idempotent: true };
+const ACTION: Hints = Hints { read_only: false, destructive: true, idempotent: false };
 
 /// The tools of one ModelAdmin; `warnings` collects what had to be left out.
 pub fn tools_for(
@@ -19,190 +27,359 @@ pub fn tools_for(
     model: &ModelFacts,
     warnings: &mut Vec<String>,
 ) -> Vec<ToolSpec> {
-    let gate = Gate::AdminView { admin: admin.id.clone() };
-    vec![list_tool(cat, admin_index, admin, model, gate.clone(), warnings), retrieve_tool(cat, admin_index, admin, model, gate)]
+    let rules = AdminRules { cat, index: admin_index, admin, model };
+    let mut tools = vec![rules.list(warnings), rules.retrieve()];
+    if let Some(fields) = &admin.forms.add {
+        tools.push(rules.create(fields));
+    }
+    if let Some(fields) = &admin.forms.change {
+        tools.push(rules.update(fields));
+    }
+    tools.push(rules.delete());
+    tools.extend(admin.actions.iter().map(|a| rules.action(a)));
+    tools
 }
 
-fn names_for(cat: &Catalogue, admin: &AdminFacts, model: &ModelFacts, verb: &str) -> (String, String) {
-    let portable = names::portable(&admin.site, verb, &model.app_label, &model.model_name);
-    let dotted_verb = if verb == "get" { "retrieve" } else { verb };
-    let dotted = names::dotted(dotted_verb, &model.label);
-    match cat.settings.tool_names {
-        ToolNames::Portable => (portable, dotted),
-        ToolNames::Dotted => (dotted, portable),
-    }
+struct AdminRules<'a> {
+    cat: &'a Catalogue,
+    index: usize,
+    admin: &'a AdminFacts,
+    model: &'a ModelFacts,
 }
 
-fn list_tool(
-    cat: &Catalogue,
-    admin_index: usize,
-    admin: &AdminFacts,
-    model: &ModelFacts,
-    gate: Gate,
-    warnings: &mut Vec<String>,
-) -> ToolSpec {
-    let plural = &model.verbose_name_plural;
-    let columns = list_columns(admin, model);
-    let masked: Vec<String> = columns.iter().filter(|c| cat.is_redacted(model, c)).cloned().collect();
-
-    let mut row = Map::new();
-    for column in &columns {
-        row.insert(column.clone(), column_schema(cat, model, column));
+impl AdminRules<'_> {
+    fn gate(&self, permission: Permission) -> Gate {
+        Gate::Admin { admin: self.admin.id.clone(), permission }
     }
-    let row_schema = object_schema(row, &[model.pk.as_str()], false);
 
-    let mut props = Map::new();
-    let searchable = !admin.search_fields.is_empty();
-    if searchable {
-        props.insert("q".into(), json!({"type": "string", "maxLength": 500,
-            "description": format!("Search {plural} by {}.", humanise_list(&admin.search_fields))}));
+    /// `(name, alias)` for a tool verb: portable `list_library_book`, dotted `admin.list:library.Book`.
+    fn names(&self, verb: &str, dotted_verb: &str) -> (String, String) {
+        let portable = names::portable(&self.admin.site, verb, &self.model.app_label, &self.model.model_name);
+        let dotted = names::dotted(dotted_verb, &self.model.label);
+        self.ordered(portable, dotted)
     }
-    let filterable = filter_fields(admin, model, warnings);
-    if !filterable.is_empty() {
+
+    fn ordered(&self, portable: String, dotted: String) -> (String, String) {
+        match self.cat.settings.tool_names {
+            ToolNames::Portable => (portable, dotted),
+            ToolNames::Dotted => (dotted, portable),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spec(&self, (name, alias): (String, String), title: String, description: String, input: Value, output: Value, hints: Hints, gate: Gate, operation: Operation) -> ToolSpec {
+        ToolSpec { name, alias, title, description, input_schema: input, output_schema: output, hints, gate, operation }
+    }
+
+    fn pk_schema(&self) -> Value {
+        let mut s = self.model.pk_field().map(|f| field_schema(f, self.cat)).unwrap_or_else(|| json!({"type": ["integer", "string"]}));
+        if let Some(obj) = s.as_object_mut() {
+            obj.remove("title");
+            obj.insert("description".into(), json!("Primary key."));
+        }
+        s
+    }
+
+    fn pk_argument(&self) -> Value {
+        object_schema(Map::from_iter([("pk".to_string(), self.pk_schema())]), &["pk"], true)
+    }
+
+    fn all_fields(&self) -> (Vec<String>, Vec<String>) {
+        let fields: Vec<String> = self.model.fields.iter().map(|f| f.name.clone()).collect();
+        let masked = fields.iter().filter(|f| self.cat.is_redacted(self.model, f)).cloned().collect();
+        (fields, masked)
+    }
+
+    /// `{"object": …}` with every model field the admin may show.
+    fn object_output(&self) -> Value {
+        let mut props = Map::new();
+        for field in &self.model.fields {
+            props.insert(field.name.clone(), self.field_column_schema(field));
+        }
+        let object = object_schema(props, &[self.model.pk.as_str()], false);
+        object_schema(Map::from_iter([("object".to_string(), object)]), &["object"], false)
+    }
+
+    fn field_column_schema(&self, field: &FieldFacts) -> Value {
+        if self.cat.is_redacted(self.model, &field.name) {
+            return json!({"type": ["string", "null"], "description": "Redacted: never sent."});
+        }
+        field_schema(field, self.cat)
+    }
+
+    fn list(&self, warnings: &mut Vec<String>) -> ToolSpec {
+        let plural = &self.model.verbose_name_plural;
+        let columns = self.columns();
+        let masked: Vec<String> =
+            columns.iter().filter_map(|(n, f)| f.as_ref().filter(|f| self.cat.is_redacted(self.model, f)).map(|_| n.clone())).collect();
+        let mut row = Map::new();
+        for (name, field) in &columns {
+            row.insert(name.clone(), self.column_schema(name, field.as_deref()));
+        }
+        let row_schema = object_schema(row, &[self.model.pk.as_str()], false);
+
+        let mut props = Map::new();
+        let searchable = !self.admin.search_fields.is_empty();
+        if searchable {
+            props.insert("q".into(), json!({"type": "string", "maxLength": 500,
+                "description": format!("Search {plural} by {}.", humanise_list(&self.admin.search_fields))}));
+        }
         let mut filter_props = Map::new();
-        for field in &filterable {
-            // The admin filters a many-to-many by one related object (`groups__id__exact`),
-            // and so does the host (`filter(groups=pk)`): the value is one pk, not a list.
-            let one = FieldFacts { many: false, ..field.clone() };
-            filter_props.insert(field.name.clone(), field_schema(&one, cat));
+        let mut filters = Vec::new();
+        for facts in &self.admin.list_filter {
+            match self.filter(facts) {
+                Some((schema, rule)) => {
+                    filter_props.insert(facts.name.clone(), schema);
+                    filters.push((facts.name.clone(), rule));
+                }
+                None => warnings.push(format!(
+                    "{}: list_filter entry {:?} could not be described; not offered as a filter",
+                    self.admin.id, facts.name
+                )),
+            }
         }
-        let mut filters = object_schema(filter_props, &[], true);
-        filters["description"] = json!("Exact-match filters, from the admin's list_filter.");
-        props.insert("filters".into(), filters);
-    }
-    let orderable = orderable_fields(admin, model);
-    let alternatives = orderable.iter().map(|f| regex_escape(f)).collect::<Vec<_>>().join("|");
-    props.insert("ordering".into(), json!({
-        "type": "string",
-        "pattern": format!("^-?({alternatives})(,-?({alternatives}))*$"),
-        "description": format!("Comma-separated fields, '-' for descending: {}.", orderable.join(", ")),
-    }));
-    props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));
-    let per_page = admin.list_per_page.clamp(1, MAX_PAGE_SIZE);
-    props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
+        if !filters.is_empty() {
+            let mut schema = object_schema(filter_props, &[], true);
+            schema["description"] = json!("Filters from the admin's list_filter (the only ones accepted).");
+            props.insert("filters".into(), schema);
+        }
+        let order_by = self.orderable(&columns);
+        let alternatives = order_by.iter().map(|(c, _)| regex_escape(c)).collect::<Vec<_>>().join("|");
+        let sortable: Vec<&str> = order_by.iter().map(|(c, _)| c.as_str()).collect();
+        props.insert("ordering".into(), json!({
+            "type": "string",
+            "pattern": format!("^-?({alternatives})(,-?({alternatives}))*$"),
+            "description": format!("Comma-separated columns, '-' for descending: {}.", sortable.join(", ")),
+        }));
+        props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));
+        let per_page = self.admin.list_per_page.clamp(1, MAX_PAGE_SIZE);
+        props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
 
-    let output = object_schema(
-        Map::from_iter([
-            ("results".to_string(), json!({"type": "array", "items": row_schema})),
-            ("count".to_string(), json!({"type": "integer", "minimum": 0})),
-            ("page".to_string(), json!({"type": "integer", "minimum": 1})),
-            ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
-        ]),
-        &["results", "count", "page", "page_size"],
-        false,
-    );
+        let output = object_schema(
+            Map::from_iter([
+                ("results".to_string(), json!({"type": "array", "items": row_schema})),
+                ("count".to_string(), json!({"type": "integer", "minimum": 0})),
+                ("page".to_string(), json!({"type": "integer", "minimum": 1})),
+                ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
+            ]),
+            &["results", "count", "page", "page_size"],
+            false,
+        );
+        let mut description = format!("List {plural} from the Django admin, {per_page} per page by default.");
+        if searchable {
+            description.push_str(&format!(" Search with q ({}).", humanise_list(&self.admin.search_fields)));
+        }
+        if !filters.is_empty() {
+            let names: Vec<&str> = filters.iter().map(|(n, _)| n.as_str()).collect();
+            description.push_str(&format!(" Filter by {}.", names.join(", ")));
+        }
+        let operation = Operation::AdminList { admin: self.index, columns, masked, filters, order_by, default_page_size: per_page };
+        self.spec(self.names("list", "list"), format!("List {plural}"), description, object_schema(props, &[], true), output, READ, self.gate(Permission::View), operation)
+    }
 
-    let mut description = format!("List {plural} from the Django admin, {per_page} per page by default.");
-    if searchable {
-        description.push_str(&format!(" Search with q ({}).", humanise_list(&admin.search_fields)));
+    /// The changelist's columns, led by the pk; model fields by name, the rest computed.
+    fn columns(&self) -> Vec<(String, Option<String>)> {
+        let mut columns = vec![(self.model.pk.clone(), Some(self.model.pk.clone()))];
+        for ColumnFacts { name, field, .. } in &self.admin.list_display {
+            if columns.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            let field = field.as_ref().filter(|f| self.model.field(f).is_some_and(|f| !f.many)).cloned();
+            columns.push((name.clone(), field));
+        }
+        columns
     }
-    if !filterable.is_empty() {
-        let names: Vec<String> = filterable.iter().map(|f| f.name.clone()).collect();
-        description.push_str(&format!(" Filter by {}.", names.join(", ")));
-    }
-    let (name, alias) = names_for(cat, admin, model, "list");
-    ToolSpec {
-        name,
-        alias,
-        title: format!("List {plural}"),
-        description,
-        input_schema: object_schema(props, &[], true),
-        output_schema: output,
-        read_only: true,
-        gate,
-        operation: Operation::AdminList {
-            admin: admin_index,
-            columns,
-            masked,
-            filterable: filterable.into_iter().map(|f| f.name).collect(),
-            default_page_size: per_page,
-        },
-    }
-}
 
-fn retrieve_tool(cat: &Catalogue, admin_index: usize, admin: &AdminFacts, model: &ModelFacts, gate: Gate) -> ToolSpec {
-    let fields: Vec<String> = model.fields.iter().map(|f| f.name.clone()).collect();
-    let masked: Vec<String> = fields.iter().filter(|f| cat.is_redacted(model, f)).cloned().collect();
-    let mut props = Map::new();
-    for name in &fields {
-        props.insert(name.clone(), column_schema(cat, model, name));
-    }
-    let object = object_schema(props, &[model.pk.as_str()], false);
-    let pk_schema = model.pk_field().map(|f| pk_argument_schema(f, cat)).unwrap_or_else(|| json!({"type": ["integer", "string"]}));
-    let (name, alias) = names_for(cat, admin, model, "get");
-    ToolSpec {
-        name,
-        alias,
-        title: format!("Get {}", model.verbose_name),
-        description: format!(
-            "Retrieve one {} by primary key, with the fields the Django admin shows you.",
-            model.verbose_name
-        ),
-        input_schema: object_schema(Map::from_iter([("pk".to_string(), pk_schema)]), &["pk"], true),
-        output_schema: object_schema(Map::from_iter([("object".to_string(), object)]), &["object"], false),
-        read_only: true,
-        gate,
-        operation: Operation::AdminRetrieve { admin: admin_index, fields, masked },
-    }
-}
-
-fn pk_argument_schema(pk: &FieldFacts, cat: &Catalogue) -> Value {
-    let mut s = field_schema(pk, cat);
-    if let Some(obj) = s.as_object_mut() {
-        obj.insert("description".into(), json!("Primary key."));
-        obj.remove("title");
-    }
-    s
-}
-
-/// `list_display` entries that name model fields (or `__str__`), always led by the pk.
-/// Callables and admin methods need the host to evaluate them: left for the admin surface.
-fn list_columns(admin: &AdminFacts, model: &ModelFacts) -> Vec<String> {
-    let mut columns = vec![model.pk.clone()];
-    for entry in &admin.list_display {
-        let known = entry == STR_COLUMN || model.field(entry).is_some_and(|f| !f.many);
-        if known && !columns.contains(entry) {
-            columns.push(entry.clone());
+    fn column_schema(&self, name: &str, field: Option<&str>) -> Value {
+        if let Some(field) = field.and_then(|f| self.model.field(f)) {
+            return self.field_column_schema(field);
+        }
+        let facts = self.admin.list_display.iter().find(|c| c.name == name);
+        let title = facts.and_then(|c| c.title.clone()).unwrap_or_else(|| capitalise(&name.replace('_', " ")));
+        if facts.is_some_and(|c| c.boolean) {
+            json!({"type": ["boolean", "null"], "title": title})
+        } else {
+            json!({"title": title})
         }
     }
-    columns
-}
 
-fn column_schema(cat: &Catalogue, model: &ModelFacts, column: &str) -> Value {
-    if column == STR_COLUMN {
-        return json!({"type": "string", "title": capitalise(&model.verbose_name)});
+    /// Sortable columns and what they sort by: model-field columns, computed columns with an
+    /// `admin_order_field`, the admin's ordering fields, and the pk.
+    fn orderable(&self, columns: &[(String, Option<String>)]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut add = |name: &str, expr: &str| {
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), expr.to_string()));
+            }
+        };
+        for (name, field) in columns {
+            let facts = self.admin.list_display.iter().find(|c| &c.name == name);
+            if facts.is_some_and(|c| !c.sortable) {
+                continue;
+            }
+            let order = facts.and_then(|c| c.order_field.as_deref()).filter(|o| !o.is_empty());
+            match (field, order) {
+                (_, Some(order)) => add(name, order),
+                (Some(f), None) => add(name, f),
+                (None, None) => {}
+            }
+        }
+        for entry in &self.admin.ordering {
+            let name = entry.trim_start_matches('-');
+            if self.model.field(name).is_some_and(|f| !f.many) {
+                add(name, name);
+            }
+        }
+        out
     }
-    let Some(field) = model.field(column) else { return json!({}) };
-    if cat.is_redacted(model, column) {
-        return json!({"type": ["string", "null"], "description": "Redacted: never sent."});
-    }
-    field_schema(field, cat)
-}
 
-fn filter_fields(admin: &AdminFacts, model: &ModelFacts, warnings: &mut Vec<String>) -> Vec<FieldFacts> {
-    let mut out = Vec::new();
-    for entry in &admin.list_filter {
-        match model.field(entry) {
-            Some(field) => out.push(field.clone()),
-            None => warnings.push(format!(
-                "{}: list_filter entry {entry:?} is not a field of {}; not offered as a filter",
-                admin.id, model.label
-            )),
+    fn filter(&self, facts: &FilterFacts) -> Option<(Value, FilterRule)> {
+        match facts.kind {
+            FilterKind::Choices => {
+                if facts.choices.is_empty() {
+                    return None;
+                }
+                let mut schema = json!({});
+                restrict_to_choices(&mut schema, &facts.choices);
+                if let Some(title) = &facts.title {
+                    schema["title"] = json!(capitalise(title));
+                }
+                Some((schema, FilterRule::Choices))
+            }
+            FilterKind::Field => {
+                let path = facts.path.clone().unwrap_or_else(|| facts.name.clone());
+                let field = resolve_path(self.cat, self.model, &path)?;
+                if matches!(field.kind.as_str(), "DateField" | "DateTimeField") {
+                    let bound = field_schema(&FieldFacts { null: false, ..field.clone() }, self.cat);
+                    let mut range = object_schema(
+                        Map::from_iter([("gte".to_string(), bound.clone()), ("lte".to_string(), bound)]),
+                        &[],
+                        true,
+                    );
+                    range["minProperties"] = json!(1);
+                    range["description"] = json!(format!("A range of {}: gte and/or lte.", field.verbose_name));
+                    if field.null {
+                        // As the admin's date filter offers "No date".
+                        range = json!({"anyOf": [range, {"type": "null"}], "description": "A range (gte and/or lte), or null for none."});
+                    }
+                    return Some((range, FilterRule::Range { path }));
+                }
+                // The admin filters a many-to-many by one related object, so the value is one pk.
+                let one = FieldFacts { many: false, ..field.clone() };
+                Some((field_schema(&one, self.cat), FilterRule::Exact { path }))
+            }
         }
     }
-    out
+
+    fn retrieve(&self) -> ToolSpec {
+        let (fields, masked) = self.all_fields();
+        let verbose = &self.model.verbose_name;
+        self.spec(
+            self.names("get", "retrieve"),
+            format!("Get {verbose}"),
+            format!("Retrieve one {verbose} by primary key, with the fields the Django admin shows you."),
+            self.pk_argument(),
+            self.object_output(),
+            READ,
+            self.gate(Permission::View),
+            Operation::AdminRetrieve { admin: self.index, fields, masked },
+        )
+    }
+
+    fn create(&self, form: &[FormFieldFacts]) -> ToolSpec {
+        let (fields, masked) = self.all_fields();
+        let verbose = &self.model.verbose_name;
+        self.spec(
+            self.names("create", "create"),
+            format!("Create {verbose}"),
+            format!("Create a {verbose} through the Django admin's add form: its validation, save_model and history."),
+            form_schema(form, self.cat, true),
+            self.object_output(),
+            CREATE,
+            self.gate(Permission::Add),
+            Operation::AdminCreate { admin: self.index, fields, masked },
+        )
+    }
+
+    fn update(&self, form: &[FormFieldFacts]) -> ToolSpec {
+        let (fields, masked) = self.all_fields();
+        let verbose = &self.model.verbose_name;
+        let mut changes = form_schema(form, self.cat, false);
+        changes["minProperties"] = json!(1);
+        changes["description"] = json!("Only the fields sent change.");
+        let input = object_schema(Map::from_iter([("pk".to_string(), self.pk_schema()), ("fields".to_string(), changes)]), &["pk", "fields"], true);
+        self.spec(
+            self.names("update", "update"),
+            format!("Update {verbose}"),
+            format!("Change fields of one {verbose} through the Django admin's change form; only the fields sent change."),
+            input,
+            self.object_output(),
+            UPDATE,
+            self.gate(Permission::Change),
+            Operation::AdminUpdate { admin: self.index, fields, masked },
+        )
+    }
+
+    fn delete(&self) -> ToolSpec {
+        let verbose = &self.model.verbose_name;
+        let output = object_schema(
+            Map::from_iter([("deleted".to_string(), json!({"type": "boolean"})), ("pk".to_string(), self.pk_schema())]),
+            &["deleted", "pk"],
+            false,
+        );
+        self.spec(
+            self.names("delete", "delete"),
+            format!("Delete {verbose}"),
+            format!("Delete one {verbose} as the Django admin's delete view does: related objects cascade, protected ones stop it."),
+            self.pk_argument(),
+            output,
+            DELETE,
+            self.gate(Permission::Delete),
+            Operation::AdminDelete { admin: self.index },
+        )
+    }
+
+    fn action(&self, action: &ActionFacts) -> ToolSpec {
+        let plural = &self.model.verbose_name_plural;
+        let portable = names::portable(&self.admin.site, &action.name, &self.model.app_label, &self.model.model_name);
+        let dotted = format!("admin.action:{}.{}", self.model.label, action.name);
+        let pks = json!({"type": "array", "items": self.pk_schema(), "minItems": 1, "maxItems": MAX_ACTION_PKS, "uniqueItems": true,
+                         "description": format!("Primary keys of the {plural} to act on.")});
+        let output = object_schema(
+            Map::from_iter([
+                ("updated".to_string(), json!({"type": "integer", "minimum": 0, "description": "How many objects the action was applied to."})),
+                ("message".to_string(), json!({"type": ["string", "null"]})),
+            ]),
+            &["updated"],
+            false,
+        );
+        let what = if action.description.is_empty() { capitalise(&action.name.replace('_', " ")) } else { action.description.clone() };
+        self.spec(
+            self.ordered(portable, dotted),
+            what.clone(),
+            format!("{what}: the Django admin action '{}', applied to the {plural} whose pks you give.", action.name),
+            object_schema(Map::from_iter([("pks".to_string(), pks)]), &["pks"], true),
+            output,
+            ACTION,
+            Gate::Action { admin: self.admin.id.clone(), action: action.name.clone() },
+            Operation::AdminAction { admin: self.index, action: action.name.clone() },
+        )
+    }
 }
 
-/// What the admin changelist can sort by: its field columns, its ordering, and the pk.
-fn orderable_fields(admin: &AdminFacts, model: &ModelFacts) -> Vec<String> {
-    let mut out = vec![model.pk.clone()];
-    let from_ordering = admin.ordering.iter().map(|o| o.trim_start_matches('-').to_string());
-    for name in admin.list_display.iter().cloned().chain(from_ordering) {
-        if model.field(&name).is_some_and(|f| !f.many) && !out.contains(&name) {
-            out.push(name);
+/// The field a `list_filter` path (`author__name`) ends at, following relations.
+fn resolve_path<'a>(cat: &'a Catalogue, model: &'a ModelFacts, path: &str) -> Option<&'a FieldFacts> {
+    use crate::schema::fields::ModelIndex;
+    let mut current = model;
+    let mut parts = path.split("__").peekable();
+    while let Some(part) = parts.next() {
+        let field = current.field(part)?;
+        if parts.peek().is_none() {
+            return Some(field);
         }
+        current = cat.model(field.related_model.as_deref()?)?;
     }
-    out
+    None
 }
 
 fn humanise_list(items: &[String]) -> String {
@@ -219,27 +396,61 @@ mod tests {
 
     use crate::derive::Catalogue;
 
-    #[test]
-    fn a_many_to_many_filter_takes_one_pk() {
+    fn catalogue(admin: serde_json::Value) -> Catalogue {
         let facts = json!({
             "protocol": 1,
             "models": [
                 {"label": "auth.User", "app_label": "auth", "model_name": "user", "object_name": "User",
                  "verbose_name": "user", "verbose_name_plural": "users", "pk": "id", "fields": [
                     {"name": "id", "kind": "AutoField", "primary_key": true},
+                    {"name": "joined", "kind": "DateTimeField"},
                     {"name": "groups", "kind": "ManyToManyField", "related_model": "auth.Group", "many": true},
                 ]},
                 {"label": "auth.Group", "app_label": "auth", "model_name": "group", "object_name": "Group",
                  "verbose_name": "group", "verbose_name_plural": "groups", "pk": "id", "fields": [
                     {"name": "id", "kind": "AutoField", "primary_key": true},
+                    {"name": "name", "kind": "CharField", "max_length": 150},
                 ]},
             ],
-            "admins": [{"id": "admin/auth.user", "site": "admin", "model": "auth.User", "list_filter": ["groups"]}],
+            "admins": [admin],
         });
         let (cat, warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
-        let list = cat.tool("list_auth_user").unwrap();
-        let groups = &list.spec.input_schema["properties"]["filters"]["properties"]["groups"];
-        assert_eq!(groups["type"], json!("integer"));
+        cat
+    }
+
+    #[test]
+    fn filters_take_one_pk_for_many_to_many_a_range_for_dates_and_follow_paths() {
+        let cat = catalogue(json!({"id": "a/u", "model": "auth.User", "list_filter": [
+            {"name": "groups", "kind": "field", "path": "groups"},
+            {"name": "joined", "kind": "field", "path": "joined"},
+            {"name": "groups__name", "kind": "field", "path": "groups__name"},
+            {"name": "era", "kind": "choices", "choices": [["old", "Old-timers"]]},
+        ]}));
+        let filters = &cat.tool("list_auth_user").unwrap().spec.input_schema["properties"]["filters"]["properties"];
+        assert_eq!(filters["groups"]["type"], json!("integer"));
+        assert_eq!(filters["joined"]["properties"]["gte"]["format"], json!("date-time"));
+        assert_eq!(filters["groups__name"]["maxLength"], json!(150));
+        assert_eq!(filters["era"]["enum"], json!(["old"]));
+    }
+
+    #[test]
+    fn every_verb_and_action_becomes_a_tool_with_honest_hints() {
+        let cat = catalogue(json!({"id": "a/g", "model": "auth.Group",
+            "list_display": [{"name": "name", "field": "name"}, {"name": "size", "boolean": false, "order_field": "name"}],
+            "forms": {"add": [{"name": "name", "kind": "CharField", "required": true}], "change": [{"name": "name", "kind": "CharField", "required": true}]},
+            "actions": [{"name": "delete_selected", "description": "Delete selected groups"}]}));
+        let names: Vec<&str> = cat.tools.iter().map(|t| t.spec.name.as_str()).collect();
+        assert_eq!(names, ["list_auth_group", "get_auth_group", "create_auth_group", "update_auth_group", "delete_auth_group", "delete_selected_auth_group"]);
+        let hints = |n: &str| cat.tool(n).unwrap().descriptor["annotations"].clone();
+        assert_eq!(hints("delete_auth_group")["destructiveHint"], json!(true));
+        assert_eq!(hints("update_auth_group")["idempotentHint"], json!(true));
+        assert_eq!(hints("create_auth_group")["readOnlyHint"], json!(false));
+        let list = &cat.tool("list_auth_group").unwrap().spec.input_schema;
+        assert_eq!(list["properties"]["ordering"]["pattern"], json!("^-?(id|name|size)(,-?(id|name|size))*$"));
+        let update = &cat.tool("update_auth_group").unwrap().spec.input_schema;
+        assert_eq!(update["required"], json!(["pk", "fields"]));
+        assert!(update["properties"]["fields"].get("required").is_none());
+        assert!(cat.tool("admin.action:auth.Group.delete_selected").is_some());
     }
 }

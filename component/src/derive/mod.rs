@@ -12,26 +12,91 @@ use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
 use crate::schema::fields::ModelIndex;
 use crate::schema::validate::Patterns;
 
-/// A permission the host evaluates for the principal.
+/// A class-level ModelAdmin permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    View,
+    Add,
+    Change,
+    Delete,
+}
+
+/// A permission the host evaluates for the principal (docs/engine-protocol.md, gates).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Gate {
-    /// `AdminSite.has_permission` and `ModelAdmin.has_view_permission(request)`.
-    AdminView { admin: String },
+    /// `AdminSite.has_permission` and `ModelAdmin.has_<permission>_permission(request)`.
+    Admin { admin: String, permission: Permission },
+    /// The action is in `ModelAdmin.get_actions(request)`.
+    Action { admin: String, action: String },
 }
 
 impl Gate {
     pub fn to_json(&self) -> Value {
         match self {
-            Gate::AdminView { admin } => json!({"gate": "admin.view", "admin": admin}),
+            Gate::Admin { admin, permission } => {
+                let gate = match permission {
+                    Permission::View => "admin.view",
+                    Permission::Add => "admin.add",
+                    Permission::Change => "admin.change",
+                    Permission::Delete => "admin.delete",
+                };
+                json!({"gate": gate, "admin": admin})
+            }
+            Gate::Action { admin, action } => json!({"gate": "admin.action", "admin": admin, "action": action}),
         }
     }
+}
+
+/// How a `filters` argument reaches the host (docs/engine-protocol.md, list filters).
+#[derive(Debug, Clone)]
+pub enum FilterRule {
+    /// Exact match on a field path; `null` tests for null.
+    Exact { path: String },
+    /// `{"gte", "lte"}` on a date or datetime path.
+    Range { path: String },
+    /// A SimpleListFilter, by its parameter name.
+    Choices,
 }
 
 /// What a tool asks the host to do, with everything derived for it.
 #[derive(Debug, Clone)]
 pub enum Operation {
-    AdminList { admin: usize, columns: Vec<String>, masked: Vec<String>, filterable: Vec<String>, default_page_size: u64 },
+    AdminList {
+        admin: usize,
+        /// `(name, model field)`; no field: the admin computes the value.
+        columns: Vec<(String, Option<String>)>,
+        masked: Vec<String>,
+        filters: Vec<(String, FilterRule)>,
+        /// Column → the ORM ordering it sorts by.
+        order_by: Vec<(String, String)>,
+        default_page_size: u64,
+    },
     AdminRetrieve { admin: usize, fields: Vec<String>, masked: Vec<String> },
+    AdminCreate { admin: usize, fields: Vec<String>, masked: Vec<String> },
+    AdminUpdate { admin: usize, fields: Vec<String>, masked: Vec<String> },
+    AdminDelete { admin: usize },
+    AdminAction { admin: usize, action: String },
+}
+
+impl Operation {
+    pub fn admin(&self) -> usize {
+        match self {
+            Operation::AdminList { admin, .. }
+            | Operation::AdminRetrieve { admin, .. }
+            | Operation::AdminCreate { admin, .. }
+            | Operation::AdminUpdate { admin, .. }
+            | Operation::AdminDelete { admin }
+            | Operation::AdminAction { admin, .. } => *admin,
+        }
+    }
+}
+
+/// The MCP tool annotations (hints to clients, never trusted by us).
+#[derive(Debug, Clone, Copy)]
+pub struct Hints {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
 }
 
 /// A tool as derivation produced it.
@@ -44,7 +109,7 @@ pub struct ToolSpec {
     pub description: String,
     pub input_schema: Value,
     pub output_schema: Value,
-    pub read_only: bool,
+    pub hints: Hints,
     pub gate: Gate,
     pub operation: Operation,
 }
@@ -149,9 +214,9 @@ fn describe(spec: &ToolSpec) -> Value {
         "outputSchema": spec.output_schema,
         "annotations": {
             "title": spec.title,
-            "readOnlyHint": spec.read_only,
-            "destructiveHint": false,
-            "idempotentHint": true,
+            "readOnlyHint": spec.hints.read_only,
+            "destructiveHint": spec.hints.destructive,
+            "idempotentHint": spec.hints.idempotent,
             "openWorldHint": false,
         },
     })

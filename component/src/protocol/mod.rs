@@ -3,7 +3,7 @@
 
 pub mod jsonrpc;
 pub mod revisions;
-mod tools;
+pub(crate) mod tools;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

@@ -7,14 +7,22 @@ use serde_json::{json, Map, Value};
 
 use super::jsonrpc::{self, RpcError};
 use super::{Output, Pending, Principal};
-use crate::derive::{Catalogue, Gate, Operation, Tool};
+use crate::derive::{Catalogue, Gate, Tool};
+use crate::plan;
 use crate::schema::validate::validate;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
 pub(crate) enum Work {
     ListTools { offset: usize },
-    CallTool { tool: String, arguments: Value },
+    CallTool {
+        tool: String,
+        arguments: Value,
+        /// Why the arguments are invalid: said only once the caller has passed the gate, so
+        /// a tool's schema is never described to someone who may not use it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invalid: Option<String>,
+    },
 }
 
 pub(crate) fn begin(
@@ -61,15 +69,12 @@ pub(crate) fn begin(
         Some(a @ Value::Object(_)) => a.clone(),
         Some(_) => return invalid_params(method, target.clone(), id.clone(), "Invalid params: arguments must be an object"),
     };
-    if let Err(problem) = validate(&tool.spec.input_schema, &arguments, &cat.patterns) {
-        let done = tool_error(format!("Invalid arguments: {problem}"));
-        return finished_call(&id, method, target.clone(), done, "handler_error");
-    }
-    let effects = vec![
-        json!({"kind": "authorize", "checks": [tool.spec.gate.to_json()]}),
-        work_effect(cat, tool, &arguments),
-    ];
-    Output::Effects { effects, state: pending(Work::CallTool { tool: tool.spec.name.clone(), arguments }) }
+    let authorize = json!({"kind": "authorize", "checks": [tool.spec.gate.to_json()]});
+    let (effects, invalid) = match validate(&tool.spec.input_schema, &arguments, &cat.patterns) {
+        Ok(()) => (vec![authorize, plan::effect(cat, tool, &arguments)], None),
+        Err(problem) => (vec![authorize], Some(format!("Invalid arguments: {problem}"))),
+    };
+    Output::Effects { effects, state: pending(Work::CallTool { tool: tool.spec.name.clone(), arguments, invalid }) }
 }
 
 pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<Value>) -> Output {
@@ -100,7 +105,7 @@ pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<Value>) -> 
             }
             Output::reply(&id, &method, target, result)
         }
-        Work::CallTool { tool, arguments } => {
+        Work::CallTool { tool, arguments, invalid } => {
             let Some(tool) = cat.tool(&tool) else {
                 return host_error(&id, &method, target, &json!({"error": {"kind": "internal", "message": "tool vanished"}}));
             };
@@ -113,80 +118,17 @@ pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<Value>) -> 
                 }
                 return host_error(&id, &method, target, &authorized);
             }
+            if let Some(problem) = invalid {
+                return finished_call(&id, &method, target, tool_error(problem), "handler_error");
+            }
             let outcome = results.get(1).cloned().unwrap_or(Value::Null);
-            let (done, audit_outcome) = shape_call(cat, tool, &arguments, &outcome);
+            let (done, audit_outcome) = plan::shape(cat, tool, &arguments, &outcome);
             finished_call(&id, &method, target, done, audit_outcome)
         }
     }
 }
 
-fn work_effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
-    match &tool.spec.operation {
-        Operation::AdminList { admin, columns, masked, filterable, default_page_size } => {
-            let ordering: Vec<&str> = args.get("ordering").and_then(Value::as_str).map(|o| o.split(',').collect()).unwrap_or_default();
-            let filters: Map<String, Value> = args
-                .get("filters")
-                .and_then(Value::as_object)
-                .map(|f| f.iter().filter(|(k, _)| filterable.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
-            json!({
-                "kind": "admin.list",
-                "admin": cat.admin_ids[*admin],
-                "columns": columns,
-                "masked": masked,
-                "q": args.get("q"),
-                "filters": filters,
-                "ordering": ordering,
-                "page": page_of(args),
-                "page_size": args.get("page_size").and_then(Value::as_f64).map(|f| f as u64).unwrap_or(*default_page_size),
-            })
-        }
-        Operation::AdminRetrieve { admin, fields, masked } => json!({
-            "kind": "admin.retrieve",
-            "admin": cat.admin_ids[*admin],
-            "pk": args.get("pk"),
-            "fields": fields,
-            "masked": masked,
-        }),
-    }
-}
-
-fn page_of(args: &Value) -> u64 {
-    args.get("page").and_then(Value::as_f64).map(|f| f as u64).unwrap_or(1)
-}
-
-/// The tool result for the host's answer to the work effect, and its audit outcome.
-fn shape_call(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &Value) -> (Value, &'static str) {
-    if let Some(err) = outcome.get("error") {
-        let kind = err.get("kind").and_then(Value::as_str).unwrap_or("internal");
-        let model = match &tool.spec.operation {
-            Operation::AdminList { admin, .. } | Operation::AdminRetrieve { admin, .. } => cat.admin_model(*admin),
-        };
-        let message = match kind {
-            "not_found" => format!("No {} with pk {} exists that you can see.", model.verbose_name, args.get("pk").unwrap_or(&Value::Null)),
-            "forbidden" => format!("You do not have permission to view this {}.", model.verbose_name),
-            _ => err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string(),
-        };
-        let outcome = if kind == "forbidden" { "deny" } else { "handler_error" };
-        return (tool_error(message), outcome);
-    }
-    let Some(value) = outcome.get("ok") else {
-        return (tool_error("The tool failed: the host gave no result.".to_string()), "handler_error");
-    };
-    let structured = match &tool.spec.operation {
-        Operation::AdminList { default_page_size, .. } => json!({
-            "results": value.get("results").cloned().unwrap_or(json!([])),
-            "count": value.get("count").cloned().unwrap_or(json!(0)),
-            "page": page_of(args),
-            "page_size": args.get("page_size").and_then(Value::as_f64).map(|f| f as u64).unwrap_or(*default_page_size),
-        }),
-        Operation::AdminRetrieve { .. } => json!({"object": value.get("object").cloned().unwrap_or(json!({}))}),
-    };
-    let text = serde_json::to_string(&structured).expect("JSON values serialise");
-    (json!({"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": false}), "allow")
-}
-
-fn tool_error(message: String) -> Value {
+pub(crate) fn tool_error(message: String) -> Value {
     json!({"content": [{"type": "text", "text": message}], "isError": true})
 }
 

@@ -12,6 +12,7 @@ pub trait ModelIndex {
     fn model(&self, label: &str) -> Option<&ModelFacts>;
 }
 
+pub const DURATION_PATTERN: &str = "^-?P\\d+DT\\d{2}H\\d{2}M\\d{2}(\\.\\d{1,6})?S$";
 const INT32: (i64, i64) = (-2_147_483_648, 2_147_483_647);
 const INT16: (i64, i64) = (-32_768, 32_767);
 const INT64: (i64, i64) = (i64::MIN, i64::MAX);
@@ -44,8 +45,17 @@ fn field_schema_at_depth(field: &FieldFacts, models: &dyn ModelIndex, depth: u8)
     schema
 }
 
+/// The schema of a pk of the model `label` (any integer or string when it is not described).
+pub fn model_pk_schema(label: &str, models: &dyn ModelIndex) -> Value {
+    pk_schema_at_depth(Some(label), models, 0)
+}
+
 fn relation_target_pk(field: &FieldFacts, models: &dyn ModelIndex, depth: u8) -> Value {
-    let target = field.related_model.as_deref().and_then(|label| models.model(label));
+    pk_schema_at_depth(field.related_model.as_deref(), models, depth)
+}
+
+fn pk_schema_at_depth(label: Option<&str>, models: &dyn ModelIndex, depth: u8) -> Value {
+    let target = label.and_then(|label| models.model(label));
     match target.and_then(|m| m.pk_field()) {
         // A pk that is itself a relation (multi-table inheritance) is followed a few hops.
         Some(pk) if depth < 4 => {
@@ -73,7 +83,10 @@ fn value_schema(field: &FieldFacts) -> Value {
         "DateField" => json!({"type": "string", "format": "date"}),
         "DateTimeField" => json!({"type": "string", "format": "date-time"}),
         "TimeField" => json!({"type": "string", "format": "time"}),
-        "DurationField" => json!({"type": "string", "format": "duration"}),
+        // Django writes `P1DT02H30M00.5S` and `-P…`, which RFC 3339's `duration` (whole
+        // seconds, no sign) rejects; a pattern says exactly what is sent.
+        "DurationField" => json!({"type": "string", "pattern": DURATION_PATTERN,
+                                  "description": "ISO 8601 duration, e.g. P1DT02H30M00S."}),
         "UUIDField" => json!({"type": "string", "format": "uuid"}),
         "EmailField" => with_max_length(formatted_string("email", field), field),
         "URLField" => with_max_length(formatted_string("uri", field), field),
@@ -98,7 +111,11 @@ fn value_schema(field: &FieldFacts) -> Value {
 /// field with `blank=True` admits the empty string beside it (clients such as the TypeScript
 /// SDK assert formats when they check `structuredContent`).
 fn formatted_string(format: &str, field: &FieldFacts) -> Value {
-    if field.blank {
+    string_in_format(format, field.blank)
+}
+
+pub fn string_in_format(format: &str, may_be_empty: bool) -> Value {
+    if may_be_empty {
         json!({"type": "string", "anyOf": [{"format": format}, {"maxLength": 0}]})
     } else {
         json!({"type": "string", "format": format})
@@ -112,8 +129,13 @@ fn integer(field: &FieldFacts, (lo, hi): (i64, i64)) -> Value {
 }
 
 fn decimal(field: &FieldFacts) -> Value {
-    let places = field.decimal_places.unwrap_or(0);
-    let whole = field.max_digits.map(|d| d.saturating_sub(places));
+    decimal_string(field.max_digits, field.decimal_places)
+}
+
+/// A decimal as a string: as many digits as the column holds.
+pub fn decimal_string(max_digits: Option<u32>, decimal_places: Option<u32>) -> Value {
+    let places = decimal_places.unwrap_or(0);
+    let whole = max_digits.map(|d| d.saturating_sub(places));
     let whole_part = match whole {
         Some(n) => format!("\\d{{1,{}}}", n.max(1)),
         None => "\\d+".to_string(),
@@ -129,7 +151,7 @@ fn with_max_length(mut schema: Value, field: &FieldFacts) -> Value {
     schema
 }
 
-fn restrict_to_choices(schema: &mut Value, choices: &[(Value, String)]) {
+pub fn restrict_to_choices(schema: &mut Value, choices: &[(Value, String)]) {
     let values: Vec<Value> = choices.iter().map(|(v, _)| v.clone()).collect();
     let labels: Vec<String> = choices
         .iter()

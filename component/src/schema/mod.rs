@@ -1,4 +1,6 @@
-//! JSON Schema: derived from field facts (`fields`) and enforced on arguments (`validate`).
+//! JSON Schema: derived from model field facts (`fields`) and admin form field facts
+//! (`forms`), and enforced on arguments (`validate`).
 
 pub mod fields;
+pub mod forms;
 pub mod validate;

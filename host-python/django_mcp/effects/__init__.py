@@ -40,7 +40,7 @@ SKIPPED = {"error": {"kind": "skipped", "message": "an earlier effect failed"}}
 
 class EffectRunner:
     def __init__(self, caller, registry):
-        from django_mcp.effects import admin
+        from django_mcp.effects import admin, admin_actions, admin_write
 
         self.caller = caller
         self.registry = registry
@@ -49,6 +49,10 @@ class EffectRunner:
             "authorize": admin.authorize,
             "admin.list": admin.admin_list,
             "admin.retrieve": admin.admin_retrieve,
+            "admin.create": admin_write.admin_create,
+            "admin.update": admin_write.admin_update,
+            "admin.delete": admin_write.admin_delete,
+            "admin.action": admin_actions.admin_action,
         }
 
     def __call__(self, effects):

@@ -1,0 +1,203 @@
+"""Facts about a ModelAdmin's changelist: its columns, its filters and its actions.
+
+Each is read the way the admin's own ChangeList reads it, from the ModelAdmin's hooks
+(`get_list_display`, `get_list_filter`, `get_actions`) for the request given (at load, a
+user who holds every permission). An entry that cannot be described is left out with a
+warning; it never takes the rest of the admin down.
+"""
+
+import logging
+
+from django.contrib.admin import ListFilter, SimpleListFilter
+from django.contrib.admin.utils import (
+    FieldIsAForeignKeyColumnName,
+    NotRelationField,
+    _get_non_gfk_field,
+    get_fields_from_path,
+    label_for_field,
+    model_format_dict,
+)
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+from django_mcp.values import to_json
+
+logger = logging.getLogger("django_mcp.facts")
+
+
+# list_display
+
+
+def columns(model_admin, request):
+    """`list_display` as column facts (docs/engine-protocol.md, `list_display`):
+    `{"name", "field", "title", "boolean", "order_field"}` per entry, in order."""
+    out, seen = [], set()
+    sortable_by = model_admin.get_sortable_by(request)
+    for entry in model_admin.get_list_display(request):
+        try:
+            column = columns_entry(model_admin, entry)
+        except Exception:
+            logger.warning("%s: list_display entry %r left out: it could not be described",
+                           _label(model_admin), entry, exc_info=True)
+            continue
+        if column is None or column["name"] in seen:
+            continue
+        seen.add(column["name"])
+        if sortable_by is not None and entry not in sortable_by and column["name"] not in sortable_by:
+            column["sortable"], column["order_field"] = False, None  # ModelAdmin.sortable_by
+        out.append(column)
+    return out
+
+
+def column_name(entry):
+    """The name a list_display entry is known by: the string itself, or a callable's
+    `__name__` (None for what cannot be named, such as a lambda)."""
+    if isinstance(entry, str):
+        return entry
+    name = getattr(entry, "__name__", None)
+    if callable(entry) and isinstance(name, str) and name.isidentifier():
+        return name
+    return None
+
+
+def model_field(model, entry):
+    """The model field a list_display entry names, as the admin resolves it (None for
+    `__str__`, callables, methods, properties, `<fk>_id` and relation paths)."""
+    if not isinstance(entry, str):
+        return None
+    try:
+        return _get_non_gfk_field(model._meta, entry)
+    except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):
+        return None
+
+
+def columns_entry(model_admin, entry):
+    """The column fact of one list_display entry (None for what is not a column)."""
+    if entry == "action_checkbox":
+        return None
+    name = column_name(entry)
+    if name is None:
+        logger.warning("%s: list_display entry %r left out: it has no name", _label(model_admin), entry)
+        return None
+    model = model_admin.model
+    field = model_field(model, entry)
+    title, attr = label_for_field(entry, model, model_admin, return_attr=True)
+    if field is not None:
+        return {"name": name, "field": field.name, "title": str(title),
+                "boolean": isinstance(field, models.BooleanField), "order_field": None,
+                "sortable": not field.many_to_many}
+    display = attr.fget if isinstance(attr, property) else attr
+    order_field = _order_field(model_admin, entry, display)
+    return {
+        "name": name,
+        "field": None,
+        "title": str(title),
+        "boolean": bool(getattr(display, "boolean", False)),
+        "order_field": order_field,
+        "sortable": order_field is not None,
+    }
+
+
+def _order_field(model_admin, entry, attr):
+    """What the changelist sorts a non-field column by, when that is a field path
+    (ChangeList.get_ordering_field): `admin_order_field`, or a relation path itself."""
+    if isinstance(entry, str):
+        try:
+            return model_admin.model._meta.get_field(entry).name  # `<fk>_id`
+        except FieldDoesNotExist:
+            pass
+        if isinstance(attr, (models.Field, models.ForeignObjectRel)):
+            return entry  # `author__name`
+    order = getattr(attr, "admin_order_field", None)
+    return order if isinstance(order, str) and order.lstrip("-") else None
+
+
+# list_filter
+
+
+def filters(model_admin, request):
+    """`list_filter` as filter facts: field paths (`kind: field`) and SimpleListFilters
+    (`kind: choices`, with their lookups)."""
+    out, seen = [], set()
+    for entry in model_admin.get_list_filter(request):
+        try:
+            fact = _filter(model_admin, request, entry)
+        except (FieldDoesNotExist, NotRelationField):
+            logger.warning("%s: list_filter entry %r left out: it names no field", _label(model_admin), entry)
+            continue
+        except Exception:
+            logger.warning("%s: list_filter entry %r left out: it could not be described",
+                           _label(model_admin), entry, exc_info=True)
+            continue
+        if fact is None:
+            continue
+        if fact["name"] in seen:
+            logger.warning("%s: list_filter entry %r left out: a filter named %r comes first",
+                           _label(model_admin), entry, fact["name"])
+            continue
+        seen.add(fact["name"])
+        out.append(fact)
+    return out
+
+
+def filter_path(model, entry):
+    """The field path of a field list_filter entry (`"status"`, `"author__name"`,
+    `("published", DateFieldListFilter)`), or None for a list filter class."""
+    if isinstance(entry, (tuple, list)) and entry:
+        entry = entry[0]
+    if isinstance(entry, models.Field):
+        return entry.name
+    if isinstance(entry, str):
+        get_fields_from_path(model, entry)  # raises for a path that names no field
+        return entry
+    return None
+
+
+def simple_filter(model_admin, request, cls, params=None):
+    """An instance of a SimpleListFilter class, made as Django 5.x's ChangeList makes it
+    (`params` maps its parameter to a list of values)."""
+    return cls(request, dict(params or {}), model_admin.model, model_admin)
+
+
+def _filter(model_admin, request, entry):
+    if isinstance(entry, type) and issubclass(entry, SimpleListFilter):
+        spec = simple_filter(model_admin, request, entry)
+        choices = [[to_json(value), str(label)] for value, label in spec.lookup_choices]
+        if not choices:
+            logger.info("%s: list filter %r offers no choices; left out", _label(model_admin), entry.__name__)
+            return None
+        return {"name": spec.parameter_name, "kind": "choices", "title": str(spec.title), "choices": choices}
+    if isinstance(entry, type) and issubclass(entry, ListFilter):
+        logger.warning("%s: list filter %r left out: only field filters and SimpleListFilters are offered",
+                       _label(model_admin), entry.__name__)
+        return None
+    path = filter_path(model_admin.model, entry)
+    if path is None:
+        logger.warning("%s: list_filter entry %r left out: not a field path or a SimpleListFilter",
+                       _label(model_admin), entry)
+        return None
+    return {"name": path, "kind": "field", "path": path}
+
+
+# actions
+
+
+def actions(model_admin, request):
+    """The admin actions this request may run (`get_actions`, so `allowed_permissions` are
+    applied), each with its description (delete_selected included)."""
+    out = []
+    for name, (_func, _name, description) in model_admin.get_actions(request).items():
+        out.append({"name": str(name), "description": action_description(model_admin, description)})
+    return out
+
+
+def action_description(model_admin, description):
+    """The description the action menu shows (`get_action_choices`), always a plain str."""
+    try:
+        return str(description % model_format_dict(model_admin.opts))
+    except (TypeError, ValueError, KeyError):
+        return str(description)
+
+
+def _label(model_admin):
+    return f"{model_admin.admin_site.name}/{model_admin.model._meta.label_lower}"

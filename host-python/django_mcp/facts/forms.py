@@ -1,0 +1,208 @@
+"""Facts about a ModelAdmin's add and change forms: what create and update accept.
+
+The forms are built exactly as the admin's views build them (`get_form`, so `fields`,
+`fieldsets`, `exclude`, `readonly_fields` and a custom `form` all apply) for a user who holds
+every permission; each call is then held to the caller's own form (effects/admin_write.py).
+"""
+
+import decimal
+import html
+import logging
+import re
+
+from django import forms
+from django.forms.utils import pretty_name
+from django.utils.html import strip_tags
+
+from django_mcp.values import to_json
+
+logger = logging.getLogger("django_mcp.facts")
+
+#: The `kind`s of docs/engine-protocol.md: a form field is described by the first of these
+#: in its class's MRO (its own class, or its nearest `django.forms` ancestor).
+KINDS = {
+    "CharField", "IntegerField", "FloatField", "DecimalField", "BooleanField", "NullBooleanField",
+    "DateField", "DateTimeField", "SplitDateTimeField", "TimeField", "DurationField", "EmailField",
+    "URLField", "SlugField", "UUIDField", "JSONField", "ChoiceField", "TypedChoiceField",
+    "MultipleChoiceField", "TypedMultipleChoiceField", "ModelChoiceField", "ModelMultipleChoiceField",
+    "FileField", "ImageField", "GenericIPAddressField", "RegexField",
+}
+#: Form data are text: a field of no known kind (a bare `forms.Field`, a `MultiValueField`…)
+#: is offered as a string and left to the form to judge.
+FALLBACK_KIND = "CharField"
+
+MULTIPLE = (forms.MultipleChoiceField, forms.ModelMultipleChoiceField)
+
+
+def admin_forms(model_admin, request):
+    """`{"add": [field…] | None, "change": [field…] | None}` for `model_admin`, built for the
+    privileged `request`. A form that cannot be built is None (logged), never an error."""
+    return {
+        "add": _described(model_admin, "add", lambda: add_form(model_admin, request)(
+            initial=model_admin.get_changeform_initial_data(request))),
+        "change": _described(model_admin, "change", lambda: change_form(model_admin, request)()),
+    }
+
+
+def add_form(model_admin, request):
+    """The add view's form class, as `changeform_view` builds it."""
+    return model_admin.get_form(request, None, change=False)
+
+
+def change_form(model_admin, request):
+    """The change view's form class for a typical object.
+
+    Admins often decide on the object (`UserAdmin` switches form and fieldsets when there is
+    one; `get_readonly_fields(request, obj)` commonly adds fields once `obj` exists), so the
+    form is built for an unsaved instance when the admin lets it be changed, else for None.
+    """
+    try:
+        placeholder = model_admin.model()
+        if model_admin.has_change_permission(request, placeholder):
+            return model_admin.get_form(request, placeholder, change=True)
+    except Exception:
+        logger.debug("change form of %s: no placeholder object", model_admin, exc_info=True)
+    return model_admin.get_form(request, None, change=True)
+
+
+def _described(model_admin, which, build):
+    try:
+        form = build()
+        return [field_facts(name, field, form) for name, field in form.fields.items() if not field.disabled]
+    except Exception:
+        logger.warning("%s: its %s form could not be built; no %s tool", _label(model_admin), which,
+                       "create" if which == "add" else "update", exc_info=True)
+        return None
+
+
+def _label(model_admin):
+    return f"{model_admin.admin_site.name}/{model_admin.model._meta.label_lower}"
+
+
+def field_facts(name, field, form=None):
+    """The form-field facts of docs/engine-protocol.md for `field` (named `name` in `form`)."""
+    kind = form_field_kind(field)
+    initial = _initial(form, name, field)
+    facts = {
+        "name": name,
+        "kind": kind,
+        "label": str(field.label) if field.label is not None else pretty_name(name),
+        "help_text": plain_text(field.help_text),
+        # A field the form pre-fills (a model default, the admin's initial data) is sent by
+        # the admin's own page without the user typing it; the host does the same.
+        "required": bool(field.required) and _empty(field, initial),
+        "disabled": bool(field.disabled),
+        "max_length": _count(getattr(field, "max_length", None)),
+        "min_length": _count(getattr(field, "min_length", None)),
+        "min_value": _number(getattr(field, "min_value", None)),
+        "max_value": _number(getattr(field, "max_value", None)),
+        "max_digits": _count(getattr(field, "max_digits", None)),
+        "decimal_places": _count(getattr(field, "decimal_places", None)),
+        "choices": None,
+        "related_model": None,
+        "multiple": isinstance(field, MULTIPLE),
+        "nullable": not field.required and empty_is_none(field) and model_allows_null(form, name),
+        "pattern": None,
+    }
+    if isinstance(field, (forms.ModelChoiceField, forms.ModelMultipleChoiceField)):
+        queryset = getattr(field, "queryset", None)
+        if queryset is not None:
+            facts["related_model"] = queryset.model._meta.label
+    elif isinstance(field, forms.ChoiceField):
+        facts["choices"] = choices(field, facts["nullable"])
+    if isinstance(field, forms.RegexField) and getattr(field, "regex", None) is not None:
+        facts["pattern"] = field.regex.pattern
+    return facts
+
+
+def form_field_kind(field) -> str:
+    for cls in type(field).__mro__:
+        if cls.__name__ in KINDS and cls.__module__.startswith("django.forms"):
+            return cls.__name__
+    return FALLBACK_KIND
+
+
+def choices(field, nullable):
+    """The field's choices flattened (option groups opened), values as JSON. The blank choice
+    is left out when `null` is what clears the field."""
+    flat = []
+    for value, label in field.choices:
+        if isinstance(label, (list, tuple)):
+            flat.extend(label)  # an option group: (group label, [(value, label), …])
+        else:
+            flat.append((value, label))
+    return [[to_json(value), plain_text(label)] for value, label in flat if not (nullable and value in ("", None))]
+
+
+def empty_is_none(field) -> bool:
+    """Whether the field's empty value is None: so `null` is how a client clears it."""
+    if isinstance(field, (forms.FileField, *MULTIPLE)):
+        return False  # files: the engine offers null itself; multiples: [] clears them
+    if isinstance(field, forms.TypedChoiceField):
+        return field.empty_value is None
+    if isinstance(field, forms.MultiValueField):
+        try:
+            return field.compress([]) is None
+        except Exception:
+            return False
+    try:
+        return field.to_python("") is None
+    except Exception:
+        return False
+
+
+def model_allows_null(form, name) -> bool:
+    """False when the form saves into a model field that cannot hold NULL (a `JSONField`
+    with `blank=True` but not `null=True`: Django's form turns an empty value into None)."""
+    model = getattr(getattr(form, "_meta", None), "model", None)
+    if model is None:
+        return True
+    try:
+        model_field = model._meta.get_field(name)
+    except Exception:
+        return True  # a form field of its own
+    return bool(getattr(model_field, "null", True)) or not getattr(model_field, "concrete", False)
+
+
+def plain_text(text) -> str:
+    """Help texts and labels may be HTML (the password validators' list): plain text, one line."""
+    text = str(text or "")
+    if "<" in text:
+        text = re.sub(r"<(br|/li|/p|/div)\s*/?>", " ", text, flags=re.IGNORECASE)
+        text = html.unescape(strip_tags(text))
+    return " ".join(text.split())
+
+
+def _initial(form, name, field):
+    if form is None:
+        return field.initial
+    try:
+        return form.get_initial_for_field(field, name)
+    except Exception:
+        return None
+
+
+def _empty(field, initial) -> bool:
+    if initial is None:
+        return True
+    try:
+        return initial in field.empty_values
+    except TypeError:  # an unhashable, incomparable initial is a value
+        return False
+
+
+def _count(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _number(value):
+    """A numeric bound as a JSON number; dates and callables are no numbers."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        return int(value) if value == value.to_integral_value() else float(value)
+    return None

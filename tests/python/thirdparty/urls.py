@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from thirdparty.admin import pages_site
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("pages-admin/", pages_site.urls),
+    path("mcp/", include("django_mcp.urls")),
+]
