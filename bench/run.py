@@ -31,15 +31,26 @@ os.environ.update({
 
 
 def timed(fn, iterations, warmup=20):
+    return interleaved([fn], iterations, warmup)[0]
+
+
+def interleaved(fns, iterations, warmup=20):
+    """(median, p95) of each function, calling them in turn so that a noisy neighbour on
+    this shared machine slows all of them alike rather than whichever ran at the time."""
     for _ in range(warmup):
-        fn()
-    samples = []
+        for fn in fns:
+            fn()
+    samples = [[] for _ in fns]
     for _ in range(iterations):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+        for fn, bucket in zip(fns, samples):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    out = []
+    for bucket in samples:
+        bucket.sort()
+        out.append((statistics.median(bucket), bucket[int(len(bucket) * 0.95) - 1]))
+    return out
 
 
 def cold_start(credential):
@@ -107,9 +118,8 @@ def main():
     print(f"{'operation':<22}{'ours':>9}{'p95':>9}{'floor':>9}{'p95':>9}{'ratio':>7}{'floor+auth':>12}{'p95':>9}{'ratio':>7}")
     results = {}
     for name, ours, path in operations:
-        om, op = timed(ours, n)
-        fm, fp = timed(lambda: get(f"/floor/{path}"), n)
-        am, ap = timed(lambda: get(f"/floor-auth/{path}", **auth), n)
+        (om, op), (fm, fp), (am, ap) = interleaved(
+            [ours, lambda: get(f"/floor/{path}"), lambda: get(f"/floor-auth/{path}", **auth)], n)
         results[name] = {"ours_ms": om * 1e3, "ours_p95_ms": op * 1e3, "floor_ms": fm * 1e3, "floor_p95_ms": fp * 1e3,
                          "floor_auth_ms": am * 1e3, "floor_auth_p95_ms": ap * 1e3, "ratio": om / fm, "ratio_auth": om / am}
         print(f"{name:<22}{om*1e3:>7.2f}ms{op*1e3:>7.2f}ms{fm*1e3:>7.2f}ms{fp*1e3:>7.2f}ms{om/fm:>7.2f}"

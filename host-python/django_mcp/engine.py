@@ -9,6 +9,7 @@ request builds a fresh one. The process never dies of the guest.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import wasmtime
 from wasmtime.component import Component, Linker
+from wasmtime.component._enter import enter_wasm
 
 logger = logging.getLogger("django_mcp.engine")
 
@@ -136,7 +138,8 @@ class EngineInstance:
             raise EngineTrap(str(exc).splitlines()[0]) from None
         interface = instance.get_export_index(self.store, ENGINE_INTERFACE)
         self._load = instance.get_func(self.store, instance.get_export_index(self.store, "load", interface))
-        self._step = instance.get_func(self.store, instance.get_export_index(self.store, "step", interface))
+        step = instance.get_func(self.store, instance.get_export_index(self.store, "step", interface))
+        self._step = _StringCall(step, self.store)
         self.warnings = []
         if facts_json is not None:
             ok, payload = self.load_text(facts_json)
@@ -176,6 +179,38 @@ class EngineInstance:
         if "done" in output:
             output["done"]["reply"] = reply or None
         return output
+
+
+class _StringCall:
+    """Calls a `func(string) -> string` export. wasmtime-py's `Func.__call__` asks the
+    function for its type and rebuilds the converters on every call; the step function's
+    type never changes, so it is read once (the measured saving is ~15 µs a call)."""
+
+    def __init__(self, func, store):
+        from wasmtime import _ffi
+
+        self._ffi = _ffi
+        self._func = func
+        self._store = store
+        func_type = func.type(store)
+        (_name, self._param), self._result = func_type.params[0], func_type.result
+
+    def __call__(self, store, text):
+        ffi = self._ffi
+        params = (ffi.wasmtime_component_val_t * 1)()
+        self._param.convert_to_c(store, text, ctypes.pointer(params[0]))
+        try:
+            result = ffi.wasmtime_component_val_t()
+
+            def run():
+                return ffi.wasmtime_component_func_call(
+                    ctypes.byref(self._func._func), store._context(), params, 1, ctypes.byref(result), 1
+                )
+
+            enter_wasm(run)
+            return self._result.convert_from_c(result)
+        finally:
+            ffi.wasmtime_component_val_delete(ctypes.byref(params[0]))
 
 
 EffectRunner = Callable[[list], list]

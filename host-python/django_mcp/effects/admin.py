@@ -12,34 +12,50 @@ from django_mcp.values import field_value
 MASK = "********"
 
 
-def gate_passes(check, caller, registry) -> bool:
-    """A gate of docs/engine-protocol.md, for the caller: the admin site's own gate first,
-    then the ModelAdmin's class-level permission (or the action's availability)."""
-    site, model_admin = registry.get(check["admin"])
-    request = caller.request()
-    if not site.has_permission(request):
-        return False
-    gate = check.get("gate")
-    if gate == "admin.action":
-        return model_admin.has_view_or_change_permission(request) and check["action"] in model_admin.get_actions(request)
-    permission = CLASS_GATES.get(gate)
-    return bool(permission and getattr(model_admin, permission)(request))
+class Gates:
+    """Judges the gates of docs/engine-protocol.md for one caller. A `tools/list` asks for
+    every gate of every admin at once; each site's `has_permission` and each admin's
+    `get_actions` is computed once per batch, not once per gate."""
 
+    CLASS_GATES = {
+        "admin.view": "has_view_permission",
+        "admin.add": "has_add_permission",
+        "admin.change": "has_change_permission",
+        "admin.delete": "has_delete_permission",
+    }
 
-CLASS_GATES = {
-    "admin.view": "has_view_permission",
-    "admin.add": "has_add_permission",
-    "admin.change": "has_change_permission",
-    "admin.delete": "has_delete_permission",
-}
+    def __init__(self, caller, registry):
+        self.request = caller.request()
+        self.registry = registry
+        self._sites = {}
+        self._actions = {}
+
+    def passes(self, check) -> bool:
+        """The admin site's own gate first, then the ModelAdmin's class-level permission
+        (or the action's availability, which is how the admin applies `allowed_permissions`)."""
+        site, model_admin = self.registry.get(check["admin"])
+        if site not in self._sites:
+            self._sites[site] = site.has_permission(self.request)
+        if not self._sites[site]:
+            return False
+        gate = check.get("gate")
+        if gate == "admin.action":
+            if model_admin not in self._actions:
+                usable = model_admin.has_view_or_change_permission(self.request)
+                self._actions[model_admin] = model_admin.get_actions(self.request) if usable else {}
+            return check["action"] in self._actions[model_admin]
+        permission = self.CLASS_GATES.get(gate)
+        return bool(permission and getattr(model_admin, permission)(self.request))
 
 
 def permissions(effect, caller, registry):
-    return [gate_passes(check, caller, registry) for check in effect["checks"]]
+    gates = Gates(caller, registry)
+    return [gates.passes(check) for check in effect["checks"]]
 
 
 def authorize(effect, caller, registry):
-    if not all(gate_passes(check, caller, registry) for check in effect["checks"]):
+    gates = Gates(caller, registry)
+    if not all(gates.passes(check) for check in effect["checks"]):
         raise Forbidden()
     return True
 
@@ -352,13 +368,12 @@ def admin_retrieve(effect, caller, registry):
 
 def find_object(model_admin, request, pk):
     """The object with `pk` among those `get_queryset` lets this caller see, or NotFound."""
+    model = model_admin.model
     try:
-        obj = model_admin.get_queryset(request).filter(pk=pk).first()
-    except (ValueError, TypeError, ValidationError):
-        obj = None  # a pk of the wrong shape names no object
-    if obj is None:
-        raise NotFound()
-    return obj
+        # get() drops the changelist ordering the admin's queryset may carry: one plain lookup.
+        return model_admin.get_queryset(request).get(pk=pk)
+    except (model.DoesNotExist, model.MultipleObjectsReturned, ValueError, TypeError, ValidationError):
+        raise NotFound() from None  # a pk of the wrong shape names no object either
 
 
 def shown_values(model_admin, request, obj, fields, masked):
