@@ -1,12 +1,14 @@
 //! The work a tool asks of the host (one effect per call), and the tool result shaped from
 //! the host's answer. Arguments have been validated against the tool's schema already.
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::derive::{Catalogue, FilterRule, Operation, Tool};
-use crate::protocol::tools::tool_error;
+use crate::protocol::tools::{tool_error, tool_success, ToolResult};
 
-pub fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
+pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
     let admin = |i: &usize| cat.admin_ids[*i].clone();
     match &tool.spec.operation {
         Operation::AdminList { admin: i, columns, masked, filters, order_by, default_page_size } => {
@@ -93,10 +95,37 @@ fn page_size(args: &Value, default: u64) -> u64 {
     args.get("page_size").and_then(Value::as_f64).map(|f| f as u64).unwrap_or(default)
 }
 
-/// The tool result for the host's answer to the work effect, and its audit outcome.
-pub fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &Value) -> (Value, &'static str) {
+/// The host's answer to the work effect: `{"ok": …}` or `{"error": …}`. The value stays raw
+/// so rows and objects go into the reply as the host wrote them, without being rebuilt.
+#[derive(Deserialize)]
+struct Answer<'a> {
+    #[serde(default, borrow)]
+    ok: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(borrow)]
+    results: &'a RawValue,
+    count: u64,
+}
+
+#[derive(Deserialize)]
+struct Object<'a> {
+    #[serde(borrow)]
+    object: &'a RawValue,
+}
+
+/// The tool result for the host's answer (JSON text) to the work effect, and its audit outcome.
+pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
     let model = cat.admin_model(tool.spec.operation.admin());
-    if let Some(err) = outcome.get("error") {
+    let answer: Answer = match serde_json::from_str(outcome) {
+        Ok(a) => a,
+        Err(_) => return (tool_error("The tool failed: the host gave no result.".to_string()), "handler_error"),
+    };
+    if let Some(err) = answer.error {
         let kind = err.get("kind").and_then(Value::as_str).unwrap_or("internal");
         let verbose = &model.verbose_name;
         let message = match kind {
@@ -110,35 +139,45 @@ pub fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &Value) -> (Va
                 },
                 _ => format!("You do not have permission to view this {verbose}."),
             },
-            "validation" => validation_message(err),
+            "validation" => validation_message(&err),
             _ => err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string(),
         };
         let outcome = if kind == "forbidden" { "deny" } else { "handler_error" };
         return (tool_error(message), outcome);
     }
-    let Some(value) = outcome.get("ok") else {
+    let Some(value) = answer.ok else {
         return (tool_error("The tool failed: the host gave no result.".to_string()), "handler_error");
     };
     let structured = match &tool.spec.operation {
-        Operation::AdminList { default_page_size, .. } => json!({
-            "results": value.get("results").cloned().unwrap_or(json!([])),
-            "count": value.get("count").cloned().unwrap_or(json!(0)),
-            "page": page(args),
-            "page_size": page_size(args, *default_page_size),
-        }),
+        Operation::AdminList { default_page_size, .. } => match serde_json::from_str::<Page>(value.get()) {
+            Ok(page) => format!(
+                "{{\"count\":{},\"page\":{},\"page_size\":{},\"results\":{}}}",
+                page.count,
+                self::page(args),
+                page_size(args, *default_page_size),
+                page.results.get()
+            ),
+            Err(_) => return (tool_error("The tool failed: the host's page was malformed.".to_string()), "handler_error"),
+        },
         Operation::AdminRetrieve { .. } | Operation::AdminCreate { .. } | Operation::AdminUpdate { .. } => {
-            json!({"object": value.get("object").cloned().unwrap_or(json!({}))})
+            match serde_json::from_str::<Object>(value.get()) {
+                Ok(found) => format!("{{\"object\":{}}}", found.object.get()),
+                Err(_) => return (tool_error("The tool failed: the host's object was malformed.".to_string()), "handler_error"),
+            }
         }
-        Operation::AdminDelete { .. } => json!({"deleted": value.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}),
+        Operation::AdminDelete { .. } => {
+            let deleted: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
+            json!({"deleted": deleted.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}).to_string()
+        }
         Operation::AdminAction { .. } => {
+            let done: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             let mut out = Map::new();
-            out.insert("updated".into(), value.get("updated").cloned().unwrap_or(json!(0)));
-            out.insert("message".into(), value.get("message").cloned().unwrap_or(Value::Null));
-            Value::Object(out)
+            out.insert("message".into(), done.get("message").cloned().unwrap_or(Value::Null));
+            out.insert("updated".into(), done.get("updated").cloned().unwrap_or(json!(0)));
+            Value::Object(out).to_string()
         }
     };
-    let text = serde_json::to_string(&structured).expect("JSON values serialise");
-    (json!({"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": false}), "allow")
+    (tool_success(&structured), "allow")
 }
 
 /// `"Invalid: title: This field is required. pages: Ensure …"`, field by field.

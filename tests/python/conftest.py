@@ -1,6 +1,7 @@
 """Shared fixtures: the demo library in the test database, keys for its users, an in-process
 MCP caller over Django's test client, and a live uvicorn server for the real MCP clients."""
 
+import contextlib
 import json
 import os
 import socket
@@ -189,20 +190,41 @@ def live_demo(tmp_path_factory):
             "from django_mcp.models import MCPAPIKey; from django.utils import timezone; import datetime;"
             f"MCPAPIKey.objects.filter(key_id='{keys['expired'].split('.')[0]}')"
             ".update(expires_at=timezone.now() - datetime.timedelta(days=1))")
+    with serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "server.log") as url:
+        yield {"url": url, "env": env, "keys": keys, "log": workdir / "server.log"}
+
+
+@contextlib.contextmanager
+def serve_uvicorn(application, cwd, env, log_path):
+    """Serve `application` with uvicorn on a free 127.0.0.1 port; yields the MCP URL."""
     port = _free_port()
-    log = open(workdir / "server.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "demo_project.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=DEMO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_for_port(port, server)
-        yield {"url": f"http://127.0.0.1:{port}/mcp/", "env": env, "keys": keys, "log": workdir / "server.log"}
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", application, "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning"],
+            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_port(port, server)
+            yield f"http://127.0.0.1:{port}/mcp/"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+async def list_all_tools(client):
+    """Every page of tools/list through an `mcp` SDK client; no tool may appear twice."""
+    from mcp_types import PaginatedRequestParams
+
+    tools, cursor = [], None
+    while True:
+        page = await client.session.list_tools(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            names = [t.name for t in tools]
+            assert len(names) == len(set(names)), "a tool was listed twice"
+            return tools
 
 
 def _wait_for_port(port, process, timeout=30):

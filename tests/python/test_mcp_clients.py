@@ -11,7 +11,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import DEMO
+from conftest import DEMO, list_all_tools
 
 
 def http_client(live, credential, mode="legacy"):
@@ -28,18 +28,6 @@ def stdio_session(live, credential):
         env={**live["env"], "DJANGO_MCP_KEY": credential},
     )
     return Client(stdio_client(params), mode="legacy")
-
-
-async def list_all_tools(client):
-    tools, cursor = [], None
-    while True:
-        from mcp_types import PaginatedRequestParams
-
-        page = await client.session.list_tools(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            return tools
 
 
 async def exercise(client):

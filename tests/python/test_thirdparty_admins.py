@@ -31,9 +31,8 @@ from jsonschema import Draft202012Validator
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import PaginatedRequestParams
 
-from conftest import DEMO, _free_port, _wait_for_port
+from conftest import DEMO, list_all_tools, serve_uvicorn
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "thirdparty"
@@ -127,24 +126,12 @@ def live(tmp_path_factory):
     _manage(env, "shell", "-c",
             "import datetime; from django_mcp.models import MCPAPIKey;"
             "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))")
-    port = _free_port()
-    log = open(workdir / "server.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "thirdparty.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=HERE, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_for_port(port, server)
+    with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         yield {
-            "url": f"http://127.0.0.1:{port}/mcp/", "keys": keys, "db": env["DEMO_DB"],
+            "url": url, "keys": keys, "db": env["DEMO_DB"],
             "sql_log": Path(env["THIRDPARTY_SQL_LOG"]), "log": workdir / "server.log",
             "pk": _pks(env["DEMO_DB"]),
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
 
 
 # --- talking to it --------------------------------------------------------------------------
@@ -201,18 +188,6 @@ def tool_name(names, verb, app, model, site="admin"):
     found = [n for n in names if n.startswith(head) and len(n) == NAME_MAX]
     assert len(found) <= 1, found
     return found[0] if found else None
-
-
-async def list_all_tools(client):
-    tools, cursor = [], None
-    while True:
-        page = await client.session.list_tools(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            names = [t.name for t in tools]
-            assert len(names) == len(set(names)), "a tool was listed twice"
-            return tools
 
 
 def connect(live, who):

@@ -48,8 +48,10 @@ impl RpcError {
     }
 }
 
-pub fn result(id: &Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
+/// `{"id":…,"jsonrpc":"2.0","result":…}` around a result that is already JSON text (keys in
+/// the order serde_json would sort them).
+pub fn result_text(id: &Value, result: &str) -> String {
+    format!("{{\"id\":{id},\"jsonrpc\":\"2.0\",\"result\":{result}}}")
 }
 
 /// Classify one message. Batches are refused: every revision since 2025-06-18 carries

@@ -6,6 +6,7 @@ pub mod revisions;
 pub(crate) mod tools;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::derive::Catalogue;
@@ -36,10 +37,18 @@ struct Context {
     protocol_version_header: Option<String>,
 }
 
+/// One step's input: an inbound message with its context, or a continuation. Effect
+/// results stay raw JSON here: a page of rows is passed on into the reply, never rebuilt.
 #[derive(Deserialize)]
-struct Resume {
-    resume: String,
-    results: Vec<Value>,
+struct StepInput<'a> {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    context: Option<Context>,
+    #[serde(default)]
+    resume: Option<String>,
+    #[serde(default, borrow)]
+    results: Vec<&'a RawValue>,
 }
 
 /// A request waiting for effect results; travels through the host as `state`.
@@ -63,7 +72,8 @@ pub struct Audit {
 }
 
 pub enum Output {
-    Done { reply: Option<Value>, http_status: u16, audit: Audit },
+    /// `reply` is the JSON-RPC response as JSON text.
+    Done { reply: Option<String>, http_status: u16, audit: Audit },
     Effects { effects: Vec<Value>, state: Pending },
 }
 
@@ -88,8 +98,13 @@ impl Output {
     }
 
     fn reply(id: &Value, method: &str, target: Option<String>, result: Value) -> Output {
+        Output::reply_text(id, method, target, &result.to_string())
+    }
+
+    /// A success reply whose `result` is already JSON text.
+    fn reply_text(id: &Value, method: &str, target: Option<String>, result: &str) -> Output {
         Output::Done {
-            reply: Some(jsonrpc::result(id, result)),
+            reply: Some(jsonrpc::result_text(id, result)),
             http_status: 200,
             audit: Audit { method: method.to_string(), target, outcome: "allow", error_code: None, error_message: None },
         }
@@ -104,7 +119,7 @@ impl Output {
             _ => ("handler_error", 200),
         };
         Output::Done {
-            reply: Some(error.to_json()),
+            reply: Some(error.to_json().to_string()),
             http_status,
             audit: Audit {
                 method: method.to_string(),
@@ -127,24 +142,21 @@ impl Output {
 
 /// Entry point for one `step` call.
 pub fn step(cat: &Catalogue, input: &str) -> Output {
-    let value: Value = match serde_json::from_str(input) {
+    let input: StepInput = match serde_json::from_str(input) {
         Ok(v) => v,
-        Err(e) => return host_fault(format!("step input is not JSON: {e}")),
+        Err(e) => return host_fault(format!("step input is not valid: {e}")),
     };
-    if value.get("resume").is_some() {
-        return match serde_json::from_value::<Resume>(value) {
-            Ok(r) => resume(cat, r),
-            Err(e) => host_fault(format!("bad continuation: {e}")),
+    if let Some(state) = input.resume {
+        return match serde_json::from_str::<Pending>(&state) {
+            Ok(pending) => tools::finish(cat, pending, input.results),
+            Err(e) => host_fault(format!("bad continuation state: {e}")),
         };
     }
-    let Some(message) = value.get("message").and_then(Value::as_str) else {
+    let Some(message) = input.message else {
         return host_fault("step input has neither message nor resume".to_string());
     };
-    let context: Context = match value.get("context").cloned().map(serde_json::from_value).transpose() {
-        Ok(c) => c.unwrap_or(Context { principal: None, protocol_version_header: None }),
-        Err(e) => return host_fault(format!("bad context: {e}")),
-    };
-    inbound(cat, message, context)
+    let context = input.context.unwrap_or(Context { principal: None, protocol_version_header: None });
+    inbound(cat, &message, context)
 }
 
 /// A host that speaks the protocol wrongly gets an internal error, never a panic.
@@ -188,13 +200,6 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
                 .with_data(json!({"method": method}));
             Output::error(&method, target, e)
         }
-    }
-}
-
-fn resume(cat: &Catalogue, r: Resume) -> Output {
-    match serde_json::from_str::<Pending>(&r.resume) {
-        Ok(pending) => tools::finish(cat, pending, r.results),
-        Err(e) => host_fault(format!("bad continuation state: {e}")),
     }
 }
 

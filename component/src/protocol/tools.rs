@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::jsonrpc::{self, RpcError};
@@ -77,15 +78,17 @@ pub(crate) fn begin(
     Output::Effects { effects, state: pending(Work::CallTool { tool: tool.spec.name.clone(), arguments, invalid }) }
 }
 
-pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<Value>) -> Output {
+pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<&RawValue>) -> Output {
     let Pending { id, method, target, principal, work } = pending;
+    // Gate results are small: parsed. The work's result stays raw for `plan::shape`.
+    let parsed = |i: usize| results.get(i).and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
     match work {
         Work::ListTools { offset } => {
             let allowed = match results.first() {
                 None => Vec::new(),
-                Some(r) => match ok_value(r).and_then(Value::as_array) {
+                Some(_) => match parsed(0).get("ok").and_then(Value::as_array) {
                     Some(a) => a.iter().map(|v| v.as_bool() == Some(true)).collect(),
-                    None => return host_error(&id, &method, target, r),
+                    None => return host_error(&id, &method, target, &parsed(0)),
                 },
             };
             let gates = distinct_gates(cat.tools.iter());
@@ -109,7 +112,7 @@ pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<Value>) -> 
             let Some(tool) = cat.tool(&tool) else {
                 return host_error(&id, &method, target, &json!({"error": {"kind": "internal", "message": "tool vanished"}}));
             };
-            let authorized = results.first().cloned().unwrap_or(Value::Null);
+            let authorized = parsed(0);
             if let Some(err) = authorized.get("error") {
                 if err.get("kind").and_then(Value::as_str) == Some("forbidden") {
                     let e = RpcError::new(id.clone(), jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this tool")
@@ -121,23 +124,37 @@ pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<Value>) -> 
             if let Some(problem) = invalid {
                 return finished_call(&id, &method, target, tool_error(problem), "handler_error");
             }
-            let outcome = results.get(1).cloned().unwrap_or(Value::Null);
-            let (done, audit_outcome) = plan::shape(cat, tool, &arguments, &outcome);
+            let outcome = results.get(1).map(|r| r.get()).unwrap_or("null");
+            let (done, audit_outcome) = plan::shape(cat, tool, &arguments, outcome);
             finished_call(&id, &method, target, done, audit_outcome)
         }
     }
 }
 
-pub(crate) fn tool_error(message: String) -> Value {
-    json!({"content": [{"type": "text", "text": message}], "isError": true})
+/// A `tools/call` result as JSON text, and the message of a failed one (for the audit line).
+pub(crate) struct ToolResult {
+    text: String,
+    error: Option<String>,
 }
 
-fn finished_call(id: &Value, method: &str, target: Option<String>, result: Value, outcome: &'static str) -> Output {
-    let mut out = Output::reply(id, method, target, result.clone());
+pub(crate) fn tool_error(message: String) -> ToolResult {
+    let text = json!({"content": [{"type": "text", "text": message}], "isError": true}).to_string();
+    ToolResult { text, error: Some(message) }
+}
+
+/// `structured` (JSON text) as `structuredContent` and, as the spec asks, as a text block.
+pub(crate) fn tool_success(structured: &str) -> ToolResult {
+    let quoted = serde_json::to_string(structured).expect("strings serialise");
+    let text = format!("{{\"content\":[{{\"text\":{quoted},\"type\":\"text\"}}],\"isError\":false,\"structuredContent\":{structured}}}");
+    ToolResult { text, error: None }
+}
+
+fn finished_call(id: &Value, method: &str, target: Option<String>, result: ToolResult, outcome: &'static str) -> Output {
+    let mut out = Output::reply_text(id, method, target, &result.text);
     if let Output::Done { audit, .. } = &mut out {
         audit.outcome = outcome;
         if outcome != "allow" {
-            audit.error_message = result["content"][0]["text"].as_str().map(str::to_string);
+            audit.error_message = result.error;
         }
     }
     out
@@ -151,10 +168,6 @@ fn invalid_params(method: &str, target: Option<String>, id: Value, message: &str
 fn host_error(id: &Value, method: &str, target: Option<String>, result: &Value) -> Output {
     let message = result.pointer("/error/message").and_then(Value::as_str).unwrap_or("Internal error");
     Output::error(method, target, RpcError::new(id.clone(), jsonrpc::INTERNAL_ERROR, format!("Internal error: {message}")))
-}
-
-fn ok_value(result: &Value) -> Option<&Value> {
-    result.get("ok")
 }
 
 /// Each gate once, in the order tools first use it: the order of the permissions effect.

@@ -178,15 +178,20 @@ fn compact(v: &Value) -> String {
 }
 
 fn annotate(schema: &mut Value, field: &FieldFacts) {
+    let title = if field.verbose_name != field.name { capitalise(&field.verbose_name) } else { String::new() };
+    annotate_schema(schema, &title, &field.help_text);
+}
+
+/// Give `schema` a title and put the help text before any description it has (choices).
+pub fn annotate_schema(schema: &mut Value, title: &str, help_text: &str) {
     let Some(obj) = schema.as_object_mut() else { return };
-    let title = capitalise(&field.verbose_name);
-    if !title.is_empty() && field.verbose_name != field.name {
-        obj.insert("title".into(), Value::String(title));
+    if !title.is_empty() {
+        obj.insert("title".into(), Value::String(title.to_string()));
     }
-    if !field.help_text.is_empty() {
+    if !help_text.is_empty() {
         let text = match obj.get("description").and_then(Value::as_str) {
-            Some(choices) => format!("{} {}", field.help_text, choices),
-            None => field.help_text.clone(),
+            Some(more) => format!("{help_text} {more}"),
+            None => help_text.to_string(),
         };
         obj.insert("description".into(), Value::String(text));
     }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::fields::{capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices, string_in_format, ModelIndex};
+use super::fields::{annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices, string_in_format, ModelIndex};
 use crate::facts::FormFieldFacts;
 
 /// The arguments object for these form fields; `require` says whether required form
@@ -120,18 +120,7 @@ fn lengths(mut schema: Value, field: &FormFieldFacts) -> Value {
 }
 
 fn annotate(schema: &mut Value, field: &FormFieldFacts) {
-    let Some(obj) = schema.as_object_mut() else { return };
-    let title = capitalise(field.label.trim_end_matches(':'));
-    if !title.is_empty() {
-        obj.insert("title".into(), Value::String(title));
-    }
-    if !field.help_text.is_empty() {
-        let text = match obj.get("description").and_then(Value::as_str) {
-            Some(more) => format!("{} {}", field.help_text, more),
-            None => field.help_text.clone(),
-        };
-        obj.insert("description".into(), Value::String(text));
-    }
+    annotate_schema(schema, &capitalise(field.label.trim_end_matches(':')), &field.help_text);
 }
 
 #[cfg(test)]
