@@ -468,3 +468,9 @@ def test_a_model_admins_get_queryset_scopes_retrieve(tools, library, scoped_site
     assert tools.error("scoped_get_library_book", {"pk": hidden.pk}) == (
         f"No book with pk {hidden.pk} exists that you can see."
     )
+
+
+def test_the_admin_widget_hint_is_left_out_of_many_to_many_help(tools):
+    groups = tools.listed["update_auth_user"]["inputSchema"]["properties"]["fields"]["properties"]["groups"]
+    assert groups["description"].startswith("The groups this user belongs to.")
+    assert "Hold down" not in groups["description"]

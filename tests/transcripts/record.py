@@ -6,6 +6,7 @@ Rewrites every `*.transcript` here and the facts files they load. Read the diff 
 committing: a transcript is the engine's behaviour, checked by a person once.
 """
 
+import datetime
 import json
 import os
 import sys
@@ -136,6 +137,8 @@ def scenarios():
 def main():
     call_command("migrate", verbosity=0)
     call_command("demo_seed", verbosity=0)
+    # Seeding stamps users with the current time; a fixed one keeps re-recordings stable.
+    User.objects.update(date_joined=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
     credentials = {
         "alice": fixed_key("alice", "transcript-key-alice0000"),
         "bob": fixed_key("bob", "transcript-key-bob000000"),

@@ -87,7 +87,7 @@ def field_facts(name, field, form=None):
         "name": name,
         "kind": kind,
         "label": str(field.label) if field.label is not None else pretty_name(name),
-        "help_text": plain_text(field.help_text),
+        "help_text": plain_text(_without_widget_hint(field.help_text)),
         # A field the form pre-fills (a model default, the admin's initial data) is sent by
         # the admin's own page without the user typing it; the host does the same.
         "required": bool(field.required) and _empty(field, initial),
@@ -162,6 +162,15 @@ def model_allows_null(form, name) -> bool:
     except Exception:
         return True  # a form field of its own
     return bool(getattr(model_field, "null", True)) or not getattr(model_field, "concrete", False)
+
+
+def _without_widget_hint(help_text):
+    """The admin appends how to use its multiple-select widget to many-to-many help texts;
+    it says nothing to an MCP client."""
+    from django.utils.translation import gettext
+
+    hint = gettext("Hold down “Control”, or “Command” on a Mac, to select more than one.")
+    return str(help_text or "").replace(hint, "").strip()
 
 
 def plain_text(text) -> str:
