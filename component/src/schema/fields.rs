@@ -251,16 +251,20 @@ pub fn object_schema(properties: Map<String, Value>, required: &[&str], closed: 
     Value::Object(obj)
 }
 
+/// A model index that knows no models, for tests of single fields.
+#[cfg(test)]
+pub struct NoModels;
+
+#[cfg(test)]
+impl ModelIndex for NoModels {
+    fn model(&self, _: &str) -> Option<&ModelFacts> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct NoModels;
-    impl ModelIndex for NoModels {
-        fn model(&self, _: &str) -> Option<&ModelFacts> {
-            None
-        }
-    }
 
     fn field(kind: &str) -> FieldFacts {
         serde_json::from_value(json!({"name": "f", "kind": kind, "verbose_name": "f"})).unwrap()

@@ -126,14 +126,7 @@ fn annotate(schema: &mut Value, field: &FormFieldFacts) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::ModelFacts;
-
-    struct NoModels;
-    impl ModelIndex for NoModels {
-        fn model(&self, _: &str) -> Option<&ModelFacts> {
-            None
-        }
-    }
+    use crate::schema::fields::NoModels;
 
     fn field(value: Value) -> FormFieldFacts {
         serde_json::from_value(value).unwrap()
