@@ -6,7 +6,7 @@ first (one query, as any token-authenticated API view pays).
 
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import path
 
 from demo_project.urls import urlpatterns as demo_urlpatterns
 from django_mcp.keys import authenticate_credential

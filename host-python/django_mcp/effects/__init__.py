@@ -40,14 +40,14 @@ SKIPPED = {"error": {"kind": "skipped", "message": "an earlier effect failed"}}
 
 class EffectRunner:
     def __init__(self, caller, registry):
-        from django_mcp.effects import admin, admin_actions, admin_write
+        from django_mcp.effects import admin, admin_actions, admin_write, changelist
 
         self.caller = caller
         self.registry = registry
         self.handlers = {
             "permissions": admin.permissions,
             "authorize": admin.authorize,
-            "admin.list": admin.admin_list,
+            "admin.list": changelist.admin_list,
             "admin.retrieve": admin.admin_retrieve,
             "admin.create": admin_write.admin_create,
             "admin.update": admin_write.admin_update,

@@ -1,0 +1,285 @@
+"""The changelist effect: a page of a ModelAdmin's list, as the admin's ChangeList builds it
+for this caller (docs/engine-protocol.md, `admin.list`)."""
+
+import html
+
+from django.contrib.admin import SimpleListFilter
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import get_fields_from_path, lookup_field, lookup_spawns_duplicates
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
+from django.db import models
+from django.db.models import ManyToOneRel
+from django.utils.html import strip_tags
+from django.utils.safestring import SafeData
+
+from django_mcp.effects import EffectError
+from django_mcp.effects.admin import MASK
+from django_mcp.facts import changelist as changelist_facts
+from django_mcp.values import field_value, to_json
+
+
+def admin_list(effect, caller, registry):
+    """A changelist page, as the admin's ChangeList builds it for this caller: `get_queryset`,
+    the list filters, `list_select_related`, the ordering, `get_search_results`; then each
+    column's value per row (docs/engine-protocol.md, `admin.list`)."""
+    site, model_admin = registry.get(effect["admin"])
+    request = caller.request()
+    queryset = model_admin.get_queryset(request)
+    queryset, filters_duplicate = _apply_filters(model_admin, request, queryset, effect.get("filters") or ())
+    columns = _list_columns(model_admin, request, effect["columns"])
+    if not queryset.query.select_related:
+        queryset = _select_related(model_admin, request, queryset, columns)
+    many = [field.name for _name, field, _attr in columns if field is not None and field.many_to_many]
+    if many:
+        queryset = queryset.prefetch_related(*many)
+    queryset = queryset.order_by(*_ordering(model_admin, request, queryset, effect.get("ordering")))
+    search_duplicate = False
+    if effect.get("q"):
+        queryset, search_duplicate = model_admin.get_search_results(request, queryset, effect["q"])
+    if filters_duplicate or search_duplicate:
+        queryset = queryset.distinct()
+    page, size = int(effect["page"]), int(effect["page_size"])
+    count = queryset.count()
+    offset = (page - 1) * size
+    # A page past the end is empty; its offset may not even fit the database's integers.
+    rows = queryset[offset : offset + size] if offset < count else ()
+    masked = set(effect.get("masked") or ())
+    return {
+        "results": [_list_row(model_admin, obj, columns, masked) for obj in rows],
+        "count": count,
+    }
+
+
+def _apply_filters(model_admin, request, queryset, filters):
+    """The engine's filters (already restricted to declared ones and validated), held again
+    to this caller's `get_list_filter`: field and range filters on its field paths, choices
+    through the SimpleListFilter that owns the parameter, as the ChangeList applies it."""
+    model = model_admin.model
+    paths, simple = set(), {}
+    for entry in model_admin.get_list_filter(request):
+        if isinstance(entry, type) and issubclass(entry, SimpleListFilter):
+            simple.setdefault(entry.parameter_name, entry)
+        elif not isinstance(entry, type):
+            try:
+                path = changelist_facts.filter_path(model, entry)
+            except Exception:
+                continue
+            if path:
+                paths.add(path)
+    duplicates = False
+    for spec in filters:
+        kind = spec.get("kind")
+        try:
+            if kind == "choices":
+                cls = simple.get(spec.get("name"))
+                if cls is None:
+                    raise _bad_filter(spec.get("name"))
+                list_filter = _choice_filter(model_admin, request, cls, spec.get("value"))
+                narrowed = list_filter.queryset(request, queryset)
+                if narrowed is not None:
+                    queryset = narrowed
+                continue
+            path = spec.get("path")
+            if kind not in ("field", "range") or path not in paths:
+                raise _bad_filter(path or spec.get("name"))
+            if kind == "field":
+                value = spec.get("value")
+                lookup = {f"{path}__isnull": True} if value is None else {path: value}
+            else:
+                lookup = {}
+                for bound in ("gte", "lte"):
+                    if spec.get(bound) is not None:
+                        lookup[_range_lookup(model, path, spec[bound], bound)] = spec[bound]
+            queryset = queryset.filter(**lookup)
+            duplicates |= lookup_spawns_duplicates(model._meta, path)
+        except (ValueError, TypeError, ValidationError, IncorrectLookupParameters):
+            name = spec.get("name") or spec.get("path")
+            raise EffectError("validation", f"filters.{name}: not a value this filter accepts",
+                              {f"filters.{name}": ["Not a value this filter accepts."]}) from None
+    return queryset, duplicates
+
+
+def _bad_filter(name):
+    return EffectError("validation", f"filters.{name}: is not a list filter of this admin",
+                       {f"filters.{name}": ["Not a list filter of this admin."]})
+
+
+def _choice_filter(model_admin, request, cls, value):
+    """The SimpleListFilter `cls` with `value` chosen, made as the changelist makes it from
+    the query string (`{parameter: [text]}`; a lookup's value always arrives as text). The
+    value must be one of its lookups."""
+    text = value if isinstance(value, str) else str(value)
+    list_filter = changelist_facts.simple_filter(model_admin, request, cls, {cls.parameter_name: [text]})
+    for lookup, _label in list_filter.lookup_choices:
+        if to_json(lookup) == value:
+            if str(lookup) != text:  # a value whose JSON is not its text (a datetime)
+                list_filter = changelist_facts.simple_filter(model_admin, request, cls, {cls.parameter_name: [str(lookup)]})
+            return list_filter
+    raise EffectError("validation", f"filters.{cls.parameter_name}: is not one of its choices",
+                      {f"filters.{cls.parameter_name}": ["Not one of the filter's choices."]})
+
+
+def _range_lookup(model, path, value, bound):
+    """`path__gte` / `path__lte`; a date-only bound on a datetime compares dates, so that
+    `lte: "2024-01-31"` includes that whole day."""
+    field = get_fields_from_path(model, path)[-1]
+    if isinstance(field, models.DateTimeField) and isinstance(value, str) and len(value) == 10:
+        return f"{path}__date__{bound}"
+    return f"{path}__{bound}"
+
+
+def _ordering(model_admin, request, queryset, requested):
+    """The requested ordering (field paths, already mapped from columns by the engine and
+    held again to what this caller's changelist sorts by), else the admin's (`get_ordering`,
+    `ordering`, the model's), made total by the pk for stable pages."""
+    ordering = [_one_sign(o) for o in requested or () if isinstance(o, str) and o.lstrip("-")]
+    allowed = _sortable(model_admin, request) if ordering else ()
+    for expr in ordering:
+        if expr.lstrip("-") not in allowed:
+            raise EffectError("validation", f"ordering: {expr.lstrip('-')} is not a sortable column",
+                              {"ordering": [f"{expr.lstrip('-')} is not a sortable column."]})
+    # As ChangeList.get_ordering: the admin's own ordering follows as the next keys.
+    default = (list(queryset.query.order_by or ()) or list(model_admin.get_ordering(request) or ())
+               or list(model_admin.model._meta.ordering or ()))
+    named = {o.lstrip("-") for o in ordering}
+    ordering += [o for o in default if not (isinstance(o, str) and o.lstrip("-") in named)]
+    pk = model_admin.model._meta.pk.name
+    names = [o.lstrip("-") for o in ordering if isinstance(o, str)]
+    if "pk" not in names and pk not in names:
+        last = ordering[-1] if ordering else None
+        ordering.append("-pk" if isinstance(last, str) and last.startswith("-") else "pk")
+    return ordering
+
+
+def _sortable(model_admin, request):
+    """The field paths the changelist may sort by for this caller: its sortable list_display
+    columns (model fields, `admin_order_field`s, relation paths), the admin's default
+    ordering, and the pk."""
+    model = model_admin.model
+    opts = model._meta
+    allowed = {"pk", opts.pk.name}
+    for entry in (*(model_admin.get_ordering(request) or ()), *(model_admin.ordering or ()), *(opts.ordering or ())):
+        if isinstance(entry, str):
+            allowed.add(entry.lstrip("-"))
+    sortable_by = model_admin.get_sortable_by(request)
+    for entry in model_admin.get_list_display(request):
+        name = changelist_facts.column_name(entry)
+        if name is None or (sortable_by is not None and name not in sortable_by and entry not in sortable_by):
+            continue
+        field = changelist_facts.model_field(model, entry)
+        if field is not None:
+            if not field.many_to_many:
+                allowed.add(field.name)
+            continue
+        try:
+            column = changelist_facts.columns_entry(model_admin, entry)
+        except Exception:
+            continue
+        if column and column["order_field"]:
+            allowed.add(column["order_field"].lstrip("-"))
+    return allowed
+
+
+def _one_sign(expr):
+    """`--published` (a descending column whose admin_order_field is `-published`) is `published`."""
+    body = expr.lstrip("-")
+    return body if (len(expr) - len(body)) % 2 == 0 else "-" + body
+
+
+def _list_columns(model_admin, request, wanted):
+    """(name, model field or None, the list_display entry) per requested column. A column
+    without a field must be in this caller's `list_display` (`get_list_display`) or be
+    `__str__`; others are left out, as the admin would not show them."""
+    model = model_admin.model
+    opts = model._meta
+    displayed = {}
+    for entry in model_admin.get_list_display(request):
+        name = changelist_facts.column_name(entry)
+        if name is not None:
+            displayed.setdefault(name, entry)
+    columns = []
+    for column in wanted:
+        if isinstance(column, str):  # a bare name: a field if the model has one
+            name = column
+            field = changelist_facts.model_field(model, column) or (opts.pk if column in ("pk", opts.pk.name) else None)
+            field = field.name if field is not None else None
+        else:
+            name, field = column["name"], column.get("field")
+        if field is None and name in displayed:
+            # a model field the engine shows as computed (a many-to-many): its pks, prefetched
+            shown = changelist_facts.model_field(model, displayed[name])
+            field = shown.name if shown is not None else None
+        if field is not None:
+            columns.append((name, opts.get_field(field), None))
+        elif name in displayed:
+            columns.append((name, None, displayed[name]))
+        elif name == "__str__":
+            columns.append((name, None, "__str__"))
+    return columns
+
+
+def _select_related(model_admin, request, queryset, columns):
+    """`list_select_related` as ChangeList.apply_select_related reads it (True: every
+    foreign key; a sequence: those; False: all when list_display shows a foreign key), and
+    the relations of `author__name`-style columns so they cost no query per row."""
+    setting = model_admin.get_list_select_related(request)
+    if setting is True:
+        return queryset.select_related()
+    if setting:
+        return queryset.select_related(*setting)
+    opts = model_admin.model._meta
+    for entry in model_admin.get_list_display(request):
+        if not isinstance(entry, str):
+            continue
+        try:
+            field = opts.get_field(entry)
+        except FieldDoesNotExist:
+            continue
+        if isinstance(field.remote_field, ManyToOneRel) and entry != field.attname:
+            return queryset.select_related()
+    paths = []
+    for _name, field, entry in columns:
+        if field is None and isinstance(entry, str) and "__" in entry:
+            try:
+                chain = get_fields_from_path(model_admin.model, entry)[:-1]
+            except Exception:
+                continue
+            if chain and all(f.many_to_one or f.one_to_one for f in chain):
+                paths.append("__".join(f.name for f in chain))
+    return queryset.select_related(*paths) if paths else queryset
+
+
+def _list_row(model_admin, obj, columns, masked):
+
+    row = {}
+    for name, field, entry in columns:
+        if field is not None:
+            if name in masked:
+                row[name] = MASK if field.value_from_object(obj) else None
+            else:
+                row[name] = field_value(obj, field)
+            continue
+        try:
+            _f, attr, value = lookup_field(entry, obj, model_admin)
+        except ObjectDoesNotExist:
+            value, attr = None, None  # the admin shows its empty value
+        if name in masked:
+            row[name] = MASK if value not in (None, "") else None
+            continue
+        display = attr.fget if isinstance(attr, property) else attr
+        row[name] = display_value(value, boolean=bool(getattr(display, "boolean", False)))
+    return row
+
+
+def display_value(value, *, boolean=False):
+    """A computed column's value as JSON: booleans stay booleans, HTML (safe strings, as
+    from `format_html`) becomes its plain text, model instances their `str()`."""
+    if boolean:
+        return None if value is None else bool(value)
+    if isinstance(value, SafeData):
+        return html.unescape(strip_tags(str(value)))
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, (models.QuerySet, models.Manager)):
+        return [str(o) for o in value.all()]
+    return to_json(value)
