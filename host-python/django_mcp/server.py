@@ -13,7 +13,7 @@ import uuid
 
 from django_mcp import audit, conf, facts
 from django_mcp.effects import EffectRunner
-from django_mcp.engine import EngineRuntime, EngineTrap, FactsRejected
+from django_mcp.engine import EngineRuntime, EngineTrap, FactsRejected, default_cache_dir
 from django_mcp.requests import CallerContext
 
 logger = logging.getLogger("django_mcp.server")
@@ -41,19 +41,13 @@ class _State:
                 self.runtime = EngineRuntime(
                     self._gather,
                     wasm_path=conf.get("DJANGO_MCP_ENGINE_WASM"),
-                    cache_dir=conf.get("DJANGO_MCP_ENGINE_CACHE_DIR") or _default_cache_dir(),
+                    cache_dir=conf.get("DJANGO_MCP_ENGINE_CACHE_DIR") or default_cache_dir(),
                 )
             return self.runtime
 
     def _gather(self):
         facts_json, self.registry = facts.gather()
         return facts_json
-
-
-def _default_cache_dir():
-    from django_mcp.engine import default_cache_dir
-
-    return default_cache_dir()
 
 
 state = _State()

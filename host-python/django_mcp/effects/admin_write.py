@@ -59,16 +59,23 @@ def admin_create(effect, caller, registry):
         return {"object": shown_values(model_admin, request, obj, effect["fields"], effect.get("masked"))}
 
 
+def _permitted_object(site, model_admin, request, pk, has_permission):
+    """The object the caller may act on: the site's gate, then `get_queryset`, then the
+    object-level permission, as the admin's change and delete views check them."""
+    if not site.has_permission(request):
+        raise Forbidden()
+    obj = find_object(model_admin, request, pk)
+    if not has_permission(request, obj):
+        raise Forbidden()
+    return obj
+
+
 def admin_update(effect, caller, registry):
     site, model_admin = registry.get(effect["admin"])
     request = caller.request("POST")
     sent = dict(effect.get("data") or {})
     with transaction.atomic(using=router.db_for_write(model_admin.model)):
-        if not site.has_permission(request):
-            raise Forbidden()
-        obj = find_object(model_admin, request, effect["pk"])
-        if not model_admin.has_change_permission(request, obj):
-            raise Forbidden()
+        obj = _permitted_object(site, model_admin, request, effect["pk"], model_admin.has_change_permission)
         form_class = _form_class(model_admin, request, obj, change=True)
         form = _bind(model_admin, request, form_class, form_class(instance=obj), sent, obj)
         obj = _save(model_admin, request, form, caller, change=True)
@@ -80,11 +87,7 @@ def admin_delete(effect, caller, registry):
     request = caller.request("POST")
     opts = model_admin.model._meta
     with transaction.atomic(using=router.db_for_write(model_admin.model)):
-        if not site.has_permission(request):
-            raise Forbidden()
-        obj = find_object(model_admin, request, effect["pk"])
-        if not model_admin.has_delete_permission(request, obj):
-            raise Forbidden()
+        obj = _permitted_object(site, model_admin, request, effect["pk"], model_admin.has_delete_permission)
         _objects, _counts, perms_needed, protected = model_admin.get_deleted_objects([obj], request)
         if protected:
             raise EffectError("conflict", _protected_message(opts, obj, protected))
