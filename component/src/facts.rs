@@ -16,6 +16,8 @@ pub struct Facts {
     pub models: Vec<ModelFacts>,
     #[serde(default)]
     pub admins: Vec<AdminFacts>,
+    #[serde(default)]
+    pub custom: CustomFacts,
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,4 +255,90 @@ fn default_site() -> String {
 
 fn default_list_per_page() -> u64 {
     100
+}
+
+/// Tools, resources and prompts a Python module declares by hand
+/// (`DJANGO_MCP_CUSTOM`; docs/engine-protocol.md, custom items). The host runs them.
+#[derive(Debug, Deserialize, Default)]
+pub struct CustomFacts {
+    #[serde(default)]
+    pub tools: Vec<CustomToolFacts>,
+    #[serde(default)]
+    pub resources: Vec<CustomResourceFacts>,
+    #[serde(default)]
+    pub resource_templates: Vec<CustomResourceFacts>,
+    #[serde(default)]
+    pub prompts: Vec<CustomPromptFacts>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct CustomToolFacts {
+    pub name: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "empty_object_schema")]
+    pub input_schema: serde_json::Value,
+    #[serde(default)]
+    pub output_schema: Option<serde_json::Value>,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default = "yes")]
+    pub destructive: bool,
+    #[serde(default)]
+    pub idempotent: bool,
+    /// A Django permission (`app_label.codename`) the caller must hold; none: any caller.
+    #[serde(default)]
+    pub permission: Option<String>,
+    /// Client capabilities the tool cannot work without (e.g. `sampling`).
+    #[serde(default)]
+    pub client_capabilities: Vec<String>,
+}
+
+fn empty_object_schema() -> serde_json::Value {
+    serde_json::json!({"type": "object"})
+}
+
+/// A concrete resource (`uri`) or a template (`uri` is an RFC 6570 level-1 template).
+#[derive(Debug, Deserialize, Clone)]
+pub struct CustomResourceFacts {
+    pub uri: String,
+    pub name: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub permission: Option<String>,
+    /// Completion values for template variables.
+    #[serde(default)]
+    pub completions: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct CustomPromptFacts {
+    pub name: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub arguments: Vec<PromptArgumentFacts>,
+    #[serde(default)]
+    pub permission: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct PromptArgumentFacts {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    /// Offered by `completion/complete`.
+    #[serde(default)]
+    pub choices: Vec<String>,
 }

@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::derive::{Catalogue, FilterRule, Operation, Tool};
-use crate::protocol::tools::{tool_error, tool_success, ToolResult};
+use crate::protocol::tools::{tool_error, tool_result_text, tool_success, ToolResult};
 
 pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
     let admin = |i: &usize| cat.admin_ids[*i].clone();
@@ -39,6 +39,7 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
         Operation::AdminAction { admin: i, action } => json!({
             "kind": "admin.action", "admin": admin(i), "action": action, "pks": args.get("pks"),
         }),
+        Operation::Custom { .. } => json!({"kind": "custom.tool", "tool": tool.spec.name, "arguments": args}),
     }
 }
 
@@ -120,7 +121,10 @@ struct Object<'a> {
 
 /// The tool result for the host's answer (JSON text) to the work effect, and its audit outcome.
 pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
-    let model = cat.admin_model(tool.spec.operation.admin());
+    let Some(admin) = tool.spec.operation.admin() else {
+        return shape_custom(outcome);
+    };
+    let model = cat.admin_model(admin);
     let answer: Answer = match serde_json::from_str(outcome) {
         Ok(a) => a,
         Err(_) => return (tool_error("The tool failed: the host gave no result.".to_string()), "handler_error"),
@@ -169,6 +173,7 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             let deleted: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             json!({"deleted": deleted.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}).to_string()
         }
+        Operation::Custom { .. } => unreachable!("custom tools are shaped by shape_custom"),
         Operation::AdminAction { .. } => {
             let done: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             let mut out = Map::new();
@@ -178,6 +183,23 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
         }
     };
     (tool_success(&structured), "allow")
+}
+
+/// A custom tool's result is the host's `{content, isError, structuredContent?}` as it is.
+fn shape_custom(outcome: &str) -> (ToolResult, &'static str) {
+    let answer: Value = serde_json::from_str(outcome).unwrap_or(Value::Null);
+    if let Some(err) = answer.get("error") {
+        let message = err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string();
+        return (tool_error(message), "handler_error");
+    }
+    let Some(result) = answer.get("ok").filter(|r| r.get("content").is_some_and(Value::is_array)) else {
+        return (tool_error("The tool failed: the host gave no content.".to_string()), "handler_error");
+    };
+    if result.get("isError") == Some(&Value::Bool(true)) {
+        let first = result.pointer("/content/0/text").and_then(Value::as_str).unwrap_or("tool error").to_string();
+        return (tool_result_text(result.to_string(), Some(first)), "handler_error");
+    }
+    (tool_result_text(result.to_string(), None), "allow")
 }
 
 /// `"Invalid: title: This field is required. pages: Ensure …"`, field by field.

@@ -11,8 +11,9 @@ class DjangoMcpConfig(AppConfig):
         from django.core.signals import request_started
         from django.test.signals import setting_changed
 
-        from django_mcp import checks, routing, server  # noqa: F401  (registers checks)
+        from django_mcp import checks, correlation, routing, server  # noqa: F401  (registers checks)
 
+        correlation.install_record_factory()
         request_started.connect(routing.accept_slashless_endpoint, dispatch_uid="django_mcp.slashless")
 
         def on_setting_changed(setting, **kwargs):

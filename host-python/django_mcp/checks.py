@@ -1,9 +1,13 @@
 """System checks: a bad setting is reported at startup, not as an error on every request."""
 
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
-from django_mcp import conf
+from django_mcp import conf, rate_limits
 
 
 @checks.register()
@@ -11,7 +15,7 @@ def check_settings(app_configs=None, **kwargs):
     errors = []
 
     def error(number, message, hint=None):
-        errors.append(checks.Error(message, hint=hint, id=f"django_mcp.E{number:03d}"))
+        errors.append(_error(number, message, hint))
 
     from django.contrib.admin import AdminSite
 
@@ -36,4 +40,73 @@ def check_settings(app_configs=None, **kwargs):
     redact = conf.get("DJANGO_MCP_REDACT_FIELDS")
     if isinstance(redact, str) or not all(isinstance(r, str) for r in redact):
         error(6, "DJANGO_MCP_REDACT_FIELDS must be a list of 'field' or 'app.Model.field' strings.")
+    errors.extend(_oauth_errors())
+    errors.extend(_rate_limit_errors())
     return errors
+
+
+def _error(number, message, hint=None):
+    return checks.Error(message, hint=hint, id=f"django_mcp.E{number:03d}")
+
+
+def _oauth_errors():
+    resolver = conf.get("DJANGO_MCP_BEARER_RESOLVER")
+    if resolver is not None:
+        try:
+            resolve = import_string(resolver) if isinstance(resolver, str) else None
+        except ImportError as exc:
+            yield _error(7, f"DJANGO_MCP_BEARER_RESOLVER: cannot import {resolver!r} ({exc}).")
+        else:
+            if not callable(resolve):
+                yield _error(7, "DJANGO_MCP_BEARER_RESOLVER must be the dotted path of a callable "
+                                "resolve(token, request) -> user | None.")
+    config = conf.get("DJANGO_MCP_OAUTH")
+    if config is None:
+        return
+    if not isinstance(config, dict) or not set(config) <= {"authorization_servers", "scopes_supported", "resource"}:
+        yield _error(8, "DJANGO_MCP_OAUTH must be a dict with authorization_servers and optionally "
+                        "scopes_supported and resource.")
+        return
+    servers = config.get("authorization_servers")
+    if not isinstance(servers, (list, tuple)) or not servers or not all(_is_web_url(s) for s in servers):
+        yield _error(8, "DJANGO_MCP_OAUTH['authorization_servers'] must be a non-empty list of http(s) issuer URLs.")
+    scopes = config.get("scopes_supported", ())
+    if not isinstance(scopes, (list, tuple)) or not all(isinstance(s, str) and _SCOPE.fullmatch(s) for s in scopes):
+        yield _error(8, "DJANGO_MCP_OAUTH['scopes_supported'] must be a list of OAuth scope names.")
+    if "resource" in config and not _is_web_url(config["resource"]):
+        yield _error(8, "DJANGO_MCP_OAUTH['resource'] must be the http(s) URL of the MCP endpoint.")
+
+
+# RFC 6749 section 3.3: printable ASCII but space, quote and backslash.
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def _is_web_url(value):
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment
+
+
+def _rate_limit_errors():
+    limits = conf.get("DJANGO_MCP_RATE_LIMITS")
+    if not limits:
+        return
+    shape = "DJANGO_MCP_RATE_LIMITS must be a dict like {'key': '120/m', 'tool': {'*': '60/m', '<tool>': '5/m'}}."
+    if not isinstance(limits, dict) or not set(limits) <= {"key", "tool"}:
+        yield _error(9, shape)
+        return
+    rates = {"key": limits.get("key")} if limits.get("key") is not None else {}
+    tools = limits.get("tool") or {}
+    if not isinstance(tools, dict):
+        yield _error(9, shape)
+        return
+    rates.update((f"tool[{name!r}]", rate) for name, rate in tools.items())
+    for where, rate in rates.items():
+        try:
+            rate_limits.parse(rate)
+        except ValueError as exc:
+            yield _error(10, f"DJANGO_MCP_RATE_LIMITS {where}: {exc}.")
+    alias = conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")
+    if alias not in settings.CACHES:
+        yield _error(11, f"DJANGO_MCP_RATE_LIMIT_CACHE: {alias!r} is not a cache in CACHES.")

@@ -213,7 +213,8 @@ class _StringCall:
             ffi.wasmtime_component_val_delete(ctypes.byref(params[0]))
 
 
-EffectRunner = Callable[[list], list]
+#: Carries out a batch of effects: (effects, notify) → results.
+EffectRunner = Callable[[list, dict | None], list]
 
 
 class EngineRuntime:
@@ -274,7 +275,7 @@ class EngineRuntime:
             for _ in range(MAX_ROUNDS):
                 if "done" in output:
                     return output["done"]
-                results = carry_out(output["effects"])
+                results = carry_out(output["effects"], output.get("notify"))
                 output = instance.step({"resume": output["state"], "results": results})
             raise EngineTrap(f"request needed more than {MAX_ROUNDS} effect rounds")
         except EngineTrap:

@@ -10,6 +10,8 @@ from django.contrib.messages.storage.base import BaseStorage
 from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.http import HttpRequest, QueryDict
 
+from django_mcp.notifications import SILENT
+
 
 class CollectedMessages(BaseStorage):
     """Messages storage without a session: keeps this request's messages in memory."""
@@ -27,13 +29,17 @@ class CollectedMessages(BaseStorage):
 class CallerContext:
     """Who is calling and from where; builds requests and is shared by one MCP request's effects."""
 
-    def __init__(self, user, *, host="localhost", scheme="http", correlation_id="", client=None):
+    def __init__(self, user, *, host="localhost", scheme="http", correlation_id="", client=None, subject=None):
         self.user = user
         #: Who is calling, for the admin's history (`LogEntry`): the MCP key's name.
         self.client = client
+        #: The credential rate limits count against (`Identity.subject`); None: not limited.
+        self.subject = subject
         self.host = host
         self.scheme = scheme
         self.correlation_id = correlation_id
+        #: Where effects report progress and log messages (set per batch by EffectRunner).
+        self.notifications = SILENT
 
     def request(self, method="GET", path="/__mcp__/", query=None):
         request = HttpRequest()

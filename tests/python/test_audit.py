@@ -1,12 +1,17 @@
 """One JSON audit line per request on logger `django_mcp.audit`, with the original's fields,
 and outcomes that say what really happened."""
 
+import io
 import json
 import logging
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from django_mcp.audit import FIELDS
+from django_mcp.models import MCPAPIKey
+from django_mcp.transport import stdio
 
 
 @pytest.fixture
@@ -59,3 +64,80 @@ def test_no_secret_reaches_the_audit_line(mcp, audit, alice_key):
     mcp.rpc("tools/list")
     secret = alice_key.split(".")[1]
     assert all(secret not in json.dumps(line) for line in audit())
+
+
+def test_no_key_at_all_is_audited_as_unauthenticated(mcp_as, library, audit):
+    response = mcp_as(None).post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                  "params": {"name": "list_library_book", "arguments": {}}})
+    assert response.status_code == 401
+    [line] = audit()
+    assert (line["method"], line["target"], line["outcome"]) == ("tools/call", "list_library_book", "unauthenticated")
+    assert (line["key_id"], line["user_id"], line["wire_status"], line["error_code"]) == (None, None, 401, -32001)
+
+
+def test_a_tool_outside_the_keys_allowlist_is_audited_as_out_of_scope(mcp_as, make_key, audit):
+    scoped = mcp_as(make_key("alice", allowed_tools=["list_library_tag"]))
+    scoped.rpc("tools/call", {"name": "list_library_tag", "arguments": {}})
+    scoped.rpc("tools/call", {"name": "get_library_book", "arguments": {"pk": 1}})
+    allowed, refused = audit()
+    assert allowed["outcome"] == "allow"
+    assert (refused["target"], refused["outcome"]) == ("get_library_book", "out_of_scope")
+    assert refused["error_code"] == -32003
+
+
+def test_arguments_the_schema_refuses_are_not_audited_as_allow(mcp, audit):
+    result = mcp.call("create_library_tag", {"name": 7})
+    assert result["isError"] is True
+    [line] = audit()
+    assert (line["target"], line["outcome"]) == ("create_library_tag", "handler_error")
+
+
+def test_a_request_over_the_credentials_rate_limit_is_audited_as_rate_limited(mcp, settings, audit, alice_key):
+    settings.DJANGO_MCP_RATE_LIMITS = {"key": "1/h"}
+    mcp.rpc("tools/call", {"name": "list_library_tag", "arguments": {}})
+    mcp.rpc("tools/call", {"name": "list_library_tag", "arguments": {}})
+    served, limited = audit()
+    assert served["outcome"] == "allow"
+    assert (limited["target"], limited["outcome"], limited["error_code"], limited["wire_status"]) == (
+        "list_library_tag", "rate_limited", -32005, 429)
+    assert limited["key_id"] == alice_key.split(".")[0]
+    assert limited["error_message"].startswith("Rate limit exceeded: retry after ")
+
+
+# Correlation: every log record emitted while a request is handled carries its correlation id.
+
+
+@pytest.fixture
+def queries(caplog):
+    """Django's own SQL log (`django.db.backends`), which it emits when queries are captured."""
+    caplog.set_level(logging.DEBUG, logger="django.db.backends")
+    with CaptureQueriesContext(connection):
+        yield lambda: [r for r in caplog.records if r.name == "django.db.backends"]
+
+
+def test_djangos_query_log_inside_a_request_carries_the_audit_lines_correlation_id(mcp, audit, queries):
+    mcp.rpc("tools/call", {"name": "get_library_book", "arguments": {"pk": 1}})
+    [line] = audit()
+    in_effects = [r for r in queries() if "library_book" in r.sql]
+    assert in_effects and all(r.correlation_id == line["correlation_id"] for r in in_effects)
+    # The key was checked before the request reached the engine, outside its correlation.
+    key_lookup = [r for r in queries() if "django_mcp_mcpapikey" in r.sql]
+    assert key_lookup and all(r.correlation_id == "-" for r in key_lookup)
+
+
+def test_stdio_requests_each_have_their_own_correlation_id_on_their_records(alice_key, audit, queries):
+    key = MCPAPIKey.objects.get(key_id=alice_key.split(".")[0])
+    lines = [json.dumps({"jsonrpc": "2.0", "id": n, "method": "tools/call",
+                         "params": {"name": "get_library_book", "arguments": {"pk": n}}}) for n in (1, 2)]
+    stdio.serve(key, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=io.StringIO())
+    first, second = audit()
+    assert first["correlation_id"] != second["correlation_id"]
+    ids = [r.correlation_id for r in queries() if "library_book" in r.sql]
+    assert set(ids) == {first["correlation_id"], second["correlation_id"]}
+
+
+def test_a_log_record_outside_a_request_can_still_be_formatted(caplog):
+    caplog.set_level(logging.INFO, logger="project")
+    logging.getLogger("project").info("no request here")
+    [record] = [r for r in caplog.records if r.name == "project"]
+    assert logging.Formatter("%(correlation_id)s %(message)s").format(record) == "- no request here"

@@ -83,6 +83,18 @@ def scenarios():
         .say("an unsupported MCP-Protocol-Version header: -32600, HTTP 400", rpc(10, "ping"), headers={"MCP-Protocol-Version": "2099-01-01"})
         .say("tools/list without a key: -32001, HTTP 401", rpc(11, "tools/list"), credential=None)
     )
+    stateless = {"MCP-Protocol-Version": "2026-07-28"}
+    meta = {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}
+    yield (
+        Scenario("stateless", "2026-07-28 beside the handshake revisions: _meta on every request, headers that must agree.", "library-page-size-3.json", {"DJANGO_MCP_PAGE_SIZE": 3})
+        .say("server/discover: every revision, the capabilities, cacheable by anyone", rpc(1, "server/discover", meta), headers={**stateless, "Mcp-Method": "server/discover"})
+        .say("tools/list: resultType, server info and a private cache hint", rpc(2, "tools/list", meta), headers={**stateless, "Mcp-Method": "tools/list"})
+        .say("a tool call names its tool in Mcp-Name", rpc(3, "tools/call", {**meta, "name": "list_library_tag", "arguments": {"page_size": 1}}), headers={**stateless, "Mcp-Method": "tools/call", "Mcp-Name": "list_library_tag"})
+        .say("Mcp-Name that disagrees with the body: -32020, HTTP 400", rpc(4, "tools/call", {**meta, "name": "list_library_tag"}), headers={**stateless, "Mcp-Method": "tools/call", "Mcp-Name": "list_library_book"})
+        .say("no _meta: -32602, HTTP 400", rpc(5, "tools/list"), headers={**stateless, "Mcp-Method": "tools/list"})
+        .say("a revision we do not speak: -32022 with the ones we do", rpc(6, "server/discover", {"_meta": {**meta["_meta"], "io.modelcontextprotocol/protocolVersion": "2099-01-01"}}), headers={"MCP-Protocol-Version": "2099-01-01", "Mcp-Method": "server/discover"})
+        .say("ping is gone in 2026-07-28: -32601, HTTP 404", rpc(7, "ping", meta), headers={**stateless, "Mcp-Method": "ping"})
+    )
     yield (
         Scenario("tools-list-paged", "tools/list in pages of three for a superuser: the host grants every admin gate.",
                  "library-page-size-3.json", {"DJANGO_MCP_PAGE_SIZE": 3})

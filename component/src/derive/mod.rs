@@ -2,13 +2,14 @@
 //! Built once per `load`; every request reads it.
 
 pub mod admin;
+pub mod custom;
 pub mod names;
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
+use crate::facts::{CustomPromptFacts, CustomResourceFacts, Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
 use crate::schema::fields::ModelIndex;
 use crate::schema::validate::Patterns;
 
@@ -28,6 +29,8 @@ pub enum Gate {
     Admin { admin: String, permission: Permission },
     /// The action is in `ModelAdmin.get_actions(request)`.
     Action { admin: String, action: String },
+    /// Any authenticated caller, or one holding `permission` (`user.has_perm`).
+    User { permission: Option<String> },
 }
 
 impl Gate {
@@ -43,6 +46,7 @@ impl Gate {
                 json!({"gate": gate, "admin": admin})
             }
             Gate::Action { admin, action } => json!({"gate": "admin.action", "admin": admin, "action": action}),
+            Gate::User { permission } => json!({"gate": "user", "permission": permission}),
         }
     }
 }
@@ -76,17 +80,21 @@ pub enum Operation {
     AdminUpdate { admin: usize, fields: Vec<String>, masked: Vec<String> },
     AdminDelete { admin: usize },
     AdminAction { admin: usize, action: String },
+    /// A custom tool: the host calls its handler. A stateless request without the client
+    /// capabilities it needs is refused.
+    Custom { client_capabilities: Vec<String> },
 }
 
 impl Operation {
-    pub fn admin(&self) -> usize {
+    pub fn admin(&self) -> Option<usize> {
         match self {
             Operation::AdminList { admin, .. }
             | Operation::AdminRetrieve { admin, .. }
             | Operation::AdminCreate { admin, .. }
             | Operation::AdminUpdate { admin, .. }
             | Operation::AdminDelete { admin }
-            | Operation::AdminAction { admin, .. } => *admin,
+            | Operation::AdminAction { admin, .. } => Some(*admin),
+            Operation::Custom { .. } => None,
         }
     }
 }
@@ -130,6 +138,9 @@ pub struct Catalogue {
     pub tools: Vec<Tool>,
     tool_index: HashMap<String, usize>,
     pub patterns: Patterns,
+    pub resources: Vec<CustomResourceFacts>,
+    pub resource_templates: Vec<CustomResourceFacts>,
+    pub prompts: Vec<CustomPromptFacts>,
 }
 
 impl ModelIndex for Catalogue {
@@ -156,6 +167,9 @@ impl Catalogue {
             tools: Vec::new(),
             tool_index: HashMap::new(),
             patterns: Patterns::default(),
+            resources: facts.custom.resources,
+            resource_templates: facts.custom.resource_templates,
+            prompts: facts.custom.prompts,
         };
         let mut warnings = Vec::new();
         let mut specs = Vec::new();
@@ -169,6 +183,7 @@ impl Catalogue {
             cat.admin_models.push(model_at);
             specs.extend(admin::tools_for(&cat, admin_index, admin, &cat.models[model_at], &mut warnings));
         }
+        specs.extend(facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)));
         let mut taken = HashSet::new();
         for mut spec in specs {
             spec.name = names::unique(spec.name, &mut taken);
@@ -192,6 +207,19 @@ impl Catalogue {
         self.tool_index.get(name).map(|&i| &self.tools[i])
     }
 
+    pub fn offers_resources(&self) -> bool {
+        !self.resources.is_empty() || !self.resource_templates.is_empty()
+    }
+
+    pub fn offers_prompts(&self) -> bool {
+        !self.prompts.is_empty()
+    }
+
+    /// Completion has something to say: template variables or prompt arguments.
+    pub fn offers_completions(&self) -> bool {
+        !self.resource_templates.is_empty() || self.prompts.iter().any(|p| !p.arguments.is_empty())
+    }
+
     pub fn admin_model(&self, admin: usize) -> &ModelFacts {
         &self.models[self.admin_models[admin]]
     }
@@ -206,12 +234,11 @@ impl Catalogue {
 }
 
 fn describe(spec: &ToolSpec) -> Value {
-    json!({
+    let mut descriptor = json!({
         "name": spec.name,
         "title": spec.title,
         "description": spec.description,
         "inputSchema": spec.input_schema,
-        "outputSchema": spec.output_schema,
         "annotations": {
             "title": spec.title,
             "readOnlyHint": spec.hints.read_only,
@@ -219,5 +246,9 @@ fn describe(spec: &ToolSpec) -> Value {
             "idempotentHint": spec.hints.idempotent,
             "openWorldHint": false,
         },
-    })
+    });
+    if !spec.output_schema.is_null() {
+        descriptor["outputSchema"] = spec.output_schema.clone();
+    }
+    descriptor
 }

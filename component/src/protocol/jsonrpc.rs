@@ -11,6 +11,12 @@ pub const INTERNAL_ERROR: i64 = -32603;
 pub const UNAUTHENTICATED: i64 = -32001;
 pub const FORBIDDEN: i64 = -32002;
 pub const OUT_OF_SCOPE: i64 = -32003;
+/// Too many requests for this key or tool; `data.retryAfter` says when to try again.
+pub const RATE_LIMITED: i64 = -32005;
+// 2026-07-28's own codes.
+pub const HEADER_MISMATCH: i64 = -32020;
+pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;
+pub const UNSUPPORTED_VERSION: i64 = -32022;
 
 /// What one inbound message turned out to be.
 pub enum Inbound {

@@ -1,6 +1,8 @@
 //! One step of a request: an inbound message, or a continuation with effect results.
 //! No I/O here: the host does the work the effects describe and steps again.
 
+pub(crate) mod catalogue;
+pub(crate) mod input;
 pub mod jsonrpc;
 pub mod revisions;
 pub(crate) mod tools;
@@ -11,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::derive::Catalogue;
 use jsonrpc::{Inbound, RpcError};
+use revisions::Era;
 
 /// Who is calling, as the host authenticated them. `None` before authentication.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,12 +32,22 @@ impl Principal {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct Context {
     #[serde(default)]
     principal: Option<Principal>,
     #[serde(default)]
-    protocol_version_header: Option<String>,
+    transport: Transport,
+    #[serde(default)]
+    headers: revisions::Headers,
+}
+
+#[derive(Deserialize, Default, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Transport {
+    #[default]
+    Http,
+    Stdio,
 }
 
 /// One step's input: an inbound message with its context, or a continuation. Effect
@@ -51,14 +64,43 @@ struct StepInput<'a> {
     results: Vec<&'a RawValue>,
 }
 
+/// The request being answered: what its reply and audit line need to know.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Exchange {
+    pub id: Value,
+    pub method: String,
+    pub target: Option<String>,
+    /// A 2026-07-28 request: its result carries `resultType`, server info and cache hints,
+    /// and its errors their HTTP statuses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stateless: bool,
+}
+
+impl Exchange {
+    fn anonymous(method: &str) -> Exchange {
+        Exchange { id: Value::Null, method: method.to_string(), target: None, stateless: false }
+    }
+
+    pub fn fail(&self, code: i64, message: impl Into<String>) -> RpcError {
+        RpcError::new(self.id.clone(), code, message)
+    }
+}
+
 /// A request waiting for effect results; travels through the host as `state`.
 #[derive(Serialize, Deserialize)]
 pub struct Pending {
-    id: Value,
-    method: String,
-    target: Option<String>,
+    #[serde(flatten)]
+    exchange: Exchange,
     principal: Principal,
-    work: tools::Work,
+    work: Work,
+}
+
+/// What a request waits on the host for.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Work {
+    Tools(tools::ToolsWork),
+    Catalogue(catalogue::CatalogueWork),
 }
 
 /// What the audit line says about a finished request.
@@ -73,8 +115,9 @@ pub struct Audit {
 
 pub enum Output {
     /// `reply` is the JSON-RPC response as JSON text.
-    Done { reply: Option<String>, http_status: u16, audit: Audit },
-    Effects { effects: Vec<Value>, state: Pending },
+    Done { reply: Option<String>, http_status: u16, audit: Audit, retry_after: Option<u64> },
+    /// `notify` says which notifications the host may send while it works (progress, logs).
+    Effects { effects: Vec<Value>, state: Pending, notify: Option<Value> },
 }
 
 impl Output {
@@ -82,52 +125,83 @@ impl Output {
     /// reply's JSON on the next line, so a host can send it on without parsing it.
     pub fn to_text(&self) -> String {
         match self {
-            Output::Done { reply, http_status, audit } => {
-                let header = json!({"done": {"http_status": http_status, "audit": audit}});
+            Output::Done { reply, http_status, audit, retry_after } => {
+                let mut done = json!({"http_status": http_status, "audit": audit});
+                if let Some(seconds) = retry_after {
+                    done["headers"] = json!({"Retry-After": seconds.to_string()});
+                }
+                let header = json!({ "done": done });
                 match reply {
                     Some(reply) => format!("{header}\n{reply}"),
                     None => header.to_string(),
                 }
             }
-            Output::Effects { effects, state } => json!({
-                "effects": effects,
-                "state": serde_json::to_string(state).expect("pending state serialises"),
-            })
-            .to_string(),
+            Output::Effects { effects, state, notify } => {
+                let mut out = json!({
+                    "effects": effects,
+                    "state": serde_json::to_string(state).expect("pending state serialises"),
+                });
+                if let Some(notify) = notify {
+                    out["notify"] = notify.clone();
+                }
+                out.to_string()
+            }
         }
     }
 
-    fn reply(id: &Value, method: &str, target: Option<String>, result: Value) -> Output {
-        Output::reply_text(id, method, target, &result.to_string())
+    fn reply(cat: &Catalogue, ex: &Exchange, result: Value) -> Output {
+        Output::reply_text(cat, ex, &result.to_string())
     }
 
     /// A success reply whose `result` is already JSON text.
-    fn reply_text(id: &Value, method: &str, target: Option<String>, result: &str) -> Output {
+    fn reply_text(cat: &Catalogue, ex: &Exchange, result: &str) -> Output {
+        Output::reply_typed(cat, ex, result, "complete")
+    }
+
+    /// A reply of a 2026-07-28 `resultType` (`complete`, `input_required`).
+    fn reply_typed(cat: &Catalogue, ex: &Exchange, result: &str, result_type: &str) -> Output {
+        let reply = if ex.stateless {
+            jsonrpc::result_text(&ex.id, &stateless_result(cat, &ex.method, result, result_type))
+        } else {
+            jsonrpc::result_text(&ex.id, result)
+        };
         Output::Done {
-            reply: Some(jsonrpc::result_text(id, result)),
+            reply: Some(reply),
             http_status: 200,
-            audit: Audit { method: method.to_string(), target, outcome: "allow", error_code: None, error_message: None },
+            audit: Audit { method: ex.method.clone(), target: ex.target.clone(), outcome: "allow", error_code: None, error_message: None },
+            retry_after: None,
         }
     }
 
-    fn error(method: &str, target: Option<String>, error: RpcError) -> Output {
+    fn error(ex: &Exchange, error: RpcError) -> Output {
         let (outcome, http_status) = match error.code {
             jsonrpc::UNAUTHENTICATED => ("unauthenticated", 401),
             jsonrpc::FORBIDDEN => ("deny", 200),
             jsonrpc::OUT_OF_SCOPE => ("out_of_scope", 200),
+            jsonrpc::RATE_LIMITED => ("rate_limited", 429),
             jsonrpc::PARSE_ERROR | jsonrpc::INVALID_REQUEST => ("transport_error", 400),
+            jsonrpc::HEADER_MISMATCH | jsonrpc::MISSING_CLIENT_CAPABILITY | jsonrpc::UNSUPPORTED_VERSION => ("transport_error", 400),
+            // 2026-07-28 gives these their HTTP statuses; handshake clients read 404 as a
+            // lost session, so they keep 200.
+            jsonrpc::INVALID_PARAMS if ex.stateless => ("handler_error", 400),
+            jsonrpc::METHOD_NOT_FOUND if ex.stateless => ("handler_error", 404),
             _ => ("handler_error", 200),
+        };
+        let retry_after = match error.code {
+            jsonrpc::RATE_LIMITED => error.data.as_ref().and_then(|d| d.get("retryAfter")).and_then(Value::as_u64),
+            _ => None,
         };
         Output::Done {
             reply: Some(error.to_json().to_string()),
             http_status,
             audit: Audit {
-                method: method.to_string(),
-                target,
+                method: ex.method.clone(),
+                target: ex.target.clone(),
                 outcome,
                 error_code: Some(error.code),
                 error_message: Some(error.message.clone()),
             },
+            retry_after,
         }
     }
 
@@ -136,7 +210,30 @@ impl Output {
             reply: None,
             http_status: 202,
             audit: Audit { method: method.to_string(), target: None, outcome: "allow", error_code: None, error_message: None },
+            retry_after: None,
         }
+    }
+}
+
+/// A 2026-07-28 result: `resultType`, the server's identity, and cache hints where the
+/// revision asks for them. Lists depend on the caller's permissions: private.
+fn stateless_result(cat: &Catalogue, method: &str, result: &str, result_type: &str) -> String {
+    let cache = match method {
+        "server/discover" => ",\"cacheScope\":\"public\",\"ttlMs\":300000",
+        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => ",\"cacheScope\":\"private\",\"ttlMs\":60000",
+        "resources/read" => ",\"cacheScope\":\"private\",\"ttlMs\":0",
+        _ => "",
+    };
+    let fields = format!(
+        "\"_meta\":{{\"{}\":{}}}{cache},\"resultType\":\"{result_type}\"",
+        revisions::META_SERVER_INFO,
+        json!({"name": cat.server.name, "version": cat.server.version}),
+    );
+    let body = result.trim_start().strip_prefix('{').unwrap_or("}");
+    if body.trim_start().starts_with('}') {
+        format!("{{{fields}}}")
+    } else {
+        format!("{{{fields},{body}")
     }
 }
 
@@ -148,81 +245,154 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     };
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
-            Ok(pending) => tools::finish(cat, pending, input.results),
+            Ok(Pending { exchange, principal, work: Work::Tools(work) }) => tools::finish(cat, exchange, principal, work, input.results),
+            Ok(Pending { exchange, principal, work: Work::Catalogue(work) }) => {
+                catalogue::finish(cat, exchange, principal, work, input.results)
+            }
             Err(e) => host_fault(format!("bad continuation state: {e}")),
         };
     }
     let Some(message) = input.message else {
         return host_fault("step input has neither message nor resume".to_string());
     };
-    let context = input.context.unwrap_or(Context { principal: None, protocol_version_header: None });
+    let context = input.context.unwrap_or(Context { principal: None, transport: Transport::Http, headers: Default::default() });
     inbound(cat, &message, context)
 }
 
 /// A host that speaks the protocol wrongly gets an internal error, never a panic.
 fn host_fault(why: String) -> Output {
     crate::log(40, &format!("host protocol error: {why}"));
-    Output::error("<host>", None, RpcError::new(Value::Null, jsonrpc::INTERNAL_ERROR, "Internal error"))
+    Output::error(&Exchange::anonymous("<host>"), RpcError::new(Value::Null, jsonrpc::INTERNAL_ERROR, "Internal error"))
 }
+
+/// Methods 2026-07-28 removed: a stateless request for one is answered 404.
+const REMOVED_IN_STATELESS: [&str; 5] = ["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"];
 
 fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
     let (id, method, params) = match jsonrpc::parse(message) {
         Inbound::Request { id, method, params } => (id, method, params),
         Inbound::Notification { method } => return Output::accepted(&method),
         Inbound::ClientResponse => return Output::accepted("<response>"),
-        Inbound::Invalid(e) => return Output::error("<malformed>", None, e),
+        Inbound::Invalid(e) => return Output::error(&Exchange::anonymous("<malformed>"), e),
     };
     let target = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).map(str::to_string);
-    if method != "initialize" {
-        if let Some(header) = context.protocol_version_header.as_deref() {
-            if !revisions::is_supported(header) {
-                let e = RpcError::new(id, jsonrpc::INVALID_REQUEST, format!(
-                    "Invalid Request: unsupported MCP-Protocol-Version {header:?}; supported: {}",
-                    revisions::HANDSHAKE.join(", ")
-                ));
-                return Output::error(&method, target, e);
+    let mut ex = Exchange { id, method, target, stateless: false };
+    let era = match revisions::classify(&ex.id, &ex.method, &params, &context.headers, context.transport == Transport::Http) {
+        Ok(era) => era,
+        // Refusals of stateless requests are HTTP 400 (handshake ones are 400 anyway).
+        Err(e) => return Output::error(&Exchange { stateless: true, ..ex }, e),
+    };
+    let stateless = match era {
+        Era::Stateless(s) => Some(s),
+        Era::Handshake => None,
+    };
+    ex.stateless = stateless.is_some();
+    let method = ex.method.clone();
+    match method.as_str() {
+        m if stateless.is_some() && REMOVED_IN_STATELESS.contains(&m) => {
+            let e = ex.fail(jsonrpc::METHOD_NOT_FOUND, format!("Method not found: '{m}' is not part of {}", revisions::STATELESS));
+            Output::error(&ex, e)
+        }
+        "server/discover" => Output::reply(cat, &ex, discover(cat)),
+        "initialize" => Output::reply(cat, &ex, initialize(cat, &params)),
+        "ping" => Output::reply(cat, &ex, json!({})),
+        "logging/setLevel" => match params.get("level").and_then(Value::as_str) {
+            Some(level) if revisions::LEVELS.contains(&level) => Output::reply(cat, &ex, json!({})),
+            _ => {
+                let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: level must be one of {}", revisions::LEVELS.join(", ")));
+                Output::error(&ex, e)
+            }
+        },
+        "debug/spin" | "debug/panic" | "debug/allocate" if cat.settings.test_hooks => debug_hook(cat, &ex, &params),
+        "tools/list" | "tools/call" | "resources/list" | "resources/templates/list" | "resources/read" | "prompts/list"
+        | "prompts/get" | "completion/complete" => {
+            let Some(principal) = context.principal else {
+                let e = ex.fail(jsonrpc::UNAUTHENTICATED, "unauthenticated: send Authorization: Bearer <key>");
+                return Output::error(&ex, e);
+            };
+            let notify = notifications(&params, stateless.as_ref());
+            match method.as_str() {
+                "tools/list" | "tools/call" => tools::begin(cat, ex, params, principal, stateless.as_ref(), notify),
+                _ => catalogue::begin(cat, ex, params, principal, stateless.as_ref()),
             }
         }
-    }
-    match method.as_str() {
-        "initialize" => Output::reply(&id, &method, target, initialize(cat, &params)),
-        "ping" => Output::reply(&id, &method, target, json!({})),
-        "debug/spin" | "debug/panic" | "debug/allocate" if cat.settings.test_hooks => debug_hook(&id, &method, &params),
-        "tools/list" | "tools/call" => {
-            let Some(principal) = context.principal else {
-                let e = RpcError::new(id, jsonrpc::UNAUTHENTICATED, "unauthenticated: send Authorization: Bearer <key>");
-                return Output::error(&method, target, e);
-            };
-            tools::begin(cat, id, &method, target, params, principal)
-        }
         _ => {
-            let e = RpcError::new(id, jsonrpc::METHOD_NOT_FOUND, format!("Method not found: '{method}'"))
-                .with_data(json!({"method": method}));
-            Output::error(&method, target, e)
+            let e = ex.fail(jsonrpc::METHOD_NOT_FOUND, format!("Method not found: '{method}'")).with_data(json!({"method": method}));
+            Output::error(&ex, e)
         }
     }
 }
+
+/// The notifications a request may receive while the host works: progress when it gave a
+/// `progressToken`; log messages at its `_meta` log level (2026-07-28: only when asked),
+/// or from `info` up for handshake clients, whose `logging/setLevel` no session remembers.
+fn notifications(params: &Map<String, Value>, stateless: Option<&revisions::Stateless>) -> Option<Value> {
+    let progress_token = params
+        .get("_meta")
+        .and_then(|m| m.get("progressToken"))
+        .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+        .cloned();
+    let level = match stateless {
+        Some(s) => s.log_level.clone(),
+        None => Some("info".to_string()),
+    };
+    let log_levels = level.map(|l| revisions::levels_from(&l)).unwrap_or_default();
+    if progress_token.is_none() && log_levels.is_empty() {
+        return None;
+    }
+    Some(json!({"progress_token": progress_token, "log_levels": log_levels}))
+}
+
+/// What this server offers: declared only where the catalogue has something to offer.
+fn capabilities(cat: &Catalogue) -> Value {
+    let mut caps = json!({"tools": {"listChanged": false}});
+    // Only custom handlers send log messages.
+    if cat.tools.iter().any(|t| matches!(t.spec.operation, crate::derive::Operation::Custom { .. })) {
+        caps["logging"] = json!({});
+    }
+    if cat.offers_resources() {
+        caps["resources"] = json!({"listChanged": false, "subscribe": false});
+    }
+    if cat.offers_prompts() {
+        caps["prompts"] = json!({"listChanged": false});
+    }
+    if cat.offers_completions() {
+        caps["completions"] = json!({});
+    }
+    caps
+}
+
+const INSTRUCTIONS: &str = "Tools derived from this Django project's admin. Every call runs with the \
+                            Django permissions of the caller; list tools page with page/page_size.";
 
 fn initialize(cat: &Catalogue, params: &Map<String, Value>) -> Value {
     let requested = params.get("protocolVersion").and_then(Value::as_str);
     json!({
         "protocolVersion": revisions::negotiate(requested),
-        "capabilities": {"tools": {"listChanged": false}},
+        "capabilities": capabilities(cat),
         "serverInfo": {"name": cat.server.name, "title": "Django MCP", "version": cat.server.version},
-        "instructions": "Tools derived from this Django project's admin. Every call runs with the \
-                         Django permissions of the key's user; list tools page with page/page_size.",
+        "instructions": INSTRUCTIONS,
+    })
+}
+
+fn discover(cat: &Catalogue) -> Value {
+    json!({
+        "supportedVersions": revisions::ALL,
+        "capabilities": capabilities(cat),
+        "serverInfo": {"name": cat.server.name, "title": "Django MCP", "version": cat.server.version},
+        "instructions": INSTRUCTIONS,
     })
 }
 
 /// Test-only methods that make the guest misbehave, so hosts can prove they survive it.
-fn debug_hook(id: &Value, method: &str, params: &Map<String, Value>) -> Output {
-    match method {
+fn debug_hook(cat: &Catalogue, ex: &Exchange, params: &Map<String, Value>) -> Output {
+    match ex.method.as_str() {
         "debug/panic" => panic!("debug/panic requested"),
         "debug/allocate" => {
             let bytes = params.get("bytes").and_then(Value::as_u64).unwrap_or(0) as usize;
             let block = vec![1u8; bytes];
             let pages = std::hint::black_box(&block).iter().step_by(65536).count();
-            Output::reply(id, method, None, json!({"allocated": bytes, "pages": pages}))
+            Output::reply(cat, ex, json!({"allocated": bytes, "pages": pages}))
         }
         _ => {
             let mut n: u64 = 0;

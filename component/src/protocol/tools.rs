@@ -7,14 +7,16 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::jsonrpc::{self, RpcError};
-use super::{Output, Pending, Principal};
-use crate::derive::{Catalogue, Gate, Tool};
+use super::input;
+use super::revisions::Stateless;
+use super::{Exchange, Output, Pending, Principal, Work};
+use crate::derive::{Catalogue, Gate, Operation, Tool};
 use crate::plan;
 use crate::schema::validate::validate;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
-pub(crate) enum Work {
+pub(crate) enum ToolsWork {
     ListTools { offset: usize },
     CallTool {
         tool: String,
@@ -28,107 +30,161 @@ pub(crate) enum Work {
 
 pub(crate) fn begin(
     cat: &Catalogue,
-    id: Value,
-    method: &str,
-    target: Option<String>,
+    ex: Exchange,
     params: Map<String, Value>,
     principal: Principal,
+    stateless: Option<&Stateless>,
+    notify: Option<Value>,
 ) -> Output {
-    let pending = |work| Pending { id: id.clone(), method: method.to_string(), target: target.clone(), principal: principal.clone(), work };
-    if method == "tools/list" {
-        let offset = match params.get("cursor") {
-            None | Some(Value::Null) => 0,
-            Some(Value::String(c)) => match decode_cursor(c) {
-                Some(o) => o,
-                None => return invalid_params(method, target.clone(), id.clone(), "Invalid params: unknown cursor"),
-            },
-            Some(_) => return invalid_params(method, target.clone(), id.clone(), "Invalid params: cursor must be a string"),
+    if ex.method == "tools/list" {
+        let offset = match page_offset(&ex, &params) {
+            Ok(offset) => offset,
+            Err(e) => return e,
         };
         let gates = distinct_gates(cat.tools.iter());
         if gates.is_empty() {
-            return finish(cat, pending(Work::ListTools { offset }), Vec::new());
+            return finish(cat, ex, principal, ToolsWork::ListTools { offset }, Vec::new());
         }
         let checks: Vec<Value> = gates.iter().map(Gate::to_json).collect();
-        return Output::Effects { effects: vec![json!({"kind": "permissions", "checks": checks})], state: pending(Work::ListTools { offset }) };
+        let state = Pending { exchange: ex, principal, work: Work::Tools(ToolsWork::ListTools { offset }) };
+        return Output::Effects { effects: vec![json!({"kind": "permissions", "checks": checks})], state, notify: None };
     }
 
     let Some(name) = params.get("name").and_then(Value::as_str) else {
-        return invalid_params(method, target.clone(), id.clone(), "Invalid params: name (the tool's name) is required");
+        return invalid_params(&ex, "Invalid params: name (the tool's name) is required");
     };
     let Some(tool) = cat.tool(name) else {
-        let e = RpcError::new(id.clone(), jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown tool '{name}'"))
-            .with_data(json!({"name": name}));
-        return Output::error(method, target.clone(), e);
+        let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown tool '{name}'")).with_data(json!({"name": name}));
+        return Output::error(&ex, e);
     };
     if !principal.may_use(&[&tool.spec.name, &tool.spec.alias]) {
-        let e = RpcError::new(id.clone(), jsonrpc::OUT_OF_SCOPE, "out_of_scope: tool not in this key's allowlist")
-            .with_data(json!({"target": tool.spec.name}));
-        return Output::error(method, target.clone(), e);
+        let e = ex.fail(jsonrpc::OUT_OF_SCOPE, "out_of_scope: tool not in this key's allowlist").with_data(json!({"target": tool.spec.name}));
+        return Output::error(&ex, e);
+    }
+    if let (Operation::Custom { client_capabilities }, Some(stateless)) = (&tool.spec.operation, stateless) {
+        let missing: Map<String, Value> = client_capabilities
+            .iter()
+            .filter(|c| !stateless.client_capabilities.contains_key(c.as_str()))
+            .map(|c| (c.clone(), json!({})))
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<&String> = missing.keys().collect();
+            let e = ex
+                .fail(jsonrpc::MISSING_CLIENT_CAPABILITY, format!("Missing required client capability: {names:?}"))
+                .with_data(json!({"requiredCapabilities": missing}));
+            return Output::error(&ex, e);
+        }
     }
     let arguments = match params.get("arguments") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(a @ Value::Object(_)) => a.clone(),
-        Some(_) => return invalid_params(method, target.clone(), id.clone(), "Invalid params: arguments must be an object"),
+        Some(_) => return invalid_params(&ex, "Invalid params: arguments must be an object"),
     };
-    let authorize = json!({"kind": "authorize", "checks": [tool.spec.gate.to_json()]});
+    let mut work = plan::effect(cat, tool, &arguments);
+    if let Operation::Custom { .. } = tool.spec.operation {
+        match input::client_input(&ex, &params, stateless) {
+            Ok(Value::Object(fields)) => work.as_object_mut().expect("effects are objects").extend(fields),
+            Ok(_) => unreachable!("client input is an object"),
+            Err(refusal) => return refusal,
+        }
+    }
+    let authorize = json!({"kind": "authorize", "tool": tool.spec.name, "checks": [tool.spec.gate.to_json()]});
     let (effects, invalid) = match validate(&tool.spec.input_schema, &arguments, &cat.patterns) {
-        Ok(()) => (vec![authorize, plan::effect(cat, tool, &arguments)], None),
+        Ok(()) => (vec![authorize, work], None),
         Err(problem) => (vec![authorize], Some(format!("Invalid arguments: {problem}"))),
     };
-    Output::Effects { effects, state: pending(Work::CallTool { tool: tool.spec.name.clone(), arguments, invalid }) }
+    let work = ToolsWork::CallTool { tool: tool.spec.name.clone(), arguments, invalid };
+    Output::Effects { effects, state: Pending { exchange: ex, principal, work: Work::Tools(work) }, notify }
 }
 
-pub(crate) fn finish(cat: &Catalogue, pending: Pending, results: Vec<&RawValue>) -> Output {
-    let Pending { id, method, target, principal, work } = pending;
+/// The offset a list request's `cursor` stands for.
+pub(crate) fn page_offset(ex: &Exchange, params: &Map<String, Value>) -> Result<usize, Output> {
+    match params.get("cursor") {
+        None | Some(Value::Null) => Ok(0),
+        Some(Value::String(c)) => decode_cursor(c).ok_or_else(|| invalid_params(ex, "Invalid params: unknown cursor")),
+        Some(_) => Err(invalid_params(ex, "Invalid params: cursor must be a string")),
+    }
+}
+
+/// One page of `items` from `offset`, under `key`, with `nextCursor` only when more follow
+/// (`null` breaks the TypeScript SDK).
+pub(crate) fn page_of(key: &str, items: Vec<Value>, offset: usize, size: usize) -> Value {
+    let size = size.max(1);
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
+    let mut result = json!({ key: page });
+    if offset + size < total {
+        result["nextCursor"] = json!(encode_cursor(offset + size));
+    }
+    result
+}
+
+pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: ToolsWork, results: Vec<&RawValue>) -> Output {
     // Gate results are small: parsed. The work's result stays raw for `plan::shape`.
     let parsed = |i: usize| results.get(i).and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
     match work {
-        Work::ListTools { offset } => {
+        ToolsWork::ListTools { offset } => {
             let allowed = match results.first() {
                 None => Vec::new(),
                 Some(_) => match parsed(0).get("ok").and_then(Value::as_array) {
                     Some(a) => a.iter().map(|v| v.as_bool() == Some(true)).collect(),
-                    None => return host_error(&id, &method, target, &parsed(0)),
+                    None => return host_error(&ex, &parsed(0)),
                 },
             };
             let gates = distinct_gates(cat.tools.iter());
             let passed: HashMap<&Gate, bool> = gates.iter().zip(allowed.iter().copied().chain(std::iter::repeat(false))).collect();
-            let visible: Vec<&Tool> = cat
+            let visible: Vec<Value> = cat
                 .tools
                 .iter()
                 .filter(|t| passed.get(&t.spec.gate) == Some(&true))
                 .filter(|t| principal.may_use(&[&t.spec.name, &t.spec.alias]))
+                .map(|t| t.descriptor.clone())
                 .collect();
-            let size = cat.settings.page_size.max(1);
-            let page: Vec<Value> = visible.iter().skip(offset).take(size).map(|t| t.descriptor.clone()).collect();
-            let mut result = json!({"tools": page});
-            // The last page has no nextCursor at all: `null` breaks the TypeScript SDK.
-            if offset + size < visible.len() {
-                result["nextCursor"] = json!(encode_cursor(offset + size));
-            }
-            Output::reply(&id, &method, target, result)
+            Output::reply(cat, &ex, page_of("tools", visible, offset, cat.settings.page_size))
         }
-        Work::CallTool { tool, arguments, invalid } => {
+        ToolsWork::CallTool { tool, arguments, invalid } => {
             let Some(tool) = cat.tool(&tool) else {
-                return host_error(&id, &method, target, &json!({"error": {"kind": "internal", "message": "tool vanished"}}));
+                return host_error(&ex, &json!({"error": {"kind": "internal", "message": "tool vanished"}}));
             };
             let authorized = parsed(0);
             if let Some(err) = authorized.get("error") {
-                if err.get("kind").and_then(Value::as_str) == Some("forbidden") {
-                    let e = RpcError::new(id.clone(), jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this tool")
-                        .with_data(json!({"target": tool.spec.name}));
-                    return Output::error(&method, target, e);
-                }
-                return host_error(&id, &method, target, &authorized);
+                return match err.get("kind").and_then(Value::as_str) {
+                    Some("forbidden") => {
+                        let e = ex
+                            .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this tool")
+                            .with_data(json!({"target": tool.spec.name}));
+                        Output::error(&ex, e)
+                    }
+                    Some("rate_limited") => Output::error(&ex, rate_limited(&ex, err)),
+                    _ => host_error(&ex, &authorized),
+                };
             }
             if let Some(problem) = invalid {
-                return finished_call(&id, &method, target, tool_error(problem), "handler_error");
+                return finished_call(cat, &ex, tool_error(problem), "handler_error");
             }
             let outcome = results.get(1).map(|r| r.get()).unwrap_or("null");
+            if let Operation::Custom { .. } = tool.spec.operation {
+                let answer = parsed(1);
+                let unsupported = || {
+                    let message = "This tool needs answers from the client (MCP 2026-07-28 multi round-trip requests); \
+                                   call it over that revision.";
+                    finished_call(cat, &ex, tool_error(message.to_string()), "handler_error")
+                };
+                if let Some(out) = input::input_required(cat, &ex, &answer, unsupported).or_else(|| input::invalid_input(&ex, &answer)) {
+                    return out;
+                }
+            }
             let (done, audit_outcome) = plan::shape(cat, tool, &arguments, outcome);
-            finished_call(&id, &method, target, done, audit_outcome)
+            finished_call(cat, &ex, done, audit_outcome)
         }
     }
+}
+
+/// The host's `rate_limited` answer as the error a client can act on.
+pub(crate) fn rate_limited(ex: &Exchange, err: &Value) -> RpcError {
+    let retry_after = err.get("retry_after").and_then(Value::as_u64).unwrap_or(1);
+    ex.fail(jsonrpc::RATE_LIMITED, format!("Rate limit exceeded: retry after {retry_after} s"))
+        .with_data(json!({"retryAfter": retry_after}))
 }
 
 /// A `tools/call` result as JSON text, and the message of a failed one (for the audit line).
@@ -143,14 +199,19 @@ pub(crate) fn tool_error(message: String) -> ToolResult {
 }
 
 /// `structured` (JSON text) as `structuredContent` and, as the spec asks, as a text block.
+/// A result the host built whole (a custom tool's `{content, isError, structuredContent?}`).
+pub(crate) fn tool_result_text(text: String, error: Option<String>) -> ToolResult {
+    ToolResult { text, error }
+}
+
 pub(crate) fn tool_success(structured: &str) -> ToolResult {
     let quoted = serde_json::to_string(structured).expect("strings serialise");
     let text = format!("{{\"content\":[{{\"text\":{quoted},\"type\":\"text\"}}],\"isError\":false,\"structuredContent\":{structured}}}");
     ToolResult { text, error: None }
 }
 
-fn finished_call(id: &Value, method: &str, target: Option<String>, result: ToolResult, outcome: &'static str) -> Output {
-    let mut out = Output::reply_text(id, method, target, &result.text);
+fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, outcome: &'static str) -> Output {
+    let mut out = Output::reply_text(cat, ex, &result.text);
     if let Output::Done { audit, .. } = &mut out {
         audit.outcome = outcome;
         if outcome != "allow" {
@@ -160,14 +221,14 @@ fn finished_call(id: &Value, method: &str, target: Option<String>, result: ToolR
     out
 }
 
-fn invalid_params(method: &str, target: Option<String>, id: Value, message: &str) -> Output {
-    Output::error(method, target, RpcError::new(id, jsonrpc::INVALID_PARAMS, message))
+pub(crate) fn invalid_params(ex: &Exchange, message: &str) -> Output {
+    Output::error(ex, ex.fail(jsonrpc::INVALID_PARAMS, message))
 }
 
 /// An effect failed in a way the request cannot recover from; the host has logged why.
-fn host_error(id: &Value, method: &str, target: Option<String>, result: &Value) -> Output {
+pub(crate) fn host_error(ex: &Exchange, result: &Value) -> Output {
     let message = result.pointer("/error/message").and_then(Value::as_str).unwrap_or("Internal error");
-    Output::error(method, target, RpcError::new(id.clone(), jsonrpc::INTERNAL_ERROR, format!("Internal error: {message}")))
+    Output::error(ex, ex.fail(jsonrpc::INTERNAL_ERROR, format!("Internal error: {message}")))
 }
 
 /// Each gate once, in the order tools first use it: the order of the permissions effect.

@@ -8,20 +8,26 @@ correlation id and reported as ``internal``; its text never reaches the client.
 
 import logging
 
+from django_mcp.notifications import Notifications
+
 logger = logging.getLogger("django_mcp.effects")
 
 
 class EffectError(Exception):
-    def __init__(self, kind, message="", fields=None):
+    def __init__(self, kind, message="", fields=None, retry_after=None):
         super().__init__(message or kind)
         self.kind = kind
         self.message = message
         self.fields = fields
+        #: Seconds until a `rate_limited` caller may try again.
+        self.retry_after = retry_after
 
     def to_json(self):
         error = {"kind": self.kind, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
         return {"error": error}
 
 
@@ -39,11 +45,14 @@ SKIPPED = {"error": {"kind": "skipped", "message": "an earlier effect failed"}}
 
 
 class EffectRunner:
-    def __init__(self, caller, registry):
-        from django_mcp.effects import admin, admin_actions, admin_write, changelist
+    """Runs effect batches for one request; `sink` receives the notifications it may send."""
+
+    def __init__(self, caller, registry, sink=None):
+        from django_mcp.effects import admin, admin_actions, admin_write, changelist, custom
 
         self.caller = caller
         self.registry = registry
+        self.sink = sink
         self.handlers = {
             "permissions": admin.permissions,
             "authorize": admin.authorize,
@@ -53,9 +62,14 @@ class EffectRunner:
             "admin.update": admin_write.admin_update,
             "admin.delete": admin_write.admin_delete,
             "admin.action": admin_actions.admin_action,
+            "custom.tool": custom.custom_tool,
+            "custom.resource": custom.custom_resource,
+            "custom.prompt": custom.custom_prompt,
         }
 
-    def __call__(self, effects):
+    def __call__(self, effects, notify=None):
+        if notify is not None:
+            self.caller.notifications = Notifications(notify, self.sink)
         results = []
         for effect in effects:
             if results and "error" in results[-1]:

@@ -7,7 +7,8 @@ import weakref
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import ValidationError
 
-from django_mcp.effects import Forbidden, NotFound
+from django_mcp import rate_limits
+from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.values import field_value
 
 MASK = "********"
@@ -33,7 +34,11 @@ class Gates:
 
     def passes(self, check) -> bool:
         """The admin site's own gate first, then the ModelAdmin's class-level permission
-        (or the action's availability, which is how the admin applies `allowed_permissions`)."""
+        (or the action's availability, which is how the admin applies `allowed_permissions`).
+        A custom item's gate is the user's own permission, if it names one."""
+        if check.get("gate") == "user":
+            permission = check.get("permission")
+            return permission is None or self.request.user.has_perm(permission)
         site, model_admin = self.registry.get(check["admin"])
         if site not in self._sites:
             self._sites[site] = site.has_permission(self.request)
@@ -55,9 +60,15 @@ def permissions(effect, caller, registry):
 
 
 def authorize(effect, caller, registry):
+    """The tool's gates, then its rate limit: a call the caller may not make spends no budget."""
     gates = Gates(caller, registry)
     if not all(gates.passes(check) for check in effect["checks"]):
         raise Forbidden()
+    tool = effect.get("tool")  # resources and prompts have no per-tool budget
+    if tool is not None and caller.subject is not None:
+        retry_after = rate_limits.for_tool(caller.subject, tool)
+        if retry_after is not None:
+            raise EffectError("rate_limited", rate_limits.message(retry_after), retry_after=retry_after)
     return True
 
 

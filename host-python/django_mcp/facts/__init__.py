@@ -7,13 +7,14 @@ Facts are collected once per process (lazily, on the first MCP request) and agai
 import json
 
 import django_mcp
-from django_mcp import conf
+from django_mcp import conf, custom
 from django_mcp.facts.admin import AdminRegistry, collect_admins
 from django_mcp.facts.models import model_facts
 
 
 def gather() -> tuple[str, AdminRegistry]:
     registry, admins = collect_admins()
+    registry.custom, custom_facts = custom.collect()
     models = [model_facts(model) for model in registry.models()]
     facts = {
         "protocol": 1,
@@ -26,5 +27,6 @@ def gather() -> tuple[str, AdminRegistry]:
         },
         "models": models,
         "admins": admins,
+        "custom": custom_facts,
     }
     return json.dumps(facts, separators=(",", ":")), registry

@@ -21,6 +21,8 @@ class AdminRegistry:
 
     def __init__(self):
         self._by_id = {}
+        #: The custom items (django_mcp.custom), by name.
+        self.custom = None
 
     def add(self, admin_id, site, model_admin):
         self._by_id[admin_id] = (site, model_admin)

@@ -1,4 +1,5 @@
-"""Streamable HTTP: one POST carries one JSON-RPC message; the answer is JSON.
+"""Streamable HTTP: one POST carries one JSON-RPC message; the answer is JSON, or an SSE
+stream when the request received notifications (progress, log messages) on the way.
 
 Order of checks: method (405), Origin (403), size (413), media type (415), UTF-8 (400),
 credential (401 / 403), then the engine. Every answer is audited.
@@ -12,10 +13,13 @@ from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 from django.views.decorators.csrf import csrf_exempt
 
-from django_mcp import audit, conf, server
-from django_mcp.keys import authenticate_credential
+from django_mcp import audit, conf, oauth, server, sessions
+from django_mcp.identity import authenticate
 
 UNAUTHORIZED_STATES = {"malformed", "unknown", "wrong_secret", "revoked", "expired"}
+
+#: Headers a 2026-07-28 request repeats from its body; the engine checks they agree.
+MCP_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
 
 
 @csrf_exempt
@@ -40,31 +44,56 @@ def mcp_endpoint(request):
     except UnicodeDecodeError:
         return _refused(request, _error(400, -32700, "Parse error: the body is not valid UTF-8"), "invalid utf-8")
 
-    key = None
+    session_id = request.headers.get(sessions.HEADER)
+    if session_id is not None and not sessions.is_valid(session_id):
+        return _refused(request, _error(404, -32600, "Session not found: initialize again"), "unknown session")
+
+    identity = None
     header = request.headers.get("Authorization")
     if header is not None:
-        check = authenticate_credential(header)
-        if check.status in UNAUTHORIZED_STATES:
-            return _refused(request, _unauthorized("invalid_token"), f"credential {check.status}")
-        if check.status == "inactive_user":
-            return _refused(request, _error(403, -32002, "Forbidden: the key's user is inactive"), "inactive user")
-        if check.status == "ok":
-            key = check.key
-            key.touch_last_used()
+        status, identity = authenticate(header, request)
+        if status in UNAUTHORIZED_STATES:
+            return _refused(request, _unauthorized(request, "invalid_token"), f"credential {status}")
+        if status == "inactive_user":
+            return _refused(request, _error(403, -32002, "Forbidden: the user is inactive"), "inactive user")
+        if identity is not None and identity.key is not None:
+            identity.key.touch_last_used()
 
     outcome = server.handle(
         text,
-        key=key,
+        identity=identity,
         transport="http",
         host=request.get_host(),
         scheme=request.scheme,
-        protocol_version_header=request.headers.get("MCP-Protocol-Version"),
+        headers={name: request.headers[name] for name in MCP_HEADERS if name in request.headers},
     )
     if outcome.reply is None:
         return HttpResponse(status=outcome.http_status)
-    response = HttpResponse(outcome.reply, status=outcome.http_status, content_type="application/json")
+    if outcome.notifications and _accepts_event_stream(request):
+        response = _event_stream(outcome)
+    else:
+        response = HttpResponse(outcome.reply, status=outcome.http_status, content_type="application/json")
+    for name, value in outcome.headers.items():
+        response[name] = value
+    if outcome.method == "initialize" and outcome.http_status == 200:
+        response[sessions.HEADER] = sessions.issue()
     if outcome.http_status == 401:
-        _challenge(response, None)
+        _challenge(response, request, None)
+    return response
+
+
+def _accepts_event_stream(request):
+    return "text/event-stream" in request.headers.get("Accept", "")
+
+
+def _event_stream(outcome):
+    """The request's notifications, then its response, as one SSE stream. The stream is
+    written once the work is done (see docs/protocol.md): every event arrives, in order."""
+    events = [*outcome.notifications, outcome.reply]
+    body = "".join(f"event: message\ndata: {event}\n\n" for event in events)
+    response = HttpResponse(body, status=outcome.http_status, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
     return response
 
 
@@ -102,17 +131,20 @@ def _error(status, code, message):
     return JsonResponse({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}, status=status)
 
 
-def _unauthorized(error):
+def _unauthorized(request, error):
     response = _error(401, -32001, "Unauthorized: send Authorization: Bearer <key_id>.<secret>")
-    _challenge(response, error)
+    _challenge(response, request, error)
     return response
 
 
-def _challenge(response, error):
-    value = 'Bearer realm="django-mcp"'
+def _challenge(response, request, error):
+    """RFC 6750: an error code only when a credential was sent; RFC 9728: where to find how to
+    get one, when OAuth resource-server mode is configured."""
+    parameters = ['realm="django-mcp"']
     if error:
-        value += f', error="{error}"'
-    response["WWW-Authenticate"] = value
+        parameters.append(f'error="{error}"')
+    parameters.extend(oauth.challenge_parameters(request))
+    response["WWW-Authenticate"] = "Bearer " + ", ".join(parameters)
 
 
 def _refused(request, response, reason):

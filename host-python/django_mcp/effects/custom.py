@@ -1,0 +1,111 @@
+"""Run the callables of custom items (django_mcp.custom) for the caller.
+
+A handler that needs answers from the client raises ``call.ask(...)``; the client calls
+again with its answers and the ``requestState`` it was given, which is signed here (bound
+to the item and the user) so that no server keeps it and no client can forge it.
+"""
+
+from django.core import signing
+
+from django_mcp.custom import InputRequired
+from django_mcp.effects import EffectError, NotFound
+
+STATE_SALT = "django_mcp.request_state"
+#: How long a client may take to answer (seconds).
+STATE_MAX_AGE = 3600
+
+
+class Call:
+    """What a custom handler gets besides its arguments: who is calling, how to report, and
+    (in a multi-round request) the client's answers and the state of the previous round."""
+
+    def __init__(self, caller, effect, item):
+        self._caller = caller
+        self._item = item
+        self.user = caller.user
+        #: The client's answers to the last round's questions, by key ({} in the first round).
+        self.input_responses = effect.get("input_responses") or {}
+        #: What the client may be asked (`elicitation`, `sampling`, `roots`); None when the
+        #: client speaks a handshake revision and cannot be asked at all.
+        self.client_capabilities = effect.get("client_capabilities")
+        #: The state the last round attached to its questions, verified.
+        self.state = self._verified(effect.get("request_state"))
+
+    def ask(self, requests, state=None):
+        """The exception that asks the client `requests` ({key: {"method", "params"}})."""
+        return InputRequired(requests, state)
+
+    def _subject(self):
+        return [self._item, getattr(self.user, "pk", None)]
+
+    def _verified(self, token):
+        if token is None:
+            return None
+        try:
+            signed = signing.loads(token, salt=STATE_SALT, max_age=STATE_MAX_AGE)
+        except signing.BadSignature:
+            raise EffectError("invalid", "requestState failed its integrity check") from None
+        if signed.get("for") != self._subject():
+            raise EffectError("invalid", "requestState belongs to another request")
+        return signed.get("state")
+
+    def _sign(self, state):
+        return signing.dumps({"for": self._subject(), "state": state}, salt=STATE_SALT, compress=True)
+
+    def request(self, method="GET", path="/__mcp__/", query=None):
+        return self._caller.request(method, path, query)
+
+    def progress(self, progress, total=None, message=None):
+        self._caller.notifications.progress(progress, total, message)
+
+    def log(self, level, data, logger=None):
+        self._caller.notifications.log(level, data, logger)
+
+
+def _run(call, handler, *args):
+    """The handler's return value, or the client's questions if it asks."""
+    try:
+        return handler(*args, call), None
+    except InputRequired as asked:
+        question = {"inputRequests": asked.requests}
+        if asked.state is not None:
+            question["requestState"] = call._sign(asked.state)
+        return None, {"input_required": question}
+
+
+def custom_tool(effect, caller, registry):
+    tool = registry.custom.tools[effect["tool"]]
+    call = Call(caller, effect, f"tool:{tool.name}")
+    result, asked = _run(call, tool.handler, effect["arguments"])
+    if asked:
+        return asked
+    if isinstance(result, dict):
+        if not isinstance(result.get("content"), list):
+            raise EffectError("internal", f"custom tool {tool.name} returned a result without a content list")
+        return {"isError": False, **result}
+    return {"content": list(result), "isError": False}
+
+
+def custom_resource(effect, caller, registry):
+    resource = registry.custom.resources[effect["template"]]
+    call = Call(caller, effect, f"resource:{effect['uri']}")
+    contents, asked = _run(call, resource.read, effect["uri"], effect["variables"])
+    if asked:
+        return asked
+    if contents is None:
+        raise NotFound(f"no resource {effect['uri']}")
+    return {"contents": [{"uri": effect["uri"], **item} for item in contents]}
+
+
+def custom_prompt(effect, caller, registry):
+    prompt = registry.custom.prompts[effect["name"]]
+    call = Call(caller, effect, f"prompt:{prompt.name}")
+    rendered, asked = _run(call, prompt.render, effect["arguments"])
+    if asked:
+        return asked
+    if isinstance(rendered, dict):
+        return rendered
+    result = {"messages": list(rendered)}
+    if prompt.description:
+        result["description"] = prompt.description
+    return result

@@ -1,0 +1,59 @@
+"""Who a request acts for: a Django user, through an MCP key or through a bearer token the
+project's `DJANGO_MCP_BEARER_RESOLVER` accepted (OAuth resource-server mode, no key)."""
+
+from dataclasses import dataclass
+
+from django_mcp import oauth
+from django_mcp.keys import KeyStatus, authenticate_credential
+from django_mcp.models import MCPAPIKey
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: object
+    key: MCPAPIKey | None = None
+
+    @classmethod
+    def of_key(cls, key):
+        return cls(key.user, key)
+
+    @property
+    def key_id(self):
+        return self.key.key_id if self.key is not None else None
+
+    @property
+    def client(self):
+        """The key's name, which the admin's history shows; None for a resolved token."""
+        return self.key.name if self.key is not None else None
+
+    @property
+    def subject(self):
+        """What rate limits count against: the key, or the user when there is none."""
+        return f"key:{self.key.key_id}" if self.key is not None else f"user:{self.user.pk}"
+
+    def principal(self):
+        """The principal the engine judges `allowed_tools` by (empty: every tool)."""
+        allowed = list(self.key.allowed_tools or []) if self.key is not None else []
+        return {"user_id": self.user.pk, "key_id": self.key_id, "allowed_tools": allowed}
+
+
+def authenticate(header, request):
+    """(status, identity) for an Authorization header: an MCP key credential, or else a bearer
+    token the configured resolver maps to a user. Identity is None unless the status is ok."""
+    check = authenticate_credential(header)
+    if check.status is KeyStatus.MALFORMED:
+        token = oauth.bearer_token(header)
+        resolve = oauth.resolver()
+        if token is not None and resolve is not None:
+            return _resolved(resolve(token, request))
+    if check.ok:
+        return check.status, Identity.of_key(check.key)
+    return check.status, None
+
+
+def _resolved(user):
+    if user is None:
+        return KeyStatus.UNKNOWN, None
+    if not user.is_active:
+        return KeyStatus.INACTIVE_USER, None
+    return KeyStatus.OK, Identity(user)
