@@ -163,13 +163,12 @@ fn completion(cat: &Catalogue, params: &Map<String, Value>) -> Result<(Option<St
             let prompt_name = reference.get("name").and_then(Value::as_str).ok_or("ref.name is required")?;
             let prompt = cat.prompts.iter().find(|p| p.name == prompt_name).ok_or(format!("unknown prompt '{prompt_name}'"))?;
             let arg = prompt.arguments.iter().find(|a| a.name == name).ok_or(format!("prompt '{prompt_name}' has no argument '{name}'"))?;
-            (&prompt.permission, &arg.choices)
+            (&prompt.permission, arg.choices.as_slice())
         }
         Some("ref/resource") => {
             let uri = reference.get("uri").and_then(Value::as_str).ok_or("ref.uri is required")?;
             let template = cat.resource_templates.iter().find(|t| t.uri == uri).ok_or(format!("unknown resource template '{uri}'"))?;
-            let empty = &EMPTY;
-            (&template.permission, template.completions.get(name).unwrap_or(empty))
+            (&template.permission, template.completions.get(name).map_or(&[][..], Vec::as_slice))
         }
         _ => return Err("ref.type must be ref/prompt or ref/resource".into()),
     };
@@ -177,9 +176,7 @@ fn completion(cat: &Catalogue, params: &Map<String, Value>) -> Result<(Option<St
     Ok((permission.clone(), values))
 }
 
-static EMPTY: Vec<String> = Vec::new();
-
-pub(crate) fn finish(cat: &Catalogue, ex: Exchange, _principal: Principal, work: CatalogueWork, results: Vec<&RawValue>) -> Output {
+pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: CatalogueWork, results: Vec<&RawValue>) -> Output {
     let parsed = |i: usize| results.get(i).and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
     let first = parsed(0);
     if let Some(err) = first.get("error") {

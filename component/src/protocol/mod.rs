@@ -246,9 +246,7 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
             Ok(Pending { exchange, principal, work: Work::Tools(work) }) => tools::finish(cat, exchange, principal, work, input.results),
-            Ok(Pending { exchange, principal, work: Work::Catalogue(work) }) => {
-                catalogue::finish(cat, exchange, principal, work, input.results)
-            }
+            Ok(Pending { exchange, work: Work::Catalogue(work), .. }) => catalogue::finish(cat, exchange, work, input.results),
             Err(e) => host_fault(format!("bad continuation state: {e}")),
         };
     }
@@ -400,5 +398,34 @@ fn debug_hook(cat: &Catalogue, ex: &Exchange, params: &Map<String, Value>) -> Ou
                 n = std::hint::black_box(n.wrapping_add(1));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        let facts = serde_json::from_value(json!({"protocol": 1, "server": {"name": "t", "version": "1"}})).unwrap();
+        Catalogue::derive(facts).unwrap().0
+    }
+
+    #[test]
+    fn stateless_results_gain_their_fields_in_front() {
+        let cat = catalogue();
+        let empty = stateless_result(&cat, "ping", "{}", "complete");
+        assert_eq!(serde_json::from_str::<Value>(&empty).unwrap(), json!({
+            "_meta": {revisions::META_SERVER_INFO: {"name": "t", "version": "1"}}, "resultType": "complete",
+        }));
+        let listed: Value = serde_json::from_str(&stateless_result(&cat, "tools/list", r#"{"tools":[]}"#, "complete")).unwrap();
+        assert_eq!((listed["cacheScope"].clone(), listed["tools"].clone()), (json!("private"), json!([])));
+        let asked: Value = serde_json::from_str(&stateless_result(&cat, "tools/call", r#"{"inputRequests":{}}"#, "input_required")).unwrap();
+        assert_eq!(asked["resultType"], "input_required");
+        assert!(asked.get("ttlMs").is_none());
+    }
+
+    #[test]
+    fn capabilities_name_only_what_the_catalogue_offers() {
+        assert_eq!(capabilities(&catalogue()), json!({"tools": {"listChanged": false}}));
     }
 }
