@@ -1,7 +1,8 @@
 """Settings for the demo project: a small library catalogue served to MCP clients.
 
 Environment: DEMO_DB (SQLite file), DEMO_MEDIA (uploads), DEMO_DEBUG ("1" / "0"),
-DEMO_SECRET_KEY, DEMO_LOG_LEVEL (for the django_mcp loggers).
+DEMO_SECRET_KEY, DEMO_LOG_LEVEL (for the django_mcp loggers), DEMO_LOG_FORMAT (their line format,
+e.g. with %(process)d to tell the workers of a multi-process server apart).
 """
 
 import os
@@ -77,7 +78,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": {"format": os.environ.get("DEMO_LOG_FORMAT", "%(levelname)s %(name)s %(message)s")}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",

@@ -195,13 +195,14 @@ def live_demo(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def serve_uvicorn(application, cwd, env, log_path):
-    """Serve `application` with uvicorn on a free 127.0.0.1 port; yields the MCP URL."""
+def serve_uvicorn(application, cwd, env, log_path, *options):
+    """Serve `application` with uvicorn on a free 127.0.0.1 port (plus any further uvicorn
+    `options`, e.g. "--workers", "2"); yields the MCP URL."""
     port = _free_port()
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", application, "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
+             "--log-level", "warning", *options],
             cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
