@@ -18,6 +18,30 @@ pub struct Facts {
     pub admins: Vec<AdminFacts>,
     #[serde(default)]
     pub custom: CustomFacts,
+    #[serde(default)]
+    pub resource_models: Vec<ResourceModelFacts>,
+    #[serde(default)]
+    pub user_prompts: Vec<UserPromptFacts>,
+}
+
+/// A `DJANGO_MCP_RESOURCE_MODELS` entry: a model without an admin, read with `permission`.
+#[derive(Debug, Deserialize)]
+pub struct ResourceModelFacts {
+    pub model: String,
+    pub permission: String,
+}
+
+/// A `DJANGO_MCP_PROMPTS` entry.
+#[derive(Debug, Deserialize)]
+pub struct UserPromptFacts {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub arguments: Vec<PromptArgumentFacts>,
+    pub body: String,
+    #[serde(default)]
+    pub permission: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +80,15 @@ pub struct SettingsFacts {
     pub redact_fields: Vec<String>,
     #[serde(default)]
     pub test_hooks: bool,
+    /// `DJANGO_MCP_RESOURCES_DISABLED`: no model resources and no derived prompts.
+    #[serde(default)]
+    pub resources_disabled: bool,
+    #[serde(default = "default_field_resource_max_bytes")]
+    pub field_resource_max_bytes: u64,
+}
+
+fn default_field_resource_max_bytes() -> u64 {
+    10 * 1024 * 1024
 }
 
 impl Default for SettingsFacts {
@@ -65,6 +98,8 @@ impl Default for SettingsFacts {
             page_size: default_page_size(),
             redact_fields: Vec::new(),
             test_hooks: false,
+            resources_disabled: false,
+            field_resource_max_bytes: default_field_resource_max_bytes(),
         }
     }
 }

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use crate::derive::resources::Reader;
 use crate::derive::{Catalogue, FilterRule, Operation, Tool};
+use crate::facts::ModelFacts;
 use crate::protocol::tools::{tool_error, tool_result_text, tool_success, ToolResult};
 
 pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
@@ -165,7 +167,10 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
         },
         Operation::AdminRetrieve { .. } | Operation::AdminCreate { .. } | Operation::AdminUpdate { .. } => {
             match serde_json::from_str::<Object>(value.get()) {
-                Ok(found) => format!("{{\"object\":{}}}", found.object.get()),
+                Ok(found) => {
+                    let links = object_link(cat, model, found.object);
+                    return (tool_success(&format!("{{\"object\":{}}}", found.object.get()), &links), "allow");
+                }
                 Err(_) => return (tool_error("The tool failed: the host's object was malformed.".to_string()), "handler_error"),
             }
         }
@@ -182,7 +187,21 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             Value::Object(out).to_string()
         }
     };
-    (tool_success(&structured), "allow")
+    (tool_success(&structured, &[]), "allow")
+}
+
+/// A `resource_link` to the object's model resource, when there is one.
+fn object_link(cat: &Catalogue, model: &ModelFacts, object: &RawValue) -> Vec<Value> {
+    let Some(template) = cat.resource_templates.iter().find(|t| matches!(&t.reader, Reader::Object { label, .. } if *label == model.label)) else {
+        return Vec::new();
+    };
+    let pk = match serde_json::from_str::<Map<String, Value>>(object.get()).ok().and_then(|o| o.get(&model.pk).cloned()) {
+        Some(Value::String(s)) => s,
+        Some(v @ Value::Number(_)) => v.to_string(),
+        _ => return Vec::new(),
+    };
+    vec![json!({"type": "resource_link", "uri": template.uri.replace("{pk}", &pk), "name": format!("{} {pk}", model.label),
+                "mimeType": "application/json"})]
 }
 
 /// A custom tool's result is the host's `{content, isError, structuredContent?}` as it is.

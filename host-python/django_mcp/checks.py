@@ -8,6 +8,7 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from django_mcp import conf, rate_limits
+from django_mcp.facts.resources import resource_model, user_prompt
 
 
 @checks.register()
@@ -42,6 +43,7 @@ def check_settings(app_configs=None, **kwargs):
         error(6, "DJANGO_MCP_REDACT_FIELDS must be a list of 'field' or 'app.Model.field' strings.")
     errors.extend(_oauth_errors())
     errors.extend(_rate_limit_errors())
+    errors.extend(_resource_errors())
     return errors
 
 
@@ -110,3 +112,36 @@ def _rate_limit_errors():
     alias = conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")
     if alias not in settings.CACHES:
         yield _error(11, f"DJANGO_MCP_RATE_LIMIT_CACHE: {alias!r} is not a cache in CACHES.")
+
+
+def _resource_errors():
+    models = conf.get("DJANGO_MCP_RESOURCE_MODELS")
+    if not isinstance(models, (list, tuple)):
+        yield _error(12, "DJANGO_MCP_RESOURCE_MODELS must be a list of 'app_label.ModelName' strings or "
+                         "{'model': 'app_label.ModelName', 'permission': 'app_label.codename'} dicts.")
+    else:
+        for entry in models:
+            try:
+                resource_model(entry)
+            except ValueError as exc:
+                yield _error(12, f"DJANGO_MCP_RESOURCE_MODELS: {exc}.")
+    if not isinstance(conf.get("DJANGO_MCP_RESOURCES_DISABLED"), bool):
+        yield _error(13, "DJANGO_MCP_RESOURCES_DISABLED must be True or False.")
+    prompts = conf.get("DJANGO_MCP_PROMPTS")
+    if not isinstance(prompts, (list, tuple)):
+        yield _error(14, "DJANGO_MCP_PROMPTS must be a list of {'name', 'description', 'arguments', 'body', "
+                         "'permission'} dicts.")
+    else:
+        names = set()
+        for entry in prompts:
+            try:
+                name = user_prompt(entry)["name"]
+            except ValueError as exc:
+                yield _error(14, f"DJANGO_MCP_PROMPTS: {exc}.")
+                continue
+            if name in names:
+                yield _error(14, f"DJANGO_MCP_PROMPTS: two prompts are named {name!r}.")
+            names.add(name)
+    size = conf.get("DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        yield _error(15, "DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES must be a positive integer.")

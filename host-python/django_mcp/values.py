@@ -32,10 +32,15 @@ def to_json(value):
 
 def field_value(obj, field):
     """The JSON value of `field` on `obj`: relations as target pks, without extra queries
-    for foreign keys (their ``attname`` holds the pk)."""
+    for foreign keys (their ``attname`` holds the pk); decimals with the field's places."""
     if field.many_to_many:
         return [to_json(pk) for pk in _related_pks(obj, field)]
-    return to_json(getattr(obj, field.attname))
+    value = getattr(obj, field.attname)
+    places = getattr(field, "decimal_places", None)
+    if isinstance(value, decimal.Decimal) and places is not None and value.is_finite():
+        # As stored: an object just saved from a form holds Decimal("3") for a 3.00 column.
+        value = value.quantize(decimal.Decimal(1).scaleb(-places))
+    return to_json(value)
 
 
 def _related_pks(obj, field):

@@ -58,8 +58,20 @@ class Tools:
         result = self.mcp.call(name, arguments)
         assert result["isError"] is False, result
         structured = result["structuredContent"]
-        assert [block["type"] for block in result["content"]] == ["text"]
-        assert json.loads(result["content"][0]["text"]) == structured
+        # The JSON as text, then for a returned object a link to its model resource, which
+        # reads as the same object.
+        text, *links = result["content"]
+        assert text["type"] == "text" and json.loads(text["text"]) == structured
+        if "object" in structured:
+            [link] = links
+            assert link["type"] == "resource_link" and link["uri"].startswith("django-mcp://model/")
+            read = self.mcp.rpc("resources/read", {"uri": link["uri"]})
+            if "error" in read:  # a user who may add or change but not view is held to that
+                assert read["error"]["code"] == -32002, read
+            else:
+                assert json.loads(read["result"]["contents"][0]["text"]) == structured["object"]
+        else:
+            assert links == []
         schema = self.listed[schema_of or name]["outputSchema"]
         jsonschema.Draft202012Validator(schema, format_checker=FORMATS).validate(structured)
         return structured

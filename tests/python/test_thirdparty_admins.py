@@ -914,3 +914,31 @@ def test_bad_actions_leave_the_database_unchanged(live, alice_tools, index):
         assert outcome.kind == "tool_error", (name, arguments, outcome)
 
     as_user(live, "alice", body)
+
+
+def test_a_prompt_for_every_admin_action_lists_and_renders(live):
+    """Every action of every registered admin has a prompt parallel to its tool; lazy
+    translation strings in descriptions never break JSON (the original's STDIO crash)."""
+
+    async def body(s):
+        prompts, cursor = [], None
+        while True:
+            page = await s.client.list_prompts(cursor=cursor)
+            prompts.extend(page.prompts)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        by_name = {p.name: p for p in prompts}
+        rendered = {}
+        for site, app, model, actions in ADMINS:
+            for action in actions:
+                name = tool_name(by_name, action, app, model, site)
+                assert name is not None, f"no prompt for {site}:{app}.{model} {action}"
+                assert isinstance(by_name[name].description, str) and "%(" not in by_name[name].description
+                result = await s.client.get_prompt(name, {"pks": "1"})
+                rendered[name] = result.messages[0].content.text
+        return rendered
+
+    rendered = as_user(live, "alice", body)
+    assert len(rendered) == sum(len(actions) for *_, actions in ADMINS)
+    assert all(f"`{name}`" in text and '{"pks":[1]}' in text for name, text in rendered.items())

@@ -4,12 +4,14 @@
 pub mod admin;
 pub mod custom;
 pub mod names;
+pub mod resources;
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use crate::facts::{CustomPromptFacts, CustomResourceFacts, Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
+use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
+use resources::{PromptSpec, ResourceSpec};
 use crate::schema::fields::ModelIndex;
 use crate::schema::validate::Patterns;
 
@@ -138,9 +140,10 @@ pub struct Catalogue {
     pub tools: Vec<Tool>,
     tool_index: HashMap<String, usize>,
     pub patterns: Patterns,
-    pub resources: Vec<CustomResourceFacts>,
-    pub resource_templates: Vec<CustomResourceFacts>,
-    pub prompts: Vec<CustomPromptFacts>,
+    /// Concrete resources (custom items).
+    pub resources: Vec<ResourceSpec>,
+    pub resource_templates: Vec<ResourceSpec>,
+    pub prompts: Vec<PromptSpec>,
 }
 
 impl ModelIndex for Catalogue {
@@ -167,9 +170,9 @@ impl Catalogue {
             tools: Vec::new(),
             tool_index: HashMap::new(),
             patterns: Patterns::default(),
-            resources: facts.custom.resources,
-            resource_templates: facts.custom.resource_templates,
-            prompts: facts.custom.prompts,
+            resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
+            resource_templates: Vec::new(),
+            prompts: Vec::new(),
         };
         let mut warnings = Vec::new();
         let mut specs = Vec::new();
@@ -200,6 +203,9 @@ impl Catalogue {
             let alias = cat.tools[i].spec.alias.clone();
             cat.tool_index.entry(alias).or_insert(i);
         }
+        resources::derive(&mut cat, &facts.resource_models, &facts.user_prompts);
+        cat.resource_templates.extend(facts.custom.resource_templates.iter().map(ResourceSpec::custom));
+        cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
         Ok((cat, warnings))
     }
 

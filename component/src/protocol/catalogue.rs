@@ -1,36 +1,65 @@
-//! Resources, resource templates, prompts and completion: listed per caller, read and
-//! rendered by the host, gated like tools.
+//! Resources, resource templates, prompts and completion: listed per caller, gated like
+//! tools, read and rendered by the host (custom items, model objects and files) or here
+//! (admin-action and user prompts).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::tools::{host_error, invalid_params, page_of, page_offset, rate_limited};
 use super::revisions::Stateless;
+use super::tools::{host_error, invalid_params, page_of, page_offset, rate_limited};
 use super::{input, jsonrpc, Exchange, Output, Pending, Principal, Work};
 use crate::derive::custom::match_template;
+use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, ResourceSpec};
 use crate::derive::{Catalogue, Gate};
-use crate::facts::{CustomPromptFacts, CustomResourceFacts};
+use crate::facts::PromptArgumentFacts;
 
-/// Completion answers carry at most this many values (the spec's limit).
+/// Completion answers carry at most this many values (the spec's limit); also the most
+/// objects one `resources/list` page holds.
 const MAX_COMPLETIONS: usize = 100;
+
+/// How many empty models one `resources/list` request passes over before it answers with
+/// an empty page and a cursor (each costs the host an effect round).
+const MAX_EMPTY_SKIPS: usize = 4;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
 pub(crate) enum CatalogueWork {
-    ListResources { offset: usize },
+    ListResources { from: ListFrom },
+    /// Waiting for one page of a model template's objects; `visible` are the model
+    /// templates the caller may read, in order.
+    ListObjects { template: usize, offset: usize, visible: Vec<usize>, skipped: usize },
     ListTemplates { offset: usize },
     ListPrompts { offset: usize },
     /// Waiting for the gate and the host's contents.
-    Read,
-    /// Waiting for the gate and the host's messages.
-    GetPrompt,
+    Read { uri: String, reader: ReadShape },
+    /// Waiting for the gate, and the host's messages unless they are already rendered.
+    GetPrompt { rendered: Option<Value> },
     /// Waiting for the gate; the values are known already.
     Complete { values: Vec<String> },
+    /// Waiting for the gate and the host's objects.
+    CompleteObjects,
 }
 
-fn gate(permission: &Option<String>) -> Gate {
-    Gate::User { permission: permission.clone() }
+/// Where a `resources/list` page starts: in the concrete resources, or in the objects of
+/// the model templates (`m<template>.<offset>` cursors).
+#[derive(Serialize, Deserialize, Clone, Copy)]
+pub(crate) enum ListFrom {
+    Concrete(usize),
+    Objects { template: usize, offset: usize },
+}
+
+/// What the host's answer to a read is shaped into.
+#[derive(Serialize, Deserialize, Clone, Copy)]
+pub(crate) enum ReadShape {
+    Custom,
+    Object,
+    File,
+}
+
+/// The gate of an item the key's allowlist may name (prompt names, template URIs).
+fn allowed(principal: &Principal, name: &str) -> bool {
+    principal.may_use(&[name])
 }
 
 pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, principal: Principal, stateless: Option<&Stateless>) -> Output {
@@ -52,26 +81,32 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
         state: Pending { exchange: ex, principal: principal.clone(), work: Work::Catalogue(work) },
         notify: None,
     };
-    let listing = |ex: Exchange, gates: Vec<Gate>, work: fn(usize) -> CatalogueWork| {
-        let offset = match page_offset(&ex, &params) {
-            Ok(offset) => offset,
-            Err(e) => return e,
-        };
-        let checks: Vec<Value> = gates.iter().map(Gate::to_json).collect();
-        wait(ex, vec![json!({"kind": "permissions", "checks": checks})], work(offset))
-    };
+    let gates_of = |gates: Vec<&Gate>| json!({"kind": "permissions", "checks": gates.into_iter().map(Gate::to_json).collect::<Vec<_>>()});
     match ex.method.as_str() {
         "resources/list" => {
-            let gates = cat.resources.iter().map(|r| gate(&r.permission)).collect();
-            listing(ex, gates, |offset| CatalogueWork::ListResources { offset })
+            let from = match params.get("cursor") {
+                Some(Value::String(c)) if c.starts_with('m') => match decode_objects_cursor(c) {
+                    Some((template, offset)) if template < cat.resource_templates.len() => ListFrom::Objects { template, offset },
+                    _ => return invalid_params(&ex, "Invalid params: unknown cursor"),
+                },
+                _ => match page_offset(&ex, &params) {
+                    Ok(offset) => ListFrom::Concrete(offset),
+                    Err(e) => return e,
+                },
+            };
+            let gates = cat.resources.iter().chain(&cat.resource_templates).map(|r| &r.gate).collect();
+            wait(ex, vec![gates_of(gates)], CatalogueWork::ListResources { from })
         }
-        "resources/templates/list" => {
-            let gates = cat.resource_templates.iter().map(|r| gate(&r.permission)).collect();
-            listing(ex, gates, |offset| CatalogueWork::ListTemplates { offset })
-        }
-        "prompts/list" => {
-            let gates = cat.prompts.iter().map(|p| gate(&p.permission)).collect();
-            listing(ex, gates, |offset| CatalogueWork::ListPrompts { offset })
+        "resources/templates/list" | "prompts/list" => {
+            let offset = match page_offset(&ex, &params) {
+                Ok(offset) => offset,
+                Err(e) => return e,
+            };
+            if ex.method == "prompts/list" {
+                wait(ex, vec![gates_of(cat.prompts.iter().map(|p| &p.gate).collect())], CatalogueWork::ListPrompts { offset })
+            } else {
+                wait(ex, vec![gates_of(cat.resource_templates.iter().map(|r| &r.gate).collect())], CatalogueWork::ListTemplates { offset })
+            }
         }
         "resources/read" => {
             let Some(uri) = params.get("uri").and_then(Value::as_str) else {
@@ -80,11 +115,27 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             let Some((resource, variables)) = find_resource(cat, uri) else {
                 return not_found(&ex, "resource", uri);
             };
-            let effects = vec![
-                authorize(&resource.permission),
-                with_input(json!({"kind": "custom.resource", "uri": uri, "template": resource.uri, "variables": variables})),
-            ];
-            wait(ex, effects, CatalogueWork::Read)
+            if !allowed(&principal, &resource.uri) {
+                return out_of_scope(&ex, &resource.uri);
+            }
+            let pk = variables.get("pk").cloned();
+            let (work, shape) = match &resource.reader {
+                Reader::Custom { .. } => (
+                    with_input(json!({"kind": "custom.resource", "uri": uri, "template": resource.uri, "variables": variables})),
+                    ReadShape::Custom,
+                ),
+                Reader::Object { source, fields, masked, .. } => (
+                    json!({"kind": "resource.object", "source": source.to_json(), "pk": pk, "fields": fields, "masked": masked}),
+                    ReadShape::Object,
+                ),
+                Reader::File { source, field } => (
+                    json!({"kind": "resource.file", "source": source.to_json(), "pk": pk, "field": field,
+                           "max_bytes": cat.settings.field_resource_max_bytes}),
+                    ReadShape::File,
+                ),
+            };
+            let effects = vec![authorize(&resource.gate), work];
+            wait(ex, effects, CatalogueWork::Read { uri: uri.to_string(), reader: shape })
         }
         "prompts/get" => {
             let Some(name) = params.get("name").and_then(Value::as_str) else {
@@ -93,25 +144,30 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             let Some(prompt) = cat.prompts.iter().find(|p| p.name == name) else {
                 return not_found(&ex, "prompt", name);
             };
+            if !allowed(&principal, &prompt.name) {
+                return out_of_scope(&ex, &prompt.name);
+            }
             let arguments = match prompt_arguments(prompt, params.get("arguments")) {
                 Ok(a) => a,
                 Err(why) => return invalid_params(&ex, &format!("Invalid params: {why}")),
             };
-            let effects = vec![authorize(&prompt.permission), with_input(json!({"kind": "custom.prompt", "name": name, "arguments": arguments}))];
-            wait(ex, effects, CatalogueWork::GetPrompt)
+            let mut effects = vec![authorize(&prompt.gate)];
+            let rendered = render(prompt, &arguments);
+            if rendered.is_none() {
+                effects.push(with_input(json!({"kind": "custom.prompt", "name": name, "arguments": arguments})));
+            }
+            wait(ex, effects, CatalogueWork::GetPrompt { rendered })
         }
-        _ => {
-            let (permission, values) = match completion(cat, &params) {
-                Ok(found) => found,
-                Err(why) => return invalid_params(&ex, &format!("Invalid params: {why}")),
-            };
-            wait(ex, vec![authorize(&permission)], CatalogueWork::Complete { values })
-        }
+        _ => match completion(cat, &params) {
+            Ok(Completion::Values { gate, values }) => wait(ex, vec![authorize(gate)], CatalogueWork::Complete { values }),
+            Ok(Completion::Objects { gate, effect }) => wait(ex, vec![authorize(gate), effect], CatalogueWork::CompleteObjects),
+            Err(why) => invalid_params(&ex, &format!("Invalid params: {why}")),
+        },
     }
 }
 
-fn authorize(permission: &Option<String>) -> Value {
-    json!({"kind": "authorize", "checks": [gate(permission).to_json()]})
+fn authorize(gate: &Gate) -> Value {
+    json!({"kind": "authorize", "checks": [gate.to_json()]})
 }
 
 fn not_found(ex: &Exchange, what: &str, name: &str) -> Output {
@@ -120,8 +176,13 @@ fn not_found(ex: &Exchange, what: &str, name: &str) -> Output {
     Output::error(ex, e)
 }
 
+fn out_of_scope(ex: &Exchange, name: &str) -> Output {
+    let e = ex.fail(jsonrpc::OUT_OF_SCOPE, "out_of_scope: not in this key's allowlist").with_data(json!({"target": name}));
+    Output::error(ex, e)
+}
+
 /// The concrete resource named `uri`, or the first template it matches with its values.
-fn find_resource<'a>(cat: &'a Catalogue, uri: &str) -> Option<(&'a CustomResourceFacts, Map<String, Value>)> {
+fn find_resource<'a>(cat: &'a Catalogue, uri: &str) -> Option<(&'a ResourceSpec, Map<String, Value>)> {
     if let Some(r) = cat.resources.iter().find(|r| r.uri == uri) {
         return Some((r, Map::new()));
     }
@@ -132,7 +193,7 @@ fn find_resource<'a>(cat: &'a Catalogue, uri: &str) -> Option<(&'a CustomResourc
 }
 
 /// Prompt arguments are strings; every required one must be there, unknown ones are refused.
-fn prompt_arguments(prompt: &CustomPromptFacts, given: Option<&Value>) -> Result<Map<String, Value>, String> {
+fn prompt_arguments(prompt: &PromptSpec, given: Option<&Value>) -> Result<Map<String, Value>, String> {
     let given = match given {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -152,31 +213,75 @@ fn prompt_arguments(prompt: &CustomPromptFacts, given: Option<&Value>) -> Result
     Ok(given)
 }
 
-/// The permission guarding the completed item and the values that start with what was typed.
-fn completion(cat: &Catalogue, params: &Map<String, Value>) -> Result<(Option<String>, Vec<String>), String> {
+/// Messages for prompts the engine renders itself; `None` for custom ones (the host's).
+fn render(prompt: &PromptSpec, arguments: &Map<String, Value>) -> Option<Value> {
+    let text = match &prompt.renderer {
+        Renderer::Custom => return None,
+        Renderer::Action { tool, what, plural } => {
+            let pks = arguments.get("pks").and_then(Value::as_str).unwrap_or("");
+            let list: Vec<Value> = pks.split(',').map(str::trim).filter(|p| !p.is_empty()).map(pk_value).collect();
+            format!(
+                "{what}: apply this Django admin action to the {plural} with primary keys {pks}. \
+                 Call the tool `{tool}` with {}.",
+                json!({ "pks": list })
+            )
+        }
+        Renderer::Body(body) => render_body(body, arguments),
+    };
+    let mut result = json!({"messages": [{"role": "user", "content": {"type": "text", "text": text}}]});
+    if let Some(description) = &prompt.description {
+        result["description"] = json!(description);
+    }
+    Some(result)
+}
+
+/// A pk typed in a prompt: a number when it reads as one.
+fn pk_value(text: &str) -> Value {
+    text.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+enum Completion<'a> {
+    Values { gate: &'a Gate, values: Vec<String> },
+    /// Primary keys the host looks up (those the caller can see).
+    Objects { gate: &'a Gate, effect: Value },
+}
+
+fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Completion<'a>, String> {
     let reference = params.get("ref").and_then(Value::as_object).ok_or("ref is required")?;
     let argument = params.get("argument").and_then(Value::as_object).ok_or("argument is required")?;
     let name = argument.get("name").and_then(Value::as_str).ok_or("argument.name is required")?;
     let typed = argument.get("value").and_then(Value::as_str).unwrap_or("");
-    let (permission, choices) = match reference.get("type").and_then(Value::as_str) {
+    let objects = |gate, source: &crate::derive::resources::Source, prefix: &str| Completion::Objects {
+        gate,
+        effect: json!({"kind": "resource.objects", "source": source.to_json(), "offset": 0, "limit": MAX_COMPLETIONS, "prefix": prefix}),
+    };
+    let prefixed = |gate, choices: &[String]| Completion::Values { gate, values: choices.iter().filter(|c| c.starts_with(typed)).cloned().collect() };
+    match reference.get("type").and_then(Value::as_str) {
         Some("ref/prompt") => {
             let prompt_name = reference.get("name").and_then(Value::as_str).ok_or("ref.name is required")?;
             let prompt = cat.prompts.iter().find(|p| p.name == prompt_name).ok_or(format!("unknown prompt '{prompt_name}'"))?;
-            let arg = prompt.arguments.iter().find(|a| a.name == name).ok_or(format!("prompt '{prompt_name}' has no argument '{name}'"))?;
-            (&prompt.permission, arg.choices.as_slice())
+            let arg: &PromptArgumentFacts =
+                prompt.arguments.iter().find(|a| a.name == name).ok_or(format!("prompt '{prompt_name}' has no argument '{name}'"))?;
+            match (&prompt.objects, name) {
+                // `pks` is comma-separated: complete the last one.
+                (Some(source), "pks") => Ok(objects(&prompt.gate, source, typed.rsplit(',').next().unwrap_or("").trim())),
+                _ => Ok(prefixed(&prompt.gate, &arg.choices)),
+            }
         }
         Some("ref/resource") => {
             let uri = reference.get("uri").and_then(Value::as_str).ok_or("ref.uri is required")?;
             let template = cat.resource_templates.iter().find(|t| t.uri == uri).ok_or(format!("unknown resource template '{uri}'"))?;
-            (&template.permission, template.completions.get(name).map_or(&[][..], Vec::as_slice))
+            match (&template.reader, template.objects()) {
+                (Reader::Custom { completions }, _) => Ok(prefixed(&template.gate, completions.get(name).map_or(&[][..], Vec::as_slice))),
+                (_, Some(source)) if name == "pk" => Ok(objects(&template.gate, source, typed)),
+                _ => Err(format!("resource template '{uri}' has no variable '{name}'")),
+            }
         }
-        _ => return Err("ref.type must be ref/prompt or ref/resource".into()),
-    };
-    let values = choices.iter().filter(|c| c.starts_with(typed)).cloned().collect();
-    Ok((permission.clone(), values))
+        _ => Err("ref.type must be ref/prompt or ref/resource".into()),
+    }
 }
 
-pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: CatalogueWork, results: Vec<&RawValue>) -> Output {
+pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: CatalogueWork, results: Vec<&RawValue>) -> Output {
     let parsed = |i: usize| results.get(i).and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
     let first = parsed(0);
     if let Some(err) = first.get("error") {
@@ -192,25 +297,102 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: CatalogueWork, results
     let passed = |i: usize| first.get("ok").and_then(Value::as_array).and_then(|a| a.get(i)).and_then(Value::as_bool) == Some(true);
     let size = cat.settings.page_size;
     match work {
-        CatalogueWork::ListResources { offset } => {
-            let items = visible(&cat.resources, passed, |r| describe_resource(r, "uri"));
-            Output::reply(cat, &ex, page_of("resources", items, offset, size))
+        CatalogueWork::ListResources { from } => {
+            let concrete = cat.resources.len();
+            let visible: Vec<usize> = (0..cat.resource_templates.len())
+                .filter(|&t| passed(concrete + t) && cat.resource_templates[t].objects().is_some() && allowed(&principal, &cat.resource_templates[t].uri))
+                .collect();
+            // A project without concrete resources starts straight with the model objects.
+            let from = match (from, visible.first()) {
+                (ListFrom::Concrete(offset), Some(&template)) if offset >= cat.resources.len() => ListFrom::Objects { template, offset: 0 },
+                (from, _) => from,
+            };
+            match from {
+                ListFrom::Concrete(offset) => {
+                    let items: Vec<Value> = cat
+                        .resources
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, r)| passed(*i) && allowed(&principal, &r.uri))
+                        .map(|(_, r)| describe_resource(r, "uri"))
+                        .collect();
+                    let total = items.len();
+                    let mut result = page_of("resources", items, offset, size);
+                    // After the last concrete page come the model objects, if any are visible.
+                    if offset + size >= total {
+                        match visible.first() {
+                            Some(&t) => result["nextCursor"] = json!(objects_cursor(t, 0)),
+                            None => {
+                                result.as_object_mut().map(|r| r.remove("nextCursor"));
+                            }
+                        }
+                    }
+                    Output::reply(cat, &ex, result)
+                }
+                ListFrom::Objects { template, offset } if visible.contains(&template) => {
+                    list_objects(cat, ex, principal, template, offset, visible, 0)
+                }
+                ListFrom::Objects { .. } => invalid_params(&ex, "Invalid params: unknown cursor"),
+            }
+        }
+        CatalogueWork::ListObjects { template, offset, visible, skipped } => {
+            let page = first.get("ok").cloned().unwrap_or(Value::Null);
+            let Some(objects) = page.get("objects").and_then(Value::as_array) else {
+                return host_error(&ex, &first);
+            };
+            let spec = &cat.resource_templates[template];
+            let items: Vec<Value> = objects
+                .iter()
+                .map(|o| {
+                    let pk = pk_text(o.get("pk").unwrap_or(&Value::Null));
+                    json!({"uri": spec.uri.replace("{pk}", &pk), "name": format!("{} {pk}", spec.name),
+                           "title": o.get("label"), "mimeType": "application/json"})
+                })
+                .collect();
+            let count = items.len();
+            let more = page.get("more") == Some(&Value::Bool(true));
+            let following = visible.iter().copied().find(|&t| t > template);
+            // A model without objects is passed over in the same request, a few at a time.
+            if let (0, false, Some(next), true) = (count, more, following, skipped < MAX_EMPTY_SKIPS) {
+                return list_objects(cat, ex, principal, next, 0, visible, skipped + 1);
+            }
+            let mut result = json!({"resources": items});
+            let next = if more { Some(objects_cursor(template, offset + count)) } else { following.map(|t| objects_cursor(t, 0)) };
+            if let Some(cursor) = next {
+                result["nextCursor"] = json!(cursor);
+            }
+            Output::reply(cat, &ex, result)
         }
         CatalogueWork::ListTemplates { offset } => {
-            let items = visible(&cat.resource_templates, passed, |r| describe_resource(r, "uriTemplate"));
+            let items = cat
+                .resource_templates
+                .iter()
+                .enumerate()
+                .filter(|(i, t)| passed(*i) && allowed(&principal, &t.uri))
+                .map(|(_, t)| describe_resource(t, "uriTemplate"))
+                .collect();
             Output::reply(cat, &ex, page_of("resourceTemplates", items, offset, size))
         }
         CatalogueWork::ListPrompts { offset } => {
-            let items = visible(&cat.prompts, passed, describe_prompt);
+            let items = cat
+                .prompts
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| passed(*i) && allowed(&principal, &p.name))
+                .map(|(_, p)| describe_prompt(p))
+                .collect();
             Output::reply(cat, &ex, page_of("prompts", items, offset, size))
         }
-        CatalogueWork::Complete { values } => {
-            let total = values.len();
-            let shown: Vec<String> = values.into_iter().take(MAX_COMPLETIONS).collect();
-            let result = json!({"completion": {"values": shown, "total": total, "hasMore": total > MAX_COMPLETIONS}});
-            Output::reply(cat, &ex, result)
+        CatalogueWork::Complete { values } => completed(cat, &ex, values),
+        CatalogueWork::CompleteObjects => {
+            let answer = parsed(1);
+            match answer.pointer("/ok/objects").and_then(Value::as_array) {
+                Some(objects) => completed(cat, &ex, objects.iter().map(|o| pk_text(o.get("pk").unwrap_or(&Value::Null))).collect()),
+                None => host_error(&ex, &answer),
+            }
         }
-        CatalogueWork::Read | CatalogueWork::GetPrompt => {
+        CatalogueWork::GetPrompt { rendered: Some(rendered) } => Output::reply(cat, &ex, rendered),
+        CatalogueWork::Read { .. } | CatalogueWork::GetPrompt { rendered: None } => {
             let answer = parsed(1);
             let unsupported = || {
                 let e = ex.fail(jsonrpc::INVALID_PARAMS, "Invalid params: this needs answers from the client, which only MCP 2026-07-28 can give");
@@ -220,29 +402,89 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: CatalogueWork, results
                 return out;
             }
             if let Some(err) = answer.get("error") {
+                let uri = ex.target.clone().unwrap_or_default();
                 return match err.get("kind").and_then(Value::as_str) {
-                    Some("not_found") => not_found(&ex, "resource", ex.target.as_deref().unwrap_or("")),
-                    Some("invalid") => invalid_params(&ex, &format!("Invalid params: {}", err.get("message").and_then(Value::as_str).unwrap_or("invalid"))),
+                    Some("not_found") => not_found(&ex, "resource", &uri),
+                    Some("forbidden") => {
+                        let e = ex.fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this").with_data(json!({"uri": uri}));
+                        Output::error(&ex, e)
+                    }
+                    Some("too_large") => {
+                        let message = err.get("message").and_then(Value::as_str).unwrap_or("the file is too large");
+                        let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {message}")).with_data(json!({"uri": uri}));
+                        Output::error(&ex, e)
+                    }
                     _ => host_error(&ex, &answer),
                 };
             }
             let body = answer.get("ok").cloned().unwrap_or(Value::Null);
-            let (key, what) = if matches!(work, CatalogueWork::Read) { ("contents", "resource") } else { ("messages", "prompt") };
-            match body.get(key).and_then(Value::as_array) {
-                // 2026-07-28: an empty `contents` is not an answer; say not found instead.
-                Some(items) if !items.is_empty() || key == "messages" => Output::reply(cat, &ex, body),
-                Some(_) => not_found(&ex, what, ex.target.as_deref().unwrap_or("")),
-                None => host_error(&ex, &json!({"error": {"message": format!("the host's {what} had no {key}")}})),
+            match work {
+                CatalogueWork::Read { uri, reader } => read_result(cat, &ex, &uri, reader, body),
+                _ if body.get("messages").is_some_and(Value::is_array) => Output::reply(cat, &ex, body),
+                _ => host_error(&ex, &json!({"error": {"message": "the host's prompt had no messages"}})),
             }
         }
     }
 }
 
-fn visible<T>(items: &[T], passed: impl Fn(usize) -> bool, describe: impl Fn(&T) -> Value) -> Vec<Value> {
-    items.iter().enumerate().filter(|(i, _)| passed(*i)).map(|(_, item)| describe(item)).collect()
+/// Ask the host for one page of a model template's objects.
+fn list_objects(cat: &Catalogue, ex: Exchange, principal: Principal, template: usize, offset: usize, visible: Vec<usize>, skipped: usize) -> Output {
+    let source = cat.resource_templates[template].objects().expect("visible templates have objects");
+    let limit = cat.settings.page_size.min(MAX_COMPLETIONS);
+    let effect = json!({"kind": "resource.objects", "source": source.to_json(), "offset": offset, "limit": limit, "prefix": null});
+    let work = CatalogueWork::ListObjects { template, offset, visible, skipped };
+    Output::Effects { effects: vec![effect], state: Pending { exchange: ex, principal, work: Work::Catalogue(work) }, notify: None }
 }
 
-fn describe_resource(r: &CustomResourceFacts, uri_key: &str) -> Value {
+/// The `resources/read` result for the host's answer.
+fn read_result(cat: &Catalogue, ex: &Exchange, uri: &str, reader: ReadShape, body: Value) -> Output {
+    let contents = match reader {
+        ReadShape::Custom => match body.get("contents").and_then(Value::as_array) {
+            // 2026-07-28: an empty `contents` is not an answer; say not found instead.
+            Some(items) if !items.is_empty() => return Output::reply(cat, ex, body),
+            Some(_) => return not_found(ex, "resource", uri),
+            None => return host_error(ex, &json!({"error": {"message": "the host's resource had no contents"}})),
+        },
+        ReadShape::Object => match body.get("object") {
+            Some(object) => json!([{"uri": uri, "mimeType": "application/json", "text": object.to_string()}]),
+            None => return host_error(ex, &json!({"error": {"message": "the host's object was missing"}})),
+        },
+        ReadShape::File => {
+            let mut item = json!({"uri": uri, "mimeType": body.get("mime_type").cloned().unwrap_or(json!("application/octet-stream"))});
+            match (body.get("text"), body.get("blob")) {
+                (Some(text), _) => item["text"] = text.clone(),
+                (None, Some(blob)) => item["blob"] = blob.clone(),
+                _ => return host_error(ex, &json!({"error": {"message": "the host's file had no content"}})),
+            }
+            json!([item])
+        }
+    };
+    Output::reply(cat, ex, json!({ "contents": contents }))
+}
+
+fn completed(cat: &Catalogue, ex: &Exchange, values: Vec<String>) -> Output {
+    let total = values.len();
+    let shown: Vec<String> = values.into_iter().take(MAX_COMPLETIONS).collect();
+    Output::reply(cat, ex, json!({"completion": {"values": shown, "total": total, "hasMore": total > MAX_COMPLETIONS}}))
+}
+
+fn pk_text(pk: &Value) -> String {
+    match pk {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn objects_cursor(template: usize, offset: usize) -> String {
+    format!("m{template}.{offset}")
+}
+
+fn decode_objects_cursor(cursor: &str) -> Option<(usize, usize)> {
+    let (template, offset) = cursor.strip_prefix('m')?.split_once('.')?;
+    Some((template.parse().ok()?, offset.parse().ok()?))
+}
+
+fn describe_resource(r: &ResourceSpec, uri_key: &str) -> Value {
     let mut d = json!({ uri_key: r.uri, "name": r.name });
     for (key, value) in [("title", &r.title), ("description", &r.description), ("mimeType", &r.mime_type)] {
         if let Some(v) = value {
@@ -252,7 +494,7 @@ fn describe_resource(r: &CustomResourceFacts, uri_key: &str) -> Value {
     d
 }
 
-fn describe_prompt(p: &CustomPromptFacts) -> Value {
+fn describe_prompt(p: &PromptSpec) -> Value {
     let arguments: Vec<Value> = p
         .arguments
         .iter()

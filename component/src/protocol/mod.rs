@@ -246,7 +246,7 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
             Ok(Pending { exchange, principal, work: Work::Tools(work) }) => tools::finish(cat, exchange, principal, work, input.results),
-            Ok(Pending { exchange, work: Work::Catalogue(work), .. }) => catalogue::finish(cat, exchange, work, input.results),
+            Ok(Pending { exchange, principal, work: Work::Catalogue(work) }) => catalogue::finish(cat, exchange, principal, work, input.results),
             Err(e) => host_fault(format!("bad continuation state: {e}")),
         };
     }

@@ -204,9 +204,11 @@ pub(crate) fn tool_result_text(text: String, error: Option<String>) -> ToolResul
     ToolResult { text, error }
 }
 
-pub(crate) fn tool_success(structured: &str) -> ToolResult {
+/// … followed by `links` (content items: `resource_link`s to the objects returned).
+pub(crate) fn tool_success(structured: &str, links: &[Value]) -> ToolResult {
     let quoted = serde_json::to_string(structured).expect("strings serialise");
-    let text = format!("{{\"content\":[{{\"text\":{quoted},\"type\":\"text\"}}],\"isError\":false,\"structuredContent\":{structured}}}");
+    let extra: String = links.iter().map(|l| format!(",{l}")).collect();
+    let text = format!("{{\"content\":[{{\"text\":{quoted},\"type\":\"text\"}}{extra}],\"isError\":false,\"structuredContent\":{structured}}}");
     ToolResult { text, error: None }
 }
 

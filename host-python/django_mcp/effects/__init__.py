@@ -48,7 +48,7 @@ class EffectRunner:
     """Runs effect batches for one request; `sink` receives the notifications it may send."""
 
     def __init__(self, caller, registry, sink=None):
-        from django_mcp.effects import admin, admin_actions, admin_write, changelist, custom
+        from django_mcp.effects import admin, admin_actions, admin_write, changelist, custom, resources
 
         self.caller = caller
         self.registry = registry
@@ -62,6 +62,9 @@ class EffectRunner:
             "admin.update": admin_write.admin_update,
             "admin.delete": admin_write.admin_delete,
             "admin.action": admin_actions.admin_action,
+            "resource.object": resources.resource_object,
+            "resource.file": resources.resource_file,
+            "resource.objects": resources.resource_objects,
             "custom.tool": custom.custom_tool,
             "custom.resource": custom.custom_resource,
             "custom.prompt": custom.custom_prompt,

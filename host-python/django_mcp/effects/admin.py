@@ -75,18 +75,32 @@ def authorize(effect, caller, registry):
 def admin_retrieve(effect, caller, registry):
     site, model_admin = registry.get(effect["admin"])
     request = caller.request()
-    obj = find_object(model_admin, request, effect["pk"])
+    obj = viewable_object(model_admin, request, effect["pk"])
+    return {"object": shown_values(model_admin, request, obj, effect["fields"], effect.get("masked"))}
+
+
+def viewable_object(model_admin, request, pk):
+    """The object with `pk`, if `get_queryset` holds it and `has_view_permission(request, obj)`
+    lets this caller see it."""
+    obj = find_object(model_admin, request, pk)
     if not model_admin.has_view_permission(request, obj):
         raise Forbidden()
-    return {"object": shown_values(model_admin, request, obj, effect["fields"], effect.get("masked"))}
+    return obj
 
 
 def find_object(model_admin, request, pk):
     """The object with `pk` among those `get_queryset` lets this caller see, or NotFound."""
-    model = model_admin.model
+    return get_object(model_admin.get_queryset(request), pk)
+
+
+def get_object(queryset, pk):
+    """The object with `pk` in `queryset`, or NotFound."""
+    model = queryset.model
+    if isinstance(pk, bool):
+        raise NotFound()  # True would otherwise find the object whose pk is 1
     try:
         # get() drops the changelist ordering the admin's queryset may carry: one plain lookup.
-        return model_admin.get_queryset(request).get(pk=pk)
+        return queryset.get(pk=pk)
     except (model.DoesNotExist, model.MultipleObjectsReturned, ValueError, TypeError, ValidationError):
         raise NotFound() from None  # a pk of the wrong shape names no object either
 
@@ -97,7 +111,12 @@ def shown_values(model_admin, request, obj, fields, masked):
     shown = admin_fields(model_admin, request, obj)
     opts = model_admin.model._meta
     wanted = [name for name in fields if name in shown or name == opts.pk.name]
-    return _row(obj, _columns(model_admin.model, wanted), set(masked or ()))
+    return object_values(model_admin.model, obj, wanted, masked)
+
+
+def object_values(model, obj, names, masked):
+    """The JSON values of the fields `names` of `obj`, `masked` ones never revealed."""
+    return _row(obj, _columns(model, names), set(masked or ()))
 
 
 def _columns(model, names):

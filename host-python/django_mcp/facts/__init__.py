@@ -10,11 +10,13 @@ import django_mcp
 from django_mcp import conf, custom
 from django_mcp.facts.admin import AdminRegistry, collect_admins
 from django_mcp.facts.models import model_facts
+from django_mcp.facts.resources import resource_models, user_prompts
 
 
 def gather() -> tuple[str, AdminRegistry]:
     registry, admins = collect_admins()
     registry.custom, custom_facts = custom.collect()
+    resources = resource_models(registry)  # before models(): their models need facts too
     models = [model_facts(model) for model in registry.models()]
     facts = {
         "protocol": 1,
@@ -24,9 +26,13 @@ def gather() -> tuple[str, AdminRegistry]:
             "page_size": int(conf.get("DJANGO_MCP_PAGE_SIZE")),
             "redact_fields": [*conf.get("DJANGO_MCP_REDACT_FIELDS"), "django_mcp.MCPAPIKey.secret_hash"],
             "test_hooks": bool(conf.get("DJANGO_MCP_TEST_HOOKS")),
+            "resources_disabled": bool(conf.get("DJANGO_MCP_RESOURCES_DISABLED")),
+            "field_resource_max_bytes": int(conf.get("DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES")),
         },
         "models": models,
         "admins": admins,
+        "resource_models": resources,
+        "user_prompts": user_prompts(),
         "custom": custom_facts,
     }
     return json.dumps(facts, separators=(",", ":")), registry

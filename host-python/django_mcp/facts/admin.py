@@ -21,6 +21,8 @@ class AdminRegistry:
 
     def __init__(self):
         self._by_id = {}
+        #: DJANGO_MCP_RESOURCE_MODELS models by label: (model, permission).
+        self._resource_models = {}
         #: The custom items (django_mcp.custom), by name.
         self.custom = None
 
@@ -30,11 +32,26 @@ class AdminRegistry:
     def get(self, admin_id):
         return self._by_id[admin_id]
 
+    def add_model(self, model, permission):
+        """A model served as resources without an admin, to callers holding `permission`."""
+        self._resource_models[model._meta.label] = (model, permission)
+
+    def model(self, label):
+        """A DJANGO_MCP_RESOURCE_MODELS model; any other label is a KeyError, so the
+        resource effects can never reach a model the settings do not list."""
+        return self._resource_models[label][0]
+
+    def model_permission(self, label):
+        return self._resource_models[label][1]
+
     def models(self):
         seen = []
         for _site, model_admin in self._by_id.values():
             if model_admin.model not in seen:
                 seen.append(model_admin.model)
+        for model, _permission in self._resource_models.values():
+            if model not in seen:
+                seen.append(model)
         # Relations need their targets' pk facts, even when the target has no admin.
         for model in list(seen):
             for field in model._meta.get_fields():

@@ -1,0 +1,164 @@
+"""Facts about model resources and user prompts: DJANGO_MCP_RESOURCE_MODELS and DJANGO_MCP_PROMPTS.
+
+One parser per entry serves both the system checks, which report a bad entry at startup, and
+`gather()`, which leaves a bad entry out with a warning: one typo never takes the server down.
+"""
+
+import logging
+import re
+
+from django.apps import apps
+from django.contrib.auth import get_permission_codename
+from django.utils.functional import Promise
+
+from django_mcp import conf
+from django_mcp.facts.admin import PRIVATE_APPS, admin_sites
+
+logger = logging.getLogger("django_mcp.facts")
+
+PROMPT_NAME = re.compile(r"[A-Za-z0-9_]+")
+# `app_label.codename`, as `user.has_perm` takes it.
+PERMISSION = re.compile(r"[^.\s]+\.\S+")
+MODEL_KEYS = {"model", "permission"}
+PROMPT_KEYS = {"name", "description", "arguments", "body", "permission"}
+ARGUMENT_KEYS = {"name", "description", "required"}
+
+
+def resource_models(registry):
+    """The DJANGO_MCP_RESOURCE_MODELS facts; each model is added to `registry` for the effects."""
+    entries = conf.get("DJANGO_MCP_RESOURCE_MODELS")
+    if not isinstance(entries, (list, tuple)):
+        logger.warning("DJANGO_MCP_RESOURCE_MODELS is not a list; no model resources beyond the admin's")
+        return []
+    # A model with a ModelAdmin is served through it (get_queryset, has_view_permission), never
+    # through its default manager: the admin wins, whether or not its admin could be described.
+    administered = {model for site in admin_sites() for model in site._registry}
+    facts = []
+    for entry in entries:
+        try:
+            model, permission = resource_model(entry)
+        except ValueError as exc:
+            logger.warning("DJANGO_MCP_RESOURCE_MODELS: %s; left out", exc)
+            continue
+        label = model._meta.label
+        if model in administered:
+            logger.warning("DJANGO_MCP_RESOURCE_MODELS: %s is registered with the admin, "
+                           "whose ModelAdmin serves its resources; left out", label)
+            continue
+        if any(fact["model"] == label for fact in facts):
+            continue
+        registry.add_model(model, permission)
+        facts.append({"model": label, "permission": permission})
+    return facts
+
+
+def resource_model(entry):
+    """The (model, permission) of one DJANGO_MCP_RESOURCE_MODELS entry: `"app.Model"` or
+    `{"model": "app.Model", "permission": "app.codename"}`; the default permission is the
+    model's view permission. A ValueError says what is wrong with the entry."""
+    if isinstance(entry, dict):
+        unknown = set(entry) - MODEL_KEYS
+        if unknown:
+            raise ValueError(f"{entry!r} has unknown keys {sorted(unknown)} (allowed: model, permission)")
+        label, permission = entry.get("model"), entry.get("permission")
+    else:
+        label, permission = entry, None
+    if not isinstance(label, str):
+        raise ValueError(f"{entry!r} is neither 'app_label.ModelName' nor {{'model': ..., 'permission': ...}}")
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        raise ValueError(f"{label!r} is not an installed model") from None
+    opts = model._meta
+    if opts.app_label in PRIVATE_APPS:
+        raise ValueError(f"{label!r} is managed with mcp_key and the Django admin, never through MCP")
+    if permission is None:
+        permission = f"{opts.app_label}.{get_permission_codename('view', opts)}"
+    elif not _is_permission(permission):
+        raise ValueError(f"{label!r}: permission {permission!r} is not an 'app_label.codename' string")
+    return model, permission
+
+
+def user_prompts():
+    """The DJANGO_MCP_PROMPTS facts."""
+    entries = conf.get("DJANGO_MCP_PROMPTS")
+    if not isinstance(entries, (list, tuple)):
+        logger.warning("DJANGO_MCP_PROMPTS is not a list; no user prompts")
+        return []
+    facts = []
+    for entry in entries:
+        try:
+            prompt = user_prompt(entry)
+        except ValueError as exc:
+            logger.warning("DJANGO_MCP_PROMPTS: %s; left out", exc)
+            continue
+        if any(fact["name"] == prompt["name"] for fact in facts):
+            logger.warning("DJANGO_MCP_PROMPTS: a second prompt named %r; left out", prompt["name"])
+            continue
+        facts.append(prompt)
+    return facts
+
+
+def user_prompt(entry):
+    """The facts of one DJANGO_MCP_PROMPTS entry, lazy translations made plain strings (a lazy
+    string is what took the original's STDIO server down on prompts/list). A ValueError says
+    what is wrong with the entry."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{entry!r} is not a dict with name, description, arguments, body and permission")
+    unknown = set(entry) - PROMPT_KEYS
+    if unknown:
+        raise ValueError(f"{entry!r} has unknown keys {sorted(unknown)} "
+                         "(allowed: name, description, arguments, body, permission)")
+    name = entry.get("name")
+    if not isinstance(name, (str, Promise)) or not PROMPT_NAME.fullmatch(str(name)):
+        raise ValueError(f"prompt name {name!r} is not made of letters, digits and underscores")
+    name = str(name)
+    arguments = entry.get("arguments", ())
+    if not isinstance(arguments, (list, tuple)):
+        raise ValueError(f"{name}: arguments must be a list of {{'name', 'description', 'required'}} dicts")
+    arguments = [_argument(name, argument) for argument in arguments]
+    names = [argument["name"] for argument in arguments]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{name}: two arguments have the same name")
+    permission = entry.get("permission")
+    if permission is not None and not _is_permission(permission):
+        raise ValueError(f"{name}: permission {permission!r} is not an 'app_label.codename' string")
+    if "body" not in entry:
+        raise ValueError(f"{name}: a body template is required")
+    return {
+        "name": name,
+        "description": _text(entry.get("description", ""), f"{name}: description"),
+        "arguments": arguments,
+        "body": _text(entry["body"], f"{name}: body"),
+        "permission": permission,
+    }
+
+
+def _argument(prompt, argument):
+    if not isinstance(argument, dict):
+        raise ValueError(f"{prompt}: argument {argument!r} is not a {{'name', 'description', 'required'}} dict")
+    unknown = set(argument) - ARGUMENT_KEYS
+    if unknown:
+        raise ValueError(f"{prompt}: argument {argument!r} has unknown keys {sorted(unknown)} "
+                         "(allowed: name, description, required)")
+    name = _text(argument.get("name"), f"{prompt}: an argument's name")
+    if not name:
+        raise ValueError(f"{prompt}: an argument's name is empty")
+    required = argument.get("required", True)
+    if not isinstance(required, bool):
+        raise ValueError(f"{prompt}: argument {name!r}: required must be True or False")
+    return {
+        "name": name,
+        "description": _text(argument.get("description", ""), f"{prompt}: argument {name!r}: description"),
+        "required": required,
+    }
+
+
+def _text(value, what):
+    if not isinstance(value, (str, Promise)):
+        raise ValueError(f"{what} must be a string, not {value!r}")
+    return str(value)
+
+
+def _is_permission(value):
+    return isinstance(value, str) and PERMISSION.fullmatch(value) is not None
