@@ -22,6 +22,8 @@ pub struct Facts {
     pub resource_models: Vec<ResourceModelFacts>,
     #[serde(default)]
     pub user_prompts: Vec<UserPromptFacts>,
+    #[serde(default)]
+    pub views: Vec<ViewFacts>,
 }
 
 /// A `DJANGO_MCP_RESOURCE_MODELS` entry: a model without an admin, read with `permission`.
@@ -376,4 +378,37 @@ pub struct PromptArgumentFacts {
     /// Offered by `completion/complete`.
     #[serde(default)]
     pub choices: Vec<String>,
+}
+
+/// A routed view (docs/engine-protocol.md, views).
+#[derive(Debug, Deserialize, Clone)]
+pub struct ViewFacts {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub route: String,
+    #[serde(default)]
+    pub path_params: Vec<PathParamFacts>,
+    #[serde(default)]
+    pub module: String,
+    #[serde(default)]
+    pub qualname: String,
+    #[serde(default)]
+    pub class_kind: Option<String>,
+    /// Lower-case HTTP methods the view handles; empty: any.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    /// What protects the view, as the host recognised it (`{"kind": "login"}`, …).
+    #[serde(default)]
+    pub gates: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct PathParamFacts {
+    pub name: String,
+    pub converter: String,
+    #[serde(default)]
+    pub pattern: Option<String>,
 }

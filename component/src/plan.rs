@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::derive::resources::Reader;
 use crate::derive::{Catalogue, FilterRule, Operation, Tool};
 use crate::facts::ModelFacts;
-use crate::protocol::tools::{tool_error, tool_result_text, tool_success, ToolResult};
+use crate::protocol::tools::{tool_error, tool_failure, tool_result_text, tool_success, ToolResult};
 
 pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
     let admin = |i: &usize| cat.admin_ids[*i].clone();
@@ -42,6 +42,12 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
             "kind": "admin.action", "admin": admin(i), "action": action, "pks": args.get("pks"),
         }),
         Operation::Custom { .. } => json!({"kind": "custom.tool", "tool": tool.spec.name, "arguments": args}),
+        Operation::ViewCall { view, method, .. } => json!({
+            "kind": "view.call", "view": view,
+            "method": method.as_deref().map(Value::from).or_else(|| args.get("method").cloned()),
+            "path": args.get("path").cloned().unwrap_or_else(|| json!({})),
+            "query": args.get("query"), "body": args.get("body"),
+        }),
     }
 }
 
@@ -124,7 +130,10 @@ struct Object<'a> {
 /// The tool result for the host's answer (JSON text) to the work effect, and its audit outcome.
 pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
     let Some(admin) = tool.spec.operation.admin() else {
-        return shape_custom(outcome);
+        return match tool.spec.operation {
+            Operation::ViewCall { .. } => shape_view(outcome),
+            _ => shape_custom(outcome),
+        };
     };
     let model = cat.admin_model(admin);
     let answer: Answer = match serde_json::from_str(outcome) {
@@ -178,7 +187,7 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             let deleted: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             json!({"deleted": deleted.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}).to_string()
         }
-        Operation::Custom { .. } => unreachable!("custom tools are shaped by shape_custom"),
+        Operation::Custom { .. } | Operation::ViewCall { .. } => unreachable!("shaped by shape_custom and shape_view"),
         Operation::AdminAction { .. } => {
             let done: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             let mut out = Map::new();
@@ -202,6 +211,28 @@ fn object_link(cat: &Catalogue, model: &ModelFacts, object: &RawValue) -> Vec<Va
     };
     vec![json!({"type": "resource_link", "uri": template.uri.replace("{pk}", &pk), "name": format!("{} {pk}", model.label),
                 "mimeType": "application/json"})]
+}
+
+/// A view's answer `{status, headers, body}` as it came; a 4xx or 5xx answer is a tool error
+/// (still with the answer as structured content, so the agent sees what the view said).
+fn shape_view(outcome: &str) -> (ToolResult, &'static str) {
+    let answer: Answer = match serde_json::from_str(outcome) {
+        Ok(a) => a,
+        Err(_) => return (tool_error("The view failed: the host gave no result.".to_string()), "handler_error"),
+    };
+    if let Some(err) = answer.error {
+        let message = err.get("message").and_then(Value::as_str).unwrap_or("The view failed.").to_string();
+        return (tool_error(message), "handler_error");
+    }
+    let Some(value) = answer.ok else {
+        return (tool_error("The view failed: the host gave no result.".to_string()), "handler_error");
+    };
+    let status = serde_json::from_str::<Value>(value.get()).ok().and_then(|v| v.get("status").and_then(Value::as_u64)).unwrap_or(0);
+    if status >= 400 {
+        (tool_failure(value.get(), format!("the view answered HTTP {status}")), "handler_error")
+    } else {
+        (tool_success(value.get(), &[]), "allow")
+    }
 }
 
 /// A custom tool's result is the host's `{content, isError, structuredContent?}` as it is.

@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.urls import reverse
 
 
 class Author(models.Model):
@@ -54,3 +55,6 @@ class Book(models.Model):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse("library:book-detail", args=[self.pk])

@@ -17,7 +17,9 @@ class DjangoMcpConfig(AppConfig):
         request_started.connect(routing.accept_slashless_endpoint, dispatch_uid="django_mcp.slashless")
 
         def on_setting_changed(setting, **kwargs):
-            if setting.startswith("DJANGO_MCP_") or setting in ("INSTALLED_APPS", "AUTH_USER_MODEL"):
+            # The URLconf and MIDDLEWARE (LoginRequiredMiddleware) shape the views' facts.
+            if setting.startswith("DJANGO_MCP_") or setting in (
+                    "INSTALLED_APPS", "AUTH_USER_MODEL", "ROOT_URLCONF", "MIDDLEWARE"):
                 server.reset()
 
         setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="django_mcp.settings")

@@ -1,5 +1,6 @@
 """System checks: a bad setting is reported at startup, not as an error on every request."""
 
+import importlib
 import re
 from urllib.parse import urlsplit
 
@@ -44,6 +45,7 @@ def check_settings(app_configs=None, **kwargs):
     errors.extend(_oauth_errors())
     errors.extend(_rate_limit_errors())
     errors.extend(_resource_errors())
+    errors.extend(_view_errors())
     return errors
 
 
@@ -145,3 +147,23 @@ def _resource_errors():
     size = conf.get("DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         yield _error(15, "DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES must be a positive integer.")
+
+
+def _view_errors():
+    urlconfs = conf.get("DJANGO_MCP_URLCONFS")
+    if urlconfs is not None:  # the original's "not set"
+        if not isinstance(urlconfs, (list, tuple)) or not all(isinstance(u, str) for u in urlconfs):
+            yield _error(16, "DJANGO_MCP_URLCONFS must be a list of URLconf module paths.")
+        else:
+            for name in urlconfs:
+                try:
+                    importlib.import_module(name)
+                except ImportError as exc:
+                    yield _error(17, f"DJANGO_MCP_URLCONFS: cannot import {name!r} ({exc}).")
+    for name in ("DJANGO_MCP_VIEW_EXCLUDE", "DJANGO_MCP_VIEW_INCLUDE"):
+        patterns = conf.get(name)
+        if patterns is None and name == "DJANGO_MCP_VIEW_INCLUDE":
+            continue
+        if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
+            yield _error(18, f"{name} must be a list of fnmatch patterns (matched against a view's URL name, "
+                             "route and module.qualname).")

@@ -21,6 +21,12 @@ DEFAULTS = {
     "DJANGO_MCP_RESOURCES_DISABLED": False,
     "DJANGO_MCP_PROMPTS": (),
     "DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES": 10 * 1024 * 1024,
+    # URLconfs walked for views besides ROOT_URLCONF (module paths).
+    "DJANGO_MCP_URLCONFS": (),
+    # fnmatch patterns against a view's URL name, route or module.qualname.
+    "DJANGO_MCP_VIEW_EXCLUDE": (),
+    # None: every view; else only the views these patterns match.
+    "DJANGO_MCP_VIEW_INCLUDE": None,
 }
 
 

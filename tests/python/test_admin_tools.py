@@ -20,6 +20,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.duration import duration_iso_string
 from library.models import Author, Book, Tag
 
+
+@pytest.fixture(autouse=True)
+def admin_surface_only(settings):
+    """These tests are about the admin's tools; the demo's routed views (open to any caller
+    unless gated) have their own tests in test_views.py."""
+    settings.DJANGO_MCP_VIEW_INCLUDE = []
+
+
 PORTABLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ADMIN_VERBS = ("list", "get", "create", "update", "delete", "delete_selected")
 DEMO_TOOLS = {

@@ -27,6 +27,14 @@ from django_mcp.facts.admin import collect_admins, privileged_request
 from django_mcp.facts.forms import admin_forms
 from django_mcp.requests import CallerContext
 
+
+@pytest.fixture(autouse=True)
+def admin_surface_only(settings):
+    """These tests are about the admin's tools; the demo's routed views (open to any caller
+    unless gated) have their own tests in test_views.py."""
+    settings.DJANGO_MCP_VIEW_INCLUDE = []
+
+
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )

@@ -4,6 +4,14 @@ import django_mcp
 import pytest
 from conftest import rpc_error
 
+
+@pytest.fixture(autouse=True)
+def admin_surface_only(settings):
+    """These tests are about the admin's tools; the demo's routed views (open to any caller
+    unless gated) have their own tests in test_views.py."""
+    settings.DJANGO_MCP_VIEW_INCLUDE = []
+
+
 HANDSHAKE_REVISIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
 LATEST = "2025-11-25"
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod custom;
 pub mod names;
 pub mod resources;
+pub mod views;
 
 use std::collections::{HashMap, HashSet};
 
@@ -33,6 +34,8 @@ pub enum Gate {
     Action { admin: String, action: String },
     /// Any authenticated caller, or one holding `permission` (`user.has_perm`).
     User { permission: Option<String> },
+    /// Every gate the host recognised on a routed view (login, permissions, staff, tests).
+    View { view: String },
 }
 
 impl Gate {
@@ -49,6 +52,7 @@ impl Gate {
             }
             Gate::Action { admin, action } => json!({"gate": "admin.action", "admin": admin, "action": action}),
             Gate::User { permission } => json!({"gate": "user", "permission": permission}),
+            Gate::View { view } => json!({"gate": "view", "view": view}),
         }
     }
 }
@@ -85,6 +89,9 @@ pub enum Operation {
     /// A custom tool: the host calls its handler. A stateless request without the client
     /// capabilities it needs is refused.
     Custom { client_capabilities: Vec<String> },
+    /// A routed view, called with `method` (None: the caller's `method` argument). `gates`
+    /// are what protects it, stated in the tool's `_meta`.
+    ViewCall { view: String, method: Option<String>, gates: Vec<Value> },
 }
 
 impl Operation {
@@ -96,7 +103,7 @@ impl Operation {
             | Operation::AdminUpdate { admin, .. }
             | Operation::AdminDelete { admin }
             | Operation::AdminAction { admin, .. } => Some(*admin),
-            Operation::Custom { .. } => None,
+            Operation::Custom { .. } | Operation::ViewCall { .. } => None,
         }
     }
 }
@@ -186,6 +193,7 @@ impl Catalogue {
             cat.admin_models.push(model_at);
             specs.extend(admin::tools_for(&cat, admin_index, admin, &cat.models[model_at], &mut warnings));
         }
+        specs.extend(facts.views.iter().map(|v| views::tool_for(v, cat.settings.tool_names)));
         specs.extend(facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)));
         let mut taken = HashSet::new();
         for mut spec in specs {
@@ -255,6 +263,9 @@ fn describe(spec: &ToolSpec) -> Value {
     });
     if !spec.output_schema.is_null() {
         descriptor["outputSchema"] = spec.output_schema.clone();
+    }
+    if let Operation::ViewCall { gates, .. } = &spec.operation {
+        descriptor["_meta"] = json!({"django-mcp/gates": gates});
     }
     descriptor
 }

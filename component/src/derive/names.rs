@@ -13,6 +13,11 @@ pub fn portable(site: &str, verb: &str, app_label: &str, model_name: &str) -> St
         parts.push(site);
     }
     parts.extend([verb, app_label, model_name]);
+    portable_of(&parts)
+}
+
+/// A portable name from its parts: `["get", "library_book_detail"]` → `get_library_book_detail`.
+pub fn portable_of(parts: &[&str]) -> String {
     shorten(&sanitise(&parts.join("_")))
 }
 

@@ -198,18 +198,28 @@ pub(crate) fn tool_error(message: String) -> ToolResult {
     ToolResult { text, error: Some(message) }
 }
 
-/// `structured` (JSON text) as `structuredContent` and, as the spec asks, as a text block.
+/// `structured` (JSON text) as `structuredContent` and, as the spec asks, as a text block,
+/// followed by `links` (content items: `resource_link`s to the objects returned).
+pub(crate) fn tool_success(structured: &str, links: &[Value]) -> ToolResult {
+    structured_result(structured, links, None)
+}
+
+/// The same, marked `isError` because of `why`: the tool ran but its answer is a failure.
+pub(crate) fn tool_failure(structured: &str, why: String) -> ToolResult {
+    structured_result(structured, &[], Some(why))
+}
+
 /// A result the host built whole (a custom tool's `{content, isError, structuredContent?}`).
 pub(crate) fn tool_result_text(text: String, error: Option<String>) -> ToolResult {
     ToolResult { text, error }
 }
 
-/// … followed by `links` (content items: `resource_link`s to the objects returned).
-pub(crate) fn tool_success(structured: &str, links: &[Value]) -> ToolResult {
+fn structured_result(structured: &str, links: &[Value], error: Option<String>) -> ToolResult {
     let quoted = serde_json::to_string(structured).expect("strings serialise");
     let extra: String = links.iter().map(|l| format!(",{l}")).collect();
-    let text = format!("{{\"content\":[{{\"text\":{quoted},\"type\":\"text\"}}{extra}],\"isError\":false,\"structuredContent\":{structured}}}");
-    ToolResult { text, error: None }
+    let failed = error.is_some();
+    let text = format!("{{\"content\":[{{\"text\":{quoted},\"type\":\"text\"}}{extra}],\"isError\":{failed},\"structuredContent\":{structured}}}");
+    ToolResult { text, error }
 }
 
 fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, outcome: &'static str) -> Output {

@@ -48,7 +48,7 @@ class EffectRunner:
     """Runs effect batches for one request; `sink` receives the notifications it may send."""
 
     def __init__(self, caller, registry, sink=None):
-        from django_mcp.effects import admin, admin_actions, admin_write, changelist, custom, resources
+        from django_mcp.effects import admin, admin_actions, admin_write, changelist, custom, resources, views
 
         self.caller = caller
         self.registry = registry
@@ -68,6 +68,7 @@ class EffectRunner:
             "custom.tool": custom.custom_tool,
             "custom.resource": custom.custom_resource,
             "custom.prompt": custom.custom_prompt,
+            "view.call": views.view_call,
         }
 
     def __call__(self, effects, notify=None):

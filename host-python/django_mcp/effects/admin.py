@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from django_mcp import rate_limits
 from django_mcp.effects import EffectError, Forbidden, NotFound
+from django_mcp.effects.views import view_passes
 from django_mcp.values import field_value
 
 MASK = "********"
@@ -35,10 +36,13 @@ class Gates:
     def passes(self, check) -> bool:
         """The admin site's own gate first, then the ModelAdmin's class-level permission
         (or the action's availability, which is how the admin applies `allowed_permissions`).
-        A custom item's gate is the user's own permission, if it names one."""
+        A custom item's gate is the user's own permission, if it names one; a routed view's,
+        every gate the view declares (`effects/views.py`)."""
         if check.get("gate") == "user":
             permission = check.get("permission")
             return permission is None or self.request.user.has_perm(permission)
+        if check.get("gate") == "view":
+            return view_passes(self.registry.view(check["view"]), self.request)
         site, model_admin = self.registry.get(check["admin"])
         if site not in self._sites:
             self._sites[site] = site.has_permission(self.request)

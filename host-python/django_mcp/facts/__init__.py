@@ -11,6 +11,7 @@ from django_mcp import conf, custom
 from django_mcp.facts.admin import AdminRegistry, collect_admins
 from django_mcp.facts.models import model_facts
 from django_mcp.facts.resources import resource_models, user_prompts
+from django_mcp.facts.views import collect_views
 
 
 def gather() -> tuple[str, AdminRegistry]:
@@ -34,5 +35,6 @@ def gather() -> tuple[str, AdminRegistry]:
         "resource_models": resources,
         "user_prompts": user_prompts(),
         "custom": custom_facts,
+        "views": collect_views(registry),
     }
     return json.dumps(facts, separators=(",", ":")), registry

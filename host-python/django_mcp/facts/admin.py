@@ -17,10 +17,12 @@ PRIVATE_APPS = {"django_mcp"}
 
 
 class AdminRegistry:
-    """Maps the admin ids the engine uses back to live (site, ModelAdmin) pairs."""
+    """Maps the admin ids the engine uses back to live (site, ModelAdmin) pairs, and its view
+    ids back to the routed views (`facts.views.RoutedView`)."""
 
     def __init__(self):
         self._by_id = {}
+        self._views = {}
         #: DJANGO_MCP_RESOURCE_MODELS models by label: (model, permission).
         self._resource_models = {}
         #: The custom items (django_mcp.custom), by name.
@@ -31,6 +33,13 @@ class AdminRegistry:
 
     def get(self, admin_id):
         return self._by_id[admin_id]
+
+    def add_view(self, routed):
+        self._views[routed.id] = routed
+
+    def view(self, view_id):
+        """The routed view with this id; any other id is a KeyError."""
+        return self._views[view_id]
 
     def add_model(self, model, permission):
         """A model served as resources without an admin, to callers holding `permission`."""

@@ -1,0 +1,220 @@
+"""Routed views: their gates for a caller, and the `view.call` effect.
+
+A view runs as Django's handler would run it: the callback the URL resolves to (so
+`as_view(**initkwargs)` and the converters' `to_python` apply), with a request carrying the
+caller's user, method, query and body, a template response rendered, an async view awaited.
+Middleware does not run; what the view relies on from it (user, session, messages, no CSRF
+check for this server-side call) is on the request, and LoginRequiredMiddleware's rule is
+one of the view's gates.
+
+The body rule: a JSON object sent to a form view (FormView, CreateView, UpdateView,
+DeleteView) is form-encoded, as a browser sends the form: on a POST, `request.POST` and the
+form see it (Django parses no other method's body into `request.POST`). Any other body is
+JSON (`application/json`), readable as `request.body`. Query values and form values are
+text: lists repeat the name, booleans are "true"/"false", null is empty.
+"""
+
+import contextlib
+import json
+import logging
+from urllib.parse import urlencode
+
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.db import transaction
+from django.http import Http404, HttpResponseBase
+from django.urls import Resolver404, get_urlconf, resolve, set_urlconf
+
+from django_mcp.effects import EffectError, Forbidden
+from django_mcp.effects.responses import describe
+from django_mcp.facts.views import PathError
+from django_mcp.requests import form_pairs
+
+logger = logging.getLogger("django_mcp.effects")
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def view_call(effect, caller, registry):
+    routed = registry.view(effect["view"])
+    method = str(effect.get("method") or "GET").upper()
+    query = effect.get("query") or {}
+    if not isinstance(query, dict):
+        raise EffectError("validation", "query must be an object", fields={"query": ["must be an object"]})
+    path_info, match = _resolved(routed, effect.get("path") or {})
+    body, content_type = _encoded_body(routed, effect.get("body"))
+    request = caller.request(method, path_info, query, body=body, content_type=content_type)
+    request.resolver_match = match
+    if routed.urlconf != settings.ROOT_URLCONF:
+        request.urlconf = routed.urlconf
+    # Held to the view's gates here too: the engine's check is never the only one.
+    if not view_passes(routed, request, match.kwargs):
+        raise Forbidden()
+    with _urlconf(routed.urlconf):
+        result = _response(routed, request, match, atomic=method not in SAFE_METHODS)
+    if method == "HEAD":
+        result["body"] = None  # as the server would send it
+    return result
+
+
+def view_passes(routed, request, kwargs=None):
+    """Whether the request's user passes every gate of the view. `kwargs` are the resolved
+    path values (none when asked for a listing): a mixin's test sees them as `self.kwargs`."""
+    return all(_passes(gate, routed, request, kwargs or {}) for gate in routed.gates)
+
+
+def _passes(gate, routed, request, kwargs):
+    user = request.user
+    if gate.kind == "public":
+        return True
+    if gate.kind == "login":
+        return bool(user.is_authenticated and user.is_active)
+    if gate.kind == "staff":
+        return bool(user.is_active and user.is_staff)
+    if gate.kind == "permission":
+        return bool(user.has_perms(gate.permissions))
+    if gate.kind == "test":
+        try:
+            return bool(_run_test(gate, routed, request, kwargs))
+        except PermissionDenied:  # how AccessMixin and raise_exception say no
+            return False
+        except Exception:
+            # A test that needs what the call does not provide (e.g. path values at listing
+            # time) cannot say yes: the gate stays closed.
+            logger.warning("the test %s of the view %s failed; treated as not passed",
+                           gate.label, routed.id, exc_info=True)
+            return False
+    return False
+
+
+def _run_test(gate, routed, request, kwargs):
+    if gate.test is not None:
+        if iscoroutinefunction(gate.test):
+            return async_to_sync(gate.test)(request.user)
+        return gate.test(request.user)
+    view = routed.view_class(**routed.initkwargs)
+    view.setup(request, **kwargs)
+    return gate.view_check(view)
+
+
+def _resolved(routed, values):
+    """(path_info, ResolverMatch) for these path values; resolving runs the converters'
+    `to_python` and proves the path leads to this very view."""
+    if not isinstance(values, dict):
+        raise EffectError("validation", "path must be an object", fields={"path": ["must be an object"]})
+    try:
+        path_info = routed.path_for(values)
+    except PathError as exc:
+        raise EffectError("validation", str(exc), fields={"path": [str(exc)]}) from None
+    try:
+        match = resolve(path_info, routed.urlconf)
+    except Resolver404:
+        match = None
+    if match is None or match.func is not routed.callback:
+        message = "the path values do not lead to this view"
+        raise EffectError("validation", message, fields={"path": [message]})
+    return path_info, match
+
+
+def _encoded_body(routed, body):
+    if body is None:
+        return None, None
+    if isinstance(body, dict) and routed.class_kind == "form":
+        return urlencode(form_pairs(body)).encode(), "application/x-www-form-urlencoded"
+    return json.dumps(body).encode(), "application/json"
+
+
+@contextlib.contextmanager
+def _urlconf(urlconf):
+    """Within the call, reverse() works in the view's own URLconf, as Django's handler
+    arranges for a request that has `urlconf` set."""
+    if urlconf == settings.ROOT_URLCONF:
+        yield
+        return
+    previous = get_urlconf()
+    set_urlconf(urlconf)
+    try:
+        yield
+    finally:
+        set_urlconf(previous)
+
+
+def _response(routed, request, match, atomic):
+    """The view's response as a result. A call that may write runs in a transaction on every
+    database (as ATOMIC_REQUESTS would, less those the view opts out of), rolled back when the
+    view fails or answers 5xx; the response is rendered and read inside it, since templates
+    and streams query lazily."""
+    try:
+        with _transactions(routed.callback) if atomic else contextlib.nullcontext() as aliases:
+            response = None
+            try:
+                response = _rendered(_run(match.func, request, match.args, match.kwargs), routed)
+                result = describe(response)
+            finally:
+                if response is not None:
+                    _release(response)
+            if aliases and result["status"] >= 500:
+                for alias in aliases:
+                    transaction.set_rollback(True, using=alias)
+            return result
+    except Http404 as exc:
+        return _error_result(404, _message(exc, "Not Found"))
+    except PermissionDenied as exc:
+        return _error_result(403, _message(exc, "Forbidden"))
+    except BadRequest as exc:
+        return _error_result(400, _message(exc, "Bad Request"))
+    except SuspiciousOperation:
+        return _error_result(400, "Bad Request")  # its message may describe an attack: kept in the logs
+
+
+@contextlib.contextmanager
+def _transactions(callback):
+    opted_out = getattr(callback, "_non_atomic_requests", set())
+    aliases = [alias for alias in settings.DATABASES if alias not in opted_out]
+    with contextlib.ExitStack() as stack:
+        for alias in aliases:
+            stack.enter_context(transaction.atomic(using=alias))
+        yield aliases
+
+
+def _run(callback, request, args, kwargs):
+    if iscoroutinefunction(callback):
+        return async_to_sync(callback)(request, *args, **kwargs)
+    response = callback(request, *args, **kwargs)
+    if hasattr(response, "__await__"):  # a sync-looking callable that returned a coroutine
+        response = async_to_sync(_awaited)(response)
+    return response
+
+
+async def _awaited(awaitable):
+    return await awaitable
+
+
+def _rendered(response, routed):
+    if not isinstance(response, HttpResponseBase):
+        # Django's handler refuses these too; the message stays in the logs.
+        raise ValueError(f"the view {routed.id} returned {type(response).__name__}, not an HttpResponse")
+    if hasattr(response, "render") and callable(response.render):
+        response = response.render()
+    return response
+
+
+def _release(response):
+    """Close the files and streams a response holds. Not `response.close()`: that would also
+    send `request_finished`, and Django closes the database connections on it, in the middle
+    of the MCP request."""
+    for closer in getattr(response, "_resource_closers", ()):
+        try:
+            closer()
+        except Exception:
+            logger.debug("closing a response resource failed", exc_info=True)
+
+
+def _message(exc, default):
+    message = exc.args[0] if exc.args else None
+    return message if isinstance(message, str) and message else default
+
+
+def _error_result(status, message):
+    return {"status": status, "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": message}

@@ -1,0 +1,406 @@
+"""Facts about the routed views: one entry per URL pattern of the project's URLconfs.
+
+ROOT_URLCONF and DJANGO_MCP_URLCONFS are walked through their includes, namespaces kept.
+Left out: the admin sites' URLs (they are served through their ModelAdmins), our own
+endpoints, static and media serving, and whatever DJANGO_MCP_VIEW_EXCLUDE names (or
+DJANGO_MCP_VIEW_INCLUDE does not). A view that cannot be described is skipped with a
+warning; the others are still served.
+"""
+
+import dataclasses
+import fnmatch
+import inspect
+import logging
+import re
+import sys
+from collections.abc import Callable
+
+from asgiref.sync import iscoroutinefunction
+from django.conf import settings
+from django.contrib.admin import AdminSite, ModelAdmin
+from django.contrib.admin.sites import all_sites
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.converters import IntConverter, PathConverter, SlugConverter, StringConverter, UUIDConverter
+from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils.module_loading import import_string
+from django.utils.regex_helper import normalize
+from django.views.generic import RedirectView, TemplateView
+from django.views.generic.dates import BaseDateListView
+from django.views.generic.detail import BaseDetailView
+from django.views.generic.edit import BaseDeleteView, DeletionMixin, ProcessFormView
+from django.views.generic.list import BaseListView
+
+from django_mcp import conf
+from django_mcp.facts import view_gates
+from django_mcp.facts.view_gates import LOGIN, PUBLIC
+
+logger = logging.getLogger("django_mcp.facts")
+
+# How a route writes a parameter: `<int:pk>`, `<slug>` (django.urls.resolvers does the same).
+_ROUTE_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+_CONVERTERS = {IntConverter: "int", StringConverter: "str", SlugConverter: "slug", UUIDConverter: "uuid",
+               PathConverter: "path"}
+# Class views by what they do, most specific first (a DeleteView is also a detail view).
+_CLASS_KINDS = (
+    (RedirectView, "redirect"),
+    ((ProcessFormView, BaseDeleteView, DeletionMixin), "form"),
+    ((BaseListView, BaseDateListView), "list"),
+    (BaseDetailView, "detail"),
+    (TemplateView, "template"),
+)
+
+
+class PathError(ValueError):
+    """Path values that do not make this view's URL; the message is safe to show a client."""
+
+
+@dataclasses.dataclass
+class RoutedView:
+    """A URL pattern and the view it routes to: what the view effects need to call it."""
+
+    id: str
+    #: The namespace-qualified URL name, or None.
+    name: str | None
+    #: The URLconf (module path) it was found in; resolving there finds it again.
+    urlconf: str
+    #: The patterns from the URLconf's top down to this view's own.
+    pieces: tuple
+    callback: Callable
+    view_class: type | None
+    #: The `as_view(**initkwargs)` arguments (they live in the callback too).
+    initkwargs: dict
+    class_kind: str | None
+    gates: list
+
+    def path_for(self, values):
+        """The URL path (as `path_info`) with `values` in place of the parameters; PathError
+        when one is missing, unknown or does not fit its converter. The path is built here
+        rather than by `reverse()`: several patterns may share a name, and `to_url` of a
+        converter may reject the JSON form of a value its regex accepts (a year as "2024")."""
+        expected = {p["name"] for p in path_params(self.pieces)}
+        unknown = sorted(set(values) - expected)
+        if unknown:
+            raise PathError(f"unknown path parameter {unknown[0]!r}")
+        return "/" + "".join(_filled(piece, values) for piece in self.pieces)
+
+
+def collect_views(registry):
+    """The facts of every routed view, each also added to `registry` under its id."""
+    selection = _Selection()
+    login_everywhere = login_required_middleware()
+    facts, ids = [], set()
+    for urlconf in urlconfs():
+        try:
+            patterns = get_resolver(urlconf).url_patterns
+        except Exception:
+            logger.warning("skipping the URLconf %s: it cannot be loaded", urlconf, exc_info=True)
+            continue
+        for pieces, namespaces, pattern in _walk(patterns, (), ()):
+            described = _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids)
+            if described is not None:
+                routed, view_facts = described
+                ids.add(routed.id)
+                registry.add_view(routed)
+                facts.append(view_facts)
+    return facts
+
+
+def urlconfs():
+    """ROOT_URLCONF, then each DJANGO_MCP_URLCONFS module not already walked."""
+    names = [settings.ROOT_URLCONF]
+    for name in conf.get("DJANGO_MCP_URLCONFS") or ():
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def login_required_middleware():
+    """Whether MIDDLEWARE has Django's LoginRequiredMiddleware (5.1+) or a subclass of it."""
+    try:
+        from django.contrib.auth.middleware import LoginRequiredMiddleware
+    except ImportError:
+        return False
+    for path in settings.MIDDLEWARE:
+        try:
+            middleware = import_string(path)
+        except ImportError:
+            continue  # Django's own start-up reports it
+        if isinstance(middleware, type) and issubclass(middleware, LoginRequiredMiddleware):
+            return True
+    return False
+
+
+class _Selection:
+    """DJANGO_MCP_VIEW_INCLUDE (None: everything) and DJANGO_MCP_VIEW_EXCLUDE, fnmatch patterns
+    matched against a view's URL name, its route and its `module.qualname`."""
+
+    def __init__(self):
+        self.include = conf.get("DJANGO_MCP_VIEW_INCLUDE")
+        self.exclude = conf.get("DJANGO_MCP_VIEW_EXCLUDE") or ()
+
+    def admits(self, *labels):
+        labels = [label for label in labels if label]
+        if self.include is not None and not _matches(labels, self.include):
+            return False
+        return not _matches(labels, self.exclude)
+
+
+def _matches(labels, patterns):
+    return any(fnmatch.fnmatchcase(label, pattern) for label in labels for pattern in patterns)
+
+
+def _walk(patterns, pieces, namespaces):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if _is_private_resolver(entry):
+                continue
+            try:
+                children = entry.url_patterns
+            except Exception:
+                logger.warning("skipping the URLs included at %s: they cannot be loaded",
+                               _route(pieces + (entry.pattern,)), exc_info=True)
+                continue
+            inner = namespaces + (entry.namespace,) if entry.namespace else namespaces
+            yield from _walk(children, pieces + (entry.pattern,), inner)
+        elif isinstance(entry, URLPattern):
+            yield pieces + (entry.pattern,), namespaces, entry
+
+
+def _is_private_resolver(resolver):
+    """An admin site's URLs (AdminSite.urls has app_name "admin", its namespace the site's
+    name) or our own URLconfs."""
+    if resolver.app_name == "admin" or resolver.namespace in {site.name for site in all_sites}:
+        return True
+    module = getattr(resolver.urlconf_name, "__name__", resolver.urlconf_name)
+    return isinstance(module, str) and (module == "django_mcp" or module.startswith("django_mcp."))
+
+
+def _is_private_callback(callback, target):
+    """Admin views (bound to an AdminSite or ModelAdmin, however wrapped), our own endpoints
+    (e.g. the slash-less sibling of the MCP endpoint) and static/media file serving."""
+    for function in view_gates.wrappers(callback):
+        if isinstance(getattr(function, "__self__", None), (AdminSite, ModelAdmin)):
+            return True
+    module = getattr(target, "__module__", "") or ""
+    if module == "django_mcp" or module.startswith("django_mcp."):
+        return True
+    return target in _file_servers()
+
+
+def _is_drf(view_class):
+    """Django REST framework views (`@api_view` functions too) are left to a DRF surface of
+    their own: DRF's permission classes are not gates this module recognises. DRF is only
+    looked at when the project has imported it."""
+    drf = sys.modules.get("rest_framework.views")
+    api_view = getattr(drf, "APIView", None)
+    return isinstance(api_view, type) and view_class is not None and issubclass(view_class, api_view)
+
+
+def _file_servers():
+    from django.views.static import serve
+
+    servers = [serve]
+    try:
+        from django.contrib.staticfiles.views import serve as serve_static
+    except ImportError:  # a project may leave staticfiles out entirely
+        pass
+    else:
+        servers.append(serve_static)
+    return servers
+
+
+def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids):
+    """(RoutedView, facts) for one URL pattern, or None when it is left out or cannot be described."""
+    where = _route(pieces)
+    try:
+        callback = pattern.callback
+        view_class = getattr(callback, "view_class", None)
+        target = view_class or _function(callback)
+        if _is_private_callback(callback, target) or _is_drf(view_class):
+            return None
+        name = ":".join((*namespaces, pattern.name)) if pattern.name else None
+        dotted = f"{target.__module__}.{target.__qualname__}"
+        if not selection.admits(name, where, dotted):
+            return None
+        params = list(path_params(pieces))
+        initkwargs = dict(getattr(callback, "view_initkwargs", None) or {})
+        gates = _gates(callback, view_class, initkwargs, login_everywhere)
+        class_kind = _class_kind(view_class) if view_class else None
+        routed = RoutedView(
+            id=_unique(name or dotted, ids), name=name, urlconf=urlconf, pieces=pieces, callback=callback,
+            view_class=view_class, initkwargs=initkwargs, class_kind=class_kind, gates=gates,
+        )
+        view_facts = {
+            "id": routed.id,
+            "name": name,
+            "route": where,
+            "path_params": params,
+            "module": target.__module__,
+            "qualname": target.__qualname__,
+            "kind": "class" if view_class else "function",
+            "class_kind": class_kind,
+            "methods": _methods(callback, view_class),
+            "is_async": bool(view_class.view_is_async if view_class else iscoroutinefunction(callback)),
+            "description": _description(target),
+            "gates": [gate.facts() for gate in gates],
+        }
+    except Exception:  # one odd view never takes the others down
+        logger.warning("skipping the view at %r: it could not be described", where, exc_info=True)
+        return None
+    return routed, view_facts
+
+
+def _function(callback):
+    """The function a (decorated, partial or callable-object) view callback comes down to."""
+    function = inspect.unwrap(callback)
+    while hasattr(function, "func") and not hasattr(function, "__qualname__"):  # functools.partial
+        function = inspect.unwrap(function.func)
+    if not hasattr(function, "__qualname__"):  # an instance with __call__
+        function = type(function)
+    return function
+
+
+def _unique(base, ids):
+    """`base`, or `base#2`, `base#3`… when a pattern with the same name or view came first."""
+    candidate, n = base, 1
+    while candidate in ids:
+        n += 1
+        candidate = f"{base}#{n}"
+    return candidate
+
+
+def _route(pieces):
+    """The route as written, joined through includes; an included regex drops its `^`."""
+    parts = []
+    for index, piece in enumerate(pieces):
+        text = str(piece)
+        if isinstance(piece, RegexPattern) and index:
+            text = text.removeprefix("^")
+        parts.append(text)
+    return "".join(parts)
+
+
+def path_params(pieces):
+    for piece in pieces:
+        if isinstance(piece, RoutePattern):
+            for match in _ROUTE_PARAMETER.finditer(str(piece)):
+                converter = piece.converters[match["name"]]
+                yield {"name": match["name"], "converter": _CONVERTERS.get(type(converter), "regex"),
+                       "pattern": converter.regex}
+        elif isinstance(piece, RegexPattern):
+            regex = piece.regex
+            if regex.groups > len(regex.groupindex):
+                # Django passes unnamed groups positionally and cannot reverse them by name.
+                raise ValueError("unnamed regex groups (positional view arguments) are not supported")
+            for name, group in _named_groups(regex.pattern):
+                yield {"name": name, "converter": "regex", "pattern": group}
+
+
+def _named_groups(regex):
+    """(name, sub-pattern) of each `(?P<name>…)` group, in order."""
+    groups = []
+    for match in re.finditer(r"\(\?P<(\w+)>", regex):
+        start = index = match.end()
+        depth, in_class = 1, False
+        while index < len(regex) and depth:
+            char = regex[index]
+            if char == "\\":
+                index += 2
+                continue
+            if in_class:
+                in_class = char != "]"
+            elif char == "[":
+                in_class = True
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+            index += 1
+        groups.append((match[1], regex[start:index - 1]))
+    return groups
+
+
+def _filled(piece, values):
+    if isinstance(piece, RoutePattern):
+        def fill(match):
+            name = match["name"]
+            if name not in values:
+                raise PathError(f"the path parameter {name!r} is required")
+            return _url_text(name, piece.converters[name], values[name])
+
+        return _ROUTE_PARAMETER.sub(fill, str(piece))
+    if isinstance(piece, RegexPattern):
+        for template, names in normalize(piece.regex.pattern):
+            if all(name in values for name in names):
+                text = template % {name: _plain(values[name]) for name in names}
+                if piece.regex.fullmatch(text):
+                    return text
+        raise PathError(f"the path values do not fit {piece.regex.pattern!r}")
+    return str(piece)  # e.g. i18n_patterns' language prefix
+
+
+def _url_text(name, converter, value):
+    """The URL text of `value`: what `to_url` makes of it (as reverse() does), else the value
+    as written, as long as the converter's regex accepts it."""
+    text = None
+    try:
+        text = converter.to_url(value)
+    except (ValueError, TypeError):
+        pass
+    if not isinstance(text, str) or not re.fullmatch(converter.regex, text):
+        text = _plain(value)
+    if not re.fullmatch(converter.regex, text):
+        raise PathError(f"the path parameter {name!r} must match {converter.regex}")
+    return text
+
+
+def _plain(value):
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        raise PathError("path values are strings or numbers")
+    return str(value)
+
+
+def _gates(callback, view_class, initkwargs, login_everywhere):
+    gates = view_gates.decorator_gates(callback)
+    if view_class is not None:
+        gates += view_gates.class_gates(view_class, initkwargs)
+    # LoginRequiredMiddleware reads this attribute; login_not_required sets it to False.
+    if getattr(callback, "login_required", True) is False:
+        gates = gates or [PUBLIC]
+    elif login_everywhere:
+        gates = [LOGIN, *gates]
+    unique = []
+    for gate in gates:
+        if gate not in unique:
+            unique.append(gate)
+    return unique
+
+
+def _methods(callback, view_class):
+    """The HTTP methods (lower case) the view answers; [] when any method reaches it."""
+    methods = None
+    if view_class is not None:
+        # Handlers the class defines; View.options answers every class view and says nothing,
+        # and `head` counts only where a class defines it (View.setup lends it `get` otherwise).
+        methods = [m for m in view_class.http_method_names if m != "options" and hasattr(view_class, m)]
+    restricted = view_gates.allowed_methods(callback)
+    if restricted is not None:
+        methods = restricted if methods is None else [m for m in methods if m in restricted]
+    return methods or []
+
+
+def _class_kind(view_class):
+    for bases, kind in _CLASS_KINDS:
+        if issubclass(view_class, bases):
+            return kind
+    return "other"
+
+
+def _description(target):
+    """The first paragraph of the view's own docstring (a class view does not inherit
+    ListView's), on one line."""
+    doc = target.__dict__.get("__doc__") if isinstance(target, type) else getattr(target, "__doc__", None)
+    if not isinstance(doc, str):
+        return ""
+    paragraph = inspect.cleandoc(doc).split("\n\n", 1)[0]
+    return " ".join(paragraph.split())
