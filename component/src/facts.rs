@@ -24,6 +24,8 @@ pub struct Facts {
     pub user_prompts: Vec<UserPromptFacts>,
     #[serde(default)]
     pub views: Vec<ViewFacts>,
+    #[serde(default)]
+    pub searches: Vec<SearchFacts>,
 }
 
 /// A `DJANGO_MCP_RESOURCE_MODELS` entry: a model without an admin, read with `permission`.
@@ -411,4 +413,21 @@ pub struct PathParamFacts {
     pub converter: String,
     #[serde(default)]
     pub pattern: Option<String>,
+}
+
+/// A `DJANGO_MCP_MODEL_SEARCH` entry.
+#[derive(Debug, Deserialize, Clone)]
+pub struct SearchFacts {
+    pub model: String,
+    /// The model's ModelAdmin, whose `get_queryset` the search goes through.
+    #[serde(default)]
+    pub admin: Option<String>,
+    #[serde(default)]
+    pub search_fields: Vec<String>,
+    #[serde(default)]
+    pub filter_fields: Vec<String>,
+    /// The only fields results carry.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    pub permission: String,
 }

@@ -42,6 +42,19 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
             "kind": "admin.action", "admin": admin(i), "action": action, "pks": args.get("pks"),
         }),
         Operation::Custom { .. } => json!({"kind": "custom.tool", "tool": tool.spec.name, "arguments": args}),
+        Operation::Search { model, admin, search_fields, filters, fields, masked, default_page_size } => {
+            let given = args.get("filters").and_then(Value::as_object);
+            let filters: Vec<Value> = filters
+                .iter()
+                .filter_map(|name| given?.get(name).map(|value| json!({"path": name, "value": value})))
+                .collect();
+            let ordering: Vec<String> = args.get("ordering").and_then(Value::as_str).map(|o| o.split(',').map(str::to_string).collect()).unwrap_or_default();
+            json!({
+                "kind": "model.search", "model": model, "admin": admin, "q": args.get("q"), "search_fields": search_fields,
+                "filters": filters, "ordering": ordering, "page": page(args), "page_size": page_size(args, *default_page_size),
+                "fields": fields, "masked": masked,
+            })
+        }
         Operation::ViewCall { view, method, .. } => json!({
             "kind": "view.call", "view": view,
             "method": method.as_deref().map(Value::from).or_else(|| args.get("method").cloned()),
@@ -130,8 +143,9 @@ struct Object<'a> {
 /// The tool result for the host's answer (JSON text) to the work effect, and its audit outcome.
 pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
     let Some(admin) = tool.spec.operation.admin() else {
-        return match tool.spec.operation {
+        return match &tool.spec.operation {
             Operation::ViewCall { .. } => shape_view(outcome),
+            Operation::Search { default_page_size, .. } => shape_search(args, *default_page_size, outcome),
             _ => shape_custom(outcome),
         };
     };
@@ -164,15 +178,9 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
         return (tool_error("The tool failed: the host gave no result.".to_string()), "handler_error");
     };
     let structured = match &tool.spec.operation {
-        Operation::AdminList { default_page_size, .. } => match serde_json::from_str::<Page>(value.get()) {
-            Ok(page) => format!(
-                "{{\"count\":{},\"page\":{},\"page_size\":{},\"results\":{}}}",
-                page.count,
-                self::page(args),
-                page_size(args, *default_page_size),
-                page.results.get()
-            ),
-            Err(_) => return (tool_error("The tool failed: the host's page was malformed.".to_string()), "handler_error"),
+        Operation::AdminList { default_page_size, .. } => match page_result(args, *default_page_size, value) {
+            Some(text) => text,
+            None => return (tool_error("The tool failed: the host's page was malformed.".to_string()), "handler_error"),
         },
         Operation::AdminRetrieve { .. } | Operation::AdminCreate { .. } | Operation::AdminUpdate { .. } => {
             match serde_json::from_str::<Object>(value.get()) {
@@ -187,7 +195,9 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             let deleted: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             json!({"deleted": deleted.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}).to_string()
         }
-        Operation::Custom { .. } | Operation::ViewCall { .. } => unreachable!("shaped by shape_custom and shape_view"),
+        Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::Search { .. } => {
+            unreachable!("shaped by shape_custom, shape_view and shape_search")
+        }
         Operation::AdminAction { .. } => {
             let done: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             let mut out = Map::new();
@@ -211,6 +221,37 @@ fn object_link(cat: &Catalogue, model: &ModelFacts, object: &RawValue) -> Vec<Va
     };
     vec![json!({"type": "resource_link", "uri": template.uri.replace("{pk}", &pk), "name": format!("{} {pk}", model.label),
                 "mimeType": "application/json"})]
+}
+
+/// `{count, page, page_size, results}` from the host's page, rows passed through raw.
+fn page_result(args: &Value, default_page_size: u64, value: &RawValue) -> Option<String> {
+    let found: Page = serde_json::from_str(value.get()).ok()?;
+    Some(format!(
+        "{{\"count\":{},\"page\":{},\"page_size\":{},\"results\":{}}}",
+        found.count,
+        page(args),
+        page_size(args, default_page_size),
+        found.results.get()
+    ))
+}
+
+/// A search page, or the reason there is none (a filter value the field cannot hold, …).
+fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolResult, &'static str) {
+    let answer: Answer = match serde_json::from_str(outcome) {
+        Ok(a) => a,
+        Err(_) => return (tool_error("The search failed: the host gave no result.".to_string()), "handler_error"),
+    };
+    if let Some(err) = answer.error {
+        return match err.get("kind").and_then(Value::as_str) {
+            Some("validation") => (tool_error(validation_message(&err)), "handler_error"),
+            Some("forbidden") => (tool_error("You do not have permission to search these objects.".to_string()), "deny"),
+            _ => (tool_error(err.get("message").and_then(Value::as_str).unwrap_or("The search failed.").to_string()), "handler_error"),
+        };
+    }
+    match answer.ok.and_then(|value| page_result(args, default_page_size, value)) {
+        Some(text) => (tool_success(&text, &[]), "allow"),
+        None => (tool_error("The search failed: the host's page was malformed.".to_string()), "handler_error"),
+    }
 }
 
 /// A view's answer `{status, headers, body}` as it came; a 4xx or 5xx answer is a tool error

@@ -75,6 +75,17 @@ MEDIA_ROOT = os.environ.get("DEMO_MEDIA", str(BASE_DIR / "media"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Search tools beside the admin's list tools; results carry only the fields listed.
+DJANGO_MCP_MODEL_SEARCH = [
+    {
+        "model": "library.Book",
+        "search_fields": ["title", "summary", "author__name"],
+        "filter_fields": ["status", "in_print", "author"],
+        "fields": ["id", "title", "status", "published", "author", "tags"],
+    },
+    {"model": "library.Author", "search_fields": ["name"], "fields": ["id", "name", "birth_date"]},
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -10,6 +10,7 @@ from django.utils.module_loading import import_string
 
 from django_mcp import conf, rate_limits
 from django_mcp.facts.resources import resource_model, user_prompt
+from django_mcp.facts.search import model_search
 
 
 @checks.register()
@@ -46,6 +47,7 @@ def check_settings(app_configs=None, **kwargs):
     errors.extend(_rate_limit_errors())
     errors.extend(_resource_errors())
     errors.extend(_view_errors())
+    errors.extend(_search_errors())
     return errors
 
 
@@ -167,3 +169,21 @@ def _view_errors():
         if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
             yield _error(18, f"{name} must be a list of fnmatch patterns (matched against a view's URL name, "
                              "route and module.qualname).")
+
+
+def _search_errors():
+    entries = conf.get("DJANGO_MCP_MODEL_SEARCH")
+    if not isinstance(entries, (list, tuple)):
+        yield _error(19, "DJANGO_MCP_MODEL_SEARCH must be a list of 'app_label.ModelName' strings or {'model', "
+                         "'search_fields', 'filter_fields', 'fields', 'permission'} dicts.")
+        return
+    labels = set()
+    for entry in entries:
+        try:
+            label = model_search(entry).model._meta.label
+        except ValueError as exc:
+            yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {exc}.")
+            continue
+        if label in labels:
+            yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {label} is listed twice.")
+        labels.add(label)

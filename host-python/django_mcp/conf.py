@@ -18,6 +18,8 @@ DEFAULTS = {
     "DJANGO_MCP_RATE_LIMITS": None,
     "DJANGO_MCP_RATE_LIMIT_CACHE": "default",
     "DJANGO_MCP_RESOURCE_MODELS": (),
+    # Search tools: "app.Model" or {"model", "search_fields", "filter_fields", "fields", "permission"}.
+    "DJANGO_MCP_MODEL_SEARCH": (),
     "DJANGO_MCP_RESOURCES_DISABLED": False,
     "DJANGO_MCP_PROMPTS": (),
     "DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES": 10 * 1024 * 1024,

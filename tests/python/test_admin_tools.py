@@ -24,8 +24,9 @@ from library.models import Author, Book, Tag
 @pytest.fixture(autouse=True)
 def admin_surface_only(settings):
     """These tests are about the admin's tools; the demo's routed views (open to any caller
-    unless gated) have their own tests in test_views.py."""
+    unless gated) and search tools have their own tests (test_views.py, test_search.py)."""
     settings.DJANGO_MCP_VIEW_INCLUDE = []
+    settings.DJANGO_MCP_MODEL_SEARCH = []
 
 
 PORTABLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -31,8 +31,9 @@ from django_mcp.requests import CallerContext
 @pytest.fixture(autouse=True)
 def admin_surface_only(settings):
     """These tests are about the admin's tools; the demo's routed views (open to any caller
-    unless gated) have their own tests in test_views.py."""
+    unless gated) and search tools have their own tests (test_views.py, test_search.py)."""
     settings.DJANGO_MCP_VIEW_INCLUDE = []
+    settings.DJANGO_MCP_MODEL_SEARCH = []
 
 
 PNG = base64.b64decode(

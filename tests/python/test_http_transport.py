@@ -180,7 +180,8 @@ def test_a_non_bearer_authorization_scheme_gets_401(client, mcp):
 
 
 def test_a_valid_key_of_an_inactive_user_gets_403(mcp_as, make_key, bob_key, settings):
-    settings.DJANGO_MCP_VIEW_INCLUDE = []  # bob's admin tools only, not the demo's open views
+    # bob's admin tools only, not the demo's open views and searches
+    settings.DJANGO_MCP_VIEW_INCLUDE, settings.DJANGO_MCP_MODEL_SEARCH = [], []
     credential = make_key("alice")
     User.objects.filter(username="alice").update(is_active=False)
     response = mcp_as(credential).post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})

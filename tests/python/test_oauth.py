@@ -44,7 +44,8 @@ def names(mcp):
 
 
 def test_a_resolved_token_acts_as_its_user_with_that_users_permissions(mcp_as, resolver, settings):
-    settings.DJANGO_MCP_VIEW_INCLUDE = []  # bob's admin tools only, not the demo's open views
+    # bob's admin tools only, not the demo's open views and searches
+    settings.DJANGO_MCP_VIEW_INCLUDE, settings.DJANGO_MCP_MODEL_SEARCH = [], []
     bob = mcp_as("dot-token-of-bob")
     assert names(bob) == ["list_library_author", "get_library_author"]
     assert bob.call("list_library_author")["structuredContent"]["count"] > 0

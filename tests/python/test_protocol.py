@@ -8,8 +8,9 @@ from conftest import rpc_error
 @pytest.fixture(autouse=True)
 def admin_surface_only(settings):
     """These tests are about the admin's tools; the demo's routed views (open to any caller
-    unless gated) have their own tests in test_views.py."""
+    unless gated) and search tools have their own tests (test_views.py, test_search.py)."""
     settings.DJANGO_MCP_VIEW_INCLUDE = []
+    settings.DJANGO_MCP_MODEL_SEARCH = []
 
 
 HANDSHAKE_REVISIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]

@@ -368,7 +368,7 @@ impl AdminRules<'_> {
 }
 
 /// The field a `list_filter` path (`author__name`) ends at, following relations.
-fn resolve_path<'a>(cat: &'a Catalogue, model: &'a ModelFacts, path: &str) -> Option<&'a FieldFacts> {
+pub(crate) fn resolve_path<'a>(cat: &'a Catalogue, model: &'a ModelFacts, path: &str) -> Option<&'a FieldFacts> {
     use crate::schema::fields::ModelIndex;
     let mut current = model;
     let mut parts = path.split("__").peekable();
@@ -382,11 +382,11 @@ fn resolve_path<'a>(cat: &'a Catalogue, model: &'a ModelFacts, path: &str) -> Op
     None
 }
 
-fn humanise_list(items: &[String]) -> String {
+pub(crate) fn humanise_list(items: &[String]) -> String {
     items.iter().map(|s| s.trim_start_matches(['^', '=', '@']).replace("__", " ")).collect::<Vec<_>>().join(", ")
 }
 
-fn regex_escape(s: &str) -> String {
+pub(crate) fn regex_escape(s: &str) -> String {
     s.chars().flat_map(|c| if c.is_ascii_alphanumeric() || c == '_' { vec![c] } else { vec!['\\', c] }).collect()
 }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod custom;
 pub mod names;
 pub mod resources;
+pub mod search;
 pub mod views;
 
 use std::collections::{HashMap, HashSet};
@@ -92,6 +93,16 @@ pub enum Operation {
     /// A routed view, called with `method` (None: the caller's `method` argument). `gates`
     /// are what protects it, stated in the tool's `_meta`.
     ViewCall { view: String, method: Option<String>, gates: Vec<Value> },
+    /// A `DJANGO_MCP_MODEL_SEARCH` tool; through `admin`'s `get_queryset` when there is one.
+    Search {
+        model: String,
+        admin: Option<String>,
+        search_fields: Vec<String>,
+        filters: Vec<String>,
+        fields: Vec<String>,
+        masked: Vec<String>,
+        default_page_size: u64,
+    },
 }
 
 impl Operation {
@@ -103,7 +114,7 @@ impl Operation {
             | Operation::AdminUpdate { admin, .. }
             | Operation::AdminDelete { admin }
             | Operation::AdminAction { admin, .. } => Some(*admin),
-            Operation::Custom { .. } | Operation::ViewCall { .. } => None,
+            Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::Search { .. } => None,
         }
     }
 }
@@ -193,6 +204,7 @@ impl Catalogue {
             cat.admin_models.push(model_at);
             specs.extend(admin::tools_for(&cat, admin_index, admin, &cat.models[model_at], &mut warnings));
         }
+        specs.extend(facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)));
         specs.extend(facts.views.iter().map(|v| views::tool_for(v, cat.settings.tool_names)));
         specs.extend(facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)));
         let mut taken = HashSet::new();

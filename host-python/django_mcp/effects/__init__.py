@@ -48,7 +48,7 @@ class EffectRunner:
     """Runs effect batches for one request; `sink` receives the notifications it may send."""
 
     def __init__(self, caller, registry, sink=None):
-        from django_mcp.effects import admin, admin_actions, admin_write, changelist, custom, resources, views
+        from django_mcp.effects import admin, admin_actions, admin_write, changelist, custom, resources, search, views
 
         self.caller = caller
         self.registry = registry
@@ -65,6 +65,7 @@ class EffectRunner:
             "resource.object": resources.resource_object,
             "resource.file": resources.resource_file,
             "resource.objects": resources.resource_objects,
+            "model.search": search.model_search,
             "custom.tool": custom.custom_tool,
             "custom.resource": custom.custom_resource,
             "custom.prompt": custom.custom_prompt,

@@ -9,15 +9,18 @@ import json
 import django_mcp
 from django_mcp import conf, custom
 from django_mcp.facts.admin import AdminRegistry, collect_admins
-from django_mcp.facts.models import model_facts
+from django_mcp.facts.models import model_facts, redact_fields
 from django_mcp.facts.resources import resource_models, user_prompts
+from django_mcp.facts.search import searches
 from django_mcp.facts.views import collect_views
 
 
 def gather() -> tuple[str, AdminRegistry]:
     registry, admins = collect_admins()
     registry.custom, custom_facts = custom.collect()
-    resources = resource_models(registry)  # before models(): their models need facts too
+    # Before models(): the models of resources and searches need facts too.
+    resources = resource_models(registry)
+    search_facts = searches(registry)
     models = [model_facts(model) for model in registry.models()]
     facts = {
         "protocol": 1,
@@ -25,7 +28,7 @@ def gather() -> tuple[str, AdminRegistry]:
         "settings": {
             "tool_names": conf.get("DJANGO_MCP_TOOL_NAMES"),
             "page_size": int(conf.get("DJANGO_MCP_PAGE_SIZE")),
-            "redact_fields": [*conf.get("DJANGO_MCP_REDACT_FIELDS"), "django_mcp.MCPAPIKey.secret_hash"],
+            "redact_fields": redact_fields(),
             "test_hooks": bool(conf.get("DJANGO_MCP_TEST_HOOKS")),
             "resources_disabled": bool(conf.get("DJANGO_MCP_RESOURCES_DISABLED")),
             "field_resource_max_bytes": int(conf.get("DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES")),
@@ -33,6 +36,7 @@ def gather() -> tuple[str, AdminRegistry]:
         "models": models,
         "admins": admins,
         "resource_models": resources,
+        "searches": search_facts,
         "user_prompts": user_prompts(),
         "custom": custom_facts,
         "views": collect_views(registry),

@@ -25,6 +25,8 @@ class AdminRegistry:
         self._views = {}
         #: DJANGO_MCP_RESOURCE_MODELS models by label: (model, permission).
         self._resource_models = {}
+        #: DJANGO_MCP_MODEL_SEARCH entries by model label (facts.search.Search).
+        self._searches = {}
         #: The custom items (django_mcp.custom), by name.
         self.custom = None
 
@@ -53,6 +55,13 @@ class AdminRegistry:
     def model_permission(self, label):
         return self._resource_models[label][1]
 
+    def add_search(self, search):
+        self._searches[search.model._meta.label] = search
+
+    def search(self, label):
+        """A DJANGO_MCP_MODEL_SEARCH entry; any other label is a KeyError."""
+        return self._searches[label]
+
     def models(self):
         seen = []
         for _site, model_admin in self._by_id.values():
@@ -61,6 +70,10 @@ class AdminRegistry:
         for model, _permission in self._resource_models.values():
             if model not in seen:
                 seen.append(model)
+        for search in self._searches.values():
+            for model in search.models:  # the model, and those its field paths cross
+                if model not in seen:
+                    seen.append(model)
         # Relations need their targets' pk facts, even when the target has no admin.
         for model in list(seen):
             for field in model._meta.get_fields():
@@ -89,7 +102,7 @@ def collect_admins():
         for model, model_admin in site._registry.items():
             if model._meta.app_label in PRIVATE_APPS:
                 continue
-            admin_id = f"{site.name}/{model._meta.label_lower}"
+            admin_id = admin_id_of(site, model)
             try:
                 admins.append(_admin_facts(admin_id, site, model, model_admin))
             except Exception:  # one odd ModelAdmin never takes the others down
@@ -97,6 +110,11 @@ def collect_admins():
                 continue
             registry.add(admin_id, site, model_admin)
     return registry, admins
+
+
+def admin_id_of(site, model):
+    """The engine's handle for the ModelAdmin of `model` on `site`."""
+    return f"{site.name}/{model._meta.label_lower}"
 
 
 def _admin_facts(admin_id, site, model, model_admin):

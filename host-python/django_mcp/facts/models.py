@@ -4,7 +4,25 @@ from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from django_mcp import conf
 from django_mcp.values import to_json
+
+#: Never sent, whatever DJANGO_MCP_REDACT_FIELDS says.
+ALWAYS_REDACTED = ("django_mcp.MCPAPIKey.secret_hash",)
+
+
+def redact_fields():
+    """DJANGO_MCP_REDACT_FIELDS (`field` or `app.Model.field`), and our own secrets."""
+    return [*conf.get("DJANGO_MCP_REDACT_FIELDS"), *ALWAYS_REDACTED]
+
+
+def is_redacted(model, name, redacted=None):
+    """Whether the field `name` of `model` is a secret, as the engine judges it: the user
+    model's password hash, or a DJANGO_MCP_REDACT_FIELDS entry."""
+    redacted = redact_fields() if redacted is None else redacted
+    label = model._meta.label
+    return (model is get_user_model() and name == "password") or any(
+        entry == name or entry == f"{label}.{name}" for entry in redacted)
 
 
 def model_facts(model) -> dict:

@@ -65,18 +65,31 @@ def resource_model(entry):
         label, permission = entry, None
     if not isinstance(label, str):
         raise ValueError(f"{entry!r} is neither 'app_label.ModelName' nor {{'model': ..., 'permission': ...}}")
+    model = installed_model(label)
+    return model, entry_permission(model, permission)
+
+
+def installed_model(label):
+    """The installed model `label` ("app_label.ModelName") names; a ValueError for an unknown
+    one or one of ours."""
     try:
         model = apps.get_model(label)
     except (LookupError, ValueError):
         raise ValueError(f"{label!r} is not an installed model") from None
-    opts = model._meta
-    if opts.app_label in PRIVATE_APPS:
+    if model._meta.app_label in PRIVATE_APPS:
         raise ValueError(f"{label!r} is managed with mcp_key and the Django admin, never through MCP")
+    return model
+
+
+def entry_permission(model, permission):
+    """An entry's `permission`, by default the model's view permission; a ValueError if it is
+    not an 'app_label.codename' string."""
+    opts = model._meta
     if permission is None:
-        permission = f"{opts.app_label}.{get_permission_codename('view', opts)}"
-    elif not _is_permission(permission):
-        raise ValueError(f"{label!r}: permission {permission!r} is not an 'app_label.codename' string")
-    return model, permission
+        return f"{opts.app_label}.{get_permission_codename('view', opts)}"
+    if not _is_permission(permission):
+        raise ValueError(f"{opts.label!r}: permission {permission!r} is not an 'app_label.codename' string")
+    return permission
 
 
 def user_prompts():

@@ -1,0 +1,102 @@
+//! Search rules: each `DJANGO_MCP_MODEL_SEARCH` entry becomes a search tool — `q` over its
+//! search fields, `filters` on its filter fields only, `ordering` by its result fields, and
+//! results that carry only the fields it allows (secrets masked even then).
+
+use serde_json::{json, Map, Value};
+
+use super::admin::{humanise_list, regex_escape, resolve_path, MAX_PAGE_SIZE};
+use super::{names, Catalogue, Gate, Hints, Operation, ToolSpec};
+use crate::facts::{FieldFacts, SearchFacts, ToolNames};
+use crate::schema::fields::{field_schema, object_schema, ModelIndex};
+
+pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String>) -> Option<ToolSpec> {
+    let Some(model) = cat.model(&search.model) else {
+        warnings.push(format!("search {}: the model was not described; skipped", search.model));
+        return None;
+    };
+    let plural = &model.verbose_name_plural;
+    let fields: Vec<&FieldFacts> = search.fields.iter().filter_map(|f| model.field(f)).collect();
+    let masked: Vec<String> = fields.iter().filter(|f| cat.is_redacted(model, &f.name)).map(|f| f.name.clone()).collect();
+    let row: Map<String, Value> = fields
+        .iter()
+        .map(|f| {
+            let schema = if masked.contains(&f.name) { json!({"type": ["string", "null"], "description": "Redacted: never sent."}) } else { field_schema(f, cat) };
+            (f.name.clone(), schema)
+        })
+        .collect();
+
+    let mut props = Map::new();
+    if !search.search_fields.is_empty() {
+        props.insert("q".into(), json!({"type": "string", "maxLength": 500,
+            "description": format!("Search {plural} by {}.", humanise_list(&search.search_fields))}));
+    }
+    let mut filters = Vec::new();
+    let mut filter_props = Map::new();
+    for name in &search.filter_fields {
+        match resolve_path(cat, model, name) {
+            Some(field) => {
+                let one = FieldFacts { many: false, null: true, ..field.clone() };
+                filter_props.insert(name.clone(), field_schema(&one, cat));
+                filters.push(name.clone());
+            }
+            None => warnings.push(format!("search {}: filter field {name:?} could not be described; not offered", search.model)),
+        }
+    }
+    if !filters.is_empty() {
+        let mut schema = object_schema(filter_props, &[], true);
+        schema["description"] = json!("Exact values (null for none); only these fields.");
+        props.insert("filters".into(), schema);
+    }
+    let orderable: Vec<String> = fields.iter().filter(|f| !f.many && !masked.contains(&f.name)).map(|f| f.name.clone()).collect();
+    if !orderable.is_empty() {
+        let alternatives = orderable.iter().map(|c| regex_escape(c)).collect::<Vec<_>>().join("|");
+        props.insert("ordering".into(), json!({
+            "type": "string",
+            "pattern": format!("^-?({alternatives})(,-?({alternatives}))*$"),
+            "description": format!("Comma-separated fields, '-' for descending: {}.", orderable.join(", ")),
+        }));
+    }
+    let per_page = cat.settings.page_size.clamp(1, MAX_PAGE_SIZE as usize) as u64;
+    props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));
+    props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
+
+    let output = object_schema(
+        Map::from_iter([
+            ("results".to_string(), json!({"type": "array", "items": object_schema(row, &[], false)})),
+            ("count".to_string(), json!({"type": "integer", "minimum": 0})),
+            ("page".to_string(), json!({"type": "integer", "minimum": 1})),
+            ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
+        ]),
+        &["results", "count", "page", "page_size"],
+        false,
+    );
+    let portable = names::portable_of(&["search", &model.app_label, &model.model_name]);
+    let dotted = format!("model.search:{}", model.label);
+    let (name, alias) = match cat.settings.tool_names {
+        ToolNames::Portable => (portable, dotted),
+        ToolNames::Dotted => (dotted, portable),
+    };
+    let mut description = format!("Search {plural}, {per_page} per page by default; results carry {}.", humanise_list(&search.fields));
+    if !filters.is_empty() {
+        description.push_str(&format!(" Filter by {}.", filters.join(", ")));
+    }
+    Some(ToolSpec {
+        name,
+        alias,
+        title: format!("Search {plural}"),
+        description,
+        input_schema: object_schema(props, &[], true),
+        output_schema: output,
+        hints: Hints { read_only: true, destructive: false, idempotent: true },
+        gate: Gate::User { permission: Some(search.permission.clone()) },
+        operation: Operation::Search {
+            model: model.label.clone(),
+            admin: search.admin.clone(),
+            search_fields: search.search_fields.clone(),
+            filters,
+            fields: fields.iter().map(|f| f.name.clone()).collect(),
+            masked,
+            default_page_size: per_page,
+        },
+    })
+}

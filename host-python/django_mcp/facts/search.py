@@ -1,0 +1,179 @@
+"""Facts about search tools: DJANGO_MCP_MODEL_SEARCH.
+
+An entry is `"app.Model"` or `{"model", "search_fields", "filter_fields", "fields",
+"permission"}`. Unlike the original, results carry only `fields`: by default the pk and the
+entry's search and filter fields on the model itself, never every field. No list may name a
+secret (the user model's password hash, a DJANGO_MCP_REDACT_FIELDS field): it is neither
+returned, searched nor filtered on, since a filter on a hash is an oracle for it.
+
+As for resources, one parser serves the system checks, which report a bad entry at startup,
+and `gather()`, which leaves a bad entry out with a warning.
+"""
+
+import dataclasses
+import logging
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models.constants import LOOKUP_SEP
+
+from django_mcp import conf
+from django_mcp.facts.admin import PRIVATE_APPS, admin_id_of, admin_sites
+from django_mcp.facts.models import is_redacted, redact_fields
+from django_mcp.facts.resources import entry_permission, installed_model
+
+logger = logging.getLogger("django_mcp.facts")
+
+SEARCH_KEYS = {"model", "search_fields", "filter_fields", "fields", "permission"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Search:
+    """One DJANGO_MCP_MODEL_SEARCH entry, checked."""
+
+    model: type
+    search_fields: tuple
+    filter_fields: tuple
+    fields: tuple
+    permission: str
+    #: The model and those its search and filter paths cross: they need facts too.
+    models: tuple
+    #: The ModelAdmin whose `get_queryset` the search goes through, if the model has one.
+    admin: str | None = None
+
+    def facts(self):
+        return {
+            "model": self.model._meta.label,
+            "admin": self.admin,
+            "search_fields": list(self.search_fields),
+            "filter_fields": list(self.filter_fields),
+            "fields": list(self.fields),
+            "permission": self.permission,
+        }
+
+
+def searches(registry):
+    """The DJANGO_MCP_MODEL_SEARCH facts; each search is added to `registry` for the effect."""
+    entries = conf.get("DJANGO_MCP_MODEL_SEARCH")
+    if not isinstance(entries, (list, tuple)):
+        logger.warning("DJANGO_MCP_MODEL_SEARCH is not a list; no search tools")
+        return []
+    facts = []
+    for entry in entries:
+        try:
+            search = model_search(entry)
+            search = dataclasses.replace(search, admin=_admin(registry, search.model))
+        except ValueError as exc:
+            logger.warning("DJANGO_MCP_MODEL_SEARCH: %s; left out", exc)
+            continue
+        label = search.model._meta.label
+        if any(fact["model"] == label for fact in facts):
+            logger.warning("DJANGO_MCP_MODEL_SEARCH: a second entry for %s; left out", label)
+            continue
+        registry.add_search(search)
+        facts.append(search.facts())
+    return facts
+
+
+def model_search(entry):
+    """The Search of one DJANGO_MCP_MODEL_SEARCH entry (without its admin); a ValueError says
+    what is wrong with the entry."""
+    if isinstance(entry, dict):
+        unknown = set(entry) - SEARCH_KEYS
+        if unknown:
+            raise ValueError(f"{entry!r} has unknown keys {sorted(unknown)} "
+                             "(allowed: model, search_fields, filter_fields, fields, permission)")
+        label = entry.get("model")
+    else:
+        label, entry = entry, {}
+    if not isinstance(label, str):
+        raise ValueError(f"{label!r} is neither 'app_label.ModelName' nor a dict with a 'model'")
+    model = installed_model(label)
+    label = model._meta.label
+    redacted = redact_fields()
+    crossed = [model]
+
+    def paths(key):
+        names = entry.get(key, ())
+        if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) for name in names):
+            raise ValueError(f"{label}: {key} must be a list of field names")
+        for name in names:
+            try:
+                chain = _resolve(model, name, redacted)
+            except ValueError as exc:
+                raise ValueError(f"{label}: {key}: {exc}") from None
+            for owner, _field in chain:
+                if owner not in crossed:
+                    crossed.append(owner)
+            yield name, chain
+
+    search_fields = []
+    for name, chain in paths("search_fields"):
+        if chain[-1][1].is_relation:
+            raise ValueError(f"{label}: search_fields: {name!r} is a relation; search a field across it "
+                             f"({name}{LOOKUP_SEP}<field>)")
+        search_fields.append(name)
+    filter_fields = []
+    for name, chain in paths("filter_fields"):
+        if not all(_stored(owner, field) for owner, field in chain):
+            raise ValueError(f"{label}: filter_fields: {name!r} follows a reverse relation or ends on no "
+                             "stored field")
+        filter_fields.append(name)
+    if "fields" in entry:
+        fields = []
+        for name, chain in paths("fields"):
+            if len(chain) > 1 or not _stored(model, chain[0][1]):
+                raise ValueError(f"{label}: fields: {name!r} is not a field of {label}")
+            fields.append(name)
+    else:  # the pk, and the search and filter fields on the model itself
+        names = [model._meta.pk.name, *search_fields, *filter_fields]
+        fields = [name for name in names if LOOKUP_SEP not in name and _stored(model, model._meta.get_field(name))]
+    return Search(
+        model=model,
+        search_fields=tuple(dict.fromkeys(search_fields)),
+        filter_fields=tuple(dict.fromkeys(filter_fields)),
+        fields=tuple(dict.fromkeys(fields)),
+        permission=entry_permission(model, entry.get("permission")),
+        models=tuple(crossed),
+    )
+
+
+def _resolve(model, path, redacted):
+    """The (model, field) pairs `path` (`author__name`) crosses from `model`; a ValueError if a
+    part names no field, follows no relation, is a secret or enters one of our own models."""
+    chain = []
+    for part in path.split(LOOKUP_SEP):
+        if chain:
+            target = chain[-1][1].related_model
+            if target is None or isinstance(target, str):
+                raise ValueError(f"{path!r}: {chain[-1][1].name} is not a relation")
+            if target._meta.app_label in PRIVATE_APPS:
+                raise ValueError(f"{path!r} reaches {target._meta.label}, which is never served through MCP")
+            model = target
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            raise ValueError(f"{path!r}: {model._meta.label} has no field {part!r}") from None
+        if is_redacted(model, field.name, redacted):
+            raise ValueError(f"{path!r}: {model._meta.label}.{field.name} is a secret, never sent nor searched")
+        chain.append((model, field))
+    return chain
+
+
+def _stored(model, field):
+    """A field the engine's model facts describe: concrete, or a forward many-to-many."""
+    return field.concrete or field in model._meta.many_to_many
+
+
+def _admin(registry, model):
+    """The id of the model's ModelAdmin on the first configured site that registers it, or
+    None. A model whose admin could not be described is left out: searching its default
+    manager would bypass the admin's `get_queryset` (tenant scoping)."""
+    for site in admin_sites():
+        if model in site._registry:
+            admin_id = admin_id_of(site, model)
+            try:
+                registry.get(admin_id)
+            except KeyError:
+                raise ValueError(f"{model._meta.label}: its ModelAdmin could not be described") from None
+            return admin_id
+    return None
