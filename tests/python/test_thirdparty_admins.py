@@ -3,7 +3,8 @@
 The project in `thirdparty/` is the demo plus django.contrib.auth's own User and Group admins,
 flatpages, redirects, sites, django-celery-beat and django-taggit (a `Bookmark` model uses
 taggit's TaggableManager), and a second admin site, `pages`, whose FlatPage admin holds page
-editors to object-level rules. It runs under uvicorn with its own SQLite database.
+editors to object-level rules, and routes flatpages' and django.contrib.auth's own views. It
+runs under uvicorn with its own SQLite database.
 
 What is shown: every tool of every registered model is listed with schemas a Draft 2020-12
 validator accepts; list and get work everywhere and their results validate (formats checked);
@@ -188,6 +189,12 @@ def tool_name(names, verb, app, model, site="admin"):
     found = [n for n in names if n.startswith(head) and len(n) == NAME_MAX]
     assert len(found) <= 1, found
     return found[0] if found else None
+
+
+def admin_tools(session):
+    """The names of the admin's tools a session was shown, leaving out the routed views
+    (flatpages, django.contrib.auth), whose tools carry their gates in `_meta`."""
+    return {name for name, tool in session.tools.items() if "django-mcp/gates" not in (tool.meta or {})}
 
 
 def connect(live, who):
@@ -604,7 +611,7 @@ UNRESTRICTED_ACTIONS = {
 
 def test_a_view_only_user_is_shown_list_get_and_only_the_actions_the_admin_offers(live):
     async def body(s):
-        return set(s.tools)
+        return admin_tools(s)
 
     names = as_user(live, "victor", body)
     # The demo's DJANGO_MCP_MODEL_SEARCH tools need only the view permission too.
@@ -674,7 +681,7 @@ def test_a_view_only_user_cannot_run_actions_that_need_a_permission(live, alice_
 
 def test_a_page_editor_sees_only_the_pages_site(live):
     async def body(s):
-        return set(s.tools)
+        return admin_tools(s)
 
     names = as_user(live, "dave", body)
     assert names, "the page editor was shown nothing"
@@ -943,3 +950,27 @@ def test_a_prompt_for_every_admin_action_lists_and_renders(live):
     rendered = as_user(live, "alice", body)
     assert len(rendered) == sum(len(actions) for *_, actions in ADMINS)
     assert all(f"`{name}`" in text and '{"pks":[1]}' in text for name, text in rendered.items())
+
+
+def test_views_nobody_here_wrote_run_through_mcp(live):
+    """django.contrib.flatpages' view and django.contrib.auth's views, as the URL walk found
+    them: a flatpage rendered, a login-gated password change done through its own form."""
+
+    async def body(s):
+        tools = s.tools
+        flatpage = next(n for n in tools if n.startswith("invoke_") and "flatpage" in n)
+        page = await s.ok(flatpage, {"method": "GET", "path": {"url": "about/"}})
+        missing = await s.call(flatpage, {"method": "GET", "path": {"url": "nowhere/"}})
+        change = await s.ok("invoke_password_change", {"method": "GET"})
+        done = await s.ok("invoke_password_change", {"method": "POST", "body": {
+            "old_password": "wrong", "new_password1": "N3w-passw0rd!", "new_password2": "N3w-passw0rd!"}})
+        return tools, page, missing, change, done
+
+    tools, page, missing, change, done = as_user(live, "dave", body)
+    assert "password_change" in " ".join(tools) and "create_logout" in tools
+    assert tools["get_password_change_done"].meta["django-mcp/gates"] == [{"kind": "login"}]
+    assert page["status"] == 200 and "About us" in page["body"]
+    assert missing.kind == "tool_error" and missing.value["status"] == 404
+    assert change["status"] == 200 and "Old password" in change["body"]
+    # The form's own validation answers (the old password is wrong): the page again, unchanged.
+    assert done["status"] == 200 and "incorrectly" in done["body"]

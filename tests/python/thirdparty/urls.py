@@ -7,4 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("pages-admin/", pages_site.urls),
     path("mcp/", include("django_mcp.urls")),
+    # Views nobody here wrote: flatpages and django.contrib.auth's own views.
+    path("pages/", include("django.contrib.flatpages.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
 ]
