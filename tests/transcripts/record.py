@@ -139,6 +139,20 @@ def scenarios():
         .say("bob may not add books: the gate fails before any work", call(8, "create_library_book", {"title": "x"}), credential="bob")
     )
     yield (
+        Scenario("resources-prompts", "Model resources, action prompts and completion: the host reads, the engine renders.", "library.json")
+        .say("the templates this caller may read", rpc(1, "resources/templates/list"))
+        .say("one book as its model resource", rpc(2, "resources/read", {"uri": "django-mcp://model/library.Book/1"}))
+        .say("a pk nobody can see: -32602 with the uri", rpc(3, "resources/read", {"uri": "django-mcp://model/library.Book/99999"}))
+        .say("an action's prompt, rendered by the engine", rpc(4, "prompts/get", {"name": "mark_published_library_book", "arguments": {"pks": "1,2"}}))
+        .say("pks completed through get_queryset", rpc(5, "completion/complete", {"ref": {"type": "ref/resource", "uri": "django-mcp://model/library.Book/{pk}"}, "argument": {"name": "pk", "value": "1"}}))
+    )
+    yield (
+        Scenario("views", "Routed views: a typed path, the view's own answer, a gate held.", "library.json")
+        .say("a JSON view with an int path argument", call(1, "get_library_book_json", {"path": {"pk": 2}}))
+        .say("a path the converter would not take never reaches the host", call(2, "get_library_book_json", {"path": {"pk": "two"}}))
+        .say("bob is not an editor: the view's user_passes_test gate refuses", call(3, "invoke_library_drafts", {"method": "GET"}), credential="bob")
+    )
+    yield (
         Scenario("guest-trap", "A panicking guest traps; the host starts a fresh instance and serves on.",
                  "library-test-hooks.json", {"DJANGO_MCP_TEST_HOOKS": True})
         .say("debug/panic exists only with test hooks on", rpc(1, "debug/panic"))
