@@ -150,32 +150,10 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
         };
     };
     let model = cat.admin_model(admin);
-    let answer: Answer = match serde_json::from_str(outcome) {
-        Ok(a) => a,
-        Err(_) => return (tool_error("The tool failed: the host gave no result.".to_string()), "handler_error"),
-    };
-    if let Some(err) = answer.error {
-        let kind = err.get("kind").and_then(Value::as_str).unwrap_or("internal");
-        let verbose = &model.verbose_name;
-        let message = match kind {
-            "not_found" => format!("No {verbose} with pk {} exists that you can see.", args.get("pk").unwrap_or(&Value::Null)),
-            "forbidden" => match &tool.spec.operation {
-                Operation::AdminUpdate { .. } => format!("You do not have permission to change this {verbose}."),
-                Operation::AdminDelete { .. } => format!("You do not have permission to delete this {verbose} (or objects it would delete)."),
-                Operation::AdminAction { .. } => match err.get("message").and_then(Value::as_str).filter(|m| !m.is_empty() && *m != "forbidden") {
-                    Some(reason) => reason.to_string(),
-                    None => format!("This action is not available to you for these {}.", model.verbose_name_plural),
-                },
-                _ => format!("You do not have permission to view this {verbose}."),
-            },
-            "validation" => validation_message(&err),
-            _ => err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string(),
-        };
-        let outcome = if kind == "forbidden" { "deny" } else { "handler_error" };
-        return (tool_error(message), outcome);
-    }
-    let Some(value) = answer.ok else {
-        return (tool_error("The tool failed: the host gave no result.".to_string()), "handler_error");
+    let value = match answered(outcome) {
+        Ok(value) => value,
+        Err(Value::Null) => return no_result("tool"),
+        Err(err) => return admin_error(tool, model, args, &err),
     };
     let structured = match &tool.spec.operation {
         Operation::AdminList { default_page_size, .. } => match page_result(args, *default_page_size, value) {
@@ -209,6 +187,28 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
     (tool_success(&structured, &[]), "allow")
 }
 
+/// A tool error naming what the admin refused or found wrong, and its audit outcome.
+fn admin_error(tool: &Tool, model: &ModelFacts, args: &Value, err: &Value) -> (ToolResult, &'static str) {
+    let kind = err.get("kind").and_then(Value::as_str).unwrap_or("internal");
+    let verbose = &model.verbose_name;
+    let message = match kind {
+        "not_found" => format!("No {verbose} with pk {} exists that you can see.", args.get("pk").unwrap_or(&Value::Null)),
+        "forbidden" => match &tool.spec.operation {
+            Operation::AdminUpdate { .. } => format!("You do not have permission to change this {verbose}."),
+            Operation::AdminDelete { .. } => format!("You do not have permission to delete this {verbose} (or objects it would delete)."),
+            Operation::AdminAction { .. } => match err.get("message").and_then(Value::as_str).filter(|m| !m.is_empty() && *m != "forbidden") {
+                Some(reason) => reason.to_string(),
+                None => format!("This action is not available to you for these {}.", model.verbose_name_plural),
+            },
+            _ => format!("You do not have permission to view this {verbose}."),
+        },
+        "validation" => validation_message(err),
+        _ => err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string(),
+    };
+    let outcome = if kind == "forbidden" { "deny" } else { "handler_error" };
+    (tool_error(message), outcome)
+}
+
 /// A `resource_link` to the object's model resource, when there is one.
 fn object_link(cat: &Catalogue, model: &ModelFacts, object: &RawValue) -> Vec<Value> {
     let Some(template) = cat.resource_templates.iter().find(|t| matches!(&t.reader, Reader::Object { label, .. } if *label == model.label)) else {
@@ -221,6 +221,20 @@ fn object_link(cat: &Catalogue, model: &ModelFacts, object: &RawValue) -> Vec<Va
     };
     vec![json!({"type": "resource_link", "uri": template.uri.replace("{pk}", &pk), "name": format!("{} {pk}", model.label),
                 "mimeType": "application/json"})]
+}
+
+/// The host's answer to the work effect: its raw `ok` value, or its error object (`Null`
+/// when the host gave no answer at all).
+fn answered(outcome: &str) -> Result<&RawValue, Value> {
+    match serde_json::from_str::<Answer>(outcome) {
+        Ok(Answer { ok: Some(value), error: None }) => Ok(value),
+        Ok(Answer { error: Some(err), .. }) => Err(err),
+        _ => Err(Value::Null),
+    }
+}
+
+fn no_result(what: &str) -> (ToolResult, &'static str) {
+    (tool_error(format!("The {what} failed: the host gave no result.")), "handler_error")
 }
 
 /// `{count, page, page_size, results}` from the host's page, rows passed through raw.
@@ -237,18 +251,18 @@ fn page_result(args: &Value, default_page_size: u64, value: &RawValue) -> Option
 
 /// A search page, or the reason there is none (a filter value the field cannot hold, …).
 fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolResult, &'static str) {
-    let answer: Answer = match serde_json::from_str(outcome) {
-        Ok(a) => a,
-        Err(_) => return (tool_error("The search failed: the host gave no result.".to_string()), "handler_error"),
+    let value = match answered(outcome) {
+        Ok(value) => value,
+        Err(Value::Null) => return no_result("search"),
+        Err(err) => {
+            return match err.get("kind").and_then(Value::as_str) {
+                Some("validation") => (tool_error(validation_message(&err)), "handler_error"),
+                Some("forbidden") => (tool_error("You do not have permission to search these objects.".to_string()), "deny"),
+                _ => (tool_error(err.get("message").and_then(Value::as_str).unwrap_or("The search failed.").to_string()), "handler_error"),
+            };
+        }
     };
-    if let Some(err) = answer.error {
-        return match err.get("kind").and_then(Value::as_str) {
-            Some("validation") => (tool_error(validation_message(&err)), "handler_error"),
-            Some("forbidden") => (tool_error("You do not have permission to search these objects.".to_string()), "deny"),
-            _ => (tool_error(err.get("message").and_then(Value::as_str).unwrap_or("The search failed.").to_string()), "handler_error"),
-        };
-    }
-    match answer.ok.and_then(|value| page_result(args, default_page_size, value)) {
+    match page_result(args, default_page_size, value) {
         Some(text) => (tool_success(&text, &[]), "allow"),
         None => (tool_error("The search failed: the host's page was malformed.".to_string()), "handler_error"),
     }
@@ -257,16 +271,13 @@ fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolRes
 /// A view's answer `{status, headers, body}` as it came; a 4xx or 5xx answer is a tool error
 /// (still with the answer as structured content, so the agent sees what the view said).
 fn shape_view(outcome: &str) -> (ToolResult, &'static str) {
-    let answer: Answer = match serde_json::from_str(outcome) {
-        Ok(a) => a,
-        Err(_) => return (tool_error("The view failed: the host gave no result.".to_string()), "handler_error"),
-    };
-    if let Some(err) = answer.error {
-        let message = err.get("message").and_then(Value::as_str).unwrap_or("The view failed.").to_string();
-        return (tool_error(message), "handler_error");
-    }
-    let Some(value) = answer.ok else {
-        return (tool_error("The view failed: the host gave no result.".to_string()), "handler_error");
+    let value = match answered(outcome) {
+        Ok(value) => value,
+        Err(Value::Null) => return no_result("view"),
+        Err(err) => {
+            let message = err.get("message").and_then(Value::as_str).unwrap_or("The view failed.").to_string();
+            return (tool_error(message), "handler_error");
+        }
     };
     let status = serde_json::from_str::<Value>(value.get()).ok().and_then(|v| v.get("status").and_then(Value::as_u64)).unwrap_or(0);
     if status >= 400 {

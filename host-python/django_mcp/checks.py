@@ -9,7 +9,7 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from django_mcp import conf, rate_limits
-from django_mcp.facts.resources import resource_model, user_prompt
+from django_mcp.facts.resources import parsed_entries, resource_model, user_prompt
 from django_mcp.facts.search import model_search
 
 
@@ -136,16 +136,11 @@ def _resource_errors():
         yield _error(14, "DJANGO_MCP_PROMPTS must be a list of {'name', 'description', 'arguments', 'body', "
                          "'permission'} dicts.")
     else:
-        names = set()
-        for entry in prompts:
-            try:
-                name = user_prompt(entry)["name"]
-            except ValueError as exc:
-                yield _error(14, f"DJANGO_MCP_PROMPTS: {exc}.")
-                continue
-            if name in names:
-                yield _error(14, f"DJANGO_MCP_PROMPTS: two prompts are named {name!r}.")
-            names.add(name)
+        for _prompt, problem, repeated in parsed_entries(prompts, user_prompt, lambda p: p["name"]):
+            if problem is not None:
+                yield _error(14, f"DJANGO_MCP_PROMPTS: {problem}.")
+            elif repeated is not None:
+                yield _error(14, f"DJANGO_MCP_PROMPTS: two prompts are named {repeated!r}.")
     size = conf.get("DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         yield _error(15, "DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES must be a positive integer.")
@@ -177,13 +172,8 @@ def _search_errors():
         yield _error(19, "DJANGO_MCP_MODEL_SEARCH must be a list of 'app_label.ModelName' strings or {'model', "
                          "'search_fields', 'filter_fields', 'fields', 'permission'} dicts.")
         return
-    labels = set()
-    for entry in entries:
-        try:
-            label = model_search(entry).model._meta.label
-        except ValueError as exc:
-            yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {exc}.")
-            continue
-        if label in labels:
-            yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {label} is listed twice.")
-        labels.add(label)
+    for _search, problem, repeated in parsed_entries(entries, model_search, lambda s: s.model._meta.label):
+        if problem is not None:
+            yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {problem}.")
+        elif repeated is not None:
+            yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {repeated} is listed twice.")

@@ -99,17 +99,33 @@ def user_prompts():
         logger.warning("DJANGO_MCP_PROMPTS is not a list; no user prompts")
         return []
     facts = []
+    for prompt, problem, repeated in parsed_entries(entries, user_prompt, lambda p: p["name"]):
+        if problem is not None:
+            logger.warning("DJANGO_MCP_PROMPTS: %s; left out", problem)
+        elif repeated is not None:
+            logger.warning("DJANGO_MCP_PROMPTS: a second prompt named %r; left out", repeated)
+        else:
+            facts.append(prompt)
+    return facts
+
+
+def parsed_entries(entries, parse, key):
+    """Each entry of a list setting through `parse`, as `(parsed, problem, repeated)` with one
+    of them set: the parsed entry, the ValueError that says what is wrong with it, or the key
+    it shares with an earlier entry."""
+    seen = set()
     for entry in entries:
         try:
-            prompt = user_prompt(entry)
+            parsed = parse(entry)
         except ValueError as exc:
-            logger.warning("DJANGO_MCP_PROMPTS: %s; left out", exc)
+            yield None, exc, None
             continue
-        if any(fact["name"] == prompt["name"] for fact in facts):
-            logger.warning("DJANGO_MCP_PROMPTS: a second prompt named %r; left out", prompt["name"])
-            continue
-        facts.append(prompt)
-    return facts
+        name = key(parsed)
+        if name in seen:
+            yield None, None, name
+        else:
+            seen.add(name)
+            yield parsed, None, None
 
 
 def user_prompt(entry):

@@ -19,7 +19,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django_mcp import conf
 from django_mcp.facts.admin import PRIVATE_APPS, admin_id_of, admin_sites
 from django_mcp.facts.models import is_redacted, redact_fields
-from django_mcp.facts.resources import entry_permission, installed_model
+from django_mcp.facts.resources import entry_permission, installed_model, parsed_entries
 
 logger = logging.getLogger("django_mcp.facts")
 
@@ -57,20 +57,19 @@ def searches(registry):
     if not isinstance(entries, (list, tuple)):
         logger.warning("DJANGO_MCP_MODEL_SEARCH is not a list; no search tools")
         return []
+    def parse(entry):
+        search = model_search(entry)
+        return dataclasses.replace(search, admin=_admin(registry, search.model))
+
     facts = []
-    for entry in entries:
-        try:
-            search = model_search(entry)
-            search = dataclasses.replace(search, admin=_admin(registry, search.model))
-        except ValueError as exc:
-            logger.warning("DJANGO_MCP_MODEL_SEARCH: %s; left out", exc)
-            continue
-        label = search.model._meta.label
-        if any(fact["model"] == label for fact in facts):
-            logger.warning("DJANGO_MCP_MODEL_SEARCH: a second entry for %s; left out", label)
-            continue
-        registry.add_search(search)
-        facts.append(search.facts())
+    for search, problem, repeated in parsed_entries(entries, parse, lambda s: s.model._meta.label):
+        if problem is not None:
+            logger.warning("DJANGO_MCP_MODEL_SEARCH: %s; left out", problem)
+        elif repeated is not None:
+            logger.warning("DJANGO_MCP_MODEL_SEARCH: a second entry for %s; left out", repeated)
+        else:
+            registry.add_search(search)
+            facts.append(search.facts())
     return facts
 
 
