@@ -26,6 +26,8 @@ pub struct Facts {
     pub views: Vec<ViewFacts>,
     #[serde(default)]
     pub searches: Vec<SearchFacts>,
+    #[serde(default)]
+    pub drf: Vec<DrfViewFacts>,
 }
 
 /// A `DJANGO_MCP_RESOURCE_MODELS` entry: a model without an admin, read with `permission`.
@@ -430,4 +432,149 @@ pub struct SearchFacts {
     #[serde(default)]
     pub fields: Vec<String>,
     pub permission: String,
+}
+
+/// A Django REST framework view (docs/engine-protocol.md, DRF): a ViewSet with the endpoints
+/// of all its router routes, or an APIView with one.
+#[derive(Debug, Deserialize, Clone)]
+pub struct DrfViewFacts {
+    pub id: String,
+    /// The stem of its tool names: the router's basename (namespaced) or the URL name.
+    pub label: String,
+    pub module: String,
+    pub qualname: String,
+    #[serde(default)]
+    pub viewset: bool,
+    #[serde(default)]
+    pub description: String,
+    /// Its permission classes by name, stated in each tool.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    pub endpoints: Vec<DrfEndpointFacts>,
+}
+
+/// One handler of a DRF view on its route.
+#[derive(Debug, Deserialize, Clone)]
+pub struct DrfEndpointFacts {
+    /// `list`, `create`, `retrieve`, `update`, `partial_update`, `destroy`, an `@action`'s
+    /// name, or `""` for an APIView.
+    pub handler: String,
+    #[serde(default)]
+    pub action: bool,
+    /// An `@action`'s `url_path`.
+    #[serde(default)]
+    pub url_path: Option<String>,
+    pub route: String,
+    #[serde(default)]
+    pub path_params: Vec<PathParamFacts>,
+    /// Lower-case HTTP methods that reach this handler.
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    /// The serializer's fields; none: not derivable (the body is any object).
+    #[serde(default)]
+    pub serializer: Option<Vec<SerializerFieldFacts>>,
+    /// How a list is paged, searched, ordered and filtered.
+    #[serde(default)]
+    pub listing: Option<DrfListingFacts>,
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+pub struct DrfListingFacts {
+    #[serde(default)]
+    pub pagination: Option<PaginationFacts>,
+    /// SearchFilter's query parameter and the fields it searches.
+    #[serde(default)]
+    pub search: Option<QueryParamFacts>,
+    /// OrderingFilter's query parameter and the terms it accepts.
+    #[serde(default)]
+    pub ordering: Option<QueryParamFacts>,
+    /// django-filter's filters, each a query parameter described like a serializer field.
+    #[serde(default)]
+    pub filters: Vec<SerializerFieldFacts>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct QueryParamFacts {
+    pub param: String,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// A DRF paginator: `page_number`, `limit_offset` or `cursor`, with its query parameters.
+#[derive(Debug, Deserialize, Clone)]
+pub struct PaginationFacts {
+    pub style: String,
+    #[serde(default)]
+    pub page_size: Option<u64>,
+    #[serde(default)]
+    pub max_page_size: Option<u64>,
+    /// `page` (page_number), `cursor` (cursor).
+    #[serde(default)]
+    pub page_param: Option<String>,
+    /// `page_size_query_param` (page_number, cursor) or `limit` (limit_offset).
+    #[serde(default)]
+    pub page_size_param: Option<String>,
+    #[serde(default)]
+    pub offset_param: Option<String>,
+}
+
+/// A DRF serializer field (or a filter described the same way).
+#[derive(Debug, Deserialize, Clone)]
+pub struct SerializerFieldFacts {
+    pub name: String,
+    /// boolean, char, email, url, uuid, slug, regex, ip, integer, float, decimal, datetime,
+    /// date, time, duration, choice, multiple_choice, file, list, dict, json, related,
+    /// slug_related, hyperlinked, string_related, many, method, nested, any.
+    pub kind: String,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub write_only: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub allow_null: bool,
+    #[serde(default)]
+    pub allow_blank: bool,
+    #[serde(default)]
+    pub allow_empty: Option<bool>,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub help_text: String,
+    #[serde(default)]
+    pub min_length: Option<u64>,
+    #[serde(default)]
+    pub max_length: Option<u64>,
+    #[serde(default)]
+    pub min_value: Option<serde_json::Number>,
+    #[serde(default)]
+    pub max_value: Option<serde_json::Number>,
+    #[serde(default)]
+    pub max_digits: Option<u32>,
+    #[serde(default)]
+    pub decimal_places: Option<u32>,
+    /// Decimals: rendered as strings (DRF's COERCE_DECIMAL_TO_STRING).
+    #[serde(default)]
+    pub coerce_to_string: bool,
+    #[serde(default)]
+    pub choices: Option<Vec<(serde_json::Value, String)>>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// The JSON Schema format of the rendered value (`date-time` when ISO 8601, …).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Lists, dicts and many-relations: the field of each item.
+    #[serde(default)]
+    pub child: Option<Box<SerializerFieldFacts>>,
+    /// Nested serializers.
+    #[serde(default)]
+    pub fields: Option<Vec<SerializerFieldFacts>>,
+    /// Related fields: the target model's label (its pk schema).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// SerializerMethodField: the schema its return annotation gives.
+    #[serde(default)]
+    pub returns: Option<serde_json::Value>,
 }

@@ -5,8 +5,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use crate::derive::drf::DrfShape;
 use crate::derive::resources::Reader;
 use crate::derive::{Catalogue, FilterRule, Operation, Tool};
+use crate::facts::DrfListingFacts;
 use crate::facts::ModelFacts;
 use crate::protocol::tools::{tool_error, tool_failure, tool_result_text, tool_success, ToolResult};
 
@@ -61,7 +63,56 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
             "path": args.get("path").cloned().unwrap_or_else(|| json!({})),
             "query": args.get("query"), "body": args.get("body"),
         }),
+        Operation::DrfCall { view, handler, method, shape, .. } => {
+            let query = match shape {
+                DrfShape::List { listing, default_page_size } => listing_query(listing, *default_page_size, args),
+                _ => args.get("query").cloned().unwrap_or_else(|| json!({})),
+            };
+            json!({
+                "kind": "drf.call", "view": view, "handler": handler,
+                "method": method.as_deref().map(Value::from).or_else(|| args.get("method").cloned()),
+                "path": args.get("path").cloned().unwrap_or_else(|| json!({})),
+                "query": query, "body": args.get("body"),
+            })
+        }
     }
+}
+
+/// A DRF list tool's arguments as the query parameters the view's paginator and filter
+/// backends read (only declared filters reach here: the schema is closed).
+fn listing_query(listing: &DrfListingFacts, default_page_size: u64, args: &Value) -> Value {
+    let mut query = Map::new();
+    if let (Some(search), Some(q)) = (&listing.search, args.get("q")) {
+        query.insert(search.param.clone(), q.clone());
+    }
+    if let (Some(ordering), Some(given)) = (&listing.ordering, args.get("ordering")) {
+        query.insert(ordering.param.clone(), given.clone());
+    }
+    if let Some(filters) = args.get("filters").and_then(Value::as_object) {
+        for (name, value) in filters {
+            query.insert(name.clone(), value.clone());
+        }
+    }
+    let Some(pagination) = &listing.pagination else { return Value::Object(query) };
+    let size_param = pagination.page_size_param.as_deref();
+    match pagination.style.as_str() {
+        "limit_offset" => {
+            let limit = page_size(args, default_page_size);
+            query.insert(size_param.unwrap_or("limit").to_string(), json!(limit));
+            let offset = (page(args).saturating_sub(1)).saturating_mul(limit);
+            query.insert(pagination.offset_param.as_deref().unwrap_or("offset").to_string(), json!(offset));
+        }
+        style => {
+            let position = if style == "cursor" { args.get("cursor") } else { args.get("page") };
+            if let (Some(param), Some(value)) = (&pagination.page_param, position) {
+                query.insert(param.clone(), value.clone());
+            }
+            if let (Some(param), Some(size)) = (size_param, args.get("page_size")) {
+                query.insert(param.to_string(), size.clone());
+            }
+        }
+    }
+    Value::Object(query)
 }
 
 /// The host's filter instructions for the `filters` argument (only declared names reach here).
@@ -145,6 +196,7 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
     let Some(admin) = tool.spec.operation.admin() else {
         return match &tool.spec.operation {
             Operation::ViewCall { .. } => shape_view(outcome),
+            Operation::DrfCall { shape, .. } => shape_drf(shape, args, outcome),
             Operation::Search { default_page_size, .. } => shape_search(args, *default_page_size, outcome),
             _ => shape_custom(outcome),
         };
@@ -173,8 +225,8 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             let deleted: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             json!({"deleted": deleted.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}).to_string()
         }
-        Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::Search { .. } => {
-            unreachable!("shaped by shape_custom, shape_view and shape_search")
+        Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::DrfCall { .. } | Operation::Search { .. } => {
+            unreachable!("shaped by shape_custom, shape_view, shape_drf and shape_search")
         }
         Operation::AdminAction { .. } => {
             let done: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
@@ -284,6 +336,144 @@ fn shape_view(outcome: &str) -> (ToolResult, &'static str) {
         (tool_failure(value.get(), format!("the view answered HTTP {status}")), "handler_error")
     } else {
         (tool_success(value.get(), &[]), "allow")
+    }
+}
+
+/// A DRF view's answer `{status, headers, body}` read for its tool: a page, an object, a
+/// deletion, or the answer as it came (actions, APIViews). Refusals and invalid data become
+/// tool errors that say what DRF said.
+fn shape_drf(shape: &DrfShape, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
+    if matches!(shape, DrfShape::Response) {
+        return shape_view(outcome);
+    }
+    let answer: Value = match answered(outcome) {
+        Ok(value) => serde_json::from_str(value.get()).unwrap_or(Value::Null),
+        Err(Value::Null) => return no_result("API call"),
+        Err(err) => {
+            let message = err.get("message").and_then(Value::as_str).unwrap_or("The API call failed.").to_string();
+            let outcome = if err.get("kind").and_then(Value::as_str) == Some("forbidden") { "deny" } else { "handler_error" };
+            return (tool_error(message), outcome);
+        }
+    };
+    let status = answer.get("status").and_then(Value::as_u64).unwrap_or(0);
+    let body = answer.get("body").cloned().unwrap_or(Value::Null);
+    if !(200..300).contains(&status) {
+        return drf_refusal(status, &body);
+    }
+    let structured = match shape {
+        DrfShape::List { listing, default_page_size } => match drf_page(listing, *default_page_size, args, body) {
+            Some(page) => page,
+            None => return (tool_error("The API call failed: the view's answer is not a list.".to_string()), "handler_error"),
+        },
+        DrfShape::Object => json!({"object": body}),
+        DrfShape::Deleted { lookup } => {
+            let pk = lookup.as_ref().and_then(|l| args.get("path")?.get(l).cloned()).unwrap_or(Value::Null);
+            json!({"deleted": true, "pk": pk})
+        }
+        DrfShape::Response => unreachable!("answered as it came above"),
+    };
+    (tool_success(&structured.to_string(), &[]), "allow")
+}
+
+/// `{results, count, page, page_size}` (or the cursors) from what the view answered: a
+/// paginator's page, or a whole list the tool pages itself.
+fn drf_page(listing: &DrfListingFacts, default_page_size: u64, args: &Value, body: Value) -> Option<Value> {
+    let size = page_size(args, default_page_size);
+    match body {
+        Value::Array(all) => {
+            let count = all.len();
+            let start = (page(args).saturating_sub(1)).saturating_mul(size).min(count as u64) as usize;
+            let results: Vec<Value> = all.into_iter().skip(start).take(size as usize).collect();
+            Some(json!({"results": results, "count": count, "page": page(args), "page_size": size}))
+        }
+        Value::Object(mut page_body) => {
+            let results = page_body.remove("results").filter(Value::is_array)?;
+            if listing.pagination.as_ref().is_some_and(|p| p.style == "cursor") {
+                let param = listing.pagination.as_ref().and_then(|p| p.page_param.clone()).unwrap_or_else(|| "cursor".into());
+                let cursor = |key: &str| page_body.get(key).and_then(Value::as_str).and_then(|url| query_value(url, &param));
+                return Some(json!({"results": results, "page_size": size, "next_cursor": cursor("next"), "previous_cursor": cursor("previous")}));
+            }
+            let count = page_body.get("count").and_then(Value::as_u64).unwrap_or(0);
+            Some(json!({"results": results, "count": count, "page": page(args), "page_size": size}))
+        }
+        _ => None,
+    }
+}
+
+/// The (percent-decoded) value of `param` in a URL's query string.
+fn query_value(url: &str, param: &str) -> Option<String> {
+    let query = url.split_once('?')?.1.split('#').next()?;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == param).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes.get(i..i + 3) {
+            Some([b'%', hi, lo]) => hex(*hi).zip(hex(*lo)).map(|(hi, lo)| hi * 16 + lo),
+            _ => None,
+        };
+        match (escaped, bytes[i]) {
+            (Some(b), _) => {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            (None, b'+') => out.push(b' '),
+            (None, b) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A tool error for a DRF answer outside 2xx, with DRF's own words.
+fn drf_refusal(status: u64, body: &Value) -> (ToolResult, &'static str) {
+    let detail = body.get("detail").and_then(Value::as_str).map(str::to_string);
+    match status {
+        400 => {
+            let mut fields = Map::new();
+            flatten_errors("", body, &mut fields);
+            (tool_error(validation_message(&json!({"fields": fields}))), "handler_error")
+        }
+        401 | 403 => (tool_error(detail.unwrap_or_else(|| "You do not have permission to perform this action.".into())), "deny"),
+        404 => (tool_error(detail.unwrap_or_else(|| "Not found.".into())), "handler_error"),
+        _ => {
+            let said = detail.map(|d| format!(": {d}")).unwrap_or_default();
+            (tool_error(format!("The API answered HTTP {status}{said}")), "handler_error")
+        }
+    }
+}
+
+/// DRF's error body (`{"title": ["…"], "author": {"name": ["…"]}, "non_field_errors": […]}`)
+/// as `field path → messages`.
+fn flatten_errors(prefix: &str, errors: &Value, out: &mut Map<String, Value>) {
+    let label = |key: &str| if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+    match errors {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let key = if key == "non_field_errors" { "__all__" } else { key.as_str() };
+                flatten_errors(&label(key), value, out);
+            }
+        }
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            out.insert(if prefix.is_empty() { "__all__".into() } else { prefix.to_string() }, Value::Array(items.clone()));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten_errors(&label(&i.to_string()), item, out);
+            }
+        }
+        Value::String(text) => {
+            out.insert(if prefix.is_empty() { "__all__".into() } else { prefix.to_string() }, json!([text]));
+        }
+        _ => {}
     }
 }
 

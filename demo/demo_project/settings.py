@@ -25,6 +25,17 @@ INSTALLED_APPS = [
     "library",
 ]
 
+# The library's REST API needs Django REST framework and django-filter; without them the
+# demo serves everything else (django_mcp itself never requires DRF).
+try:
+    import django_filters  # noqa: F401
+    import rest_framework  # noqa: F401
+except ImportError:
+    HAS_REST_API = False
+else:
+    HAS_REST_API = True
+    INSTALLED_APPS += ["rest_framework", "django_filters"]
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -81,6 +81,10 @@ def test_the_wheel_serves_the_demo_without_rust(wheel, tmp_path):
         server.wait(timeout=10)
     names = {tool["name"] for tool in reply["result"]["tools"]}
     assert {"list_library_book", "get_library_book"} <= names
+    # The wheel does not bring Django REST framework, and nothing needs it: no API tools.
+    no_drf = subprocess.run([str(python), "-c", "import rest_framework"], env=env, capture_output=True)
+    assert no_drf.returncode != 0
+    assert not [name for name in names if "api_book" in name]
 
 
 def test_a_wheel_builds_from_the_sdist_with_rust(tmp_path):

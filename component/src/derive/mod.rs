@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod custom;
+pub mod drf;
 pub mod names;
 pub mod resources;
 pub mod search;
@@ -37,6 +38,8 @@ pub enum Gate {
     User { permission: Option<String> },
     /// Every gate the host recognised on a routed view (login, permissions, staff, tests).
     View { view: String },
+    /// A DRF view's permission classes (`has_permission`) for one of its handlers.
+    Drf { view: String, handler: String },
 }
 
 impl Gate {
@@ -54,6 +57,7 @@ impl Gate {
             Gate::Action { admin, action } => json!({"gate": "admin.action", "admin": admin, "action": action}),
             Gate::User { permission } => json!({"gate": "user", "permission": permission}),
             Gate::View { view } => json!({"gate": "view", "view": view}),
+            Gate::Drf { view, handler } => json!({"gate": "drf", "view": view, "handler": handler}),
         }
     }
 }
@@ -93,6 +97,9 @@ pub enum Operation {
     /// A routed view, called with `method` (None: the caller's `method` argument). `gates`
     /// are what protects it, stated in the tool's `_meta`.
     ViewCall { view: String, method: Option<String>, gates: Vec<Value> },
+    /// A DRF view's handler, called through DRF's own dispatch with `method` (None: the
+    /// caller's `method` argument); `shape` reads its answer.
+    DrfCall { view: String, handler: String, method: Option<String>, gates: Vec<Value>, shape: drf::DrfShape },
     /// A `DJANGO_MCP_MODEL_SEARCH` tool; through `admin`'s `get_queryset` when there is one.
     Search {
         model: String,
@@ -114,7 +121,7 @@ impl Operation {
             | Operation::AdminUpdate { admin, .. }
             | Operation::AdminDelete { admin }
             | Operation::AdminAction { admin, .. } => Some(*admin),
-            Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::Search { .. } => None,
+            Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::DrfCall { .. } | Operation::Search { .. } => None,
         }
     }
 }
@@ -206,6 +213,10 @@ impl Catalogue {
         }
         specs.extend(facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)));
         specs.extend(facts.views.iter().map(|v| views::tool_for(v, cat.settings.tool_names)));
+        let page_size = cat.settings.page_size as u64;
+        for view in &facts.drf {
+            specs.extend(drf::tools_for(view, &cat, cat.settings.tool_names, page_size));
+        }
         specs.extend(facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)));
         let mut taken = HashSet::new();
         for mut spec in specs {
@@ -276,7 +287,7 @@ fn describe(spec: &ToolSpec) -> Value {
     if !spec.output_schema.is_null() {
         descriptor["outputSchema"] = spec.output_schema.clone();
     }
-    if let Operation::ViewCall { gates, .. } = &spec.operation {
+    if let Operation::ViewCall { gates, .. } | Operation::DrfCall { gates, .. } = &spec.operation {
         descriptor["_meta"] = json!({"django-mcp/gates": gates});
     }
     descriptor

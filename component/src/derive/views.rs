@@ -38,7 +38,7 @@ fn hints(verb: &str) -> Hints {
 }
 
 /// The JSON Schema of one path parameter, from its converter.
-fn param_schema(param: &PathParamFacts) -> Value {
+pub fn param_schema(param: &PathParamFacts) -> Value {
     let mut schema = match param.converter.as_str() {
         "int" => json!({"type": "integer", "minimum": 0}),
         "uuid" => json!({"type": "string", "format": "uuid"}),

@@ -48,7 +48,9 @@ class EffectRunner:
     """Runs effect batches for one request; `sink` receives the notifications it may send."""
 
     def __init__(self, caller, registry, sink=None):
-        from django_mcp.effects import admin, admin_actions, admin_write, changelist, custom, resources, search, views
+        from django_mcp.effects import (
+            admin, admin_actions, admin_write, changelist, custom, drf, resources, search, views,
+        )
 
         self.caller = caller
         self.registry = registry
@@ -70,6 +72,7 @@ class EffectRunner:
             "custom.resource": custom.custom_resource,
             "custom.prompt": custom.custom_prompt,
             "view.call": views.view_call,
+            "drf.call": drf.drf_call,
         }
 
     def __call__(self, effects, notify=None):

@@ -42,7 +42,7 @@ def view_call(effect, caller, registry):
     query = effect.get("query") or {}
     if not isinstance(query, dict):
         raise EffectError("validation", "query must be an object", fields={"query": ["must be an object"]})
-    path_info, match = _resolved(routed, effect.get("path") or {})
+    path_info, match = resolved(routed, effect.get("path") or {})
     body, content_type = _encoded_body(routed, effect.get("body"))
     request = caller.request(method, path_info, query, body=body, content_type=content_type)
     request.resolver_match = match
@@ -51,8 +51,8 @@ def view_call(effect, caller, registry):
     # Held to the view's gates here too: the engine's check is never the only one.
     if not view_passes(routed, request, match.kwargs):
         raise Forbidden()
-    with _urlconf(routed.urlconf):
-        result = _response(routed, request, match, atomic=method not in SAFE_METHODS)
+    with urlconf_of(routed):
+        result = respond(routed, request, match, atomic=method not in SAFE_METHODS)
     if method == "HEAD":
         result["body"] = None  # as the server would send it
     return result
@@ -98,7 +98,7 @@ def _run_test(gate, routed, request, kwargs):
     return gate.view_check(view)
 
 
-def _resolved(routed, values):
+def resolved(routed, values):
     """(path_info, ResolverMatch) for these path values; resolving runs the converters'
     `to_python` and proves the path leads to this very view."""
     if not isinstance(values, dict):
@@ -126,35 +126,37 @@ def _encoded_body(routed, body):
 
 
 @contextlib.contextmanager
-def _urlconf(urlconf):
+def urlconf_of(routed):
     """Within the call, reverse() works in the view's own URLconf, as Django's handler
     arranges for a request that has `urlconf` set."""
-    if urlconf == settings.ROOT_URLCONF:
+    if routed.urlconf == settings.ROOT_URLCONF:
         yield
         return
     previous = get_urlconf()
-    set_urlconf(urlconf)
+    set_urlconf(routed.urlconf)
     try:
         yield
     finally:
         set_urlconf(previous)
 
 
-def _response(routed, request, match, atomic):
-    """The view's response as a result. A call that may write runs in a transaction on every
-    database (as ATOMIC_REQUESTS would, less those the view opts out of), rolled back when the
-    view fails or answers 5xx; the response is rendered and read inside it, since templates
-    and streams query lazily."""
+def respond(routed, request, match, atomic, read=None, rollback_from=500):
+    """The view's response as a result (`read` makes it one; by default the rendered response
+    described). A call that may write runs in a transaction on every database (as
+    ATOMIC_REQUESTS would, less those the view opts out of), rolled back when the view fails
+    or answers `rollback_from` or above; the response is read inside it, since templates and
+    streams query lazily."""
+    read = read or (lambda response: describe(rendered(response, routed)))
     try:
         with _transactions(routed.callback) if atomic else contextlib.nullcontext() as aliases:
             response = None
             try:
-                response = _rendered(_run(match.func, request, match.args, match.kwargs), routed)
-                result = describe(response)
+                response = _run(match.func, request, match.args, match.kwargs)
+                result = read(response)
             finally:
-                if response is not None:
+                if isinstance(response, HttpResponseBase):
                     _release(response)
-            if aliases and result["status"] >= 500:
+            if aliases and result["status"] >= rollback_from:
                 for alias in aliases:
                     transaction.set_rollback(True, using=alias)
             return result
@@ -191,7 +193,7 @@ async def _awaited(awaitable):
     return await awaitable
 
 
-def _rendered(response, routed):
+def rendered(response, routed):
     if not isinstance(response, HttpResponseBase):
         # Django's handler refuses these too; the message stays in the logs.
         raise ValueError(f"the view {routed.id} returned {type(response).__name__}, not an HttpResponse")

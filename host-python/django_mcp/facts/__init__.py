@@ -9,6 +9,7 @@ import json
 import django_mcp
 from django_mcp import conf, custom
 from django_mcp.facts.admin import AdminRegistry, collect_admins
+from django_mcp.facts.drf import collect_drf
 from django_mcp.facts.models import model_facts, redact_fields
 from django_mcp.facts.resources import resource_models, user_prompts
 from django_mcp.facts.search import searches
@@ -40,5 +41,6 @@ def gather() -> tuple[str, AdminRegistry]:
         "user_prompts": user_prompts(),
         "custom": custom_facts,
         "views": collect_views(registry),
+        "drf": collect_drf(registry),
     }
     return json.dumps(facts, separators=(",", ":")), registry

@@ -17,12 +17,14 @@ PRIVATE_APPS = {"django_mcp"}
 
 
 class AdminRegistry:
-    """Maps the admin ids the engine uses back to live (site, ModelAdmin) pairs, and its view
-    ids back to the routed views (`facts.views.RoutedView`)."""
+    """Maps the admin ids the engine uses back to live (site, ModelAdmin) pairs, its view
+    ids back to the routed views (`facts.views.RoutedView`) and its DRF view ids back to the
+    DRF views (`facts.drf.DrfView`)."""
 
     def __init__(self):
         self._by_id = {}
         self._views = {}
+        self._drf = {}
         #: DJANGO_MCP_RESOURCE_MODELS models by label: (model, permission).
         self._resource_models = {}
         #: DJANGO_MCP_MODEL_SEARCH entries by model label (facts.search.Search).
@@ -42,6 +44,13 @@ class AdminRegistry:
     def view(self, view_id):
         """The routed view with this id; any other id is a KeyError."""
         return self._views[view_id]
+
+    def add_drf(self, view):
+        self._drf[view.id] = view
+
+    def drf(self, view_id):
+        """The DRF view with this id; any other id is a KeyError."""
+        return self._drf[view_id]
 
     def add_model(self, model, permission):
         """A model served as resources without an admin, to callers holding `permission`."""

@@ -86,9 +86,22 @@ class RoutedView:
 
 def collect_views(registry):
     """The facts of every routed view, each also added to `registry` under its id."""
-    selection = _Selection()
+    selection = Selection()
     login_everywhere = login_required_middleware()
     facts, ids = [], set()
+    for urlconf, pieces, namespaces, pattern in routed_patterns():
+        described = _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids)
+        if described is not None:
+            routed, view_facts = described
+            ids.add(routed.id)
+            registry.add_view(routed)
+            facts.append(view_facts)
+    return facts
+
+
+def routed_patterns():
+    """(urlconf, pieces, namespaces, URLPattern) of every public URL pattern of the project's
+    URLconfs; a URLconf that cannot be loaded is skipped with a warning."""
     for urlconf in urlconfs():
         try:
             patterns = get_resolver(urlconf).url_patterns
@@ -96,13 +109,7 @@ def collect_views(registry):
             logger.warning("skipping the URLconf %s: it cannot be loaded", urlconf, exc_info=True)
             continue
         for pieces, namespaces, pattern in _walk(patterns, (), ()):
-            described = _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids)
-            if described is not None:
-                routed, view_facts = described
-                ids.add(routed.id)
-                registry.add_view(routed)
-                facts.append(view_facts)
-    return facts
+            yield urlconf, pieces, namespaces, pattern
 
 
 def urlconfs():
@@ -130,7 +137,7 @@ def login_required_middleware():
     return False
 
 
-class _Selection:
+class Selection:
     """DJANGO_MCP_VIEW_INCLUDE (None: everything) and DJANGO_MCP_VIEW_EXCLUDE, fnmatch patterns
     matched against a view's URL name, its route and its `module.qualname`."""
 
@@ -158,7 +165,7 @@ def _walk(patterns, pieces, namespaces):
                 children = entry.url_patterns
             except Exception:
                 logger.warning("skipping the URLs included at %s: they cannot be loaded",
-                               _route(pieces + (entry.pattern,)), exc_info=True)
+                               route_text(pieces + (entry.pattern,)), exc_info=True)
                 continue
             inner = namespaces + (entry.namespace,) if entry.namespace else namespaces
             yield from _walk(children, pieces + (entry.pattern,), inner)
@@ -175,7 +182,7 @@ def _is_private_resolver(resolver):
     return isinstance(module, str) and (module == "django_mcp" or module.startswith("django_mcp."))
 
 
-def _is_private_callback(callback, target):
+def is_private_callback(callback, target):
     """Admin views (bound to an AdminSite or ModelAdmin, however wrapped), our own endpoints
     (e.g. the slash-less sibling of the MCP endpoint) and static/media file serving."""
     for function in view_gates.wrappers(callback):
@@ -187,13 +194,14 @@ def _is_private_callback(callback, target):
     return target in _file_servers()
 
 
-def _is_drf(view_class):
-    """Django REST framework views (`@api_view` functions too) are left to a DRF surface of
-    their own: DRF's permission classes are not gates this module recognises. DRF is only
-    looked at when the project has imported it."""
+def drf_view_class(callback):
+    """The DRF view class behind a callback (APIViews, ViewSets, `@api_view` functions), or
+    None. DRF views have a surface of their own (facts/drf.py): their permission classes are
+    not gates this module recognises. DRF is only looked at when the project has imported it."""
     drf = sys.modules.get("rest_framework.views")
     api_view = getattr(drf, "APIView", None)
-    return isinstance(api_view, type) and view_class is not None and issubclass(view_class, api_view)
+    cls = getattr(callback, "cls", None)
+    return cls if isinstance(api_view, type) and isinstance(cls, type) and issubclass(cls, api_view) else None
 
 
 def _file_servers():
@@ -211,12 +219,12 @@ def _file_servers():
 
 def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids):
     """(RoutedView, facts) for one URL pattern, or None when it is left out or cannot be described."""
-    where = _route(pieces)
+    where = route_text(pieces)
     try:
         callback = pattern.callback
         view_class = getattr(callback, "view_class", None)
-        target = view_class or _function(callback)
-        if _is_private_callback(callback, target) or _is_drf(view_class):
+        target = view_class or view_function(callback)
+        if is_private_callback(callback, target) or drf_view_class(callback) is not None:
             return None
         name = ":".join((*namespaces, pattern.name)) if pattern.name else None
         dotted = f"{target.__module__}.{target.__qualname__}"
@@ -227,7 +235,7 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
         gates = _gates(callback, view_class, initkwargs, login_everywhere)
         class_kind = _class_kind(view_class) if view_class else None
         routed = RoutedView(
-            id=_unique(name or dotted, ids), name=name, urlconf=urlconf, pieces=pieces, callback=callback,
+            id=unique_id(name or dotted, ids), name=name, urlconf=urlconf, pieces=pieces, callback=callback,
             view_class=view_class, initkwargs=initkwargs, class_kind=class_kind, gates=gates,
         )
         view_facts = {
@@ -241,7 +249,7 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
             "class_kind": class_kind,
             "methods": _methods(callback, view_class),
             "is_async": bool(view_class.view_is_async if view_class else iscoroutinefunction(callback)),
-            "description": _description(target),
+            "description": description(target),
             "gates": [gate.facts() for gate in gates],
         }
     except Exception:  # one odd view never takes the others down
@@ -250,7 +258,7 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
     return routed, view_facts
 
 
-def _function(callback):
+def view_function(callback):
     """The function a (decorated, partial or callable-object) view callback comes down to."""
     function = inspect.unwrap(callback)
     while hasattr(function, "func") and not hasattr(function, "__qualname__"):  # functools.partial
@@ -260,7 +268,7 @@ def _function(callback):
     return function
 
 
-def _unique(base, ids):
+def unique_id(base, ids):
     """`base`, or `base#2`, `base#3`… when a pattern with the same name or view came first."""
     candidate, n = base, 1
     while candidate in ids:
@@ -269,7 +277,7 @@ def _unique(base, ids):
     return candidate
 
 
-def _route(pieces):
+def route_text(pieces):
     """The route as written, joined through includes; an included regex drops its `^`."""
     parts = []
     for index, piece in enumerate(pieces):
@@ -396,7 +404,7 @@ def _class_kind(view_class):
     return "other"
 
 
-def _description(target):
+def description(target):
     """The first paragraph of the view's own docstring (a class view does not inherit
     ListView's), on one line."""
     doc = target.__dict__.get("__doc__") if isinstance(target, type) else getattr(target, "__doc__", None)

@@ -1,0 +1,74 @@
+"""DRF views: their permission classes for a caller, and the `drf.call` effect.
+
+A call goes where an HTTP request would: the route's callback, so DRF builds its own
+`Request` (the caller's user through DRF's forced authentication, which also skips the CSRF
+check session authentication makes), runs `initial()` (permission classes, throttles), the
+handler with its `get_object()`, serializer context, `perform_*` hooks, paginator and filter
+backends. The answer is the Response's data, not its rendering. A call that may write runs
+in a transaction rolled back on any answer from 400 up: a refused write leaves nothing.
+"""
+
+import json
+import logging
+
+from django_mcp.effects import EffectError
+from django_mcp.effects.responses import describe
+from django_mcp.effects.views import SAFE_METHODS, rendered, resolved, respond, urlconf_of
+from django_mcp.facts.drf import view_instance
+
+logger = logging.getLogger("django_mcp.effects")
+
+
+def drf_call(effect, caller, registry):
+    view = registry.drf(effect["view"])
+    try:
+        routed = view.route(effect.get("handler") or "")
+    except KeyError:
+        raise EffectError("validation", "this view has no such handler") from None
+    method = str(effect.get("method") or "GET").upper()
+    query = effect.get("query") or {}
+    if not isinstance(query, dict):
+        raise EffectError("validation", "query must be an object", fields={"query": ["must be an object"]})
+    path_info, match = resolved(routed, effect.get("path") or {})
+    body = effect.get("body")
+    encoded = None if body is None else json.dumps(body).encode()
+    request = caller.request(method, path_info, query, body=encoded, content_type="application/json" if encoded else None)
+    request.resolver_match = match
+    request.META["HTTP_ACCEPT"] = "application/json"
+    # DRF's Request authenticates with these (as its test client's force_authenticate does).
+    request._force_auth_user = request.user
+    with urlconf_of(routed):
+        return respond(routed, request, match, atomic=method not in SAFE_METHODS,
+                       read=lambda response: _read(response, routed), rollback_from=400)
+
+
+def _read(response, routed):
+    """`{status, headers, body}` with a DRF Response's data as it serialises to JSON; any
+    other response (a view may return a plain HttpResponse) described as views' are."""
+    from rest_framework.response import Response
+    from rest_framework.utils.encoders import JSONEncoder
+
+    if not isinstance(response, Response):
+        return describe(rendered(response, routed))
+    headers = {name: value for name, value in response.items() if name in ("Location", "Retry-After", "Allow")}
+    body = None if response.data is None else json.loads(json.dumps(response.data, cls=JSONEncoder))
+    return {"status": response.status_code, "headers": headers, "body": body}
+
+
+def drf_permits(view, handler, user):
+    """Whether the view's permission classes let `user` reach `handler` with the first method
+    that reaches it (`has_permission`; object permissions are the view's business when it
+    fetches the object)."""
+    from rest_framework.exceptions import APIException
+
+    methods = view.methods.get(handler) or ["get"]
+    try:
+        instance = view_instance(view.route(handler), handler, methods[0], user)
+        instance.check_permissions(instance.request)
+    except APIException:
+        return False
+    except Exception:
+        logger.warning("the permission classes of %s (%s) failed; treated as not passed", view.id, handler or "view",
+                       exc_info=True)
+        return False
+    return True

@@ -1,0 +1,295 @@
+"""Facts about the project's Django REST framework views (import-guarded: without DRF, or
+when the project never imports it, there are none).
+
+A ViewSet mounted by a router has several routes (list, detail, one per extra action); they
+are grouped here into one view whose endpoints are its handlers, each with the route it is
+reached through, the serializer it uses (`get_serializer_class()` with `action` set, as the
+view itself resolves it), and for lists the paginator and filter backends. An APIView is one
+endpoint. A view or serializer that cannot be described is skipped with a warning.
+"""
+
+import dataclasses
+import logging
+import sys
+
+from django_mcp.facts.views import (
+    RoutedView, Selection, description, is_private_callback, path_params, route_text, routed_patterns, unique_id,
+)
+
+logger = logging.getLogger("django_mcp.facts")
+
+#: A ViewSet's standard handlers; any other handler is an `@action`.
+STANDARD_HANDLERS = ("list", "create", "retrieve", "update", "partial_update", "destroy")
+WRITE_METHODS = {"post", "put", "patch"}
+
+
+@dataclasses.dataclass
+class DrfView:
+    """A DRF view the engine names by `id`: its routes by handler ("" for an APIView), and
+    the methods that reach each handler."""
+
+    id: str
+    view_class: type
+    routes: dict
+    methods: dict
+
+    def route(self, handler):
+        """The route of `handler`; any other handler is a KeyError."""
+        return self.routes[handler]
+
+
+def collect_drf(registry):
+    """The facts of every DRF view on the project's routes, each added to `registry`."""
+    if "rest_framework" not in sys.modules:
+        return []
+    from rest_framework.routers import APIRootView
+    from rest_framework.views import APIView
+    from rest_framework.viewsets import ViewSetMixin
+
+    selection = Selection()
+    groups, ids = {}, set()
+    for urlconf, pieces, namespaces, pattern in routed_patterns():
+        callback = pattern.callback
+        cls = getattr(callback, "cls", None)
+        if not (isinstance(cls, type) and issubclass(cls, APIView)) or issubclass(cls, APIRootView):
+            continue
+        if is_private_callback(callback, cls):
+            continue
+        where = route_text(pieces)
+        try:
+            params = list(path_params(pieces))
+        except ValueError:
+            logger.warning("skipping the DRF route %r: it has unnamed groups", where)
+            continue
+        if any(p["name"] == "format" for p in params):
+            continue  # a router's format-suffix twin of a route kept without it
+        name = ":".join((*namespaces, pattern.name)) if pattern.name else None
+        if not selection.admits(name, where, f"{cls.__module__}.{cls.__qualname__}"):
+            continue
+        viewset = issubclass(cls, ViewSetMixin)
+        basename = (getattr(callback, "initkwargs", None) or {}).get("basename")
+        stem = "_".join((*namespaces, basename)) if viewset and basename else (name or cls.__name__)
+        key = (urlconf, cls, stem) if viewset else (urlconf, cls, where)
+        group = groups.setdefault(key, {"cls": cls, "viewset": viewset, "stem": stem, "routes": []})
+        group["routes"].append((urlconf, pieces, name, callback, params, where))
+
+    facts = []
+    for group in groups.values():
+        try:
+            view, view_facts = _describe(group, ids)
+        except Exception:  # one odd view never takes the others down
+            logger.warning("skipping the DRF view %s: it could not be described", _dotted(group["cls"]), exc_info=True)
+            continue
+        ids.add(view.id)
+        registry.add_drf(view)
+        facts.append(view_facts)
+    return facts
+
+
+def _dotted(cls):
+    return f"{cls.__module__}.{_qualname(cls)}"
+
+
+def _qualname(cls):
+    # `@api_view` makes a class inside DRF and gives it the function's name, not its qualname.
+    return cls.__name__ if cls.__qualname__.rsplit(".", 1)[-1] != cls.__name__ else cls.__qualname__
+
+
+def _describe(group, ids):
+    cls = group["cls"]
+    dotted = _dotted(cls)
+    view_id = unique_id(dotted, ids)
+    routes, methods_of, endpoints = {}, {}, []
+    for urlconf, pieces, name, callback, params, where in group["routes"]:
+        routed = RoutedView(id=view_id, name=name, urlconf=urlconf, pieces=pieces, callback=callback, view_class=cls,
+                            initkwargs=dict(getattr(callback, "initkwargs", None) or {}), class_kind=None, gates=[])
+        for handler, methods in _handlers(callback, cls, group["viewset"]).items():
+            if handler in routes:
+                continue
+            routes[handler] = routed
+            methods_of[handler] = methods
+            endpoints.append(_endpoint(routed, handler, methods, params, where.removesuffix("$"), group["viewset"]))
+    view = DrfView(id=view_id, view_class=cls, routes=routes, methods=methods_of)
+    facts = {
+        "id": view_id,
+        "label": group["stem"].replace(":", "_").replace("-", "_"),
+        "module": cls.__module__,
+        "qualname": _qualname(cls),
+        "viewset": group["viewset"],
+        "description": description(cls),
+        "permissions": [_permission_name(p) for p in getattr(cls, "permission_classes", ())],
+        "endpoints": endpoints,
+    }
+    return view, facts
+
+
+def _handlers(callback, cls, viewset):
+    """{handler: [methods]} reached through this route."""
+    if viewset:
+        handlers = {}
+        for method, handler in (getattr(callback, "actions", None) or {}).items():
+            handlers.setdefault(handler, []).append(method)
+        return handlers
+    methods = [m for m in cls.http_method_names if m not in ("options", "head", "trace") and hasattr(cls, m)]
+    return {"": methods}
+
+
+def _endpoint(routed, handler, methods, params, where, viewset):
+    view = view_instance(routed, handler, methods[0] if methods else "get", user=None)
+    function = getattr(routed.view_class, handler, None) if handler else None
+    is_action = viewset and handler not in STANDARD_HANDLERS
+    params = _typed_lookup(view, params)
+    facts = {
+        "handler": handler,
+        "action": is_action,
+        "url_path": getattr(function, "url_path", None) if is_action else None,
+        "route": where,
+        "path_params": params,
+        "methods": methods,
+        "description": _action_description(function) if is_action else "",
+        "serializer": _serializer(view, handler, is_action),
+    }
+    if handler == "list":
+        facts["listing"] = _listing(view)
+    return facts
+
+
+def view_instance(routed, handler, method, user):
+    """The view as DRF's dispatch sets it up for `handler` reached by `method`, with a DRF
+    request for `user` (anonymous when None), before any permission check."""
+    from django_mcp.requests import CallerContext
+
+    request = CallerContext(user).request(method.upper(), "/__mcp__/")
+    if user is not None:
+        request._force_auth_user = user  # as drf.call authenticates
+    callback = routed.callback
+    view = routed.view_class(**routed.initkwargs)
+    actions = getattr(callback, "actions", None)
+    if actions is not None:
+        view.action_map = actions
+        view.action = handler
+    view.args, view.kwargs = (), {}
+    view.headers = {}
+    view.format_kwarg = None
+    request = view.initialize_request(request)
+    view.request = request
+    return view
+
+
+def _typed_lookup(view, params):
+    """A router's lookup accepts any text (`[^/.]+`); when the field it looks up is an
+    integer column, the parameter is typed as one."""
+    from django.db import models
+
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+    queryset = getattr(type(view), "queryset", None)
+    if lookup is None or queryset is None:
+        return params
+    try:
+        field = queryset.model._meta.pk if view.lookup_field == "pk" else queryset.model._meta.get_field(view.lookup_field)
+    except Exception:
+        return params
+    if not isinstance(field, (models.AutoField, models.BigAutoField, models.SmallAutoField, models.IntegerField)):
+        return params
+    return [dict(p, converter="int") if p["name"] == lookup and p["converter"] == "regex" else p for p in params]
+
+
+def _serializer(view, handler, is_action):
+    """The serializer's field facts, or None when the view has none we can describe. An
+    `@action` takes the ViewSet's serializer only when it names its own (in `@action` or
+    through `get_serializer_class`): otherwise what it reads from `request.data` is its
+    own business, and any JSON object is passed on."""
+    from django_mcp.facts.drf_fields import serializer_facts  # imports DRF
+
+    if not hasattr(view, "get_serializer_class"):
+        return None
+    default = getattr(type(view), "serializer_class", None)
+    try:
+        serializer_class = view.get_serializer_class()
+    except Exception:
+        serializer_class = default
+    if serializer_class is None or is_action and serializer_class is default:
+        return None
+    try:
+        serializer = serializer_class(context={"request": view.request, "view": view, "format": None})
+        return serializer_facts(serializer)
+    except Exception:
+        logger.warning("the serializer %s of %s (%s) could not be described; its body is any object",
+                       getattr(serializer_class, "__name__", serializer_class), _dotted(type(view)), handler or "view",
+                       exc_info=True)
+        return None
+
+
+def _listing(view):
+    from rest_framework.filters import OrderingFilter, SearchFilter
+    from django_mcp.facts.drf_fields import filter_facts
+    from rest_framework.pagination import CursorPagination, LimitOffsetPagination, PageNumberPagination
+
+    listing = {"pagination": None, "search": None, "ordering": None, "filters": []}
+    paginator = getattr(view, "paginator", None)
+    if isinstance(paginator, PageNumberPagination):
+        listing["pagination"] = {"style": "page_number", "page_size": paginator.page_size,
+                                 "max_page_size": paginator.max_page_size, "page_param": paginator.page_query_param,
+                                 "page_size_param": paginator.page_size_query_param}
+    elif isinstance(paginator, LimitOffsetPagination):
+        listing["pagination"] = {"style": "limit_offset", "page_size": paginator.default_limit,
+                                 "max_page_size": paginator.max_limit, "page_size_param": paginator.limit_query_param,
+                                 "offset_param": paginator.offset_query_param}
+    elif isinstance(paginator, CursorPagination):
+        listing["pagination"] = {"style": "cursor", "page_size": paginator.page_size,
+                                 "max_page_size": paginator.max_page_size, "page_param": paginator.cursor_query_param,
+                                 "page_size_param": paginator.page_size_query_param}
+    for backend_class in getattr(view, "filter_backends", ()):
+        backend = backend_class()
+        try:
+            if isinstance(backend, SearchFilter):
+                fields = list(backend.get_search_fields(view, view.request) or ())
+                if fields:
+                    listing["search"] = {"param": backend.search_param, "fields": [str(f) for f in fields]}
+            elif isinstance(backend, OrderingFilter):
+                valid = backend.get_valid_fields(_queryset(view), view, {"request": view.request})
+                listing["ordering"] = {"param": backend.ordering_param, "fields": [name for name, _label in valid]}
+            elif _is_django_filter(backend):
+                filterset_class = backend.get_filterset_class(view, _queryset(view))
+                if filterset_class is not None:
+                    listing["filters"] = filter_facts(filterset_class)
+        except Exception:
+            logger.warning("the filter backend %s of %s could not be described; not offered",
+                           backend_class.__name__, _dotted(type(view)), exc_info=True)
+    return listing
+
+
+def _queryset(view):
+    """The view's queryset for describing its filters: `get_queryset()` may need a real
+    user, so the class attribute answers when it fails."""
+    try:
+        return view.get_queryset()
+    except Exception:
+        return getattr(view, "queryset", None)
+
+
+def _is_django_filter(backend):
+    module = sys.modules.get("django_filters.rest_framework")
+    backend_class = getattr(module, "DjangoFilterBackend", None)
+    return isinstance(backend_class, type) and isinstance(backend, backend_class)
+
+
+def _action_description(function):
+    text = (getattr(function, "kwargs", None) or {}).get("description")
+    if isinstance(text, str) and text:
+        return " ".join(text.split())
+    return description(function) if function is not None else ""
+
+
+def _permission_name(permission):
+    """`IsAuthenticated`, or `(IsAuthenticated OR IsAdminUser)` for composed classes."""
+    name = getattr(permission, "__name__", None)
+    if name:
+        return name
+    operator = getattr(getattr(permission, "operator_class", None), "__name__", "")
+    first, second = getattr(permission, "op1_class", None), getattr(permission, "op2_class", None)
+    if second is not None:
+        return f"({_permission_name(first)} {operator} {_permission_name(second)})"
+    if first is not None:
+        return f"{operator} {_permission_name(first)}"
+    return type(permission).__name__
