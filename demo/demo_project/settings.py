@@ -86,6 +86,10 @@ MEDIA_ROOT = os.environ.get("DEMO_MEDIA", str(BASE_DIR / "media"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The library's public pages (no login needed on the site) are tools too; by default only
+# views with a recognised authorization gate are served.
+DJANGO_MCP_REQUIRE_AUTH = False
+
 # Search tools beside the admin's list tools; results carry only the fields listed.
 DJANGO_MCP_MODEL_SEARCH = [
     {

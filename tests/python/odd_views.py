@@ -173,8 +173,21 @@ leaf_patterns = ([path("leaf/", leaf, name="leaf")], "inner")
 inner_patterns = ([path("inner/", include(leaf_patterns)), path("here/", leaf, name="here")], "outer")
 api_patterns = [path("items/<int:pk>/", item, name="item")]
 
+class TagShelf(View):
+    """Anyone signed in may read; adding needs the permission (a gate on `post` only)."""
+
+    def get(self, request):
+        return JsonResponse({"tags": Tag.objects.count()})
+
+    @method_decorator(permission_required("library.add_tag", raise_exception=True))
+    def post(self, request):
+        tag = Tag.objects.create(name="Shelved", slug="shelved")
+        return JsonResponse({"id": tag.pk}, status=201)
+
+
 urlpatterns = [
     path("echo/", echo, name="echo"),
+    path("tag-shelf/", login_required(TagShelf.as_view()), name="tag-shelf"),
     path("echo/<uuid:token>/<path:rest>", echo, name="echo-path"),
     path("explode/", write_then_explode, name="explode"),
     path("half/", write_then_500, name="half"),

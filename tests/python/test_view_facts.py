@@ -337,6 +337,36 @@ def test_user_passes_test_mixin_names_the_test_it_runs():
 
 # --- the view gate for callers ----------------------------------------------------------------
 
+def test_method_decorator_on_a_handler_guards_that_method_only(library, odd):
+    class OnPost(View):
+        def get(self, request):
+            pass
+
+        @method_decorator(login_required)
+        def post(self, request):
+            pass
+
+    assert class_gates(OnPost) == [dict(LOGIN, methods=["POST"])]
+    shelf = view_facts()["tag-shelf"]
+    assert shelf["gates"] == [LOGIN, {"kind": "permission", "permissions": ["library.add_tag"], "methods": ["POST"]}]
+    # Carol (signed in, no permission) is shown the view: she may GET it, not POST to it.
+    assert passes("carol", "tag-shelf") == [True]
+    assert ok(call("carol", "tag-shelf", "GET"))["status"] == 200
+    before = db_dump("library_")
+    assert error(call("carol", "tag-shelf", "POST"))["kind"] == "forbidden"
+    assert db_dump("library_") == before
+    assert ok(call("alice", "tag-shelf", "POST"))["status"] == 201
+
+
+def test_without_require_auth_off_ungated_views_are_not_served(library, odd, settings, caplog):
+    settings.DJANGO_MCP_REQUIRE_AUTH = True  # the default; the demo turns it off
+    with caplog.at_level(logging.WARNING, logger="django_mcp.facts"):
+        views = view_facts()
+    assert {"library:tag-create", "library:account", "library:book-edit", "tag-shelf"} <= set(views)
+    assert not {"library:about", "library:home", "echo", "open"} & set(views)  # no gate; `open` is login_not_required
+    assert any("library/about/" in r.getMessage() and "DJANGO_MCP_REQUIRE_AUTH" in r.getMessage() for r in caplog.records)
+
+
 GATED = ["library:tag-create", "library:catalogue", "library:drafts", "library:stock", "library:author-list",
          "library:book-edit", "library:book-publish", "library:account", "library:book-list"]
 

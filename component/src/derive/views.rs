@@ -59,7 +59,7 @@ pub fn describe_gates(gates: &[Value]) -> String {
     let parts: Vec<String> = gates
         .iter()
         .filter_map(|g| {
-            Some(match g.get("kind")?.as_str()? {
+            let what = match g.get("kind")?.as_str()? {
                 "login" => "login required".to_string(),
                 "staff" => "staff members only".to_string(),
                 "public" => "open to any caller".to_string(),
@@ -69,7 +69,10 @@ pub fn describe_gates(gates: &[Value]) -> String {
                     format!("permission {}", perms.join(" and "))
                 }
                 other => other.to_string(),
-            })
+            };
+            // A gate put on some handlers only (`method_decorator` on `post`) says which.
+            let methods: Vec<&str> = g.get("methods").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            Some(if methods.is_empty() { what } else { format!("{what} for {}", methods.join(", ")) })
         })
         .collect();
     if parts.is_empty() {
@@ -182,5 +185,11 @@ mod tests {
         assert_eq!(tool.input_schema["properties"]["path"]["properties"]["pk"]["type"], "integer");
         assert_eq!(tool.input_schema["properties"]["method"]["enum"], json!(["GET", "POST"]));
         assert!(tool.description.ends_with("Protected by: login required; permission library.view_book."));
+    }
+
+    #[test]
+    fn a_gate_on_some_methods_says_which() {
+        let gates = [json!({"kind": "login"}), json!({"kind": "permission", "permissions": ["a.b"], "methods": ["POST"]})];
+        assert_eq!(describe_gates(&gates), "Protected by: login required; permission a.b for POST.");
     }
 }

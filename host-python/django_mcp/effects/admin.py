@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django_mcp import rate_limits
 from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.drf import drf_permits
-from django_mcp.effects.views import view_passes
+from django_mcp.effects.views import view_listed
 from django_mcp.values import field_value
 
 MASK = "********"
@@ -43,7 +43,7 @@ class Gates:
             permission = check.get("permission")
             return permission is None or self.request.user.has_perm(permission)
         if check.get("gate") == "view":
-            return view_passes(self.registry.view(check["view"]), self.request)
+            return view_listed(self.registry.view(check["view"]), self.request)
         if check.get("gate") == "drf":
             return drf_permits(self.registry.drf(check["view"]), check["handler"], self.request.user)
         site, model_admin = self.registry.get(check["admin"])

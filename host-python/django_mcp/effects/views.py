@@ -59,9 +59,17 @@ def view_call(effect, caller, registry):
 
 
 def view_passes(routed, request, kwargs=None):
-    """Whether the request's user passes every gate of the view. `kwargs` are the resolved
-    path values (none when asked for a listing): a mixin's test sees them as `self.kwargs`."""
-    return all(_passes(gate, routed, request, kwargs or {}) for gate in routed.gates)
+    """Whether the request's user passes every gate of the view that guards the request's
+    method. `kwargs` are the resolved path values (none when asked for a listing): a mixin's
+    test sees them as `self.kwargs`."""
+    return all(_passes(gate, routed, request, kwargs or {}) for gate in routed.gates if gate.guards(request.method))
+
+
+def view_listed(routed, request):
+    """Whether the user may call the view with at least one of its methods (a gate on `post`
+    alone does not hide a view the user may GET)."""
+    methods = routed.methods or ["get"]
+    return any(all(_passes(gate, routed, request, {}) for gate in routed.gates if gate.guards(method)) for method in methods)
 
 
 def _passes(gate, routed, request, kwargs):

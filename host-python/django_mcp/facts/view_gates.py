@@ -7,8 +7,9 @@ recogniser compares *code objects* with those of Django's own decorators, taken 
 wrappers built around a dummy view. A function created by the same `def` or `lambda` shares
 its code object, whatever it was renamed to; anything else is left alone.
 
-A view whose gates cannot be recognised gets none: it is open to any caller who passed the
-MCP authentication, exactly as it is open to any visitor of the site.
+A view whose gates cannot be recognised gets none: it is served only with
+DJANGO_MCP_REQUIRE_AUTH = False, and then open to any caller who passed the MCP
+authentication, exactly as it is open to any visitor of the site.
 """
 
 import dataclasses
@@ -36,13 +37,22 @@ class Gate:
     view_check: Callable | None = None
     #: For "test": the test's qualname, as shown to clients.
     label: str = ""
+    #: The HTTP methods (lower case) it guards, when put on some handlers only; () for all.
+    methods: tuple[str, ...] = ()
 
     def facts(self):
         if self.kind == "permission":
-            return {"kind": "permission", "permissions": list(self.permissions)}
-        if self.kind == "test":
-            return {"kind": "test", "test": self.label}
-        return {"kind": self.kind}
+            facts = {"kind": "permission", "permissions": list(self.permissions)}
+        elif self.kind == "test":
+            facts = {"kind": "test", "test": self.label}
+        else:
+            facts = {"kind": self.kind}
+        if self.methods:
+            facts["methods"] = [m.upper() for m in self.methods]
+        return facts
+
+    def guards(self, method):
+        return not self.methods or method.lower() in self.methods
 
 
 LOGIN = Gate("login")
@@ -142,7 +152,8 @@ def allowed_methods(callback):
 
 def class_gates(view_class, initkwargs):
     """The gates of a class-based view, in the order its `dispatch` chain meets them: decorators
-    put on `dispatch` with `method_decorator` and the auth mixins, along the MRO."""
+    put on `dispatch` with `method_decorator` and the auth mixins, along the MRO; then those
+    put on a handler (`get`, `post`…), which guard that method only."""
     gates = []
     for klass in view_class.__mro__:
         dispatch = klass.__dict__.get("dispatch")
@@ -155,12 +166,16 @@ def class_gates(view_class, initkwargs):
             gates.append(_permission_mixin_gate(view_class, initkwargs))
         elif klass is UserPassesTestMixin:
             gates.append(_test_mixin_gate(view_class))
+    for method in view_class.http_method_names:
+        handler = getattr(view_class, method, None)
+        for decorator in _dispatch_decorators(handler) if handler is not None else ():
+            gates.extend(dataclasses.replace(gate, methods=(method,)) for gate in decorator_gates(_applied(decorator)))
     return gates
 
 
 def _dispatch_decorators(method):
     """The decorators `method_decorator` put on this method (also when it decorated the class
-    with `name="dispatch"`), outermost first. They are applied anew on every call, so they
+    with `name="dispatch"` or `name="get"`), outermost first. They are applied anew on every call, so they
     live only in the closure of the method's `_wrapper`."""
     decorators = []
     while _code(method) is _METHOD_DECORATOR:

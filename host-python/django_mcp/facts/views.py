@@ -2,9 +2,10 @@
 
 ROOT_URLCONF and DJANGO_MCP_URLCONFS are walked through their includes, namespaces kept.
 Left out: the admin sites' URLs (they are served through their ModelAdmins), our own
-endpoints, static and media serving, and whatever DJANGO_MCP_VIEW_EXCLUDE names (or
-DJANGO_MCP_VIEW_INCLUDE does not). A view that cannot be described is skipped with a
-warning; the others are still served.
+endpoints, static and media serving, whatever DJANGO_MCP_VIEW_EXCLUDE names (or
+DJANGO_MCP_VIEW_INCLUDE does not), and, unless DJANGO_MCP_REQUIRE_AUTH is False, views with
+no recognised authorization gate (as the original package). A view that cannot be described
+is skipped with a warning; the others are still served.
 """
 
 import dataclasses
@@ -71,6 +72,8 @@ class RoutedView:
     initkwargs: dict
     class_kind: str | None
     gates: list
+    #: The HTTP methods (lower case) it handles; empty: any.
+    methods: list = dataclasses.field(default_factory=list)
 
     def path_for(self, values):
         """The URL path (as `path_info`) with `values` in place of the parameters; PathError
@@ -88,9 +91,10 @@ def collect_views(registry):
     """The facts of every routed view, each also added to `registry` under its id."""
     selection = Selection()
     login_everywhere = login_required_middleware()
+    require_auth = bool(conf.get("DJANGO_MCP_REQUIRE_AUTH"))
     facts, ids = [], set()
     for urlconf, pieces, namespaces, pattern in routed_patterns():
-        described = _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids)
+        described = _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids, require_auth)
         if described is not None:
             routed, view_facts = described
             ids.add(routed.id)
@@ -217,7 +221,7 @@ def _file_servers():
     return servers
 
 
-def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids):
+def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids, require_auth):
     """(RoutedView, facts) for one URL pattern, or None when it is left out or cannot be described."""
     where = route_text(pieces)
     try:
@@ -233,10 +237,15 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
         params = list(path_params(pieces))
         initkwargs = dict(getattr(callback, "view_initkwargs", None) or {})
         gates = _gates(callback, view_class, initkwargs, login_everywhere)
+        if require_auth and not [gate for gate in gates if gate is not PUBLIC]:
+            logger.warning("not serving the view %s at %r: no authorization gate was recognised on it "
+                           "(DJANGO_MCP_REQUIRE_AUTH = False serves such views too)", dotted, where)
+            return None
         class_kind = _class_kind(view_class) if view_class else None
+        methods = _methods(callback, view_class)
         routed = RoutedView(
             id=unique_id(name or dotted, ids), name=name, urlconf=urlconf, pieces=pieces, callback=callback,
-            view_class=view_class, initkwargs=initkwargs, class_kind=class_kind, gates=gates,
+            view_class=view_class, initkwargs=initkwargs, class_kind=class_kind, gates=gates, methods=methods,
         )
         view_facts = {
             "id": routed.id,
@@ -247,7 +256,7 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
             "qualname": target.__qualname__,
             "kind": "class" if view_class else "function",
             "class_kind": class_kind,
-            "methods": _methods(callback, view_class),
+            "methods": methods,
             "is_async": bool(view_class.view_is_async if view_class else iscoroutinefunction(callback)),
             "description": description(target),
             "gates": [gate.facts() for gate in gates],
