@@ -125,6 +125,31 @@ def main():
         print(f"{name:<22}{om*1e3:>7.2f}ms{op*1e3:>7.2f}ms{fm*1e3:>7.2f}ms{fp*1e3:>7.2f}ms{om/fm:>7.2f}"
               f"{am*1e3:>10.2f}ms{ap*1e3:>7.2f}ms{om/am:>7.2f}")
 
+    # DRF: the demo's BookViewSet through MCP against the same view called directly over the
+    # same client (session-authenticated: one query for the user, as the key costs ours).
+    from django.contrib.auth.models import User
+
+    drf_client = Client()
+    drf_client.force_login(User.objects.get(username="alice"))
+
+    def drf_get(path):
+        response = drf_client.get(path, HTTP_ACCEPT="application/json")
+        assert response.status_code == 200, response.content
+        return response
+
+    drf_operations = [
+        ("DRF list, 50 rows", lambda: rpc("tools/call", {"name": "list_api_book", "arguments": {"page_size": 50}}),
+         "/api/books/?size=50"),
+        ("DRF retrieve", lambda: rpc("tools/call", {"name": "get_api_book", "arguments": {"path": {"pk": 7}}}),
+         "/api/books/7/"),
+    ]
+    print(f"\n{'operation':<22}{'ours':>9}{'p95':>9}{'DRF view':>10}{'p95':>9}{'ratio':>7}")
+    for name, ours, path in drf_operations:
+        (om, op), (dm, dp) = interleaved([ours, lambda: drf_get(path)], n)
+        results[name] = {"ours_ms": om * 1e3, "ours_p95_ms": op * 1e3, "drf_view_ms": dm * 1e3,
+                         "drf_view_p95_ms": dp * 1e3, "ratio": om / dm}
+        print(f"{name:<22}{om*1e3:>7.2f}ms{op*1e3:>7.2f}ms{dm*1e3:>8.2f}ms{dp*1e3:>7.2f}ms{om/dm:>7.2f}")
+
     key_check, _ = timed(lambda: authenticate_credential(credential), n)
     instance = EngineInstance(state.get_runtime().compiled, state.get_runtime().facts_json())
     ping = {"message": '{"jsonrpc":"2.0","id":1,"method":"ping"}', "context": {}}

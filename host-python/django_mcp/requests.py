@@ -45,21 +45,23 @@ class CallerContext:
         self.correlation_id = correlation_id
         #: Where effects report progress and log messages (set per batch by EffectRunner).
         self.notifications = SILENT
-        self._plain_request = None
+        #: The plain request of each method (see `request`), built on first use.
+        self._plain_requests = {}
 
     def request(self, method="GET", path="/__mcp__/", query=None, *, body=None, content_type=None):
         """A request as Django's handler would build it. `path` is the `path_info` (the script
         prefix of the serving request goes in front for `request.path`); `query` maps names to
         JSON values (`form_pairs`); `body` is bytes of `content_type`, readable as
         `request.body`, and parsed into `request.POST` when a POST is form-encoded, as Django
-        parses it. The plain GET that gate checks and reads use is built once per MCP request
-        and shared, as one admin page's checks and queries share theirs."""
-        plain = (method, path, query, body, content_type) == ("GET", "/__mcp__/", None, None, None)
-        if plain and self._plain_request is not None:
-            return self._plain_request
+        parses it. A plain request (no path, query or body) that gate checks and reads use is
+        built once per method and MCP request and shared, as one admin page's checks and
+        queries share theirs."""
+        plain = (path, query, body, content_type) == ("/__mcp__/", None, None, None)
+        if plain and method in self._plain_requests:
+            return self._plain_requests[method]
         request = self._build(method, path, query, body, content_type)
         if plain:
-            self._plain_request = request
+            self._plain_requests[method] = request
         return request
 
     def _build(self, method, path, query, body, content_type):

@@ -29,6 +29,7 @@ class Gates:
     }
 
     def __init__(self, caller, registry):
+        self.caller = caller
         self.request = caller.request()
         self.registry = registry
         self._sites = {}
@@ -45,7 +46,7 @@ class Gates:
         if check.get("gate") == "view":
             return view_listed(self.registry.view(check["view"]), self.request)
         if check.get("gate") == "drf":
-            return drf_permits(self.registry.drf(check["view"]), check["handler"], self.request.user)
+            return drf_permits(self.registry.drf(check["view"]), check["handler"], self.caller)
         site, model_admin = self.registry.get(check["admin"])
         if site not in self._sites:
             self._sites[site] = site.has_permission(self.request)

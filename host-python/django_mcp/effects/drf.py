@@ -55,15 +55,15 @@ def _read(response, routed):
     return {"status": response.status_code, "headers": headers, "body": body}
 
 
-def drf_permits(view, handler, user):
-    """Whether the view's permission classes let `user` reach `handler` with the first method
-    that reaches it (`has_permission`; object permissions are the view's business when it
-    fetches the object)."""
+def drf_permits(view, handler, caller):
+    """Whether the view's permission classes let the caller reach `handler` with the first
+    method that reaches it (`has_permission`; object permissions are the view's business
+    when it fetches the object)."""
     from rest_framework.exceptions import APIException
 
     methods = view.methods.get(handler) or ["get"]
     try:
-        instance = view_instance(view.route(handler), handler, methods[0], user)
+        instance = view_instance(view.route(handler), handler, caller.request(methods[0].upper()))
         instance.check_permissions(instance.request)
     except APIException:
         return False

@@ -135,7 +135,10 @@ def _handlers(callback, cls, viewset):
 
 
 def _endpoint(routed, handler, methods, params, where, viewset):
-    view = view_instance(routed, handler, methods[0] if methods else "get", user=None)
+    from django_mcp.requests import CallerContext
+
+    anonymous = CallerContext(None).request((methods[0] if methods else "get").upper())
+    view = view_instance(routed, handler, anonymous)
     function = getattr(routed.view_class, handler, None) if handler else None
     is_action = viewset and handler not in STANDARD_HANDLERS
     params = _typed_lookup(view, params)
@@ -154,25 +157,19 @@ def _endpoint(routed, handler, methods, params, where, viewset):
     return facts
 
 
-def view_instance(routed, handler, method, user):
-    """The view as DRF's dispatch sets it up for `handler` reached by `method`, with a DRF
-    request for `user` (anonymous when None), before any permission check."""
-    from django_mcp.requests import CallerContext
-
-    request = CallerContext(user).request(method.upper(), "/__mcp__/")
-    if user is not None:
-        request._force_auth_user = user  # as drf.call authenticates
-    callback = routed.callback
+def view_instance(routed, handler, request):
+    """The view as DRF's dispatch sets it up for `handler`, with a DRF request around the
+    plain `request` (whose method reaches the handler), before any permission check."""
+    request._force_auth_user = request.user  # as drf.call authenticates
     view = routed.view_class(**routed.initkwargs)
-    actions = getattr(callback, "actions", None)
+    actions = getattr(routed.callback, "actions", None)
     if actions is not None:
         view.action_map = actions
         view.action = handler
     view.args, view.kwargs = (), {}
     view.headers = {}
     view.format_kwarg = None
-    request = view.initialize_request(request)
-    view.request = request
+    view.request = view.initialize_request(request)
     return view
 
 
