@@ -36,6 +36,7 @@ from django.test import Client, override_settings  # noqa: E402
 from django_mcp import server  # noqa: E402
 from django_mcp.models import MCPAPIKey  # noqa: E402
 from django_mcp.transcript import Recorder  # noqa: E402
+from library.models import Book  # noqa: E402
 
 
 def fixed_key(username, key_id, **kwargs):
@@ -153,6 +154,16 @@ def scenarios():
         .say("bob is not an editor: the view's user_passes_test gate refuses", call(3, "invoke_library_drafts", {"method": "GET"}), credential="bob")
     )
     yield (
+        Scenario("drf", "DRF: a ViewSet's tools run through DRF's own dispatch; its paginator and filters are arguments.", "library.json")
+        .say("a page of the list, filtered by django-filter, searched and ordered", call(1, "list_api_book", {"filters": {"status": "published"}, "q": "Volume", "ordering": "-pages", "page_size": 2}))
+        .say("a filter the filterset does not declare never reaches the host", call(2, "list_api_book", {"filters": {"author__email": "ada@example.com"}}))
+        .say("create: perform_create fills the slug", call(3, "create_api_book", {"body": {"title": "Sea Stories", "pages": 120, "price": "9.50", "author_id": 1}}))
+        .say("the serializer's own validation, in DRF's words", call(4, "create_api_book", {"body": {"title": "Ghost", "pages": 1, "price": "1.00", "author_id": 99999}}))
+        .say("a partial update refused by an object permission", call(5, "update_api_book", {"path": {"pk": 3}, "body": {"pages": 1}}))
+        .say("an @action with a hyphenated url_path", call(6, "api_book_mark_published", {"path": {"pk": 1}}))
+        .say("bob may not add books: DjangoModelPermissions refuses before any work", call(7, "create_api_book", {"body": {"title": "x", "pages": 1, "price": "1", "author_id": 1}}), credential="bob")
+    )
+    yield (
         Scenario("guest-trap", "A panicking guest traps; the host starts a fresh instance and serves on.",
                  "library-test-hooks.json", {"DJANGO_MCP_TEST_HOOKS": True})
         .say("debug/panic exists only with test hooks on", rpc(1, "debug/panic"))
@@ -165,6 +176,7 @@ def main():
     call_command("demo_seed", verbosity=0)
     # Seeding stamps users with the current time; a fixed one keeps re-recordings stable.
     User.objects.update(date_joined=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+    Book.objects.update(created_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
     credentials = {
         "alice": fixed_key("alice", "transcript-key-alice0000"),
         "bob": fixed_key("bob", "transcript-key-bob000000"),
