@@ -474,6 +474,9 @@ pub struct DrfEndpointFacts {
     /// The serializer's fields; none: not derivable (the body is any object).
     #[serde(default)]
     pub serializer: Option<Vec<SerializerFieldFacts>>,
+    /// The permission classes `get_permissions()` gives this handler, when known.
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
     /// How a list is paged, searched, ordered and filtered.
     #[serde(default)]
     pub listing: Option<DrfListingFacts>,

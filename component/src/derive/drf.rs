@@ -89,9 +89,10 @@ impl Rules<'_> {
 
     #[allow(clippy::too_many_arguments)]
     fn spec(&self, endpoint: &DrfEndpointFacts, names: (String, String), title: String, what: String, input: Value, output: Value, hints: Hints, method: Option<&str>, shape: DrfShape) -> ToolSpec {
-        let gates = vec![json!({"kind": "drf", "permissions": self.view.permissions})];
+        let permissions = endpoint.permissions.as_ref().unwrap_or(&self.view.permissions);
+        let gates = vec![json!({"kind": "drf", "permissions": permissions})];
         let how = method.map(|m| m.to_string()).unwrap_or_else(|| "any of its methods".to_string());
-        let description = format!("{what} (/{}; {how}) {}", endpoint.route, protected_by(&self.view.permissions));
+        let description = format!("{what} (/{}; {how}) {}", endpoint.route, protected_by(permissions));
         ToolSpec {
             name: names.0,
             alias: names.1,
@@ -295,6 +296,15 @@ impl Rules<'_> {
         let mut props = Map::new();
         let mut required = Vec::new();
         self.path_property(endpoint, &mut props, &mut required);
+        // A ViewSet whose destroy takes data (djoser asks for the current password) has a
+        // serializer of its own for it.
+        if endpoint.serializer.is_some() {
+            let body = self.body_schema(endpoint, false);
+            if body.get("required").is_some() {
+                required.push("body");
+            }
+            props.insert("body".into(), body);
+        }
         let lookup = endpoint.path_params.last().map(|p| p.name.clone());
         let output = object_schema(
             Map::from_iter([("deleted".to_string(), json!({"type": "boolean"})), ("pk".to_string(), json!({}))]),

@@ -15,7 +15,8 @@ pub enum Direction {
     Output,
 }
 
-/// The object a serializer accepts. `partial`: nothing is required (PATCH).
+/// The object a serializer accepts. `partial`: nothing is required (PATCH). Open, as DRF is:
+/// a serializer ignores what it does not declare, and its `validate()` may read it.
 pub fn input_schema(fields: &[SerializerFieldFacts], models: &dyn ModelIndex, partial: bool) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
@@ -25,7 +26,7 @@ pub fn input_schema(fields: &[SerializerFieldFacts], models: &dyn ModelIndex, pa
             required.push(field.name.as_str());
         }
     }
-    object_schema(properties, &required, true)
+    object_schema(properties, &required, false)
 }
 
 /// The object a serializer renders.
@@ -75,7 +76,9 @@ fn field_schema_at_depth(field: &SerializerFieldFacts, models: &dyn ModelIndex, 
             }
         }
     }
-    let title = if field.label.is_empty() || field.label == field.name { String::new() } else { capitalise(&field.label) };
+    // DRF labels every field ("author_id" → "Author id"); only a label someone wrote says more.
+    let said = field.label.to_lowercase() != field.name.replace('_', " ").to_lowercase();
+    let title = if said && !field.label.is_empty() { capitalise(&field.label) } else { String::new() };
     annotate_schema(&mut schema, &title, &field.help_text);
     // What DRF renders for a method or read-only value is the code's business: null too.
     let untyped_output = direction == Direction::Output && (field.kind == "method" || field.read_only && field.kind == "any");
@@ -183,7 +186,7 @@ fn nested_input(fields: &[SerializerFieldFacts], models: &dyn ModelIndex, depth:
             required.push(field.name.as_str());
         }
     }
-    object_schema(properties, &required, true)
+    object_schema(properties, &required, false)
 }
 
 fn nested_output(fields: &[SerializerFieldFacts], models: &dyn ModelIndex, depth: u8) -> Value {

@@ -150,7 +150,8 @@ def _endpoint(routed, handler, methods, params, where, viewset):
         "path_params": params,
         "methods": methods,
         "description": _action_description(function) if is_action else "",
-        "serializer": _serializer(view, handler, is_action),
+        "serializer": _serializer(view, handler, is_action or handler == "destroy"),
+        "permissions": _permissions(view),
     }
     if handler == "list":
         facts["listing"] = _listing(view)
@@ -191,11 +192,11 @@ def _typed_lookup(view, params):
     return [dict(p, converter="int") if p["name"] == lookup and p["converter"] == "regex" else p for p in params]
 
 
-def _serializer(view, handler, is_action):
+def _serializer(view, handler, own_only):
     """The serializer's field facts, or None when the view has none we can describe. An
-    `@action` takes the ViewSet's serializer only when it names its own (in `@action` or
-    through `get_serializer_class`): otherwise what it reads from `request.data` is its
-    own business, and any JSON object is passed on."""
+    `@action` (and `destroy`, `own_only`) takes a serializer only when it names its own (in
+    `@action` or through `get_serializer_class`): otherwise what it reads from
+    `request.data` is its own business, and any JSON object is passed on."""
     from django_mcp.facts.drf_fields import serializer_facts  # imports DRF
 
     if not hasattr(view, "get_serializer_class"):
@@ -205,7 +206,7 @@ def _serializer(view, handler, is_action):
         serializer_class = view.get_serializer_class()
     except Exception:
         serializer_class = default
-    if serializer_class is None or is_action and serializer_class is default:
+    if serializer_class is None or own_only and serializer_class is default:
         return None
     try:
         serializer = serializer_class(context={"request": view.request, "view": view, "format": None})
@@ -278,13 +279,24 @@ def _action_description(function):
     return description(function) if function is not None else ""
 
 
+def _permissions(view):
+    """What `get_permissions()` gives the handler (views choose per action), by name; None
+    when it cannot say without a real request."""
+    try:
+        return [_permission_name(permission) for permission in view.get_permissions()]
+    except Exception:
+        return None
+
+
 def _permission_name(permission):
-    """`IsAuthenticated`, or `(IsAuthenticated OR IsAdminUser)` for composed classes."""
+    """`IsAuthenticated`, or `(IsAuthenticated OR IsAdminUser)` for composed permissions
+    (classes or the instances `get_permissions()` makes of them)."""
     name = getattr(permission, "__name__", None)
     if name:
         return name
-    operator = getattr(getattr(permission, "operator_class", None), "__name__", "")
-    first, second = getattr(permission, "op1_class", None), getattr(permission, "op2_class", None)
+    first = getattr(permission, "op1", None) or getattr(permission, "op1_class", None)
+    second = getattr(permission, "op2", None) or getattr(permission, "op2_class", None)
+    operator = getattr(getattr(permission, "operator_class", None), "__name__", None) or type(permission).__name__
     if second is not None:
         return f"({_permission_name(first)} {operator} {_permission_name(second)})"
     if first is not None:

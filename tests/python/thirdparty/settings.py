@@ -1,6 +1,7 @@
 """The demo project plus admin registrations nobody here wrote: auth, flatpages, redirects,
-sites, django-celery-beat and django-taggit; and a second admin site (`thirdparty.admin.pages_site`)
-whose FlatPage admin restricts changes object by object.
+sites, django-celery-beat and django-taggit; a second admin site (`thirdparty.admin.pages_site`)
+whose FlatPage admin restricts changes object by object; and djoser's REST API for users (its
+UserViewSet on its own router, under /auth/), with djoser's default settings.
 
 Environment: as the demo (DEMO_DB, DEMO_MEDIA, DEMO_DEBUG, …), plus THIRDPARTY_SQL_LOG: a file
 that receives, one JSON line per MCP request, the SQL that request ran (see `middleware.py`).
@@ -16,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.redirects",
     "django_celery_beat",
     "taggit",
+    "djoser",
     "thirdparty",
 ]
 SITE_ID = 1
@@ -27,3 +29,8 @@ WSGI_APPLICATION = None
 ASGI_APPLICATION = "thirdparty.asgi.application"
 
 DJANGO_MCP_ADMIN_SITES = ("django.contrib.admin.site", "thirdparty.admin.pages_site")
+
+# djoser's defaults, but for its token model: this project mounts djoser's users API without
+# its token endpoints (and without rest_framework.authtoken), so there are no tokens for
+# djoser to delete when a user deletes themself.
+DJOSER = {"TOKEN_MODEL": None}

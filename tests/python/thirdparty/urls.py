@@ -10,4 +10,6 @@ urlpatterns = [
     # Views nobody here wrote: flatpages and django.contrib.auth's own views.
     path("pages/", include("django.contrib.flatpages.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    # A DRF API nobody here wrote: djoser's UserViewSet (list, me, set_password, …).
+    path("auth/", include("djoser.urls")),
 ]
