@@ -164,6 +164,9 @@ def _view_errors():
         if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
             yield _error(18, f"{name} must be a list of fnmatch patterns (matched against a view's URL name, "
                              "route and module.qualname).")
+    if not isinstance(conf.get("DJANGO_MCP_REQUIRE_AUTH"), bool):
+        yield _error(20, "DJANGO_MCP_REQUIRE_AUTH must be True (views with no recognised authorization gate are "
+                         "not served) or False.")
 
 
 def _search_errors():

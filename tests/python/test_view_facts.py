@@ -209,8 +209,10 @@ def test_view_settings_are_checked_at_startup(settings):
     settings.DJANGO_MCP_URLCONFS = "odd_views"
     settings.DJANGO_MCP_VIEW_EXCLUDE = "library:*"
     settings.DJANGO_MCP_VIEW_INCLUDE = [3]
+    settings.DJANGO_MCP_REQUIRE_AUTH = "no"
     ids = {e.id for e in checks.run_checks() if e.id.startswith("django_mcp")}
-    assert {"django_mcp.E016", "django_mcp.E018"} <= ids
+    assert {"django_mcp.E016", "django_mcp.E018", "django_mcp.E020"} <= ids
+    settings.DJANGO_MCP_REQUIRE_AUTH = False
     settings.DJANGO_MCP_URLCONFS = ["no.such.urlconf"]
     settings.DJANGO_MCP_VIEW_EXCLUDE = ()
     settings.DJANGO_MCP_VIEW_INCLUDE = None
