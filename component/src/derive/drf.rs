@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::admin::{regex_escape, MAX_PAGE_SIZE};
-use super::views::param_schema;
+use super::views::{answer_schema, param_schema, query_schema};
 use super::{names, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{DrfEndpointFacts, DrfListingFacts, DrfViewFacts, ToolNames};
 use crate::schema::fields::{capitalise, object_schema, ModelIndex};
@@ -337,11 +337,7 @@ impl Rules<'_> {
         let mut props = Map::new();
         let mut required = Vec::new();
         self.path_property(endpoint, &mut props, &mut required);
-        props.insert(
-            "query".into(),
-            json!({"type": "object", "description": "Query string parameters.",
-                   "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}),
-        );
+        props.insert("query".into(), query_schema());
         let method = match methods.as_slice() {
             [only] => Some(only.clone()),
             _ => None,
@@ -370,15 +366,7 @@ impl Rules<'_> {
             ),
             None => (self.names("invoke", None), capitalise(&format!("call {}", self.label_words())), format!("Call {}.", self.view.qualname)),
         };
-        let output = object_schema(
-            Map::from_iter([
-                ("status".to_string(), json!({"type": "integer", "description": "The HTTP status the view answered with."})),
-                ("headers".to_string(), json!({"type": "object", "additionalProperties": {"type": "string"}})),
-                ("body".to_string(), json!({"description": "The response data."})),
-            ]),
-            &["status", "headers", "body"],
-            false,
-        );
+        let output = answer_schema("The response data.");
         let what = self.what(endpoint, fallback);
         self.spec(endpoint, names, title, what, object_schema(props, &required, true), output, hints, method.as_deref(), DrfShape::Response)
     }

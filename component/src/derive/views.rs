@@ -54,6 +54,25 @@ pub fn param_schema(param: &PathParamFacts) -> Value {
     schema
 }
 
+/// The `query` argument: query string parameters, a list repeating its name.
+pub fn query_schema() -> Value {
+    json!({"type": "object", "description": "Query string parameters.",
+           "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}})
+}
+
+/// A view's answer as a tool result: `{status, headers, body}`.
+pub fn answer_schema(body: &str) -> Value {
+    object_schema(
+        Map::from_iter([
+            ("status".to_string(), json!({"type": "integer", "description": "The HTTP status the view answered with."})),
+            ("headers".to_string(), json!({"type": "object", "additionalProperties": {"type": "string"}})),
+            ("body".to_string(), json!({"description": body})),
+        ]),
+        &["status", "headers", "body"],
+        false,
+    )
+}
+
 /// A sentence naming what protects the view.
 pub fn describe_gates(gates: &[Value]) -> String {
     let parts: Vec<String> = gates
@@ -105,11 +124,7 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
         let required: Vec<&str> = view.path_params.iter().map(|p| p.name.as_str()).collect();
         properties.insert("path".into(), object_schema(params, &required, true));
     }
-    properties.insert(
-        "query".into(),
-        json!({"type": "object", "description": "Query string parameters.",
-               "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}),
-    );
+    properties.insert("query".into(), query_schema());
     if method != Some("GET") {
         properties.insert("body".into(), json!({"description": "The request body: a JSON value (sent as application/json), or a string (sent as it is)."}));
     }
@@ -127,15 +142,7 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
         required.push("method");
     }
     let input = object_schema(properties, &required, true);
-    let output = object_schema(
-        Map::from_iter([
-            ("status".to_string(), json!({"type": "integer", "description": "The HTTP status the view answered with."})),
-            ("headers".to_string(), json!({"type": "object", "additionalProperties": {"type": "string"}})),
-            ("body".to_string(), json!({"description": "JSON bodies parsed; HTML as readable text; redirects are not followed."})),
-        ]),
-        &["status", "headers", "body"],
-        false,
-    );
+    let output = answer_schema("JSON bodies parsed; HTML as readable text; redirects are not followed.");
     let what = if view.description.is_empty() { format!("{}.{}", view.module, view.qualname) } else { view.description.clone() };
     let description = format!("{what} (/{}; {}) {}", view.route, method.unwrap_or("any method"), describe_gates(&view.gates));
     ToolSpec {
