@@ -319,7 +319,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                     let total = items.len();
                     let mut result = page_of("resources", items, offset, size);
                     // After the last concrete page come the model objects, if any are visible.
-                    if offset + size >= total {
+                    if offset.saturating_add(size) >= total {
                         match visible.first() {
                             Some(&t) => result["nextCursor"] = json!(objects_cursor(t, 0)),
                             None => {
@@ -340,7 +340,10 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
             let Some(objects) = page.get("objects").and_then(Value::as_array) else {
                 return host_error(&ex, &first);
             };
-            let spec = &cat.resource_templates[template];
+            // The state came back through the host: a template it names must still be one.
+            let Some(spec) = cat.resource_templates.get(template).filter(|t| t.objects().is_some()) else {
+                return host_error(&ex, &json!({"error": {"message": "the continuation named no model template"}}));
+            };
             let items: Vec<Value> = objects
                 .iter()
                 .map(|o| {
@@ -351,13 +354,13 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                 .collect();
             let count = items.len();
             let more = page.get("more") == Some(&Value::Bool(true));
-            let following = visible.iter().copied().find(|&t| t > template);
+            let following = visible.iter().copied().find(|&t| t > template && cat.resource_templates.get(t).is_some_and(|t| t.objects().is_some()));
             // A model without objects is passed over in the same request, a few at a time.
             if let (0, false, Some(next), true) = (count, more, following, skipped < MAX_EMPTY_SKIPS) {
                 return list_objects(cat, ex, principal, next, 0, visible, skipped + 1);
             }
             let mut result = json!({"resources": items});
-            let next = if more { Some(objects_cursor(template, offset + count)) } else { following.map(|t| objects_cursor(t, 0)) };
+            let next = if more { Some(objects_cursor(template, offset.saturating_add(count))) } else { following.map(|t| objects_cursor(t, 0)) };
             if let Some(cursor) = next {
                 result["nextCursor"] = json!(cursor);
             }
@@ -429,7 +432,9 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
 
 /// Ask the host for one page of a model template's objects.
 fn list_objects(cat: &Catalogue, ex: Exchange, principal: Principal, template: usize, offset: usize, visible: Vec<usize>, skipped: usize) -> Output {
-    let source = cat.resource_templates[template].objects().expect("visible templates have objects");
+    let Some(source) = cat.resource_templates.get(template).and_then(|t| t.objects()) else {
+        return host_error(&ex, &json!({"error": {"message": "the continuation named no model template"}}));
+    };
     let limit = cat.settings.page_size.min(MAX_COMPLETIONS);
     let effect = json!({"kind": "resource.objects", "source": source.to_json(), "offset": offset, "limit": limit, "prefix": null});
     let work = CatalogueWork::ListObjects { template, offset, visible, skipped };

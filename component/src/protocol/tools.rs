@@ -113,8 +113,10 @@ pub(crate) fn page_of(key: &str, items: Vec<Value>, offset: usize, size: usize) 
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
     let mut result = json!({ key: page });
-    if offset + size < total {
-        result["nextCursor"] = json!(encode_cursor(offset + size));
+    // Saturating: a cursor is the client's text, and may name any offset.
+    let next = offset.saturating_add(size);
+    if next < total {
+        result["nextCursor"] = json!(encode_cursor(next));
     }
     result
 }
