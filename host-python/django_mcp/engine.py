@@ -30,8 +30,10 @@ logger = logging.getLogger("django_mcp.engine")
 ENGINE_INTERFACE = "django-mcp:engine/engine@0.1.0"
 HOST_INTERFACE = "django-mcp:engine/host@0.1.0"
 
-#: Fuel for one step; a step that needs more is runaway code.
+#: Fuel for one step, plus FUEL_PER_BYTE for each byte of its input (a big, valid message
+#: is parsed, validated and passed on in proportion); a step that needs more is runaway code.
 STEP_FUEL = 2_000_000_000
+FUEL_PER_BYTE = 5_000
 #: Fuel for deriving the catalogue from the facts (thousands of models need a lot).
 LOAD_FUEL = 20_000_000_000
 #: Linear memory one instance may grow to.
@@ -42,6 +44,13 @@ MAX_ROUNDS = 8
 
 class EngineTrap(Exception):
     """The guest trapped (fuel, memory, panic); its instance is gone."""
+
+
+def _trap_reason(exc):
+    """Why the guest trapped: wasmtime puts the cause ("all fuel consumed by WebAssembly",
+    "unreachable", …) last, after the backtrace."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 class FactsRejected(Exception):
@@ -135,7 +144,7 @@ class EngineInstance:
         try:
             instance = compiled.linker.instantiate(self.store, compiled.component)
         except wasmtime.WasmtimeError as exc:
-            raise EngineTrap(str(exc).splitlines()[0]) from None
+            raise EngineTrap(_trap_reason(exc)) from None
         interface = instance.get_export_index(self.store, ENGINE_INTERFACE)
         self._load = instance.get_func(self.store, instance.get_export_index(self.store, "load", interface))
         step = instance.get_func(self.store, instance.get_export_index(self.store, "step", interface))
@@ -153,20 +162,20 @@ class EngineInstance:
         try:
             outcome = self._load(self.store, facts_json)
         except wasmtime.WasmtimeError as exc:
-            raise EngineTrap(str(exc).splitlines()[0]) from None
+            raise EngineTrap(_trap_reason(exc)) from None
         if self.recorder is not None:
             self.recorder.loaded(facts_json, outcome.tag == "ok", outcome.payload)
         return outcome.tag == "ok", outcome.payload
 
     def step_text(self, message: str) -> str:
         """`step` as the WIT has it: JSON text in, output text out."""
-        self.store.set_fuel(STEP_FUEL)
+        self.store.set_fuel(STEP_FUEL + FUEL_PER_BYTE * len(message))
         try:
             text = self._step(self.store, message)
         except wasmtime.WasmtimeError as exc:
             if self.recorder is not None:
                 self.recorder.stepped(message, None)
-            raise EngineTrap(str(exc).splitlines()[0]) from None
+            raise EngineTrap(_trap_reason(exc)) from None
         if self.recorder is not None:
             self.recorder.stepped(message, text)
         return text

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+# Fails the session if a response or audit line leaks a secret, a traceback, SQL or a path.
+pytest_plugins = ["secrets_scan"]
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
 

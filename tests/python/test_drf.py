@@ -256,11 +256,14 @@ def test_the_api_through_the_sdk_over_http(live_demo):
             listed = await client.call_tool("list_api_book", {"page_size": 3, "ordering": "-price"})
             made = await client.call_tool("create_api_book", {"body": {"title": "Through the SDK", "pages": 10,
                                                                        "price": "2.00", "author_id": 1}})
-            patched = await client.call_tool("update_api_book", {"path": {"pk": made.structured_content["object"]["id"]},
-                                                                 "body": {"title": "Renamed"}})
-            return listed, made, patched
+            pk = made.structured_content["object"]["id"]
+            patched = await client.call_tool("update_api_book", {"path": {"pk": pk}, "body": {"title": "Renamed"}})
+            # The live database is shared with other tests: what this one made, it deletes.
+            deleted = await client.call_tool("delete_api_book", {"path": {"pk": pk}})
+            return listed, made, patched, deleted
 
-    listed, made, patched = anyio.run(main)
+    listed, made, patched, deleted = anyio.run(main)
+    assert deleted.structured_content == {"deleted": True, "pk": made.structured_content["object"]["id"]}
     prices = [float(b["price"]) for b in listed.structured_content["results"]]
     assert listed.is_error is False and prices == sorted(prices, reverse=True) and len(prices) == 3
     assert made.structured_content["object"]["slug"] == "through-the-sdk"

@@ -144,13 +144,8 @@ impl AdminRules<'_> {
             props.insert("filters".into(), schema);
         }
         let order_by = self.orderable(&columns);
-        let alternatives = order_by.iter().map(|(c, _)| regex_escape(c)).collect::<Vec<_>>().join("|");
         let sortable: Vec<&str> = order_by.iter().map(|(c, _)| c.as_str()).collect();
-        props.insert("ordering".into(), json!({
-            "type": "string",
-            "pattern": format!("^-?({alternatives})(,-?({alternatives}))*$"),
-            "description": format!("Comma-separated columns, '-' for descending: {}.", sortable.join(", ")),
-        }));
+        props.insert("ordering".into(), ordering_schema(&sortable, "columns"));
         props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));
         let per_page = self.admin.list_per_page.clamp(1, MAX_PAGE_SIZE);
         props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
@@ -384,6 +379,19 @@ pub(crate) fn resolve_path<'a>(cat: &'a Catalogue, model: &'a ModelFacts, path: 
 
 pub(crate) fn humanise_list(items: &[String]) -> String {
     items.iter().map(|s| s.trim_start_matches(['^', '=', '@']).replace("__", " ")).collect::<Vec<_>>().join(", ")
+}
+
+/// The `ordering` argument: comma-separated names, `-` for descending. Bounded in length
+/// (each name once), so matching its pattern stays cheap.
+pub(crate) fn ordering_schema(names: &[&str], noun: &str) -> Value {
+    let alternatives = names.iter().map(|n| regex_escape(n)).collect::<Vec<_>>().join("|");
+    let longest: usize = names.iter().map(|n| n.chars().count() + 2).sum();
+    json!({
+        "type": "string",
+        "maxLength": longest.max(1),
+        "pattern": format!("^-?({alternatives})(,-?({alternatives}))*$"),
+        "description": format!("Comma-separated {noun}, '-' for descending: {}.", names.join(", ")),
+    })
 }
 
 pub(crate) fn regex_escape(s: &str) -> String {

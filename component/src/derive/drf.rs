@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::admin::{regex_escape, MAX_PAGE_SIZE};
+use super::admin::{ordering_schema, MAX_PAGE_SIZE};
 use super::views::{answer_schema, param_schema, query_schema};
 use super::{names, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{DrfEndpointFacts, DrfListingFacts, DrfViewFacts, ToolNames};
@@ -168,12 +168,8 @@ impl Rules<'_> {
             notes.push(format!("Filter by {}.", listing.filters.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")));
         }
         if let Some(ordering) = listing.ordering.as_ref().filter(|o| !o.fields.is_empty()) {
-            let alternatives = ordering.fields.iter().map(|f| regex_escape(f)).collect::<Vec<_>>().join("|");
-            props.insert("ordering".into(), json!({
-                "type": "string",
-                "pattern": format!("^-?({alternatives})(,-?({alternatives}))*$"),
-                "description": format!("Comma-separated fields, '-' for descending: {}.", ordering.fields.join(", ")),
-            }));
+            let names: Vec<&str> = ordering.fields.iter().map(String::as_str).collect();
+            props.insert("ordering".into(), ordering_schema(&names, "fields"));
         }
         let default_page_size = self.paging_arguments(&listing, &mut props, &mut notes);
         let item = match &endpoint.serializer {

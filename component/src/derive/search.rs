@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::admin::{humanise_list, regex_escape, resolve_path, MAX_PAGE_SIZE};
+use super::admin::{humanise_list, ordering_schema, resolve_path, MAX_PAGE_SIZE};
 use super::{names, Catalogue, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{FieldFacts, SearchFacts, ToolNames};
 use crate::schema::fields::{field_schema, object_schema, ModelIndex};
@@ -49,12 +49,8 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
     }
     let orderable: Vec<String> = fields.iter().filter(|f| !f.many && !masked.contains(&f.name)).map(|f| f.name.clone()).collect();
     if !orderable.is_empty() {
-        let alternatives = orderable.iter().map(|c| regex_escape(c)).collect::<Vec<_>>().join("|");
-        props.insert("ordering".into(), json!({
-            "type": "string",
-            "pattern": format!("^-?({alternatives})(,-?({alternatives}))*$"),
-            "description": format!("Comma-separated fields, '-' for descending: {}.", orderable.join(", ")),
-        }));
+        let names: Vec<&str> = orderable.iter().map(String::as_str).collect();
+        props.insert("ordering".into(), ordering_schema(&names, "fields"));
     }
     let per_page = cat.settings.page_size.clamp(1, MAX_PAGE_SIZE as usize) as u64;
     props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));

@@ -67,7 +67,8 @@ pub fn classify(id: &Value, method: &str, params: &Map<String, Value>, headers: 
         // `initialize` negotiates the version; the header only applies after it.
         if let Some(v) = header_version.filter(|v| method != "initialize" && !HANDSHAKE.contains(v)) {
             return Err(RpcError::new(id.clone(), jsonrpc::INVALID_REQUEST, format!(
-                "Invalid Request: unsupported MCP-Protocol-Version {v:?}; supported: {}",
+                "Invalid Request: unsupported MCP-Protocol-Version {}; supported: {}",
+                clipped(v),
                 ALL.join(", ")
             )));
         }
@@ -87,8 +88,8 @@ pub fn classify(id: &Value, method: &str, params: &Map<String, Value>, headers: 
         check_headers(id, method, params, headers, version)?;
     }
     if version != STATELESS {
-        return Err(RpcError::new(id.clone(), jsonrpc::UNSUPPORTED_VERSION, format!("Unsupported protocol version {version:?}"))
-            .with_data(serde_json::json!({"supported": ALL, "requested": version})));
+        return Err(RpcError::new(id.clone(), jsonrpc::UNSUPPORTED_VERSION, format!("Unsupported protocol version {}", clipped(version)))
+            .with_data(serde_json::json!({"supported": ALL, "requested": version.chars().take(CLIP).collect::<String>()})));
     }
     let log_level = match meta.get(META_LOG_LEVEL) {
         None | Some(Value::Null) => None,
@@ -121,7 +122,19 @@ fn check_headers(id: &Value, method: &str, params: &Map<String, Value>, headers:
 }
 
 fn shown(header: &Option<String>) -> String {
-    header.as_ref().map_or_else(|| "(missing)".to_string(), |v| format!("{v:?}"))
+    header.as_ref().map_or_else(|| "(missing)".to_string(), |v| clipped(v))
+}
+
+/// How much of a client's value an error message repeats: enough to recognise it, never
+/// a 100 KB header echoed back.
+const CLIP: usize = 64;
+
+fn clipped(value: &str) -> String {
+    if value.chars().count() <= CLIP {
+        format!("{value:?}")
+    } else {
+        format!("{:?}…", value.chars().take(CLIP).collect::<String>())
+    }
 }
 
 /// A header value as sent: plain, or the `=?base64?…?=` form for values HTTP cannot carry.

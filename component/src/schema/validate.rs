@@ -159,9 +159,11 @@ fn check_array(
         }
     }
     if rules.get("uniqueItems") == Some(&Value::Bool(true)) {
-        for (i, a) in items.iter().enumerate() {
-            if items[..i].iter().any(|b| json_equal(a, b)) {
-                return Err((path.to_string(), format!("repeats the item {a}")));
+        // Linear: comparing every pair of a long list would be a denial of service.
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        for item in items {
+            if !seen.insert(canonical(item)) {
+                return Err((path.to_string(), format!("repeats the item {item}")));
             }
         }
     }
@@ -227,9 +229,12 @@ fn is_type(t: &str, value: &Value) -> bool {
         "array" => value.is_array(),
         "object" => value.is_object(),
         "number" => value.is_number(),
-        // 2020-12: an integer is any number with a zero fractional part (1.0 included).
+        // 2020-12: an integer is any number with a zero fractional part (1.0 included); as a
+        // float only while exact (|x| ≤ 2^53): beyond, it could stand for its neighbours.
         "integer" => match value {
-            Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+            Value::Number(n) => {
+                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0)
+            }
             _ => false,
         },
         _ => true,
@@ -260,6 +265,23 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 /// JSON equality where 1 and 1.0 are the same number.
+/// A text equal for JSON-equal values (`1` and `1.0` alike, object keys in order).
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => n.as_f64().map(|f| if f.fract() == 0.0 && f.abs() < 9.2e18 { (f as i64).to_string() } else { f.to_string() }).unwrap_or_default(),
+        },
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        Value::Object(map) => {
+            let mut entries: Vec<String> = map.iter().map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical(v))).collect();
+            entries.sort();
+            format!("{{{}}}", entries.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
 fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
@@ -314,6 +336,22 @@ mod tests {
         let mut p = Patterns::default();
         p.collect(&schema).unwrap();
         validate(&schema, &value, &p)
+    }
+
+    #[test]
+    fn integers_beyond_exact_floats_are_not_integers() {
+        let big: Value = serde_json::from_str("-9223372036854775809").unwrap();
+        assert!(run(json!({"type": "integer"}), big).unwrap_err().contains("expected integer"));
+        assert!(run(json!({"type": "integer"}), json!(3.0)).is_ok());
+    }
+
+    #[test]
+    fn unique_items_are_judged_in_one_pass() {
+        let schema = json!({"type": "array", "uniqueItems": true});
+        let many: Vec<u32> = (0..100_000).collect();
+        assert!(run(schema.clone(), json!(many)).is_ok());
+        assert!(run(schema.clone(), json!([1, 2, 1.0])).unwrap_err().contains("repeats"));
+        assert!(run(schema, json!([{"a": 1, "b": 2}, {"b": 2, "a": 1}])).is_err());
     }
 
     #[test]

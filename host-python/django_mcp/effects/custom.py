@@ -43,8 +43,10 @@ class Call:
             return None
         try:
             signed = signing.loads(token, salt=STATE_SALT, max_age=STATE_MAX_AGE)
-        except signing.BadSignature:
+        except (signing.BadSignature, ValueError, TypeError):  # tampered, or not a signed value at all
             raise EffectError("invalid", "requestState failed its integrity check") from None
+        if not isinstance(signed, dict) or not {"for", "state"} <= signed.keys():
+            raise EffectError("invalid", "requestState failed its integrity check")
         if signed.get("for") != self._subject():
             raise EffectError("invalid", "requestState belongs to another request")
         return signed.get("state")

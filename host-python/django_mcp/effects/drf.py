@@ -13,7 +13,7 @@ import logging
 
 from django_mcp.effects import EffectError
 from django_mcp.effects.responses import describe
-from django_mcp.effects.views import SAFE_METHODS, rendered, resolved, respond, urlconf_of
+from django_mcp.effects.views import SAFE_METHODS, rendered, resolved, respond, urlconf_of, view_request
 from django_mcp.facts.drf import view_instance
 
 logger = logging.getLogger("django_mcp.effects")
@@ -32,7 +32,7 @@ def drf_call(effect, caller, registry):
     path_info, match = resolved(routed, effect.get("path") or {})
     body = effect.get("body")
     encoded = None if body is None else json.dumps(body).encode()
-    request = caller.request(method, path_info, query, body=encoded, content_type="application/json" if encoded else None)
+    request = view_request(caller, method, path_info, query, encoded, "application/json" if encoded else None)
     request.resolver_match = match
     request.META["HTTP_ACCEPT"] = "application/json"
     # DRF's Request authenticates with these (as its test client's force_authenticate does).

@@ -44,7 +44,7 @@ def view_call(effect, caller, registry):
         raise EffectError("validation", "query must be an object", fields={"query": ["must be an object"]})
     path_info, match = resolved(routed, effect.get("path") or {})
     body, content_type = _encoded_body(routed, effect.get("body"))
-    request = caller.request(method, path_info, query, body=body, content_type=content_type)
+    request = view_request(caller, method, path_info, query, body, content_type)
     request.resolver_match = match
     if routed.urlconf != settings.ROOT_URLCONF:
         request.urlconf = routed.urlconf
@@ -56,6 +56,17 @@ def view_call(effect, caller, registry):
     if method == "HEAD":
         result["body"] = None  # as the server would send it
     return result
+
+
+def view_request(caller, method, path_info, query, body, content_type):
+    """The caller's request to a view. Django's own limits on what a request may carry
+    (DATA_UPLOAD_MAX_NUMBER_FIELDS and the like) hold here too: over them, the argument is
+    refused."""
+    try:
+        return caller.request(method, path_info, query, body=body, content_type=content_type)
+    except SuspiciousOperation as exc:
+        message = f"Invalid arguments: query: {exc}"
+        raise EffectError("validation", message, fields={"query": [str(exc)]}) from None
 
 
 def view_passes(routed, request, kwargs=None):

@@ -1,13 +1,20 @@
 """STDIO: newline-delimited JSON-RPC on stdin/stdout, one message per line.
 
 stdout carries only protocol messages; anything else that writes to stdout (a stray
-print, a logging handler) is sent to stderr instead.
+print, a logging handler) is sent to stderr instead. A line that is not UTF-8 is answered
+with a parse error, as HTTP answers such a body, and the server goes on reading.
 """
 
+import json
 import sys
+import uuid
 
-from django_mcp import server
+from django_mcp import audit, server
 from django_mcp.identity import Identity
+
+#: The answer to a line that is not UTF-8 (HTTP answers such a body 400 with the same code).
+NOT_UTF8 = json.dumps({"jsonrpc": "2.0", "id": None,
+                       "error": {"code": -32700, "message": "Parse error: the line is not valid UTF-8"}})
 
 
 def serve(key, stdin=None, stdout=None, host="localhost"):
@@ -17,7 +24,12 @@ def serve(key, stdin=None, stdout=None, host="localhost"):
     saved_stdout = sys.stdout
     sys.stdout = sys.stderr
     try:
-        for line in stdin:
+        for line in _lines(stdin):
+            if line is None:
+                _refuse_not_utf8(identity)
+                protocol_out.write(NOT_UTF8 + "\n")
+                protocol_out.flush()
+                continue
             line = line.strip()
             if not line:
                 continue
@@ -28,3 +40,38 @@ def serve(key, stdin=None, stdout=None, host="localhost"):
             protocol_out.flush()
     finally:
         sys.stdout = saved_stdout
+
+
+def _lines(stdin):
+    """Each line as text, or None for a line that is not UTF-8.
+
+    The bytes under a text stream are read when there are any: the text layer of `sys.stdin`
+    would raise on the first invalid byte (ending the server) under a strict locale, or turn
+    it into a lone surrogate that the engine cannot be given under the C locale."""
+    binary = getattr(stdin, "buffer", None)
+    for raw in binary if binary is not None else stdin:
+        if isinstance(raw, bytes):
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield None
+            continue
+        try:
+            raw.encode("utf-8")  # lone surrogates: undecodable bytes, escaped by the text layer
+        except UnicodeEncodeError:
+            yield None
+        else:
+            yield raw
+
+
+def _refuse_not_utf8(identity):
+    audit.record(
+        correlation_id=uuid.uuid4().hex,
+        transport="stdio",
+        key_id=identity.key_id,
+        user_id=identity.user.pk,
+        method="<pre-dispatch>",
+        outcome="transport_error",
+        duration_ms=0.0,
+        error_message="invalid utf-8",
+    )
