@@ -1,10 +1,11 @@
 """Load the engine component and step requests through it.
 
 The component is compiled once per process (or read back from a checksummed cache of the
-compiled artifact), then instantiated once per thread: a wasmtime ``Store`` must never be
-touched from another thread. Each step runs with a fuel budget and a memory cap; a trap
-(runaway guest, panic, exhausted memory) discards that thread's instance, and the next
-request builds a fresh one. The process never dies of the guest.
+compiled artifact); instances (each a wasmtime ``Store`` with its functions, never used by two
+threads at once) are pooled: a request checks one out, steps it to the end and returns it.
+Each step runs with a fuel budget and a memory cap; a trap (runaway guest, panic, exhausted
+memory) drops that instance, and the next request gets another. The process never dies of
+the guest.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ FUEL_PER_BYTE = 5_000
 LOAD_FUEL = 20_000_000_000
 #: Linear memory one instance may grow to.
 MEMORY_LIMIT = 256 * 1024 * 1024
+#: Idle instances kept for reuse; more concurrent requests build their own, dropped after.
+MAX_IDLE_INSTANCES = 32
 #: Effect rounds one request may take before it is refused as a loop.
 MAX_ROUNDS = 8
 
@@ -134,10 +137,12 @@ def _write_checksummed(path: Path, artifact: bytes) -> None:
 
 
 class EngineInstance:
-    """One Store + instance with the catalogue loaded. Used by one thread only."""
+    """One Store + instance with the catalogue loaded. Used by one thread at a time."""
 
     def __init__(self, compiled: CompiledEngine, facts_json: str | None = None, recorder=None):
         self.recorder = recorder
+        #: The runtime's catalogue generation it was loaded with (EngineRuntime.checkout).
+        self.generation = 0
         self.store = wasmtime.Store(compiled.engine)
         self.store.set_limits(memory_size=MEMORY_LIMIT)
         self.store.set_fuel(LOAD_FUEL)  # instantiation runs guest start-up code too
@@ -227,7 +232,7 @@ EffectRunner = Callable[[list, dict | None], list]
 
 
 class EngineRuntime:
-    """Process-wide: compiled once, an instance per thread, catalogue from `facts_source`."""
+    """Process-wide: compiled once, a pool of instances, catalogue from `facts_source`."""
 
     def __init__(self, facts_source: Callable[[], str], wasm_path=None, cache_dir=None):
         self._facts_source = facts_source
@@ -237,7 +242,8 @@ class EngineRuntime:
         self._compiled: CompiledEngine | None = None
         self._facts_json: str | None = None
         self._generation = 0
-        self._local = threading.local()
+        #: Instances not serving a request now (see `checkout`).
+        self._idle: list[EngineInstance] = []
         #: Receives every load and step (tests/transcripts/record.py); None in production.
         self.recorder = None
 
@@ -260,33 +266,38 @@ class EngineRuntime:
             self._facts_json = None
             self._generation += 1
 
-    def instance(self) -> EngineInstance:
-        local = self._local
-        if getattr(local, "generation", None) != self._generation or local.instance is None:
+    def checkout(self) -> EngineInstance:
+        """An idle instance of the current catalogue, or a new one; the caller has it alone
+        until `checkin`. Servers run requests on whatever thread is free (Django's ASGI
+        handler: a new one each time), so instances are pooled, not tied to threads."""
+        with self._lock:
             generation = self._generation
-            local.instance = EngineInstance(self.compiled, self.facts_json(), self.recorder)
-            local.generation = generation
-            for warning in local.instance.warnings:
-                logger.warning("%s", warning)
-        return local.instance
+            while self._idle:
+                instance = self._idle.pop()
+                if instance.generation == generation:
+                    return instance
+        instance = EngineInstance(self.compiled, self.facts_json(), self.recorder)
+        instance.generation = generation
+        for warning in instance.warnings:
+            logger.warning("%s", warning)
+        return instance
 
-    def discard_instance(self) -> None:
-        self._local.instance = None
+    def checkin(self, instance: EngineInstance) -> None:
+        with self._lock:
+            if instance.generation == self._generation and len(self._idle) < MAX_IDLE_INSTANCES:
+                self._idle.append(instance)
 
     def run(self, payload: dict, carry_out: EffectRunner) -> dict:
         """Step one request to its end, carrying out effects in between; returns `done`.
 
-        Raises EngineTrap after discarding this thread's instance.
+        Raises EngineTrap, and the instance that trapped is dropped.
         """
-        try:
-            instance = self.instance()
-            output = instance.step(payload)
-            for _ in range(MAX_ROUNDS):
-                if "done" in output:
-                    return output["done"]
-                results = carry_out(output["effects"], output.get("notify"))
-                output = instance.step({"resume": output["state"], "results": results})
-            raise EngineTrap(f"request needed more than {MAX_ROUNDS} effect rounds")
-        except EngineTrap:
-            self.discard_instance()
-            raise
+        instance = self.checkout()
+        output = instance.step(payload)
+        for _ in range(MAX_ROUNDS):
+            if "done" in output:
+                self.checkin(instance)
+                return output["done"]
+            results = carry_out(output["effects"], output.get("notify"))
+            output = instance.step({"resume": output["state"], "results": results})
+        raise EngineTrap(f"request needed more than {MAX_ROUNDS} effect rounds")

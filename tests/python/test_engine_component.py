@@ -94,3 +94,30 @@ class TestGuestFailuresAreSurvived:
 
     def test_the_hooks_do_not_exist_unless_enabled(self, mcp):
         assert mcp.rpc("debug/spin")["error"]["code"] == -32601
+
+
+def test_requests_on_new_threads_reuse_pooled_instances(client, db, monkeypatch):
+    """Django's ASGI handler runs each request on a new thread: an instance per thread
+    would derive the catalogue once per request. Instances are pooled instead."""
+    import threading
+
+    from django_mcp import engine
+    from conftest import InProcessMCP
+
+    anonymous = InProcessMCP(client)  # ping needs no credential, so no database either
+    assert anonymous.rpc("ping")["result"] == {}
+    built = []
+    original = engine.EngineInstance.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(threading.get_ident())
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine.EngineInstance, "__init__", counted)
+    answers = []
+    for _ in range(5):
+        thread = threading.Thread(target=lambda: answers.append(anonymous.rpc("ping")))
+        thread.start()
+        thread.join()
+    assert [a["result"] for a in answers] == [{}] * 5
+    assert built == []
