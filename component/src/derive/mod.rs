@@ -153,6 +153,8 @@ pub struct Tool {
     pub spec: ToolSpec,
     /// The `tools/list` entry, rendered once.
     pub descriptor: Value,
+    /// Its gate's place in `Catalogue::tool_gates`.
+    pub gate_index: usize,
 }
 
 pub struct Catalogue {
@@ -164,6 +166,8 @@ pub struct Catalogue {
     pub admin_models: Vec<usize>,
     pub tools: Vec<Tool>,
     tool_index: HashMap<String, usize>,
+    /// The tools' distinct gates, in order: `tools/list` asks the host about each once.
+    pub tool_gates: Vec<Gate>,
     pub patterns: Patterns,
     /// Concrete resources (custom items).
     pub resources: Vec<ResourceSpec>,
@@ -194,6 +198,7 @@ impl Catalogue {
             admin_models: Vec::new(),
             tools: Vec::new(),
             tool_index: HashMap::new(),
+            tool_gates: Vec::new(),
             patterns: Patterns::default(),
             resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
             resource_templates: Vec::new(),
@@ -219,6 +224,7 @@ impl Catalogue {
         }
         specs.extend(facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)));
         let mut taken = HashSet::new();
+        let mut gate_places: HashMap<Gate, usize> = HashMap::new();
         for mut spec in specs {
             spec.name = names::unique(spec.name, &mut taken);
             if let Err(e) = cat.patterns.collect(&spec.input_schema) {
@@ -226,8 +232,16 @@ impl Catalogue {
                 continue;
             }
             let descriptor = describe(&spec);
+            let gate_index = match gate_places.get(&spec.gate) {
+                Some(&i) => i,
+                None => {
+                    gate_places.insert(spec.gate.clone(), cat.tool_gates.len());
+                    cat.tool_gates.push(spec.gate.clone());
+                    cat.tool_gates.len() - 1
+                }
+            };
             cat.tool_index.insert(spec.name.clone(), cat.tools.len());
-            cat.tools.push(Tool { spec, descriptor });
+            cat.tools.push(Tool { spec, descriptor, gate_index });
         }
         // Aliases resolve only where they do not shadow a real name.
         for i in 0..cat.tools.len() {

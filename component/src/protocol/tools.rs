@@ -1,6 +1,5 @@
 //! `tools/list` and `tools/call`: the effects they ask of the host and the replies they shape.
 
-use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -41,11 +40,10 @@ pub(crate) fn begin(
             Ok(offset) => offset,
             Err(e) => return e,
         };
-        let gates = distinct_gates(cat.tools.iter());
-        if gates.is_empty() {
+        if cat.tool_gates.is_empty() {
             return finish(cat, ex, principal, ToolsWork::ListTools { offset }, Vec::new());
         }
-        let checks: Vec<Value> = gates.iter().map(Gate::to_json).collect();
+        let checks: Vec<Value> = cat.tool_gates.iter().map(Gate::to_json).collect();
         let state = Pending { exchange: ex, principal, work: Work::Tools(ToolsWork::ListTools { offset }) };
         return Output::Effects { effects: vec![json!({"kind": "permissions", "checks": checks})], state, notify: None };
     }
@@ -107,11 +105,11 @@ pub(crate) fn page_offset(ex: &Exchange, params: &Map<String, Value>) -> Result<
 }
 
 /// One page of `items` from `offset`, under `key`, with `nextCursor` only when more follow
-/// (`null` breaks the TypeScript SDK).
-pub(crate) fn page_of(key: &str, items: Vec<Value>, offset: usize, size: usize) -> Value {
+/// (`null` breaks the TypeScript SDK). Only the page's items are rendered.
+pub(crate) fn page_of<T>(key: &str, items: Vec<T>, offset: usize, size: usize, render: impl FnMut(T) -> Value) -> Value {
     let size = size.max(1);
     let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(size).map(render).collect();
     let mut result = json!({ key: page });
     // Saturating: a cursor is the client's text, and may name any offset.
     let next = offset.saturating_add(size);
@@ -133,16 +131,13 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                     None => return host_error(&ex, &parsed(0)),
                 },
             };
-            let gates = distinct_gates(cat.tools.iter());
-            let passed: HashMap<&Gate, bool> = gates.iter().zip(allowed.iter().copied().chain(std::iter::repeat(false))).collect();
-            let visible: Vec<Value> = cat
+            let visible: Vec<&Tool> = cat
                 .tools
                 .iter()
-                .filter(|t| passed.get(&t.spec.gate) == Some(&true))
+                .filter(|t| allowed.get(t.gate_index) == Some(&true))
                 .filter(|t| principal.may_use(&[&t.spec.name, &t.spec.alias]))
-                .map(|t| t.descriptor.clone())
                 .collect();
-            Output::reply(cat, &ex, page_of("tools", visible, offset, cat.settings.page_size))
+            Output::reply(cat, &ex, page_of("tools", visible, offset, cat.settings.page_size, |t| t.descriptor.clone()))
         }
         ToolsWork::CallTool { tool, arguments, invalid } => {
             let Some(tool) = cat.tool(&tool) else {
@@ -246,11 +241,6 @@ pub(crate) fn host_error(ex: &Exchange, result: &Value) -> Output {
 }
 
 /// Each gate once, in the order tools first use it: the order of the permissions effect.
-fn distinct_gates<'a>(tools: impl Iterator<Item = &'a Tool>) -> Vec<Gate> {
-    let mut seen = HashSet::new();
-    tools.filter(|t| seen.insert(&t.spec.gate)).map(|t| t.spec.gate.clone()).collect()
-}
-
 fn encode_cursor(offset: usize) -> String {
     format!("o{offset}")
 }
