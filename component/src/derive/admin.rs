@@ -450,7 +450,7 @@ mod tests {
             "actions": [{"name": "delete_selected", "description": "Delete selected groups"}]}));
         let names: Vec<&str> = cat.tools.iter().map(|t| t.spec.name.as_str()).collect();
         assert_eq!(names, ["list_auth_group", "get_auth_group", "create_auth_group", "update_auth_group", "delete_auth_group", "delete_selected_auth_group"]);
-        let hints = |n: &str| cat.tool(n).unwrap().descriptor["annotations"].clone();
+        let hints = |n: &str| serde_json::from_str::<serde_json::Value>(&cat.tool(n).unwrap().descriptor).unwrap()["annotations"].clone();
         assert_eq!(hints("delete_auth_group")["destructiveHint"], json!(true));
         assert_eq!(hints("update_auth_group")["idempotentHint"], json!(true));
         assert_eq!(hints("create_auth_group")["readOnlyHint"], json!(false));

@@ -151,8 +151,8 @@ pub struct ToolSpec {
 
 pub struct Tool {
     pub spec: ToolSpec,
-    /// The `tools/list` entry, rendered once.
-    pub descriptor: Value,
+    /// The `tools/list` entry as JSON text, rendered once: a page is these texts joined.
+    pub descriptor: String,
     /// Its gate's place in `Catalogue::tool_gates`.
     pub gate_index: usize,
 }
@@ -166,8 +166,10 @@ pub struct Catalogue {
     pub admin_models: Vec<usize>,
     pub tools: Vec<Tool>,
     tool_index: HashMap<String, usize>,
-    /// The tools' distinct gates, in order: `tools/list` asks the host about each once.
+    /// The tools' distinct gates, in order: `tools/list` asks the host about each once,
+    /// with this effect (JSON text, rendered once).
     pub tool_gates: Vec<Gate>,
+    pub tool_gates_effect: String,
     pub patterns: Patterns,
     /// Concrete resources (custom items).
     pub resources: Vec<ResourceSpec>,
@@ -199,6 +201,7 @@ impl Catalogue {
             tools: Vec::new(),
             tool_index: HashMap::new(),
             tool_gates: Vec::new(),
+            tool_gates_effect: String::new(),
             patterns: Patterns::default(),
             resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
             resource_templates: Vec::new(),
@@ -231,7 +234,7 @@ impl Catalogue {
                 warnings.push(format!("{}: {e}; skipped", spec.name));
                 continue;
             }
-            let descriptor = describe(&spec);
+            let descriptor = describe(&spec).to_string();
             let gate_index = match gate_places.get(&spec.gate) {
                 Some(&i) => i,
                 None => {
@@ -243,6 +246,8 @@ impl Catalogue {
             cat.tool_index.insert(spec.name.clone(), cat.tools.len());
             cat.tools.push(Tool { spec, descriptor, gate_index });
         }
+        let checks: Vec<Value> = cat.tool_gates.iter().map(Gate::to_json).collect();
+        cat.tool_gates_effect = json!({"kind": "permissions", "checks": checks}).to_string();
         // Aliases resolve only where they do not shadow a real name.
         for i in 0..cat.tools.len() {
             let alias = cat.tools[i].spec.alias.clone();

@@ -77,7 +77,7 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
         effect
     };
     let wait = |ex: Exchange, effects: Vec<Value>, work| Output::Effects {
-        effects,
+        effects: effects.iter().map(Value::to_string).collect(),
         state: Pending { exchange: ex, principal: principal.clone(), work: Work::Catalogue(work) },
         notify: None,
     };
@@ -438,7 +438,7 @@ fn list_objects(cat: &Catalogue, ex: Exchange, principal: Principal, template: u
     let limit = cat.settings.page_size.min(MAX_COMPLETIONS);
     let effect = json!({"kind": "resource.objects", "source": source.to_json(), "offset": offset, "limit": limit, "prefix": null});
     let work = CatalogueWork::ListObjects { template, offset, visible, skipped };
-    Output::Effects { effects: vec![effect], state: Pending { exchange: ex, principal, work: Work::Catalogue(work) }, notify: None }
+    Output::Effects { effects: vec![effect.to_string()], state: Pending { exchange: ex, principal, work: Work::Catalogue(work) }, notify: None }
 }
 
 /// The `resources/read` result for the host's answer.

@@ -117,7 +117,8 @@ pub enum Output {
     /// `reply` is the JSON-RPC response as JSON text.
     Done { reply: Option<String>, http_status: u16, audit: Audit, retry_after: Option<u64> },
     /// `notify` says which notifications the host may send while it works (progress, logs).
-    Effects { effects: Vec<Value>, state: Pending, notify: Option<Value> },
+    /// Each effect is JSON text (some are rendered once, at load).
+    Effects { effects: Vec<String>, state: Pending, notify: Option<Value> },
 }
 
 impl Output {
@@ -137,14 +138,9 @@ impl Output {
                 }
             }
             Output::Effects { effects, state, notify } => {
-                let mut out = json!({
-                    "effects": effects,
-                    "state": serde_json::to_string(state).expect("pending state serialises"),
-                });
-                if let Some(notify) = notify {
-                    out["notify"] = notify.clone();
-                }
-                out.to_string()
+                let state = Value::String(serde_json::to_string(state).expect("pending state serialises"));
+                let notify = notify.as_ref().map(|n| format!(",\"notify\":{n}")).unwrap_or_default();
+                format!("{{\"effects\":[{}]{notify},\"state\":{state}}}", effects.join(","))
             }
         }
     }

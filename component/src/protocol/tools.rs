@@ -9,7 +9,7 @@ use super::jsonrpc::{self, RpcError};
 use super::input;
 use super::revisions::Stateless;
 use super::{Exchange, Output, Pending, Principal, Work};
-use crate::derive::{Catalogue, Gate, Operation, Tool};
+use crate::derive::{Catalogue, Operation, Tool};
 use crate::plan;
 use crate::schema::validate::validate;
 
@@ -43,9 +43,8 @@ pub(crate) fn begin(
         if cat.tool_gates.is_empty() {
             return finish(cat, ex, principal, ToolsWork::ListTools { offset }, Vec::new());
         }
-        let checks: Vec<Value> = cat.tool_gates.iter().map(Gate::to_json).collect();
         let state = Pending { exchange: ex, principal, work: Work::Tools(ToolsWork::ListTools { offset }) };
-        return Output::Effects { effects: vec![json!({"kind": "permissions", "checks": checks})], state, notify: None };
+        return Output::Effects { effects: vec![cat.tool_gates_effect.clone()], state, notify: None };
     }
 
     let Some(name) = params.get("name").and_then(Value::as_str) else {
@@ -92,6 +91,7 @@ pub(crate) fn begin(
         Err(problem) => (vec![authorize], Some(format!("Invalid arguments: {problem}"))),
     };
     let work = ToolsWork::CallTool { tool: tool.spec.name.clone(), arguments, invalid };
+    let effects = effects.iter().map(Value::to_string).collect();
     Output::Effects { effects, state: Pending { exchange: ex, principal, work: Work::Tools(work) }, notify }
 }
 
@@ -119,6 +119,23 @@ pub(crate) fn page_of<T>(key: &str, items: Vec<T>, offset: usize, size: usize, r
     result
 }
 
+/// `{"nextCursor"?, "tools": […]}` as text, from the descriptors rendered at load: a page
+/// costs its length in bytes copied, whatever the tools' schemas hold.
+fn tools_page(visible: &[&Tool], offset: usize, size: usize) -> String {
+    let size = size.max(1);
+    let page: Vec<&str> = visible.iter().skip(offset).take(size).map(|t| t.descriptor.as_str()).collect();
+    let mut text = String::with_capacity(page.iter().map(|d| d.len() + 1).sum::<usize>() + 48);
+    text.push('{');
+    let next = offset.saturating_add(size);
+    if next < visible.len() {
+        text.push_str(&format!("\"nextCursor\":{},", Value::String(encode_cursor(next))));
+    }
+    text.push_str("\"tools\":[");
+    text.push_str(&page.join(","));
+    text.push_str("]}");
+    text
+}
+
 pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: ToolsWork, results: Vec<&RawValue>) -> Output {
     // Gate results are small: parsed. The work's result stays raw for `plan::shape`.
     let parsed = |i: usize| results.get(i).and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
@@ -137,7 +154,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                 .filter(|t| allowed.get(t.gate_index) == Some(&true))
                 .filter(|t| principal.may_use(&[&t.spec.name, &t.spec.alias]))
                 .collect();
-            Output::reply(cat, &ex, page_of("tools", visible, offset, cat.settings.page_size, |t| t.descriptor.clone()))
+            Output::reply_text(cat, &ex, &tools_page(&visible, offset, cat.settings.page_size))
         }
         ToolsWork::CallTool { tool, arguments, invalid } => {
             let Some(tool) = cat.tool(&tool) else {
