@@ -45,8 +45,22 @@ MAX_IDLE_INSTANCES = 32
 MAX_ROUNDS = 8
 
 
+class RawJSON(str):
+    """JSON text an effect has rendered already: passed to the engine as it is, not encoded
+    again (a DRF response's data, say, is rendered once)."""
+
+
 class EngineTrap(Exception):
     """The guest trapped (fuel, memory, panic); its instance is gone."""
+
+
+def _resume_text(state, results):
+    """The step input that resumes a request with its effects' results, RawJSON kept as it is."""
+    texts = [
+        '{"ok":' + result["ok"] + "}" if isinstance(result.get("ok"), RawJSON) else json.dumps(result, separators=(",", ":"))
+        for result in results
+    ]
+    return '{"resume":' + json.dumps(state) + ',"results":[' + ",".join(texts) + "]}"
 
 
 def _trap_reason(exc):
@@ -188,7 +202,11 @@ class EngineInstance:
     def step(self, payload: dict) -> dict:
         """One step. A finished request's reply stays JSON text (`done["reply"]`, or None):
         the transports send it on as it is."""
-        header, _, reply = self.step_text(json.dumps(payload, separators=(",", ":"))).partition("\n")
+        return self.step_json(json.dumps(payload, separators=(",", ":")))
+
+    def step_json(self, message: str) -> dict:
+        """`step` for an input already encoded."""
+        header, _, reply = self.step_text(message).partition("\n")
         output = json.loads(header)
         if "done" in output:
             output["done"]["reply"] = reply or None
@@ -299,5 +317,5 @@ class EngineRuntime:
                 self.checkin(instance)
                 return output["done"]
             results = carry_out(output["effects"], output.get("notify"))
-            output = instance.step({"resume": output["state"], "results": results})
+            output = instance.step_json(_resume_text(output["state"], results))
         raise EngineTrap(f"request needed more than {MAX_ROUNDS} effect rounds")

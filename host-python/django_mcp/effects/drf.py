@@ -12,6 +12,7 @@ import json
 import logging
 
 from django_mcp.effects import EffectError
+from django_mcp.engine import RawJSON
 from django_mcp.effects.responses import describe
 from django_mcp.effects.views import SAFE_METHODS, rendered, resolved, respond, urlconf_of, view_request
 from django_mcp.facts.drf import view_instance
@@ -43,16 +44,19 @@ def drf_call(effect, caller, registry):
 
 
 def _read(response, routed):
-    """`{status, headers, body}` with a DRF Response's data as it serialises to JSON; any
-    other response (a view may return a plain HttpResponse) described as views' are."""
+    """(status, `{status, headers, body}`) with a DRF Response's data rendered to JSON once,
+    as DRF's JSON renderer would; any other response (a view may return a plain
+    HttpResponse) described as views' are."""
     from rest_framework.response import Response
     from rest_framework.utils.encoders import JSONEncoder
 
     if not isinstance(response, Response):
-        return describe(rendered(response, routed))
+        result = describe(rendered(response, routed))
+        return result["status"], result
     headers = {name: value for name, value in response.items() if name in ("Location", "Retry-After", "Allow")}
-    body = None if response.data is None else json.loads(json.dumps(response.data, cls=JSONEncoder))
-    return {"status": response.status_code, "headers": headers, "body": body}
+    body = json.dumps(response.data, cls=JSONEncoder, separators=(",", ":"), allow_nan=False)  # as STRICT_JSON
+    text = f'{{"status":{response.status_code},"headers":{json.dumps(headers)},"body":{body}}}'
+    return response.status_code, RawJSON(text)
 
 
 def drf_permits(view, handler, caller):

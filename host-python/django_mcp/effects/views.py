@@ -160,22 +160,22 @@ def urlconf_of(routed):
 
 
 def respond(routed, request, match, atomic, read=None, rollback_from=500):
-    """The view's response as a result (`read` makes it one; by default the rendered response
-    described). A call that may write runs in a transaction on every database (as
-    ATOMIC_REQUESTS would, less those the view opts out of), rolled back when the view fails
-    or answers `rollback_from` or above; the response is read inside it, since templates and
-    streams query lazily."""
-    read = read or (lambda response: describe(rendered(response, routed)))
+    """The view's response as a result: `read` makes it `(status, result)`; by default the
+    rendered response described. A call that may write runs in a transaction on every
+    database (as ATOMIC_REQUESTS would, less those the view opts out of), rolled back when the
+    view fails or answers `rollback_from` or above; the response is read inside it, since
+    templates and streams query lazily."""
+    read = read or (lambda response: _status_and(describe(rendered(response, routed))))
     try:
         with _transactions(routed.callback) if atomic else contextlib.nullcontext() as aliases:
             response = None
             try:
                 response = _run(match.func, request, match.args, match.kwargs)
-                result = read(response)
+                status, result = read(response)
             finally:
                 if isinstance(response, HttpResponseBase):
                     _release(response)
-            if aliases and result["status"] >= rollback_from:
+            if aliases and status >= rollback_from:
                 for alias in aliases:
                     transaction.set_rollback(True, using=alias)
             return result
@@ -187,6 +187,10 @@ def respond(routed, request, match, atomic, read=None, rollback_from=500):
         return _error_result(400, _message(exc, "Bad Request"))
     except SuspiciousOperation:
         return _error_result(400, "Bad Request")  # its message may describe an attack: kept in the logs
+
+
+def _status_and(result):
+    return result["status"], result
 
 
 @contextlib.contextmanager
