@@ -2,7 +2,7 @@
 
 The component is compiled once per process (or read back from a checksummed cache of the
 compiled artifact); instances (each a wasmtime ``Store`` with its functions, never used by two
-threads at once) are pooled: a request checks one out, steps it to the end and returns it.
+threads at once) are pooled: each step takes one and gives it back.
 Each step runs with a fuel budget and a memory cap; a trap (runaway guest, panic, exhausted
 memory) drops that instance, and the next request gets another. The process never dies of
 the guest.
@@ -39,8 +39,10 @@ FUEL_PER_BYTE = 5_000
 LOAD_FUEL = 20_000_000_000
 #: Linear memory one instance may grow to.
 MEMORY_LIMIT = 256 * 1024 * 1024
-#: Idle instances kept for reuse; more concurrent requests build their own, dropped after.
-MAX_IDLE_INSTANCES = 32
+#: Instances one process keeps (each holds the catalogue: ~10 MB at 100 admin models). A
+#: step takes microseconds to milliseconds and effects hold no instance, so about one per
+#: CPU serves any concurrency; more steps at once wait for one given back.
+MAX_INSTANCES = max(2, os.cpu_count() or 2)
 #: Effect rounds one request may take before it is refused as a loop.
 MAX_ROUNDS = 8
 
@@ -155,7 +157,7 @@ class EngineInstance:
 
     def __init__(self, compiled: CompiledEngine, facts_json: str | None = None, recorder=None):
         self.recorder = recorder
-        #: The runtime's catalogue generation it was loaded with (EngineRuntime.checkout).
+        #: The runtime's catalogue generation it was loaded with (EngineRuntime._acquire).
         self.generation = 0
         self.store = wasmtime.Store(compiled.engine)
         self.store.set_limits(memory_size=MEMORY_LIMIT)
@@ -260,8 +262,11 @@ class EngineRuntime:
         self._compiled: CompiledEngine | None = None
         self._facts_json: str | None = None
         self._generation = 0
-        #: Instances not serving a request now (see `checkout`).
+        #: The pool (see `run`): idle instances, how many exist, and a condition to wait on
+        #: when MAX_INSTANCES are all stepping.
+        self._pool = threading.Condition()
         self._idle: list[EngineInstance] = []
+        self._live = 0
         #: Receives every load and step (tests/transcripts/record.py); None in production.
         self.recorder = None
 
@@ -278,44 +283,67 @@ class EngineRuntime:
                 self._facts_json = self._facts_source()
             return self._facts_json
 
+    def _step(self, message: str) -> dict:
+        instance = self._acquire()
+        usable = False
+        try:
+            output = instance.step_json(message)
+            usable = True
+            return output
+        finally:
+            self._give_back(instance, usable)
+
+    def _acquire(self) -> EngineInstance:
+        """An idle instance of the current catalogue, a new one while fewer than
+        MAX_INSTANCES exist, else the next one given back."""
+        with self._pool:
+            while True:
+                generation = self._generation
+                while self._idle:
+                    instance = self._idle.pop()
+                    if instance.generation == generation:
+                        return instance
+                    self._live -= 1  # loaded with facts that have changed since: dropped
+                if self._live < MAX_INSTANCES:
+                    self._live += 1
+                    break
+                self._pool.wait()
+        try:
+            instance = EngineInstance(self.compiled, self.facts_json(), self.recorder)
+        except BaseException:
+            self._give_back(None, usable=False)
+            raise
+        instance.generation = generation
+        for warning in instance.warnings:
+            logger.warning("%s", warning)
+        return instance
+
+    def _give_back(self, instance, usable) -> None:
+        with self._pool:
+            if usable and instance.generation == self._generation:
+                self._idle.append(instance)
+            else:
+                self._live -= 1
+            self._pool.notify()
+
     def reload(self) -> None:
         """Gather facts again on next use (settings changed, tests); instances follow."""
         with self._lock:
             self._facts_json = None
             self._generation += 1
 
-    def checkout(self) -> EngineInstance:
-        """An idle instance of the current catalogue, or a new one; the caller has it alone
-        until `checkin`. Servers run requests on whatever thread is free (Django's ASGI
-        handler: a new one each time), so instances are pooled, not tied to threads."""
-        with self._lock:
-            generation = self._generation
-            while self._idle:
-                instance = self._idle.pop()
-                if instance.generation == generation:
-                    return instance
-        instance = EngineInstance(self.compiled, self.facts_json(), self.recorder)
-        instance.generation = generation
-        for warning in instance.warnings:
-            logger.warning("%s", warning)
-        return instance
-
-    def checkin(self, instance: EngineInstance) -> None:
-        with self._lock:
-            if instance.generation == self._generation and len(self._idle) < MAX_IDLE_INSTANCES:
-                self._idle.append(instance)
-
     def run(self, payload: dict, carry_out: EffectRunner) -> dict:
         """Step one request to its end, carrying out effects in between; returns `done`.
 
-        Raises EngineTrap, and the instance that trapped is dropped.
+        Each step takes an instance from the pool and gives it back: the continuation
+        travels in the output, so any instance continues any request, and a few instances
+        serve any number of concurrent requests (effects, the slow part, hold none).
+        Raises EngineTrap; the instance that trapped is dropped.
         """
-        instance = self.checkout()
-        output = instance.step(payload)
+        output = self._step(json.dumps(payload, separators=(",", ":")))
         for _ in range(MAX_ROUNDS):
             if "done" in output:
-                self.checkin(instance)
                 return output["done"]
             results = carry_out(output["effects"], output.get("notify"))
-            output = instance.step_json(_resume_text(output["state"], results))
+            output = self._step(_resume_text(output["state"], results))
         raise EngineTrap(f"request needed more than {MAX_ROUNDS} effect rounds")

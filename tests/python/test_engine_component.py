@@ -121,3 +121,39 @@ def test_requests_on_new_threads_reuse_pooled_instances(client, db, monkeypatch)
         thread.join()
     assert [a["result"] for a in answers] == [{}] * 5
     assert built == []
+
+
+def test_concurrent_requests_share_a_bounded_pool(client, db, monkeypatch):
+    """Each step takes an instance and gives it back, so many concurrent requests need no
+    more instances than the pool's bound (each one holds the whole catalogue)."""
+    import threading
+
+    from django_mcp import engine
+    from django_mcp.server import state
+    from conftest import InProcessMCP
+
+    anonymous = InProcessMCP(client)
+    state.get_runtime().reload()  # a fresh catalogue: every instance is built below
+    built = []
+    original = engine.EngineInstance.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine.EngineInstance, "__init__", counted)
+    start = threading.Barrier(16)
+    answers = []
+
+    def ping_five_times():
+        start.wait()
+        for _ in range(5):
+            answers.append(anonymous.rpc("ping")["result"])
+
+    threads = [threading.Thread(target=ping_five_times) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [{}] * 80
+    assert 1 <= len(built) <= engine.MAX_INSTANCES
