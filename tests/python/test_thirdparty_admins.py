@@ -100,15 +100,9 @@ def _pks(db):
         return {name: conn.execute(sql).fetchone()[0] for name, sql in queries.items()}
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    """The third-party project under uvicorn on 127.0.0.1 with its own SQLite database.
-
-    Keys: alice (superuser), victor (staff holding every view_* permission and nothing else),
-    and dave (staff, a "page editor" of the `pages` site with no model permission).
-    """
-    workdir = tmp_path_factory.mktemp("thirdparty")
-    env = {
+def project_env(workdir):
+    """The environment the third-party project runs in, its database and files in `workdir`."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "thirdparty.settings",
         "DEMO_DB": str(workdir / "db.sqlite3"),
@@ -118,6 +112,17 @@ def live(tmp_path_factory):
         "THIRDPARTY_SQL_LOG": str(workdir / "sql.jsonl"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), str(DEMO), os.environ.get("PYTHONPATH")])),
     }
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """The third-party project under uvicorn on 127.0.0.1 with its own SQLite database.
+
+    Keys: alice (superuser), victor (staff holding every view_* permission and nothing else),
+    and dave (staff, a "page editor" of the `pages` site with no model permission).
+    """
+    workdir = tmp_path_factory.mktemp("thirdparty")
+    env = project_env(workdir)
     _manage(env, "migrate", "--verbosity", "0")
     _manage(env, "thirdparty_seed")
     keys = {who: _manage(env, "mcp_key", "create", who, "--name", "thirdparty")

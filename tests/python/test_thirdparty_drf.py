@@ -19,7 +19,6 @@ password hash.
 """
 
 import json
-import os
 import subprocess
 import sys
 
@@ -27,8 +26,8 @@ import anyio
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import DEMO, list_all_tools, serve_uvicorn
-from test_thirdparty_admins import HERE, PROJECT, Session, admin_tools, connect, db_rows, sql_of, unchanged
+from conftest import list_all_tools, serve_uvicorn
+from test_thirdparty_admins import HERE, PROJECT, Session, admin_tools, connect, db_rows, project_env, sql_of, unchanged
 
 PASSWORD = "demo-password"  # thirdparty_seed's password for the seeded users
 NORA_PASSWORD = "nora-first-password"
@@ -63,16 +62,7 @@ def live(tmp_path_factory):
     """The third-party project under uvicorn with its own SQLite database. Keys: alice
     (superuser), and nora and quinn, active users who are not staff and hold no permission."""
     workdir = tmp_path_factory.mktemp("thirdparty_drf")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "thirdparty.settings",
-        "DEMO_DB": str(workdir / "db.sqlite3"),
-        "DEMO_MEDIA": str(workdir / "media"),
-        "DEMO_DEBUG": "0",
-        "XDG_CACHE_HOME": str(workdir / "cache"),
-        "THIRDPARTY_SQL_LOG": str(workdir / "sql.jsonl"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), str(DEMO), os.environ.get("PYTHONPATH")])),
-    }
+    env = project_env(workdir)
     _manage(env, "migrate", "--verbosity", "0")
     _manage(env, "thirdparty_seed")
     _manage(env, "shell", "-c",
