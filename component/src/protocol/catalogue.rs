@@ -317,7 +317,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                         .map(|(_, r)| describe_resource(r, "uri"))
                         .collect();
                     let total = items.len();
-                    let mut result = page_of("resources", items, offset, size, |item| item);
+                    let mut result = page_of("resources", items, offset, size);
                     // After the last concrete page come the model objects, if any are visible.
                     if offset.saturating_add(size) >= total {
                         match visible.first() {
@@ -374,7 +374,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                 .filter(|(i, t)| passed(*i) && allowed(&principal, &t.uri))
                 .map(|(_, t)| describe_resource(t, "uriTemplate"))
                 .collect();
-            Output::reply(cat, &ex, page_of("resourceTemplates", items, offset, size, |item| item))
+            Output::reply(cat, &ex, page_of("resourceTemplates", items, offset, size))
         }
         CatalogueWork::ListPrompts { offset } => {
             let items = cat
@@ -384,7 +384,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                 .filter(|(i, p)| passed(*i) && allowed(&principal, &p.name))
                 .map(|(_, p)| describe_prompt(p))
                 .collect();
-            Output::reply(cat, &ex, page_of("prompts", items, offset, size, |item| item))
+            Output::reply(cat, &ex, page_of("prompts", items, offset, size))
         }
         CatalogueWork::Complete { values } => completed(cat, &ex, values),
         CatalogueWork::CompleteObjects => {

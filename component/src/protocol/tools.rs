@@ -105,11 +105,11 @@ pub(crate) fn page_offset(ex: &Exchange, params: &Map<String, Value>) -> Result<
 }
 
 /// One page of `items` from `offset`, under `key`, with `nextCursor` only when more follow
-/// (`null` breaks the TypeScript SDK). Only the page's items are rendered.
-pub(crate) fn page_of<T>(key: &str, items: Vec<T>, offset: usize, size: usize, render: impl FnMut(T) -> Value) -> Value {
+/// (`null` breaks the TypeScript SDK).
+pub(crate) fn page_of(key: &str, items: Vec<Value>, offset: usize, size: usize) -> Value {
     let size = size.max(1);
     let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(offset).take(size).map(render).collect();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
     let mut result = json!({ key: page });
     // Saturating: a cursor is the client's text, and may name any offset.
     let next = offset.saturating_add(size);
