@@ -1,6 +1,6 @@
 """A URLconf of DRF views for test_drf_fields.py (walked through DJANGO_MCP_URLCONFS): a
-serializer with every DRF field type, the paginators the demo's API does not use, and views
-that cannot be described."""
+serializer with every DRF field type, the paginators the demo's API does not use, views
+that cannot be described, and DRF's own permission classes beside ones of a project's."""
 
 import datetime
 import decimal
@@ -8,6 +8,7 @@ import uuid
 
 from django.urls import include, path
 from rest_framework import pagination, permissions, routers, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from library.models import Author, Book, Tag
@@ -149,11 +150,65 @@ class UndescribableViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = BrokenPaginator
 
 
+class StaffTagViewSet(viewsets.ReadOnlyModelViewSet):
+    """Staff only, but anyone signed in may ask for its count."""
+
+    queryset = Tag.objects.order_by("pk")
+    serializer_class = AuthorBrief
+    permission_classes = [permissions.IsAdminUser]
+
+    @action(detail=False, permission_classes=[permissions.IsAuthenticated])
+    def count(self, request):
+        return Response({"count": self.get_queryset().count()})
+
+
+class ReadOrSignInViewSet(viewsets.GenericViewSet):
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+
+    def list(self, request):
+        return Response([])
+
+    def create(self, request):
+        return Response({}, status=201)
+
+
+class NamesStartingWithA(permissions.IsAuthenticated):
+    """A project's own rule on top of DRF's, reading the view: judged by the view's own
+    check, always."""
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and request.user.get_username().startswith(view.basename[0])
+
+
+class PickyViewSet(viewsets.GenericViewSet):
+    permission_classes = [NamesStartingWithA]
+
+    def list(self, request):
+        return Response([])
+
+
+class ActionByActionViewSet(viewsets.GenericViewSet):
+    """`get_permissions` decides per action."""
+
+    def get_permissions(self):
+        return [permissions.IsAdminUser()] if self.action == "create" else [permissions.AllowAny()]
+
+    def list(self, request):
+        return Response([])
+
+    def create(self, request):
+        return Response({}, status=201)
+
+
 router = routers.SimpleRouter()
 router.register("everything", EverythingViewSet, basename="everything")
 router.register("authors", AuthorViewSet)
 router.register("tags", UnpagedTagViewSet)
 router.register("odd", UndescribableSerializerViewSet, basename="odd")
 router.register("broken", UndescribableViewSet, basename="broken")
+router.register("staff-tags", StaffTagViewSet, basename="staff-tags")
+router.register("read-or-sign-in", ReadOrSignInViewSet, basename="read-or-sign-in")
+router.register("picky", PickyViewSet, basename="a-picky")
+router.register("by-action", ActionByActionViewSet, basename="by-action")
 
 urlpatterns = [path("fields/", include((router.urls, "fields")))]

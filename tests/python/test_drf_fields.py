@@ -12,6 +12,7 @@ import logging
 import pytest
 from jsonschema import Draft202012Validator
 
+from conftest import db_dump, rpc_error
 from library.models import Author, Tag
 
 FORMATS = Draft202012Validator.FORMAT_CHECKER
@@ -122,3 +123,29 @@ def test_views_that_cannot_be_described_are_skipped_or_served_plainly(fields_api
     result = mcp.call("create_fields_odd", {"body": {"free": ["form"]}})
     assert result["structuredContent"]["object"] == {"got": {"free": ["form"]}}
     assert "list_fields_everything" in listed and "list_fields_author" in listed
+
+
+def test_permission_classes_judge_each_handler_for_each_user(fields_api, mcp_as, alice_key, bob_key, make_key, library):
+    guarded = ("staff-tags", "staff_tags", "read-or-sign-in", "read_or_sign_in", "picky", "by-action", "by_action")
+
+    def shown(credential):
+        return {name for name in tools(mcp_as(credential)) if any(g in name for g in guarded)}
+
+    everything = shown(alice_key)  # a superuser whose name starts with "a"
+    assert len(everything) == 8, everything
+    by_kind = {kind: {n for n in everything if kind in n.replace("-", "_")}
+               for kind in ("staff_tags", "read_or_sign_in", "picky", "by_action")}
+    count = {n for n in by_kind["staff_tags"] if n.endswith("count")}
+    creates = {n for n in everything if n.startswith("create_")}
+    # bob is staff (IsAdminUser passes) but the project's own rule wants names starting with "a".
+    assert shown(bob_key) == everything - by_kind["picky"]
+    # carol (seeded) is only signed in: no staff views but the action open to anyone signed in, and
+    # get_permissions keeps create to staff.
+    carol = make_key("carol")
+    assert shown(carol) == (everything - by_kind["picky"] - by_kind["staff_tags"] | count) \
+        - (creates & by_kind["by_action"])
+    before = db_dump()
+    for name in sorted(by_kind["picky"] | (by_kind["staff_tags"] - count)):
+        rpc_error(mcp_as(carol).post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                                  "params": {"name": name, "arguments": {}}}), status=200, code=-32002)
+    assert db_dump() == before

@@ -153,7 +153,7 @@ pub struct Tool {
     pub spec: ToolSpec,
     /// The `tools/list` entry as JSON text, rendered once: a page is these texts joined.
     pub descriptor: String,
-    /// Its gate's place in `Catalogue::tool_gates`.
+    /// Its gate's place in `Catalogue::tool_gate_checks`.
     pub gate_index: usize,
 }
 
@@ -166,10 +166,9 @@ pub struct Catalogue {
     pub admin_models: Vec<usize>,
     pub tools: Vec<Tool>,
     tool_index: HashMap<String, usize>,
-    /// The tools' distinct gates, in order: `tools/list` asks the host about each once,
-    /// with this effect (JSON text, rendered once).
-    pub tool_gates: Vec<Gate>,
-    pub tool_gates_effect: String,
+    /// The tools' distinct gates, in order, each as the JSON text of its check (rendered
+    /// once): a `tools/list` page asks the host about those of the tools it walks.
+    pub tool_gate_checks: Vec<String>,
     pub patterns: Patterns,
     /// Concrete resources (custom items).
     pub resources: Vec<ResourceSpec>,
@@ -200,8 +199,7 @@ impl Catalogue {
             admin_models: Vec::new(),
             tools: Vec::new(),
             tool_index: HashMap::new(),
-            tool_gates: Vec::new(),
-            tool_gates_effect: String::new(),
+            tool_gate_checks: Vec::new(),
             patterns: Patterns::default(),
             resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
             resource_templates: Vec::new(),
@@ -238,16 +236,14 @@ impl Catalogue {
             let gate_index = match gate_places.get(&spec.gate) {
                 Some(&i) => i,
                 None => {
-                    gate_places.insert(spec.gate.clone(), cat.tool_gates.len());
-                    cat.tool_gates.push(spec.gate.clone());
-                    cat.tool_gates.len() - 1
+                    gate_places.insert(spec.gate.clone(), cat.tool_gate_checks.len());
+                    cat.tool_gate_checks.push(spec.gate.to_json().to_string());
+                    cat.tool_gate_checks.len() - 1
                 }
             };
             cat.tool_index.insert(spec.name.clone(), cat.tools.len());
             cat.tools.push(Tool { spec, descriptor, gate_index });
         }
-        let checks: Vec<Value> = cat.tool_gates.iter().map(Gate::to_json).collect();
-        cat.tool_gates_effect = json!({"kind": "permissions", "checks": checks}).to_string();
         // Aliases resolve only where they do not shadow a real name.
         for i in 0..cat.tools.len() {
             let alias = cat.tools[i].spec.alias.clone();

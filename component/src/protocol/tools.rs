@@ -1,6 +1,9 @@
 //! `tools/list` and `tools/call`: the effects they ask of the host and the replies they shape.
 
 
+use std::collections::HashSet;
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -16,7 +19,7 @@ use crate::schema::validate::validate;
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
 pub(crate) enum ToolsWork {
-    ListTools { offset: usize },
+    ListTools(ListPage),
     CallTool {
         tool: String,
         arguments: Value,
@@ -25,6 +28,15 @@ pub(crate) enum ToolsWork {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         invalid: Option<String>,
     },
+}
+
+/// A `tools/list` page being filled: the tools shown so far (places in the catalogue) and
+/// where the window of tools whose gates the host is asked about in this round starts.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ListPage {
+    from: usize,
+    round: u8,
+    shown: Vec<usize>,
 }
 
 pub(crate) fn begin(
@@ -36,15 +48,11 @@ pub(crate) fn begin(
     notify: Option<Value>,
 ) -> Output {
     if ex.method == "tools/list" {
-        let offset = match page_offset(&ex, &params) {
-            Ok(offset) => offset,
+        let from = match page_offset(&ex, &params) {
+            Ok(from) => from,
             Err(e) => return e,
         };
-        if cat.tool_gates.is_empty() {
-            return finish(cat, ex, principal, ToolsWork::ListTools { offset }, Vec::new());
-        }
-        let state = Pending { exchange: ex, principal, work: Work::Tools(ToolsWork::ListTools { offset }) };
-        return Output::Effects { effects: vec![cat.tool_gates_effect.clone()], state, notify: None };
+        return list_round(cat, ex, principal, ListPage { from, round: 0, shown: Vec::new() });
     }
 
     let Some(name) = params.get("name").and_then(Value::as_str) else {
@@ -119,15 +127,94 @@ pub(crate) fn page_of(key: &str, items: Vec<Value>, offset: usize, size: usize) 
     result
 }
 
+/// The catalogue places one round of a `tools/list` page asks the gates of: a page's worth
+/// of the key's tools and one more (the next page's first, so that a cursor is only given
+/// when a tool follows), then four pages' worth, then the rest. A caller who may use most
+/// tools pays the gates of about one page, however large the catalogue; one who may use
+/// few still has their page within three rounds.
+fn window(cat: &Catalogue, principal: &Principal, list: &ListPage) -> Range<usize> {
+    let page = cat.settings.page_size.max(1);
+    let wanted = match list.round {
+        0 => page.saturating_add(1),
+        1 => page.saturating_mul(4),
+        _ => usize::MAX,
+    };
+    let start = list.from.min(cat.tools.len());
+    let mut end = start;
+    let mut usable = 0;
+    while end < cat.tools.len() && usable < wanted {
+        usable += usize::from(key_allows(principal, &cat.tools[end]));
+        end += 1;
+    }
+    start..end
+}
+
+fn key_allows(principal: &Principal, tool: &Tool) -> bool {
+    principal.may_use(&[&tool.spec.name, &tool.spec.alias])
+}
+
+/// The distinct gates of the window's tools the key allows, in the order they first occur:
+/// the order of the permissions effect and of its answers.
+fn window_gates(cat: &Catalogue, principal: &Principal, window: Range<usize>) -> Vec<usize> {
+    let mut seen = HashSet::new();
+    cat.tools[window]
+        .iter()
+        .filter(|t| key_allows(principal, t) && seen.insert(t.gate_index))
+        .map(|t| t.gate_index)
+        .collect()
+}
+
+/// Ask for the gates of the next window, or, when no tool is left to ask about, answer with
+/// the page as it stands (the catalogue's last).
+fn list_round(cat: &Catalogue, ex: Exchange, principal: Principal, list: ListPage) -> Output {
+    let gates = window_gates(cat, &principal, window(cat, &principal, &list));
+    if gates.is_empty() {
+        return Output::reply_text(cat, &ex, &tools_page(cat, &list.shown, None));
+    }
+    let checks: Vec<&str> = gates.iter().map(|&g| cat.tool_gate_checks[g].as_str()).collect();
+    let effect = format!("{{\"kind\":\"permissions\",\"checks\":[{}]}}", checks.join(","));
+    let state = Pending { exchange: ex, principal, work: Work::Tools(ToolsWork::ListTools(list)) };
+    Output::Effects { effects: vec![effect], state, notify: None }
+}
+
+/// The window's answers: its visible tools fill the page; the first visible tool past a
+/// full page is where the next page starts. Short of either, the walk goes on to the next
+/// window; at the catalogue's end the page is the last.
+fn list_answered(cat: &Catalogue, ex: Exchange, principal: Principal, mut list: ListPage, answer: &Value) -> Output {
+    let Some(answers) = answer.get("ok").and_then(Value::as_array) else {
+        return host_error(&ex, answer);
+    };
+    let window = window(cat, &principal, &list);
+    let mut passes = vec![false; cat.tool_gate_checks.len()];
+    for (gate, passed) in window_gates(cat, &principal, window.clone()).into_iter().zip(answers) {
+        passes[gate] = passed.as_bool() == Some(true);
+    }
+    let size = cat.settings.page_size.max(1);
+    // The state came back through the host: never more than a page, never past the catalogue.
+    list.shown.retain(|&i| i < cat.tools.len());
+    list.shown.truncate(size);
+    for i in window.clone() {
+        let tool = &cat.tools[i];
+        if !(passes[tool.gate_index] && key_allows(&principal, tool)) {
+            continue;
+        }
+        if list.shown.len() == size {
+            return Output::reply_text(cat, &ex, &tools_page(cat, &list.shown, Some(i)));
+        }
+        list.shown.push(i);
+    }
+    list.from = window.end;
+    list.round = list.round.saturating_add(1);
+    list_round(cat, ex, principal, list)
+}
+
 /// `{"nextCursor"?, "tools": […]}` as text, from the descriptors rendered at load: a page
 /// costs its length in bytes copied, whatever the tools' schemas hold.
-fn tools_page(visible: &[&Tool], offset: usize, size: usize) -> String {
-    let size = size.max(1);
-    let page: Vec<&str> = visible.iter().skip(offset).take(size).map(|t| t.descriptor.as_str()).collect();
+fn tools_page(cat: &Catalogue, shown: &[usize], next: Option<usize>) -> String {
+    let page: Vec<&str> = shown.iter().map(|&i| cat.tools[i].descriptor.as_str()).collect();
     let mut text = String::with_capacity(page.iter().map(|d| d.len() + 1).sum::<usize>() + 48);
     text.push('{');
-    let next = offset.saturating_add(size);
-    if next < visible.len() {
+    if let Some(next) = next {
         text.push_str(&format!("\"nextCursor\":{},", Value::String(encode_cursor(next))));
     }
     text.push_str("\"tools\":[");
@@ -140,22 +227,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
     // Gate results are small: parsed. The work's result stays raw for `plan::shape`.
     let parsed = |i: usize| results.get(i).and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
     match work {
-        ToolsWork::ListTools { offset } => {
-            let allowed = match results.first() {
-                None => Vec::new(),
-                Some(_) => match parsed(0).get("ok").and_then(Value::as_array) {
-                    Some(a) => a.iter().map(|v| v.as_bool() == Some(true)).collect(),
-                    None => return host_error(&ex, &parsed(0)),
-                },
-            };
-            let visible: Vec<&Tool> = cat
-                .tools
-                .iter()
-                .filter(|t| allowed.get(t.gate_index) == Some(&true))
-                .filter(|t| principal.may_use(&[&t.spec.name, &t.spec.alias]))
-                .collect();
-            Output::reply_text(cat, &ex, &tools_page(&visible, offset, cat.settings.page_size))
-        }
+        ToolsWork::ListTools(list) => list_answered(cat, ex, principal, list, &parsed(0)),
         ToolsWork::CallTool { tool, arguments, invalid } => {
             let Some(tool) = cat.tool(&tool) else {
                 return host_error(&ex, &json!({"error": {"kind": "internal", "message": "tool vanished"}}));
@@ -257,11 +329,96 @@ pub(crate) fn host_error(ex: &Exchange, result: &Value) -> Output {
     Output::error(ex, ex.fail(jsonrpc::INTERNAL_ERROR, format!("Internal error: {message}")))
 }
 
-/// Each gate once, in the order tools first use it: the order of the permissions effect.
 fn encode_cursor(offset: usize) -> String {
     format!("o{offset}")
 }
 
 fn decode_cursor(cursor: &str) -> Option<usize> {
     cursor.strip_prefix('o')?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::step;
+
+    fn library(page_size: usize) -> Catalogue {
+        let mut facts: Value = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
+        facts["settings"]["page_size"] = json!(page_size);
+        Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0
+    }
+
+    /// Every page of `tools/list` (the tools' names) for a caller whose gates pass by
+    /// `passes` and whose key allows `allowed`, with each round's number of checks.
+    fn walk(cat: &Catalogue, allowed: &[&str], passes: impl Fn(&Value) -> bool) -> (Vec<Vec<String>>, Vec<usize>) {
+        let context = json!({"principal": {"user_id": 1, "allowed_tools": allowed}});
+        let (mut pages, mut rounds, mut cursor) = (Vec::new(), Vec::new(), Value::Null);
+        loop {
+            let message = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": cursor}});
+            let mut input = json!({"message": message.to_string(), "context": context});
+            let reply = loop {
+                let text = step(cat, &input.to_string()).to_text();
+                if let Some((_, reply)) = text.split_once('\n') {
+                    break serde_json::from_str::<Value>(reply).unwrap();
+                }
+                let out: Value = serde_json::from_str(&text).unwrap();
+                let effect: Value = serde_json::from_str(&out["effects"][0].to_string()).unwrap();
+                let checks = effect["checks"].as_array().unwrap();
+                rounds.push(checks.len());
+                let answers: Vec<bool> = checks.iter().map(&passes).collect();
+                input = json!({"resume": out["state"], "results": [{"ok": answers}]});
+            };
+            let tools = reply["result"]["tools"].as_array().unwrap();
+            assert!(!tools.is_empty() && tools.len() <= cat.settings.page_size, "{reply}");
+            pages.push(tools.iter().map(|t| t["name"].as_str().unwrap().to_string()).collect());
+            cursor = reply["result"].get("nextCursor").cloned().unwrap_or(Value::Null);
+            if cursor.is_null() {
+                return (pages, rounds);
+            }
+        }
+    }
+
+    fn expected(cat: &Catalogue, allowed: &[&str], passes: impl Fn(&Value) -> bool) -> Vec<String> {
+        let principal = Principal { user_id: json!(1), key_id: None, allowed_tools: allowed.iter().map(|a| a.to_string()).collect() };
+        cat.tools
+            .iter()
+            .filter(|t| key_allows(&principal, t) && passes(&t.spec.gate.to_json()))
+            .map(|t| t.spec.name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn pages_show_every_visible_tool_once_asking_only_a_window_of_gates() {
+        let cat = library(3);
+        let no_deletes = |check: &Value| check["gate"] != "admin.delete";
+        let (pages, _) = walk(&cat, &[], no_deletes);
+        assert_eq!(pages.concat(), expected(&cat, &[], no_deletes));
+        // Who may use every tool is asked, per page, about that page's gates only.
+        let (everything, rounds) = walk(&cat, &[], |_| true);
+        assert_eq!(everything.concat().len(), cat.tools.len());
+        assert_eq!(rounds.len(), cat.tools.len().div_ceil(3));
+        assert!(rounds.iter().all(|&checks| checks <= 4), "{rounds:?}");
+    }
+
+    #[test]
+    fn a_caller_who_sees_few_tools_still_gets_them_within_three_rounds_a_page() {
+        let cat = library(3);
+        let only_views = |check: &Value| check["gate"] == "admin.view";
+        let (pages, _) = walk(&cat, &[], only_views);
+        assert_eq!(pages.concat(), expected(&cat, &[], only_views));
+        let allowed = ["list_auth_user", "get_library_book"];
+        let (listed, rounds) = walk(&cat, &allowed, |_| true);
+        assert_eq!(listed, vec![allowed.to_vec()]);
+        assert!(rounds.iter().all(|&checks| checks <= 2), "{rounds:?}");
+    }
+
+    #[test]
+    fn a_full_page_has_a_cursor_only_when_a_visible_tool_follows() {
+        let cat = library(3);
+        let allowed = ["list_auth_group", "get_auth_group", "list_auth_user", "list_library_book"];
+        let (pages, _) = walk(&cat, &allowed, |check| check["admin"] != "admin/library.book");
+        assert_eq!(pages, vec![allowed[..3].to_vec()]);
+        let (pages, _) = walk(&cat, &allowed, |_| true);
+        assert_eq!(pages, vec![allowed[..3].to_vec(), allowed[3..].to_vec()]);
+    }
 }

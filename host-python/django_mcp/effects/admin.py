@@ -17,9 +17,9 @@ MASK = "********"
 
 
 class Gates:
-    """Judges the gates of docs/engine-protocol.md for one caller. A `tools/list` asks for
-    every gate of every admin at once; each site's `has_permission` and each admin's
-    `get_actions` is computed once per batch, not once per gate."""
+    """Judges the gates of docs/engine-protocol.md for one caller. A `tools/list` page asks
+    for the gates of the tools it walks at once; each site's `has_permission` and each
+    admin's `get_actions` is computed once per batch, not once per gate."""
 
     CLASS_GATES = {
         "admin.view": "has_view_permission",
