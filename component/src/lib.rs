@@ -17,7 +17,14 @@ pub struct Engine {
 impl Engine {
     /// Derive the catalogue from the host's facts; the warnings name what was skipped.
     pub fn load(facts: &str) -> Result<(Engine, Vec<String>), String> {
-        let facts: facts::Facts = serde_json::from_str(facts).map_err(|e| format!("facts are not valid: {e}"))?;
+        Self::derive(Self::parse(facts)?)
+    }
+
+    fn parse(facts: &str) -> Result<facts::Facts, String> {
+        serde_json::from_str(facts).map_err(|e| format!("facts are not valid: {e}"))
+    }
+
+    fn derive(facts: facts::Facts) -> Result<(Engine, Vec<String>), String> {
         let (catalogue, warnings) = Catalogue::derive(facts)?;
         Ok((Engine { catalogue }, warnings))
     }
@@ -64,7 +71,11 @@ mod component {
     impl Guest for Component {
         fn load(facts: String) -> Result<String, String> {
             install_panic_hook();
-            let (engine, warnings) = super::Engine::load(&facts)?;
+            // The text is released before deriving: a wasm instance's memory never shrinks,
+            // so the load's peak (parsed facts and catalogue, not also the text) stays resident.
+            let parsed = super::Engine::parse(&facts)?;
+            drop(facts);
+            let (engine, warnings) = super::Engine::derive(parsed)?;
             LOADED.with(|slot| *slot.borrow_mut() = Some(engine));
             Ok(serde_json::to_string(&warnings).expect("strings serialise"))
         }

@@ -427,6 +427,10 @@ mod tests {
         cat
     }
 
+    fn input_schema(cat: &Catalogue, tool: &str) -> serde_json::Value {
+        serde_json::from_str(&cat.tool(tool).unwrap().input_schema).unwrap()
+    }
+
     #[test]
     fn filters_take_one_pk_for_many_to_many_a_range_for_dates_and_follow_paths() {
         let cat = catalogue(json!({"id": "a/u", "model": "auth.User", "list_filter": [
@@ -435,7 +439,7 @@ mod tests {
             {"name": "groups__name", "kind": "field", "path": "groups__name"},
             {"name": "era", "kind": "choices", "choices": [["old", "Old-timers"]]},
         ]}));
-        let filters = &cat.tool("list_auth_user").unwrap().spec.input_schema["properties"]["filters"]["properties"];
+        let filters = &input_schema(&cat, "list_auth_user")["properties"]["filters"]["properties"];
         assert_eq!(filters["groups"]["type"], json!("integer"));
         assert_eq!(filters["joined"]["properties"]["gte"]["format"], json!("date-time"));
         assert_eq!(filters["groups__name"]["maxLength"], json!(150));
@@ -454,9 +458,9 @@ mod tests {
         assert_eq!(hints("delete_auth_group")["destructiveHint"], json!(true));
         assert_eq!(hints("update_auth_group")["idempotentHint"], json!(true));
         assert_eq!(hints("create_auth_group")["readOnlyHint"], json!(false));
-        let list = &cat.tool("list_auth_group").unwrap().spec.input_schema;
+        let list = input_schema(&cat, "list_auth_group");
         assert_eq!(list["properties"]["ordering"]["pattern"], json!("^-?(id|name|size)(,-?(id|name|size))*$"));
-        let update = &cat.tool("update_auth_group").unwrap().spec.input_schema;
+        let update = input_schema(&cat, "update_auth_group");
         assert_eq!(update["required"], json!(["pk", "fields"]));
         assert!(update["properties"]["fields"].get("required").is_none());
         assert!(cat.tool("admin.action:auth.Group.delete_selected").is_some());

@@ -11,6 +11,7 @@ pub mod views;
 
 use std::collections::{HashMap, HashSet};
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
@@ -141,6 +142,9 @@ pub struct ToolSpec {
     /// The name in the other naming scheme; accepted in calls and key allowlists.
     pub alias: String,
     pub title: String,
+    /// The description and both schemas are taken out of the spec when the catalogue is
+    /// loaded (empty afterwards): rendered as text (`Tool`), they cost a tenth of the memory
+    /// of values, which matters with thousands of tools.
     pub description: String,
     pub input_schema: Value,
     pub output_schema: Value,
@@ -153,6 +157,8 @@ pub struct Tool {
     pub spec: ToolSpec,
     /// The `tools/list` entry as JSON text, rendered once: a page is these texts joined.
     pub descriptor: String,
+    /// The input schema as JSON text, parsed when a call is validated against it.
+    pub input_schema: String,
     /// Its gate's place in `Catalogue::tool_gate_checks`.
     pub gate_index: usize,
 }
@@ -206,7 +212,10 @@ impl Catalogue {
             prompts: Vec::new(),
         };
         let mut warnings = Vec::new();
-        let mut specs = Vec::new();
+        // Each source's tools are registered as soon as they are derived: their schemas are
+        // rendered to text then, so the load never holds every tool's schemas as values at
+        // once (a wasm instance keeps its peak memory for good).
+        let mut tools = Registration::default();
         for admin in &facts.admins {
             let Some(&model_at) = cat.model_index.get(&admin.model) else {
                 warnings.push(format!("{}: model {} was not described; skipped", admin.id, admin.model));
@@ -215,35 +224,20 @@ impl Catalogue {
             let admin_index = cat.admin_ids.len();
             cat.admin_ids.push(admin.id.clone());
             cat.admin_models.push(model_at);
-            specs.extend(admin::tools_for(&cat, admin_index, admin, &cat.models[model_at], &mut warnings));
+            let specs = admin::tools_for(&cat, admin_index, admin, &cat.models[model_at], &mut warnings);
+            tools.add(&mut cat, specs, &mut warnings);
         }
-        specs.extend(facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)));
-        specs.extend(facts.views.iter().map(|v| views::tool_for(v, cat.settings.tool_names)));
+        let searches: Vec<ToolSpec> = facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)).collect();
+        tools.add(&mut cat, searches, &mut warnings);
+        let views = facts.views.iter().map(|v| views::tool_for(v, cat.settings.tool_names)).collect();
+        tools.add(&mut cat, views, &mut warnings);
         let page_size = cat.settings.page_size as u64;
         for view in &facts.drf {
-            specs.extend(drf::tools_for(view, &cat, cat.settings.tool_names, page_size));
+            let specs = drf::tools_for(view, &cat, cat.settings.tool_names, page_size);
+            tools.add(&mut cat, specs, &mut warnings);
         }
-        specs.extend(facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)));
-        let mut taken = HashSet::new();
-        let mut gate_places: HashMap<Gate, usize> = HashMap::new();
-        for mut spec in specs {
-            spec.name = names::unique(spec.name, &mut taken);
-            if let Err(e) = cat.patterns.collect(&spec.input_schema) {
-                warnings.push(format!("{}: {e}; skipped", spec.name));
-                continue;
-            }
-            let descriptor = describe(&spec).to_string();
-            let gate_index = match gate_places.get(&spec.gate) {
-                Some(&i) => i,
-                None => {
-                    gate_places.insert(spec.gate.clone(), cat.tool_gate_checks.len());
-                    cat.tool_gate_checks.push(spec.gate.to_json().to_string());
-                    cat.tool_gate_checks.len() - 1
-                }
-            };
-            cat.tool_index.insert(spec.name.clone(), cat.tools.len());
-            cat.tools.push(Tool { spec, descriptor, gate_index });
-        }
+        let custom = facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)).collect();
+        tools.add(&mut cat, custom, &mut warnings);
         // Aliases resolve only where they do not shadow a real name.
         for i in 0..cat.tools.len() {
             let alias = cat.tools[i].spec.alias.clone();
@@ -285,25 +279,84 @@ impl Catalogue {
     }
 }
 
-fn describe(spec: &ToolSpec) -> Value {
-    let mut descriptor = json!({
-        "name": spec.name,
-        "title": spec.title,
-        "description": spec.description,
-        "inputSchema": spec.input_schema,
-        "annotations": {
-            "title": spec.title,
-            "readOnlyHint": spec.hints.read_only,
-            "destructiveHint": spec.hints.destructive,
-            "idempotentHint": spec.hints.idempotent,
-            "openWorldHint": false,
+/// What registering tools into a catalogue keeps track of: the names taken (in derivation
+/// order, so names are deterministic) and where each distinct gate sits.
+#[derive(Default)]
+struct Registration {
+    taken: HashSet<String>,
+    gate_places: HashMap<Gate, usize>,
+}
+
+impl Registration {
+    fn add(&mut self, cat: &mut Catalogue, specs: Vec<ToolSpec>, warnings: &mut Vec<String>) {
+        for mut spec in specs {
+            spec.name = names::unique(spec.name, &mut self.taken);
+            if let Err(e) = cat.patterns.collect(&spec.input_schema) {
+                warnings.push(format!("{}: {e}; skipped", spec.name));
+                continue;
+            }
+            let descriptor = describe(&mut spec);
+            let input_schema = std::mem::take(&mut spec.input_schema).to_string();
+            let gate_index = *self.gate_places.entry(spec.gate.clone()).or_insert_with(|| {
+                cat.tool_gate_checks.push(spec.gate.to_json().to_string());
+                cat.tool_gate_checks.len() - 1
+            });
+            cat.tool_index.insert(spec.name.clone(), cat.tools.len());
+            cat.tools.push(Tool { spec, descriptor, input_schema, gate_index });
+        }
+    }
+}
+
+/// The `tools/list` entry of `spec` as JSON text (keys in the order serde_json sorts a
+/// `Value`'s, as every other reply has them). The description and output schema live only
+/// there afterwards: taken out of the spec, they cost a catalogue no second copy.
+fn describe(spec: &mut ToolSpec) -> String {
+    #[derive(Serialize)]
+    struct Annotations<'a> {
+        #[serde(rename = "destructiveHint")]
+        destructive: bool,
+        #[serde(rename = "idempotentHint")]
+        idempotent: bool,
+        #[serde(rename = "openWorldHint")]
+        open_world: bool,
+        #[serde(rename = "readOnlyHint")]
+        read_only: bool,
+        title: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Descriptor<'a> {
+        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+        meta: Option<Value>,
+        annotations: Annotations<'a>,
+        description: &'a str,
+        #[serde(rename = "inputSchema")]
+        input_schema: &'a Value,
+        name: &'a str,
+        #[serde(rename = "outputSchema", skip_serializing_if = "Value::is_null")]
+        output_schema: &'a Value,
+        title: &'a str,
+    }
+    let description = std::mem::take(&mut spec.description);
+    let output_schema = std::mem::take(&mut spec.output_schema);
+    let meta = match &spec.operation {
+        Operation::ViewCall { gates, .. } | Operation::DrfCall { gates, .. } => Some(json!({"django-mcp/gates": gates})),
+        _ => None,
+    };
+    let hints = spec.hints;
+    let descriptor = Descriptor {
+        meta,
+        annotations: Annotations {
+            destructive: hints.destructive,
+            idempotent: hints.idempotent,
+            open_world: false,
+            read_only: hints.read_only,
+            title: &spec.title,
         },
-    });
-    if !spec.output_schema.is_null() {
-        descriptor["outputSchema"] = spec.output_schema.clone();
-    }
-    if let Operation::ViewCall { gates, .. } | Operation::DrfCall { gates, .. } = &spec.operation {
-        descriptor["_meta"] = json!({"django-mcp/gates": gates});
-    }
-    descriptor
+        description: &description,
+        input_schema: &spec.input_schema,
+        name: &spec.name,
+        output_schema: &output_schema,
+        title: &spec.title,
+    };
+    serde_json::to_string(&descriptor).expect("descriptors serialise")
 }

@@ -94,7 +94,8 @@ pub(crate) fn begin(
         }
     }
     let authorize = json!({"kind": "authorize", "tool": tool.spec.name, "checks": [tool.spec.gate.to_json()]});
-    let (effects, invalid) = match validate(&tool.spec.input_schema, &arguments, &cat.patterns) {
+    let schema: Value = serde_json::from_str(&tool.input_schema).expect("the catalogue rendered it");
+    let (effects, invalid) = match validate(&schema, &arguments, &cat.patterns) {
         Ok(()) => (vec![authorize, work], None),
         Err(problem) => (vec![authorize], Some(format!("Invalid arguments: {problem}"))),
     };
