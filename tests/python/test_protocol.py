@@ -184,6 +184,22 @@ def test_paging_applies_to_what_the_caller_may_see(mcp_as, bob_key, settings):
     assert [[t["name"] for t in p["tools"]] for p in pages] == [["list_library_author"], ["get_library_author"]]
 
 
+@pytest.mark.parametrize("page_size", [1, 2, 3])
+def test_pages_of_scattered_tools_are_full_and_end_where_they_end(mcp_as, make_key, settings, page_size):
+    # A key allowed tools far apart in the catalogue: each page asks about a window of tools
+    # at a time, and still every page but the last is full and no page is empty.
+    allowed = ["list_auth_group", "delete_auth_user", "get_library_author", "update_library_book",
+               "mark_published_library_book"]
+    mcp = mcp_as(make_key("alice", allowed_tools=allowed))
+    settings.DJANGO_MCP_PAGE_SIZE = 100
+    everything = [t["name"] for t in _pages(mcp)[0]["tools"]]
+    assert sorted(everything) == sorted(allowed)
+    settings.DJANGO_MCP_PAGE_SIZE = page_size
+    pages = [[t["name"] for t in p["tools"]] for p in _pages(mcp)]
+    assert [name for page in pages for name in page] == everything
+    assert all(len(page) == page_size for page in pages[:-1]) and 0 < len(pages[-1]) <= page_size
+
+
 @pytest.mark.parametrize("cursor", ["garbage", "o", "o-1", "", 5, ["o2"]])
 def test_a_bad_cursor_is_invalid_params(mcp, cursor):
     response = mcp.post({"jsonrpc": "2.0", "id": 6, "method": "tools/list", "params": {"cursor": cursor}})
