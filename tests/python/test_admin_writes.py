@@ -15,10 +15,12 @@ from decimal import Decimal
 
 import pytest
 from conftest import db_dump
+from django import forms as django_forms
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from library.admin import BookAdmin
 from library.models import Author, Book, Tag
 from test_admin_tools import MASK, Tools
 
@@ -588,6 +590,119 @@ def test_per_object_read_only_fields_leave_the_change_form(library, settings):
     assert "isbn" in [f["name"] for f in forms["add"]]
     assert "isbn" not in [f["name"] for f in forms["change"]]
     assert "slug" in [f["name"] for f in forms["change"]]  # read-only only for non-superusers
+
+
+class _BookForm(django_forms.ModelForm):
+    """A custom admin form: a field of its own (read-only in one admin), one redeclared."""
+
+    note = django_forms.CharField(required=False, help_text="<b>not</b> saved")
+    title = django_forms.CharField(max_length=50, label="Heading")
+
+    class Meta:
+        model = Book
+        exclude = ["metadata"]
+
+
+class _SomeBookFields(django_forms.ModelForm):
+    class Meta:
+        model = Book
+        fields = ["title", "pages", "author", "summary"]
+        labels = {"title": "Heading"}
+
+
+class _OwnForm(BookAdmin):
+    form = _BookForm
+
+
+class _OwnFormReadOnly(BookAdmin):
+    form = _BookForm
+    readonly_fields = ["note", "created_at"]
+
+
+class _SomeFields(BookAdmin):
+    form = _SomeBookFields
+    readonly_fields = ["summary", "since_2000"]
+
+
+class _Excluding(BookAdmin):
+    exclude = ["summary", "tags"]
+    readonly_fields = ["isbn", "price"]
+
+
+class _Declared(BookAdmin):
+    fields = ["title", ("slug", "pages"), "price", "author", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+class _Fieldsets(BookAdmin):
+    fieldsets = [("Main", {"fields": ["title", "slug"]}), ("More", {"fields": [("pages", "price"), "author"]})]
+
+
+@pytest.mark.parametrize("admin_class", [BookAdmin, _OwnForm, _OwnFormReadOnly, _SomeFields, _Excluding, _Declared,
+                                         _Fieldsets])
+def test_forms_from_declarations_alone_are_described_as_the_views_build_them(db, monkeypatch, admin_class):
+    """An admin that overrides none of the hooks its forms are built through gets one form
+    for both views, built once; its facts are those of the forms the add and change views
+    build (the exact path, taken by any admin that overrides one)."""
+    from django.contrib import admin as django_admin
+
+    from django_mcp.facts import forms as form_facts
+
+    model_admin, request = admin_class(Book, django_admin.site), privileged_request(django_admin.site)
+    assert form_facts.forms_from_declarations(admin_class)
+    shared = admin_forms(model_admin, request)
+    monkeypatch.setattr(form_facts, "forms_from_declarations", lambda admin_class: False)
+    assert shared == admin_forms(model_admin, request)
+    assert shared["add"] and shared["add"] == shared["change"]
+
+
+class _FewerFieldsOnceSaved(BookAdmin):
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["fields"] = ["title", "pages"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+
+class _FewerFieldsetsOnceSaved(BookAdmin):
+    def get_fieldsets(self, request, obj=None):
+        return [(None, {"fields": ["title", "pages"] if obj else ["title", "pages", "price"]})]
+
+
+class _ViewOnly(BookAdmin):
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class _Prefilled(BookAdmin):
+    def get_changeform_initial_data(self, request):
+        return {"title": "Untitled"}
+
+
+@pytest.mark.parametrize("admin_class, add, change", [  # add None: BookAdmin's add form
+    (_FewerFieldsOnceSaved, None, ["title", "pages"]),
+    (_FewerFieldsetsOnceSaved, ["title", "pages", "price"], ["title", "pages"]),
+    (_ViewOnly, None, []),
+])
+def test_an_admin_that_decides_its_form_per_object_gets_each_form_it_builds(db, admin_class, add, change):
+    """An admin that overrides a hook its forms are built through takes the exact path: its
+    add and change forms are built (and described) each as its own view builds it."""
+    from django.contrib import admin as django_admin
+
+    from django_mcp.facts.forms import forms_from_declarations
+
+    assert not forms_from_declarations(admin_class)
+    forms = admin_forms(admin_class(Book, django_admin.site), privileged_request(django_admin.site))
+    book_form = [f["name"] for f in _forms(Book)["add"]]
+    assert [f["name"] for f in forms["add"]] == (add or book_form)
+    assert [f["name"] for f in forms["change"]] == change
+
+
+def test_initial_data_of_its_own_makes_the_add_form_differ(db):
+    from django.contrib import admin as django_admin
+
+    forms = admin_forms(_Prefilled(Book, django_admin.site), privileged_request(django_admin.site))
+    title = {which: next(f for f in forms[which] if f["name"] == "title") for which in ("add", "change")}
+    assert (title["add"]["required"], title["change"]["required"]) == (False, True)
 
 
 def test_a_form_that_cannot_be_built_is_none(library, caplog):

@@ -154,7 +154,7 @@ def admin_fields(model_admin, request, obj):
     """The field names `get_fields(request, obj)` gives. The default implementation builds a
     ModelForm class on every call; when none of the hooks it consults are overridden its
     answer depends on nothing but the ModelAdmin's declarations, so it is computed once."""
-    if not _default_get_fields(type(model_admin)):
+    if not fields_from_declarations(type(model_admin)):
         return set(_flatten(model_admin.get_fields(request, obj)))
     shown = _STATIC_FIELDS.get(model_admin)
     if shown is None:
@@ -170,7 +170,9 @@ _FIELD_HOOKS = (
 
 
 @functools.cache
-def _default_get_fields(admin_class):
+def fields_from_declarations(admin_class):
+    """Whether `get_fields` answers from the admin's declarations alone: none of the hooks
+    it consults is overridden."""
     return all(getattr(admin_class, hook) is getattr(ModelAdmin, hook) for hook in _FIELD_HOOKS)
 
 

@@ -3,14 +3,18 @@
 The forms are built exactly as the admin's views build them (`get_form`, so `fields`,
 `fieldsets`, `exclude`, `readonly_fields` and a custom `form` all apply) for a user who holds
 every permission; each call is then held to the caller's own form (effects/admin_write.py).
+When an admin overrides none of the hooks they are built through, the add and change views'
+forms are one, and it is built and described once.
 """
 
 import decimal
+import functools
 import html
 import logging
 import re
 
 from django import forms
+from django.contrib.admin import ModelAdmin
 from django.forms.utils import pretty_name
 from django.utils.html import strip_tags
 
@@ -37,15 +41,22 @@ MULTIPLE = (forms.MultipleChoiceField, forms.ModelMultipleChoiceField)
 def admin_forms(model_admin, request):
     """`{"add": [field…] | None, "change": [field…] | None}` for `model_admin`, built for the
     privileged `request`. A form that cannot be built is None (logged), never an error."""
-    return {
-        "add": _described(model_admin, "add", lambda: add_form(model_admin, request)(
-            initial=model_admin.get_changeform_initial_data(request))),
-        "change": _described(model_admin, "change", lambda: change_form(model_admin, request)()),
-    }
+    add = _described(model_admin, "add", lambda: add_form(model_admin, request)(
+        initial=model_admin.get_changeform_initial_data(request)))
+    if add is not None and forms_from_declarations(type(model_admin)):
+        # The change view's form is this one: building forms is most of what the facts
+        # cost at start-up, so it is not built again.
+        return {"add": add, "change": add}
+    return {"add": add, "change": _described(model_admin, "change", lambda: change_form(model_admin, request)())}
 
 
 def add_form(model_admin, request):
-    """The add view's form class, as `changeform_view` builds it."""
+    """The add view's form class, as `changeform_view` builds it (or one with the very
+    same fields)."""
+    if forms_from_declarations(type(model_admin)) and not (model_admin.fields or model_admin.fieldsets):
+        # get_form would build the form twice: with every field, for get_fields to learn
+        # their names, then with those names. The first has the same fields, in order.
+        return model_admin.get_form(request, None, fields=None)
     return model_admin.get_form(request, None, change=False)
 
 
@@ -63,6 +74,25 @@ def change_form(model_admin, request):
     except Exception:
         logger.debug("change form of %s: no placeholder object", model_admin, exc_info=True)
     return model_admin.get_form(request, None, change=True)
+
+
+#: Beside the hooks get_fields consults (effects.admin), those through which the change
+#: view's form can differ from the add view's: the object, `change` (for the privileged
+#: user, an unoverridden has_change_permission keeps every field) and the add view's
+#: initial data (none, unoverridden: the privileged request has no query string).
+_VIEW_HOOKS = ("get_fieldsets", "has_change_permission", "get_changeform_initial_data")
+
+
+@functools.cache
+def forms_from_declarations(admin_class) -> bool:
+    """Whether the admin's forms follow from its declarations alone (`form`, `fields`,
+    `exclude`, `readonly_fields`…): so when none of the hooks that build them is overridden.
+    Then the add view and any object's change view get the same form."""
+    # Imported here: effects.admin imports the facts package (through effects.drf).
+    from django_mcp.effects.admin import fields_from_declarations
+
+    return fields_from_declarations(admin_class) and all(
+        getattr(admin_class, hook) is getattr(ModelAdmin, hook) for hook in _VIEW_HOOKS)
 
 
 def _described(model_admin, which, build):
@@ -169,8 +199,10 @@ def _without_widget_hint(help_text):
     it says nothing to an MCP client."""
     from django.utils.translation import gettext
 
+    if not help_text:
+        return ""  # most fields: no translation lookup
     hint = gettext("Hold down “Control”, or “Command” on a Mac, to select more than one.")
-    return str(help_text or "").replace(hint, "").strip()
+    return str(help_text).replace(hint, "").strip()
 
 
 def plain_text(text) -> str:
