@@ -39,10 +39,11 @@ FUEL_PER_BYTE = 5_000
 LOAD_FUEL = 20_000_000_000
 #: Linear memory one instance may grow to.
 MEMORY_LIMIT = 256 * 1024 * 1024
-#: Instances one process keeps (each holds the catalogue: ~10 MB at 100 admin models). A
-#: step takes microseconds to milliseconds and effects hold no instance, so about one per
-#: CPU serves any concurrency; more steps at once wait for one given back.
-MAX_INSTANCES = max(2, os.cpu_count() or 2)
+#: Instances one process keeps (each holds the catalogue: ~20 MB at 500 admin models). A
+#: step takes tens of microseconds to a millisecond and effects hold no instance, so one
+#: serves any concurrency a process's threads reach under the GIL; a step waits only while
+#: another runs.
+MAX_INSTANCES = 1
 #: Effect rounds one request may take before it is refused as a loop.
 MAX_ROUNDS = 8
 
