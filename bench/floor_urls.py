@@ -47,7 +47,13 @@ def books(request):
 
 
 def book(request, pk):
-    obj = admin.site._registry[Book].get_queryset(request).get(pk=pk)
+    """What the admin's change view does to show an object, less building its form: its
+    queryset, the object-level view permission (the bare floor has no user to hold to it),
+    every field's value."""
+    book_admin = admin.site._registry[Book]
+    obj = book_admin.get_queryset(request).get(pk=pk)
+    if request.user.is_authenticated and not book_admin.has_view_permission(request, obj):
+        return JsonResponse({}, status=403)
     fields = Book._meta.concrete_fields + Book._meta.many_to_many
     return JsonResponse({"object": {f.name: field_value(obj, f) for f in fields}})
 
