@@ -31,6 +31,19 @@ def _fresh_catalogue():
 
 
 @pytest.fixture
+def custom_items():
+    """The custom tools, resources and prompts of custom_items.py served beside the demo's."""
+    from django.test import override_settings
+
+    from django_mcp import server
+
+    with override_settings(DJANGO_MCP_CUSTOM=["custom_items"]):
+        server.reset()
+        yield
+    server.reset()
+
+
+@pytest.fixture
 def library(db, settings, tmp_path):
     # Covers go to a scratch MEDIA_ROOT, not the demo's; a fast hasher keeps seeding cheap.
     settings.MEDIA_ROOT = str(tmp_path / "media")

@@ -6,13 +6,12 @@ import io
 import json
 
 import pytest
-from django.test import override_settings
 
-from conftest import InProcessMCP, rpc_error
-from django_mcp import server
-from django_mcp.identity import Identity
+from conftest import InProcessMCP
 from django_mcp.models import MCPAPIKey
 from django_mcp.transport import stdio
+
+pytestmark = pytest.mark.usefixtures("custom_items")
 
 STATELESS = {"MCP-Protocol-Version": "2026-07-28"}
 
@@ -20,14 +19,6 @@ STATELESS = {"MCP-Protocol-Version": "2026-07-28"}
 def meta(**extra):
     return {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
             "io.modelcontextprotocol/clientCapabilities": {}, **extra}
-
-
-@pytest.fixture(autouse=True)
-def custom_items():
-    with override_settings(DJANGO_MCP_CUSTOM=["custom_items"]):
-        server.reset()
-        yield
-    server.reset()
 
 
 def stateless(mcp, method, params, name=None, **meta_extra):

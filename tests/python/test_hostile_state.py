@@ -10,12 +10,11 @@ import time
 import pytest
 from conftest import InProcessMCP, db_dump, rpc_error
 from django.core import signing
-from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from django_mcp import server, sessions
+from django_mcp import sessions
 from django_mcp.effects.custom import STATE_MAX_AGE, STATE_SALT
 
 HOSTILE = hypothesis_settings(
@@ -26,13 +25,7 @@ META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontex
 ANSWER = {"confirm": {"action": "accept", "content": {"ok": True}}}
 TOOL = "confirm_then_answer"
 
-
-@pytest.fixture(autouse=True)
-def custom_items():
-    with override_settings(DJANGO_MCP_CUSTOM=["custom_items"]):
-        server.reset()
-        yield
-    server.reset()
+pytestmark = pytest.mark.usefixtures("custom_items")
 
 
 def stateless(mcp, method, params, name):

@@ -62,7 +62,7 @@ pub(crate) fn begin(
         let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown tool '{name}'")).with_data(json!({"name": name}));
         return Output::error(&ex, e);
     };
-    if !principal.may_use(&[&tool.spec.name, &tool.spec.alias]) {
+    if !key_allows(&principal, tool) {
         let e = ex.fail(jsonrpc::OUT_OF_SCOPE, "out_of_scope: tool not in this key's allowlist").with_data(json!({"target": tool.spec.name}));
         return Output::error(&ex, e);
     }

@@ -264,7 +264,6 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// JSON equality where 1 and 1.0 are the same number.
 /// A text equal for JSON-equal values (`1` and `1.0` alike, object keys in order).
 fn canonical(value: &Value) -> String {
     match value {
@@ -282,6 +281,7 @@ fn canonical(value: &Value) -> String {
     }
 }
 
+/// JSON equality where 1 and 1.0 are the same number.
 fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {

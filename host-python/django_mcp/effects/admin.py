@@ -1,16 +1,15 @@
 """Admin effects: permission gates and retrieve through the ModelAdmin itself, and the helpers
 the other admin effects share (finding an object, the fields shown)."""
 
-import functools
 import weakref
 
-from django.contrib.admin import ModelAdmin
 from django.core.exceptions import ValidationError
 
 from django_mcp import rate_limits
 from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.drf import drf_permits
 from django_mcp.effects.views import view_listed
+from django_mcp.facts.forms import fields_from_declarations
 from django_mcp.values import field_value
 
 MASK = "********"
@@ -163,17 +162,6 @@ def admin_fields(model_admin, request, obj):
 
 
 _STATIC_FIELDS = weakref.WeakKeyDictionary()
-_FIELD_HOOKS = (
-    "get_fields", "get_form", "_get_form_for_get_fields", "get_readonly_fields", "get_exclude",
-    "formfield_for_dbfield", "formfield_for_foreignkey", "formfield_for_manytomany", "formfield_for_choice_field",
-)
-
-
-@functools.cache
-def fields_from_declarations(admin_class):
-    """Whether `get_fields` answers from the admin's declarations alone: none of the hooks
-    it consults is overridden."""
-    return all(getattr(admin_class, hook) is getattr(ModelAdmin, hook) for hook in _FIELD_HOOKS)
 
 
 def _flatten(fields):

@@ -93,13 +93,13 @@ def _request_only_permissions(routed):
     `get_permissions`/`check_permissions`: judging them needs no view and no DRF request,
     which cost ~50 µs a gate. None otherwise (a `DjangoModelPermissions` reads the view's
     queryset, a custom class anything)."""
-    from rest_framework import permissions
-    from rest_framework.views import APIView
-
     cls = routed.view_class
     classes = tuple(routed.initkwargs.get("permission_classes", cls.permission_classes))
     key = (cls, classes)
     if key not in _request_only:
+        from rest_framework import permissions
+        from rest_framework.views import APIView
+
         own = {permissions.BasePermission.has_permission, permissions.AllowAny.has_permission,
                permissions.IsAuthenticated.has_permission, permissions.IsAdminUser.has_permission,
                permissions.IsAuthenticatedOrReadOnly.has_permission}

@@ -76,11 +76,23 @@ def change_form(model_admin, request):
     return model_admin.get_form(request, None, change=True)
 
 
-#: Beside the hooks get_fields consults (effects.admin), those through which the change
-#: view's form can differ from the add view's: the object, `change` (for the privileged
-#: user, an unoverridden has_change_permission keeps every field) and the add view's
-#: initial data (none, unoverridden: the privileged request has no query string).
+#: The hooks `get_fields` consults.
+_FIELD_HOOKS = (
+    "get_fields", "get_form", "_get_form_for_get_fields", "get_readonly_fields", "get_exclude",
+    "formfield_for_dbfield", "formfield_for_foreignkey", "formfield_for_manytomany", "formfield_for_choice_field",
+)
+#: Beside those, the hooks through which the change view's form can differ from the add
+#: view's: the object, `change` (for the privileged user, an unoverridden
+#: has_change_permission keeps every field) and the add view's initial data (none,
+#: unoverridden: the privileged request has no query string).
 _VIEW_HOOKS = ("get_fieldsets", "has_change_permission", "get_changeform_initial_data")
+
+
+@functools.cache
+def fields_from_declarations(admin_class) -> bool:
+    """Whether `get_fields` answers from the admin's declarations alone: none of the hooks
+    it consults is overridden."""
+    return _unoverridden(admin_class, _FIELD_HOOKS)
 
 
 @functools.cache
@@ -88,11 +100,11 @@ def forms_from_declarations(admin_class) -> bool:
     """Whether the admin's forms follow from its declarations alone (`form`, `fields`,
     `exclude`, `readonly_fields`…): so when none of the hooks that build them is overridden.
     Then the add view and any object's change view get the same form."""
-    # Imported here: effects.admin imports the facts package (through effects.drf).
-    from django_mcp.effects.admin import fields_from_declarations
+    return fields_from_declarations(admin_class) and _unoverridden(admin_class, _VIEW_HOOKS)
 
-    return fields_from_declarations(admin_class) and all(
-        getattr(admin_class, hook) is getattr(ModelAdmin, hook) for hook in _VIEW_HOOKS)
+
+def _unoverridden(admin_class, hooks):
+    return all(getattr(admin_class, hook) is getattr(ModelAdmin, hook) for hook in hooks)
 
 
 def _described(model_admin, which, build):

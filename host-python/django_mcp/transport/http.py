@@ -5,7 +5,6 @@ Order of checks: method (405), Origin (403), size (413), media type (415), UTF-8
 credential (401 / 403), then the engine. Every answer is audited.
 """
 
-import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -149,13 +148,6 @@ def _challenge(response, request, error):
 
 def _refused(request, response, reason):
     """Audit an answer given before the engine saw the message."""
-    audit.record(
-        correlation_id=uuid.uuid4().hex,
-        transport="streamable-http",
-        method="<pre-dispatch>",
-        outcome="unauthenticated" if response.status_code == 401 else "transport_error",
-        duration_ms=0.0,
-        wire_status=response.status_code,
-        error_message=reason,
-    )
+    outcome = "unauthenticated" if response.status_code == 401 else "transport_error"
+    audit.refused("streamable-http", reason, outcome=outcome, wire_status=response.status_code)
     return response

@@ -7,7 +7,6 @@ with a parse error, as HTTP answers such a body, and the server goes on reading.
 
 import json
 import sys
-import uuid
 
 from django_mcp import audit, server
 from django_mcp.identity import Identity
@@ -26,7 +25,7 @@ def serve(key, stdin=None, stdout=None, host="localhost"):
     try:
         for line in _lines(stdin):
             if line is None:
-                _refuse_not_utf8(identity)
+                audit.refused("stdio", "invalid utf-8", key_id=identity.key_id, user_id=identity.user.pk)
                 protocol_out.write(NOT_UTF8 + "\n")
                 protocol_out.flush()
                 continue
@@ -62,16 +61,3 @@ def _lines(stdin):
             yield None
         else:
             yield raw
-
-
-def _refuse_not_utf8(identity):
-    audit.record(
-        correlation_id=uuid.uuid4().hex,
-        transport="stdio",
-        key_id=identity.key_id,
-        user_id=identity.user.pk,
-        method="<pre-dispatch>",
-        outcome="transport_error",
-        duration_ms=0.0,
-        error_message="invalid utf-8",
-    )
