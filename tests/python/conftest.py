@@ -112,14 +112,20 @@ class InProcessMCP:
         assert "result" in reply, reply
         return reply["result"]
 
-    def all_tools(self):
-        tools, cursor = [], None
+    def pages(self, method="tools/list"):
+        """Every page of a list method's answer, following nextCursor from the first."""
+        pages, params = [], {}
         while True:
-            reply = self.rpc("tools/list", {"cursor": cursor} if cursor else {})
-            tools.extend(reply["result"]["tools"])
-            cursor = reply["result"].get("nextCursor")
-            if cursor is None:
-                return tools
+            result = self.rpc(method, params)["result"]
+            pages.append(result)
+            if "nextCursor" not in result:
+                return pages
+            assert isinstance(result["nextCursor"], str) and result["nextCursor"]
+            params = {"cursor": result["nextCursor"]}
+            assert len(pages) < 1000, "paging does not end"
+
+    def all_tools(self):
+        return [tool for page in self.pages() for tool in page["tools"]]
 
 
 def db_dump(*prefixes, using="default"):

@@ -147,29 +147,16 @@ def test_an_unsupported_protocol_version_header_is_400(mcp, method):
 # tools/list paging
 
 
-def _pages(mcp):
-    """Every tools/list page, following nextCursor from the first."""
-    pages, params = [], {}
-    while True:
-        result = mcp.rpc("tools/list", params)["result"]
-        pages.append(result)
-        if "nextCursor" not in result:
-            return pages
-        assert isinstance(result["nextCursor"], str) and result["nextCursor"]
-        params = {"cursor": result["nextCursor"]}
-        assert len(pages) < 50, "paging does not end"
-
-
 @pytest.mark.parametrize("page_size", [2, 3, 10, 100])
 def test_tools_list_pages_cover_every_tool_once(mcp, settings, page_size):
-    everything = [t["name"] for t in _pages(mcp)[0]["tools"]]
+    everything = [t["name"] for t in mcp.pages()[0]["tools"]]
     # The default page size holds the demo's whole catalogue: five admins with list, get,
     # create, update, delete and delete_selected each, and the book admin's mark_published.
     assert len(everything) == 31
     sizes = [page_size] * (31 // page_size) + ([31 % page_size] if 31 % page_size else [])
 
     settings.DJANGO_MCP_PAGE_SIZE = page_size
-    pages = _pages(mcp)
+    pages = mcp.pages()
     assert [len(p["tools"]) for p in pages] == sizes
     names = [t["name"] for p in pages for t in p["tools"]]
     assert names == everything  # same order, no duplicates, nothing left out
@@ -180,7 +167,7 @@ def test_tools_list_pages_cover_every_tool_once(mcp, settings, page_size):
 
 def test_paging_applies_to_what_the_caller_may_see(mcp_as, bob_key, settings):
     settings.DJANGO_MCP_PAGE_SIZE = 1
-    pages = _pages(mcp_as(bob_key))
+    pages = mcp_as(bob_key).pages()
     assert [[t["name"] for t in p["tools"]] for p in pages] == [["list_library_author"], ["get_library_author"]]
 
 
@@ -192,10 +179,10 @@ def test_pages_of_scattered_tools_are_full_and_end_where_they_end(mcp_as, make_k
                "mark_published_library_book"]
     mcp = mcp_as(make_key("alice", allowed_tools=allowed))
     settings.DJANGO_MCP_PAGE_SIZE = 100
-    everything = [t["name"] for t in _pages(mcp)[0]["tools"]]
+    everything = [t["name"] for t in mcp.pages()[0]["tools"]]
     assert sorted(everything) == sorted(allowed)
     settings.DJANGO_MCP_PAGE_SIZE = page_size
-    pages = [[t["name"] for t in p["tools"]] for p in _pages(mcp)]
+    pages = [[t["name"] for t in p["tools"]] for p in mcp.pages()]
     assert [name for page in pages for name in page] == everything
     assert all(len(page) == page_size for page in pages[:-1]) and 0 < len(pages[-1]) <= page_size
 

@@ -99,6 +99,33 @@ def test_a_view_only_user_sees_only_what_they_may_read(client, bob_key):
     assert "mark_published_library_book" not in {p["name"] for p in prompts}
 
 
+LISTS = [("prompts/list", "prompts", "name"), ("resources/templates/list", "resourceTemplates", "uriTemplate")]
+
+
+@pytest.mark.parametrize("method, key, name", LISTS)
+@pytest.mark.parametrize("page_size", [1, 2, 3])
+def test_prompts_and_templates_page_through_what_the_caller_may_use(mcp_as, make_key, settings, method, key, name,
+                                                                    page_size):
+    # Pages are filled a window of gates at a time: every page but the last is full, none is
+    # empty, and together they are the one-page list, for every caller and for a key allowed
+    # items far apart.
+    settings.DJANGO_MCP_PAGE_SIZE = 100
+    names = lambda pages: [[item[name] for item in page[key]] for page in pages]  # noqa: E731
+    alice = mcp_as(make_key("alice"))
+    everything = names(alice.pages(method))[0]
+    assert len(everything) > 3
+    scattered = everything[::3]
+    allowed = mcp_as(make_key("alice", allowed_tools=scattered))
+    for caller, expected in [(alice, everything), (allowed, scattered), (mcp_as(make_key("bob")), None)]:
+        settings.DJANGO_MCP_PAGE_SIZE = 100
+        expected = expected if expected is not None else names(caller.pages(method))[0]
+        settings.DJANGO_MCP_PAGE_SIZE = page_size
+        pages = names(caller.pages(method))
+        assert [item for page in pages for item in page] == expected
+        assert all(len(page) == page_size for page in pages[:-1]) and len(pages[-1]) <= page_size
+        assert pages[-1] or pages == [[]]
+
+
 @pytest.mark.parametrize("uri, why", [
     ("django-mcp://model/library.Book/99999", "unknown"),
     ("django-mcp://model/library.Book/abc", "unknown"),

@@ -159,7 +159,7 @@ pub struct Tool {
     pub descriptor: String,
     /// The input schema as JSON text, parsed when a call is validated against it.
     pub input_schema: String,
-    /// Its gate's place in `Catalogue::tool_gate_checks`.
+    /// Its gate's place in `Catalogue::gate_checks`.
     pub gate_index: usize,
 }
 
@@ -172,14 +172,19 @@ pub struct Catalogue {
     pub admin_models: Vec<usize>,
     pub tools: Vec<Tool>,
     tool_index: HashMap<String, usize>,
-    /// The tools' distinct gates, in order, each as the JSON text of its check (rendered
-    /// once): a `tools/list` page asks the host about those of the tools it walks.
-    pub tool_gate_checks: Vec<String>,
+    /// The distinct gates of tools, resource templates and prompts, in order, each as the
+    /// JSON text of its check (rendered once): a list page asks the host about those of
+    /// the items it walks.
+    pub gate_checks: Vec<String>,
     pub patterns: Patterns,
     /// Concrete resources (custom items).
     pub resources: Vec<ResourceSpec>,
     pub resource_templates: Vec<ResourceSpec>,
     pub prompts: Vec<PromptSpec>,
+    /// Each resource template's gate's place in `gate_checks`.
+    pub template_gates: Vec<usize>,
+    /// Each prompt's gate's place in `gate_checks`.
+    pub prompt_gates: Vec<usize>,
 }
 
 impl ModelIndex for Catalogue {
@@ -205,17 +210,19 @@ impl Catalogue {
             admin_models: Vec::new(),
             tools: Vec::new(),
             tool_index: HashMap::new(),
-            tool_gate_checks: Vec::new(),
+            gate_checks: Vec::new(),
             patterns: Patterns::default(),
             resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
             resource_templates: Vec::new(),
             prompts: Vec::new(),
+            template_gates: Vec::new(),
+            prompt_gates: Vec::new(),
         };
         let mut warnings = Vec::new();
         // Each source's tools are registered as soon as they are derived: their schemas are
         // rendered to text then, so the load never holds every tool's schemas as values at
         // once (a wasm instance keeps its peak memory for good).
-        let mut tools = Registration::default();
+        let mut registration = Registration::default();
         for admin in &facts.admins {
             let Some(&model_at) = cat.model_index.get(&admin.model) else {
                 warnings.push(format!("{}: model {} was not described; skipped", admin.id, admin.model));
@@ -225,19 +232,19 @@ impl Catalogue {
             cat.admin_ids.push(admin.id.clone());
             cat.admin_models.push(model_at);
             let specs = admin::tools_for(&cat, admin_index, admin, &cat.models[model_at], &mut warnings);
-            tools.add(&mut cat, specs, &mut warnings);
+            registration.add(&mut cat, specs, &mut warnings);
         }
         let searches: Vec<ToolSpec> = facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)).collect();
-        tools.add(&mut cat, searches, &mut warnings);
+        registration.add(&mut cat, searches, &mut warnings);
         let views = facts.views.iter().map(|v| views::tool_for(v, cat.settings.tool_names)).collect();
-        tools.add(&mut cat, views, &mut warnings);
+        registration.add(&mut cat, views, &mut warnings);
         let page_size = cat.settings.page_size as u64;
         for view in &facts.drf {
             let specs = drf::tools_for(view, &cat, cat.settings.tool_names, page_size);
-            tools.add(&mut cat, specs, &mut warnings);
+            registration.add(&mut cat, specs, &mut warnings);
         }
         let custom = facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)).collect();
-        tools.add(&mut cat, custom, &mut warnings);
+        registration.add(&mut cat, custom, &mut warnings);
         // Aliases resolve only where they do not shadow a real name.
         for i in 0..cat.tools.len() {
             let alias = cat.tools[i].spec.alias.clone();
@@ -246,6 +253,8 @@ impl Catalogue {
         resources::derive(&mut cat, &facts.resource_models, &facts.user_prompts);
         cat.resource_templates.extend(facts.custom.resource_templates.iter().map(ResourceSpec::custom));
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
+        cat.template_gates = cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
+        cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
         Ok((cat, warnings))
     }
 
@@ -280,7 +289,7 @@ impl Catalogue {
 }
 
 /// What registering tools into a catalogue keeps track of: the names taken (in derivation
-/// order, so names are deterministic) and where each distinct gate sits.
+/// order, so names are deterministic) and where each distinct gate sits in `gate_checks`.
 #[derive(Default)]
 struct Registration {
     taken: HashSet<String>,
@@ -297,13 +306,18 @@ impl Registration {
             }
             let descriptor = describe(&mut spec);
             let input_schema = std::mem::take(&mut spec.input_schema).to_string();
-            let gate_index = *self.gate_places.entry(spec.gate.clone()).or_insert_with(|| {
-                cat.tool_gate_checks.push(spec.gate.to_json().to_string());
-                cat.tool_gate_checks.len() - 1
-            });
+            let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
             cat.tool_index.insert(spec.name.clone(), cat.tools.len());
             cat.tools.push(Tool { spec, descriptor, input_schema, gate_index });
         }
+    }
+
+    /// The place of `gate` in `checks`, added there when it is new.
+    fn gate_place(&mut self, checks: &mut Vec<String>, gate: &Gate) -> usize {
+        *self.gate_places.entry(gate.clone()).or_insert_with(|| {
+            checks.push(gate.to_json().to_string());
+            checks.len() - 1
+        })
     }
 }
 

@@ -1,13 +1,14 @@
-//! Resources, resource templates, prompts and completion: listed per caller, gated like
-//! tools, read and rendered by the host (custom items, model objects and files) or here
-//! (admin-action and user prompts).
+//! Resources, resource templates, prompts and completion: gated like tools (templates and
+//! prompts are listed in `listing`), read and rendered by the host (custom items, model
+//! objects and files) or here (admin-action and user prompts).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::revisions::Stateless;
-use super::tools::{host_error, invalid_params, page_of, page_offset, rate_limited};
+use super::listing::{page_of, page_offset};
+use super::tools::{host_error, invalid_params, rate_limited};
 use super::{input, jsonrpc, Exchange, Output, Pending, Principal, Work};
 use crate::derive::custom::match_template;
 use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, ResourceSpec};
@@ -29,8 +30,6 @@ pub(crate) enum CatalogueWork {
     /// Waiting for one page of a model template's objects; `visible` are the model
     /// templates the caller may read, in order.
     ListObjects { template: usize, offset: usize, visible: Vec<usize>, skipped: usize },
-    ListTemplates { offset: usize },
-    ListPrompts { offset: usize },
     /// Waiting for the gate and the host's contents.
     Read { uri: String, reader: ReadShape },
     /// Waiting for the gate, and the host's messages unless they are already rendered.
@@ -96,17 +95,6 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             };
             let gates = cat.resources.iter().chain(&cat.resource_templates).map(|r| &r.gate).collect();
             wait(ex, vec![gates_of(gates)], CatalogueWork::ListResources { from })
-        }
-        "resources/templates/list" | "prompts/list" => {
-            let offset = match page_offset(&ex, &params) {
-                Ok(offset) => offset,
-                Err(e) => return e,
-            };
-            if ex.method == "prompts/list" {
-                wait(ex, vec![gates_of(cat.prompts.iter().map(|p| &p.gate).collect())], CatalogueWork::ListPrompts { offset })
-            } else {
-                wait(ex, vec![gates_of(cat.resource_templates.iter().map(|r| &r.gate).collect())], CatalogueWork::ListTemplates { offset })
-            }
         }
         "resources/read" => {
             let Some(uri) = params.get("uri").and_then(Value::as_str) else {
@@ -366,26 +354,6 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
             }
             Output::reply(cat, &ex, result)
         }
-        CatalogueWork::ListTemplates { offset } => {
-            let items = cat
-                .resource_templates
-                .iter()
-                .enumerate()
-                .filter(|(i, t)| passed(*i) && allowed(&principal, &t.uri))
-                .map(|(_, t)| describe_resource(t, "uriTemplate"))
-                .collect();
-            Output::reply(cat, &ex, page_of("resourceTemplates", items, offset, size))
-        }
-        CatalogueWork::ListPrompts { offset } => {
-            let items = cat
-                .prompts
-                .iter()
-                .enumerate()
-                .filter(|(i, p)| passed(*i) && allowed(&principal, &p.name))
-                .map(|(_, p)| describe_prompt(p))
-                .collect();
-            Output::reply(cat, &ex, page_of("prompts", items, offset, size))
-        }
         CatalogueWork::Complete { values } => completed(cat, &ex, values),
         CatalogueWork::CompleteObjects => {
             let answer = parsed(1);
@@ -489,7 +457,7 @@ fn decode_objects_cursor(cursor: &str) -> Option<(usize, usize)> {
     Some((template.parse().ok()?, offset.parse().ok()?))
 }
 
-fn describe_resource(r: &ResourceSpec, uri_key: &str) -> Value {
+pub(crate) fn describe_resource(r: &ResourceSpec, uri_key: &str) -> Value {
     let mut d = json!({ uri_key: r.uri, "name": r.name });
     for (key, value) in [("title", &r.title), ("description", &r.description), ("mimeType", &r.mime_type)] {
         if let Some(v) = value {
@@ -499,7 +467,7 @@ fn describe_resource(r: &ResourceSpec, uri_key: &str) -> Value {
     d
 }
 
-fn describe_prompt(p: &PromptSpec) -> Value {
+pub(crate) fn describe_prompt(p: &PromptSpec) -> Value {
     let arguments: Vec<Value> = p
         .arguments
         .iter()

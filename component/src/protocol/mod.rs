@@ -3,6 +3,7 @@
 
 pub(crate) mod catalogue;
 pub(crate) mod input;
+pub(crate) mod listing;
 pub mod jsonrpc;
 pub mod revisions;
 pub(crate) mod tools;
@@ -101,6 +102,7 @@ pub struct Pending {
 pub(crate) enum Work {
     Tools(tools::ToolsWork),
     Catalogue(catalogue::CatalogueWork),
+    List(listing::ListPage),
 }
 
 /// What the audit line says about a finished request.
@@ -241,8 +243,12 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     };
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
-            Ok(Pending { exchange, principal, work: Work::Tools(work) }) => tools::finish(cat, exchange, principal, work, input.results),
+            Ok(Pending { exchange, work: Work::Tools(work), .. }) => tools::finish(cat, exchange, work, input.results),
             Ok(Pending { exchange, principal, work: Work::Catalogue(work) }) => catalogue::finish(cat, exchange, principal, work, input.results),
+            Ok(Pending { exchange, principal, work: Work::List(list) }) => {
+                let answer = input.results.first().and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
+                listing::answered(cat, exchange, principal, list, &answer)
+            }
             Err(e) => host_fault(format!("bad continuation state: {e}")),
         };
     }
@@ -305,8 +311,11 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
                 return Output::error(&ex, e);
             };
             let notify = notifications(&params, stateless.as_ref());
+            if let Some(listed) = listing::Listed::of_method(&method) {
+                return listing::begin(cat, ex, &params, principal, listed);
+            }
             match method.as_str() {
-                "tools/list" | "tools/call" => tools::begin(cat, ex, params, principal, stateless.as_ref(), notify),
+                "tools/call" => tools::begin(cat, ex, params, principal, stateless.as_ref(), notify),
                 _ => catalogue::begin(cat, ex, params, principal, stateless.as_ref()),
             }
         }
