@@ -1,6 +1,9 @@
 //! What the host tells the engine about the Django project (docs/engine-protocol.md, `load`).
 //! Unknown keys are ignored and most keys have defaults, so an older host keeps loading.
 
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 pub const PROTOCOL: u32 = 1;
@@ -243,7 +246,51 @@ pub struct FormsFacts {
     #[serde(default)]
     pub add: Option<Vec<FormFieldFacts>>,
     #[serde(default)]
-    pub change: Option<Vec<FormFieldFacts>>,
+    change: Option<ChangeForm>,
+}
+
+impl FormsFacts {
+    /// The change view's form fields; None where the admin has no change form.
+    pub fn change(&self) -> Option<&Vec<FormFieldFacts>> {
+        match &self.change {
+            Some(ChangeForm::AsAdd) => self.add.as_ref(),
+            Some(ChangeForm::Fields(fields)) => Some(fields),
+            None => None,
+        }
+    }
+}
+
+/// The change view's form: its own fields, or `"add"` where it is the add view's (most
+/// admins: the facts then carry those fields once).
+#[derive(Debug)]
+enum ChangeForm {
+    AsAdd,
+    Fields(Vec<FormFieldFacts>),
+}
+
+impl<'de> Deserialize<'de> for ChangeForm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Expected;
+        impl<'de> Visitor<'de> for Expected {
+            type Value = ChangeForm;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of form fields, or \"add\"")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<ChangeForm, E> {
+                match value {
+                    "add" => Ok(ChangeForm::AsAdd),
+                    other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                }
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ChangeForm, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(ChangeForm::Fields)
+            }
+        }
+        deserializer.deserialize_any(Expected)
+    }
 }
 
 /// A field of the admin's ModelForm (docs/engine-protocol.md).

@@ -66,6 +66,22 @@ def _resume_text(state, results):
     return '{"resume":' + json.dumps(state) + ',"results":[' + ",".join(texts) + "]}"
 
 
+def _release_free_memory() -> None:
+    """Hand the memory the load freed (the forms built for the facts, the facts' text, the
+    engine's compilation) back to the system: glibc keeps freed memory in its heap otherwise
+    (6 MB of resident memory at 500 admins, for ~1 ms). Elsewhere, nothing to do."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(None)  # the process's own symbols, libc among them
+    except (OSError, TypeError):  # TypeError: Windows loads no library by None
+        return None
+
+
 def _trap_reason(exc):
     """Why the guest trapped: wasmtime puts the cause ("all fuel consumed by WebAssembly",
     "unreachable", …) last, after the backtrace."""
@@ -323,6 +339,7 @@ class EngineRuntime:
         instance.generation = generation
         for warning in instance.warnings:
             logger.warning("%s", warning)
+        _release_free_memory()
         return instance
 
     def _give_back(self, instance, usable) -> None:

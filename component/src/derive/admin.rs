@@ -32,7 +32,7 @@ pub fn tools_for(
     if let Some(fields) = &admin.forms.add {
         tools.push(rules.create(fields));
     }
-    if let Some(fields) = &admin.forms.change {
+    if let Some(fields) = admin.forms.change() {
         tools.push(rules.update(fields));
     }
     tools.push(rules.delete());
@@ -428,7 +428,7 @@ mod tests {
     }
 
     fn input_schema(cat: &Catalogue, tool: &str) -> serde_json::Value {
-        serde_json::from_str(&cat.tool(tool).unwrap().input_schema).unwrap()
+        serde_json::from_str(cat.tool(tool).unwrap().input_schema()).unwrap()
     }
 
     #[test]
@@ -464,5 +464,20 @@ mod tests {
         assert_eq!(update["required"], json!(["pk", "fields"]));
         assert!(update["properties"]["fields"].get("required").is_none());
         assert!(cat.tool("admin.action:auth.Group.delete_selected").is_some());
+    }
+
+    #[test]
+    fn a_change_form_given_as_the_add_form_takes_its_fields() {
+        let add = json!([{"name": "name", "kind": "CharField", "required": true, "max_length": 150}]);
+        let same = catalogue(json!({"id": "a/g", "model": "auth.Group", "forms": {"add": add, "change": "add"}}));
+        let spelled = catalogue(json!({"id": "a/g", "model": "auth.Group", "forms": {"add": add, "change": add}}));
+        assert_eq!(same.tool("update_auth_group").unwrap().descriptor, spelled.tool("update_auth_group").unwrap().descriptor);
+        assert_eq!(input_schema(&same, "update_auth_group")["properties"]["fields"]["properties"]["name"]["maxLength"], json!(150));
+        // Without an add form there is nothing to take: no update tool, as with no change form.
+        let neither = catalogue(json!({"id": "a/g", "model": "auth.Group", "forms": {"add": null, "change": "add"}}));
+        assert!(neither.tool("update_auth_group").is_none() && neither.tool("create_auth_group").is_none());
+        let facts = json!({"protocol": 1, "admins": [{"id": "a/g", "model": "auth.Group", "forms": {"change": "edit"}}]});
+        let refused = serde_json::from_value::<crate::facts::Facts>(facts).unwrap_err().to_string();
+        assert!(refused.contains("\"add\""), "{refused}");
     }
 }

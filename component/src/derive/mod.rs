@@ -10,8 +10,10 @@ pub mod search;
 pub mod views;
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
@@ -157,10 +159,18 @@ pub struct Tool {
     pub spec: ToolSpec,
     /// The `tools/list` entry as JSON text, rendered once: a page is these texts joined.
     pub descriptor: String,
-    /// The input schema as JSON text, parsed when a call is validated against it.
-    pub input_schema: String,
+    /// Where the input schema's JSON text sits in the descriptor (see `input_schema`).
+    input_schema_at: Range<usize>,
     /// Its gate's place in `Catalogue::gate_checks`.
     pub gate_index: usize,
+}
+
+impl Tool {
+    /// The input schema as JSON text, parsed when a call is validated against it: a slice of
+    /// the descriptor, so a catalogue keeps it once.
+    pub fn input_schema(&self) -> &str {
+        &self.descriptor[self.input_schema_at.clone()]
+    }
 }
 
 pub struct Catalogue {
@@ -221,9 +231,10 @@ impl Catalogue {
         let mut warnings = Vec::new();
         // Each source's tools are registered as soon as they are derived: their schemas are
         // rendered to text then, so the load never holds every tool's schemas as values at
-        // once (a wasm instance keeps its peak memory for good).
+        // once (a wasm instance keeps its peak memory for good). For the same reason each
+        // admin's and DRF view's facts are dropped once their tools are derived.
         let mut registration = Registration::default();
-        for admin in &facts.admins {
+        for admin in facts.admins {
             let Some(&model_at) = cat.model_index.get(&admin.model) else {
                 warnings.push(format!("{}: model {} was not described; skipped", admin.id, admin.model));
                 continue;
@@ -231,7 +242,7 @@ impl Catalogue {
             let admin_index = cat.admin_ids.len();
             cat.admin_ids.push(admin.id.clone());
             cat.admin_models.push(model_at);
-            let specs = admin::tools_for(&cat, admin_index, admin, &cat.models[model_at], &mut warnings);
+            let specs = admin::tools_for(&cat, admin_index, &admin, &cat.models[model_at], &mut warnings);
             registration.add(&mut cat, specs, &mut warnings);
         }
         let searches: Vec<ToolSpec> = facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)).collect();
@@ -239,8 +250,8 @@ impl Catalogue {
         let views = facts.views.iter().map(|v| views::tool_for(v, cat.settings.tool_names)).collect();
         registration.add(&mut cat, views, &mut warnings);
         let page_size = cat.settings.page_size as u64;
-        for view in &facts.drf {
-            let specs = drf::tools_for(view, &cat, cat.settings.tool_names, page_size);
+        for view in facts.drf {
+            let specs = drf::tools_for(&view, &cat, cat.settings.tool_names, page_size);
             registration.add(&mut cat, specs, &mut warnings);
         }
         let custom = facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)).collect();
@@ -304,11 +315,10 @@ impl Registration {
                 warnings.push(format!("{}: {e}; skipped", spec.name));
                 continue;
             }
-            let descriptor = describe(&mut spec);
-            let input_schema = std::mem::take(&mut spec.input_schema).to_string();
+            let (descriptor, input_schema_at) = describe(&mut spec);
             let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
             cat.tool_index.insert(spec.name.clone(), cat.tools.len());
-            cat.tools.push(Tool { spec, descriptor, input_schema, gate_index });
+            cat.tools.push(Tool { spec, descriptor, input_schema_at, gate_index });
         }
     }
 
@@ -322,9 +332,10 @@ impl Registration {
 }
 
 /// The `tools/list` entry of `spec` as JSON text (keys in the order serde_json sorts a
-/// `Value`'s, as every other reply has them). The description and output schema live only
-/// there afterwards: taken out of the spec, they cost a catalogue no second copy.
-fn describe(spec: &mut ToolSpec) -> String {
+/// `Value`'s, as every other reply has them), and where its input schema sits in it. The
+/// description and both schemas live only there afterwards: taken out of the spec, they
+/// cost a catalogue no second copy.
+fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
     #[derive(Serialize)]
     struct Annotations<'a> {
         #[serde(rename = "destructiveHint")]
@@ -344,7 +355,7 @@ fn describe(spec: &mut ToolSpec) -> String {
         annotations: Annotations<'a>,
         description: &'a str,
         #[serde(rename = "inputSchema")]
-        input_schema: &'a Value,
+        input_schema: &'a RawValue,
         name: &'a str,
         #[serde(rename = "outputSchema", skip_serializing_if = "Value::is_null")]
         output_schema: &'a Value,
@@ -352,6 +363,7 @@ fn describe(spec: &mut ToolSpec) -> String {
     }
     let description = std::mem::take(&mut spec.description);
     let output_schema = std::mem::take(&mut spec.output_schema);
+    let input_schema = RawValue::from_string(std::mem::take(&mut spec.input_schema).to_string()).expect("schemas serialise");
     let meta = match &spec.operation {
         Operation::ViewCall { gates, .. } | Operation::DrfCall { gates, .. } => Some(json!({"django-mcp/gates": gates})),
         _ => None,
@@ -367,10 +379,15 @@ fn describe(spec: &mut ToolSpec) -> String {
             title: &spec.title,
         },
         description: &description,
-        input_schema: &spec.input_schema,
+        input_schema: &input_schema,
         name: &spec.name,
         output_schema: &output_schema,
         title: &spec.title,
     };
-    serde_json::to_string(&descriptor).expect("descriptors serialise")
+    let mut text = serde_json::to_string(&descriptor).expect("descriptors serialise");
+    text.shrink_to_fit();
+    // The schema's text is there verbatim; any place it appears after its key holds it.
+    let keyed = format!("\"inputSchema\":{}", input_schema.get());
+    let start = text.find(&keyed).expect("the descriptor holds its input schema") + keyed.len() - input_schema.get().len();
+    (text, start..start + input_schema.get().len())
 }

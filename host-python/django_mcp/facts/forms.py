@@ -18,6 +18,7 @@ from django.contrib.admin import ModelAdmin
 from django.forms.utils import pretty_name
 from django.utils.html import strip_tags
 
+from django_mcp.facts.models import without_defaults
 from django_mcp.values import to_json
 
 logger = logging.getLogger("django_mcp.facts")
@@ -39,14 +40,15 @@ MULTIPLE = (forms.MultipleChoiceField, forms.ModelMultipleChoiceField)
 
 
 def admin_forms(model_admin, request):
-    """`{"add": [field…] | None, "change": [field…] | None}` for `model_admin`, built for the
-    privileged `request`. A form that cannot be built is None (logged), never an error."""
+    """`{"add": [field…] | None, "change": [field…] | "add" | None}` for `model_admin`, built
+    for the privileged `request` ("add": the add view's form). A form that cannot be built is
+    None (logged), never an error."""
     add = _described(model_admin, "add", lambda: add_form(model_admin, request)(
         initial=model_admin.get_changeform_initial_data(request)))
     if add is not None and forms_from_declarations(type(model_admin)):
         # The change view's form is this one: building forms is most of what the facts
-        # cost at start-up, so it is not built again.
-        return {"add": add, "change": add}
+        # cost at start-up, so it is not built again, nor described twice.
+        return {"add": add, "change": "add"}
     return {"add": add, "change": _described(model_admin, "change", lambda: change_form(model_admin, request)())}
 
 
@@ -154,7 +156,7 @@ def field_facts(name, field, form=None):
         facts["choices"] = choices(field, facts["nullable"])
     if isinstance(field, forms.RegexField) and getattr(field, "regex", None) is not None:
         facts["pattern"] = field.regex.pattern
-    return facts
+    return without_defaults(facts)
 
 
 def form_field_kind(field) -> str:
