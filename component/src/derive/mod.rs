@@ -13,7 +13,6 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
@@ -348,14 +347,17 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
         read_only: bool,
         title: &'a str,
     }
+    // Serialised around the input schema, whose place in the text is then known: the keys
+    // before it, then it, then the keys after it.
     #[derive(Serialize)]
-    struct Descriptor<'a> {
+    struct Before<'a> {
         #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<Value>,
         annotations: Annotations<'a>,
         description: &'a str,
-        #[serde(rename = "inputSchema")]
-        input_schema: &'a RawValue,
+    }
+    #[derive(Serialize)]
+    struct After<'a> {
         name: &'a str,
         #[serde(rename = "outputSchema", skip_serializing_if = "Value::is_null")]
         output_schema: &'a Value,
@@ -363,31 +365,30 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
     }
     let description = std::mem::take(&mut spec.description);
     let output_schema = std::mem::take(&mut spec.output_schema);
-    let input_schema = RawValue::from_string(std::mem::take(&mut spec.input_schema).to_string()).expect("schemas serialise");
+    let input_schema = std::mem::take(&mut spec.input_schema).to_string();
     let meta = match &spec.operation {
         Operation::ViewCall { gates, .. } | Operation::DrfCall { gates, .. } => Some(json!({"django-mcp/gates": gates})),
         _ => None,
     };
     let hints = spec.hints;
-    let descriptor = Descriptor {
-        meta,
-        annotations: Annotations {
-            destructive: hints.destructive,
-            idempotent: hints.idempotent,
-            open_world: false,
-            read_only: hints.read_only,
-            title: &spec.title,
-        },
-        description: &description,
-        input_schema: &input_schema,
-        name: &spec.name,
-        output_schema: &output_schema,
+    let annotations = Annotations {
+        destructive: hints.destructive,
+        idempotent: hints.idempotent,
+        open_world: false,
+        read_only: hints.read_only,
         title: &spec.title,
     };
-    let mut text = serde_json::to_string(&descriptor).expect("descriptors serialise");
-    text.shrink_to_fit();
-    // The schema's text is there verbatim; any place it appears after its key holds it.
-    let keyed = format!("\"inputSchema\":{}", input_schema.get());
-    let start = text.find(&keyed).expect("the descriptor holds its input schema") + keyed.len() - input_schema.get().len();
-    (text, start..start + input_schema.get().len())
+    let before = serde_json::to_string(&Before { meta, annotations, description: &description }).expect("descriptors serialise");
+    let after = serde_json::to_string(&After { name: &spec.name, output_schema: &output_schema, title: &spec.title })
+        .expect("descriptors serialise");
+    // `{…}` and `{…}` joined as `{…,"inputSchema":<schema>,…}`.
+    let (before, after) = (&before[..before.len() - 1], &after[1..]);
+    let mut text = String::with_capacity(before.len() + input_schema.len() + after.len() + 16);
+    text.push_str(before);
+    text.push_str(",\"inputSchema\":");
+    let start = text.len();
+    text.push_str(&input_schema);
+    text.push(',');
+    text.push_str(after);
+    (text, start..start + input_schema.len())
 }
