@@ -679,6 +679,64 @@ def test_forms_from_declarations_alone_are_described_as_the_views_build_them(db,
     assert all(_fields(shared, which) == _fields(exact, which) for which in ("add", "change"))
 
 
+class _LooserForm(django_forms.ModelForm):
+    """A form whose instances differ from its class: it loosens a field when built."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].required = False
+
+    class Meta:
+        model = Book
+        fields = ["title", "pages"]
+
+
+class _ReorderedForm(django_forms.ModelForm):
+    field_order = ["pages", "title"]
+
+    class Meta:
+        model = Book
+        fields = ["title", "summary", "pages"]
+
+
+class _Looser(BookAdmin):
+    form = _LooserForm
+
+
+class _Reordered(BookAdmin):
+    form = _ReorderedForm
+
+
+@pytest.mark.parametrize("admin_class", [BookAdmin, _OwnForm, _OwnFormReadOnly, _SomeFields, _Declared, _Fieldsets])
+def test_forms_built_as_declared_are_described_without_building_them(db, monkeypatch, admin_class):
+    """A form class that keeps ModelForm's own `__init__`, field order and initial lookup is
+    described from its class: the facts are those of the built form."""
+    from django.contrib import admin as django_admin
+
+    from django_mcp.facts import forms as form_facts
+
+    model_admin, request = admin_class(Book, django_admin.site), privileged_request(django_admin.site)
+    assert form_facts.built_as_declared(form_facts.add_form(model_admin, request))
+    unbuilt = admin_forms(model_admin, request)
+    monkeypatch.setattr(form_facts, "built_as_declared", lambda form_class: False)
+    assert unbuilt == admin_forms(model_admin, request)
+
+
+@pytest.mark.parametrize("admin_class, expected", [
+    (_Looser, [("title", False), ("pages", True)]),
+    (_Reordered, [("pages", True), ("title", True), ("summary", False)]),
+])
+def test_a_form_that_changes_when_built_is_described_as_built(db, admin_class, expected):
+    from django.contrib import admin as django_admin
+
+    from django_mcp.facts import forms as form_facts
+
+    model_admin, request = admin_class(Book, django_admin.site), privileged_request(django_admin.site)
+    assert not form_facts.built_as_declared(form_facts.add_form(model_admin, request))
+    fields = _fields(admin_forms(model_admin, request), "add")
+    assert [(f["name"], f["required"]) for f in fields] == expected
+
+
 class _FewerFieldsOnceSaved(BookAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
