@@ -99,6 +99,31 @@ def test_a_view_only_user_sees_only_what_they_may_read(client, bob_key):
     assert "mark_published_library_book" not in {p["name"] for p in prompts}
 
 
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_resource_pages_list_each_object_a_caller_may_read_once(mcp_as, make_key, settings, who):
+    # Every object of every model template the caller may read, in template order and by pk
+    # as the admin's get_queryset gives them, a few to a page.
+    from django.contrib import admin as django_admin
+    from django.contrib.auth.models import User
+    from django.test import RequestFactory
+
+    settings.DJANGO_MCP_PAGE_SIZE = 2
+    caller = mcp_as(make_key(who))
+    templates = [t["uriTemplate"] for page in caller.pages("resources/templates/list") for t in page["resourceTemplates"]]
+    request = RequestFactory().get("/")
+    request.user = User.objects.get(username=who)
+    by_label = {model._meta.label: model_admin for model, model_admin in django_admin.site._registry.items()}
+
+    def pks(template):
+        model_admin = by_label[template.split("/")[3]]
+        return model_admin.get_queryset(request).order_by("pk").values_list("pk", flat=True)
+
+    pages = caller.pages("resources/list")
+    listed = [r["uri"] for page in pages for r in page["resources"]]
+    assert listed == [t.replace("{pk}", str(pk)) for t in templates for pk in pks(t)]
+    assert len(listed) > 2 and all(len(page["resources"]) <= 2 for page in pages)
+
+
 LISTS = [("prompts/list", "prompts", "name"), ("resources/templates/list", "resourceTemplates", "uriTemplate")]
 
 

@@ -23,13 +23,19 @@ const MAX_COMPLETIONS: usize = 100;
 /// an empty page and a cursor (each costs the host an effect round).
 const MAX_EMPTY_SKIPS: usize = 4;
 
+/// How many model templates one `resources/list` request asks the gates of: the one it
+/// lists and those that may follow it. A page costs this many gates however many models
+/// there are; past them, a cursor names the next model and the walk goes on from there.
+const TEMPLATE_WINDOW: usize = 16;
+
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
 pub(crate) enum CatalogueWork {
     ListResources { from: ListFrom },
     /// Waiting for one page of a model template's objects; `visible` are the model
-    /// templates the caller may read, in order.
-    ListObjects { template: usize, offset: usize, visible: Vec<usize>, skipped: usize },
+    /// templates of the window the caller may read, in order, and `beyond` the model
+    /// template past the window, if any.
+    ListObjects { template: usize, offset: usize, visible: Vec<usize>, beyond: Option<usize>, skipped: usize },
     /// Waiting for the gate and the host's contents.
     Read { uri: String, reader: ReadShape },
     /// Waiting for the gate, and the host's messages unless they are already rendered.
@@ -41,11 +47,22 @@ pub(crate) enum CatalogueWork {
 }
 
 /// Where a `resources/list` page starts: in the concrete resources, or in the objects of
-/// the model templates (`m<template>.<offset>` cursors).
+/// the model templates (`m<template>.<offset>` cursors: the objects of that template from
+/// `offset`, or, when the caller may not read it, of the first one after it they may).
 #[derive(Serialize, Deserialize, Clone, Copy)]
 pub(crate) enum ListFrom {
     Concrete(usize),
     Objects { template: usize, offset: usize },
+}
+
+impl ListFrom {
+    /// Where the window of model templates a page asks about starts.
+    fn template(self) -> usize {
+        match self {
+            ListFrom::Concrete(_) => 0,
+            ListFrom::Objects { template, .. } => template,
+        }
+    }
 }
 
 /// What the host's answer to a read is shaped into.
@@ -93,7 +110,8 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
                     Err(e) => return e,
                 },
             };
-            let gates = cat.resources.iter().chain(&cat.resource_templates).map(|r| &r.gate).collect();
+            let window = model_templates_from(cat, from.template());
+            let gates = cat.resources.iter().map(|r| &r.gate).chain(window.iter().map(|&t| &cat.resource_templates[t].gate)).collect();
             wait(ex, vec![gates_of(gates)], CatalogueWork::ListResources { from })
         }
         "resources/read" => {
@@ -287,16 +305,19 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
     match work {
         CatalogueWork::ListResources { from } => {
             let concrete = cat.resources.len();
-            let visible: Vec<usize> = (0..cat.resource_templates.len())
-                .filter(|&t| passed(concrete + t) && cat.resource_templates[t].objects().is_some() && allowed(&principal, &cat.resource_templates[t].uri))
+            let window = model_templates_from(cat, from.template());
+            let visible: Vec<usize> = window
+                .iter()
+                .enumerate()
+                .filter(|&(i, &t)| passed(concrete + i) && allowed(&principal, &cat.resource_templates[t].uri))
+                .map(|(_, &t)| t)
                 .collect();
-            // A project without concrete resources starts straight with the model objects.
-            let from = match (from, visible.first()) {
-                (ListFrom::Concrete(offset), Some(&template)) if offset >= cat.resources.len() => ListFrom::Objects { template, offset: 0 },
-                (from, _) => from,
-            };
+            let beyond = window.last().and_then(|&last| model_templates_from(cat, last + 1).first().copied());
+            // Where the model objects start for this caller: the first they may read in the
+            // window, else a cursor to the models past it.
+            let objects_start = visible.first().map(|&t| objects_cursor(t, 0)).or(beyond.map(|t| objects_cursor(t, 0)));
             match from {
-                ListFrom::Concrete(offset) => {
+                ListFrom::Concrete(offset) if offset < concrete || visible.is_empty() => {
                     let items: Vec<Value> = cat
                         .resources
                         .iter()
@@ -306,10 +327,10 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                         .collect();
                     let total = items.len();
                     let mut result = page_of("resources", items, offset, size);
-                    // After the last concrete page come the model objects, if any are visible.
+                    // After the last concrete page come the model objects, if any may follow.
                     if offset.saturating_add(size) >= total {
-                        match visible.first() {
-                            Some(&t) => result["nextCursor"] = json!(objects_cursor(t, 0)),
+                        match &objects_start {
+                            Some(cursor) => result["nextCursor"] = json!(cursor),
                             None => {
                                 result.as_object_mut().map(|r| r.remove("nextCursor"));
                             }
@@ -317,13 +338,25 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                     }
                     Output::reply(cat, &ex, result)
                 }
-                ListFrom::Objects { template, offset } if visible.contains(&template) => {
-                    list_objects(cat, ex, principal, template, offset, visible, 0)
-                }
-                ListFrom::Objects { .. } => invalid_params(&ex, "Invalid params: unknown cursor"),
+                // A project without concrete resources starts straight with the model objects.
+                ListFrom::Concrete(_) => list_objects(cat, ex, principal, visible[0], 0, visible, beyond, 0),
+                ListFrom::Objects { template, offset } => match visible.first() {
+                    Some(&first) => {
+                        let offset = if first == template { offset } else { 0 };
+                        list_objects(cat, ex, principal, first, offset, visible, beyond, 0)
+                    }
+                    // None of the window's models may be read: on to the models past it.
+                    None => {
+                        let mut result = json!({"resources": []});
+                        if let Some(cursor) = objects_start {
+                            result["nextCursor"] = json!(cursor);
+                        }
+                        Output::reply(cat, &ex, result)
+                    }
+                },
             }
         }
-        CatalogueWork::ListObjects { template, offset, visible, skipped } => {
+        CatalogueWork::ListObjects { template, offset, visible, beyond, skipped } => {
             let page = first.get("ok").cloned().unwrap_or(Value::Null);
             let Some(objects) = page.get("objects").and_then(Value::as_array) else {
                 return host_error(&ex, &first);
@@ -345,10 +378,14 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
             let following = visible.iter().copied().find(|&t| t > template && cat.resource_templates.get(t).is_some_and(|t| t.objects().is_some()));
             // A model without objects is passed over in the same request, a few at a time.
             if let (0, false, Some(next), true) = (count, more, following, skipped < MAX_EMPTY_SKIPS) {
-                return list_objects(cat, ex, principal, next, 0, visible, skipped + 1);
+                return list_objects(cat, ex, principal, next, 0, visible, beyond, skipped + 1);
             }
             let mut result = json!({"resources": items});
-            let next = if more { Some(objects_cursor(template, offset.saturating_add(count))) } else { following.map(|t| objects_cursor(t, 0)) };
+            let next = if more {
+                Some(objects_cursor(template, offset.saturating_add(count)))
+            } else {
+                following.or(beyond).map(|t| objects_cursor(t, 0))
+            };
             if let Some(cursor) = next {
                 result["nextCursor"] = json!(cursor);
             }
@@ -399,13 +436,23 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
 }
 
 /// Ask the host for one page of a model template's objects.
-fn list_objects(cat: &Catalogue, ex: Exchange, principal: Principal, template: usize, offset: usize, visible: Vec<usize>, skipped: usize) -> Output {
+#[allow(clippy::too_many_arguments)]
+fn list_objects(
+    cat: &Catalogue,
+    ex: Exchange,
+    principal: Principal,
+    template: usize,
+    offset: usize,
+    visible: Vec<usize>,
+    beyond: Option<usize>,
+    skipped: usize,
+) -> Output {
     let Some(source) = cat.resource_templates.get(template).and_then(|t| t.objects()) else {
         return host_error(&ex, &json!({"error": {"message": "the continuation named no model template"}}));
     };
     let limit = cat.settings.page_size.min(MAX_COMPLETIONS);
     let effect = json!({"kind": "resource.objects", "source": source.to_json(), "offset": offset, "limit": limit, "prefix": null});
-    let work = CatalogueWork::ListObjects { template, offset, visible, skipped };
+    let work = CatalogueWork::ListObjects { template, offset, visible, beyond, skipped };
     Output::Effects { effects: vec![effect.to_string()], state: Pending { exchange: ex, principal, work: Work::Catalogue(work) }, notify: None }
 }
 
@@ -448,6 +495,11 @@ fn pk_text(pk: &Value) -> String {
     }
 }
 
+/// The model templates (those listing objects) from place `start` on, at most a window's.
+fn model_templates_from(cat: &Catalogue, start: usize) -> Vec<usize> {
+    (start..cat.resource_templates.len()).filter(|&t| cat.resource_templates[t].objects().is_some()).take(TEMPLATE_WINDOW).collect()
+}
+
 fn objects_cursor(template: usize, offset: usize) -> String {
     format!("m{template}.{offset}")
 }
@@ -486,4 +538,116 @@ pub(crate) fn describe_prompt(p: &PromptSpec) -> Value {
         }
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::step;
+
+    /// The library with `copies` more Book-like admins: each adds a model template and a
+    /// file template, so there are far more model templates than a window.
+    fn many_models(copies: usize) -> Catalogue {
+        let mut facts: Value = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
+        let model = facts["models"].as_array().unwrap().iter().find(|m| m["label"] == "library.Book").unwrap().clone();
+        let admin = facts["admins"].as_array().unwrap().iter().find(|a| a["model"] == "library.Book").unwrap().clone();
+        for i in 0..copies {
+            let mut m = model.clone();
+            m["label"] = json!(format!("many.Thing{i:02}"));
+            m["app_label"] = json!("many");
+            m["model_name"] = json!(format!("thing{i:02}"));
+            facts["models"].as_array_mut().unwrap().push(m);
+            let mut a = admin.clone();
+            a["id"] = json!(format!("admin/many.thing{i:02}"));
+            a["model"] = json!(format!("many.Thing{i:02}"));
+            facts["admins"].as_array_mut().unwrap().push(a);
+        }
+        facts["settings"]["page_size"] = json!(3);
+        Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0
+    }
+
+    /// Every `resources/list` page (the URIs) for a caller whose gates pass by `passes` and
+    /// whose key allows `allowed`; each model has one object (pk 1), and `empty` models none.
+    /// Also the most gates one request asked about.
+    fn walk(cat: &Catalogue, allowed: &[&str], passes: impl Fn(&Value) -> bool, empty: impl Fn(&Value) -> bool) -> (Vec<Vec<String>>, usize) {
+        let context = json!({"principal": {"user_id": 1, "allowed_tools": allowed}});
+        let (mut pages, mut most_checks, mut cursor) = (Vec::new(), 0, Value::Null);
+        loop {
+            let message = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list", "params": {"cursor": cursor}});
+            let mut input = json!({"message": message.to_string(), "context": context});
+            let reply = loop {
+                let text = step(cat, &input.to_string()).to_text();
+                if let Some((_, reply)) = text.split_once('\n') {
+                    break serde_json::from_str::<Value>(reply).unwrap();
+                }
+                let out: Value = serde_json::from_str(&text).unwrap();
+                let effect: Value = serde_json::from_str(&out["effects"][0].to_string()).unwrap();
+                let answer = match effect["kind"].as_str().unwrap() {
+                    "permissions" => {
+                        let checks = effect["checks"].as_array().unwrap();
+                        most_checks = most_checks.max(checks.len());
+                        json!(checks.iter().map(&passes).collect::<Vec<_>>())
+                    }
+                    "resource.objects" if empty(&effect["source"]) => json!({"objects": [], "more": false}),
+                    "resource.objects" => json!({"objects": [{"pk": 1, "label": "one"}], "more": false}),
+                    other => panic!("unexpected effect {other}"),
+                };
+                input = json!({"resume": out["state"], "results": [{"ok": answer}]});
+            };
+            let resources = reply["result"]["resources"].as_array().unwrap_or_else(|| panic!("{reply}"));
+            pages.push(resources.iter().map(|r| r["uri"].as_str().unwrap().to_string()).collect());
+            cursor = reply["result"].get("nextCursor").cloned().unwrap_or(Value::Null);
+            if cursor.is_null() {
+                return (pages, most_checks);
+            }
+            assert!(pages.len() < 100, "paging does not end");
+        }
+    }
+
+    /// The URIs a caller sees, the slow way: every model template's own gate and allowlist.
+    fn expected(cat: &Catalogue, allowed: &[&str], passes: impl Fn(&Value) -> bool, empty: impl Fn(&Value) -> bool) -> Vec<String> {
+        let principal = Principal { user_id: json!(1), key_id: None, allowed_tools: allowed.iter().map(|a| a.to_string()).collect() };
+        cat.resource_templates
+            .iter()
+            .filter(|t| t.objects().is_some_and(|source| !empty(&source.to_json())) && passes(&t.gate.to_json()) && principal.may_use(&[&t.uri]))
+            .map(|t| t.uri.replace("{pk}", "1"))
+            .collect()
+    }
+
+    #[test]
+    fn resource_pages_list_every_readable_model_asking_a_window_of_gates() {
+        let cat = many_models(30);
+        let models = cat.resource_templates.iter().filter(|t| t.objects().is_some()).count();
+        assert!(models > 3 * TEMPLATE_WINDOW, "{models} model templates");
+        let everything = |_: &Value| true;
+        let none_empty = |_: &Value| false;
+        let cases: Vec<(Vec<&str>, Box<dyn Fn(&Value) -> bool>, Box<dyn Fn(&Value) -> bool>)> = vec![
+            (vec![], Box::new(everything), Box::new(none_empty)),
+            // Only one model far down the list: empty pages with cursors lead to it.
+            (vec![], Box::new(|check: &Value| check["admin"] == "admin/many.thing27"), Box::new(none_empty)),
+            (vec!["django-mcp://model/many.Thing05/{pk}", "django-mcp://field/many.Thing29/{pk}/cover"], Box::new(everything), Box::new(none_empty)),
+            // Models without objects are passed over.
+            (vec![], Box::new(everything), Box::new(|source: &Value| source.to_string().contains("many.thing1"))),
+        ];
+        for (allowed, passes, empty) in &cases {
+            let (pages, most_checks) = walk(&cat, allowed, passes, empty);
+            assert_eq!(pages.concat(), expected(&cat, allowed, passes, empty), "allowed {allowed:?}");
+            assert!(most_checks <= cat.resources.len() + TEMPLATE_WINDOW, "{most_checks} gates in one request");
+            assert!(pages.iter().all(|p| p.len() <= cat.settings.page_size));
+        }
+    }
+
+    #[test]
+    fn a_cursor_past_every_model_ends_the_list() {
+        let cat = many_models(2);
+        let cursor = objects_cursor(cat.resource_templates.len() - 1, 0);
+        let message = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list", "params": {"cursor": cursor}});
+        let input = json!({"message": message.to_string(), "context": {"principal": {"user_id": 1}}});
+        let out: Value = serde_json::from_str(&step(&cat, &input.to_string()).to_text()).unwrap();
+        let checks = serde_json::from_str::<Value>(&out["effects"][0].to_string()).unwrap()["checks"].as_array().unwrap().len();
+        assert_eq!(checks, 1, "the last model template only");
+        let bad = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list", "params": {"cursor": objects_cursor(999, 0)}});
+        let text = step(&cat, &json!({"message": bad.to_string(), "context": {"principal": {"user_id": 1}}}).to_string()).to_text();
+        assert!(text.contains("unknown cursor"), "{text}");
+    }
 }
