@@ -127,10 +127,11 @@ class CompiledEngine:
         version = importlib.metadata.version("wasmtime")
         digest = hashlib.sha256(wasm).hexdigest()[:32]
         path = Path(cache_dir) / f"engine-{digest}-wasmtime-{version}-fuel.cwasm"
-        cached = _read_checksummed(path)
-        if cached is not None:
+        if _checksum_matches(path):
             try:
-                return Component.deserialize(self.engine, cached)
+                # Mapped, not copied: the compiled code is the file's pages, which every
+                # worker process on the machine shares.
+                return Component.deserialize_file(self.engine, str(path))
             except Exception:  # a stale or foreign artifact: rebuild it below
                 logger.warning("ignoring unusable compiled engine cache %s", path.name)
         component = Component(self.engine, wasm)
@@ -146,27 +147,35 @@ class CompiledEngine:
         return found
 
 
-def _read_checksummed(path: Path) -> bytes | None:
-    # wasmtime trusts a deserialized artifact completely, so only bytes whose checksum we
-    # wrote ourselves are handed to it; a corrupt or truncated file is simply rebuilt.
+def _checksum_matches(path: Path) -> bool:
+    # wasmtime trusts a deserialized artifact completely, so only an artifact whose checksum we
+    # wrote ourselves beside it is handed to it; a corrupt or truncated one is rebuilt. Both
+    # files are only ever replaced whole, never written in place, so a mapped artifact stays
+    # the one checked.
     try:
-        blob = path.read_bytes()
+        return hashlib.sha256(path.read_bytes()).digest() == _checksum_path(path).read_bytes()
     except OSError:
-        return None
-    checksum, artifact = blob[:32], blob[32:]
-    if len(checksum) != 32 or hashlib.sha256(artifact).digest() != checksum:
-        return None
-    return artifact
+        return False
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
 
 
 def _write_checksummed(path: Path, artifact: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-            tmp.write(hashlib.sha256(artifact).digest() + artifact)
-        os.replace(tmp.name, path)
+        # A reader between the two sees a checksum that does not match, and rebuilds.
+        _replace(path, artifact)
+        _replace(_checksum_path(path), hashlib.sha256(artifact).digest())
     except OSError as exc:  # a read-only home only costs the next start a compile
         logger.info("compiled engine not cached (%s)", exc)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+        tmp.write(content)
+    os.replace(tmp.name, path)
 
 
 class EngineInstance:

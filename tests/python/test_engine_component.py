@@ -15,8 +15,9 @@ def test_the_component_imports_nothing_but_the_log_function():
 
 class TestCompiledArtifactCache:
     def _artifact(self, cache_dir):
-        files = list(cache_dir.iterdir())
-        assert len(files) == 1, files
+        """The one artifact in `cache_dir`, beside its checksum."""
+        files = sorted(cache_dir.iterdir())
+        assert [f.suffix for f in files] == [".cwasm", ".sha256"], files
         return files[0]
 
     def test_first_start_writes_the_artifact_and_later_starts_reuse_it(self, tmp_path):
@@ -40,6 +41,14 @@ class TestCompiledArtifactCache:
         instance = EngineInstance(compiled, '{"protocol": 1}')
         out = instance.step({"message": '{"jsonrpc":"2.0","id":1,"method":"ping"}', "context": {}})
         assert json.loads(out["done"]["reply"]) == {"jsonrpc": "2.0", "id": 1, "result": {}}
+
+    def test_an_artifact_without_its_checksum_is_rebuilt(self, tmp_path):
+        CompiledEngine(cache_dir=tmp_path)
+        artifact = self._artifact(tmp_path)
+        written = artifact.stat().st_mtime_ns
+        artifact.with_name(artifact.name + ".sha256").unlink()
+        CompiledEngine(cache_dir=tmp_path)
+        assert self._artifact(tmp_path).stat().st_mtime_ns != written
 
     def test_a_truncated_artifact_is_rebuilt(self, tmp_path):
         CompiledEngine(cache_dir=tmp_path)
