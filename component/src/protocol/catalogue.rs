@@ -544,6 +544,7 @@ pub(crate) fn describe_prompt(p: &PromptSpec) -> Value {
 mod tests {
     use super::*;
     use crate::protocol::step;
+    use crate::protocol::testing::reply_to;
 
     /// The library with `copies` more Book-like admins: each adds a model template and a
     /// file template, so there are far more model templates than a window.
@@ -574,26 +575,16 @@ mod tests {
         let (mut pages, mut most_checks, mut cursor) = (Vec::new(), 0, Value::Null);
         loop {
             let message = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list", "params": {"cursor": cursor}});
-            let mut input = json!({"message": message.to_string(), "context": context});
-            let reply = loop {
-                let text = step(cat, &input.to_string()).to_text();
-                if let Some((_, reply)) = text.split_once('\n') {
-                    break serde_json::from_str::<Value>(reply).unwrap();
+            let reply = reply_to(cat, message, &context, |effect| match effect["kind"].as_str().unwrap() {
+                "permissions" => {
+                    let checks = effect["checks"].as_array().unwrap();
+                    most_checks = most_checks.max(checks.len());
+                    json!(checks.iter().map(&passes).collect::<Vec<_>>())
                 }
-                let out: Value = serde_json::from_str(&text).unwrap();
-                let effect: Value = serde_json::from_str(&out["effects"][0].to_string()).unwrap();
-                let answer = match effect["kind"].as_str().unwrap() {
-                    "permissions" => {
-                        let checks = effect["checks"].as_array().unwrap();
-                        most_checks = most_checks.max(checks.len());
-                        json!(checks.iter().map(&passes).collect::<Vec<_>>())
-                    }
-                    "resource.objects" if empty(&effect["source"]) => json!({"objects": [], "more": false}),
-                    "resource.objects" => json!({"objects": [{"pk": 1, "label": "one"}], "more": false}),
-                    other => panic!("unexpected effect {other}"),
-                };
-                input = json!({"resume": out["state"], "results": [{"ok": answer}]});
-            };
+                "resource.objects" if empty(&effect["source"]) => json!({"objects": [], "more": false}),
+                "resource.objects" => json!({"objects": [{"pk": 1, "label": "one"}], "more": false}),
+                other => panic!("unexpected effect {other}"),
+            });
             let resources = reply["result"]["resources"].as_array().unwrap_or_else(|| panic!("{reply}"));
             pages.push(resources.iter().map(|r| r["uri"].as_str().unwrap().to_string()).collect());
             cursor = reply["result"].get("nextCursor").cloned().unwrap_or(Value::Null);

@@ -219,7 +219,7 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::step;
+    use crate::protocol::testing::reply_to;
 
     fn library(page_size: usize) -> Catalogue {
         let mut facts: Value = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
@@ -249,19 +249,11 @@ mod tests {
         let (mut pages, mut rounds, mut cursor) = (Vec::new(), Vec::new(), Value::Null);
         loop {
             let message = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": {"cursor": cursor}});
-            let mut input = json!({"message": message.to_string(), "context": context});
-            let reply = loop {
-                let text = step(cat, &input.to_string()).to_text();
-                if let Some((_, reply)) = text.split_once('\n') {
-                    break serde_json::from_str::<Value>(reply).unwrap();
-                }
-                let out: Value = serde_json::from_str(&text).unwrap();
-                let effect: Value = serde_json::from_str(&out["effects"][0].to_string()).unwrap();
+            let reply = reply_to(cat, message, &context, |effect| {
                 let checks = effect["checks"].as_array().unwrap();
                 rounds.push(checks.len());
-                let answers: Vec<bool> = checks.iter().map(&passes).collect();
-                input = json!({"resume": out["state"], "results": [{"ok": answers}]});
-            };
+                json!(checks.iter().map(&passes).collect::<Vec<bool>>())
+            });
             let items = reply["result"][listed.key()].as_array().unwrap();
             assert!(items.len() <= cat.settings.page_size, "{reply}");
             pages.push(items.iter().map(|e| name_of(listed, e)).collect());

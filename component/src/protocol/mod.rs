@@ -406,6 +406,28 @@ fn debug_hook(cat: &Catalogue, ex: &Exchange, params: &Map<String, Value>) -> Ou
     }
 }
 
+/// Stepping whole requests in the protocol's tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use serde_json::{json, Value};
+
+    use crate::derive::Catalogue;
+
+    /// Steps one request (`message`, in `context`) to its JSON-RPC response, answering the
+    /// one effect of each round with `answer` (the effect → the `ok` value of its result).
+    pub(crate) fn reply_to(cat: &Catalogue, message: Value, context: &Value, mut answer: impl FnMut(&Value) -> Value) -> Value {
+        let mut input = json!({"message": message.to_string(), "context": context});
+        loop {
+            let text = super::step(cat, &input.to_string()).to_text();
+            if let Some((_, reply)) = text.split_once('\n') {
+                return serde_json::from_str(reply).unwrap();
+            }
+            let out: Value = serde_json::from_str(&text).unwrap();
+            input = json!({"resume": out["state"], "results": [{"ok": answer(&out["effects"][0])}]});
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
