@@ -110,7 +110,7 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
                     Err(e) => return e,
                 },
             };
-            let window = model_templates_from(cat, from.template());
+            let window = template_window(cat, from.template());
             let gates = cat.resources.iter().map(|r| &r.gate).chain(window.iter().map(|&t| &cat.resource_templates[t].gate)).collect();
             wait(ex, vec![gates_of(gates)], CatalogueWork::ListResources { from })
         }
@@ -305,14 +305,14 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
     match work {
         CatalogueWork::ListResources { from } => {
             let concrete = cat.resources.len();
-            let window = model_templates_from(cat, from.template());
+            let window = template_window(cat, from.template());
             let visible: Vec<usize> = window
                 .iter()
                 .enumerate()
                 .filter(|&(i, &t)| passed(concrete + i) && allowed(&principal, &cat.resource_templates[t].uri))
                 .map(|(_, &t)| t)
                 .collect();
-            let beyond = window.last().and_then(|&last| model_templates_from(cat, last + 1).first().copied());
+            let beyond = window.last().and_then(|&last| model_templates(cat, last + 1).next());
             // Where the model objects start for this caller: the first they may read in the
             // window, else a cursor to the models past it.
             let objects_start = visible.first().map(|&t| objects_cursor(t, 0)).or(beyond.map(|t| objects_cursor(t, 0)));
@@ -495,9 +495,14 @@ fn pk_text(pk: &Value) -> String {
     }
 }
 
-/// The model templates (those listing objects) from place `start` on, at most a window's.
-fn model_templates_from(cat: &Catalogue, start: usize) -> Vec<usize> {
-    (start..cat.resource_templates.len()).filter(|&t| cat.resource_templates[t].objects().is_some()).take(TEMPLATE_WINDOW).collect()
+/// The model templates a `resources/list` page from `start` asks the gates of.
+fn template_window(cat: &Catalogue, start: usize) -> Vec<usize> {
+    model_templates(cat, start).take(TEMPLATE_WINDOW).collect()
+}
+
+/// The places of the model templates (those listing objects) from place `start` on.
+fn model_templates(cat: &Catalogue, start: usize) -> impl Iterator<Item = usize> + '_ {
+    (start..cat.resource_templates.len()).filter(|&t| cat.resource_templates[t].objects().is_some())
 }
 
 fn objects_cursor(template: usize, offset: usize) -> String {

@@ -24,11 +24,14 @@ pub(crate) enum Listed {
 
 impl Listed {
     pub(crate) fn of_method(method: &str) -> Option<Listed> {
-        match method {
-            "tools/list" => Some(Listed::Tools),
-            "prompts/list" => Some(Listed::Prompts),
-            "resources/templates/list" => Some(Listed::Templates),
-            _ => None,
+        [Listed::Tools, Listed::Prompts, Listed::Templates].into_iter().find(|listed| listed.method() == method)
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            Listed::Tools => "tools/list",
+            Listed::Prompts => "prompts/list",
+            Listed::Templates => "resources/templates/list",
         }
     }
 
@@ -240,15 +243,10 @@ mod tests {
     /// Every page of `listed` (the items' names) for a caller whose gates pass by `passes`
     /// and whose key allows `allowed`, with each round's number of checks.
     fn walk(cat: &Catalogue, listed: Listed, allowed: &[&str], passes: impl Fn(&Value) -> bool) -> (Vec<Vec<String>>, Vec<usize>) {
-        let method = match listed {
-            Listed::Tools => "tools/list",
-            Listed::Prompts => "prompts/list",
-            Listed::Templates => "resources/templates/list",
-        };
         let context = json!({"principal": {"user_id": 1, "allowed_tools": allowed}});
         let (mut pages, mut rounds, mut cursor) = (Vec::new(), Vec::new(), Value::Null);
         loop {
-            let message = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": {"cursor": cursor}});
+            let message = json!({"jsonrpc": "2.0", "id": 1, "method": listed.method(), "params": {"cursor": cursor}});
             let reply = reply_to(cat, message, &context, |effect| {
                 let checks = effect["checks"].as_array().unwrap();
                 rounds.push(checks.len());
