@@ -114,7 +114,7 @@ def main():
          "books/?page_size=50"),
         ("retrieve", lambda: rpc("tools/call", {"name": "get_library_book", "arguments": {"pk": 7}}), "books/7/"),
     ]
-    print("floor: a bare view doing the same ORM work; floor+auth: the same view authenticating the key first")
+    print("floor: a bare view doing the same ORM work; floor+auth: the same view authenticating the key first, with the ORM")
     print(f"{'operation':<22}{'ours':>9}{'p95':>9}{'floor':>9}{'p95':>9}{'ratio':>7}{'floor+auth':>12}{'p95':>9}{'ratio':>7}")
     results = {}
     for name, ours, path in operations:

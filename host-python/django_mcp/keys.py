@@ -2,7 +2,11 @@
 
 import enum
 import re
+import weakref
 from dataclasses import dataclass
+
+from django.db import connections, router
+from django.db.models.query import get_related_populators
 
 from .models import CREDENTIAL_SEPARATOR, KEY_ID_LENGTH, MCPAPIKey
 
@@ -76,9 +80,8 @@ def authenticate_credential(value):
     failure, key_id, secret = _split_credential(value)
     if failure is not None:
         return KeyCheck(failure)
-    try:
-        key = MCPAPIKey.objects.select_related("user").get(key_id=key_id)
-    except MCPAPIKey.DoesNotExist:
+    key = find_key(key_id)
+    if key is None:
         return KeyCheck(KeyStatus.UNKNOWN, key_id)
     if not key.verify_secret(secret):
         status = KeyStatus.WRONG_SECRET
@@ -91,3 +94,52 @@ def authenticate_credential(value):
     else:
         status = KeyStatus.OK
     return KeyCheck(status, key_id, key)
+
+
+def find_key(key_id):
+    """The key with `key_id` and its user, in one query, or None: what
+    `MCPAPIKey.objects.select_related("user").get(key_id=key_id)` gives, less building and
+    compiling that same query again on every request (~250 µs of its ~300)."""
+    alias = router.db_for_read(MCPAPIKey)
+    connection = connections[alias]
+    lookup = _lookups.get(connection)
+    if lookup is None:
+        lookup = _lookups[connection] = _KeyLookup(alias)
+    return lookup.find(connection, key_id)
+
+
+#: One compiled lookup per database connection (connections are per thread).
+_lookups = weakref.WeakKeyDictionary()
+
+
+class _KeyLookup:
+    """The key query compiled once, its rows turned into instances as the ORM's own model
+    iterable does: the compiler's converters, `from_db`, the select_related populator."""
+
+    _KEY_ID = "\x00key_id"  # no key id looks like this: it marks the parameter to replace
+
+    def __init__(self, alias):
+        self.alias = alias
+        queryset = MCPAPIKey.objects.using(alias).select_related("user").filter(key_id=self._KEY_ID)
+        self.compiler = queryset.query.get_compiler(using=alias)
+        self.sql, params = self.compiler.as_sql()
+        self.params = list(params)
+        self.position = self.params.index(self._KEY_ID)
+        fields = self.compiler.klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [column[0].target.attname for column in self.compiler.select[self.start:self.end]]
+        self.populators = get_related_populators(self.compiler.klass_info, self.compiler.select, alias)
+
+    def find(self, connection, key_id):
+        params = list(self.params)
+        params[self.position] = key_id
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchmany(2)
+        if len(rows) != 1:  # key_id is unique: none, or one
+            return None
+        (row,) = self.compiler.results_iter(results=[rows])
+        key = MCPAPIKey.from_db(self.alias, self.init_list, row[self.start:self.end])
+        for populator in self.populators:
+            populator.populate(row, key)
+        return key

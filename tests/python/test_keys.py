@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from django_mcp.keys import KeyStatus, authenticate_credential
+from django_mcp.keys import KeyStatus, authenticate_credential, find_key
 from django_mcp.models import MCPAPIKey, generate_key_id, hash_secret
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +154,31 @@ def test_a_valid_credential_authenticates_in_one_query(
     assert check.status is KeyStatus.OK and check.ok
     assert check.key == key and check.key_id == key.key_id
     assert check.http_status is None
+
+
+def test_the_key_is_found_as_the_orm_finds_it(user, django_assert_num_queries):
+    """find_key runs the key query compiled once; what it gives must be what the ORM gives:
+    every field converted from the database (aware datetimes, the decoded allowlist) and the
+    user loaded with the key."""
+    key, _ = MCPAPIKey.objects.create_key(
+        user, name="ci", allowed_tools=["get_library_book"], expires_at=timezone.now() + timedelta(days=3)
+    )
+    key.touch_last_used()
+    key.revoke()
+    expected = MCPAPIKey.objects.select_related("user").get(key_id=key.key_id)
+    for _ in range(2):  # the second lookup reuses the compiled query
+        with django_assert_num_queries(1):
+            found = find_key(key.key_id)
+            assert found.user.username == "alice"
+        assert found._state.db == expected._state.db and not found._state.adding
+        for field in MCPAPIKey._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+        assert found.allowed_tools == ["get_library_book"]
+        assert found.expires_at.tzinfo is not None and found.revoked_at is not None
+        for field in User._meta.concrete_fields:
+            assert getattr(found.user, field.attname) == getattr(expected.user, field.attname), field.name
+    assert find_key("Z" * 24) is None
+    assert find_key(key.key_id[:-1] + "%") is None  # a parameter, never a pattern
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])
