@@ -2,11 +2,12 @@
 
 import enum
 import re
-import weakref
 from dataclasses import dataclass
 
+from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models.query import get_related_populators
+from django.dispatch import receiver
 
 from .models import CREDENTIAL_SEPARATOR, KEY_ID_LENGTH, MCPAPIKey
 
@@ -101,20 +102,28 @@ def find_key(key_id):
     `MCPAPIKey.objects.select_related("user").get(key_id=key_id)` gives, less building and
     compiling that same query again on every request (~250 µs of its ~300)."""
     alias = router.db_for_read(MCPAPIKey)
-    connection = connections[alias]
-    lookup = _lookups.get(connection)
+    lookup = _lookups.get(alias)
     if lookup is None:
-        lookup = _lookups[connection] = _KeyLookup(alias)
-    return lookup.find(connection, key_id)
+        lookup = _lookups[alias] = _KeyLookup(alias)
+    return lookup.find(connections[alias], key_id)
 
 
-#: One compiled lookup per database connection (connections are per thread).
-_lookups = weakref.WeakKeyDictionary()
+#: One compiled lookup per database alias. Not per connection: Django opens one per thread,
+#: and under ASGI every request runs on a thread of its own.
+_lookups = {}
+
+
+@receiver(setting_changed)
+def _forget_lookups(setting, **kwargs):
+    if setting == "DATABASES":
+        _lookups.clear()
 
 
 class _KeyLookup:
     """The key query compiled once, its rows turned into instances as the ORM's own model
-    iterable does: the compiler's converters, `from_db`, the select_related populator."""
+    iterable does: the compiler's converters, `from_db`, the select_related populator. The
+    SQL and the converters are the same for every connection to the alias; the query runs on
+    the calling thread's own."""
 
     _KEY_ID = "\x00key_id"  # no key id looks like this: it marks the parameter to replace
 

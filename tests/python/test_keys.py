@@ -1,6 +1,7 @@
 """MCPAPIKey and authenticate_credential: credential shapes, states, legacy hashes."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -179,6 +180,32 @@ def test_the_key_is_found_as_the_orm_finds_it(user, django_assert_num_queries):
             assert getattr(found.user, field.attname) == getattr(expected.user, field.attname), field.name
     assert find_key("Z" * 24) is None
     assert find_key(key.key_id[:-1] + "%") is None  # a parameter, never a pattern
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_key_query_is_compiled_once_for_every_thread(user):
+    """Under ASGI each request runs on a thread of its own, with a connection of its own: the
+    compiled query must serve them all, not be compiled again for each."""
+    from django.db import connection
+
+    from django_mcp import keys
+
+    key, _ = MCPAPIKey.objects.create_key(user, name="threads")
+    assert find_key(key.key_id) == key
+    compiled = dict(keys._lookups)
+    found = []
+
+    def in_a_thread():
+        try:
+            found.append(find_key(key.key_id))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join()
+    assert found == [key] and found[0].user == user
+    assert keys._lookups == compiled
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])
