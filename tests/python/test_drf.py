@@ -11,6 +11,8 @@ backends are arguments and really page and filter; the calls go through DRF's ow
 lookup_field, throttles); refused and invalid calls change nothing.
 """
 
+import dataclasses
+
 import anyio
 import pytest
 from django.core.cache import cache
@@ -269,3 +271,49 @@ def test_the_api_through_the_sdk_over_http(live_demo):
     assert made.structured_content["object"]["slug"] == "through-the-sdk"
     assert patched.structured_content["object"]["title"] == "Renamed"
     assert patched.structured_content["object"]["pages"] == 10
+
+
+def test_gates_judged_without_the_view_answer_as_drf_itself(library):
+    """A route whose permission classes read only the user, the method and the declared
+    queryset's model (DjangoModelPermissions beside a class of the project's that only judges
+    objects) is judged without building the view; the answer must be the one DRF's own
+    `check_permissions` on the built view gives, for every handler and caller."""
+    from django.contrib.auth.models import Permission, User
+    from rest_framework.exceptions import APIException
+    from rest_framework.viewsets import ModelViewSet
+
+    from django_mcp.effects.drf import _judged_without_view, drf_permits
+    from django_mcp.facts.drf import view_instance
+    from django_mcp.requests import CallerContext
+    from django_mcp.server import state
+
+    runtime = state.get_runtime()
+    runtime.facts_json()
+    books = next(view for view in state.registry._drf.values() if view.view_class.__name__ == "BookViewSet")
+    dora = User.objects.create_user("dora", is_staff=True)
+    dora.user_permissions.add(Permission.objects.get(codename="add_book"))
+    callers = [User.objects.get(username=name) for name in ("alice", "bob", "carol")] + [dora]
+    answers = set()
+    for handler in books.methods:
+        routed = books.route(handler)
+        assert _judged_without_view(routed) is not None
+        method = books.methods[handler][0].upper()
+        for user in callers:
+            caller = CallerContext(User.objects.get(pk=user.pk), host="testserver", scheme="http", correlation_id="t")
+            built = view_instance(routed, handler, caller.request(method))
+            try:
+                built.check_permissions(built.request)
+                expected = True
+            except APIException:
+                expected = False
+            assert drf_permits(books, handler, caller) is expected, (handler, user.username)
+            answers.add((user.username, method, expected))
+    assert ("dora", "POST", True) in answers and ("bob", "POST", False) in answers and ("bob", "GET", True) in answers
+
+    class OwnQueryset(ModelViewSet):
+        permission_classes = books.view_class.permission_classes
+
+        def get_queryset(self):
+            return Book.objects.none()
+
+    assert _judged_without_view(dataclasses.replace(books.route("list"), view_class=OwnQueryset)) is None

@@ -68,10 +68,11 @@ def drf_permits(view, handler, caller):
     method = (view.methods.get(handler) or ["get"])[0].upper()
     try:
         routed = view.route(handler)
-        judged_by_request = _request_only_permissions(routed)
-        if judged_by_request is not None:
+        judged = _judged_without_view(routed)
+        if judged is not None:
+            classes, shown = judged
             request = caller.request(method)
-            return all(permission().has_permission(request, None) for permission in judged_by_request)
+            return all(permission().has_permission(request, shown) for permission in classes)
         instance = view_instance(routed, handler, caller.request(method))
         instance.check_permissions(instance.request)
     except APIException:
@@ -83,28 +84,47 @@ def drf_permits(view, handler, caller):
     return True
 
 
-_request_only = {}
+class _DeclaredQueryset:
+    """What a view that keeps GenericAPIView's `get_queryset` shows DjangoModelPermissions: its
+    declared queryset, of which the permission reads the model."""
+
+    def __init__(self, view_class):
+        self.queryset = view_class.queryset
+        self._ignore_model_permissions = getattr(view_class, "_ignore_model_permissions", False)
+
+    def get_queryset(self):
+        return self.queryset
 
 
-def _request_only_permissions(routed):
-    """The route's permission classes when each is one of DRF's own that reads nothing but
+_without_view = {}
+
+
+def _judged_without_view(routed):
+    """(the route's permission classes, the view to show them) when judging them needs
+    neither the view nor DRF's request, which cost ~50 µs a gate: the view keeps DRF's
+    `get_permissions`/`check_permissions`, and each class is one of DRF's own that reads only
     the request's user and method (AllowAny, IsAuthenticated, IsAdminUser,
-    IsAuthenticatedOrReadOnly, or none of its own) and the view keeps DRF's
-    `get_permissions`/`check_permissions`: judging them needs no view and no DRF request,
-    which cost ~50 µs a gate. None otherwise (a `DjangoModelPermissions` reads the view's
-    queryset, a custom class anything)."""
+    IsAuthenticatedOrReadOnly, or none of its own), or a DjangoModelPermissions, which also
+    reads the model of a view that keeps GenericAPIView's `get_queryset` (shown its declared
+    queryset). None otherwise: a project's class may read anything of the view."""
     cls = routed.view_class
     classes = tuple(routed.initkwargs.get("permission_classes", cls.permission_classes))
-    key = (cls, classes)
-    if key not in _request_only:
-        from rest_framework import permissions
+    key = (cls, classes, "queryset" in routed.initkwargs)
+    if key not in _without_view:
+        from rest_framework import generics, permissions
         from rest_framework.views import APIView
 
-        own = {permissions.BasePermission.has_permission, permissions.AllowAny.has_permission,
-               permissions.IsAuthenticated.has_permission, permissions.IsAdminUser.has_permission,
-               permissions.IsAuthenticatedOrReadOnly.has_permission}
+        request_only = {permissions.BasePermission.has_permission, permissions.AllowAny.has_permission,
+                        permissions.IsAuthenticated.has_permission, permissions.IsAdminUser.has_permission,
+                        permissions.IsAuthenticatedOrReadOnly.has_permission}
+        model = permissions.DjangoModelPermissions
+        reads_model = [c for c in classes if isinstance(c, type) and c.has_permission is model.has_permission
+                       and c._queryset is model._queryset]
+        declared = (getattr(cls, "get_queryset", None) is generics.GenericAPIView.get_queryset
+                    and getattr(cls, "queryset", None) is not None and not key[2])
         plain = (cls.get_permissions is APIView.get_permissions and cls.check_permissions is APIView.check_permissions
-                 and all(isinstance(c, type) and c.__init__ is object.__init__ and c.has_permission in own
-                         for c in classes))
-        _request_only[key] = classes if plain else None
-    return _request_only[key]
+                 and all(isinstance(c, type) and c.__init__ is object.__init__
+                         and (c.has_permission in request_only or c in reads_model) for c in classes)
+                 and (not reads_model or declared))
+        _without_view[key] = (classes, _DeclaredQueryset(cls) if reads_model else None) if plain else None
+    return _without_view[key]
