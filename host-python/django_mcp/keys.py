@@ -123,15 +123,20 @@ class _KeyLookup:
     """The key query compiled once, its rows turned into instances as the ORM's own model
     iterable does: the compiler's converters, `from_db`, the select_related populator. The
     SQL and the converters are the same for every connection to the alias; the query runs on
-    the calling thread's own."""
+    the calling thread's own. The compiler keeps a connection object of its own, which never
+    holds a database connection: one of a thread's would outlive the thread with it."""
 
     _KEY_ID = "\x00key_id"  # no key id looks like this: it marks the parameter to replace
 
     def __init__(self, alias):
         self.alias = alias
         queryset = MCPAPIKey.objects.using(alias).select_related("user").filter(key_id=self._KEY_ID)
-        self.compiler = queryset.query.get_compiler(using=alias)
-        self.sql, params = self.compiler.as_sql()
+        own = connections.create_connection(alias)
+        try:
+            self.compiler = queryset.query.get_compiler(connection=own)
+            self.sql, params = self.compiler.as_sql()
+        finally:
+            own.close()  # in case compiling asked the server something (its version)
         self.params = list(params)
         self.position = self.params.index(self._KEY_ID)
         fields = self.compiler.klass_info["select_fields"]

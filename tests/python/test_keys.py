@@ -185,7 +185,8 @@ def test_the_key_is_found_as_the_orm_finds_it(user, django_assert_num_queries):
 @pytest.mark.django_db(transaction=True)
 def test_the_key_query_is_compiled_once_for_every_thread(user):
     """Under ASGI each request runs on a thread of its own, with a connection of its own: the
-    compiled query must serve them all, not be compiled again for each."""
+    compiled query must serve them all, not be compiled again for each, and keep none of
+    their connections (a persistent one would stay open after its thread ended)."""
     from django.db import connection
 
     from django_mcp import keys
@@ -206,6 +207,9 @@ def test_the_key_query_is_compiled_once_for_every_thread(user):
     worker.join()
     assert found == [key] and found[0].user == user
     assert keys._lookups == compiled
+    # It keeps no thread's connection alive, and holds no database connection itself.
+    compiler_connection = compiled["default"].compiler.connection
+    assert compiler_connection is not connection and compiler_connection.connection is None
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])
