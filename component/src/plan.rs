@@ -6,7 +6,6 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::derive::drf::DrfShape;
-use crate::derive::resources::Reader;
 use crate::derive::{Catalogue, FilterRule, Operation, Tool};
 use crate::facts::DrfListingFacts;
 use crate::facts::ModelFacts;
@@ -263,7 +262,7 @@ fn admin_error(tool: &Tool, model: &ModelFacts, args: &Value, err: &Value) -> (T
 
 /// A `resource_link` to the object's model resource, when there is one.
 fn object_link(cat: &Catalogue, model: &ModelFacts, object: &RawValue) -> Vec<Value> {
-    let Some(template) = cat.resource_templates.iter().find(|t| matches!(&t.reader, Reader::Object { label, .. } if *label == model.label)) else {
+    let Some(template) = cat.object_template(&model.label) else {
         return Vec::new();
     };
     let pk = match serde_json::from_str::<Map<String, Value>>(object.get()).ok().and_then(|o| o.get(&model.pk).cloned()) {

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
-use resources::{PromptSpec, ResourceSpec};
+use resources::{PromptSpec, Reader, ResourceSpec};
 use crate::schema::fields::ModelIndex;
 use crate::schema::validate::Patterns;
 
@@ -189,6 +189,9 @@ pub struct Catalogue {
     /// Concrete resources (custom items).
     pub resources: Vec<ResourceSpec>,
     pub resource_templates: Vec<ResourceSpec>,
+    /// Each model's object template (`django-mcp://model/<label>/{pk}`) in
+    /// `resource_templates`, by model label: a tool's answer links its object through it.
+    object_templates: HashMap<String, usize>,
     pub prompts: Vec<PromptSpec>,
     /// Each resource template's gate's place in `gate_checks`.
     pub template_gates: Vec<usize>,
@@ -223,6 +226,7 @@ impl Catalogue {
             patterns: Patterns::default(),
             resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
             resource_templates: Vec::new(),
+            object_templates: HashMap::new(),
             prompts: Vec::new(),
             template_gates: Vec::new(),
             prompt_gates: Vec::new(),
@@ -262,6 +266,11 @@ impl Catalogue {
         }
         resources::derive(&mut cat, &facts.resource_models, &facts.user_prompts);
         cat.resource_templates.extend(facts.custom.resource_templates.iter().map(ResourceSpec::custom));
+        for (i, template) in cat.resource_templates.iter().enumerate() {
+            if let Reader::Object { label, .. } = &template.reader {
+                cat.object_templates.entry(label.clone()).or_insert(i);
+            }
+        }
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
         cat.template_gates = cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
         cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
@@ -283,6 +292,11 @@ impl Catalogue {
     /// Completion has something to say: template variables or prompt arguments.
     pub fn offers_completions(&self) -> bool {
         !self.resource_templates.is_empty() || self.prompts.iter().any(|p| !p.arguments.is_empty())
+    }
+
+    /// The object resource template of the model labelled `label`, if it has one.
+    pub fn object_template(&self, label: &str) -> Option<&ResourceSpec> {
+        self.object_templates.get(label).map(|&i| &self.resource_templates[i])
     }
 
     pub fn admin_model(&self, admin: usize) -> &ModelFacts {

@@ -634,6 +634,24 @@ mod tests {
     }
 
     #[test]
+    fn a_returned_object_links_its_own_models_resource() {
+        let cat = many_models(30);
+        let context = json!({"principal": {"user_id": 1, "allowed_tools": []}});
+        for (model, tool) in [("library.Book", "get_library_book"), ("many.Thing00", "get_many_thing00"), ("many.Thing29", "get_many_thing29")] {
+            let message = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {"pk": 7}}});
+            let reply = reply_to(&cat, message, &context, |effect| match effect["kind"].as_str().unwrap() {
+                "authorize" => json!(true),
+                "admin.retrieve" => json!({"object": {"id": 7, "title": "t"}}),
+                other => panic!("unexpected effect {other}"),
+            });
+            let links: Vec<_> = reply["result"]["content"].as_array().unwrap().iter().filter(|c| c["type"] == "resource_link").collect();
+            assert_eq!(links.len(), 1, "{reply}");
+            assert_eq!(links[0]["uri"], format!("django-mcp://model/{model}/7"));
+            assert_eq!(links[0]["name"], format!("{model} 7"));
+        }
+    }
+
+    #[test]
     fn a_cursor_past_every_model_ends_the_list() {
         let cat = many_models(2);
         let cursor = objects_cursor(cat.resource_templates.len() - 1, 0);

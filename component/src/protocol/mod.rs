@@ -413,8 +413,8 @@ pub(crate) mod testing {
 
     use crate::derive::Catalogue;
 
-    /// Steps one request (`message`, in `context`) to its JSON-RPC response, answering the
-    /// one effect of each round with `answer` (the effect → the `ok` value of its result).
+    /// Steps one request (`message`, in `context`) to its JSON-RPC response, answering each
+    /// effect of each round with `answer` (the effect → the `ok` value of its result).
     pub(crate) fn reply_to(cat: &Catalogue, message: Value, context: &Value, mut answer: impl FnMut(&Value) -> Value) -> Value {
         let mut input = json!({"message": message.to_string(), "context": context});
         loop {
@@ -423,7 +423,8 @@ pub(crate) mod testing {
                 return serde_json::from_str(reply).unwrap();
             }
             let out: Value = serde_json::from_str(&text).unwrap();
-            input = json!({"resume": out["state"], "results": [{"ok": answer(&out["effects"][0])}]});
+            let results: Vec<Value> = out["effects"].as_array().unwrap().iter().map(|effect| json!({"ok": answer(effect)})).collect();
+            input = json!({"resume": out["state"], "results": results});
         }
     }
 }
