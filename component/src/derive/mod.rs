@@ -192,6 +192,11 @@ pub struct Catalogue {
     /// Each model's object template (`django-mcp://model/<label>/{pk}`) in
     /// `resource_templates`, by model label: a tool's answer links its object through it.
     object_templates: HashMap<String, usize>,
+    /// The resource templates by their literal head (the text before their first variable),
+    /// each list in template order, and the heads' distinct lengths: a URI is matched only
+    /// against the templates whose head it starts with.
+    templates_by_head: HashMap<String, Vec<usize>>,
+    template_head_lengths: Vec<usize>,
     pub prompts: Vec<PromptSpec>,
     /// Each resource template's gate's place in `gate_checks`.
     pub template_gates: Vec<usize>,
@@ -227,6 +232,8 @@ impl Catalogue {
             resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
             resource_templates: Vec::new(),
             object_templates: HashMap::new(),
+            templates_by_head: HashMap::new(),
+            template_head_lengths: Vec::new(),
             prompts: Vec::new(),
             template_gates: Vec::new(),
             prompt_gates: Vec::new(),
@@ -270,7 +277,11 @@ impl Catalogue {
             if let Reader::Object { label, .. } = &template.reader {
                 cat.object_templates.entry(label.clone()).or_insert(i);
             }
+            let head = template.uri.split('{').next().unwrap_or_default();
+            cat.templates_by_head.entry(head.to_string()).or_default().push(i);
         }
+        cat.template_head_lengths = cat.templates_by_head.keys().map(String::len).collect::<HashSet<_>>().into_iter().collect();
+        cat.template_head_lengths.sort_unstable();
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
         cat.template_gates = cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
         cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
@@ -292,6 +303,23 @@ impl Catalogue {
     /// Completion has something to say: template variables or prompt arguments.
     pub fn offers_completions(&self) -> bool {
         !self.resource_templates.is_empty() || self.prompts.iter().any(|p| !p.arguments.is_empty())
+    }
+
+    /// The first resource template `uri` matches, with its variables' values.
+    pub fn matching_template(&self, uri: &str) -> Option<(&ResourceSpec, Vec<(String, String)>)> {
+        let mut candidates: Vec<usize> = self
+            .template_head_lengths
+            .iter()
+            .filter_map(|&length| uri.get(..length))
+            .filter_map(|head| self.templates_by_head.get(head))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.into_iter().find_map(|i| {
+            let template = &self.resource_templates[i];
+            custom::match_template(&template.uri, uri).map(|values| (template, values))
+        })
     }
 
     /// The object resource template of the model labelled `label`, if it has one.

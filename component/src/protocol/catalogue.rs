@@ -10,7 +10,6 @@ use super::revisions::Stateless;
 use super::listing::{page_of, page_offset};
 use super::tools::{host_error, invalid_params, rate_limited};
 use super::{input, jsonrpc, Exchange, Output, Pending, Principal, Work};
-use crate::derive::custom::match_template;
 use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, ResourceSpec};
 use crate::derive::{Catalogue, Gate};
 use crate::facts::PromptArgumentFacts;
@@ -192,10 +191,8 @@ fn find_resource<'a>(cat: &'a Catalogue, uri: &str) -> Option<(&'a ResourceSpec,
     if let Some(r) = cat.resources.iter().find(|r| r.uri == uri) {
         return Some((r, Map::new()));
     }
-    cat.resource_templates.iter().find_map(|t| {
-        let values = match_template(&t.uri, uri)?;
-        Some((t, values.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
-    })
+    let (template, values) = cat.matching_template(uri)?;
+    Some((template, values.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
 }
 
 /// Prompt arguments are strings; every required one must be there, unknown ones are refused.
@@ -554,6 +551,10 @@ mod tests {
     /// The library with `copies` more Book-like admins: each adds a model template and a
     /// file template, so there are far more model templates than a window.
     fn many_models(copies: usize) -> Catalogue {
+        Catalogue::derive(serde_json::from_value(many_models_facts(copies)).unwrap()).unwrap().0
+    }
+
+    fn many_models_facts(copies: usize) -> Value {
         let mut facts: Value = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
         let model = facts["models"].as_array().unwrap().iter().find(|m| m["label"] == "library.Book").unwrap().clone();
         let admin = facts["admins"].as_array().unwrap().iter().find(|a| a["model"] == "library.Book").unwrap().clone();
@@ -569,7 +570,7 @@ mod tests {
             facts["admins"].as_array_mut().unwrap().push(a);
         }
         facts["settings"]["page_size"] = json!(3);
-        Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0
+        facts
     }
 
     /// Every `resources/list` page (the URIs) for a caller whose gates pass by `passes` and
@@ -649,6 +650,31 @@ mod tests {
             assert_eq!(links[0]["uri"], format!("django-mcp://model/{model}/7"));
             assert_eq!(links[0]["name"], format!("{model} 7"));
         }
+    }
+
+    #[test]
+    fn a_uri_is_matched_by_the_first_template_it_matches() {
+        use crate::derive::custom::match_template;
+
+        let mut facts = many_models_facts(30);
+        // Templates whose heads overlap others' and one with no variable at all.
+        for (uri, name) in [("test://items/{id}", "items"), ("test://items/{id}/{part}", "parts"), ("test://it{x}", "it"), ("test://fixed", "fixed"),
+                           ("test://a/{x}", "a"), ("test://{y}/b", "b")] {
+            facts["custom"]["resource_templates"].as_array_mut().unwrap().push(json!({"uri": uri, "name": name}));
+        }
+        let cat = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0;
+        let mut uris: Vec<String> = cat.resource_templates.iter().map(|t| t.uri.replace("{pk}", "7").replace("{id}", "3").replace("{part}", "p").replace("{x}", "em").replace("{y}", "z")).collect();
+        uris.extend(["django-mcp://model/many.Thing99/7", "django-mcp://model/", "test://items/", "test://items/3/p/q", "test://i", "test://fixed/", "", "django-mcp://field/library.Book/7/nope", "test://a/b", "test://c/b"].map(String::from));
+        for uri in &uris {
+            let slow = cat.resource_templates.iter().find_map(|t| match_template(&t.uri, uri).map(|values| (t.uri.clone(), values)));
+            let fast = cat.matching_template(uri).map(|(t, values)| (t.uri.clone(), values));
+            assert_eq!(fast, slow, "{uri}");
+        }
+        assert_eq!(cat.matching_template("test://items/3").unwrap().0.uri, "test://items/{id}");
+        assert_eq!(cat.matching_template("test://items/3/p").unwrap().0.uri, "test://items/{id}/{part}");
+        // Both match; the first declared wins, though the other's head is shorter.
+        assert_eq!(cat.matching_template("test://a/b").unwrap().0.uri, "test://a/{x}");
+        assert_eq!(cat.matching_template("django-mcp://model/many.Thing29/7").unwrap().0.uri, "django-mcp://model/many.Thing29/{pk}");
     }
 
     #[test]
