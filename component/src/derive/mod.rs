@@ -198,6 +198,7 @@ pub struct Catalogue {
     templates_by_head: HashMap<String, Vec<usize>>,
     template_head_lengths: Vec<usize>,
     pub prompts: Vec<PromptSpec>,
+    prompt_index: HashMap<String, usize>,
     /// Each resource template's gate's place in `gate_checks`.
     pub template_gates: Vec<usize>,
     /// Each prompt's gate's place in `gate_checks`.
@@ -235,6 +236,7 @@ impl Catalogue {
             templates_by_head: HashMap::new(),
             template_head_lengths: Vec::new(),
             prompts: Vec::new(),
+            prompt_index: HashMap::new(),
             template_gates: Vec::new(),
             prompt_gates: Vec::new(),
         };
@@ -283,6 +285,9 @@ impl Catalogue {
         cat.template_head_lengths = cat.templates_by_head.keys().map(String::len).collect::<HashSet<_>>().into_iter().collect();
         cat.template_head_lengths.sort_unstable();
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
+        for (i, prompt) in cat.prompts.iter().enumerate() {
+            cat.prompt_index.entry(prompt.name.clone()).or_insert(i);
+        }
         cat.template_gates = cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
         cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
         Ok((cat, warnings))
@@ -303,6 +308,11 @@ impl Catalogue {
     /// Completion has something to say: template variables or prompt arguments.
     pub fn offers_completions(&self) -> bool {
         !self.resource_templates.is_empty() || self.prompts.iter().any(|p| !p.arguments.is_empty())
+    }
+
+    /// The prompt named `name` (the first, should two share it).
+    pub fn prompt(&self, name: &str) -> Option<&PromptSpec> {
+        self.prompt_index.get(name).map(|&i| &self.prompts[i])
     }
 
     /// The first resource template `uri` matches, with its variables' values.

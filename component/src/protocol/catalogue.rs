@@ -146,7 +146,7 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             let Some(name) = params.get("name").and_then(Value::as_str) else {
                 return invalid_params(&ex, "Invalid params: name (the prompt's name) is required");
             };
-            let Some(prompt) = cat.prompts.iter().find(|p| p.name == name) else {
+            let Some(prompt) = cat.prompt(name) else {
                 return not_found(&ex, "prompt", name);
             };
             if !allowed(&principal, &prompt.name) {
@@ -262,7 +262,7 @@ fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Com
     match reference.get("type").and_then(Value::as_str) {
         Some("ref/prompt") => {
             let prompt_name = reference.get("name").and_then(Value::as_str).ok_or("ref.name is required")?;
-            let prompt = cat.prompts.iter().find(|p| p.name == prompt_name).ok_or(format!("unknown prompt '{prompt_name}'"))?;
+            let prompt = cat.prompt(prompt_name).ok_or(format!("unknown prompt '{prompt_name}'"))?;
             let arg: &PromptArgumentFacts =
                 prompt.arguments.iter().find(|a| a.name == name).ok_or(format!("prompt '{prompt_name}' has no argument '{name}'"))?;
             match (&prompt.objects, name) {
@@ -675,6 +675,27 @@ mod tests {
         // Both match; the first declared wins, though the other's head is shorter.
         assert_eq!(cat.matching_template("test://a/b").unwrap().0.uri, "test://a/{x}");
         assert_eq!(cat.matching_template("django-mcp://model/many.Thing29/7").unwrap().0.uri, "django-mcp://model/many.Thing29/{pk}");
+    }
+
+    #[test]
+    fn prompts_are_found_by_name_first_to_last() {
+        let cat = many_models(30);
+        let context = json!({"principal": {"user_id": 1, "allowed_tools": []}});
+        let (first, last) = (&cat.prompts[0], &cat.prompts[cat.prompts.len() - 1]);
+        assert!(last.name.contains("thing29"), "{}", last.name);
+        for prompt in [first, last] {
+            let arguments: Map<String, Value> = prompt.arguments.iter().map(|a| (a.name.clone(), json!("1"))).collect();
+            let message = json!({"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": prompt.name, "arguments": arguments}});
+            let reply = reply_to(&cat, message, &context, |effect| match effect["kind"].as_str().unwrap() {
+                "authorize" => json!(true),
+                other => panic!("unexpected effect {other}"),
+            });
+            let text = reply["result"]["messages"][0]["content"]["text"].as_str().unwrap_or_else(|| panic!("{reply}"));
+            assert!(text.contains(&prompt.name), "{text}");
+        }
+        let message = json!({"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": "nope"}});
+        let reply = reply_to(&cat, message, &context, |effect| panic!("unexpected effect {effect}"));
+        assert_eq!(reply["error"]["code"], -32602, "{reply}");
     }
 
     #[test]
