@@ -198,6 +198,7 @@ pub struct Catalogue {
     templates_by_head: HashMap<String, Vec<usize>>,
     template_head_lengths: Vec<usize>,
     pub prompts: Vec<PromptSpec>,
+    /// Each prompt's place in `prompts`, by name.
     prompt_index: HashMap<String, usize>,
     /// Each resource template's gate's place in `gate_checks`.
     pub template_gates: Vec<usize>,
