@@ -105,7 +105,7 @@ def find_key(key_id):
     lookup = _lookups.get(alias)
     if lookup is None:
         lookup = _lookups[alias] = _KeyLookup(alias)
-    return lookup.find(connections[alias], key_id)
+    return lookup.find(key_id)
 
 
 #: One compiled lookup per database alias. Not per connection: Django opens one per thread,
@@ -144,10 +144,10 @@ class _KeyLookup:
         self.init_list = [column[0].target.attname for column in self.compiler.select[self.start:self.end]]
         self.populators = get_related_populators(self.compiler.klass_info, self.compiler.select, alias)
 
-    def find(self, connection, key_id):
+    def find(self, key_id):
         params = list(self.params)
         params[self.position] = key_id
-        with connection.cursor() as cursor:
+        with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchmany(2)
         if len(rows) != 1:  # key_id is unique: none, or one

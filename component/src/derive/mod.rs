@@ -276,22 +276,28 @@ impl Catalogue {
         }
         resources::derive(&mut cat, &facts.resource_models, &facts.user_prompts);
         cat.resource_templates.extend(facts.custom.resource_templates.iter().map(ResourceSpec::custom));
-        for (i, template) in cat.resource_templates.iter().enumerate() {
-            if let Reader::Object { label, .. } = &template.reader {
-                cat.object_templates.entry(label.clone()).or_insert(i);
-            }
-            let head = template.uri.split('{').next().unwrap_or_default();
-            cat.templates_by_head.entry(head.to_string()).or_default().push(i);
-        }
-        cat.template_head_lengths = cat.templates_by_head.keys().map(String::len).collect::<HashSet<_>>().into_iter().collect();
-        cat.template_head_lengths.sort_unstable();
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
-        for (i, prompt) in cat.prompts.iter().enumerate() {
-            cat.prompt_index.entry(prompt.name.clone()).or_insert(i);
-        }
+        cat.index_templates_and_prompts();
         cat.template_gates = cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
         cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
         Ok((cat, warnings))
+    }
+
+    /// The lookups by model label, URI head and prompt name; the first of equals wins, as a
+    /// walk in order would find it.
+    fn index_templates_and_prompts(&mut self) {
+        for (i, template) in self.resource_templates.iter().enumerate() {
+            if let Reader::Object { label, .. } = &template.reader {
+                self.object_templates.entry(label.clone()).or_insert(i);
+            }
+            let head = template.uri.split('{').next().unwrap_or_default();
+            self.templates_by_head.entry(head.to_string()).or_default().push(i);
+        }
+        self.template_head_lengths = self.templates_by_head.keys().map(String::len).collect::<HashSet<_>>().into_iter().collect();
+        self.template_head_lengths.sort_unstable();
+        for (i, prompt) in self.prompts.iter().enumerate() {
+            self.prompt_index.entry(prompt.name.clone()).or_insert(i);
+        }
     }
 
     pub fn tool(&self, name: &str) -> Option<&Tool> {

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::revisions::Stateless;
 use super::listing::{page_of, page_offset};
 use super::tools::{host_error, invalid_params, rate_limited};
-use super::{input, jsonrpc, Exchange, Output, Pending, Principal, Work};
+use super::{input, jsonrpc, parsed_result, Exchange, Output, Pending, Principal, Work};
 use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, ResourceSpec};
 use crate::derive::{Catalogue, Gate};
 use crate::facts::PromptArgumentFacts;
@@ -285,7 +285,7 @@ fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Com
 }
 
 pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: CatalogueWork, results: Vec<&RawValue>) -> Output {
-    let parsed = |i: usize| results.get(i).and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
+    let parsed = |i: usize| parsed_result(&results, i);
     let first = parsed(0);
     if let Some(err) = first.get("error") {
         return match err.get("kind").and_then(Value::as_str) {

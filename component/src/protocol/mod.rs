@@ -65,6 +65,12 @@ struct StepInput<'a> {
     results: Vec<&'a RawValue>,
 }
 
+/// Effect result `i` parsed, or `Null` when the host gave none (or not JSON). For results
+/// that are small (gates, lists' answers); a work result that goes into a reply stays raw.
+pub(crate) fn parsed_result(results: &[&RawValue], i: usize) -> Value {
+    results.get(i).and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or(Value::Null)
+}
+
 /// The request being answered: what its reply and audit line need to know.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
@@ -246,8 +252,7 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
             Ok(Pending { exchange, work: Work::Tools(work), .. }) => tools::finish(cat, exchange, work, input.results),
             Ok(Pending { exchange, principal, work: Work::Catalogue(work) }) => catalogue::finish(cat, exchange, principal, work, input.results),
             Ok(Pending { exchange, principal, work: Work::List(list) }) => {
-                let answer = input.results.first().and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
-                listing::answered(cat, exchange, principal, list, &answer)
+                listing::answered(cat, exchange, principal, list, &parsed_result(&input.results, 0))
             }
             Err(e) => host_fault(format!("bad continuation state: {e}")),
         };

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::jsonrpc::{self, RpcError};
 use super::input;
 use super::revisions::Stateless;
-use super::{Exchange, Output, Pending, Principal, Work};
+use super::{parsed_result, Exchange, Output, Pending, Principal, Work};
 use crate::derive::{Catalogue, Operation, Tool};
 use crate::plan;
 use crate::schema::validate::validate;
@@ -85,7 +85,7 @@ pub(crate) fn begin(
 
 pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Vec<&RawValue>) -> Output {
     // Gate results are small: parsed. The work's result stays raw for `plan::shape`.
-    let parsed = |i: usize| results.get(i).and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).unwrap_or(Value::Null);
+    let parsed = |i: usize| parsed_result(&results, i);
     match work {
         ToolsWork::CallTool { tool, arguments, invalid } => {
             let Some(tool) = cat.tool(&tool) else {

@@ -109,7 +109,8 @@ def _judged_without_view(routed):
     queryset). None otherwise: a project's class may read anything of the view."""
     cls = routed.view_class
     classes = tuple(routed.initkwargs.get("permission_classes", cls.permission_classes))
-    key = (cls, classes, "queryset" in routed.initkwargs)
+    queryset_given = "queryset" in routed.initkwargs
+    key = (cls, classes, queryset_given)
     if key not in _without_view:
         from rest_framework import generics, permissions
         from rest_framework.views import APIView
@@ -121,7 +122,7 @@ def _judged_without_view(routed):
         reads_model = [c for c in classes if isinstance(c, type) and c.has_permission is model.has_permission
                        and c._queryset is model._queryset]
         declared = (getattr(cls, "get_queryset", None) is generics.GenericAPIView.get_queryset
-                    and getattr(cls, "queryset", None) is not None and not key[2])
+                    and getattr(cls, "queryset", None) is not None and not queryset_given)
         plain = (cls.get_permissions is APIView.get_permissions and cls.check_permissions is APIView.check_permissions
                  and all(isinstance(c, type) and c.__init__ is object.__init__
                          and (c.has_permission in request_only or c in reads_model) for c in classes)
