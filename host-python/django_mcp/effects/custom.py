@@ -1,9 +1,15 @@
 """Run the callables of custom items (django_mcp.custom) for the caller.
 
 A handler that needs answers from the client raises ``call.ask(...)``; the client calls
-again with its answers and the ``requestState`` it was given, which is signed here (bound
-to the item and the user) so that no server keeps it and no client can forge it.
+again with its answers and the ``requestState`` it was given, which is signed here so that no
+server keeps it and no client can forge it. It is bound to the item, the user and a digest of
+the call's arguments, so an answer given about one call cannot resume another; a random nonce
+makes every state unique. Signed, not encrypted: the client can read it (docs/security.md).
 """
+
+import hashlib
+import json
+import secrets
 
 from django.core import signing
 
@@ -19,9 +25,10 @@ class Call:
     """What a custom handler gets besides its arguments: who is calling, how to report, and
     (in a multi-round request) the client's answers and the state of the previous round."""
 
-    def __init__(self, caller, effect, item):
+    def __init__(self, caller, effect, item, arguments):
         self._caller = caller
         self._item = item
+        self._arguments = _digest(arguments)
         self.user = caller.user
         #: The client's answers to the last round's questions, by key ({} in the first round).
         self.input_responses = effect.get("input_responses") or {}
@@ -48,11 +55,15 @@ class Call:
         if not isinstance(signed, dict) or not {"for", "state"} <= signed.keys():
             raise EffectError("invalid", "requestState failed its integrity check")
         if signed.get("for") != self._subject():
-            raise EffectError("invalid", "requestState belongs to another request")
+            raise EffectError("invalid", "requestState belongs to another request: it was issued for another item or user")
+        if signed.get("arguments") != self._arguments:
+            raise EffectError("invalid", "requestState belongs to another request: it was issued for other arguments")
         return signed.get("state")
 
     def _sign(self, state):
-        return signing.dumps({"for": self._subject(), "state": state}, salt=STATE_SALT, compress=True)
+        payload = {"for": self._subject(), "arguments": self._arguments, "nonce": secrets.token_urlsafe(16),
+                   "state": state}
+        return signing.dumps(payload, salt=STATE_SALT, compress=True)
 
     def request(self, method="GET", path="/__mcp__/", query=None):
         return self._caller.request(method, path, query)
@@ -75,9 +86,16 @@ def _run(call, handler, *args):
         return None, {"input_required": question}
 
 
+def _digest(arguments):
+    """The SHA-256 of the arguments' canonical JSON (keys sorted: their order is not part of
+    the call): it binds a state to the arguments without carrying them."""
+    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def custom_tool(effect, caller, registry):
     tool = registry.custom.tools[effect["tool"]]
-    call = Call(caller, effect, f"tool:{tool.name}")
+    call = Call(caller, effect, f"tool:{tool.name}", effect["arguments"])
     result, asked = _run(call, tool.handler, effect["arguments"])
     if asked:
         return asked
@@ -90,7 +108,7 @@ def custom_tool(effect, caller, registry):
 
 def custom_resource(effect, caller, registry):
     resource = registry.custom.resources[effect["template"]]
-    call = Call(caller, effect, f"resource:{effect['uri']}")
+    call = Call(caller, effect, f"resource:{effect['uri']}", effect["variables"])
     contents, asked = _run(call, resource.read, effect["uri"], effect["variables"])
     if asked:
         return asked
@@ -101,7 +119,7 @@ def custom_resource(effect, caller, registry):
 
 def custom_prompt(effect, caller, registry):
     prompt = registry.custom.prompts[effect["name"]]
-    call = Call(caller, effect, f"prompt:{prompt.name}")
+    call = Call(caller, effect, f"prompt:{prompt.name}", effect["arguments"])
     rendered, asked = _run(call, prompt.render, effect["arguments"])
     if asked:
         return asked
