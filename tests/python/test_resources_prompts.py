@@ -228,3 +228,20 @@ def test_resources_disabled_removes_model_resources_and_prompts(mcp):
             assert [c["type"] for c in got["content"]] == ["text"]
         finally:
             server.reset()
+
+
+def test_completion_refuses_items_outside_the_keys_allowlist(mcp_as, make_key, caplog):
+    # A key allowed one tool must not learn user pks through the user template, nor book pks
+    # through an action prompt: refused as resources/read and prompts/get refuse, and audited.
+    scoped = mcp_as(make_key("alice", allowed_tools=["list_library_author"]))
+    before = db_dump("library", "auth")
+    references = [({"type": "ref/resource", "uri": "django-mcp://model/auth.User/{pk}"}, "pk"),
+                  ({"type": "ref/prompt", "name": "mark_published_library_book"}, "pks")]
+    for reference, argument in references:
+        with caplog.at_level("INFO", logger="django_mcp.audit"):
+            reply = scoped.rpc("completion/complete", {"ref": reference, "argument": {"name": argument, "value": ""}})
+        assert reply["error"]["code"] == -32003 and "result" not in reply, reply
+        audit = json.loads(caplog.records[-1].getMessage())
+        assert (audit["method"], audit["outcome"]) == ("completion/complete", "out_of_scope")
+        assert audit["target"] == reference.get("uri", reference.get("name"))
+    assert db_dump("library", "auth") == before

@@ -10,9 +10,10 @@ use super::revisions::Stateless;
 use super::listing::{page_of, page_offset};
 use super::tools::{host_error, invalid_params, rate_limited};
 use super::{input, jsonrpc, parsed_result, Exchange, Output, Pending, Principal, Work};
-use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, ResourceSpec};
+use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, ResourceSpec, Source};
 use crate::derive::{Catalogue, Gate};
 use crate::facts::PromptArgumentFacts;
+use crate::schema::fields::ModelIndex;
 
 /// Completion answers carry at most this many values (the spec's limit); also the most
 /// objects one `resources/list` page holds.
@@ -164,8 +165,17 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             wait(ex, effects, CatalogueWork::GetPrompt { rendered })
         }
         _ => match completion(cat, &params) {
-            Ok(Completion::Values { gate, values }) => wait(ex, vec![authorize(gate)], CatalogueWork::Complete { values }),
-            Ok(Completion::Objects { gate, effect }) => wait(ex, vec![authorize(gate), effect], CatalogueWork::CompleteObjects),
+            Ok(Completion { item, gate, answer }) => {
+                // The audit line names the prompt or template completed, as reads and gets do.
+                let ex = Exchange { target: Some(item.to_string()), ..ex };
+                if !allowed(&principal, item) {
+                    return out_of_scope(&ex, item);
+                }
+                match answer {
+                    Answer::Values(values) => wait(ex, vec![authorize(gate)], CatalogueWork::Complete { values }),
+                    Answer::Objects(effect) => wait(ex, vec![authorize(gate), effect], CatalogueWork::CompleteObjects),
+                }
+            }
             Err(why) => invalid_params(&ex, &format!("Invalid params: {why}")),
         },
     }
@@ -243,10 +253,18 @@ fn pk_value(text: &str) -> Value {
     text.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
-enum Completion<'a> {
-    Values { gate: &'a Gate, values: Vec<String> },
+/// What a completion completes: the prompt or template (`item`, by the name an allowlist
+/// uses), its gate, and the values or the host's lookup that answer it.
+struct Completion<'a> {
+    item: &'a str,
+    gate: &'a Gate,
+    answer: Answer,
+}
+
+enum Answer {
+    Values(Vec<String>),
     /// Primary keys the host looks up (those the caller can see).
-    Objects { gate: &'a Gate, effect: Value },
+    Objects(Value),
 }
 
 fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Completion<'a>, String> {
@@ -254,34 +272,49 @@ fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Com
     let argument = params.get("argument").and_then(Value::as_object).ok_or("argument is required")?;
     let name = argument.get("name").and_then(Value::as_str).ok_or("argument.name is required")?;
     let typed = argument.get("value").and_then(Value::as_str).unwrap_or("");
-    let objects = |gate, source: &crate::derive::resources::Source, prefix: &str| Completion::Objects {
-        gate,
-        effect: json!({"kind": "resource.objects", "source": source.to_json(), "offset": 0, "limit": MAX_COMPLETIONS, "prefix": prefix}),
+    // A redacted primary key is never shown, so it is never offered either.
+    let objects = |source: &Source, prefix: &str| {
+        if pk_is_redacted(cat, source) {
+            Answer::Values(Vec::new())
+        } else {
+            Answer::Objects(json!({"kind": "resource.objects", "source": source.to_json(), "offset": 0, "limit": MAX_COMPLETIONS, "prefix": prefix}))
+        }
     };
-    let prefixed = |gate, choices: &[String]| Completion::Values { gate, values: choices.iter().filter(|c| c.starts_with(typed)).cloned().collect() };
+    let prefixed = |choices: &[String]| Answer::Values(choices.iter().filter(|c| c.starts_with(typed)).cloned().collect());
     match reference.get("type").and_then(Value::as_str) {
         Some("ref/prompt") => {
             let prompt_name = reference.get("name").and_then(Value::as_str).ok_or("ref.name is required")?;
             let prompt = cat.prompt(prompt_name).ok_or(format!("unknown prompt '{prompt_name}'"))?;
             let arg: &PromptArgumentFacts =
                 prompt.arguments.iter().find(|a| a.name == name).ok_or(format!("prompt '{prompt_name}' has no argument '{name}'"))?;
-            match (&prompt.objects, name) {
+            let answer = match (&prompt.objects, name) {
                 // `pks` is comma-separated: complete the last one.
-                (Some(source), "pks") => Ok(objects(&prompt.gate, source, typed.rsplit(',').next().unwrap_or("").trim())),
-                _ => Ok(prefixed(&prompt.gate, &arg.choices)),
-            }
+                (Some(source), "pks") => objects(source, typed.rsplit(',').next().unwrap_or("").trim()),
+                _ => prefixed(&arg.choices),
+            };
+            Ok(Completion { item: &prompt.name, gate: &prompt.gate, answer })
         }
         Some("ref/resource") => {
             let uri = reference.get("uri").and_then(Value::as_str).ok_or("ref.uri is required")?;
             let template = cat.resource_templates.iter().find(|t| t.uri == uri).ok_or(format!("unknown resource template '{uri}'"))?;
-            match (&template.reader, template.objects()) {
-                (Reader::Custom { completions }, _) => Ok(prefixed(&template.gate, completions.get(name).map_or(&[][..], Vec::as_slice))),
-                (_, Some(source)) if name == "pk" => Ok(objects(&template.gate, source, typed)),
-                _ => Err(format!("resource template '{uri}' has no variable '{name}'")),
-            }
+            let answer = match (&template.reader, template.objects()) {
+                (Reader::Custom { completions }, _) => prefixed(completions.get(name).map_or(&[][..], Vec::as_slice)),
+                (_, Some(source)) if name == "pk" => objects(source, typed),
+                _ => return Err(format!("resource template '{uri}' has no variable '{name}'")),
+            };
+            Ok(Completion { item: &template.uri, gate: &template.gate, answer })
         }
         _ => Err("ref.type must be ref/prompt or ref/resource".into()),
     }
+}
+
+/// Whether the primary key of the model behind `source` is a redacted field.
+fn pk_is_redacted(cat: &Catalogue, source: &Source) -> bool {
+    let model = match source {
+        Source::Admin(id) => cat.admin_ids.iter().position(|a| a == id).map(|admin| cat.admin_model(admin)),
+        Source::Model(label) => cat.model(label),
+    };
+    model.is_some_and(|m| cat.is_redacted(m, &m.pk))
 }
 
 pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: CatalogueWork, results: Vec<&RawValue>) -> Output {
@@ -696,6 +729,56 @@ mod tests {
         let message = json!({"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": "nope"}});
         let reply = reply_to(&cat, message, &context, |effect| panic!("unexpected effect {effect}"));
         assert_eq!(reply["error"]["code"], -32602, "{reply}");
+    }
+
+    /// Completes `argument` of `reference` for a key allowing `allowed`; the effects asked for
+    /// are recorded (gates pass, every model has the objects 1 and 2).
+    fn complete(cat: &Catalogue, allowed: &[&str], reference: Value, argument: &str) -> (Value, Vec<String>) {
+        let context = json!({"principal": {"user_id": 1, "allowed_tools": allowed}});
+        let message = json!({"jsonrpc": "2.0", "id": 1, "method": "completion/complete",
+                             "params": {"ref": reference, "argument": {"name": argument, "value": ""}}});
+        let mut asked = Vec::new();
+        let reply = reply_to(cat, message, &context, |effect| {
+            asked.push(effect["kind"].as_str().unwrap().to_string());
+            match effect["kind"].as_str().unwrap() {
+                "authorize" => json!(true),
+                "resource.objects" => json!({"objects": [{"pk": 1, "label": "one"}, {"pk": 2, "label": "two"}], "more": false}),
+                other => panic!("unexpected effect {other}"),
+            }
+        });
+        (reply, asked)
+    }
+
+    #[test]
+    fn completion_is_refused_for_items_outside_the_keys_allowlist() {
+        let cat = many_models(0);
+        let user = json!({"type": "ref/resource", "uri": "django-mcp://model/auth.User/{pk}"});
+        let prompt = json!({"type": "ref/prompt", "name": "mark_published_library_book"});
+        for (reference, argument) in [(&user, "pk"), (&prompt, "pks")] {
+            let (reply, asked) = complete(&cat, &["list_library_author"], reference.clone(), argument);
+            assert_eq!(reply["error"]["code"], jsonrpc::OUT_OF_SCOPE, "{reply}");
+            assert!(asked.is_empty(), "asked the host {asked:?}");
+            let (reply, _) = complete(&cat, &[], reference.clone(), argument);
+            assert_eq!(reply["result"]["completion"]["values"], json!(["1", "2"]), "{reply}");
+        }
+        let (reply, _) = complete(&cat, &["django-mcp://model/auth.User/{pk}"], user, "pk");
+        assert_eq!(reply["result"]["completion"]["values"], json!(["1", "2"]), "{reply}");
+    }
+
+    #[test]
+    fn a_redacted_primary_key_is_never_completed() {
+        let mut facts = many_models_facts(0);
+        facts["settings"]["redact_fields"] = json!(["library.Book.id"]);
+        let cat = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0;
+        let book = json!({"type": "ref/resource", "uri": "django-mcp://model/library.Book/{pk}"});
+        let prompt = json!({"type": "ref/prompt", "name": "mark_published_library_book"});
+        for (reference, argument) in [(book, "pk"), (prompt, "pks")] {
+            let (reply, asked) = complete(&cat, &[], reference, argument);
+            assert_eq!(reply["result"]["completion"]["values"], json!([]), "{reply}");
+            assert!(!asked.contains(&"resource.objects".to_string()), "asked the host {asked:?}");
+        }
+        let (reply, _) = complete(&cat, &[], json!({"type": "ref/resource", "uri": "django-mcp://model/library.Author/{pk}"}), "pk");
+        assert_eq!(reply["result"]["completion"]["values"], json!(["1", "2"]), "{reply}");
     }
 
     #[test]
