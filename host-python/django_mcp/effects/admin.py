@@ -3,13 +3,14 @@ the other admin effects share (finding an object, the fields shown)."""
 
 import weakref
 
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import MultipleObjectsReturned, ValidationError
 
 from django_mcp import rate_limits
 from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.drf import drf_permits
 from django_mcp.effects.views import view_listed
-from django_mcp.facts.forms import fields_from_declarations
+from django_mcp.facts.forms import fieldsets_from_declarations
 from django_mcp.values import field_value
 
 MASK = "********"
@@ -87,8 +88,8 @@ def admin_retrieve(effect, caller, registry):
 
 
 def viewable_object(model_admin, request, pk):
-    """The object with `pk`, if `get_queryset` holds it and `has_view_permission(request, obj)`
-    lets this caller see it."""
+    """The object with `pk`, if the admin finds it for this caller and
+    `has_view_permission(request, obj)` lets them see it."""
     obj = find_object(model_admin, request, pk)
     if not model_admin.has_view_permission(request, obj):
         raise Forbidden()
@@ -96,8 +97,18 @@ def viewable_object(model_admin, request, pk):
 
 
 def find_object(model_admin, request, pk):
-    """The object with `pk` among those `get_queryset` lets this caller see, or NotFound."""
-    return get_object(model_admin.get_queryset(request), pk)
+    """The object with `pk` as the admin's change, delete and history views find it:
+    `get_object(request, object_id)`, which reads `get_queryset` (an override may narrow it
+    further or look objects up its own way); NotFound when it finds none."""
+    if isinstance(pk, bool):
+        raise NotFound()  # True would otherwise find the object whose pk is 1
+    try:
+        obj = model_admin.get_object(request, str(pk))
+    except (MultipleObjectsReturned, ValueError, TypeError, ValidationError):
+        obj = None  # a pk of the wrong shape names no object either
+    if obj is None:
+        raise NotFound()
+    return obj
 
 
 def get_object(queryset, pk):
@@ -113,9 +124,9 @@ def get_object(queryset, pk):
 
 
 def shown_values(model_admin, request, obj, fields, masked):
-    """The values of `fields` that the admin shows this caller for `obj` (`get_fields`),
-    pk always included, `masked` fields never revealed."""
-    shown = admin_fields(model_admin, request, obj)
+    """The values of `fields` that the admin's change page shows this caller for `obj`
+    (`shown_fields`), pk always included, `masked` fields never revealed."""
+    shown = shown_fields(model_admin, request, obj)
     opts = model_admin.model._meta
     wanted = [name for name in fields if name in shown or name == opts.pk.name]
     return object_values(model_admin.model, obj, wanted, masked)
@@ -149,24 +160,21 @@ def _row(obj, columns, masked):
     return row
 
 
-def admin_fields(model_admin, request, obj):
-    """The field names `get_fields(request, obj)` gives. The default implementation builds a
-    ModelForm class on every call; when none of the hooks it consults are overridden its
-    answer depends on nothing but the ModelAdmin's declarations, so it is computed once."""
-    if not fields_from_declarations(type(model_admin)):
-        return set(_flatten(model_admin.get_fields(request, obj)))
+def shown_fields(model_admin, request, obj):
+    """The fields the admin's change page shows this caller for `obj`: its
+    `get_fieldsets(request, obj)`, flattened. That page renders nothing else: a field in
+    neither `fieldsets` nor `fields` is not shown, even when `get_fields` (every editable
+    field, once `fieldsets` is declared) names it; a read-only field is shown where the
+    fieldsets place it. Answered once per ModelAdmin when the answer follows from its
+    declarations alone (`get_fieldsets` as Django's, and either `fieldsets` declared or
+    `get_fields` answering from declarations): the default builds a ModelForm class."""
+    if not fieldsets_from_declarations(type(model_admin)):
+        return set(flatten_fieldsets(model_admin.get_fieldsets(request, obj)))
     shown = _STATIC_FIELDS.get(model_admin)
     if shown is None:
-        shown = _STATIC_FIELDS[model_admin] = frozenset(_flatten(model_admin.get_fields(request, obj)))
+        shown = _STATIC_FIELDS[model_admin] = frozenset(flatten_fieldsets(model_admin.get_fieldsets(request, obj)))
     return shown
 
 
 _STATIC_FIELDS = weakref.WeakKeyDictionary()
 
-
-def _flatten(fields):
-    for entry in fields:
-        if isinstance(entry, (list, tuple)):
-            yield from _flatten(entry)
-        else:
-            yield entry

@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models.functions import Cast, Substr
 
 from django_mcp.effects import EffectError, Forbidden, NotFound
-from django_mcp.effects.admin import admin_fields, get_object, object_values, shown_values, viewable_object
+from django_mcp.effects.admin import get_object, object_values, shown_fields, shown_values, viewable_object
 from django_mcp.values import to_json
 
 #: The most objects one `resource.objects` page holds.
@@ -114,7 +114,7 @@ class _AdminSource:
         return shown_values(self.model_admin, self.request, obj, fields, masked)
 
     def shows(self, obj, name):
-        return name in admin_fields(self.model_admin, self.request, obj)
+        return name in shown_fields(self.model_admin, self.request, obj)
 
 
 class _ModelSource:

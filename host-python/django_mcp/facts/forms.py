@@ -98,6 +98,14 @@ def fields_from_declarations(admin_class) -> bool:
 
 
 @functools.cache
+def fieldsets_from_declarations(admin_class) -> bool:
+    """Whether `get_fieldsets` answers from the admin's declarations alone: Django's own,
+    over declared `fieldsets` or a `get_fields` that answers from declarations."""
+    return _unoverridden(admin_class, ("get_fieldsets",)) and (
+        bool(admin_class.fieldsets) or fields_from_declarations(admin_class))
+
+
+@functools.cache
 def forms_from_declarations(admin_class) -> bool:
     """Whether the admin's forms follow from its declarations alone (`form`, `fields`,
     `exclude`, `readonly_fields`…): so when none of the hooks that build them is overridden.
