@@ -3,6 +3,7 @@ declared filter fields only, results that carry only the allowed fields, the mod
 `get_queryset` always applied — in-process and through the SDK over HTTP."""
 
 import anyio
+from django.contrib.auth.models import User
 from django.test import override_settings
 
 from conftest import InProcessMCP, db_dump
@@ -62,6 +63,29 @@ def test_the_permission_and_the_admins_queryset_hold(client, bob_key, mcp):
         finally:
             server.reset()
     assert scoped["count"] == Book.objects.filter(in_print=True).count()
+
+
+def refused_search(caller, name):
+    """`name` is not listed to `caller`, and calling it is refused and changes nothing."""
+    caller.rpc("ping")  # the key's first use writes last_used_at
+    before = db_dump()
+    assert name not in {t["name"] for t in caller.all_tools()}
+    assert caller.rpc("tools/call", {"name": name, "arguments": {"q": "a"}})["error"]["code"] == -32002
+    assert db_dump() == before
+
+
+def test_a_search_through_an_admin_holds_to_the_sites_has_permission(client, make_key, mcp):
+    # Bob may view authors, but the admin site lets in staff only.
+    User.objects.filter(username="bob").update(is_staff=False)
+    refused_search(InProcessMCP(client, make_key("bob")), "search_library_author")
+    # A site that overrides has_permission refuses even a superuser.
+    with override_settings(DJANGO_MCP_ADMIN_SITES=["closed_admin.site"]):
+        server.reset()
+        try:
+            refused_search(mcp, "search_library_author")
+            refused_search(mcp, "search_library_book")
+        finally:
+            server.reset()
 
 
 def test_search_through_the_sdk_over_http(live_demo):

@@ -278,6 +278,14 @@ def test_the_entry_permission_and_the_admin_view_permission_are_checked_again(bo
     assert error(run("bob", search_effect())[0])["kind"] == "forbidden"
 
 
+def test_the_admin_sites_has_permission_is_checked_again(books, settings):
+    # Bob may view authors, but the admin site lets in staff only.
+    User.objects.filter(username="bob").update(is_staff=False)
+    assert error(run("bob", search_effect(model="library.Author"))[0])["kind"] == "forbidden"
+    settings.DJANGO_MCP_ADMIN_SITES = ["closed_admin.site"]  # refuses even a superuser
+    assert error(run("alice", search_effect())[0])["kind"] == "forbidden"
+
+
 def test_without_an_admin_the_default_manager_and_the_permission(books, settings, no_admin):
     assert searches()["library.Book"]["admin"] is None
     reader = User.objects.create_user("reader")  # not staff: no admin site involved

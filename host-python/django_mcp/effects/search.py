@@ -1,10 +1,11 @@
 """The search effect: a page of a DJANGO_MCP_MODEL_SEARCH entry's model for this caller
 (docs/engine-protocol.md, `model.search`).
 
-The objects are those the model's ModelAdmin lets this caller see (`has_view_permission`,
-`get_queryset`: tenant scoping is never bypassed), else the default manager's. The entry's
-permission is checked again here, and the effect's field names are held to the entry's: this
-effect hands out data.
+The objects are those the model's ModelAdmin lets this caller see (its site's
+`has_permission` first, as for every admin tool, then `has_view_permission`, `get_queryset`:
+tenant scoping is never bypassed), else the default manager's. The entry's permission is
+checked again here, and the effect's field names are held to the entry's: this effect hands
+out data.
 """
 
 import functools
@@ -31,8 +32,8 @@ def model_search(effect, caller, registry):
     if search.admin is None:
         queryset = search.model._default_manager.all()
     else:
-        _site, model_admin = registry.get(search.admin)
-        if not model_admin.has_view_permission(request):
+        site, model_admin = registry.get(search.admin)
+        if not (site.has_permission(request) and model_admin.has_view_permission(request)):
             raise Forbidden()
         queryset = model_admin.get_queryset(request)
 
