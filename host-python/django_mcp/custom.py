@@ -108,7 +108,9 @@ class InputRequired(Exception):
     """Raised (as ``call.ask(requests, state)``) by a handler that needs the client's answers
     first: ``requests`` maps keys to ``{"method": "elicitation/create" | "sampling/createMessage"
     | "roots/list", "params": …}``; ``state`` (any JSON value) comes back, verified, as
-    ``call.state`` with the answers in ``call.input_responses``."""
+    ``call.state`` with the answers in ``call.input_responses``, and only to the same call
+    (item, user, arguments). It is signed, not encrypted: the client can read it, so it must
+    hold nothing secret."""
 
     def __init__(self, requests, state=None):
         super().__init__("input required")
