@@ -31,8 +31,9 @@ logger = logging.getLogger("django_mcp.engine")
 ENGINE_INTERFACE = "django-mcp:engine/engine@0.1.0"
 HOST_INTERFACE = "django-mcp:engine/host@0.1.0"
 
-#: Fuel for one step, plus FUEL_PER_BYTE for each byte of its input (a big, valid message
-#: is parsed, validated and passed on in proportion); a step that needs more is runaway code.
+#: Fuel for one step, plus FUEL_PER_BYTE for each character of its input (a big, valid
+#: message is parsed, validated and passed on in proportion; the message is sent unescaped,
+#: so the body cap bounds it); a step that needs more is runaway code.
 STEP_FUEL = 2_000_000_000
 FUEL_PER_BYTE = 5_000
 #: Fuel for deriving the catalogue from the facts (thousands of models need a lot).
@@ -55,6 +56,13 @@ class RawJSON(str):
 
 class EngineTrap(Exception):
     """The guest trapped (fuel, memory, panic); its instance is gone."""
+
+
+def _inbound_text(message, context):
+    """The step input of an inbound message: its context's JSON, then the message text as the
+    client sent it (docs/engine-protocol.md). Never escaped: JSON would write a control
+    character in six bytes, and the fuel a step may burn grows with its input."""
+    return json.dumps({"context": context}, separators=(",", ":")) + message
 
 
 def _resume_text(state, results):
@@ -365,15 +373,16 @@ class EngineRuntime:
             self._facts_json = None
             self._generation += 1
 
-    def run(self, payload: dict, carry_out: EffectRunner) -> dict:
-        """Step one request to its end, carrying out effects in between; returns `done`.
+    def run(self, message: str, context: dict, carry_out: EffectRunner) -> dict:
+        """Step one request (`message` as the client sent it, in `context`) to its end,
+        carrying out effects in between; returns `done`.
 
         Each step takes an instance from the pool and gives it back: the continuation
         travels in the output, so any instance continues any request, and a few instances
         serve any number of concurrent requests (effects, the slow part, hold none).
         Raises EngineTrap; the instance that trapped is dropped.
         """
-        output = self._step(json.dumps(payload, separators=(",", ":")))
+        output = self._step(_inbound_text(message, context))
         for _ in range(MAX_ROUNDS):
             if "done" in output:
                 return output["done"]

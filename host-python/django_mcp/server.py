@@ -17,6 +17,13 @@ from django_mcp.requests import CallerContext
 
 logger = logging.getLogger("django_mcp.server")
 
+#: The requests the engine answers without a principal (protocol/mod.rs, `inbound`). Any
+#: other request without a credential is refused here as the engine would refuse it, so a
+#: caller who has none costs no engine step (the one instance is shared by every request).
+OPEN_METHODS = frozenset({"initialize", "ping", "server/discover", "logging/setLevel"})
+UNAUTHENTICATED = -32001
+UNAUTHENTICATED_MESSAGE = "unauthenticated: send Authorization: Bearer <key>"
+
 
 @dataclasses.dataclass
 class Outcome:
@@ -70,8 +77,11 @@ def internal_error_reply(correlation_id, message_id=None):
     return _error_reply(message_id, -32603, "Internal error", {"correlation_id": correlation_id})
 
 
-def _error_reply(message_id, code, message, data):
-    return json.dumps({"jsonrpc": "2.0", "id": message_id, "error": {"code": code, "message": message, "data": data}})
+def _error_reply(message_id, code, message, data=None):
+    error = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return json.dumps({"jsonrpc": "2.0", "id": message_id, "error": error})
 
 
 def handle(message_text, *, identity=None, transport="http", host="localhost", scheme="https",
@@ -85,64 +95,99 @@ def handle(message_text, *, identity=None, transport="http", host="localhost", s
 def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp_headers):
     started = time.perf_counter()
     user = identity.user if identity is not None else None
-    payload = {
-        "message": message_text,
-        "context": {"transport": transport, "principal": identity.principal() if identity is not None else None,
-                    "headers": mcp_headers or {}},
-    }
+    context = {"transport": transport, "principal": identity.principal() if identity is not None else None,
+               "headers": mcp_headers or {}}
     caller = CallerContext(user, host=host, scheme=scheme, correlation_id=correlation_id,
                            client=identity.client if identity is not None else None,
                            subject=identity.subject if identity is not None else None)
     headers, notifications = {}, []
-    # Checked before the engine runs: an over-limit client costs no engine step.
+    # Checked before the engine runs: an over-limit or anonymous client costs no engine step.
     retry_after = rate_limits.for_credential(identity.subject) if identity is not None else None
+    peeked = _peek(message_text) if identity is None else None
     if retry_after is not None:
-        reply, status, report = _rate_limited(message_text, retry_after)
+        reply, status, report = _rate_limited(_peek(message_text), retry_after)
         headers["Retry-After"] = str(retry_after)
+    elif peeked is not None and peeked.needs_credential:
+        reply, status, report = _refusal(peeked, UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE, "unauthenticated", 401)
     else:
         try:
             runtime = state.get_runtime()
-            done = runtime.run(payload, EffectRunner(caller, _registry(runtime), notifications.append))
+            done = runtime.run(message_text, context, EffectRunner(caller, _registry(runtime), notifications.append))
             reply, status, report = done["reply"], done["http_status"], done["audit"]
             headers.update(done.get("headers") or {})
         except (EngineTrap, FactsRejected) as exc:
             logger.error("engine failure [correlation_id=%s]: %s", correlation_id, exc)
-            message_id, method, target = _peek(message_text)
-            reply, status = internal_error_reply(correlation_id, message_id), 200
-            report = {"method": method, "target": target, "outcome": "handler_error",
+            peeked = _peek(message_text)
+            reply, status = internal_error_reply(correlation_id, peeked.id), 200
+            report = {"method": peeked.method, "target": peeked.target, "outcome": "handler_error",
                       "error_code": -32603, "error_message": "engine failure"}
+    _audit(correlation_id, transport, identity, started, status, report)
+    return Outcome(reply, status, correlation_id, headers, notifications, report.get("method"))
+
+
+def refuse(message_text, *, identity, transport, code, message, outcome, http_status=200) -> Outcome:
+    """Answer a message with a JSON-RPC error without the engine (a transport's refusal that
+    names the request: its id in the reply, its method and target in the audit line)."""
+    with correlation.new_request() as correlation_id:
+        started = time.perf_counter()
+        reply, status, report = _refusal(_peek(message_text), code, message, outcome, http_status)
+        _audit(correlation_id, transport, identity, started, status, report)
+        return Outcome(reply, status, correlation_id, method=report["method"])
+
+
+def _audit(correlation_id, transport, identity, started, status, report):
     audit.record(
         correlation_id=correlation_id,
         transport="streamable-http" if transport == "http" else "stdio",
         key_id=identity.key_id if identity is not None else None,
-        user_id=user.pk if user is not None else None,
+        user_id=identity.user.pk if identity is not None else None,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
         wire_status=status if transport == "http" else None,
         **report,
     )
-    return Outcome(reply, status, correlation_id, headers, notifications, report.get("method"))
 
 
-def _rate_limited(message_text, retry_after):
-    message_id, method, target = _peek(message_text)
+def _rate_limited(peeked, retry_after):
     message = rate_limits.message(retry_after)
-    reply = _error_reply(message_id, rate_limits.CODE, message, {"retryAfter": retry_after})
-    report = {"method": method, "target": target, "outcome": "rate_limited",
+    reply = _error_reply(peeked.id, rate_limits.CODE, message, {"retryAfter": retry_after})
+    report = {"method": peeked.method, "target": peeked.target, "outcome": "rate_limited",
               "error_code": rate_limits.CODE, "error_message": message}
     return reply, 429, report
 
 
+def _refusal(peeked, code, message, outcome, http_status):
+    report = {"method": peeked.method, "target": peeked.target, "outcome": outcome,
+              "error_code": code, "error_message": message}
+    return _error_reply(peeked.id, code, message), http_status, report
+
+
+@dataclasses.dataclass(frozen=True)
+class _Peeked:
+    """What the host reads of a message the engine does not answer: its id (for the reply),
+    its method and target (for the audit line, as the engine names them)."""
+
+    id: str | int | None = None
+    method: str = "<unknown>"
+    target: str | None = None
+    #: A well-formed request for a method the engine answers only for a principal.
+    needs_credential: bool = False
+
+
 def _peek(message_text):
-    """The id, method and tool name of a message the engine did not answer, so the client can
-    match the error and the audit line names what was refused."""
     try:
         message = json.loads(message_text)
-        message_id, method, params = message.get("id"), message.get("method"), message.get("params")
-    except (ValueError, AttributeError):
-        return None, "<unknown>", None
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
+        return _Peeked()
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        return _Peeked()
+    message_id, method, params = message.get("id"), message["method"], message.get("params")
     valid_id = message_id if isinstance(message_id, (str, int)) and not isinstance(message_id, bool) else None
-    name = params.get("name") if isinstance(params, dict) and method == "tools/call" else None
-    return valid_id, method if isinstance(method, str) else "<unknown>", name if isinstance(name, str) else None
+    target = None
+    if isinstance(params, dict):
+        named = params["name"] if "name" in params else params.get("uri")
+        target = named if isinstance(named, str) else None
+    # Notifications, responses and malformed messages go on: the engine answers them alike.
+    return _Peeked(valid_id, method, target, needs_credential=valid_id is not None and method not in OPEN_METHODS)
 
 
 def _registry(runtime):

@@ -141,3 +141,33 @@ def test_a_log_record_outside_a_request_can_still_be_formatted(caplog):
     logging.getLogger("project").info("no request here")
     [record] = [r for r in caplog.records if r.name == "project"]
     assert logging.Formatter("%(correlation_id)s %(message)s").format(record) == "- no request here"
+
+
+# Refusals of bodies the host cannot read: every one audited.
+
+DEEPLY_NESTED = "[" * 200_000 + "]" * 200_000
+
+
+def test_a_deeply_nested_body_over_the_rate_limit_is_refused_429_and_audited(mcp, settings, audit):
+    settings.DJANGO_MCP_RATE_LIMITS = {"key": "1/h"}
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    assert mcp.post({"jsonrpc": "2.0", "id": 1, "method": "ping"}).status_code == 200
+    response = mcp.post(DEEPLY_NESTED)
+    assert response.status_code == 429 and response.json()["error"]["code"] == -32005
+    served, limited = audit()
+    assert (limited["method"], limited["outcome"], limited["wire_status"]) == ("<unknown>", "rate_limited", 429)
+
+
+def test_a_deeply_nested_body_when_the_engine_fails_is_refused_and_audited(mcp, monkeypatch, audit):
+    from django_mcp.engine import EngineRuntime, EngineTrap
+
+    def trap(*args):
+        raise EngineTrap("all fuel consumed by WebAssembly")
+
+    monkeypatch.setattr(EngineRuntime, "run", trap)
+    response = mcp.post(DEEPLY_NESTED)
+    assert response.status_code == 200 and response.json()["error"]["code"] == -32603
+    [line] = audit()
+    assert (line["method"], line["outcome"], line["error_message"]) == ("<unknown>", "handler_error", "engine failure")

@@ -53,6 +53,9 @@ enum Transport {
 
 /// One step's input: an inbound message with its context, or a continuation. Effect
 /// results stay raw JSON here: a page of rows is passed on into the reply, never rebuilt.
+/// The message is the `message` string, or else the text that follows this object: a host
+/// that sends it there passes the client's text as it came, never escaped (JSON escapes a
+/// control character in six bytes), so a step's input stays the size of the message.
 #[derive(Deserialize)]
 struct StepInput<'a> {
     #[serde(default)]
@@ -243,9 +246,13 @@ fn stateless_result(cat: &Catalogue, method: &str, result: &str, result_type: &s
 
 /// Entry point for one `step` call.
 pub fn step(cat: &Catalogue, input: &str) -> Output {
-    let input: StepInput = match serde_json::from_str(input) {
-        Ok(v) => v,
-        Err(e) => return host_fault(format!("step input is not valid: {e}")),
+    let mut values = serde_json::Deserializer::from_str(input).into_iter::<StepInput>();
+    let header = values.next();
+    let following = &input[values.byte_offset()..];
+    let input: StepInput = match header {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return host_fault(format!("step input is not valid: {e}")),
+        None => return host_fault("step input is empty".to_string()),
     };
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
@@ -257,11 +264,13 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
             Err(e) => host_fault(format!("bad continuation state: {e}")),
         };
     }
-    let Some(message) = input.message else {
-        return host_fault("step input has neither message nor resume".to_string());
+    let message = match (&input.message, &input.context) {
+        (Some(message), _) => message.as_str(),
+        (None, Some(_)) => following,
+        (None, None) => return host_fault("step input has neither message nor resume".to_string()),
     };
     let context = input.context.unwrap_or(Context { principal: None, transport: Transport::Http, headers: Default::default() });
-    inbound(cat, &message, context)
+    inbound(cat, message, context)
 }
 
 /// A host that speaks the protocol wrongly gets an internal error, never a panic.
@@ -455,6 +464,21 @@ mod tests {
         let asked: Value = serde_json::from_str(&stateless_result(&cat, "tools/call", r#"{"inputRequests":{}}"#, "input_required")).unwrap();
         assert_eq!(asked["resultType"], "input_required");
         assert!(asked.get("ttlMs").is_none());
+    }
+
+    #[test]
+    fn a_message_may_follow_its_context_unescaped() {
+        let cat = catalogue();
+        let context = r#"{"context":{"transport":"http","principal":null}}"#;
+        let ping = step(&cat, &format!(r#"{context}{{"jsonrpc":"2.0","id":7,"method":"ping"}}"#)).to_text();
+        assert_eq!(ping.split_once('\n').unwrap().1, r#"{"id":7,"jsonrpc":"2.0","result":{}}"#);
+        // Control characters are the client's text as sent: a parse error, not a host fault.
+        let junk = step(&cat, &format!("{context}\u{1}\u{1}\u{1}")).to_text();
+        assert!(junk.contains("-32700") && junk.contains("\"<malformed>\""), "{junk}");
+        let empty = step(&cat, context).to_text();
+        assert!(empty.contains("-32700") && empty.contains("\"<malformed>\""), "{empty}");
+        let nothing = step(&cat, "{}").to_text();
+        assert!(nothing.contains("\"<host>\""), "{nothing}");
     }
 
     #[test]
