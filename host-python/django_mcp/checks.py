@@ -2,6 +2,7 @@
 
 import importlib
 import re
+import sys
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -36,7 +37,7 @@ def check_settings(app_configs=None, **kwargs):
                 error(3, f"DJANGO_MCP_ADMIN_SITES: {path!r} is not an AdminSite instance.")
     if conf.get("DJANGO_MCP_TOOL_NAMES") not in ("portable", "dotted"):
         error(4, "DJANGO_MCP_TOOL_NAMES must be 'portable' or 'dotted'.")
-    for name in ("DJANGO_MCP_PAGE_SIZE", "DJANGO_MCP_MAX_BODY_BYTES"):
+    for name in ("DJANGO_MCP_PAGE_SIZE", "DJANGO_MCP_MAX_BODY_BYTES", "DJANGO_MCP_ANONYMOUS_MAX_BODY_BYTES"):
         value = conf.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             error(5, f"{name} must be a positive integer.")
@@ -45,6 +46,12 @@ def check_settings(app_configs=None, **kwargs):
         error(6, "DJANGO_MCP_REDACT_FIELDS must be a list of 'field' or 'app.Model.field' strings.")
     errors.extend(_oauth_errors())
     errors.extend(_rate_limit_errors())
+    errors.extend(_failure_limit_errors())
+    if conf.get("DJANGO_MCP_TEST_HOOKS") and not _running_tests():
+        error(21, "DJANGO_MCP_TEST_HOOKS is on outside a test run: it answers debug/* methods that make the "
+                  "engine spin, panic or allocate before any authentication.",
+              hint="Turn it off. A test fixture that serves with it in another process silences this check "
+                   "with SILENCED_SYSTEM_CHECKS = ['django_mcp.E021'].")
     errors.extend(_resource_errors())
     errors.extend(_view_errors())
     errors.extend(_search_errors())
@@ -116,6 +123,28 @@ def _rate_limit_errors():
     alias = conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")
     if alias not in settings.CACHES:
         yield _error(11, f"DJANGO_MCP_RATE_LIMIT_CACHE: {alias!r} is not a cache in CACHES.")
+
+
+def _running_tests():
+    """Under pytest, or Django's test runner (`manage.py test`, `django-admin test`)."""
+    return "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+
+
+def _failure_limit_errors():
+    limits = conf.get("DJANGO_MCP_AUTH_FAILURE_LIMITS")
+    if limits is None:
+        return
+    if not isinstance(limits, dict) or not set(limits) <= {"key", "address"}:
+        yield _error(22, "DJANGO_MCP_AUTH_FAILURE_LIMITS must be a dict like {'key': '10/m', 'address': '60/m'} "
+                         "(or None: failed credential checks are not limited).")
+        return
+    for kind, rate in limits.items():
+        if rate is None:
+            continue
+        try:
+            rate_limits.parse(rate)
+        except ValueError as exc:
+            yield _error(10, f"DJANGO_MCP_AUTH_FAILURE_LIMITS[{kind!r}]: {exc}.")
 
 
 def _resource_errors():

@@ -9,6 +9,8 @@ DEFAULTS = {
     "DJANGO_MCP_TOOL_NAMES": "portable",
     "DJANGO_MCP_REDACT_FIELDS": (),
     "DJANGO_MCP_MAX_BODY_BYTES": 4 * 1024 * 1024,
+    # A request without Authorization may only initialize, ping or discover: small messages.
+    "DJANGO_MCP_ANONYMOUS_MAX_BODY_BYTES": 64 * 1024,
     "DJANGO_MCP_ENGINE_WASM": None,
     "DJANGO_MCP_ENGINE_CACHE_DIR": None,
     "DJANGO_MCP_TEST_HOOKS": False,
@@ -17,6 +19,8 @@ DEFAULTS = {
     "DJANGO_MCP_OAUTH": None,
     "DJANGO_MCP_RATE_LIMITS": None,
     "DJANGO_MCP_RATE_LIMIT_CACHE": "default",
+    # Failed credential checks per key id and per client address (REMOTE_ADDR), then 429.
+    "DJANGO_MCP_AUTH_FAILURE_LIMITS": {"key": "10/m", "address": "60/m"},
     "DJANGO_MCP_RESOURCE_MODELS": (),
     # Search tools: "app.Model" or {"model", "search_fields", "filter_fields", "fields", "permission"}.
     "DJANGO_MCP_MODEL_SEARCH": (),

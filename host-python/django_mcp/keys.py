@@ -85,16 +85,32 @@ def authenticate_credential(value):
     if key is None:
         return KeyCheck(KeyStatus.UNKNOWN, key_id)
     if not key.verify_secret(secret):
-        status = KeyStatus.WRONG_SECRET
-    elif key.is_revoked:
-        status = KeyStatus.REVOKED
-    elif key.is_expired:
-        status = KeyStatus.EXPIRED
-    elif not key.user.is_active:
-        status = KeyStatus.INACTIVE_USER
-    else:
-        status = KeyStatus.OK
-    return KeyCheck(status, key_id, key)
+        return KeyCheck(KeyStatus.WRONG_SECRET, key_id, key)
+    return KeyCheck(_standing(key), key_id, key)
+
+
+def recheck_key(key_id):
+    """The key as it stands now, read again with a fresh user (so the user's permissions are
+    read again too): for a session that proved the secret once (STDIO)."""
+    key = find_key(key_id)
+    if key is None:
+        return KeyCheck(KeyStatus.UNKNOWN, key_id)
+    return KeyCheck(_standing(key), key_id, key)
+
+
+def presented_key_id(value):
+    """The key id of an Authorization header value, when it has the shape of a key credential."""
+    return _split_credential(value)[1]
+
+
+def _standing(key):
+    if key.is_revoked:
+        return KeyStatus.REVOKED
+    if key.is_expired:
+        return KeyStatus.EXPIRED
+    if not key.user.is_active:
+        return KeyStatus.INACTIVE_USER
+    return KeyStatus.OK
 
 
 def find_key(key_id):

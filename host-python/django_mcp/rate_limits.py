@@ -1,4 +1,5 @@
-"""Rate limits per credential and per (credential, tool), counted in Django's cache.
+"""Rate limits per credential and per (credential, tool), and of failed credential checks per
+key id and per client address, counted in Django's cache.
 
 Fixed windows aligned to the clock: one counter per subject and window, created with
 `cache.add` and counted with `cache.incr`, which are atomic on shared caches (Redis,
@@ -43,20 +44,60 @@ def for_tool(subject, tool):
     return _hit(f"tool|{subject}|{tool}", rate) if rate else None
 
 
+def credential_failures_blocked(key_id, address):
+    """Seconds until the key id or the client address may try a credential again, when either
+    has used up its budget of failed checks (`DJANGO_MCP_AUTH_FAILURE_LIMITS`); else None.
+    Only reads the counters, so it costs no hashing and no query."""
+    waits = [_over(_Window(bucket, rate)) for bucket, rate in _failure_buckets(key_id, address)]
+    return max((w for w in waits if w is not None), default=None)
+
+
+def count_credential_failure(key_id, address):
+    """Count one failed credential check against the key id it named and the address it came from."""
+    for bucket, rate in _failure_buckets(key_id, address):
+        _count(_Window(bucket, rate))
+
+
+def _failure_buckets(key_id, address):
+    limits = conf.get("DJANGO_MCP_AUTH_FAILURE_LIMITS") or {}
+    subjects = {"key": key_id, "address": address}
+    return [(f"failed-{kind}|{subject}", limits[kind])
+            for kind, subject in subjects.items() if subject and limits.get(kind)]
+
+
 def _hit(bucket, rate):
-    allowed, period = parse(rate)
-    now = time.time()
-    window = int(now // period)
-    window_left = (window + 1) * period - now
-    key = f"django_mcp:rate:{bucket}:{period}:{window}"
-    cache = caches[conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")]
+    window = _Window(bucket, rate)
+    return _wait(window) if _count(window) > window.allowed else None
+
+
+class _Window:
+    """One subject's counter in the current fixed window of `rate`."""
+
+    def __init__(self, bucket, rate):
+        self.allowed, period = parse(rate)
+        now = time.time()
+        window = int(now // period)
+        self.left = (window + 1) * period - now
+        self.key = f"django_mcp:rate:{bucket}:{period}:{window}"
+        self.cache = caches[conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")]
+
+
+
+def _wait(window):
+    return max(1, math.ceil(window.left))
+
+
+def _over(window):
+    return _wait(window) if (window.cache.get(window.key) or 0) >= window.allowed else None
+
+
+def _count(window):
     # The counter outlives its window slightly, never less: it must not restart mid-window.
-    if cache.add(key, 1, timeout=math.ceil(window_left) + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # evicted between add and incr: this request starts it again
-            cache.add(key, 1, timeout=math.ceil(window_left) + 1)
-            count = 1
-    return max(1, math.ceil(window_left)) if count > allowed else None
+    timeout = math.ceil(window.left) + 1
+    if window.cache.add(window.key, 1, timeout=timeout):
+        return 1
+    try:
+        return window.cache.incr(window.key)
+    except ValueError:  # evicted between add and incr: this request starts it again
+        window.cache.add(window.key, 1, timeout=timeout)
+        return 1

@@ -1,8 +1,10 @@
 """Streamable HTTP: one POST carries one JSON-RPC message; the answer is JSON, or an SSE
 stream when the request received notifications (progress, log messages) on the way.
 
-Order of checks: method (405), Origin (403), size (413), media type (415), UTF-8 (400),
-credential (401 / 403), then the engine. Every answer is audited.
+Order of checks: method (405), Origin (403), size (413: a smaller cap without
+Authorization), media type (415), UTF-8 (400), credential (429 once its key id or address
+failed too often, 401 / 403), then the engine; server.handle refuses a request without a
+credential for a method that needs one. Every answer is audited.
 """
 
 from urllib.parse import urlsplit
@@ -12,8 +14,9 @@ from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 from django.views.decorators.csrf import csrf_exempt
 
-from django_mcp import audit, conf, oauth, server, sessions
+from django_mcp import audit, conf, oauth, rate_limits, server, sessions
 from django_mcp.identity import authenticate
+from django_mcp.keys import presented_key_id
 
 UNAUTHORIZED_STATES = {"malformed", "unknown", "wrong_secret", "revoked", "expired"}
 
@@ -29,7 +32,10 @@ def mcp_endpoint(request):
         return _refused(request, response, "method not allowed")
     if not _origin_allowed(request):
         return _refused(request, _error(403, -32600, "Forbidden: Origin is not allowed"), "foreign origin")
-    limit = int(conf.get("DJANGO_MCP_MAX_BODY_BYTES"))
+    # Without a credential only small messages are served (initialize, ping, discover), so an
+    # anonymous caller can make the engine parse only that much.
+    header = request.headers.get("Authorization")
+    limit = int(conf.get("DJANGO_MCP_MAX_BODY_BYTES" if header is not None else "DJANGO_MCP_ANONYMOUS_MAX_BODY_BYTES"))
     if _declared_length(request) > limit:
         return _refused(request, _error(413, -32600, f"Request body exceeds {limit} bytes"), "body too large")
     content_type = request.content_type or ""
@@ -48,10 +54,15 @@ def mcp_endpoint(request):
         return _refused(request, _error(404, -32600, "Session not found: initialize again"), "unknown session")
 
     identity = None
-    header = request.headers.get("Authorization")
     if header is not None:
+        # Limited before the key is looked up or its secret hashed (a legacy key's hash is slow).
+        key_id, address = presented_key_id(header), request.META.get("REMOTE_ADDR")
+        retry_after = rate_limits.credential_failures_blocked(key_id, address)
+        if retry_after is not None:
+            return _refused(request, _too_many_failures(retry_after), "credential failures limited")
         status, identity = authenticate(header, request)
         if status in UNAUTHORIZED_STATES:
+            rate_limits.count_credential_failure(key_id, address)
             return _refused(request, _unauthorized(request, "invalid_token"), f"credential {status}")
         if status == "inactive_user":
             return _refused(request, _error(403, -32002, "Forbidden: the user is inactive"), "inactive user")
@@ -130,6 +141,14 @@ def _error(status, code, message):
     return JsonResponse({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}, status=status)
 
 
+def _too_many_failures(retry_after):
+    message = rate_limits.message(retry_after)
+    response = JsonResponse({"jsonrpc": "2.0", "id": None, "error": {
+        "code": rate_limits.CODE, "message": message, "data": {"retryAfter": retry_after}}}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def _unauthorized(request, error):
     response = _error(401, -32001, "Unauthorized: send Authorization: Bearer <key_id>.<secret>")
     _challenge(response, request, error)
@@ -148,6 +167,6 @@ def _challenge(response, request, error):
 
 def _refused(request, response, reason):
     """Audit an answer given before the engine saw the message."""
-    outcome = "unauthenticated" if response.status_code == 401 else "transport_error"
+    outcome = {401: "unauthenticated", 429: "rate_limited"}.get(response.status_code, "transport_error")
     audit.refused("streamable-http", reason, outcome=outcome, wire_status=response.status_code)
     return response
