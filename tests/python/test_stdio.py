@@ -52,3 +52,61 @@ def test_stray_prints_go_to_stderr_not_the_protocol_stream(key, capsys):
     assert out.getvalue() == '{"id":1,"jsonrpc":"2.0","result":{}}\n'
     assert "stray print" in capsys.readouterr().err
     assert sys.stdout is not sys.stderr
+
+
+# The key and the user's permissions are read again for every message, as HTTP does.
+
+
+class Between(io.StringIO):
+    """stdin whose lines are read one at a time, running `change` before the second."""
+
+    def __init__(self, first, second, change):
+        super().__init__()
+        self.messages, self.change = (first, second), change
+
+    def __iter__(self):
+        yield json.dumps(self.messages[0]) + "\n"
+        self.change()
+        yield json.dumps(self.messages[1]) + "\n"
+
+
+def serve_changing(key, change, second):
+    out = io.StringIO()
+    stdio.serve(key, stdin=Between({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, second, change), stdout=out)
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+LIST_AUTHORS = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_library_author", "arguments": {}}}
+
+
+@pytest.mark.parametrize("change, code", [
+    (lambda key: key.revoke(), -32001),
+    (lambda key: MCPAPIKey.objects.filter(pk=key.pk).update(expires_at=key.created_at), -32001),
+    (lambda key: type(key.user).objects.filter(pk=key.user_id).update(is_active=False), -32002),
+])
+def test_a_key_revoked_expired_or_deactivated_mid_session_is_refused_at_the_next_message(key, change, code):
+    from conftest import db_dump
+
+    def changed():
+        change(MCPAPIKey.objects.get(pk=key.pk))
+        state["before"] = db_dump("library", "auth")
+
+    state = {}
+    first, second = serve_changing(key, changed, LIST_AUTHORS)
+    assert "tools" in first["result"]
+    assert second["id"] == 2 and second["error"]["code"] == code and "result" not in second
+    assert db_dump("library", "auth") == state["before"]
+
+
+def test_a_permission_removed_mid_session_is_seen_by_the_next_message(bob_key):
+    from django.contrib.auth.models import Permission
+
+    key = MCPAPIKey.objects.get(key_id=bob_key.split(".")[0])
+    assert key.user.has_perm("library.view_author")  # fills the user's permission cache
+
+    def remove():
+        key.user.user_permissions.remove(Permission.objects.get(codename="view_author"))
+
+    first, second = serve_changing(key, remove, LIST_AUTHORS)
+    assert "list_library_author" in {t["name"] for t in first["result"]["tools"]}
+    assert second["error"]["code"] == -32002, second

@@ -3,6 +3,10 @@
 stdout carries only protocol messages; anything else that writes to stdout (a stray
 print, a logging handler) is sent to stderr instead. A line that is not UTF-8 is answered
 with a parse error, as HTTP answers such a body, and the server goes on reading.
+
+The key is read again for every message, as HTTP authenticates every request: a key revoked
+or expired, or a user deactivated, mid-session refuses the next message, and each message
+acts for a fresh user object (permissions changed meanwhile are seen, not a cached set).
 """
 
 import json
@@ -10,6 +14,7 @@ import sys
 
 from django_mcp import audit, server
 from django_mcp.identity import Identity
+from django_mcp.keys import KeyStatus, recheck_key
 
 #: The answer to a line that is not UTF-8 (HTTP answers such a body 400 with the same code).
 NOT_UTF8 = json.dumps({"jsonrpc": "2.0", "id": None,
@@ -19,26 +24,37 @@ NOT_UTF8 = json.dumps({"jsonrpc": "2.0", "id": None,
 def serve(key, stdin=None, stdout=None, host="localhost"):
     stdin = stdin or sys.stdin
     protocol_out = stdout or sys.stdout
-    identity = Identity.of_key(key)
     saved_stdout = sys.stdout
     sys.stdout = sys.stderr
     try:
         for line in _lines(stdin):
             if line is None:
-                audit.refused("stdio", "invalid utf-8", key_id=identity.key_id, user_id=identity.user.pk)
+                audit.refused("stdio", "invalid utf-8", key_id=key.key_id, user_id=key.user_id)
                 protocol_out.write(NOT_UTF8 + "\n")
                 protocol_out.flush()
                 continue
             line = line.strip()
             if not line:
                 continue
-            outcome = server.handle(line, identity=identity, transport="stdio", host=host)
+            outcome = _serve_line(line, key, host)
             for message in (*outcome.notifications, outcome.reply):
                 if message is not None:
                     protocol_out.write(message + "\n")
             protocol_out.flush()
     finally:
         sys.stdout = saved_stdout
+
+
+def _serve_line(line, key, host):
+    check = recheck_key(key.key_id)
+    if check.ok:
+        return server.handle(line, identity=Identity.of_key(check.key), transport="stdio", host=host)
+    identity = Identity.of_key(key)
+    if check.status is KeyStatus.INACTIVE_USER:
+        return server.refuse(line, identity=identity, transport="stdio", code=-32002,
+                             message="Forbidden: the user is inactive", outcome="deny")
+    return server.refuse(line, identity=identity, transport="stdio", code=server.UNAUTHENTICATED,
+                         message=f"Unauthorized: the key is {check.status.replace('_', ' ')}", outcome="unauthenticated")
 
 
 def _lines(stdin):
