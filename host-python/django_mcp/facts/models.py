@@ -1,8 +1,10 @@
 """Facts about models and their fields: what the engine derives schemas from."""
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.constants import LOOKUP_SEP
 
 from django_mcp import conf
 from django_mcp.values import to_json
@@ -23,6 +25,35 @@ def is_redacted(model, name, redacted=None):
     label = model._meta.label
     return (model is get_user_model() and name == "password") or any(
         entry == name or entry == f"{label}.{name}" for entry in redacted)
+
+
+def secret_in_path(model, path, redacted=None):
+    """The `app.Model.field` label of the first redacted field a field path crosses from
+    `model`, or None. The path may start with a search prefix (`^`, `=`, `@`) and end with
+    lookups (`__icontains`); `author__user__password` crosses `auth.User.password`. One rule
+    for everything an admin list reads by path: columns, search fields, ordering, filters."""
+    redacted = redact_fields() if redacted is None else redacted
+    if not isinstance(path, str):
+        return None
+    for part in path.lstrip("^=@").split(LOOKUP_SEP):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None  # a lookup or a transform: the path's fields end here
+        if is_redacted(model, field.name, redacted):
+            return f"{model._meta.label}.{field.name}"
+        model = field.related_model
+        if model is None or isinstance(model, str):
+            return None
+    return None
+
+
+def redacted_keys(redacted=None):
+    """The names a JSON object key is masked under in views' and DRF views' answers, whose
+    values we cannot trace to a model field: `password`, each bare entry and the field of
+    each `app.Model.field` entry."""
+    redacted = redact_fields() if redacted is None else redacted
+    return frozenset(["password", *(entry.rsplit(".", 1)[-1] for entry in redacted)])
 
 
 def model_facts(model) -> dict:

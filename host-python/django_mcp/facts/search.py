@@ -18,7 +18,7 @@ from django.db.models.constants import LOOKUP_SEP
 
 from django_mcp import conf
 from django_mcp.facts.admin import PRIVATE_APPS, admin_id_of, admin_sites
-from django_mcp.facts.models import is_redacted, redact_fields
+from django_mcp.facts.models import redact_fields, secret_in_path
 from django_mcp.facts.resources import entry_permission, installed_model, parsed_entries
 
 logger = logging.getLogger("django_mcp.facts")
@@ -139,6 +139,9 @@ def model_search(entry):
 def _resolve(model, path, redacted):
     """The (model, field) pairs `path` (`author__name`) crosses from `model`; a ValueError if a
     part names no field, follows no relation, is a secret or enters one of our own models."""
+    secret = secret_in_path(model, path, redacted)
+    if secret:
+        raise ValueError(f"{path!r}: {secret} is a secret, never sent nor searched")
     chain = []
     for part in path.split(LOOKUP_SEP):
         if chain:
@@ -152,8 +155,6 @@ def _resolve(model, path, redacted):
             field = model._meta.get_field(part)
         except FieldDoesNotExist:
             raise ValueError(f"{path!r}: {model._meta.label} has no field {part!r}") from None
-        if is_redacted(model, field.name, redacted):
-            raise ValueError(f"{path!r}: {model._meta.label}.{field.name} is a secret, never sent nor searched")
         chain.append((model, field))
     return chain
 
