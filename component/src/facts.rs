@@ -219,6 +219,9 @@ pub struct ColumnFacts {
     /// False when `sortable_by` leaves the column out.
     #[serde(default = "yes")]
     pub sortable: bool,
+    /// The host found the column's path ends at a redacted field (`author__user__password`).
+    #[serde(default)]
+    pub redacted: bool,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

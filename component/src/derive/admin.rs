@@ -102,16 +102,26 @@ impl AdminRules<'_> {
 
     fn field_column_schema(&self, field: &FieldFacts) -> Value {
         if self.cat.is_redacted(self.model, &field.name) {
-            return json!({"type": ["string", "null"], "description": "Redacted: never sent."});
+            return redacted_schema();
         }
         field_schema(field, self.cat)
+    }
+
+    fn column_facts(&self, name: &str) -> Option<&ColumnFacts> {
+        self.admin.list_display.iter().find(|c| c.name == name)
+    }
+
+    /// Whether a column's values are masked: its model field is redacted, or the host found
+    /// that its path (`author__user__password`) ends at a redacted field.
+    fn column_redacted(&self, name: &str, field: Option<&str>) -> bool {
+        field.is_some_and(|f| self.cat.is_redacted(self.model, f)) || self.column_facts(name).is_some_and(|c| c.redacted)
     }
 
     fn list(&self, warnings: &mut Vec<String>) -> ToolSpec {
         let plural = &self.model.verbose_name_plural;
         let columns = self.columns();
         let masked: Vec<String> =
-            columns.iter().filter_map(|(n, f)| f.as_ref().filter(|f| self.cat.is_redacted(self.model, f)).map(|_| n.clone())).collect();
+            columns.iter().filter(|(n, f)| self.column_redacted(n, f.as_deref())).map(|(n, _)| n.clone()).collect();
         let mut row = Map::new();
         for (name, field) in &columns {
             row.insert(name.clone(), self.column_schema(name, field.as_deref()));
@@ -189,7 +199,10 @@ impl AdminRules<'_> {
         if let Some(field) = field.and_then(|f| self.model.field(f)) {
             return self.field_column_schema(field);
         }
-        let facts = self.admin.list_display.iter().find(|c| c.name == name);
+        let facts = self.column_facts(name);
+        if facts.is_some_and(|c| c.redacted) {
+            return redacted_schema();
+        }
         let title = facts.and_then(|c| c.title.clone()).unwrap_or_else(|| capitalise(&name.replace('_', " ")));
         if facts.is_some_and(|c| c.boolean) {
             json!({"type": ["boolean", "null"], "title": title})
@@ -199,7 +212,8 @@ impl AdminRules<'_> {
     }
 
     /// Sortable columns and what they sort by: model-field columns, computed columns with an
-    /// `admin_order_field`, the admin's ordering fields, and the pk.
+    /// `admin_order_field`, the admin's ordering fields, and the pk; never a masked column or
+    /// a redacted field, whose order would tell their values apart.
     fn orderable(&self, columns: &[(String, Option<String>)]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         let mut add = |name: &str, expr: &str| {
@@ -208,8 +222,8 @@ impl AdminRules<'_> {
             }
         };
         for (name, field) in columns {
-            let facts = self.admin.list_display.iter().find(|c| &c.name == name);
-            if facts.is_some_and(|c| !c.sortable) {
+            let facts = self.column_facts(name);
+            if facts.is_some_and(|c| !c.sortable) || self.column_redacted(name, field.as_deref()) {
                 continue;
             }
             let order = facts.and_then(|c| c.order_field.as_deref()).filter(|o| !o.is_empty());
@@ -221,7 +235,7 @@ impl AdminRules<'_> {
         }
         for entry in &self.admin.ordering {
             let name = entry.trim_start_matches('-');
-            if self.model.field(name).is_some_and(|f| !f.many) {
+            if self.model.field(name).is_some_and(|f| !f.many) && !self.cat.is_redacted(self.model, name) {
                 add(name, name);
             }
         }
@@ -362,6 +376,10 @@ impl AdminRules<'_> {
     }
 }
 
+fn redacted_schema() -> Value {
+    json!({"type": ["string", "null"], "description": "Redacted: never sent."})
+}
+
 /// The field a `list_filter` path (`author__name`) ends at, following relations.
 pub(crate) fn resolve_path<'a>(cat: &'a Catalogue, model: &'a ModelFacts, path: &str) -> Option<&'a FieldFacts> {
     use crate::schema::fields::ModelIndex;
@@ -464,6 +482,39 @@ mod tests {
         assert_eq!(update["required"], json!(["pk", "fields"]));
         assert!(update["properties"]["fields"].get("required").is_none());
         assert!(cat.tool("admin.action:auth.Group.delete_selected").is_some());
+    }
+
+    #[test]
+    fn masked_columns_are_redacted_in_the_row_schema_and_never_sortable() {
+        let facts = json!({
+            "protocol": 1,
+            "models": [{"label": "auth.User", "app_label": "auth", "model_name": "user", "object_name": "User",
+                        "verbose_name": "user", "verbose_name_plural": "users", "pk": "id", "is_user_model": true, "fields": [
+                {"name": "id", "kind": "AutoField", "primary_key": true},
+                {"name": "username", "kind": "CharField", "max_length": 150},
+                {"name": "password", "kind": "CharField", "max_length": 128},
+            ]}],
+            "admins": [{"id": "a/u", "model": "auth.User", "ordering": ["password", "username"], "list_display": [
+                {"name": "username", "field": "username"},
+                {"name": "password", "field": "password"},
+                // As the host marks a relation path that ends at a redacted field; sortable
+                // as declared, so that only the mark keeps it out of the ordering.
+                {"name": "manager__password", "redacted": true, "order_field": "manager__password"},
+                {"name": "manager__username", "order_field": "manager__username"},
+            ]}],
+        });
+        let (cat, _warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
+        let tool = cat.tool("list_auth_user").unwrap();
+        let output: serde_json::Value = serde_json::from_str(&tool.descriptor).unwrap();
+        let row = &output["outputSchema"]["properties"]["results"]["items"]["properties"];
+        for masked in ["password", "manager__password"] {
+            assert_eq!(row[masked]["description"], json!("Redacted: never sent."), "{masked}");
+        }
+        assert!(row["manager__username"].get("description").is_none());
+        let ordering = &input_schema(&cat, "list_auth_user")["properties"]["ordering"]["pattern"];
+        assert_eq!(ordering, &json!("^-?(id|username|manager__username)(,-?(id|username|manager__username))*$"));
+        let crate::derive::Operation::AdminList { masked, .. } = &tool.spec.operation else { panic!("not a list") };
+        assert_eq!(masked, &["password", "manager__password"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 """The changelist effect: a page of a ModelAdmin's list, as the admin's ChangeList builds it
 for this caller (docs/engine-protocol.md, `admin.list`)."""
 
+import copy
 import html
 
 from django.contrib.admin import SimpleListFilter
@@ -15,6 +16,7 @@ from django.utils.safestring import SafeData
 from django_mcp.effects import EffectError
 from django_mcp.effects.admin import MASK
 from django_mcp.facts import changelist as changelist_facts
+from django_mcp.facts.models import secret_in_path
 from django_mcp.values import field_value, to_json
 
 
@@ -35,7 +37,7 @@ def admin_list(effect, caller, registry):
     queryset = queryset.order_by(*_ordering(model_admin, request, queryset, effect.get("ordering")))
     search_duplicate = False
     if effect.get("q"):
-        queryset, search_duplicate = model_admin.get_search_results(request, queryset, effect["q"])
+        queryset, search_duplicate = _search_results(model_admin, request, queryset, effect["q"])
     if filters_duplicate or search_duplicate:
         queryset = queryset.distinct()
     page, size = int(effect["page"]), int(effect["page_size"])
@@ -43,11 +45,26 @@ def admin_list(effect, caller, registry):
     offset = (page - 1) * size
     # A page past the end is empty; its offset may not even fit the database's integers.
     rows = queryset[offset : offset + size] if offset < count else ()
+    # Judged on this caller's own columns too: the engine's list was derived from the facts.
     masked = set(effect.get("masked") or ())
+    masked.update(name for name, field, entry in columns
+                  if secret_in_path(model_admin.model, entry if field is None else field.name))
     return {
         "results": [_list_row(model_admin, obj, columns, masked) for obj in rows],
         "count": count,
     }
+
+
+def _search_results(model_admin, request, queryset, q):
+    """The admin's own `get_search_results` (overrides that call super() included) over this
+    caller's `get_search_fields` less those that end at a redacted field. A shallow copy
+    carries the narrowed fields: the ModelAdmin itself is shared by every request."""
+    search_fields = list(model_admin.get_search_fields(request) or ())
+    allowed = [f for f in search_fields if not secret_in_path(model_admin.model, str(f))]
+    if allowed != search_fields:
+        model_admin = copy.copy(model_admin)
+        model_admin.get_search_fields = lambda request: allowed
+    return model_admin.get_search_results(request, queryset, q)
 
 
 def _apply_filters(model_admin, request, queryset, filters):
@@ -64,7 +81,7 @@ def _apply_filters(model_admin, request, queryset, filters):
                 path = changelist_facts.filter_path(model, entry)
             except Exception:
                 continue
-            if path:
+            if path and not secret_in_path(model, path):
                 paths.add(path)
     duplicates = False
     for spec in filters:
@@ -135,7 +152,8 @@ def _ordering(model_admin, request, queryset, requested):
     ordering = [_one_sign(o) for o in requested or () if isinstance(o, str) and o.lstrip("-")]
     allowed = _sortable(model_admin, request) if ordering else ()
     for expr in ordering:
-        if expr.lstrip("-") not in allowed:
+        # A secret's order would tell its values apart, whoever declared it sortable.
+        if expr.lstrip("-") not in allowed or secret_in_path(model_admin.model, expr.lstrip("-")):
             raise EffectError("validation", f"ordering: {expr.lstrip('-')} is not a sortable column",
                               {"ordering": [f"{expr.lstrip('-')} is not a sortable column."]})
     # As ChangeList.get_ordering: the admin's own ordering follows as the next keys.
@@ -188,8 +206,9 @@ def _one_sign(expr):
 
 def _list_columns(model_admin, request, wanted):
     """(name, model field or None, the list_display entry) per requested column. A column
-    without a field must be in this caller's `list_display` (`get_list_display`) or be
-    `__str__`; others are left out, as the admin would not show them."""
+    must be in this caller's `list_display` (`get_list_display`), be the pk (which leads
+    every row) or `__str__`; others are left out, as the admin would not show them: the
+    engine asks for the columns of the facts, gathered as a user who may see everything."""
     model = model_admin.model
     opts = model._meta
     displayed = {}
@@ -210,7 +229,8 @@ def _list_columns(model_admin, request, wanted):
             shown = changelist_facts.model_field(model, displayed[name])
             field = shown.name if shown is not None else None
         if field is not None:
-            columns.append((name, opts.get_field(field), None))
+            if name in displayed or name in ("pk", opts.pk.name):
+                columns.append((name, opts.get_field(field), None))
         elif name in displayed:
             columns.append((name, None, displayed[name]))
         elif name == "__str__":

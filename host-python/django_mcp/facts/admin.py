@@ -145,7 +145,7 @@ def _admin_facts(admin_id, site, model, model_admin):
         "id": admin_id,
         "site": site.name,
         "model": model._meta.label,
-        "search_fields": [str(f) for f in model_admin.search_fields or ()],
+        "search_fields": changelist.search_fields(model_admin),
         "list_display": changelist.columns(model_admin, request),
         "list_filter": changelist.filters(model_admin, request),
         "ordering": [o for o in ordering if isinstance(o, str)],

@@ -20,6 +20,7 @@ from django.contrib.admin.utils import (
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
+from django_mcp.facts.models import secret_in_path
 from django_mcp.values import to_json
 
 logger = logging.getLogger("django_mcp.facts")
@@ -83,19 +84,30 @@ def columns_entry(model_admin, entry):
     field = model_field(model, entry)
     title, attr = label_for_field(entry, model, model_admin, return_attr=True)
     if field is not None:
-        return {"name": name, "field": field.name, "title": str(title),
-                "boolean": isinstance(field, models.BooleanField), "order_field": None,
-                "sortable": not field.many_to_many}
+        return _redacted({"name": name, "field": field.name, "title": str(title),
+                          "boolean": isinstance(field, models.BooleanField), "order_field": None,
+                          "sortable": not field.many_to_many}, model, entry)
     display = attr.fget if isinstance(attr, property) else attr
     order_field = _order_field(model_admin, entry, display)
-    return {
+    return _redacted({
         "name": name,
         "field": None,
         "title": str(title),
         "boolean": bool(getattr(display, "boolean", False)),
         "order_field": order_field,
         "sortable": order_field is not None,
-    }
+    }, model, entry)
+
+
+def _redacted(column, model, entry):
+    """The column marked `redacted` (its values masked, never sorted on) when its path ends
+    at a redacted field; a column sorted by such a path is not sortable: its order would
+    tell the values apart."""
+    if isinstance(entry, str) and secret_in_path(model, entry):
+        column.update(redacted=True, order_field=None, sortable=False)
+    elif column["order_field"] and secret_in_path(model, column["order_field"].lstrip("-")):
+        column.update(order_field=None, sortable=False)
+    return column
 
 
 def _order_field(model_admin, entry, attr):
@@ -110,6 +122,15 @@ def _order_field(model_admin, entry, attr):
             return entry  # `author__name`
     order = getattr(attr, "admin_order_field", None)
     return order if isinstance(order, str) and order.lstrip("-") else None
+
+
+# search_fields
+
+
+def search_fields(model_admin):
+    """`search_fields` less those that end at a redacted field: a search on a secret is an
+    oracle for it, so the tool neither names nor searches them."""
+    return [str(f) for f in model_admin.search_fields or () if not secret_in_path(model_admin.model, str(f))]
 
 
 # list_filter
@@ -175,6 +196,9 @@ def _filter(model_admin, request, entry):
     if path is None:
         logger.warning("%s: list_filter entry %r left out: not a field path or a SimpleListFilter",
                        _label(model_admin), entry)
+        return None
+    if secret_in_path(model_admin.model, path):
+        logger.warning("%s: list_filter entry %r left out: it filters on a redacted field", _label(model_admin), entry)
         return None
     return {"name": path, "kind": "field", "path": path}
 
