@@ -13,7 +13,7 @@ import logging
 
 from django_mcp.effects import EffectError
 from django_mcp.engine import RawJSON
-from django_mcp.effects.responses import describe
+from django_mcp.effects.responses import describe, masked_json
 from django_mcp.effects.views import SAFE_METHODS, rendered, resolved, respond, urlconf_of, view_request
 from django_mcp.facts.drf import view_instance
 
@@ -44,9 +44,9 @@ def drf_call(effect, caller, registry):
 
 
 def _read(response, routed):
-    """(status, `{status, headers, body}`) with a DRF Response's data rendered to JSON once,
-    as DRF's JSON renderer would; any other response (a view may return a plain
-    HttpResponse) described as views' are."""
+    """(status, `{status, headers, body}`) with a DRF Response's data masked as views' JSON is
+    (`masked_json`) and rendered to JSON once, as DRF's JSON renderer would; any other
+    response (a view may return a plain HttpResponse) described as views' are."""
     from rest_framework.response import Response
     from rest_framework.utils.encoders import JSONEncoder
 
@@ -54,7 +54,8 @@ def _read(response, routed):
         result = describe(rendered(response, routed))
         return result["status"], result
     headers = {name: value for name, value in response.items() if name in ("Location", "Retry-After", "Allow")}
-    body = json.dumps(response.data, cls=JSONEncoder, separators=(",", ":"), allow_nan=False)  # as STRICT_JSON
+    data = masked_json(response.data, convert=JSONEncoder().default)
+    body = json.dumps(data, cls=JSONEncoder, separators=(",", ":"), allow_nan=False)  # as STRICT_JSON
     text = f'{{"status":{response.status_code},"headers":{json.dumps(headers)},"body":{body}}}'
     return response.status_code, RawJSON(text)
 

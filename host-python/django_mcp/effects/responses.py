@@ -1,15 +1,22 @@
 """A view's HttpResponse as the JSON result of a view tool: `{status, headers, body}`.
 
 The body is what an agent can use: JSON parsed, HTML reduced to its readable text, other
-text as text, binary content as a note of its size. Text is cut at BODY_LIMIT characters
-(and a streamed body read no further than BODY_LIMIT bytes), so a large page or file never
-floods the reply.
+text as text, binary content as a note of its size. Text, and the text of JSON, is cut at
+BODY_LIMIT characters (and a streamed body read no further than BODY_LIMIT bytes), so a large
+page or file never floods the reply nor the engine; a cut body is marked `truncated`.
+
+JSON is masked before anything is shown of it (`masked_json`): the value of every key that
+names a redacted field, at any depth. The view's code may have read any model, so only the
+key's name is known: every key of that name is masked (docs/security.md).
 """
 
 import json
+import re
 from html.parser import HTMLParser
 
 from asgiref.sync import async_to_sync
+
+from django_mcp.facts.models import redacted_keys
 
 BODY_LIMIT = 20_000
 
@@ -24,7 +31,38 @@ _TEXT_TYPES = {"application/xml", "application/javascript", "application/x-www-f
 def describe(response):
     data, complete = _content(response)
     headers = {name: response[name] for name in SHOWN_HEADERS if response.has_header(name)}
-    return {"status": response.status_code, "headers": headers, "body": _body(response, data, complete)}
+    body, truncated = _body(response, data, complete)
+    result = {"status": response.status_code, "headers": headers, "body": body}
+    if truncated:
+        result["truncated"] = True
+    return result
+
+
+def masked_json(value, convert=None):
+    """`value` with the value of every object key that names a redacted field
+    (`redacted_keys`) masked as the admin masks a field, at any depth. `convert` turns what
+    is not JSON yet (a DRF Response's decimals, querysets…) into what it will be written as,
+    so that it is walked too; what it cannot convert is left for the encoder to refuse."""
+    from django_mcp.effects.admin import MASK  # effects.admin imports this module's users
+
+    keys = redacted_keys()
+
+    def masked(found):
+        return None if found in (None, "", [], {}) else MASK
+
+    def walk(item):
+        if isinstance(item, dict):
+            return {key: masked(inner) if key in keys else walk(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [walk(inner) for inner in item]
+        if convert is None or item is None or isinstance(item, (str, int, float)):
+            return item
+        try:
+            return walk(convert(item))
+        except TypeError:
+            return item
+
+    return walk(value)
 
 
 def _content(response):
@@ -57,22 +95,38 @@ async def _read_async(response):
 
 
 def _body(response, data, complete):
+    """(the body as shown, whether it was cut)."""
     if not data:
-        return None
+        return None, False
     media_type = response.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if media_type == "application/json" or media_type.endswith("+json"):
-        if complete:
-            try:
-                return json.loads(data.decode(response.charset or "utf-8"))
-            except ValueError:
-                pass  # not JSON after all: shown as the text it is
-        return _cut(data.decode(response.charset or "utf-8", errors="replace"), complete)
+        return _json_body(response, data, complete)
     if media_type in ("text/html", "application/xhtml+xml"):
         return _cut(html_text(data.decode(response.charset or "utf-8", errors="replace")), complete)
     if media_type.startswith("text/") or media_type in _TEXT_TYPES or media_type.endswith("+xml"):
         return _cut(data.decode(response.charset or "utf-8", errors="replace"), complete)
     size = f"{len(data)} bytes" if complete else _streamed_size(response)
-    return f"[binary content: {size} of {media_type or 'an unknown type'}]"
+    return f"[binary content: {size} of {media_type or 'an unknown type'}]", False
+
+
+def _json_body(response, data, complete):
+    """A JSON body parsed and masked; when its text is longer than BODY_LIMIT characters,
+    that text cut as other text is. A body that cannot be parsed (a stream read only in part,
+    or not JSON after all) cannot be masked: it is shown as its text unless it has a key that
+    names a redacted field."""
+    text = data.decode(response.charset or "utf-8", errors="replace")
+    if complete:
+        try:
+            value = masked_json(json.loads(data.decode(response.charset or "utf-8")))
+        except ValueError:
+            pass  # not JSON after all: shown as the text it is
+        else:
+            shown = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            return (value, False) if len(shown) <= BODY_LIMIT else _cut(shown)
+    keys = "|".join(re.escape(key) for key in sorted(redacted_keys()))
+    if re.search(rf'"(?:{keys})"\s*:', text):
+        return "[a JSON body cut short or not valid JSON, with a key that names a redacted field: not shown]", True
+    return _cut(text, complete)
 
 
 def _streamed_size(response):
@@ -81,11 +135,12 @@ def _streamed_size(response):
 
 
 def _cut(text, complete=True):
+    """(text, whether it was cut): at most BODY_LIMIT characters, a cut said at its end."""
     if len(text) > BODY_LIMIT:
-        return text[:BODY_LIMIT] + f"\n[… cut at {BODY_LIMIT} of {len(text)} characters]"
+        return text[:BODY_LIMIT] + f"\n[… cut at {BODY_LIMIT} of {len(text)} characters]", True
     if not complete:
-        return text + f"\n[… cut: the body is longer than {BODY_LIMIT} bytes]"
-    return text
+        return text + f"\n[… cut: the body is longer than {BODY_LIMIT} bytes]", True
+    return text, False
 
 
 def html_text(html):

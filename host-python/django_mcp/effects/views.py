@@ -55,6 +55,7 @@ def view_call(effect, caller, registry):
         result = respond(routed, request, match, atomic=method not in SAFE_METHODS)
     if method == "HEAD":
         result["body"] = None  # as the server would send it
+        result.pop("truncated", None)
     return result
 
 
