@@ -2,6 +2,8 @@
 budget, a credential is answered 429 with Retry-After before anything is looked up or hashed
 (a legacy key's wrong secret would cost a full password hash each)."""
 
+import json
+
 import pytest
 from django.core.cache import caches
 
@@ -33,7 +35,7 @@ def hashed(monkeypatch):
 
 
 def post_from(client, credential, address):
-    return client.generic("POST", "/mcp/", __import__("json").dumps(TOOLS_LIST), content_type="application/json",
+    return client.generic("POST", "/mcp/", json.dumps(TOOLS_LIST), content_type="application/json",
                           HTTP_AUTHORIZATION=f"Bearer {credential}", REMOTE_ADDR=address)
 
 
@@ -51,7 +53,6 @@ def test_wrong_secrets_for_one_key_id_are_limited_before_hashing(client, setting
     assert len(hashed) == 3, "a limited key id's secret was still verified"
     assert db_dump("library", "auth", "django_mcp") == before
     # Another key is not held by this one's failures.
-    other = alice_key  # noqa: F841
     assert post_from(client, _another_key(), "10.0.1.1").status_code == 200
 
 
