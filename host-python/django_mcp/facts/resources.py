@@ -77,7 +77,8 @@ def installed_model(label):
     except (LookupError, ValueError):
         raise ValueError(f"{label!r} is not an installed model") from None
     if model._meta.app_label in PRIVATE_APPS:
-        raise ValueError(f"{label!r} is managed with mcp_key and the Django admin, never through MCP")
+        raise ValueError(f"{label!r} is managed with mcp_key and the Django admin, never through MCP: "
+                         "a key must not be able to mint keys")
     return model
 
 
