@@ -7,10 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import urllib.request
 import zipfile
 
 import pytest
+from packaging.version import Version
+
+import django_mcp
 
 from conftest import DEMO, ROOT, _free_port, _wait_for_port
 
@@ -19,6 +23,17 @@ HOST = ROOT / "host-python"
 
 def run(*args, **kwargs):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
+
+
+def test_the_version_succeeds_the_original_and_agrees_everywhere():
+    """`pip install -U django-mcp-framework` takes the highest version: this one must rank
+    above the original 1.0.0, as a major version (its default tool names changed). The
+    package, the serverInfo version (`__version__`), the engine crate and the changelog agree."""
+    version = tomllib.loads((HOST / "pyproject.toml").read_text())["project"]["version"]
+    engine = tomllib.loads((ROOT / "component" / "Cargo.toml").read_text())["package"]["version"]
+    assert version == django_mcp.__version__ == engine
+    assert Version(version).major > Version("1.0.0").major
+    assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
 
 
 @pytest.fixture(scope="module")
