@@ -10,6 +10,10 @@ from django.utils.duration import duration_iso_string
 from django.utils.functional import Promise
 
 
+#: What a redacted field's value is sent as, whatever it holds: set or empty alike, since
+#: whether a secret is set is information too.
+MASK = "********"
+
 def to_json(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value

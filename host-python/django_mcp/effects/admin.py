@@ -11,9 +11,7 @@ from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.drf import drf_permits
 from django_mcp.effects.views import view_listed
 from django_mcp.facts.forms import fieldsets_from_declarations
-from django_mcp.values import field_value
-
-MASK = "********"
+from django_mcp.values import MASK, field_value
 
 
 class Gates:
@@ -154,7 +152,7 @@ def _row(obj, columns, masked):
         if field is None:
             row[name] = str(obj)
         elif name in masked:
-            row[name] = MASK if field.value_from_object(obj) else None
+            row[name] = MASK
         else:
             row[name] = field_value(obj, field)
     return row

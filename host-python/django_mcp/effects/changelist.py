@@ -14,10 +14,9 @@ from django.utils.html import strip_tags
 from django.utils.safestring import SafeData
 
 from django_mcp.effects import EffectError
-from django_mcp.effects.admin import MASK
 from django_mcp.facts import changelist as changelist_facts
 from django_mcp.facts.models import secret_in_path
-from django_mcp.values import field_value, to_json
+from django_mcp.values import MASK, field_value, to_json
 
 
 def admin_list(effect, caller, registry):
@@ -274,18 +273,15 @@ def _list_row(model_admin, obj, columns, masked):
     row = {}
     for name, field, entry in columns:
         if field is not None:
-            if name in masked:
-                row[name] = MASK if field.value_from_object(obj) else None
-            else:
-                row[name] = field_value(obj, field)
+            row[name] = MASK if name in masked else field_value(obj, field)
+            continue
+        if name in masked:
+            row[name] = MASK  # not even looked up: the column's secret stays unread
             continue
         try:
             _f, attr, value = lookup_field(entry, obj, model_admin)
         except ObjectDoesNotExist:
             value, attr = None, None  # the admin shows its empty value
-        if name in masked:
-            row[name] = MASK if value not in (None, "") else None
-            continue
         display = attr.fget if isinstance(attr, property) else attr
         row[name] = display_value(value, boolean=bool(getattr(display, "boolean", False)))
     return row

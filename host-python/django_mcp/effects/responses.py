@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from asgiref.sync import async_to_sync
 
 from django_mcp.facts.models import redacted_keys
+from django_mcp.values import MASK
 
 BODY_LIMIT = 20_000
 
@@ -43,16 +44,11 @@ def masked_json(value, convert=None):
     (`redacted_keys`) masked as the admin masks a field, at any depth. `convert` turns what
     is not JSON yet (a DRF Response's decimals, querysets…) into what it will be written as,
     so that it is walked too; what it cannot convert is left for the encoder to refuse."""
-    from django_mcp.effects.admin import MASK  # effects.admin imports this module's users
-
     keys = redacted_keys()
-
-    def masked(found):
-        return None if found in (None, "", [], {}) else MASK
 
     def walk(item):
         if isinstance(item, dict):
-            return {key: masked(inner) if key in keys else walk(inner) for key, inner in item.items()}
+            return {key: MASK if key in keys else walk(inner) for key, inner in item.items()}
         if isinstance(item, (list, tuple)):
             return [walk(inner) for inner in item]
         if convert is None or item is None or isinstance(item, (str, int, float)):
