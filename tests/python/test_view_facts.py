@@ -553,6 +553,18 @@ def test_a_view_that_raises_rolls_back_and_reveals_nothing(library, odd, caplog)
     assert any(r.exc_info and SECRET in str(r.exc_info[1]) for r in caplog.records)
 
 
+@pytest.mark.parametrize("view", ["explode", "half"])
+def test_a_safe_method_rolls_back_where_atomic_requests_is_on(library, odd, view, monkeypatch):
+    """As Django's handler: with ATOMIC_REQUESTS every method runs in a transaction, so a GET
+    view that writes and then fails leaves nothing behind."""
+    from django.db import connections
+
+    monkeypatch.setitem(connections["default"].settings_dict, "ATOMIC_REQUESTS", True)
+    before = db_dump("library_")
+    call("alice", view, "GET")
+    assert db_dump("library_") == before
+
+
 def test_a_server_error_answer_rolls_back_too(library, odd):
     before = db_dump("library_")
     assert ok(call("alice", "half", "POST")) == {

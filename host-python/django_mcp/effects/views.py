@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import Http404, HttpResponseBase
 from django.urls import Resolver404, get_urlconf, resolve, set_urlconf
 
@@ -162,13 +162,14 @@ def urlconf_of(routed):
 
 def respond(routed, request, match, atomic, read=None, rollback_from=500):
     """The view's response as a result: `read` makes it `(status, result)`; by default the
-    rendered response described. A call that may write runs in a transaction on every
-    database (as ATOMIC_REQUESTS would, less those the view opts out of), rolled back when the
-    view fails or answers `rollback_from` or above; the response is read inside it, since
-    templates and streams query lazily."""
+    rendered response described. A call that may write (`atomic`: an unsafe method) runs in a
+    transaction on every database, as ATOMIC_REQUESTS would; any call runs in one on the
+    databases whose ATOMIC_REQUESTS is on, as Django's handler would; less the databases the
+    view opts out of. Rolled back when the view fails or answers `rollback_from` or above;
+    the response is read inside it, since templates and streams query lazily."""
     read = read or (lambda response: _status_and(describe(rendered(response, routed))))
     try:
-        with _transactions(routed.callback) if atomic else contextlib.nullcontext() as aliases:
+        with _transactions(routed.callback, every_database=atomic) as aliases:
             response = None
             try:
                 response = _run(match.func, request, match.args, match.kwargs)
@@ -195,9 +196,10 @@ def _status_and(result):
 
 
 @contextlib.contextmanager
-def _transactions(callback):
+def _transactions(callback, every_database):
     opted_out = getattr(callback, "_non_atomic_requests", set())
-    aliases = [alias for alias in settings.DATABASES if alias not in opted_out]
+    aliases = [alias for alias in connections if alias not in opted_out
+               and (every_database or connections[alias].settings_dict.get("ATOMIC_REQUESTS"))]
     with contextlib.ExitStack() as stack:
         for alias in aliases:
             stack.enter_context(transaction.atomic(using=alias))
