@@ -27,6 +27,8 @@ DEFAULTS = {
     "DJANGO_MCP_RESOURCES_DISABLED": False,
     "DJANGO_MCP_PROMPTS": (),
     "DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES": 10 * 1024 * 1024,
+    # The largest DRF answer handed to the engine (an unpaged list is paged there, whole).
+    "DJANGO_MCP_MAX_RESULT_BYTES": 4 * 1024 * 1024,
     # URLconfs walked for views besides ROOT_URLCONF (module paths).
     "DJANGO_MCP_URLCONFS": (),
     # fnmatch patterns against a view's URL name, route or module.qualname.

@@ -149,3 +149,17 @@ def test_permission_classes_judge_each_handler_for_each_user(fields_api, mcp_as,
         rpc_error(mcp_as(carol).post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                                                   "params": {"name": name, "arguments": {}}}), status=200, code=-32002)
     assert db_dump() == before
+
+
+def test_an_answer_past_the_result_limit_is_a_tool_error_and_the_server_keeps_serving(fields_api, mcp, settings):
+    """An unpaged list is handed to the engine whole, to be paged there: an answer of tens of
+    megabytes would exhaust the engine's memory. Past DJANGO_MCP_MAX_RESULT_BYTES the host
+    refuses it with a sentence that says what to do."""
+    Tag.objects.bulk_create(Tag(name="t" * 40, slug=f"bulk-{n}") for n in range(200))
+    settings.DJANGO_MCP_MAX_RESULT_BYTES = 4096
+    result = mcp.call("list_fields_tag", {"page_size": 2})
+    assert result["isError"] is True, result
+    text = result["content"][0]["text"]
+    assert "4096 bytes" in text and "filters" in text, text
+    settings.DJANGO_MCP_MAX_RESULT_BYTES = 10 * 1024 * 1024
+    assert mcp.call("list_fields_tag", {"page_size": 2})["isError"] is False

@@ -11,6 +11,7 @@ in a transaction rolled back on any answer from 400 up: a refused write leaves n
 import json
 import logging
 
+from django_mcp import conf
 from django_mcp.effects import EffectError
 from django_mcp.engine import RawJSON
 from django_mcp.effects.responses import describe, masked_json
@@ -56,6 +57,12 @@ def _read(response, routed):
     headers = {name: value for name, value in response.items() if name in ("Location", "Retry-After", "Allow")}
     data = masked_json(response.data, convert=JSONEncoder().default)
     body = json.dumps(data, cls=JSONEncoder, separators=(",", ":"), allow_nan=False)  # as STRICT_JSON
+    limit = int(conf.get("DJANGO_MCP_MAX_RESULT_BYTES"))
+    if len(body) > limit:  # ASCII: json.dumps escapes the rest, so characters are bytes
+        # An unpaged list reaches the engine whole, to be paged there: it must fit its memory.
+        raise EffectError("too_large", f"The answer is {len(body)} bytes of JSON, more than the {limit} bytes a "
+                          "result may be (DJANGO_MCP_MAX_RESULT_BYTES): ask for less, with the view's filters "
+                          "or a paginated endpoint.")
     text = f'{{"status":{response.status_code},"headers":{json.dumps(headers)},"body":{body}}}'
     return response.status_code, RawJSON(text)
 
