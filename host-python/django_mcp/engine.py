@@ -383,9 +383,11 @@ class EngineRuntime:
         Raises EngineTrap; the instance that trapped is dropped.
         """
         output = self._step(_inbound_text(message, context))
-        for _ in range(MAX_ROUNDS):
-            if "done" in output:
-                return output["done"]
+        rounds = 0
+        while "done" not in output:
+            if rounds == MAX_ROUNDS:
+                raise EngineTrap(f"request needed more than {MAX_ROUNDS} effect rounds")
+            rounds += 1
             results = carry_out(output["effects"], output.get("notify"))
             output = self._step(_resume_text(output["state"], results))
-        raise EngineTrap(f"request needed more than {MAX_ROUNDS} effect rounds")
+        return output["done"]

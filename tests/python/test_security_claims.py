@@ -392,9 +392,6 @@ def test_a_request_of_fewer_rounds_finishes(mcp, monkeypatch):
     assert len(steps) == engine.MAX_ROUNDS
 
 
-@pytest.mark.xfail(strict=True, reason="engine.EngineRuntime.run never looks at the output that follows the "
-                                       "8th round: a request of exactly MAX_ROUNDS rounds has all its effects "
-                                       "carried out, then is answered -32603 (security.md:29 allows 8)")
 def test_a_request_of_exactly_max_rounds_finishes(mcp, monkeypatch):
     scripted_engine(monkeypatch, rounds=engine.MAX_ROUNDS)
     assert mcp.rpc("ping") == {"jsonrpc": "2.0", "id": 1, "result": {}}
