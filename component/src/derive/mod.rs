@@ -344,6 +344,24 @@ impl Catalogue {
         self.object_templates.get(label).map(|&i| &self.resource_templates[i])
     }
 
+    /// Where each tool comes from, in catalogue order, for the host's report of what it
+    /// serves (`manage.py mcp_catalogue`): `{"name", "surface", "source"}`, the surface
+    /// `admin`, `search`, `views`, `drf` or `custom`, the source the model's label (admin,
+    /// search), the view's id (views, drf) or null (custom).
+    pub fn tool_sources(&self) -> Value {
+        let sources = self.tools.iter().map(|tool| {
+            let (surface, source) = match &tool.spec.operation {
+                Operation::Search { model, .. } => ("search", Some(model.as_str())),
+                Operation::ViewCall { view, .. } => ("views", Some(view.as_str())),
+                Operation::DrfCall { view, .. } => ("drf", Some(view.as_str())),
+                Operation::Custom { .. } => ("custom", None),
+                admin => ("admin", admin.admin().map(|i| self.admin_model(i).label.as_str())),
+            };
+            json!({"name": tool.spec.name, "surface": surface, "source": source})
+        });
+        Value::Array(sources.collect())
+    }
+
     pub fn admin_model(&self, admin: usize) -> &ModelFacts {
         &self.models[self.admin_models[admin]]
     }

@@ -66,6 +66,9 @@ struct StepInput<'a> {
     resume: Option<String>,
     #[serde(default, borrow)]
     results: Vec<&'a RawValue>,
+    /// The host asking where each tool comes from (`Catalogue::tool_sources`): no request.
+    #[serde(default)]
+    tool_sources: bool,
 }
 
 /// Effect result `i` parsed, or `Null` when the host gave none (or not JSON). For results
@@ -130,6 +133,8 @@ pub enum Output {
     /// `notify` says which notifications the host may send while it works (progress, logs).
     /// Each effect is JSON text (some are rendered once, at load).
     Effects { effects: Vec<String>, state: Pending, notify: Option<Value> },
+    /// An answer to the host itself, not to a request: JSON text, sent as it is.
+    Host(String),
 }
 
 impl Output {
@@ -153,6 +158,7 @@ impl Output {
                 let notify = notify.as_ref().map(|n| format!(",\"notify\":{n}")).unwrap_or_default();
                 format!("{{\"effects\":[{}]{notify},\"state\":{state}}}", effects.join(","))
             }
+            Output::Host(text) => text.clone(),
         }
     }
 
@@ -254,6 +260,9 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
         Some(Err(e)) => return host_fault(format!("step input is not valid: {e}")),
         None => return host_fault("step input is empty".to_string()),
     };
+    if input.tool_sources {
+        return Output::Host(cat.tool_sources().to_string());
+    }
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
             Ok(Pending { exchange, work: Work::Tools(work), .. }) => tools::finish(cat, exchange, work, input.results),
@@ -479,6 +488,21 @@ mod tests {
         assert!(empty.contains("-32700") && empty.contains("\"<malformed>\""), "{empty}");
         let nothing = step(&cat, "{}").to_text();
         assert!(nothing.contains("\"<host>\""), "{nothing}");
+    }
+
+    #[test]
+    fn the_host_may_ask_where_each_tool_comes_from() {
+        let facts = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
+        let cat = Catalogue::derive(facts).unwrap().0;
+        let sources: Vec<Value> = serde_json::from_str(&step(&cat, r#"{"tool_sources":true}"#).to_text()).unwrap();
+        assert_eq!(sources.len(), cat.tools.len());
+        let source_of = |name: &str| sources.iter().find(|s| s["name"] == name).cloned().unwrap();
+        assert_eq!(source_of("list_library_book"), json!({"name": "list_library_book", "surface": "admin", "source": "library.Book"}));
+        assert_eq!(source_of("search_library_book")["surface"], "search");
+        for surface in ["admin", "search", "views", "drf"] {
+            assert!(sources.iter().any(|s| s["surface"] == surface), "no {surface} tool in {sources:?}");
+        }
+        assert!(sources.iter().all(|s| s["surface"] == "custom" || s["source"].is_string()), "{sources:?}");
     }
 
     #[test]
