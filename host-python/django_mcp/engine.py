@@ -26,6 +26,8 @@ import wasmtime
 from wasmtime.component import Component, Linker
 from wasmtime.component._enter import enter_wasm
 
+from django_mcp import left_out
+
 logger = logging.getLogger("django_mcp.engine")
 
 ENGINE_INTERFACE = "django-mcp:engine/engine@0.1.0"
@@ -47,6 +49,8 @@ MEMORY_LIMIT = 256 * 1024 * 1024
 MAX_INSTANCES = 1
 #: Effect rounds one request may take before it is refused as a loop.
 MAX_ROUNDS = 8
+#: The step input that asks where each tool comes from (docs/engine-protocol.md).
+TOOL_SOURCES = '{"tool_sources":true}'
 
 
 class RawJSON(str):
@@ -301,6 +305,10 @@ class EngineRuntime:
         self._lock = threading.Lock()
         self._compiled: CompiledEngine | None = None
         self._facts_json: str | None = None
+        #: What gathering the facts left out (left_out.report); with the engine's load
+        #: warnings, what the catalogue last loaded left out.
+        self._facts_warnings: list[dict] = []
+        self._load_warnings: list[dict] = []
         self._generation = 0
         #: The pool (see `run`): idle instances, how many exist, and a condition to wait on
         #: when MAX_INSTANCES are all stepping.
@@ -318,18 +326,39 @@ class EngineRuntime:
             return self._compiled
 
     def facts_json(self) -> str:
+        return self._facts()[0]
+
+    def _facts(self) -> tuple[str, list[dict]]:
+        """The facts JSON and what gathering it left out."""
         with self._lock:
             if self._facts_json is None:
-                self._facts_json = self._facts_source()
-            return self._facts_json
+                with left_out.kept() as reported:
+                    self._facts_json = self._facts_source()
+                self._facts_warnings = [{"source": "facts", "message": message} for message in reported]
+            return self._facts_json, self._facts_warnings
+
+    def load_warnings(self) -> list[dict]:
+        """What the loaded catalogue left out or could describe only in part, and why, as
+        start-up logged it: `{"source": "facts" | "engine", "message"}`, the facts' first.
+        Empty until an instance has loaded the current facts."""
+        return list(self._load_warnings)
+
+    def tool_sources(self) -> list[dict]:
+        """Where each tool of the catalogue comes from: `{"name", "surface", "source"}` in
+        catalogue order (docs/engine-protocol.md)."""
+        return self._lend(lambda instance: json.loads(instance.step_text(TOOL_SOURCES)))
 
     def _step(self, message: str) -> dict:
+        return self._lend(lambda instance: instance.step_json(message))
+
+    def _lend(self, use):
+        """`use(instance)` with an instance from the pool, given back unless it trapped."""
         instance = self._acquire()
         usable = False
         try:
-            output = instance.step_json(message)
+            result = use(instance)
             usable = True
-            return output
+            return result
         finally:
             self._give_back(instance, usable)
 
@@ -349,13 +378,15 @@ class EngineRuntime:
                     break
                 self._pool.wait()
         try:
-            instance = EngineInstance(self.compiled, self.facts_json(), self.recorder)
+            facts_json, facts_warnings = self._facts()
+            instance = EngineInstance(self.compiled, facts_json, self.recorder)
         except BaseException:
             self._give_back(None, usable=False)
             raise
         instance.generation = generation
         for warning in instance.warnings:
             logger.warning("%s", warning)
+        self._load_warnings = [*facts_warnings, *({"source": "engine", "message": w} for w in instance.warnings)]
         _release_free_memory()
         return instance
 
@@ -371,6 +402,7 @@ class EngineRuntime:
         """Gather facts again on next use (settings changed, tests); instances follow."""
         with self._lock:
             self._facts_json = None
+            self._load_warnings = []
             self._generation += 1
 
     def run(self, message: str, context: dict, carry_out: EffectRunner) -> dict:

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import LazyObject, empty
 from django.utils.module_loading import import_string
 
-from django_mcp import conf
+from django_mcp import conf, left_out
 from django_mcp.facts import changelist, forms
 from django_mcp.requests import CallerContext
 
@@ -121,13 +121,15 @@ def collect_admins():
     admins = []
     for site in admin_sites():
         for model, model_admin in site._registry.items():
-            if model._meta.app_label in PRIVATE_APPS:
-                continue
             admin_id = admin_id_of(site, model)
+            if model._meta.app_label in PRIVATE_APPS:
+                left_out.report(logger, "%s: never served: a key must not be able to mint keys", admin_id,
+                                level=logging.INFO)
+                continue
             try:
                 admins.append(_admin_facts(admin_id, site, model, model_admin))
             except Exception:  # one odd ModelAdmin never takes the others down
-                logger.warning("skipping %s: its ModelAdmin could not be described", admin_id, exc_info=True)
+                left_out.report(logger, "skipping %s: its ModelAdmin could not be described", admin_id, exc_info=True)
                 continue
             registry.add(admin_id, site, model_admin)
     return registry, admins

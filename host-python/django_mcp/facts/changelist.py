@@ -20,6 +20,7 @@ from django.contrib.admin.utils import (
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
+from django_mcp import left_out
 from django_mcp.facts.models import secret_in_path
 from django_mcp.values import to_json
 
@@ -38,8 +39,8 @@ def columns(model_admin, request):
         try:
             column = columns_entry(model_admin, entry)
         except Exception:
-            logger.warning("%s: list_display entry %r left out: it could not be described",
-                           _label(model_admin), entry, exc_info=True)
+            left_out.report(logger, "%s: list_display entry %r left out: it could not be described",
+                            _label(model_admin), entry, exc_info=True)
             continue
         if column is None or column["name"] in seen:
             continue
@@ -78,7 +79,7 @@ def columns_entry(model_admin, entry):
         return None
     name = column_name(entry)
     if name is None:
-        logger.warning("%s: list_display entry %r left out: it has no name", _label(model_admin), entry)
+        left_out.report(logger, "%s: list_display entry %r left out: it has no name", _label(model_admin), entry)
         return None
     model = model_admin.model
     field = model_field(model, entry)
@@ -144,17 +145,17 @@ def filters(model_admin, request):
         try:
             fact = _filter(model_admin, request, entry)
         except (FieldDoesNotExist, NotRelationField):
-            logger.warning("%s: list_filter entry %r left out: it names no field", _label(model_admin), entry)
+            left_out.report(logger, "%s: list_filter entry %r left out: it names no field", _label(model_admin), entry)
             continue
         except Exception:
-            logger.warning("%s: list_filter entry %r left out: it could not be described",
-                           _label(model_admin), entry, exc_info=True)
+            left_out.report(logger, "%s: list_filter entry %r left out: it could not be described",
+                            _label(model_admin), entry, exc_info=True)
             continue
         if fact is None:
             continue
         if fact["name"] in seen:
-            logger.warning("%s: list_filter entry %r left out: a filter named %r comes first",
-                           _label(model_admin), entry, fact["name"])
+            left_out.report(logger, "%s: list_filter entry %r left out: a filter named %r comes first",
+                            _label(model_admin), entry, fact["name"])
             continue
         seen.add(fact["name"])
         out.append(fact)
@@ -185,20 +186,21 @@ def _filter(model_admin, request, entry):
         spec = simple_filter(model_admin, request, entry)
         choices = [[to_json(value), str(label)] for value, label in spec.lookup_choices]
         if not choices:
-            logger.info("%s: list filter %r offers no choices; left out", _label(model_admin), entry.__name__)
+            left_out.report(logger, "%s: list filter %r offers no choices; left out", _label(model_admin), entry.__name__,
+                            level=logging.INFO)
             return None
         return {"name": spec.parameter_name, "kind": "choices", "title": str(spec.title), "choices": choices}
     if isinstance(entry, type) and issubclass(entry, ListFilter):
-        logger.warning("%s: list filter %r left out: only field filters and SimpleListFilters are offered",
-                       _label(model_admin), entry.__name__)
+        left_out.report(logger, "%s: list filter %r left out: only field filters and SimpleListFilters are offered",
+                        _label(model_admin), entry.__name__)
         return None
     path = filter_path(model_admin.model, entry)
     if path is None:
-        logger.warning("%s: list_filter entry %r left out: not a field path or a SimpleListFilter",
-                       _label(model_admin), entry)
+        left_out.report(logger, "%s: list_filter entry %r left out: not a field path or a SimpleListFilter",
+                        _label(model_admin), entry)
         return None
     if secret_in_path(model_admin.model, path):
-        logger.warning("%s: list_filter entry %r left out: it filters on a redacted field", _label(model_admin), entry)
+        left_out.report(logger, "%s: list_filter entry %r left out: it filters on a redacted field", _label(model_admin), entry)
         return None
     return {"name": path, "kind": "field", "path": path}
 

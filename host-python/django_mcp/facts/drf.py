@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import sys
 
+from django_mcp import left_out
 from django_mcp.facts.views import (
     RoutedView, Selection, description, is_private_callback, path_params, route_text, routed_patterns, unique_id,
 )
@@ -59,12 +60,15 @@ def collect_drf(registry):
         try:
             params = list(path_params(pieces))
         except ValueError:
-            logger.warning("skipping the DRF route %r: it has unnamed groups", where)
+            left_out.report(logger, "skipping the DRF route %r: it has unnamed groups", where)
             continue
         if any(p["name"] == "format" for p in params):
             continue  # a router's format-suffix twin of a route kept without it
         name = ":".join((*namespaces, pattern.name)) if pattern.name else None
-        if not selection.admits(name, where, f"{cls.__module__}.{cls.__qualname__}"):
+        refusal = selection.refusal(name, where, f"{cls.__module__}.{cls.__qualname__}")
+        if refusal is not None:
+            left_out.report(logger, "not serving the DRF route of %s at %r: %s", _dotted(cls), where, refusal,
+                            level=logging.INFO)
             continue
         viewset = issubclass(cls, ViewSetMixin)
         basename = (getattr(callback, "initkwargs", None) or {}).get("basename")
@@ -78,7 +82,7 @@ def collect_drf(registry):
         try:
             view, view_facts = _describe(group, ids)
         except Exception:  # one odd view never takes the others down
-            logger.warning("skipping the DRF view %s: it could not be described", _dotted(group["cls"]), exc_info=True)
+            left_out.report(logger, "skipping the DRF view %s: it could not be described", _dotted(group["cls"]), exc_info=True)
             continue
         ids.add(view.id)
         registry.add_drf(view)
@@ -212,9 +216,9 @@ def _serializer(view, handler, own_only):
         serializer = serializer_class(context={"request": view.request, "view": view, "format": None})
         return serializer_facts(serializer)
     except Exception:
-        logger.warning("the serializer %s of %s (%s) could not be described; its body is any object",
-                       getattr(serializer_class, "__name__", serializer_class), _dotted(type(view)), handler or "view",
-                       exc_info=True)
+        left_out.report(logger, "the serializer %s of %s (%s) could not be described; its body is any object",
+                        getattr(serializer_class, "__name__", serializer_class), _dotted(type(view)), handler or "view",
+                        exc_info=True)
         return None
 
 
@@ -252,8 +256,8 @@ def _listing(view):
                 if filterset_class is not None:
                     listing["filters"] = filter_facts(filterset_class)
         except Exception:
-            logger.warning("the filter backend %s of %s could not be described; not offered",
-                           backend_class.__name__, _dotted(type(view)), exc_info=True)
+            left_out.report(logger, "the filter backend %s of %s could not be described; not offered",
+                            backend_class.__name__, _dotted(type(view)), exc_info=True)
     return listing
 
 

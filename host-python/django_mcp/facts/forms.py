@@ -18,6 +18,7 @@ from django.contrib.admin import ModelAdmin
 from django.forms.utils import pretty_name
 from django.utils.html import strip_tags
 
+from django_mcp import left_out
 from django_mcp.facts.models import without_defaults
 from django_mcp.values import to_json
 
@@ -152,8 +153,8 @@ def _described(model_admin, which, build):
         form = build()
         return [field_facts(name, field, form) for name, field in form.fields.items() if not field.disabled]
     except Exception:
-        logger.warning("%s: its %s form could not be built; no %s tool", _label(model_admin), which,
-                       "create" if which == "add" else "update", exc_info=True)
+        left_out.report(logger, "%s: its %s form could not be built; no %s tool", _label(model_admin), which,
+                        "create" if which == "add" else "update", exc_info=True)
         return None
 
 

@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib.auth import get_permission_codename
 from django.utils.functional import Promise
 
-from django_mcp import conf
+from django_mcp import conf, left_out
 from django_mcp.facts.admin import PRIVATE_APPS, admin_sites
 
 logger = logging.getLogger("django_mcp.facts")
@@ -28,7 +28,7 @@ def resource_models(registry):
     """The DJANGO_MCP_RESOURCE_MODELS facts; each model is added to `registry` for the effects."""
     entries = conf.get("DJANGO_MCP_RESOURCE_MODELS")
     if not isinstance(entries, (list, tuple)):
-        logger.warning("DJANGO_MCP_RESOURCE_MODELS is not a list; no model resources beyond the admin's")
+        left_out.report(logger, "DJANGO_MCP_RESOURCE_MODELS is not a list; no model resources beyond the admin's")
         return []
     # A model with a ModelAdmin is served through it (get_queryset, has_view_permission), never
     # through its default manager: the admin wins, whether or not its admin could be described.
@@ -38,12 +38,12 @@ def resource_models(registry):
         try:
             model, permission = resource_model(entry)
         except ValueError as exc:
-            logger.warning("DJANGO_MCP_RESOURCE_MODELS: %s; left out", exc)
+            left_out.report(logger, "DJANGO_MCP_RESOURCE_MODELS: %s; left out", exc)
             continue
         label = model._meta.label
         if model in administered:
-            logger.warning("DJANGO_MCP_RESOURCE_MODELS: %s is registered with the admin, "
-                           "whose ModelAdmin serves its resources; left out", label)
+            left_out.report(logger, "DJANGO_MCP_RESOURCE_MODELS: %s is registered with the admin, "
+                            "whose ModelAdmin serves its resources; left out", label)
             continue
         if any(fact["model"] == label for fact in facts):
             continue
@@ -97,14 +97,14 @@ def user_prompts():
     """The DJANGO_MCP_PROMPTS facts."""
     entries = conf.get("DJANGO_MCP_PROMPTS")
     if not isinstance(entries, (list, tuple)):
-        logger.warning("DJANGO_MCP_PROMPTS is not a list; no user prompts")
+        left_out.report(logger, "DJANGO_MCP_PROMPTS is not a list; no user prompts")
         return []
     facts = []
     for prompt, problem, repeated in parsed_entries(entries, user_prompt, lambda p: p["name"]):
         if problem is not None:
-            logger.warning("DJANGO_MCP_PROMPTS: %s; left out", problem)
+            left_out.report(logger, "DJANGO_MCP_PROMPTS: %s; left out", problem)
         elif repeated is not None:
-            logger.warning("DJANGO_MCP_PROMPTS: a second prompt named %r; left out", repeated)
+            left_out.report(logger, "DJANGO_MCP_PROMPTS: a second prompt named %r; left out", repeated)
         else:
             facts.append(prompt)
     return facts

@@ -16,7 +16,7 @@ import logging
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models.constants import LOOKUP_SEP
 
-from django_mcp import conf
+from django_mcp import conf, left_out
 from django_mcp.facts.admin import PRIVATE_APPS, admin_id_of, admin_sites
 from django_mcp.facts.models import redact_fields, secret_in_path
 from django_mcp.facts.resources import entry_permission, installed_model, parsed_entries
@@ -55,7 +55,7 @@ def searches(registry):
     """The DJANGO_MCP_MODEL_SEARCH facts; each search is added to `registry` for the effect."""
     entries = conf.get("DJANGO_MCP_MODEL_SEARCH")
     if not isinstance(entries, (list, tuple)):
-        logger.warning("DJANGO_MCP_MODEL_SEARCH is not a list; no search tools")
+        left_out.report(logger, "DJANGO_MCP_MODEL_SEARCH is not a list; no search tools")
         return []
     def parse(entry):
         search = model_search(entry)
@@ -64,9 +64,9 @@ def searches(registry):
     facts = []
     for search, problem, repeated in parsed_entries(entries, parse, lambda s: s.model._meta.label):
         if problem is not None:
-            logger.warning("DJANGO_MCP_MODEL_SEARCH: %s; left out", problem)
+            left_out.report(logger, "DJANGO_MCP_MODEL_SEARCH: %s; left out", problem)
         elif repeated is not None:
-            logger.warning("DJANGO_MCP_MODEL_SEARCH: a second entry for %s; left out", repeated)
+            left_out.report(logger, "DJANGO_MCP_MODEL_SEARCH: a second entry for %s; left out", repeated)
         else:
             registry.add_search(search)
             facts.append(search.facts())

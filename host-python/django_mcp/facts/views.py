@@ -31,7 +31,7 @@ from django.views.generic.detail import BaseDetailView
 from django.views.generic.edit import BaseDeleteView, DeletionMixin, ProcessFormView
 from django.views.generic.list import BaseListView
 
-from django_mcp import conf
+from django_mcp import conf, left_out
 from django_mcp.facts import view_gates
 from django_mcp.facts.view_gates import LOGIN, PUBLIC
 
@@ -110,7 +110,7 @@ def routed_patterns():
         try:
             patterns = get_resolver(urlconf).url_patterns
         except Exception:
-            logger.warning("skipping the URLconf %s: it cannot be loaded", urlconf, exc_info=True)
+            left_out.report(logger, "skipping the URLconf %s: it cannot be loaded", urlconf, exc_info=True)
             continue
         for pieces, namespaces, pattern in _walk(patterns, (), ()):
             yield urlconf, pieces, namespaces, pattern
@@ -149,15 +149,17 @@ class Selection:
         self.include = conf.get("DJANGO_MCP_VIEW_INCLUDE")
         self.exclude = conf.get("DJANGO_MCP_VIEW_EXCLUDE") or ()
 
-    def admits(self, *labels):
+    def refusal(self, *labels):
+        """Why these settings leave out the view with these labels, or None if they admit it."""
         labels = [label for label in labels if label]
-        if self.include is not None and not _matches(labels, self.include):
-            return False
-        return not _matches(labels, self.exclude)
+        if self.include is not None and _first_match(labels, self.include) is None:
+            return "no DJANGO_MCP_VIEW_INCLUDE pattern matches it"
+        excluding = _first_match(labels, self.exclude)
+        return None if excluding is None else f"DJANGO_MCP_VIEW_EXCLUDE pattern {excluding!r} matches it"
 
 
-def _matches(labels, patterns):
-    return any(fnmatch.fnmatchcase(label, pattern) for label in labels for pattern in patterns)
+def _first_match(labels, patterns):
+    return next((pattern for pattern in patterns for label in labels if fnmatch.fnmatchcase(label, pattern)), None)
 
 
 def _walk(patterns, pieces, namespaces):
@@ -168,8 +170,8 @@ def _walk(patterns, pieces, namespaces):
             try:
                 children = entry.url_patterns
             except Exception:
-                logger.warning("skipping the URLs included at %s: they cannot be loaded",
-                               route_text(pieces + (entry.pattern,)), exc_info=True)
+                left_out.report(logger, "skipping the URLs included at %s: they cannot be loaded",
+                                route_text(pieces + (entry.pattern,)), exc_info=True)
                 continue
             inner = namespaces + (entry.namespace,) if entry.namespace else namespaces
             yield from _walk(children, pieces + (entry.pattern,), inner)
@@ -232,14 +234,16 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
             return None
         name = ":".join((*namespaces, pattern.name)) if pattern.name else None
         dotted = f"{target.__module__}.{target.__qualname__}"
-        if not selection.admits(name, where, dotted):
+        refusal = selection.refusal(name, where, dotted)
+        if refusal is not None:
+            left_out.report(logger, "not serving the view %s at %r: %s", dotted, where, refusal, level=logging.INFO)
             return None
         params = list(path_params(pieces))
         initkwargs = dict(getattr(callback, "view_initkwargs", None) or {})
         gates = _gates(callback, view_class, initkwargs, login_everywhere)
         if require_auth and not [gate for gate in gates if gate is not PUBLIC]:
-            logger.warning("not serving the view %s at %r: no authorization gate was recognised on it "
-                           "(DJANGO_MCP_REQUIRE_AUTH = False serves such views too)", dotted, where)
+            left_out.report(logger, "not serving the view %s at %r: no authorization gate was recognised on it "
+                            "(DJANGO_MCP_REQUIRE_AUTH = False serves such views too)", dotted, where)
             return None
         class_kind = _class_kind(view_class) if view_class else None
         methods = _methods(callback, view_class)
@@ -262,7 +266,7 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
             "gates": [gate.facts() for gate in gates],
         }
     except Exception:  # one odd view never takes the others down
-        logger.warning("skipping the view at %r: it could not be described", where, exc_info=True)
+        left_out.report(logger, "skipping the view at %r: it could not be described", where, exc_info=True)
         return None
     return routed, view_facts
 
