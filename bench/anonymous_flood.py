@@ -1,24 +1,38 @@
 """What a flood of hostile anonymous bodies costs the authenticated requests of the same worker.
 
-    .venv/bin/python bench/anonymous_flood.py [--requests 300] [--rounds 3] [--flooders 2] [--max-bodies 400]
+    .venv/bin/python bench/anonymous_flood.py [--requests 200] [--rounds 3] [--flooders 2]
+        [--rate 0] [--nice] [--target app|floor] [--max-bodies 20000]
 
 A scratch copy of the demo (its own SQLite database and engine cache under a temporary
 directory) is served on 127.0.0.1 by one uvicorn worker. One client with a key retrieves a
 book (`tools/call get_library_book`) `--requests` times in a row, alone, then again while
-`--flooders` threads post bodies of 4 MiB of control characters without a credential to the
-same worker, each over its own connection; the two phases alternate `--rounds` times so drift
-falls on both. A flood is bounded by `--max-bodies` bodies in all and ends when its phase does.
+`--flooders` threads post bodies of 4 MiB of control characters without a credential, each
+over its own connection; the two phases alternate `--rounds` times so drift falls on both.
+The flood runs from before the flooded phase's first retrieve to after its last.
+
+Pacing: `--rate 0` floods as fast as the threads go (each body as soon as the last one was
+answered or refused), so a cheaper refusal draws more bodies per second; `--rate N` sends N
+bodies per second in all. `--nice` lowers the flood threads' priority (nice 19), so that the
+load generator's own CPU on this machine's cores is not charged to the server.
+
+`--target floor` sends the flood to a second uvicorn process serving `refuse_at_once`, which
+answers every request 413 without reading it: the measured worker gets none of the flood, so
+the ratio is what the flood costs on this machine whatever the worker does (the floor).
 
 Floor-relative: the figure is the ratio of the authenticated retrieve's median (and p90) latency
-under the flood to the same latency alone, on the same server. The anonymous answers' statuses
-are counted (413 when the anonymous body cap refuses them). Only the uvicorn this script
-started is stopped, by its PID.
+under the flood to the same latency alone, on the same server. Besides it: hostile bodies per
+second, the CPU the flood's target spent per body (from /proc, beyond what it spent on the
+same retrieves alone), the flood threads' own CPU per body, the outcomes of the hostile
+requests (an HTTP status, or the error a client saw when the server answered and closed before
+the body was sent) and the load average before and after. Only the uvicorn processes this
+script started are stopped, by their PIDs.
 """
 
 import argparse
 import http.client
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,9 +44,20 @@ from pathlib import Path
 
 from soak import DEMO, free_port, manage, wait_for_port
 
+HERE = Path(__file__).resolve().parent
 HOSTILE_BODY = b"\x01" * (4 * 1024 * 1024)
 RETRIEVE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                        "params": {"name": "get_library_book", "arguments": {"pk": 1}}}).encode()
+REFUSAL = b'{"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Request body too large"}}'
+
+
+async def refuse_at_once(scope, receive, send):
+    """The floor's flood target: every request answered 413 before any of its body is read."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 413, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", b"%d" % len(REFUSAL)), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": REFUSAL})
 
 
 def retrieve_latencies(port, credential, count):
@@ -55,17 +80,21 @@ def retrieve_latencies(port, credential, count):
 
 
 class Flood:
-    """Threads posting hostile anonymous bodies until stopped or `budget` bodies are sent."""
+    """Threads posting hostile anonymous bodies until stopped or `budget` bodies are sent,
+    `rate` bodies per second in all (0: as fast as they go)."""
 
-    def __init__(self, port, threads, budget):
-        self.port, self.budget = port, budget
+    def __init__(self, port, threads, budget, rate, nice):
+        self.port, self.budget, self.nice = port, budget, nice
+        self.interval = threads / rate if rate else 0.0
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.sent = 0
-        self.statuses = Counter()
+        self.cpu_seconds = 0.0
+        self.outcomes = Counter()
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def __enter__(self):
+        self.started = time.perf_counter()
         for thread in self.threads:
             thread.start()
         return self
@@ -74,6 +103,7 @@ class Flood:
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout=120)
+        self.seconds = time.perf_counter() - self.started
 
     def _take(self):
         with self.lock:
@@ -83,23 +113,60 @@ class Flood:
             return True
 
     def _run(self):
+        if self.nice:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only
+        start = resource.getrusage(resource.RUSAGE_THREAD)
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        due = time.perf_counter()
         try:
             while self._take():
                 try:
                     connection.request("POST", "/mcp/", HOSTILE_BODY, {"Content-Type": "application/json"})
                     response = connection.getresponse()
                     response.read()
-                    status = response.status
+                    outcome = response.status
                     if response.getheader("Connection", "").lower() == "close":
                         connection.close()
                 except (OSError, http.client.HTTPException) as exc:  # the server may close early
-                    status = type(exc).__name__
+                    outcome = type(exc).__name__
                     connection.close()
                 with self.lock:
-                    self.statuses[status] += 1
+                    self.outcomes[outcome] += 1
+                if self.interval:
+                    # No catching up after a slow body: at most the rate, never a burst.
+                    due = max(due + self.interval, time.perf_counter() - self.interval)
+                    self.stop.wait(max(0.0, due - time.perf_counter()))
         finally:
             connection.close()
+            end = resource.getrusage(resource.RUSAGE_THREAD)
+            with self.lock:
+                self.cpu_seconds += end.ru_utime - start.ru_utime + end.ru_stime - start.ru_stime
+
+
+def cpu_seconds(pid):
+    """User plus system CPU of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve(application, cwd, env, log, *options):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", application, "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", *options],
+        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, process)
+    except BaseException:
+        stop(process)
+        raise
+    return process, port
+
+
+def stop(process):
+    process.terminate()
+    process.wait(timeout=30)
 
 
 def summary(latencies):
@@ -109,10 +176,15 @@ def summary(latencies):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=300, help="authenticated retrieves per phase")
+    parser.add_argument("--requests", type=int, default=200, help="authenticated retrieves per phase")
     parser.add_argument("--rounds", type=int, default=3, help="alone / flooded phase pairs")
     parser.add_argument("--flooders", type=int, default=2, help="threads posting hostile bodies")
-    parser.add_argument("--max-bodies", type=int, default=400, help="hostile bodies per flooded phase, at most")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="hostile bodies per second in all; 0: as fast as they go")
+    parser.add_argument("--nice", action="store_true", help="run the flood threads at nice 19")
+    parser.add_argument("--target", choices=("app", "floor"), default="app",
+                        help="flood the measured worker, or a separate process that refuses at once")
+    parser.add_argument("--max-bodies", type=int, default=20000, help="hostile bodies per flooded phase, at most")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="django-mcp-flood-"))
@@ -128,33 +200,48 @@ def main():
     manage(env, "migrate", "--verbosity", "0")
     manage(env, "demo_seed")
     credential = manage(env, "mcp_key", "create", "alice", "--name", "flood").splitlines()[-1]
-    port = free_port()
+    load_before = os.getloadavg()
     with open(workdir / "server.log", "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "demo_project.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            cwd=DEMO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        server, port = serve("demo_project.asgi:application", DEMO, env, log)
+        floor = None
         try:
-            wait_for_port(port, server)
+            if args.target == "floor":
+                floor, flood_port = serve("anonymous_flood:refuse_at_once", HERE, env, log, "--lifespan", "off")
+            else:
+                flood_port = port
+            flood_target = floor or server
             retrieve_latencies(port, credential, 50)  # warm-up: the engine compiled and loaded
-            alone, flooded, statuses, bodies = [], [], Counter(), 0
+            alone, flooded, outcomes = [], [], Counter()
+            bodies = flood_seconds = flood_cpu = target_cpu = 0.0
             for _ in range(args.rounds):
+                target_cpu_before = cpu_seconds(flood_target.pid)
                 alone += retrieve_latencies(port, credential, args.requests)
-                with Flood(port, args.flooders, args.max_bodies) as flood:
+                target_cpu -= cpu_seconds(flood_target.pid) - target_cpu_before  # its share of the retrieves
+                target_cpu_before = cpu_seconds(flood_target.pid)
+                with Flood(flood_port, args.flooders, args.max_bodies, args.rate, args.nice) as flood:
                     time.sleep(0.2)  # the flood under way before the measured requests start
                     flooded += retrieve_latencies(port, credential, args.requests)
-                statuses += flood.statuses
+                    if flood.sent >= args.max_bodies:
+                        raise RuntimeError("the flood ran out of bodies before the phase ended: raise --max-bodies")
+                target_cpu += cpu_seconds(flood_target.pid) - target_cpu_before
+                outcomes += flood.outcomes
                 bodies += flood.sent
+                flood_seconds += flood.seconds
+                flood_cpu += flood.cpu_seconds
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            if floor is not None:
+                stop(floor)
+            stop(server)
     quiet, loud = summary(alone), summary(flooded)
     result = {
         "alone": quiet, "flooded": loud,
         "ratio_median": loud["median_ms"] / quiet["median_ms"], "ratio_p90": loud["p90_ms"] / quiet["p90_ms"],
-        "hostile_bodies": bodies, "hostile_statuses": {str(k): v for k, v in statuses.items()},
+        "hostile_bodies": int(bodies), "hostile_per_second": bodies / flood_seconds,
+        "target_cpu_ms_per_body": 1000 * target_cpu / bodies, "flood_cpu_ms_per_body": 1000 * flood_cpu / bodies,
+        "hostile_outcomes": {str(k): v for k, v in outcomes.items()},
+        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "requests_per_phase": args.requests, "rounds": args.rounds, "flooders": args.flooders,
+        "rate": args.rate, "nice": args.nice, "target": args.target,
     }
     print(json.dumps(result, indent=2))
 
