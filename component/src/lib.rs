@@ -39,7 +39,7 @@ impl Engine {
         let error = protocol::jsonrpc::RpcError::new(serde_json::Value::Null, protocol::jsonrpc::INTERNAL_ERROR, "Internal error");
         let header = serde_json::json!({"done": {"http_status": 500, "audit": {
             "method": "<host>", "target": null, "outcome": "handler_error",
-            "error_code": error.code, "error_message": "engine used before load",
+            "error_code": error.code, "error_message": protocol::Failure::new("used_before_load").audit_message(),
         }}});
         format!("{header}\n{}", error.to_json())
     }

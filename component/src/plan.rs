@@ -10,6 +10,7 @@ use crate::derive::{Catalogue, FilterRule, Operation, Tool};
 use crate::facts::DrfListingFacts;
 use crate::facts::ModelFacts;
 use crate::protocol::tools::{tool_error, tool_failure, tool_result_text, tool_success, ToolResult};
+use crate::protocol::{field_paths, Failure};
 
 pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
     let admin = |i: &usize| cat.admin_ids[*i].clone();
@@ -209,7 +210,7 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
     let structured = match &tool.spec.operation {
         Operation::AdminList { default_page_size, .. } => match page_result(args, *default_page_size, value) {
             Some(text) => text,
-            None => return (tool_error("The tool failed: the host's page was malformed.".to_string()), "handler_error"),
+            None => return (tool_error("The tool failed: the host's page was malformed.".to_string(), Failure::new("malformed_answer")), "handler_error"),
         },
         Operation::AdminRetrieve { .. } | Operation::AdminCreate { .. } | Operation::AdminUpdate { .. } => {
             match serde_json::from_str::<Object>(value.get()) {
@@ -217,7 +218,7 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
                     let links = object_link(cat, model, found.object);
                     return (tool_success(&format!("{{\"object\":{}}}", found.object.get()), &links), "allow");
                 }
-                Err(_) => return (tool_error("The tool failed: the host's object was malformed.".to_string()), "handler_error"),
+                Err(_) => return (tool_error("The tool failed: the host's object was malformed.".to_string(), Failure::new("malformed_answer")), "handler_error"),
             }
         }
         Operation::AdminDelete { .. } => {
@@ -257,7 +258,8 @@ fn admin_error(tool: &Tool, model: &ModelFacts, args: &Value, err: &Value) -> (T
         _ => err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string(),
     };
     let outcome = if kind == "forbidden" { "deny" } else { "handler_error" };
-    (tool_error(message), outcome)
+    let container = if matches!(tool.spec.operation, Operation::AdminUpdate { .. }) { "fields" } else { "" };
+    (tool_error(message, Failure::of_host(err, container)), outcome)
 }
 
 /// A `resource_link` to the object's model resource, when there is one.
@@ -285,7 +287,7 @@ fn answered(outcome: &str) -> Result<&RawValue, Value> {
 }
 
 fn no_result(what: &str) -> (ToolResult, &'static str) {
-    (tool_error(format!("The {what} failed: the host gave no result.")), "handler_error")
+    (tool_error(format!("The {what} failed: the host gave no result."), Failure::new("no_result")), "handler_error")
 }
 
 /// `{count, page, page_size, results}` from the host's page, rows passed through raw.
@@ -306,16 +308,17 @@ fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolRes
         Ok(value) => value,
         Err(Value::Null) => return no_result("search"),
         Err(err) => {
+            let failure = Failure::of_host(&err, "");
             return match err.get("kind").and_then(Value::as_str) {
-                Some("validation") => (tool_error(validation_message(&err)), "handler_error"),
-                Some("forbidden") => (tool_error("You do not have permission to search these objects.".to_string()), "deny"),
-                _ => (tool_error(err.get("message").and_then(Value::as_str).unwrap_or("The search failed.").to_string()), "handler_error"),
+                Some("validation") => (tool_error(validation_message(&err), failure), "handler_error"),
+                Some("forbidden") => (tool_error("You do not have permission to search these objects.".to_string(), failure), "deny"),
+                _ => (tool_error(err.get("message").and_then(Value::as_str).unwrap_or("The search failed.").to_string(), failure), "handler_error"),
             };
         }
     };
     match page_result(args, default_page_size, value) {
         Some(text) => (tool_success(&text, &[]), "allow"),
-        None => (tool_error("The search failed: the host's page was malformed.".to_string()), "handler_error"),
+        None => (tool_error("The search failed: the host's page was malformed.".to_string(), Failure::new("malformed_answer")), "handler_error"),
     }
 }
 
@@ -327,12 +330,12 @@ fn shape_view(outcome: &str) -> (ToolResult, &'static str) {
         Err(Value::Null) => return no_result("view"),
         Err(err) => {
             let message = err.get("message").and_then(Value::as_str).unwrap_or("The view failed.").to_string();
-            return (tool_error(message), "handler_error");
+            return (tool_error(message, Failure::of_host(&err, "")), "handler_error");
         }
     };
     let status = serde_json::from_str::<Value>(value.get()).ok().and_then(|v| v.get("status").and_then(Value::as_u64)).unwrap_or(0);
     if status >= 400 {
-        (tool_failure(value.get(), format!("the view answered HTTP {status}")), "handler_error")
+        (tool_failure(value.get(), Failure::http(status)), "handler_error")
     } else {
         (tool_success(value.get(), &[]), "allow")
     }
@@ -351,18 +354,21 @@ fn shape_drf(shape: &DrfShape, args: &Value, outcome: &str) -> (ToolResult, &'st
         Err(err) => {
             let message = err.get("message").and_then(Value::as_str).unwrap_or("The API call failed.").to_string();
             let outcome = if err.get("kind").and_then(Value::as_str) == Some("forbidden") { "deny" } else { "handler_error" };
-            return (tool_error(message), outcome);
+            return (tool_error(message, Failure::of_host(&err, "")), outcome);
         }
     };
     let status = answer.get("status").and_then(Value::as_u64).unwrap_or(0);
     let body = answer.get("body").cloned().unwrap_or(Value::Null);
     if !(200..300).contains(&status) {
-        return drf_refusal(status, &body);
+        // A list's arguments go to DRF as its query (django-filter's refusals name them);
+        // other handlers' as the request body.
+        let container = if matches!(shape, DrfShape::List { .. }) { "filters" } else { "body" };
+        return drf_refusal(status, &body, container);
     }
     let structured = match shape {
         DrfShape::List { listing, default_page_size } => match drf_page(listing, *default_page_size, args, body) {
             Some(page) => page,
-            None => return (tool_error("The API call failed: the view's answer is not a list.".to_string()), "handler_error"),
+            None => return (tool_error("The API call failed: the view's answer is not a list.".to_string(), Failure::new("malformed_answer")), "handler_error"),
         },
         DrfShape::Object => json!({"object": body}),
         DrfShape::Deleted { lookup } => {
@@ -432,20 +438,25 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A tool error for a DRF answer outside 2xx, with DRF's own words.
-fn drf_refusal(status: u64, body: &Value) -> (ToolResult, &'static str) {
+/// A tool error for a DRF answer outside 2xx, with DRF's own words; the fields of a 400
+/// sit under the argument `container`.
+fn drf_refusal(status: u64, body: &Value, container: &str) -> (ToolResult, &'static str) {
     let detail = body.get("detail").and_then(Value::as_str).map(str::to_string);
     match status {
         400 => {
             let mut fields = Map::new();
             flatten_errors("", body, &mut fields);
-            (tool_error(validation_message(&json!({"fields": fields}))), "handler_error")
+            let failure = Failure::naming("validation", field_paths(&fields, container));
+            (tool_error(validation_message(&json!({"fields": fields})), failure), "handler_error")
         }
-        401 | 403 => (tool_error(detail.unwrap_or_else(|| "You do not have permission to perform this action.".into())), "deny"),
-        404 => (tool_error(detail.unwrap_or_else(|| "Not found.".into())), "handler_error"),
+        401 | 403 => {
+            let message = detail.unwrap_or_else(|| "You do not have permission to perform this action.".into());
+            (tool_error(message, Failure::new("forbidden")), "deny")
+        }
+        404 => (tool_error(detail.unwrap_or_else(|| "Not found.".into()), Failure::new("not_found")), "handler_error"),
         _ => {
             let said = detail.map(|d| format!(": {d}")).unwrap_or_default();
-            (tool_error(format!("The API answered HTTP {status}{said}")), "handler_error")
+            (tool_error(format!("The API answered HTTP {status}{said}"), Failure::http(status)), "handler_error")
         }
     }
 }
@@ -481,14 +492,13 @@ fn shape_custom(outcome: &str) -> (ToolResult, &'static str) {
     let answer: Value = serde_json::from_str(outcome).unwrap_or(Value::Null);
     if let Some(err) = answer.get("error") {
         let message = err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string();
-        return (tool_error(message), "handler_error");
+        return (tool_error(message, Failure::of_host(err, "")), "handler_error");
     }
     let Some(result) = answer.get("ok").filter(|r| r.get("content").is_some_and(Value::is_array)) else {
-        return (tool_error("The tool failed: the host gave no content.".to_string()), "handler_error");
+        return (tool_error("The tool failed: the host gave no content.".to_string(), Failure::new("malformed_answer")), "handler_error");
     };
     if result.get("isError") == Some(&Value::Bool(true)) {
-        let first = result.pointer("/content/0/text").and_then(Value::as_str).unwrap_or("tool error").to_string();
-        return (tool_result_text(result.to_string(), Some(first)), "handler_error");
+        return (tool_result_text(result.to_string(), Some(Failure::new("tool_error"))), "handler_error");
     }
     (tool_result_text(result.to_string(), None), "allow")
 }

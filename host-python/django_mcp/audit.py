@@ -15,13 +15,22 @@ FIELDS = (
 
 
 def refused(transport, reason, *, outcome="transport_error", wire_status=None, key_id=None, user_id=None):
-    """Audit an answer a transport gave before the engine saw the message."""
+    """Audit an answer a transport gave before the engine saw the message; `reason` is one of
+    the transport's own fixed words (see `record`)."""
     record(correlation_id=uuid.uuid4().hex, transport=transport, key_id=key_id, user_id=user_id,
            method="<pre-dispatch>", outcome=outcome, duration_ms=0.0, wire_status=wire_status,
            error_message=reason)
 
 
 def record(**fields):
+    """Write one audit line.
+
+    `error_message` never carries what the request sent, nor the message its client got
+    (which may quote an argument, or what the project said about one): only fixed words
+    saying why it failed — the engine's failure kind and the argument paths it names
+    (`validation: fields.title`, written by the engine's `Failure::audit_message`), or the
+    host's refusal reason (`credential revoked`, `body too large`, `engine failure`).
+    """
     entry = {name: fields.get(name) for name in FIELDS}
     entry["ts"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     try:

@@ -108,7 +108,8 @@ def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp
         reply, status, report = _rate_limited(_peek(message_text), retry_after)
         headers["Retry-After"] = str(retry_after)
     elif peeked is not None and peeked.needs_credential:
-        reply, status, report = _refusal(peeked, UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE, "unauthenticated", 401)
+        reply, status, report = _refusal(peeked, UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE, "unauthenticated", 401,
+                                         reason="unauthenticated")
     else:
         try:
             runtime = state.get_runtime()
@@ -125,12 +126,13 @@ def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp
     return Outcome(reply, status, correlation_id, headers, notifications, report.get("method"))
 
 
-def refuse(message_text, *, identity, transport, code, message, outcome, http_status=200) -> Outcome:
+def refuse(message_text, *, identity, transport, code, message, reason, outcome, http_status=200) -> Outcome:
     """Answer a message with a JSON-RPC error without the engine (a transport's refusal that
-    names the request: its id in the reply, its method and target in the audit line)."""
+    names the request: its id in the reply, its method and target in the audit line, with
+    `reason` as its error_message: see audit.record)."""
     with correlation.new_request() as correlation_id:
         started = time.perf_counter()
-        reply, status, report = _refusal(_peek(message_text), code, message, outcome, http_status)
+        reply, status, report = _refusal(_peek(message_text), code, message, outcome, http_status, reason=reason)
         _audit(correlation_id, transport, identity, started, status, report)
         return Outcome(reply, status, correlation_id, method=report["method"])
 
@@ -150,14 +152,16 @@ def _audit(correlation_id, transport, identity, started, status, report):
 def _rate_limited(peeked, retry_after):
     message = rate_limits.message(retry_after)
     reply = _error_reply(peeked.id, rate_limits.CODE, message, {"retryAfter": retry_after})
+    # The engine's word for its own rate-limited answers (protocol/mod.rs, Failure).
     report = {"method": peeked.method, "target": peeked.target, "outcome": "rate_limited",
-              "error_code": rate_limits.CODE, "error_message": message}
+              "error_code": rate_limits.CODE, "error_message": "rate_limited"}
     return reply, 429, report
 
 
-def _refusal(peeked, code, message, outcome, http_status):
+def _refusal(peeked, code, message, outcome, http_status, *, reason):
+    """`message` for the client, `reason` for the audit line."""
     report = {"method": peeked.method, "target": peeked.target, "outcome": outcome,
-              "error_code": code, "error_message": message}
+              "error_code": code, "error_message": reason}
     return _error_reply(peeked.id, code, message), http_status, report
 
 

@@ -8,6 +8,8 @@ pub mod jsonrpc;
 pub mod revisions;
 pub(crate) mod tools;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -127,6 +129,95 @@ pub struct Audit {
     pub error_message: Option<String>,
 }
 
+/// Why a request failed, in words the audit line may carry: the failure's kind, and the
+/// argument paths it names.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    kind: Cow<'static, str>,
+    paths: Vec<String>,
+}
+
+impl Failure {
+    pub(crate) fn new(kind: &'static str) -> Failure {
+        Failure { kind: Cow::Borrowed(kind), paths: Vec::new() }
+    }
+
+    pub(crate) fn naming(kind: &'static str, paths: Vec<String>) -> Failure {
+        Failure { kind: Cow::Borrowed(kind), paths }
+    }
+
+    /// A JSON-RPC error, by its code.
+    fn of_rpc(code: i64) -> Failure {
+        Failure::new(match code {
+            jsonrpc::PARSE_ERROR => "parse_error",
+            jsonrpc::INVALID_REQUEST => "invalid_request",
+            jsonrpc::METHOD_NOT_FOUND => "method_not_found",
+            jsonrpc::INVALID_PARAMS => "invalid_params",
+            jsonrpc::INTERNAL_ERROR => "internal_error",
+            jsonrpc::UNAUTHENTICATED => "unauthenticated",
+            jsonrpc::FORBIDDEN => "forbidden",
+            jsonrpc::OUT_OF_SCOPE => "out_of_scope",
+            jsonrpc::RATE_LIMITED => "rate_limited",
+            jsonrpc::HEADER_MISMATCH => "header_mismatch",
+            jsonrpc::MISSING_CLIENT_CAPABILITY => "missing_client_capability",
+            jsonrpc::UNSUPPORTED_VERSION => "unsupported_version",
+            _ => "error",
+        })
+    }
+
+    /// A host effect's `{"kind", "message", "fields"}` error: its kind if it is one the host
+    /// sends (effects/__init__.py), and its fields as argument paths under `container`.
+    pub(crate) fn of_host(err: &Value, container: &str) -> Failure {
+        let kind = match err.get("kind").and_then(Value::as_str) {
+            Some("not_found") => "not_found",
+            Some("forbidden") => "forbidden",
+            Some("validation") => "validation",
+            Some("conflict") => "conflict",
+            Some("invalid") => "invalid",
+            Some("too_large") => "too_large",
+            Some("rate_limited") => "rate_limited",
+            Some("skipped") => "skipped",
+            Some("internal") => "internal",
+            _ => "error",
+        };
+        let paths = err.get("fields").and_then(Value::as_object).map(|f| field_paths(f, container)).unwrap_or_default();
+        Failure::naming(kind, paths)
+    }
+
+    /// An HTTP answer outside 2xx from a view the tool called.
+    pub(crate) fn http(status: u64) -> Failure {
+        Failure { kind: Cow::Owned(format!("http_{status}")), paths: Vec::new() }
+    }
+
+    /// The audit line's `error_message`, and the only way the engine writes one: the
+    /// failure's kind and the argument paths it names (`validation: fields.title,
+    /// fields.pages`), never the message the client got. That message may quote what the
+    /// caller sent (a pk, a form value, a repeated item) or what the project said about it,
+    /// and an audit trail is kept longer and read by more people than a reply.
+    pub(crate) fn audit_message(&self) -> String {
+        if self.paths.is_empty() {
+            self.kind.to_string()
+        } else {
+            format!("{}: {}", self.kind, self.paths.join(", "))
+        }
+    }
+}
+
+/// The argument paths of a `field → messages` map (a form's or a serializer's errors) whose
+/// fields sit under the argument `container` (`fields`, `body`; empty: the arguments
+/// themselves). The form-wide `__all__` names the container.
+pub(crate) fn field_paths(fields: &Map<String, Value>, container: &str) -> Vec<String> {
+    fields
+        .keys()
+        .filter_map(|field| match (field.as_str(), container) {
+            ("__all__", "") => None,
+            ("__all__", _) => Some(container.to_string()),
+            (_, "") => Some(field.clone()),
+            _ => Some(format!("{container}.{field}")),
+        })
+        .collect()
+}
+
 pub enum Output {
     /// `reply` is the JSON-RPC response as JSON text.
     Done { reply: Option<String>, http_status: u16, audit: Audit, retry_after: Option<u64> },
@@ -212,7 +303,7 @@ impl Output {
                 target: ex.target.clone(),
                 outcome,
                 error_code: Some(error.code),
-                error_message: Some(error.message.clone()),
+                error_message: Some(Failure::of_rpc(error.code).audit_message()),
             },
             retry_after,
         }

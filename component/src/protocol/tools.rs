@@ -8,10 +8,10 @@ use serde_json::{json, Map, Value};
 use super::jsonrpc::{self, RpcError};
 use super::input;
 use super::revisions::Stateless;
-use super::{parsed_result, Exchange, Output, Pending, Principal, Work};
+use super::{parsed_result, Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::{Catalogue, Operation, Tool};
 use crate::plan;
-use crate::schema::validate::validate;
+use crate::schema::validate::{validate, Violation};
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
@@ -22,7 +22,7 @@ pub(crate) enum ToolsWork {
         /// Why the arguments are invalid: said only once the caller has passed the gate, so
         /// a tool's schema is never described to someone who may not use it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        invalid: Option<String>,
+        invalid: Option<Violation>,
     },
 }
 
@@ -76,7 +76,7 @@ pub(crate) fn begin(
     let schema: Value = serde_json::from_str(tool.input_schema()).expect("the catalogue rendered it");
     let (effects, invalid) = match validate(&schema, &arguments, &cat.patterns) {
         Ok(()) => (vec![authorize, work], None),
-        Err(problem) => (vec![authorize], Some(format!("Invalid arguments: {problem}"))),
+        Err(violation) => (vec![authorize], Some(violation)),
     };
     let work = ToolsWork::CallTool { tool: tool.spec.name.clone(), arguments, invalid };
     let effects = effects.iter().map(Value::to_string).collect();
@@ -104,8 +104,10 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
                     _ => host_error(&ex, &authorized),
                 };
             }
-            if let Some(problem) = invalid {
-                return finished_call(cat, &ex, tool_error(problem), "handler_error");
+            if let Some(violation) = invalid {
+                let paths = if violation.path.is_empty() { Vec::new() } else { vec![violation.path.clone()] };
+                let failure = Failure::naming("invalid_arguments", paths);
+                return finished_call(cat, &ex, tool_error(format!("Invalid arguments: {violation}"), failure), "handler_error");
             }
             let outcome = results.get(1).map(|r| r.get()).unwrap_or("null");
             if let Operation::Custom { .. } = tool.spec.operation {
@@ -113,7 +115,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
                 let unsupported = || {
                     let message = "This tool needs answers from the client (MCP 2026-07-28 multi round-trip requests); \
                                    call it over that revision.";
-                    finished_call(cat, &ex, tool_error(message.to_string()), "handler_error")
+                    finished_call(cat, &ex, tool_error(message.to_string(), Failure::new("needs_client_input")), "handler_error")
                 };
                 if let Some(out) = input::input_required(cat, &ex, &answer, unsupported).or_else(|| input::invalid_input(&ex, &answer)) {
                     return out;
@@ -137,15 +139,16 @@ pub(crate) fn rate_limited(ex: &Exchange, err: &Value) -> RpcError {
         .with_data(json!({"retryAfter": retry_after}))
 }
 
-/// A `tools/call` result as JSON text, and the message of a failed one (for the audit line).
+/// A `tools/call` result as JSON text, and why a failed one failed (for the audit line).
 pub(crate) struct ToolResult {
     text: String,
-    error: Option<String>,
+    failure: Option<Failure>,
 }
 
-pub(crate) fn tool_error(message: String) -> ToolResult {
+/// `message` for the client; `failure` for the audit line.
+pub(crate) fn tool_error(message: String, failure: Failure) -> ToolResult {
     let text = json!({"content": [{"type": "text", "text": message}], "isError": true}).to_string();
-    ToolResult { text, error: Some(message) }
+    ToolResult { text, failure: Some(failure) }
 }
 
 /// `structured` (JSON text) as `structuredContent` and, as the spec asks, as a text block,
@@ -154,22 +157,22 @@ pub(crate) fn tool_success(structured: &str, links: &[Value]) -> ToolResult {
     structured_result(structured, links, None)
 }
 
-/// The same, marked `isError` because of `why`: the tool ran but its answer is a failure.
-pub(crate) fn tool_failure(structured: &str, why: String) -> ToolResult {
-    structured_result(structured, &[], Some(why))
+/// The same, marked `isError` because of `failure`: the tool ran but its answer is a failure.
+pub(crate) fn tool_failure(structured: &str, failure: Failure) -> ToolResult {
+    structured_result(structured, &[], Some(failure))
 }
 
 /// A result the host built whole (a custom tool's `{content, isError, structuredContent?}`).
-pub(crate) fn tool_result_text(text: String, error: Option<String>) -> ToolResult {
-    ToolResult { text, error }
+pub(crate) fn tool_result_text(text: String, failure: Option<Failure>) -> ToolResult {
+    ToolResult { text, failure }
 }
 
-fn structured_result(structured: &str, links: &[Value], error: Option<String>) -> ToolResult {
+fn structured_result(structured: &str, links: &[Value], failure: Option<Failure>) -> ToolResult {
     let quoted = serde_json::to_string(structured).expect("strings serialise");
     let extra: String = links.iter().map(|l| format!(",{l}")).collect();
-    let failed = error.is_some();
+    let failed = failure.is_some();
     let text = format!("{{\"content\":[{{\"text\":{quoted},\"type\":\"text\"}}{extra}],\"isError\":{failed},\"structuredContent\":{structured}}}");
-    ToolResult { text, error }
+    ToolResult { text, failure }
 }
 
 fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, outcome: &'static str) -> Output {
@@ -177,7 +180,7 @@ fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, outcome: &'
     if let Output::Done { audit, .. } = &mut out {
         audit.outcome = outcome;
         if outcome != "allow" {
-            audit.error_message = result.error;
+            audit.error_message = result.failure.map(|f| f.audit_message());
         }
     }
     out

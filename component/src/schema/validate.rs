@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use regex_lite::Regex;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Compiled patterns, keyed by their source text.
@@ -34,20 +35,31 @@ impl Patterns {
     }
 }
 
-/// The first violation, phrased for the caller: `"filters.status: must be one of …"`.
-pub fn validate(schema: &Value, value: &Value, patterns: &Patterns) -> Result<(), String> {
-    check(schema, value, patterns, "").map_err(|(path, problem)| {
-        if path.is_empty() {
-            format!("arguments: {problem}")
-        } else {
-            format!("{path}: {problem}")
-        }
-    })
+/// The first violation, or none.
+pub fn validate(schema: &Value, value: &Value, patterns: &Patterns) -> Result<(), Violation> {
+    check(schema, value, patterns, "").map_err(|(path, problem)| Violation { path, problem })
 }
 
-type Violation = (String, String);
+/// Where the arguments break the schema (`filters.status`; empty: the arguments as a
+/// whole) and how; the problem may quote the value.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Violation {
+    pub path: String,
+    pub problem: String,
+}
 
-fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &str) -> Result<(), Violation> {
+/// Phrased for the caller: `"filters.status: must be one of …"`.
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = if self.path.is_empty() { "arguments" } else { &self.path };
+        write!(f, "{path}: {}", self.problem)
+    }
+}
+
+/// A violation's path and problem, as the checks below find them.
+type Found = (String, String);
+
+fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &str) -> Result<(), Found> {
     let Some(rules) = schema.as_object() else { return Ok(()) };
     let fail = |problem: String| Err((path.to_string(), problem));
 
@@ -81,7 +93,7 @@ fn check_number(
     rules: &serde_json::Map<String, Value>,
     n: &serde_json::Number,
     path: &str,
-) -> Result<(), Violation> {
+) -> Result<(), Found> {
     use std::cmp::Ordering::{Greater, Less};
     if let Some(min) = rules.get("minimum") {
         if compare(n, min) == Some(Less) {
@@ -111,7 +123,7 @@ fn check_string(
     s: &str,
     patterns: &Patterns,
     path: &str,
-) -> Result<(), Violation> {
+) -> Result<(), Found> {
     let len = s.chars().count() as u64;
     if let Some(max) = rules.get("maxLength").and_then(Value::as_u64) {
         if len > max {
@@ -147,7 +159,7 @@ fn check_array(
     items: &[Value],
     patterns: &Patterns,
     path: &str,
-) -> Result<(), Violation> {
+) -> Result<(), Found> {
     if let Some(min) = rules.get("minItems").and_then(Value::as_u64) {
         if (items.len() as u64) < min {
             return Err((path.to_string(), format!("needs at least {min} items")));
@@ -180,7 +192,7 @@ fn check_object(
     map: &serde_json::Map<String, Value>,
     patterns: &Patterns,
     path: &str,
-) -> Result<(), Violation> {
+) -> Result<(), Found> {
     let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
     if let Some(Value::Array(required)) = rules.get("required") {
         for key in required.iter().filter_map(Value::as_str) {
@@ -335,7 +347,7 @@ mod tests {
     fn run(schema: Value, value: Value) -> Result<(), String> {
         let mut p = Patterns::default();
         p.collect(&schema).unwrap();
-        validate(&schema, &value, &p)
+        validate(&schema, &value, &p).map_err(|v| v.to_string())
     }
 
     #[test]

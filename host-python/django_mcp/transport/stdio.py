@@ -52,9 +52,11 @@ def _serve_line(line, key, host):
     identity = Identity.of_key(key)
     if check.status is KeyStatus.INACTIVE_USER:
         return server.refuse(line, identity=identity, transport="stdio", code=-32002,
-                             message="Forbidden: the user is inactive", outcome="deny")
+                             message="Forbidden: the user is inactive", reason="inactive user", outcome="deny")
+    # The reasons HTTP audits for the same refusals (transport/http.py).
     return server.refuse(line, identity=identity, transport="stdio", code=server.UNAUTHENTICATED,
-                         message=f"Unauthorized: the key is {check.status.replace('_', ' ')}", outcome="unauthenticated")
+                         message=f"Unauthorized: the key is {check.status.replace('_', ' ')}",
+                         reason=f"credential {check.status}", outcome="unauthenticated")
 
 
 def _lines(stdin):
