@@ -3,7 +3,8 @@
 import datetime
 import json
 import logging
-import uuid
+
+from django_mcp import correlation
 
 logger = logging.getLogger("django_mcp.audit")
 errors = logging.getLogger("django_mcp.audit.errors")
@@ -17,9 +18,10 @@ FIELDS = (
 def refused(transport, reason, *, outcome="transport_error", wire_status=None, key_id=None, user_id=None):
     """Audit an answer a transport gave before the engine saw the message; `reason` is one of
     the transport's own fixed words (see `record`)."""
-    record(correlation_id=uuid.uuid4().hex, transport=transport, key_id=key_id, user_id=user_id,
-           method="<pre-dispatch>", outcome=outcome, duration_ms=0.0, wire_status=wire_status,
-           error_message=reason)
+    with correlation.current_or_new() as correlation_id:
+        record(correlation_id=correlation_id, transport=transport, key_id=key_id, user_id=user_id,
+               method="<pre-dispatch>", outcome=outcome, duration_ms=0.0, wire_status=wire_status,
+               error_message=reason)
 
 
 def record(**fields):

@@ -19,12 +19,25 @@ _current = contextvars.ContextVar("django_mcp_correlation_id", default=OUTSIDE)
 
 @contextlib.contextmanager
 def new_request():
-    """A fresh correlation id, current until the block ends (a contextvar: per thread and task)."""
+    """A fresh correlation id, current until the block ends (a contextvar: per thread and task).
+    The transports open it first, so the key lookup and their refusals carry it too."""
     token = _current.set(uuid.uuid4().hex)
     try:
         yield _current.get()
     finally:
         _current.reset(token)
+
+
+@contextlib.contextmanager
+def current_or_new():
+    """The correlation id a transport already opened, or a fresh one for this block (a
+    message handled without a transport): one id per request, never two nested."""
+    current = _current.get()
+    if current != OUTSIDE:
+        yield current
+        return
+    with new_request() as correlation_id:
+        yield correlation_id
 
 
 def install_record_factory():

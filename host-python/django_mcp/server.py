@@ -87,8 +87,8 @@ def _error_reply(message_id, code, message, data=None):
 def handle(message_text, *, identity=None, transport="http", host="localhost", scheme="https",
            headers=None) -> Outcome:
     """Handle one inbound message for `identity` (None: unauthenticated). Every log record
-    emitted meanwhile carries the request's correlation id."""
-    with correlation.new_request() as correlation_id:
+    emitted meanwhile carries the request's correlation id (the transport's, when it opened one)."""
+    with correlation.current_or_new() as correlation_id:
         return _handle(message_text, identity, correlation_id, transport, host, scheme, headers)
 
 
@@ -130,7 +130,7 @@ def refuse(message_text, *, identity, transport, code, message, reason, outcome,
     """Answer a message with a JSON-RPC error without the engine (a transport's refusal that
     names the request: its id in the reply, its method and target in the audit line, with
     `reason` as its error_message: see audit.record)."""
-    with correlation.new_request() as correlation_id:
+    with correlation.current_or_new() as correlation_id:
         started = time.perf_counter()
         reply, status, report = _refusal(_peek(message_text), code, message, outcome, http_status, reason=reason)
         _audit(correlation_id, transport, identity, started, status, report)

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 
 from django_mcp.audit import FIELDS
@@ -139,9 +140,34 @@ def test_djangos_query_log_inside_a_request_carries_the_audit_lines_correlation_
     [line] = audit()
     in_effects = [r for r in queries() if "library_book" in r.sql]
     assert in_effects and all(r.correlation_id == line["correlation_id"] for r in in_effects)
-    # The key was checked before the request reached the engine, outside its correlation.
+    # The key was checked before the request reached the engine, within the same correlation.
     key_lookup = [r for r in queries() if "django_mcp_mcpapikey" in r.sql]
-    assert key_lookup and all(r.correlation_id == "-" for r in key_lookup)
+    assert key_lookup and all(r.correlation_id == line["correlation_id"] for r in key_lookup)
+
+
+def test_a_refused_credentials_audit_line_shares_its_id_with_the_key_lookup(mcp_as, alice_key, audit, queries, caplog):
+    key_id = alice_key.split(".")[0]
+    response = mcp_as(f"{key_id}.wrong-secret").post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert response.status_code == 401
+    [line] = audit()
+    assert (line["outcome"], line["error_message"]) == ("unauthenticated", "credential wrong_secret")
+    key_lookup = [r for r in queries() if "django_mcp_mcpapikey" in r.sql]
+    assert key_lookup and all(r.correlation_id == line["correlation_id"] for r in key_lookup)
+    # Django's own "Unauthorized: /mcp/", logged once.
+    [unauthorized] = [r for r in caplog.records if r.name == "django.request"]
+    assert unauthorized.correlation_id == line["correlation_id"]
+
+
+def test_a_stdio_refusals_audit_line_shares_its_id_with_the_key_recheck(alice_key, audit, queries):
+    key = MCPAPIKey.objects.get(key_id=alice_key.split(".")[0])
+    MCPAPIKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    before = len(queries())
+    stdio.serve(key, stdin=io.StringIO(line + "\n"), stdout=io.StringIO())
+    [refused] = audit()
+    assert (refused["outcome"], refused["error_message"]) == ("unauthenticated", "credential revoked")
+    recheck = [r for r in queries()[before:] if "django_mcp_mcpapikey" in r.sql]
+    assert recheck and all(r.correlation_id == refused["correlation_id"] for r in recheck)
 
 
 def test_stdio_requests_each_have_their_own_correlation_id_on_their_records(alice_key, audit, queries):

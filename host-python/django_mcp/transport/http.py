@@ -4,7 +4,8 @@ stream when the request received notifications (progress, log messages) on the w
 Order of checks: method (405), Origin (403), size (413: a smaller cap without
 Authorization), media type (415), UTF-8 (400), credential (429 once its key id or address
 failed too often, 401 / 403), then the engine; server.handle refuses a request without a
-credential for a method that needs one. Every answer is audited.
+credential for a method that needs one. Every answer is audited, and everything the endpoint
+does runs under the request's one correlation id (its audit line's).
 """
 
 from urllib.parse import urlsplit
@@ -12,9 +13,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
+from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 
-from django_mcp import audit, conf, oauth, rate_limits, server, sessions
+from django_mcp import audit, conf, correlation, oauth, rate_limits, server, sessions
 from django_mcp.identity import authenticate
 from django_mcp.keys import presented_key_id
 
@@ -26,6 +28,16 @@ MCP_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
 
 @csrf_exempt
 def mcp_endpoint(request):
+    with correlation.new_request():
+        response = _answer(request)
+        # Django logs a 4xx or 5xx answer ("Unauthorized: /mcp/") once the view has returned,
+        # outside this correlation; logged here in its words, Django does not log it again.
+        if response.status_code >= 400:
+            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
+        return response
+
+
+def _answer(request):
     if request.method != "POST":
         response = HttpResponse(status=405)
         response["Allow"] = "POST"

@@ -12,7 +12,7 @@ acts for a fresh user object (permissions changed meanwhile are seen, not a cach
 import json
 import sys
 
-from django_mcp import audit, server
+from django_mcp import audit, correlation, server
 from django_mcp.identity import Identity
 from django_mcp.keys import KeyStatus, recheck_key
 
@@ -28,21 +28,25 @@ def serve(key, stdin=None, stdout=None, host="localhost"):
     sys.stdout = sys.stderr
     try:
         for line in _lines(stdin):
-            if line is None:
-                audit.refused("stdio", "invalid utf-8", key_id=key.key_id, user_id=key.user_id)
-                protocol_out.write(NOT_UTF8 + "\n")
-                protocol_out.flush()
+            if line is not None and not line.strip():
                 continue
-            line = line.strip()
-            if not line:
-                continue
-            outcome = _serve_line(line, key, host)
-            for message in (*outcome.notifications, outcome.reply):
-                if message is not None:
-                    protocol_out.write(message + "\n")
+            # One correlation id per message: the key's recheck and a refusal carry it too.
+            with correlation.new_request():
+                messages = _answer(line, key, host)
+            for message in messages:
+                protocol_out.write(message + "\n")
             protocol_out.flush()
     finally:
         sys.stdout = saved_stdout
+
+
+def _answer(line, key, host):
+    """The messages to write for one line (None: a line that is not UTF-8)."""
+    if line is None:
+        audit.refused("stdio", "invalid utf-8", key_id=key.key_id, user_id=key.user_id)
+        return [NOT_UTF8]
+    outcome = _serve_line(line.strip(), key, host)
+    return [message for message in (*outcome.notifications, outcome.reply) if message is not None]
 
 
 def _serve_line(line, key, host):
