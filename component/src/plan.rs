@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::derive::drf::DrfShape;
+use crate::derive::views::CallMethod;
 use crate::derive::{Catalogue, FilterRule, Operation, Tool};
 use crate::facts::DrfListingFacts;
 use crate::facts::ModelFacts;
@@ -58,8 +59,7 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
             })
         }
         Operation::ViewCall { view, method, .. } => json!({
-            "kind": "view.call", "view": view,
-            "method": method.as_deref().map(Value::from).or_else(|| args.get("method").cloned()),
+            "kind": "view.call", "view": view, "method": method.for_call(args),
             "path": args.get("path").cloned().unwrap_or_else(|| json!({})),
             "query": args.get("query"), "body": args.get("body"),
         }),
@@ -69,8 +69,7 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
                 _ => args.get("query").cloned().unwrap_or_else(|| json!({})),
             };
             json!({
-                "kind": "drf.call", "view": view, "handler": handler,
-                "method": method.as_deref().map(Value::from).or_else(|| args.get("method").cloned()),
+                "kind": "drf.call", "view": view, "handler": handler, "method": method.for_call(args),
                 "path": args.get("path").cloned().unwrap_or_else(|| json!({})),
                 "query": query, "body": args.get("body"),
             })
@@ -195,8 +194,8 @@ struct Object<'a> {
 pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
     let Some(admin) = tool.spec.operation.admin() else {
         return match &tool.spec.operation {
-            Operation::ViewCall { .. } => shape_view(outcome),
-            Operation::DrfCall { shape, .. } => shape_drf(shape, args, outcome),
+            Operation::ViewCall { method, .. } => shape_view(method, args, outcome),
+            Operation::DrfCall { shape, method, .. } => shape_drf(shape, method, args, outcome),
             Operation::Search { default_page_size, .. } => shape_search(args, *default_page_size, outcome),
             _ => shape_custom(outcome),
         };
@@ -324,10 +323,13 @@ fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolRes
 
 /// A view's answer `{status, headers, body}` as it came; a 4xx or 5xx answer is a tool error
 /// (still with the answer as structured content, so the agent sees what the view said).
-fn shape_view(outcome: &str) -> (ToolResult, &'static str) {
+fn shape_view(method: &CallMethod, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
     let value = match answered(outcome) {
         Ok(value) => value,
         Err(Value::Null) => return no_result("view"),
+        Err(err) if err.get("kind").and_then(Value::as_str) == Some("method_not_allowed") => {
+            return (tool_error(method.refusal(args), Failure::naming("invalid_arguments", vec!["method".into()])), "handler_error");
+        }
         Err(err) => {
             let message = err.get("message").and_then(Value::as_str).unwrap_or("The view failed.").to_string();
             return (tool_error(message, Failure::of_host(&err, "")), "handler_error");
@@ -344,9 +346,9 @@ fn shape_view(outcome: &str) -> (ToolResult, &'static str) {
 /// A DRF view's answer `{status, headers, body}` read for its tool: a page, an object, a
 /// deletion, or the answer as it came (actions, APIViews). Refusals and invalid data become
 /// tool errors that say what DRF said.
-fn shape_drf(shape: &DrfShape, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
+fn shape_drf(shape: &DrfShape, method: &CallMethod, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
     if matches!(shape, DrfShape::Response) {
-        return shape_view(outcome);
+        return shape_view(method, args, outcome);
     }
     let answer: Value = match answered(outcome) {
         Ok(value) => serde_json::from_str(value.get()).unwrap_or(Value::Null),

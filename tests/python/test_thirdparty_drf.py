@@ -182,9 +182,10 @@ def test_djoser_tools_are_listed_with_schemas_a_2020_12_validator_accepts(live):
     assert "Protected by: DRF permissions AllowAny." in tools["user_reset_password"].description
     assert tools["get_user"].meta["django-mcp/gates"] == [{"kind": "drf", "permissions": ["CurrentUserOrAdmin"]}]
     assert set(tools["delete_user"].input_schema["properties"]["body"]["properties"]) == {"current_password"}
-    # `me` answers GET, PUT, PATCH and DELETE: the caller picks with `method`.
+    # `me` answers GET, PUT, PATCH and DELETE: the caller picks with `method` (without it, GET).
     me = tools["user_me"].input_schema
-    assert me["properties"]["method"]["enum"] == ["GET", "PUT", "PATCH", "DELETE"] and "method" in me["required"]
+    assert me["properties"]["method"]["enum"] == ["GET", "PUT", "PATCH", "DELETE"]
+    assert "method" not in me.get("required", [])
     # set_password's body is djoser's SetPasswordSerializer (no retype by default).
     password_body = tools["user_set_password"].input_schema["properties"]["body"]
     assert set(password_body["properties"]) == {"current_password", "new_password"}

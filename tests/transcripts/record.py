@@ -152,6 +152,7 @@ def scenarios():
         .say("a JSON view with an int path argument", call(1, "get_library_book_json", {"path": {"pk": 2}}))
         .say("a path the converter would not take never reaches the host", call(2, "get_library_book_json", {"path": {"pk": "two"}}))
         .say("bob is not an editor: the view's user_passes_test gate refuses", call(3, "invoke_library_drafts", {"method": "GET"}), credential="bob")
+        .say("a view that takes any method, called with neither a method nor a body: a GET", call(4, "invoke_library_stats", {}))
     )
     yield (
         Scenario("drf", "DRF: a ViewSet's tools run through DRF's own dispatch; its paginator and filters are arguments.", "library.json")
@@ -162,6 +163,7 @@ def scenarios():
         .say("a partial update refused by an object permission", call(5, "update_api_book", {"path": {"pk": 3}, "body": {"pages": 1}}))
         .say("an @action with a hyphenated url_path", call(6, "api_book_mark_published", {"path": {"pk": 1}}))
         .say("bob may not add books: DjangoModelPermissions refuses before any work", call(7, "create_api_book", {"body": {"title": "x", "pages": 1, "price": "1", "author_id": 1}}), credential="bob")
+        .say("set_tag takes POST and DELETE: without a method or a body the call is a GET, refused naming them", call(8, "api_book_set_tag", {"path": {"pk": 1}}))
     )
     yield (
         Scenario("guest-trap", "A panicking guest traps; the host starts a fresh instance and serves on.",

@@ -1,14 +1,14 @@
 //! Django REST framework rules. A ViewSet's handlers across all its router routes become one
 //! tool set: list, get (retrieve), create, update (PUT and PATCH collapsed into one partial
 //! update when the ViewSet has `partial_update`), delete (destroy), and one tool per
-//! `@action`; a bare APIView is one tool with a `method` argument when it answers several.
+//! `@action`; a bare APIView is one tool, with a `method` argument when it answers several.
 //! List tools turn the view's paginator, SearchFilter, OrderingFilter and django-filter
 //! filters into arguments; the view itself still does the paging and filtering.
 
 use serde_json::{json, Map, Value};
 
 use super::admin::{ordering_schema, MAX_PAGE_SIZE};
-use super::views::{answer_schema, param_schema, query_schema};
+use super::views::{answer_schema, callable_methods, param_schema, query_schema, CallMethod};
 use super::{names, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{DrfEndpointFacts, DrfListingFacts, DrfViewFacts, ToolNames};
 use crate::schema::fields::{capitalise, object_schema, ModelIndex};
@@ -88,10 +88,13 @@ impl Rules<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn spec(&self, endpoint: &DrfEndpointFacts, names: (String, String), title: String, what: String, input: Value, output: Value, hints: Hints, method: Option<&str>, shape: DrfShape) -> ToolSpec {
+    fn spec(&self, endpoint: &DrfEndpointFacts, names: (String, String), title: String, what: String, input: Value, output: Value, hints: Hints, method: CallMethod, shape: DrfShape) -> ToolSpec {
         let permissions = endpoint.permissions.as_ref().unwrap_or(&self.view.permissions);
         let gates = vec![json!({"kind": "drf", "permissions": permissions})];
-        let how = method.map(|m| m.to_string()).unwrap_or_else(|| "any of its methods".to_string());
+        let how = match &method {
+            CallMethod::Fixed(only) => only.clone(),
+            CallMethod::Chosen { .. } => "any of its methods".to_string(),
+        };
         let description = format!("{what} (/{}; {how}) {}", endpoint.route, protected_by(permissions));
         ToolSpec {
             name: names.0,
@@ -105,7 +108,7 @@ impl Rules<'_> {
             operation: Operation::DrfCall {
                 view: self.view.id.clone(),
                 handler: endpoint.handler.clone(),
-                method: method.map(str::to_string),
+                method,
                 gates,
                 shape,
             },
@@ -200,7 +203,7 @@ impl Rules<'_> {
             object_schema(props, &required, true),
             output,
             READ,
-            Some("GET"),
+            CallMethod::Fixed("GET".into()),
             DrfShape::List { listing, default_page_size },
         )
     }
@@ -241,7 +244,7 @@ impl Rules<'_> {
             object_schema(props, &required, true),
             self.object_output(endpoint),
             READ,
-            Some("GET"),
+            CallMethod::Fixed("GET".into()),
             DrfShape::Object,
         )
     }
@@ -261,7 +264,7 @@ impl Rules<'_> {
             object_schema(props, &required, true),
             self.object_output(endpoint),
             CREATE,
-            Some("POST"),
+            CallMethod::Fixed("POST".into()),
             DrfShape::Object,
         )
     }
@@ -283,7 +286,7 @@ impl Rules<'_> {
             object_schema(props, &required, true),
             self.object_output(endpoint),
             UPDATE,
-            Some(method),
+            CallMethod::Fixed(method.into()),
             DrfShape::Object,
         )
     }
@@ -316,7 +319,7 @@ impl Rules<'_> {
             object_schema(props, &required, true),
             output,
             DELETE,
-            Some("DELETE"),
+            CallMethod::Fixed("DELETE".into()),
             DrfShape::Deleted { lookup },
         )
     }
@@ -324,12 +327,7 @@ impl Rules<'_> {
     /// An `@action` (named) or an APIView (unnamed): the view's own answer, with a `method`
     /// argument when it takes several.
     fn invoke(&self, endpoint: &DrfEndpointFacts, action: Option<&str>) -> ToolSpec {
-        let methods: Vec<String> = endpoint
-            .methods
-            .iter()
-            .map(|m| m.to_uppercase())
-            .filter(|m| matches!(m.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE"))
-            .collect();
+        let methods = callable_methods(&endpoint.methods);
         let mut props = Map::new();
         let mut required = Vec::new();
         self.path_property(endpoint, &mut props, &mut required);
@@ -345,10 +343,6 @@ impl Rules<'_> {
             }
             props.insert("body".into(), body);
         }
-        if method.is_none() {
-            props.insert("method".into(), json!({"type": "string", "enum": methods, "description": "The HTTP method."}));
-            required.push("method");
-        }
         let hints = match method.as_deref() {
             Some("GET") => READ,
             Some("PUT") => UPDATE,
@@ -362,9 +356,14 @@ impl Rules<'_> {
             ),
             None => (self.names("invoke", None), capitalise(&format!("call {}", self.label_words())), format!("Call {}.", self.view.qualname)),
         };
+        let call_method = match method {
+            Some(only) => CallMethod::Fixed(only),
+            None => CallMethod::Chosen { accepted: methods },
+        };
+        call_method.add_argument(&mut props, &mut required);
         let output = answer_schema("The response data.");
         let what = self.what(endpoint, fallback);
-        self.spec(endpoint, names, title, what, object_schema(props, &required, true), output, hints, method.as_deref(), DrfShape::Response)
+        self.spec(endpoint, names, title, what, object_schema(props, &required, true), output, hints, call_method, DrfShape::Response)
     }
 }
 
@@ -416,11 +415,12 @@ mod tests {
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["list_api_book", "get_api_book", "create_api_book", "update_api_book", "delete_api_book", "api_book_set_flag"]);
         let update = &tools[3];
-        assert!(matches!(&update.operation, Operation::DrfCall { method: Some(m), .. } if m == "PATCH"));
+        assert!(matches!(&update.operation, Operation::DrfCall { method: CallMethod::Fixed(m), .. } if m == "PATCH"));
         assert!(update.input_schema["properties"]["body"].get("required").is_none());
         assert_eq!(tools[2].input_schema["properties"]["body"]["required"], json!(["title"]));
         assert_eq!(tools[5].alias, "view.invoke:library.api.BookViewSet.set_flag");
         assert_eq!(tools[5].input_schema["properties"]["method"]["enum"], json!(["POST", "DELETE"]));
+        assert_eq!(tools[5].input_schema["required"], json!(["path"]));  // without it: POST with a body, else GET
     }
 
     #[test]

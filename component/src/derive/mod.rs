@@ -96,12 +96,12 @@ pub enum Operation {
     /// A custom tool: the host calls its handler. A stateless request without the client
     /// capabilities it needs is refused.
     Custom { client_capabilities: Vec<String> },
-    /// A routed view, called with `method` (None: the caller's `method` argument). `gates`
-    /// are what protects it, stated in the tool's `_meta`.
-    ViewCall { view: String, method: Option<String>, gates: Vec<Value> },
-    /// A DRF view's handler, called through DRF's own dispatch with `method` (None: the
-    /// caller's `method` argument); `shape` reads its answer.
-    DrfCall { view: String, handler: String, method: Option<String>, gates: Vec<Value>, shape: drf::DrfShape },
+    /// A routed view, called with `method`. `gates` are what protects it, stated in the
+    /// tool's `_meta`.
+    ViewCall { view: String, method: views::CallMethod, gates: Vec<Value> },
+    /// A DRF view's handler, called through DRF's own dispatch with `method`; `shape` reads
+    /// its answer.
+    DrfCall { view: String, handler: String, method: views::CallMethod, gates: Vec<Value>, shape: drf::DrfShape },
     /// A `DJANGO_MCP_MODEL_SEARCH` tool; through `admin`'s `get_queryset` when there is one.
     Search {
         model: String,

@@ -1,7 +1,7 @@
 //! View rules: every routed view becomes one tool. Class-based views are narrowed by the
 //! methods they define (get-only ListView → list, get-only → get, post-only → create,
-//! put → update, delete-only → delete); anything else is `invoke` with a `method` argument.
-//! URL converters type the `path` argument; the tool states the gates that protect it.
+//! put → update, delete-only → delete); anything else is `invoke` with an optional `method`
+//! argument. URL converters type the `path` argument; the tool states the gates that protect it.
 
 use serde_json::{json, Map, Value};
 
@@ -10,6 +10,77 @@ use crate::facts::{PathParamFacts, ToolNames, ViewFacts};
 use crate::schema::fields::object_schema;
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// The HTTP method a view tool calls its view with.
+#[derive(Debug, Clone)]
+pub enum CallMethod {
+    /// Always this one: the one its verb says (`get_…` GET, `update_…` PATCH, …).
+    Fixed(String),
+    /// The caller's `method`, one of the methods the view takes (upper case); without it, the
+    /// original package's rule: POST when a non-empty body is sent, else GET.
+    Chosen { accepted: Vec<String> },
+}
+
+impl CallMethod {
+    /// The method the call with these (validated) arguments is made with.
+    pub fn for_call(&self, args: &Value) -> String {
+        match self {
+            CallMethod::Fixed(method) => method.clone(),
+            CallMethod::Chosen { .. } => match args.get("method").and_then(Value::as_str) {
+                Some(named) => named.to_string(),
+                None if sends_body(args) => "POST".to_string(),
+                None => "GET".to_string(),
+            },
+        }
+    }
+
+    /// Why the host refused the call's method (the view does not take it), and the methods
+    /// to choose from.
+    pub fn refusal(&self, args: &Value) -> String {
+        let method = self.for_call(args);
+        let accepted = match self {
+            CallMethod::Fixed(only) => only.clone(),
+            CallMethod::Chosen { accepted } => accepted.join(", "),
+        };
+        let why = match (self, args.get("method")) {
+            (CallMethod::Chosen { .. }, None) if sends_body(args) => " (without a method, a call with a body is a POST)",
+            (CallMethod::Chosen { .. }, None) => " (without a method or a body, a call is a GET)",
+            _ => "",
+        };
+        format!("Invalid arguments: method: this view does not take {method}{why}; name one it takes: {accepted}.")
+    }
+
+    /// Adds the `method` argument of a tool whose view takes several methods: optional
+    /// unless the rule's choices, GET and POST, are neither of them.
+    pub fn add_argument(&self, properties: &mut Map<String, Value>, required: &mut Vec<&'static str>) {
+        let CallMethod::Chosen { accepted } = self else { return };
+        let defaults = accepted.iter().any(|m| m == "GET" || m == "POST");
+        let description = if defaults { format!("The HTTP method. {DEFAULT_RULE}") } else { "The HTTP method.".to_string() };
+        properties.insert("method".into(), json!({"type": "string", "enum": accepted, "description": description}));
+        if !defaults {
+            required.push("method");
+        }
+    }
+}
+
+/// The original package's rule for a call that names no method, as the schema says it.
+const DEFAULT_RULE: &str = "Without it, POST when a non-empty body is sent, else GET.";
+
+/// Whether the call sends a body: `body` is there and not null, {}, [] or "".
+fn sends_body(args: &Value) -> bool {
+    match args.get("body") {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(fields)) => !fields.is_empty(),
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(Value::String(text)) => !text.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// The methods among `methods` (any case) a tool may call with, upper case.
+pub fn callable_methods(methods: &[String]) -> Vec<String> {
+    methods.iter().map(|m| m.to_uppercase()).filter(|m| METHODS.contains(&m.as_str())).collect()
+}
 
 /// The verb a view's methods narrow it to, and the one HTTP method it is called with
 /// (`None`: the caller chooses).
@@ -132,15 +203,12 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
     if !view.path_params.is_empty() {
         required.push("path");
     }
-    if method.is_none() {
-        let allowed: Vec<String> = if view.methods.is_empty() {
-            METHODS.iter().map(|m| m.to_string()).collect()
-        } else {
-            view.methods.iter().map(|m| m.to_uppercase()).filter(|m| METHODS.contains(&m.as_str())).collect()
-        };
-        properties.insert("method".into(), json!({"type": "string", "enum": allowed, "description": "The HTTP method."}));
-        required.push("method");
-    }
+    let call_method = match method {
+        Some(only) => CallMethod::Fixed(only.to_string()),
+        None if view.methods.is_empty() => CallMethod::Chosen { accepted: METHODS.iter().map(|m| m.to_string()).collect() },
+        None => CallMethod::Chosen { accepted: callable_methods(&view.methods) },
+    };
+    call_method.add_argument(&mut properties, &mut required);
     let input = object_schema(properties, &required, true);
     let output = answer_schema("JSON bodies parsed; HTML as readable text; redirects are not followed.");
     let what = if view.description.is_empty() { format!("{}.{}", view.module, view.qualname) } else { view.description.clone() };
@@ -154,7 +222,7 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
         output_schema: output,
         hints: hints(verb),
         gate: Gate::View { view: view.id.clone() },
-        operation: Operation::ViewCall { view: view.id.clone(), method: method.map(str::to_string), gates: view.gates.clone() },
+        operation: Operation::ViewCall { view: view.id.clone(), method: call_method, gates: view.gates.clone() },
     }
 }
 
@@ -192,6 +260,47 @@ mod tests {
         assert_eq!(tool.input_schema["properties"]["path"]["properties"]["pk"]["type"], "integer");
         assert_eq!(tool.input_schema["properties"]["method"]["enum"], json!(["GET", "POST"]));
         assert!(tool.description.ends_with("Protected by: login required; permission library.view_book."));
+    }
+
+    #[test]
+    fn method_is_optional_unless_the_view_takes_neither_get_nor_post() {
+        for methods in [&["get", "post"][..], &[], &["get", "put", "patch", "delete"], &["post", "delete"]] {
+            let schema = tool_for(&view(methods, None), ToolNames::Portable).input_schema;
+            assert_eq!(schema["required"], json!(["path"]), "{methods:?}");
+            assert!(schema["properties"]["method"]["description"].as_str().unwrap().ends_with(DEFAULT_RULE));
+        }
+        let schema = tool_for(&view(&["put", "delete"], None), ToolNames::Portable).input_schema;
+        assert_eq!(schema["required"], json!(["path", "method"]));
+        assert_eq!(schema["properties"]["method"]["description"], "The HTTP method.");
+    }
+
+    #[test]
+    fn a_call_without_a_method_is_a_post_with_a_body_else_a_get() {
+        let chosen = CallMethod::Chosen { accepted: vec!["GET".into(), "PUT".into()] };
+        assert_eq!(chosen.for_call(&json!({})), "GET");
+        assert_eq!(chosen.for_call(&json!({"body": {"a": 1}})), "POST");
+        assert_eq!(chosen.for_call(&json!({"body": "text"})), "POST");
+        for empty in [json!(null), json!({}), json!([]), json!("")] {
+            assert_eq!(chosen.for_call(&json!({"body": empty})), "GET");
+        }
+        assert_eq!(chosen.for_call(&json!({"method": "PUT", "body": {"a": 1}})), "PUT");
+        assert_eq!(CallMethod::Fixed("PATCH".into()).for_call(&json!({"method": "GET"})), "PATCH");
+    }
+
+    #[test]
+    fn a_refused_method_is_named_with_the_ones_the_view_takes() {
+        let chosen = CallMethod::Chosen { accepted: vec!["GET".into(), "PUT".into()] };
+        assert_eq!(
+            chosen.refusal(&json!({"body": {"a": 1}})),
+            "Invalid arguments: method: this view does not take POST (without a method, a call with a body is a POST); \
+             name one it takes: GET, PUT."
+        );
+        let chosen = CallMethod::Chosen { accepted: vec!["POST".into(), "DELETE".into()] };
+        assert_eq!(
+            chosen.refusal(&json!({})),
+            "Invalid arguments: method: this view does not take GET (without a method or a body, a call is a GET); \
+             name one it takes: POST, DELETE."
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ from django_mcp import conf
 from django_mcp.effects import EffectError
 from django_mcp.engine import RawJSON
 from django_mcp.effects.responses import describe, masked_json
-from django_mcp.effects.views import SAFE_METHODS, rendered, resolved, respond, urlconf_of, view_request
+from django_mcp.effects.views import (SAFE_METHODS, refuse_unless_taken, rendered, resolved, respond, urlconf_of,
+                                      view_request)
 from django_mcp.facts.drf import view_instance
 
 logger = logging.getLogger("django_mcp.effects")
@@ -23,11 +24,13 @@ logger = logging.getLogger("django_mcp.effects")
 
 def drf_call(effect, caller, registry):
     view = registry.drf(effect["view"])
+    handler = effect.get("handler") or ""
     try:
-        routed = view.route(effect.get("handler") or "")
+        routed = view.route(handler)
     except KeyError:
         raise EffectError("validation", "this view has no such handler") from None
-    method = str(effect.get("method") or "GET").upper()
+    method = effect["method"]
+    refuse_unless_taken(method, view.methods[handler])
     query = effect.get("query") or {}
     if not isinstance(query, dict):
         raise EffectError("validation", "query must be an object", fields={"query": ["must be an object"]})

@@ -38,7 +38,8 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 def view_call(effect, caller, registry):
     routed = registry.view(effect["view"])
-    method = str(effect.get("method") or "GET").upper()
+    method = effect["method"]
+    refuse_unless_taken(method, routed.methods)
     query = effect.get("query") or {}
     if not isinstance(query, dict):
         raise EffectError("validation", "query must be an object", fields={"query": ["must be an object"]})
@@ -57,6 +58,16 @@ def view_call(effect, caller, registry):
         result["body"] = None  # as the server would send it
         result.pop("truncated", None)
     return result
+
+
+def refuse_unless_taken(method, methods):
+    """Refuse a method the view (or the DRF handler) does not take (`methods`, lower case;
+    empty: any), before anything runs: it would answer 405, or reach another handler on the
+    same route. A view that takes GET takes HEAD, as Django's View does. The engine words the
+    refusal, naming the methods the view takes."""
+    taken = {*methods, "head"} if "get" in methods else set(methods)
+    if taken and method.lower() not in taken:
+        raise EffectError("method_not_allowed", f"the view does not take {method}")
 
 
 def view_request(caller, method, path_info, query, body, content_type):
