@@ -175,6 +175,7 @@ impl Failure {
             Some("conflict") => "conflict",
             Some("invalid") => "invalid",
             Some("too_large") => "too_large",
+            Some("method_not_allowed") => "method_not_allowed",
             Some("rate_limited") => "rate_limited",
             Some("skipped") => "skipped",
             Some("internal") => "internal",
