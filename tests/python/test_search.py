@@ -88,6 +88,13 @@ def test_a_search_through_an_admin_holds_to_the_sites_has_permission(client, mak
             server.reset()
 
 
+def test_a_search_through_an_admin_holds_to_its_entrys_own_permission(client, make_key, settings):
+    """The admin lets bob view authors, but the entry asks for a permission he lacks: the
+    list must not offer what the call would refuse."""
+    settings.DJANGO_MCP_MODEL_SEARCH = [{"model": "library.Author", "permission": "library.change_author"}]
+    refused_search(InProcessMCP(client, make_key("bob")), "search_library_author")
+
+
 def test_search_through_the_sdk_over_http(live_demo):
     async def main():
         async with http_client(live_demo, live_demo["keys"]["alice"]) as client:

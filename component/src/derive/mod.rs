@@ -42,6 +42,9 @@ pub enum Gate {
     View { view: String },
     /// A DRF view's permission classes (`has_permission`) for one of its handlers.
     Drf { view: String, handler: String },
+    /// A `DJANGO_MCP_MODEL_SEARCH` entry's own permission and, when it reads through a
+    /// ModelAdmin, that admin's site and view permission: all its effect checks.
+    Search { model: String },
 }
 
 impl Gate {
@@ -60,6 +63,7 @@ impl Gate {
             Gate::User { permission } => json!({"gate": "user", "permission": permission}),
             Gate::View { view } => json!({"gate": "view", "view": view}),
             Gate::Drf { view, handler } => json!({"gate": "drf", "view": view, "handler": handler}),
+            Gate::Search { model } => json!({"gate": "search", "model": model}),
         }
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::admin::{humanise_list, ordering_schema, resolve_path, MAX_PAGE_SIZE};
-use super::{names, Catalogue, Gate, Hints, Operation, Permission, ToolSpec};
+use super::{names, Catalogue, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{FieldFacts, SearchFacts, ToolNames};
 use crate::schema::fields::{field_schema, object_schema, ModelIndex};
 
@@ -84,7 +84,8 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
         input_schema: object_schema(props, &[], true),
         output_schema: output,
         hints: Hints { read_only: true, destructive: false, idempotent: true },
-        gate: gate(search),
+        // Whoever its effect would serve: the host judges the entry and its admin together.
+        gate: Gate::Search { model: search.model.clone() },
         operation: Operation::Search {
             model: model.label.clone(),
             admin: search.admin.clone(),
@@ -95,15 +96,4 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
             default_page_size: per_page,
         },
     })
-}
-
-/// Who is shown the tool. A search that reads through a ModelAdmin is gated as that admin's
-/// own list is: its site's `has_permission`, then the admin's view permission; one that reads
-/// the default manager, by the entry's permission. The effect checks the entry's permission
-/// again in either case (a tool has one gate, and the host judges no pair of them).
-fn gate(search: &SearchFacts) -> Gate {
-    match &search.admin {
-        Some(admin) => Gate::Admin { admin: admin.clone(), permission: Permission::View },
-        None => Gate::User { permission: Some(search.permission.clone()) },
-    }
 }

@@ -45,6 +45,10 @@ class Gates:
             return view_listed(self.registry.view(check["view"]), self.request)
         if check.get("gate") == "drf":
             return drf_permits(self.registry.drf(check["view"]), check["handler"], self.caller)
+        if check.get("gate") == "search":
+            from django_mcp.effects.search import search_permitted  # it reads objects with this module
+
+            return search_permitted(self.registry.search(check["model"]), self.request, self.registry)
         site, model_admin = self.registry.get(check["admin"])
         if site not in self._sites:
             self._sites[site] = site.has_permission(self.request)

@@ -20,21 +20,31 @@ from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.admin import object_values
 
 
+def search_permitted(search, request, registry) -> bool:
+    """Whether this caller may search: the entry's permission and, for a search through a
+    ModelAdmin, its site's `has_permission` and its `has_view_permission`. The tool's gate
+    and its effect both ask this, so the list never offers a search its call would refuse."""
+    if not request.user.has_perm(search.permission):
+        return False
+    if search.admin is None:
+        return True
+    site, model_admin = registry.get(search.admin)
+    return site.has_permission(request) and model_admin.has_view_permission(request)
+
+
 def model_search(effect, caller, registry):
     try:
         search = registry.search(effect["model"])
     except KeyError:
         raise NotFound("no such search") from None
     request = caller.request()
-    if not request.user.has_perm(search.permission):
+    if not search_permitted(search, request, registry):
         raise Forbidden()
     opts = search.model._meta
     if search.admin is None:
         queryset = search.model._default_manager.all()
     else:
-        site, model_admin = registry.get(search.admin)
-        if not (site.has_permission(request) and model_admin.has_view_permission(request)):
-            raise Forbidden()
+        _site, model_admin = registry.get(search.admin)
         queryset = model_admin.get_queryset(request)
 
     queryset, duplicates = _filter(queryset, search, effect.get("filters") or ())
