@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::revisions::Stateless;
 use super::listing::{page_of, page_offset};
 use super::tools::{host_error, invalid_params, rate_limited};
+use super::toolset::Item;
 use super::{input, jsonrpc, parsed_result, Exchange, Output, Pending, Principal, Work};
 use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, ResourceSpec, Source};
 use crate::derive::{Catalogue, Gate};
@@ -73,9 +74,9 @@ pub(crate) enum ReadShape {
     File,
 }
 
-/// The gate of an item the key's allowlist may name (prompt names, template URIs).
-fn allowed(principal: &Principal, name: &str) -> bool {
-    principal.may_use(&[name])
+/// Whether the key and the endpoint let the caller reach this resource or template.
+fn allowed(cat: &Catalogue, principal: &Principal, resource: &ResourceSpec) -> bool {
+    principal.may_use(cat, &Item::resource(cat, resource))
 }
 
 pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, principal: Principal, stateless: Option<&Stateless>) -> Output {
@@ -121,8 +122,8 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             let Some((resource, variables)) = find_resource(cat, uri) else {
                 return not_found(&ex, "resource", uri);
             };
-            if !allowed(&principal, &resource.uri) {
-                return out_of_scope(&ex, &resource.uri);
+            if let Some(why) = principal.refusal(cat, &Item::resource(cat, resource)) {
+                return out_of_scope(&ex, &resource.uri, why);
             }
             let pk = variables.get("pk").cloned();
             let (work, shape) = match &resource.reader {
@@ -150,8 +151,8 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             let Some(prompt) = cat.prompt(name) else {
                 return not_found(&ex, "prompt", name);
             };
-            if !allowed(&principal, &prompt.name) {
-                return out_of_scope(&ex, &prompt.name);
+            if let Some(why) = principal.refusal(cat, &Item::prompt(cat, prompt)) {
+                return out_of_scope(&ex, &prompt.name, why);
             }
             let arguments = match prompt_arguments(prompt, params.get("arguments")) {
                 Ok(a) => a,
@@ -165,11 +166,11 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             wait(ex, effects, CatalogueWork::GetPrompt { rendered })
         }
         _ => match completion(cat, &params) {
-            Ok(Completion { item, gate, answer }) => {
+            Ok(Completion { item, scope, gate, answer }) => {
                 // The audit line names the prompt or template completed, as reads and gets do.
                 let ex = Exchange { target: Some(item.to_string()), ..ex };
-                if !allowed(&principal, item) {
-                    return out_of_scope(&ex, item);
+                if let Some(why) = principal.refusal(cat, &scope) {
+                    return out_of_scope(&ex, item, why);
                 }
                 match answer {
                     Answer::Values(values) => wait(ex, vec![authorize(gate)], CatalogueWork::Complete { values }),
@@ -191,8 +192,8 @@ fn not_found(ex: &Exchange, what: &str, name: &str) -> Output {
     Output::error(ex, e)
 }
 
-fn out_of_scope(ex: &Exchange, name: &str) -> Output {
-    let e = ex.fail(jsonrpc::OUT_OF_SCOPE, "out_of_scope: not in this key's allowlist").with_data(json!({"target": name}));
+fn out_of_scope(ex: &Exchange, name: &str, why: &str) -> Output {
+    let e = ex.fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: {why}")).with_data(json!({"target": name}));
     Output::error(ex, e)
 }
 
@@ -254,9 +255,11 @@ fn pk_value(text: &str) -> Value {
 }
 
 /// What a completion completes: the prompt or template (`item`, by the name an allowlist
-/// uses), its gate, and the values or the host's lookup that answer it.
+/// uses, and `scope`, what the key and the endpoint judge), its gate, and the values or the
+/// host's lookup that answer it.
 struct Completion<'a> {
     item: &'a str,
+    scope: Item<'a>,
     gate: &'a Gate,
     answer: Answer,
 }
@@ -292,7 +295,7 @@ fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Com
                 (Some(source), "pks") => objects(source, typed.rsplit(',').next().unwrap_or("").trim()),
                 _ => prefixed(&arg.choices),
             };
-            Ok(Completion { item: &prompt.name, gate: &prompt.gate, answer })
+            Ok(Completion { item: &prompt.name, scope: Item::prompt(cat, prompt), gate: &prompt.gate, answer })
         }
         Some("ref/resource") => {
             let uri = reference.get("uri").and_then(Value::as_str).ok_or("ref.uri is required")?;
@@ -302,7 +305,7 @@ fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Com
                 (_, Some(source)) if name == "pk" => objects(source, typed),
                 _ => return Err(format!("resource template '{uri}' has no variable '{name}'")),
             };
-            Ok(Completion { item: &template.uri, gate: &template.gate, answer })
+            Ok(Completion { item: &template.uri, scope: Item::resource(cat, template), gate: &template.gate, answer })
         }
         _ => Err("ref.type must be ref/prompt or ref/resource".into()),
     }
@@ -339,7 +342,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
             let visible: Vec<usize> = window
                 .iter()
                 .enumerate()
-                .filter(|&(i, &t)| passed(concrete + i) && allowed(&principal, &cat.resource_templates[t].uri))
+                .filter(|&(i, &t)| passed(concrete + i) && allowed(cat, &principal, &cat.resource_templates[t]))
                 .map(|(_, &t)| t)
                 .collect();
             let beyond = window.last().and_then(|&last| model_templates(cat, last + 1).next());
@@ -352,7 +355,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                         .resources
                         .iter()
                         .enumerate()
-                        .filter(|(i, r)| passed(*i) && allowed(&principal, &r.uri))
+                        .filter(|(i, r)| passed(*i) && allowed(cat, &principal, r))
                         .map(|(_, r)| describe_resource(r, "uri"))
                         .collect();
                     let total = items.len();
@@ -636,10 +639,10 @@ mod tests {
 
     /// The URIs a caller sees, the slow way: every model template's own gate and allowlist.
     fn expected(cat: &Catalogue, allowed: &[&str], passes: impl Fn(&Value) -> bool, empty: impl Fn(&Value) -> bool) -> Vec<String> {
-        let principal = Principal { user_id: json!(1), key_id: None, allowed_tools: allowed.iter().map(|a| a.to_string()).collect() };
+        let principal = Principal { user_id: json!(1), allowed_tools: allowed.iter().map(|a| a.to_string()).collect(), ..Default::default() };
         cat.resource_templates
             .iter()
-            .filter(|t| t.objects().is_some_and(|source| !empty(&source.to_json())) && passes(&t.gate.to_json()) && principal.may_use(&[&t.uri]))
+            .filter(|t| t.objects().is_some_and(|source| !empty(&source.to_json())) && passes(&t.gate.to_json()) && principal.may_use(cat, &Item::resource(cat, t)))
             .map(|t| t.uri.replace("{pk}", "1"))
             .collect()
     }

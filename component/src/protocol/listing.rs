@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::catalogue::{describe_prompt, describe_resource};
-use super::tools::{host_error, invalid_params, key_allows};
+use super::tools::{host_error, invalid_params};
+use super::toolset::Item;
 use super::{Exchange, Output, Pending, Principal, Work};
 use crate::derive::Catalogue;
 
@@ -43,13 +44,14 @@ impl Listed {
         }
     }
 
-    /// The key's allowlist names tools (or their aliases), prompts and template URIs.
+    /// Whether the key and the endpoint let the caller reach item `i` (protocol/toolset.rs).
     fn key_allows(self, cat: &Catalogue, principal: &Principal, i: usize) -> bool {
-        match self {
-            Listed::Tools => key_allows(principal, &cat.tools[i]),
-            Listed::Prompts => principal.may_use(&[&cat.prompts[i].name]),
-            Listed::Templates => principal.may_use(&[&cat.resource_templates[i].uri]),
-        }
+        let item = match self {
+            Listed::Tools => Item::tool(cat, &cat.tools[i]),
+            Listed::Prompts => Item::prompt(cat, &cat.prompts[i]),
+            Listed::Templates => Item::resource(cat, &cat.resource_templates[i]),
+        };
+        principal.may_use(cat, &item)
     }
 
     /// The item's gate's place in `Catalogue::gate_checks`.
@@ -231,7 +233,7 @@ mod tests {
     }
 
     fn principal(allowed: &[&str]) -> Principal {
-        Principal { user_id: json!(1), key_id: None, allowed_tools: allowed.iter().map(|a| a.to_string()).collect() }
+        Principal { user_id: json!(1), allowed_tools: allowed.iter().map(|a| a.to_string()).collect(), ..Default::default() }
     }
 
     /// An item's name in a page: a tool's or prompt's name, a template's URI.

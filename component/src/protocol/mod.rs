@@ -7,6 +7,7 @@ pub(crate) mod listing;
 pub mod jsonrpc;
 pub mod revisions;
 pub(crate) mod tools;
+pub mod toolset;
 
 use std::borrow::Cow;
 
@@ -18,20 +19,47 @@ use crate::derive::Catalogue;
 use jsonrpc::{Inbound, RpcError};
 use revisions::Era;
 
-/// Who is calling, as the host authenticated them. `None` before authentication.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Who is calling, as the host authenticated them, and what the key and the endpoint let
+/// them reach (both must: they narrow as an intersection). `None` before authentication.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Principal {
     pub user_id: Value,
     #[serde(default)]
     pub key_id: Option<String>,
-    /// The key's allowlist of tool names; empty means every tool.
+    /// The key's allowlist of names and toolset patterns (`toolset`); empty means every item.
     #[serde(default)]
     pub allowed_tools: Vec<String>,
+    /// The key reaches only read-only items.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// The endpoint's toolset and read-only switch, when it was mounted with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<toolset::Scope>,
+    #[serde(skip)]
+    compiled: toolset::CompiledScopes,
 }
 
 impl Principal {
-    pub fn may_use(&self, names: &[&str]) -> bool {
-        self.allowed_tools.is_empty() || names.iter().any(|n| self.allowed_tools.iter().any(|a| a == n))
+    /// Why the key or the endpoint keeps `item` out (said after `out_of_scope: `), if one does.
+    pub(crate) fn refusal(&self, cat: &Catalogue, item: &toolset::Item) -> Option<&'static str> {
+        use toolset::{Compiled, Narrowed};
+        let (key, endpoint) = self.compiled.get_or_init(|| {
+            let endpoint = self.endpoint.as_ref().map(|e| Compiled::of(cat, &e.toolset, e.read_only));
+            (Compiled::of(cat, &self.allowed_tools, self.read_only), endpoint)
+        });
+        let key = key.lets_through(item).err().map(|narrowed| match narrowed {
+            Narrowed::Unlisted => "not in this key's allowlist",
+            Narrowed::ReadOnly => "not read-only, and this key is read-only",
+        });
+        let endpoint = endpoint.as_ref().and_then(|e| e.lets_through(item).err()).map(|narrowed| match narrowed {
+            Narrowed::Unlisted => "not in this endpoint's toolset",
+            Narrowed::ReadOnly => "not read-only, and this endpoint is read-only",
+        });
+        key.or(endpoint)
+    }
+
+    pub(crate) fn may_use(&self, cat: &Catalogue, item: &toolset::Item) -> bool {
+        self.refusal(cat, item).is_none()
     }
 }
 

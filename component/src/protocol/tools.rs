@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 use super::jsonrpc::{self, RpcError};
 use super::input;
 use super::revisions::Stateless;
+use super::toolset::Item;
 use super::{parsed_result, Exchange, Failure, Output, Pending, Principal, Work};
-use crate::derive::{Catalogue, Operation, Tool};
+use crate::derive::{Catalogue, Operation};
 use crate::plan;
 use crate::schema::validate::{validate, Violation};
 
@@ -41,8 +42,8 @@ pub(crate) fn begin(
         let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown tool '{name}'")).with_data(json!({"name": name}));
         return Output::error(&ex, e);
     };
-    if !key_allows(&principal, tool) {
-        let e = ex.fail(jsonrpc::OUT_OF_SCOPE, "out_of_scope: tool not in this key's allowlist").with_data(json!({"target": tool.spec.name}));
+    if let Some(why) = principal.refusal(cat, &Item::tool(cat, tool)) {
+        let e = ex.fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: tool {why}")).with_data(json!({"target": tool.spec.name}));
         return Output::error(&ex, e);
     }
     if let (Operation::Custom { client_capabilities }, Some(stateless)) = (&tool.spec.operation, stateless) {
@@ -127,11 +128,6 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
     }
 }
 
-/// The key's allowlist names a tool by its name or its alias.
-pub(crate) fn key_allows(principal: &Principal, tool: &Tool) -> bool {
-    principal.may_use(&[&tool.spec.name, &tool.spec.alias])
-}
-
 /// The host's `rate_limited` answer as the error a client can act on.
 pub(crate) fn rate_limited(ex: &Exchange, err: &Value) -> RpcError {
     let retry_after = err.get("retry_after").and_then(Value::as_u64).unwrap_or(1);
@@ -175,7 +171,7 @@ fn structured_result(structured: &str, links: &[Value], failure: Option<Failure>
     ToolResult { text, failure }
 }
 
-fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, outcome: &'static str) -> Output {
+pub(crate) fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, outcome: &'static str) -> Output {
     let mut out = Output::reply_text(cat, ex, &result.text);
     if let Output::Done { audit, .. } = &mut out {
         audit.outcome = outcome;
