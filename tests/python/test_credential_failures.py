@@ -3,9 +3,12 @@ budget, a credential is answered 429 with Retry-After before anything is looked 
 (a legacy key's wrong secret would cost a full password hash each)."""
 
 import json
+import logging
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conftest import db_dump, rpc_error
 from django_mcp.models import MCPAPIKey
@@ -39,17 +42,23 @@ def post_from(client, credential, address):
                           HTTP_AUTHORIZATION=f"Bearer {credential}", REMOTE_ADDR=address)
 
 
-def test_wrong_secrets_for_one_key_id_are_limited_before_hashing(client, settings, alice_key, hashed):
+def test_wrong_secrets_for_one_key_id_are_limited_before_hashing(client, settings, alice_key, hashed, caplog):
     settings.DJANGO_MCP_AUTH_FAILURE_LIMITS = {"key": "3/h", "address": "100/h"}
     key_id = alice_key.split(".")[0]
     before = db_dump("library", "auth", "django_mcp")
     for n in range(3):
         rpc_error(post_from(client, f"{key_id}.{'x' * 32}", f"10.0.0.{n}"), status=401, code=-32001)
     assert len(hashed) == 3
+    caplog.clear()
     for credential in (f"{key_id}.{'x' * 32}", alice_key):  # the right secret waits too
-        response = post_from(client, credential, "10.0.1.1")
+        with CaptureQueriesContext(connection) as queries, caplog.at_level(logging.INFO, logger="django_mcp.audit"):
+            response = post_from(client, credential, "10.0.1.1")
         error = rpc_error(response, status=429, code=-32005)
         assert 1 <= int(response["Retry-After"]) <= 3600 and error["data"]["retryAfter"] == int(response["Retry-After"])
+        assert not [q for q in queries if "mcpapikey" in q["sql"].lower()], "the key was looked up"
+        [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "django_mcp.audit"]
+        assert (line["method"], line["wire_status"], line["key_id"]) == ("<pre-dispatch>", 429, None), line
+        caplog.clear()
     assert len(hashed) == 3, "a limited key id's secret was still verified"
     assert db_dump("library", "auth", "django_mcp") == before
     # Another key is not held by this one's failures.

@@ -112,6 +112,11 @@ def test_a_wrong_content_type_is_refused_with_415(mcp, content_type):
     assert_serving(mcp)
 
 
+def test_a_body_without_a_content_type_is_read_as_json(mcp):
+    response = mcp.post(PING, content_type="")
+    assert response.status_code == 200 and response.json()["result"] == {}
+
+
 def test_json_with_a_charset_parameter_is_served(mcp):
     response = mcp.post(PING, content_type="application/json; charset=utf-8")
     assert response.json() == {"jsonrpc": "2.0", "id": 1, "result": {}}
