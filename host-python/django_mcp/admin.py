@@ -36,11 +36,17 @@ class StatusFilter(admin.SimpleListFilter):
 class MCPAPIKeyForm(forms.ModelForm):
     class Meta:
         model = MCPAPIKey
-        fields = ["name", "allowed_tools", "expires_at"]
+        fields = ["name", "allowed_tools", "read_only", "expires_at"]
         help_texts = {
-            "allowed_tools": "A JSON list of exact tool, resource-template and prompt names, "
-            'e.g. ["admin_list_library_book"]; an empty list allows everything.',
+            "allowed_tools": "A JSON list of exact tool, resource-template and prompt names and "
+            'toolset patterns, e.g. ["list_library_book", "library.Author.*", "*.read"]; an '
+            "empty list allows everything.",
         }
+
+    # The column is nullable for the original package's sake; here it is a plain checkbox.
+    read_only = forms.BooleanField(
+        required=False, help_text="Only read-only tools, resources and prompts, whatever the allowlist says."
+    )
 
     def clean_allowed_tools(self):
         # An emptied field arrives as None, which the NOT NULL column cannot store.
@@ -53,8 +59,8 @@ class MCPAPIKeyForm(forms.ModelForm):
 @admin.register(MCPAPIKey)
 class MCPAPIKeyAdmin(admin.ModelAdmin):
     form = MCPAPIKeyForm
-    list_display = ["key_id", "name", "user", "status", "created_at", "last_used_at", "expires_at"]
-    list_filter = [StatusFilter]
+    list_display = ["key_id", "name", "user", "status", "read_only", "created_at", "last_used_at", "expires_at"]
+    list_filter = [StatusFilter, "read_only"]
     list_select_related = ["user"]
     search_fields = ["key_id", "name", f"user__{get_user_model().USERNAME_FIELD}"]
     ordering = ["-created_at"]
@@ -63,7 +69,7 @@ class MCPAPIKeyAdmin(admin.ModelAdmin):
     # secret_hash is in no fieldset, so the admin never renders or accepts it.
     fieldsets = [
         (None, {"fields": ["key_id", "user", "name", "status"], "description": CREATE_HELP}),
-        ("Access", {"fields": ["allowed_tools", "expires_at"]}),
+        ("Access", {"fields": ["allowed_tools", "read_only", "expires_at"]}),
         ("History", {"fields": ["created_at", "last_used_at", "revoked_at"]}),
     ]
 

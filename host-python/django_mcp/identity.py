@@ -1,7 +1,7 @@
 """Who a request acts for: a Django user, through an MCP key or through a bearer token the
 project's `DJANGO_MCP_BEARER_RESOLVER` accepted (OAuth resource-server mode, no key)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django_mcp import oauth
 from django_mcp.keys import KeyStatus, authenticate_credential
@@ -12,6 +12,8 @@ from django_mcp.models import MCPAPIKey
 class Identity:
     user: object
     key: MCPAPIKey | None = None
+    #: The endpoint's `{"toolset", "read_only"}` when it was mounted with them (urls.py).
+    endpoint: dict | None = None
 
     @classmethod
     def of_key(cls, key):
@@ -31,10 +33,21 @@ class Identity:
         """What rate limits count against: the key, or the user when there is none."""
         return f"key:{self.key.key_id}" if self.key is not None else f"user:{self.user.pk}"
 
+    def at_endpoint(self, endpoint):
+        """This identity on an endpoint that narrows what it serves (None: it does not)."""
+        return replace(self, endpoint=endpoint)
+
     def principal(self):
-        """The principal the engine judges `allowed_tools` by (empty: every tool)."""
+        """The principal the engine judges by: the key's allowlist (empty: every item) and
+        read-only switch, and the endpoint's, which narrow as an intersection. The switches
+        are sent only when set, so an unnarrowed principal keeps the shape it always had."""
         allowed = list(self.key.allowed_tools or []) if self.key is not None else []
-        return {"user_id": self.user.pk, "key_id": self.key_id, "allowed_tools": allowed}
+        principal = {"user_id": self.user.pk, "key_id": self.key_id, "allowed_tools": allowed}
+        if self.key is not None and self.key.read_only:
+            principal["read_only"] = True
+        if self.endpoint is not None:
+            principal["endpoint"] = self.endpoint
+        return principal
 
 
 def authenticate(header, request):

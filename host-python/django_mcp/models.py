@@ -46,7 +46,7 @@ def hash_secret(secret):
 
 
 class MCPAPIKeyManager(models.Manager):
-    def create_key(self, user, *, name, allowed_tools=None, expires_at=None):
+    def create_key(self, user, *, name, allowed_tools=None, read_only=False, expires_at=None):
         """Create a key for `user`; returns `(key, secret)`. The secret is not stored anywhere."""
         if isinstance(allowed_tools, str):
             raise TypeError("allowed_tools must be a list of names, not a string")
@@ -58,6 +58,7 @@ class MCPAPIKeyManager(models.Manager):
             user=user,
             name=name,
             allowed_tools=list(allowed_tools or []),
+            read_only=read_only,
             expires_at=expires_at,
         )
         return key, secret
@@ -74,8 +75,12 @@ class MCPAPIKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # Exact tool, resource-template and prompt names this key may use; empty means all.
+    # Tool, resource-template and prompt names and toolset patterns (`library.*`, `*.read`)
+    # this key may use; empty means all.
     allowed_tools = models.JSONField(default=list, blank=True)
+    # Only read-only tools, resources and prompts. Nullable so that the original package,
+    # which knows no such column, can still insert keys: NULL reads as False.
+    read_only = models.BooleanField(default=False, null=True)
 
     objects = MCPAPIKeyManager()
 

@@ -3,7 +3,8 @@
 `path("mcp/", include("django_mcp.urls"))` matches only `/mcp/`; for `/mcp` Django's
 APPEND_SLASH answers a POST with a redirect (or an error under DEBUG), and many MCP
 clients do not follow redirects on POST. So, once per URLconf, the endpoint is added
-again beside each include, at the prefix without its slash.
+again beside each include, at the prefix without its slash, with the include's extra
+kwargs (an endpoint's `toolset` and `read_only`).
 """
 
 import threading
@@ -44,8 +45,9 @@ def _add_siblings(resolver):
             _add_siblings(entry)
             continue
         route = getattr(entry.pattern, "_route", "")
-        already = any(getattr(p, "_django_mcp_slashless", False) for p in patterns)
+        already = any(getattr(p, "_django_mcp_slashless", None) == route for p in patterns)
         if isinstance(entry.pattern, RoutePattern) and route.endswith("/") and len(route) > 1 and not already:
-            sibling = URLPattern(RoutePattern(route[:-1], is_endpoint=True), mcp_endpoint)
-            sibling._django_mcp_slashless = True
+            sibling = URLPattern(RoutePattern(route[:-1], is_endpoint=True), mcp_endpoint, entry.default_kwargs)
+            # The include it stands beside, so each include gets one sibling.
+            sibling._django_mcp_slashless = route
             patterns.insert(index + 1, sibling)

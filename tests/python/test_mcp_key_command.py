@@ -168,6 +168,7 @@ def test_list_json(alice, key):
             "expires_at": None,
             "revoked_at": None,
             "allowed_tools": ["t1", "t2"],
+            "read_only": False,
         }
     ]
     out, err = mcp_key("list", "--json", "--user", "nobody")
@@ -223,6 +224,7 @@ def test_inspect(key):
         f"expires_at     {key.expires_at.isoformat()}",
         "revoked_at     -",
         "allowed_tools  t1,t2",
+        "read_only      False",
     ]
 
 

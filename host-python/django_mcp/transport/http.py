@@ -11,6 +11,7 @@ does runs under the request's one correlation id (its audit line's).
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 from django.utils.log import log_response
@@ -27,9 +28,11 @@ MCP_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
 
 
 @csrf_exempt
-def mcp_endpoint(request):
+def mcp_endpoint(request, toolset=(), read_only=False):
+    """The endpoint; `toolset` and `read_only` come from the `include()`'s extra kwargs
+    (urls.py) and narrow what this mount serves, whatever the key allows."""
     with correlation.new_request():
-        response = _answer(request)
+        response = _answer(request, _endpoint_scope(toolset, read_only))
         # Django logs a 4xx or 5xx answer ("Unauthorized: /mcp/") once the view has returned,
         # outside this correlation; logged here in its words, Django does not log it again.
         if response.status_code >= 400:
@@ -37,7 +40,15 @@ def mcp_endpoint(request):
         return response
 
 
-def _answer(request):
+def _endpoint_scope(toolset, read_only):
+    if isinstance(toolset, str) or not all(isinstance(entry, str) and entry for entry in toolset):
+        raise ImproperlyConfigured("django_mcp.urls: toolset must be a list of names and patterns")
+    if not toolset and not read_only:
+        return None
+    return {"toolset": list(toolset), "read_only": bool(read_only)}
+
+
+def _answer(request, endpoint):
     if request.method != "POST":
         response = HttpResponse(status=405)
         response["Allow"] = "POST"
@@ -80,6 +91,8 @@ def _answer(request):
             return _refused(request, _error(403, -32002, "Forbidden: the user is inactive"), "inactive user")
         if identity is not None and identity.key is not None:
             identity.key.touch_last_used()
+        if identity is not None:
+            identity = identity.at_endpoint(endpoint)
 
     outcome = server.handle(
         text,

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from django_mcp.models import KEY_ID_LENGTH, MCPAPIKey
+from django_mcp.toolsets import check_patterns
 
 SHOWN_ONCE = "This secret is shown ONCE. Store it now."
 
@@ -54,6 +55,18 @@ class Command(BaseCommand):
             help="Comma-separated allowlist (tool names / resource templates / prompt names).",
         )
         create.add_argument(
+            "--toolset",
+            action="append",
+            default=[],
+            metavar="PATTERN",
+            help="Add a toolset pattern to the allowlist (library.*, library.Book.*, *.read); repeatable.",
+        )
+        create.add_argument(
+            "--read-only",
+            action="store_true",
+            help="The key reaches only read-only tools, resources and prompts.",
+        )
+        create.add_argument(
             "--expires-in",
             type=int,
             metavar="DAYS",
@@ -66,7 +79,7 @@ class Command(BaseCommand):
         for name, help_text in [
             ("revoke", "Revoke a key; the next request authenticated with it fails."),
             ("rotate", "Issue a fresh secret and print the new credential; revocation stays."),
-            ("inspect", "Show key fields incl. allowed_tools. Never prints the secret."),
+            ("inspect", "Show key fields incl. allowed_tools and read_only. Never prints the secret."),
         ]:
             subcommand = subcommands.add_parser(name, help=help_text, takes_key_id=True)
             subcommand.add_argument("key_id", help="The part of the credential before the dot.")
@@ -86,10 +99,16 @@ class Command(BaseCommand):
         days = options["expires_in"]
         if days is not None and days <= 0:
             raise CommandError("--expires-in must be a positive integer (days)")
+        try:
+            patterns = check_patterns(options["toolset"])
+        except ValueError as e:
+            raise CommandError(f"--toolset: {e}") from None
+        names = [t.strip() for t in options["allowed_tools"].split(",") if t.strip()]
         key, secret = MCPAPIKey.objects.create_key(
             user,
             name=options["name"],
-            allowed_tools=[t.strip() for t in options["allowed_tools"].split(",") if t.strip()],
+            allowed_tools=names + patterns,
+            read_only=options["read_only"],
             expires_at=timezone.now() + timedelta(days=days) if days else None,
         )
         self.write_credential(key, secret, options)
@@ -193,4 +212,5 @@ def describe(key):
         "expires_at": isoformat(key.expires_at),
         "revoked_at": isoformat(key.revoked_at),
         "allowed_tools": list(key.allowed_tools),
+        "read_only": bool(key.read_only),
     }
