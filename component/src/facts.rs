@@ -94,6 +94,28 @@ pub struct SettingsFacts {
     pub resources_disabled: bool,
     #[serde(default = "default_field_resource_max_bytes")]
     pub field_resource_max_bytes: u64,
+    /// `DJANGO_MCP_DISCOVERY`. Facts without it (older hosts, recorded transcripts) list
+    /// every tool: the host sends its own default.
+    #[serde(default)]
+    pub discovery: Discovery,
+    /// `DJANGO_MCP_DISCOVERY_THRESHOLD`: in `auto`, more usable tools than this are found
+    /// through the meta-tools.
+    #[serde(default = "default_discovery_threshold")]
+    pub discovery_threshold: usize,
+}
+
+/// Whether `tools/list` answers the discovery meta-tools instead of the catalogue.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Discovery {
+    #[default]
+    Off,
+    Auto,
+    Always,
+}
+
+fn default_discovery_threshold() -> usize {
+    40
 }
 
 fn default_field_resource_max_bytes() -> u64 {
@@ -109,6 +131,8 @@ impl Default for SettingsFacts {
             test_hooks: false,
             resources_disabled: false,
             field_resource_max_bytes: default_field_resource_max_bytes(),
+            discovery: Discovery::default(),
+            discovery_threshold: default_discovery_threshold(),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod custom;
 pub mod drf;
+pub mod finder;
 pub mod names;
 pub mod resources;
 pub mod search;
@@ -15,7 +16,7 @@ use std::ops::Range;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::facts::{Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
+use crate::facts::{Discovery, Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
 use resources::{PromptSpec, Reader, ResourceSpec};
 use crate::schema::fields::ModelIndex;
 use crate::schema::validate::Patterns;
@@ -208,6 +209,8 @@ pub struct Catalogue {
     pub template_gates: Vec<usize>,
     /// Each prompt's gate's place in `gate_checks`.
     pub prompt_gates: Vec<usize>,
+    /// The discovery index (`find_tools`); built only when discovery is on.
+    pub finder: Option<finder::Finder>,
 }
 
 impl ModelIndex for Catalogue {
@@ -244,6 +247,7 @@ impl Catalogue {
             prompt_index: HashMap::new(),
             template_gates: Vec::new(),
             prompt_gates: Vec::new(),
+            finder: None,
         };
         let mut warnings = Vec::new();
         // Each source's tools are registered as soon as they are derived: their schemas are
@@ -284,6 +288,9 @@ impl Catalogue {
         cat.index_templates_and_prompts();
         cat.template_gates = cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
         cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
+        if cat.settings.discovery != Discovery::Off {
+            cat.finder = Some(finder::Finder::build(&cat));
+        }
         Ok((cat, warnings))
     }
 
@@ -306,6 +313,11 @@ impl Catalogue {
 
     pub fn tool(&self, name: &str) -> Option<&Tool> {
         self.tool_index.get(name).map(|&i| &self.tools[i])
+    }
+
+    /// The place in `tools` of the tool named (or aliased) `name`.
+    pub fn tool_place(&self, name: &str) -> Option<usize> {
+        self.tool_index.get(name).copied()
     }
 
     pub fn offers_resources(&self) -> bool {

@@ -2,6 +2,7 @@
 //! No I/O here: the host does the work the effects describe and steps again.
 
 pub(crate) mod catalogue;
+pub(crate) mod discovery;
 pub(crate) mod input;
 pub(crate) mod listing;
 pub mod jsonrpc;
@@ -145,6 +146,7 @@ pub(crate) enum Work {
     Tools(tools::ToolsWork),
     Catalogue(catalogue::CatalogueWork),
     List(listing::ListPage),
+    Discovery(discovery::DiscoveryWork),
 }
 
 /// What the audit line says about a finished request.
@@ -390,6 +392,9 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
             Ok(Pending { exchange, principal, work: Work::List(list) }) => {
                 listing::answered(cat, exchange, principal, list, &parsed_result(&input.results, 0))
             }
+            Ok(Pending { exchange, principal, work: Work::Discovery(work) }) => {
+                discovery::answered(cat, exchange, principal, work, &parsed_result(&input.results, 0))
+            }
             Err(e) => host_fault(format!("bad continuation state: {e}")),
         };
     }
@@ -454,6 +459,12 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
                 return Output::error(&ex, e);
             };
             let notify = notifications(&params, stateless.as_ref());
+            if method == "tools/list" && cat.finder.is_some() {
+                return discovery::list_tools(cat, ex, &params, principal);
+            }
+            if method == "tools/call" && params.get("name").and_then(Value::as_str).is_some_and(|n| discovery::is_meta_tool(cat, n)) {
+                return discovery::call(cat, ex, params, principal, stateless.as_ref(), notify);
+            }
             if let Some(listed) = listing::Listed::of_method(&method) {
                 return listing::begin(cat, ex, &params, principal, listed);
             }
@@ -511,13 +522,21 @@ fn capabilities(cat: &Catalogue) -> Value {
 const INSTRUCTIONS: &str = "Tools derived from this Django project's admin. Every call runs with the \
                             Django permissions of the caller; list tools page with page/page_size.";
 
+/// The instructions, with how to use the discovery meta-tools when discovery is on.
+fn instructions(cat: &Catalogue) -> String {
+    match cat.finder {
+        Some(_) => format!("{INSTRUCTIONS}{}", discovery::INSTRUCTIONS),
+        None => INSTRUCTIONS.to_string(),
+    }
+}
+
 fn initialize(cat: &Catalogue, params: &Map<String, Value>) -> Value {
     let requested = params.get("protocolVersion").and_then(Value::as_str);
     json!({
         "protocolVersion": revisions::negotiate(requested),
         "capabilities": capabilities(cat),
         "serverInfo": {"name": cat.server.name, "title": "Django MCP", "version": cat.server.version},
-        "instructions": INSTRUCTIONS,
+        "instructions": instructions(cat),
     })
 }
 
@@ -526,7 +545,7 @@ fn discover(cat: &Catalogue) -> Value {
         "supportedVersions": revisions::ALL,
         "capabilities": capabilities(cat),
         "serverInfo": {"name": cat.server.name, "title": "Django MCP", "version": cat.server.version},
-        "instructions": INSTRUCTIONS,
+        "instructions": instructions(cat),
     })
 }
 
