@@ -180,6 +180,8 @@ def test_a_session_that_leaks_fails_naming_each_leak_and_nothing_else(tmp_path):
     }
     for category, test in expected:
         assert f"[{category}] in MCP response during {test}" in report, (category, test, report)
-    # The tool errors' texts reach the audit line too, and are found there as well.
-    assert "in audit line during test_planted.py::test_planted[traceback]" in report, report
+    # Audit lines are scanned too: the unknown tool's name (the planted secret) is its target.
+    assert "[key secret] in audit line during test_planted.py::test_secret_echoed" in report, report
+    # A tool error's text never reaches the audit line (its error_message is value-free).
+    assert "in audit line during test_planted.py::test_planted" not in report, report
     assert "test_clean" not in report, report
