@@ -73,9 +73,10 @@ impl AdminRules<'_> {
 
     fn pk_schema(&self) -> Value {
         let mut s = self.model.pk_field().map(|f| field_schema(f, self.cat)).unwrap_or_else(|| json!({"type": ["integer", "string"]}));
+        // Named `pk` (or listed as `pks`), it needs no title or description.
         if let Some(obj) = s.as_object_mut() {
             obj.remove("title");
-            obj.insert("description".into(), json!("Primary key."));
+            obj.remove("description");
         }
         s
     }
@@ -156,7 +157,7 @@ impl AdminRules<'_> {
         let order_by = self.orderable(&columns);
         let sortable: Vec<&str> = order_by.iter().map(|(c, _)| c.as_str()).collect();
         props.insert("ordering".into(), ordering_schema(&sortable, "columns"));
-        props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));
+        props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
         let per_page = self.admin.list_per_page.clamp(1, MAX_PAGE_SIZE);
         props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
 
@@ -170,14 +171,8 @@ impl AdminRules<'_> {
             &["results", "count", "page", "page_size"],
             false,
         );
-        let mut description = format!("List {plural} from the Django admin, {per_page} per page by default.");
-        if searchable {
-            description.push_str(&format!(" Search with q ({}).", humanise_list(&self.admin.search_fields)));
-        }
-        if !filters.is_empty() {
-            let names: Vec<&str> = filters.iter().map(|(n, _)| n.as_str()).collect();
-            description.push_str(&format!(" Filter by {}.", names.join(", ")));
-        }
+        // Search, filters and the page size are the arguments' to say.
+        let description = format!("List {plural} from the Django admin.");
         let operation = Operation::AdminList { admin: self.index, columns, masked, filters, order_by, default_page_size: per_page };
         self.spec(self.names("list", "list"), format!("List {plural}"), description, object_schema(props, &[], true), output, READ, self.gate(Permission::View), operation)
     }
@@ -320,7 +315,7 @@ impl AdminRules<'_> {
         self.spec(
             self.names("update", "update"),
             format!("Update {verbose}"),
-            format!("Change fields of one {verbose} through the Django admin's change form; only the fields sent change."),
+            format!("Change one {verbose} through the Django admin's change form."),
             input,
             self.object_output(),
             UPDATE,
@@ -408,7 +403,8 @@ pub(crate) fn ordering_schema(names: &[&str], noun: &str) -> Value {
         "type": "string",
         "maxLength": longest.max(1),
         "pattern": format!("^-?({alternatives})(,-?({alternatives}))*$"),
-        "description": format!("Comma-separated {noun}, '-' for descending: {}.", names.join(", ")),
+        // The pattern names them; listing them again would say it twice.
+        "description": format!("Comma-separated {noun}, '-' for descending."),
     })
 }
 
@@ -475,7 +471,9 @@ mod tests {
         let hints = |n: &str| serde_json::from_str::<serde_json::Value>(&cat.tool(n).unwrap().descriptor).unwrap()["annotations"].clone();
         assert_eq!(hints("delete_auth_group")["destructiveHint"], json!(true));
         assert_eq!(hints("update_auth_group")["idempotentHint"], json!(true));
-        assert_eq!(hints("create_auth_group")["readOnlyHint"], json!(false));
+        // Hints at the MCP defaults go unsaid: a create tool is not read-only.
+        assert!(hints("create_auth_group").get("readOnlyHint").is_none());
+        assert_eq!(hints("create_auth_group")["destructiveHint"], json!(false));
         let list = input_schema(&cat, "list_auth_group");
         assert_eq!(list["properties"]["ordering"]["pattern"], json!("^-?(id|name|size)(,-?(id|name|size))*$"));
         let update = input_schema(&cat, "update_auth_group");

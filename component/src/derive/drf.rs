@@ -157,7 +157,6 @@ impl Rules<'_> {
         let mut notes = Vec::new();
         if let Some(search) = &listing.search {
             props.insert("q".into(), json!({"type": "string", "description": format!("Search text (SearchFilter over {}).", search.fields.join(", "))}));
-            notes.push(format!("Search with q ({}).", search.fields.join(", ")));
         }
         if !listing.filters.is_empty() {
             let filter_props: Map<String, Value> = listing
@@ -168,7 +167,6 @@ impl Rules<'_> {
             let mut schema = object_schema(filter_props, &[], true);
             schema["description"] = json!("The view's django-filter filters (the only ones accepted).");
             props.insert("filters".into(), schema);
-            notes.push(format!("Filter by {}.", listing.filters.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")));
         }
         if let Some(ordering) = listing.ordering.as_ref().filter(|o| !o.fields.is_empty()) {
             let names: Vec<&str> = ordering.fields.iter().map(String::as_str).collect();
@@ -213,7 +211,7 @@ impl Rules<'_> {
         let Some(pagination) = &listing.pagination else {
             // No paginator: the view answers everything, the tool pages it.
             let per_page = self.page_size.clamp(1, MAX_PAGE_SIZE);
-            props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));
+            props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
             props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
             return per_page;
         };
@@ -222,12 +220,15 @@ impl Rules<'_> {
         if pagination.style == "cursor" {
             props.insert("cursor".into(), json!({"type": "string", "description": "next_cursor or previous_cursor of an earlier page."}));
         } else {
-            props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));
+            props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
         }
-        if pagination.page_size_param.is_some() {
-            props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": max, "default": per_page}));
+        match pagination.page_size_param {
+            Some(_) => {
+                props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": max, "default": per_page}));
+            }
+            // Not an argument: only the description can say how many a page holds.
+            None => notes.push(format!("{per_page} per page.")),
         }
-        notes.push(format!("{per_page} per page by default."));
         per_page
     }
 

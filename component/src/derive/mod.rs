@@ -2,6 +2,7 @@
 //! Built once per `load`; every request reads it.
 
 pub mod admin;
+pub mod compact;
 pub mod custom;
 pub mod drf;
 pub mod finder;
@@ -397,12 +398,14 @@ impl Catalogue {
 struct Registration {
     taken: HashSet<String>,
     gate_places: HashMap<Gate, usize>,
+    choice_prompts: compact::ChoicePrompts,
 }
 
 impl Registration {
     fn add(&mut self, cat: &mut Catalogue, specs: Vec<ToolSpec>, warnings: &mut Vec<String>) {
         for mut spec in specs {
             spec.name = names::unique(spec.name, &mut self.taken);
+            compact::compact(&mut spec, cat, &mut self.choice_prompts);
             if let Err(e) = cat.patterns.collect(&spec.input_schema) {
                 warnings.push(format!("{}: {e}; skipped", spec.name));
                 continue;
@@ -428,17 +431,19 @@ impl Registration {
 /// description and both schemas live only there afterwards: taken out of the spec, they
 /// cost a catalogue no second copy.
 fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
+    // No title (the tool's own says it), and no hint at the MCP spec's default (read-only
+    // false, idempotent false) but the destructive one, which clients confirm writes by. The
+    // destructive and idempotent hints mean something only for a tool that writes.
     #[derive(Serialize)]
-    struct Annotations<'a> {
-        #[serde(rename = "destructiveHint")]
-        destructive: bool,
-        #[serde(rename = "idempotentHint")]
-        idempotent: bool,
+    struct Annotations {
+        #[serde(rename = "destructiveHint", skip_serializing_if = "Option::is_none")]
+        destructive: Option<bool>,
+        #[serde(rename = "idempotentHint", skip_serializing_if = "Option::is_none")]
+        idempotent: Option<bool>,
         #[serde(rename = "openWorldHint")]
         open_world: bool,
-        #[serde(rename = "readOnlyHint")]
-        read_only: bool,
-        title: &'a str,
+        #[serde(rename = "readOnlyHint", skip_serializing_if = "Option::is_none")]
+        read_only: Option<bool>,
     }
     // Serialised around the input schema, whose place in the text is then known: the keys
     // before it, then it, then the keys after it.
@@ -446,7 +451,7 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
     struct Before<'a> {
         #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<Value>,
-        annotations: Annotations<'a>,
+        annotations: Annotations,
         description: &'a str,
     }
     #[derive(Serialize)]
@@ -465,11 +470,10 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
     };
     let hints = spec.hints;
     let annotations = Annotations {
-        destructive: hints.destructive,
-        idempotent: hints.idempotent,
+        destructive: (!hints.read_only).then_some(hints.destructive),
+        idempotent: (!hints.read_only && hints.idempotent).then_some(true),
         open_world: false,
-        read_only: hints.read_only,
-        title: &spec.title,
+        read_only: hints.read_only.then_some(true),
     };
     let before = serde_json::to_string(&Before { meta, annotations, description: &description }).expect("descriptors serialise");
     let after = serde_json::to_string(&After { name: &spec.name, output_schema: &output_schema, title: &spec.title })

@@ -53,7 +53,7 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
         props.insert("ordering".into(), ordering_schema(&names, "fields"));
     }
     let per_page = cat.settings.page_size.clamp(1, MAX_PAGE_SIZE as usize) as u64;
-    props.insert("page".into(), json!({"type": "integer", "minimum": 1, "default": 1}));
+    props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
     props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
 
     let output = object_schema(
@@ -72,10 +72,8 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
         ToolNames::Portable => (portable, dotted),
         ToolNames::Dotted => (dotted, portable),
     };
-    let mut description = format!("Search {plural}, {per_page} per page by default; results carry {}.", humanise_list(&search.fields));
-    if !filters.is_empty() {
-        description.push_str(&format!(" Filter by {}.", filters.join(", ")));
-    }
+    // The arguments say what is searched and filtered; the output schema what results carry.
+    let description = format!("Search {plural}.");
     Some(ToolSpec {
         name,
         alias,

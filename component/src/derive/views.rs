@@ -108,9 +108,10 @@ fn hints(verb: &str) -> Hints {
     }
 }
 
-/// The JSON Schema of one path parameter, from its converter.
+/// The JSON Schema of one path parameter, from its converter (the route in the tool's
+/// description shows where it goes).
 pub fn param_schema(param: &PathParamFacts) -> Value {
-    let mut schema = match param.converter.as_str() {
+    match param.converter.as_str() {
         "int" => json!({"type": "integer", "minimum": 0}),
         "uuid" => json!({"type": "string", "format": "uuid"}),
         "slug" => json!({"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}),
@@ -120,22 +121,20 @@ pub fn param_schema(param: &PathParamFacts) -> Value {
             Some(p) => json!({"type": "string", "pattern": format!("^(?:{p})$")}),
             None => json!({"type": "string"}),
         },
-    };
-    schema["description"] = json!(format!("The URL's <{}> part.", param.name));
-    schema
+    }
 }
 
-/// The `query` argument: query string parameters, a list repeating its name.
+/// The `query` argument: query string parameters, a list repeating its name (`items`
+/// applies to lists only).
 pub fn query_schema() -> Value {
-    json!({"type": "object", "description": "Query string parameters.",
-           "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}})
+    json!({"type": "object", "additionalProperties": {"type": ["string", "array"], "items": {"type": "string"}}})
 }
 
 /// A view's answer as a tool result: `{status, headers, body}`.
 pub fn answer_schema(body: &str) -> Value {
     object_schema(
         Map::from_iter([
-            ("status".to_string(), json!({"type": "integer", "description": "The HTTP status the view answered with."})),
+            ("status".to_string(), json!({"type": "integer"})),
             ("headers".to_string(), json!({"type": "object", "additionalProperties": {"type": "string"}})),
             ("body".to_string(), json!({"description": body})),
         ]),

@@ -3,7 +3,7 @@
 //! The value shapes match what the host serialises (docs/engine-protocol.md): decimals,
 //! UUIDs, dates and durations travel as strings, relations as the target's pk.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map, Number, Value};
 
 use crate::facts::{FieldFacts, ModelFacts};
 
@@ -123,9 +123,21 @@ pub fn string_in_format(format: &str, may_be_empty: bool) -> Value {
 }
 
 fn integer(field: &FieldFacts, (lo, hi): (i64, i64)) -> Value {
-    let minimum = field.min_value.clone().map(Value::Number).unwrap_or_else(|| json!(lo));
-    let maximum = field.max_value.clone().map(Value::Number).unwrap_or_else(|| json!(hi));
-    json!({"type": "integer", "minimum": minimum, "maximum": maximum})
+    let minimum = field.min_value.clone().unwrap_or_else(|| lo.into());
+    let maximum = field.max_value.clone().unwrap_or_else(|| hi.into());
+    with_bounds(json!({"type": "integer"}), Some(&minimum), Some(&maximum))
+}
+
+/// `schema` with these bounds; 64-bit ones go unsaid, the validator applies them to every
+/// integer anyway.
+pub fn with_bounds(mut schema: Value, minimum: Option<&Number>, maximum: Option<&Number>) -> Value {
+    if let Some(min) = minimum.filter(|n| n.as_i64() != Some(INT64.0)) {
+        schema["minimum"] = Value::Number(min.clone());
+    }
+    if let Some(max) = maximum.filter(|n| n.as_i64() != Some(INT64.1)) {
+        schema["maximum"] = Value::Number(max.clone());
+    }
+    schema
 }
 
 fn decimal(field: &FieldFacts) -> Value {
@@ -155,7 +167,8 @@ pub fn restrict_to_choices(schema: &mut Value, choices: &[(Value, String)]) {
     let values: Vec<Value> = choices.iter().map(|(v, _)| v.clone()).collect();
     let labels: Vec<String> = choices
         .iter()
-        .filter(|(v, l)| v.as_str() != Some(l.as_str()))
+        // A label that only humanises its value (`in_review` = "In review") says nothing.
+        .filter(|(v, l)| !v.as_str().is_some_and(|v| v.replace('_', " ").eq_ignore_ascii_case(l)))
         .map(|(v, l)| format!("{} = {}", compact(v), l))
         .collect();
     let obj = schema.as_object_mut().expect("value schemas are objects");
@@ -164,7 +177,8 @@ pub fn restrict_to_choices(schema: &mut Value, choices: &[(Value, String)]) {
         obj.remove(key);
     }
     obj.insert("enum".into(), Value::Array(values));
-    if !labels.is_empty() {
+    // A long list leaves the descriptor (derive::compact), and its labels with it.
+    if !labels.is_empty() && choices.len() <= crate::derive::compact::MAX_INLINE_CHOICES {
         let text = format!("Choices: {}.", labels.join("; "));
         obj.insert("description".into(), Value::String(text));
     }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::fields::{annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices, string_in_format, ModelIndex};
+use super::fields::{annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices, string_in_format, with_bounds, ModelIndex};
 use crate::facts::FormFieldFacts;
 
 /// The arguments object for these form fields; `require` says whether required form
@@ -99,14 +99,8 @@ fn related_pk(field: &FormFieldFacts, models: &dyn ModelIndex) -> Value {
     }
 }
 
-fn bounded(mut schema: Value, field: &FormFieldFacts) -> Value {
-    if let Some(min) = &field.min_value {
-        schema["minimum"] = Value::Number(min.clone());
-    }
-    if let Some(max) = &field.max_value {
-        schema["maximum"] = Value::Number(max.clone());
-    }
-    schema
+fn bounded(schema: Value, field: &FormFieldFacts) -> Value {
+    with_bounds(schema, field.min_value.as_ref(), field.max_value.as_ref())
 }
 
 fn lengths(mut schema: Value, field: &FormFieldFacts) -> Value {

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::fields::{annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices, string_in_format, ModelIndex};
+use super::fields::{annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices, string_in_format, with_bounds, ModelIndex};
 use crate::facts::SerializerFieldFacts;
 
 /// Which side of the serializer a schema describes.
@@ -214,14 +214,8 @@ fn string(field: &SerializerFieldFacts, format: Option<&str>) -> Value {
     schema
 }
 
-fn bounded(mut schema: Value, field: &SerializerFieldFacts) -> Value {
-    if let Some(n) = &field.min_value {
-        schema["minimum"] = Value::Number(n.clone());
-    }
-    if let Some(n) = &field.max_value {
-        schema["maximum"] = Value::Number(n.clone());
-    }
-    schema
+fn bounded(schema: Value, field: &SerializerFieldFacts) -> Value {
+    with_bounds(schema, field.min_value.as_ref(), field.max_value.as_ref())
 }
 
 trait With {

@@ -11,20 +11,36 @@ use regex_lite::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Compiled patterns, keyed by their source text.
+/// What the checks need beyond the schema's text, prepared at load: compiled patterns, keyed
+/// by their source text, and the long choice lists kept out of the descriptors, keyed by the
+/// description that says where they are listed.
 #[derive(Default)]
-pub struct Patterns(HashMap<String, Regex>);
+pub struct Patterns {
+    regexes: HashMap<String, Regex>,
+    choices: HashMap<String, ChoiceList>,
+}
+
+struct ChoiceList {
+    values: Vec<Value>,
+    /// Where a client finds the values, for the refusal: "completed for …".
+    place: String,
+}
 
 impl Patterns {
+    /// A value of a schema described by `description` must be one of `values`.
+    pub fn keep_choices(&mut self, description: &str, values: Vec<Value>, place: String) {
+        self.choices.insert(description.to_string(), ChoiceList { values, place });
+    }
+
     /// Compile every `pattern` found in `schema`. A pattern that does not compile is a bug
     /// in derivation, reported as the error.
     pub fn collect(&mut self, schema: &Value) -> Result<(), String> {
         match schema {
             Value::Object(obj) => {
                 if let Some(Value::String(p)) = obj.get("pattern") {
-                    if !self.0.contains_key(p) {
+                    if !self.regexes.contains_key(p) {
                         let re = Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}"))?;
-                        self.0.insert(p.clone(), re);
+                        self.regexes.insert(p.clone(), re);
                     }
                 }
                 obj.values().try_for_each(|v| self.collect(v))
@@ -74,6 +90,11 @@ fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &str) -> Resu
             return fail(format!("must be one of {}", shown.join(", ")));
         }
     }
+    if let Some(listed) = rules.get("description").and_then(Value::as_str).and_then(|d| patterns.choices.get(d)) {
+        if !listed.values.iter().any(|a| json_equal(a, value)) {
+            return fail(format!("must be one of the values {}", listed.place));
+        }
+    }
     if let Some(Value::Array(options)) = rules.get("anyOf") {
         if !options.iter().any(|o| check(o, value, patterns, path).is_ok()) {
             return fail("matches none of the allowed forms".to_string());
@@ -95,12 +116,17 @@ fn check_number(
     path: &str,
 ) -> Result<(), Found> {
     use std::cmp::Ordering::{Greater, Less};
-    if let Some(min) = rules.get("minimum") {
+    // No column holds more than 64 bits: schemas leave those bounds unsaid, the check applies them.
+    let integer = rules.get("type").is_some_and(|t| type_matches(t, &Value::from(0)) && !type_matches(t, &Value::from(0.5)));
+    let (int_min, int_max) = (Value::from(i64::MIN), Value::from(i64::MAX));
+    let minimum = rules.get("minimum").or(integer.then_some(&int_min));
+    let maximum = rules.get("maximum").or(integer.then_some(&int_max));
+    if let Some(min) = minimum {
         if compare(n, min) == Some(Less) {
             return Err((path.to_string(), format!("must be at least {min}")));
         }
     }
-    if let Some(max) = rules.get("maximum") {
+    if let Some(max) = maximum {
         if compare(n, max) == Some(Greater) {
             return Err((path.to_string(), format!("must be at most {max}")));
         }
@@ -136,7 +162,7 @@ fn check_string(
         }
     }
     if let Some(Value::String(p)) = rules.get("pattern") {
-        let matched = patterns.0.get(p).map(|re| re.is_match(s)).unwrap_or(false);
+        let matched = patterns.regexes.get(p).map(|re| re.is_match(s)).unwrap_or(false);
         if !matched {
             // A derived pattern is unreadable to a caller; the description says the rule.
             let problem = match rules.get("description").and_then(Value::as_str) {
@@ -399,6 +425,14 @@ mod tests {
         );
         let described = json!({"type": "string", "pattern": "^a$", "description": "Say a."});
         assert_eq!(run(described, json!("b")).unwrap_err(), "arguments: is not in the accepted form (Say a.)");
+    }
+
+    #[test]
+    fn an_integer_without_bounds_is_held_to_64_bits() {
+        assert!(run(json!({"type": "integer"}), json!(i64::MIN)).is_ok());
+        assert_eq!(run(json!({"type": "integer"}), json!(i64::MAX as u64 + 1)).unwrap_err(), "arguments: must be at most 9223372036854775807");
+        assert!(run(json!({"type": ["integer", "null"], "minimum": 0}), json!(-1)).is_err());
+        assert!(run(json!({"type": "number"}), json!(u64::MAX)).is_ok());
     }
 
     #[test]

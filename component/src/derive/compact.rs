@@ -1,0 +1,299 @@
+//! A descriptor is context a client pays for on every `tools/list`: each rule here keeps a
+//! tool's schemas from saying a thing twice, or at length where a pointer will do.
+//!
+//! - A choice list longer than `MAX_INLINE_CHOICES` leaves the schema: the argument becomes a
+//!   plain value whose description names a prompt whose argument `value` completes to the
+//!   list (`completion/complete`), and the engine still validates against the whole list.
+//! - A title that is only the property's name, humanised, is dropped.
+//! - The output schema does not repeat a title or description the input schema carries, nor
+//!   the bounds, lengths and patterns the input side checks: it says the result's shape.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Map, Value};
+
+use super::resources::{PromptSpec, Renderer};
+use super::{Catalogue, Gate, ToolSpec};
+use crate::facts::{PromptArgumentFacts, ToolNames};
+
+/// Longer choice lists are completed, not listed in the descriptor.
+pub const MAX_INLINE_CHOICES: usize = 50;
+
+/// The prompts that complete the long choice lists, by the list and the gate of the tools
+/// using it: one prompt per list a set of callers may see.
+#[derive(Default)]
+pub struct ChoicePrompts(HashMap<(String, Gate), String>);
+
+/// Apply the rules to `spec`'s schemas; the prompts for its long choice lists join `cat`.
+pub fn compact(spec: &mut ToolSpec, cat: &mut Catalogue, prompts: &mut ChoicePrompts) {
+    // Without prompts (DJANGO_MCP_RESOURCES off) nothing could list the values: they stay.
+    if !cat.settings.resources_disabled {
+        let mut mover = ChoiceMover { spec_name: &spec.name, gate: &spec.gate, cat, prompts };
+        mover.walk(&mut spec.input_schema, "");
+        mover.walk(&mut spec.output_schema, "");
+    }
+    drop_name_titles(&mut spec.input_schema);
+    drop_name_titles(&mut spec.output_schema);
+    let mut said = HashSet::new();
+    collect_texts(&spec.input_schema, &mut said);
+    drop_texts(&mut spec.output_schema, &said);
+    drop_constraints(&mut spec.output_schema);
+}
+
+struct ChoiceMover<'a> {
+    spec_name: &'a str,
+    gate: &'a Gate,
+    cat: &'a mut Catalogue,
+    prompts: &'a mut ChoicePrompts,
+}
+
+impl ChoiceMover<'_> {
+    fn walk(&mut self, schema: &mut Value, path: &str) {
+        let Some(obj) = schema.as_object_mut() else { return };
+        let long = obj.get("enum").and_then(Value::as_array).is_some_and(|values| values.len() > MAX_INLINE_CHOICES);
+        if long {
+            self.move_out(obj, path);
+        }
+        for (key, child) in obj.iter_mut() {
+            match key.as_str() {
+                "properties" => {
+                    if let Some(props) = child.as_object_mut() {
+                        for (name, property) in props.iter_mut() {
+                            let at = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+                            self.walk(property, &at);
+                        }
+                    }
+                }
+                "items" | "additionalProperties" => self.walk(child, path),
+                "anyOf" => child.as_array_mut().into_iter().flatten().for_each(|option| self.walk(option, path)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Replace the enum of `obj` with the type of its values and a description naming the
+    /// prompt that completes them; the validator keeps the list under that description.
+    fn move_out(&mut self, obj: &mut Map<String, Value>, path: &str) {
+        let Some(Value::Array(values)) = obj.remove("enum") else { return };
+        if !obj.contains_key("type") {
+            obj.insert("type".into(), type_of(&values));
+        }
+        let prompt = self.prompt_for(&values, path);
+        let place = format!("completed for the argument `value` of the prompt `{prompt}`");
+        let pointer = format!("One of the values {place}.");
+        let description = match obj.get("description").and_then(Value::as_str) {
+            Some(help) => format!("{help} {pointer}"),
+            None => pointer,
+        };
+        self.cat.patterns.keep_choices(&description, values, place);
+        obj.insert("description".into(), Value::String(description));
+    }
+
+    /// The name of the prompt completing `values` for this tool's callers, derived once.
+    fn prompt_for(&mut self, values: &[Value], path: &str) -> String {
+        let key = (Value::Array(values.to_vec()).to_string(), self.gate.clone());
+        if let Some(name) = self.prompts.0.get(&key) {
+            return name.clone();
+        }
+        let name = match self.cat.settings.tool_names {
+            ToolNames::Portable => format!("{}_{}_choices", self.spec_name, path.replace('.', "_")),
+            ToolNames::Dotted => format!("prompt.choices.{}.{path}", self.spec_name),
+        };
+        let choices: Vec<String> = values.iter().filter(|v| !v.is_null()).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }).collect();
+        self.cat.prompts.push(PromptSpec {
+            name: name.clone(),
+            title: Some(format!("Values of {path} for {}", self.spec_name)),
+            description: Some(format!("Completes the values `{path}` of the tool `{}` accepts.", self.spec_name)),
+            arguments: vec![PromptArgumentFacts { name: "value".into(), description: None, required: true, choices }],
+            gate: self.gate.clone(),
+            renderer: Renderer::Body(format!("Call the tool `{}` with {path} = {{value}}.", self.spec_name)),
+            objects: None,
+        });
+        self.prompts.0.insert(key, name.clone());
+        name
+    }
+}
+
+/// The JSON type of a list of values: a form's choice field has none of its own.
+fn type_of(values: &[Value]) -> Value {
+    let mut types: Vec<&str> = Vec::new();
+    for v in values {
+        let t = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        if !types.contains(&t) {
+            types.push(t);
+        }
+    }
+    match types.as_slice() {
+        [one] => json!(one),
+        _ => json!(types),
+    }
+}
+
+/// Remove each property title that only repeats its name (`created_at` → "Created at").
+fn drop_name_titles(schema: &mut Value) {
+    visit(schema, &mut |obj| {
+        let Some(Value::Object(props)) = obj.get_mut("properties") else { return };
+        for (name, property) in props.iter_mut() {
+            let Some(p) = property.as_object_mut() else { continue };
+            if p.get("title").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(&name.replace('_', " "))) {
+                p.remove("title");
+            }
+        }
+    });
+}
+
+fn collect_texts(schema: &Value, said: &mut HashSet<String>) {
+    match schema {
+        Value::Object(obj) => {
+            for (key, value) in obj {
+                match (key.as_str(), value) {
+                    ("title" | "description", Value::String(text)) => {
+                        said.insert(text.clone());
+                    }
+                    _ => collect_texts(value, said),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_texts(v, said)),
+        _ => {}
+    }
+}
+
+fn drop_texts(schema: &mut Value, said: &HashSet<String>) {
+    visit(schema, &mut |obj| {
+        for key in ["title", "description"] {
+            if obj.get(key).and_then(Value::as_str).is_some_and(|text| said.contains(text)) {
+                obj.remove(key);
+            }
+        }
+    });
+}
+
+/// The keywords that only constrain values: a result's reader needs its shape, not them.
+const CONSTRAINTS: [&str; 8] = ["minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems"];
+
+fn drop_constraints(schema: &mut Value) {
+    visit(schema, &mut |obj| {
+        for key in CONSTRAINTS {
+            // A property may be named like a keyword; only a keyword's value is a scalar.
+            if obj.get(key).is_some_and(|v| !v.is_object()) {
+                obj.remove(key);
+            }
+        }
+        // `anyOf: [{"format": "uri"}, {"maxLength": 0}]` is left with an option that admits anything.
+        if obj.get("anyOf").and_then(Value::as_array).is_some_and(|options| options.iter().any(|o| o == &json!({}))) {
+            obj.remove("anyOf");
+        }
+    });
+}
+
+/// Call `f` on every schema object in `schema`, innermost first.
+fn visit(schema: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    match schema {
+        Value::Object(obj) => {
+            obj.values_mut().for_each(|v| visit(v, f));
+            f(obj);
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| visit(v, f)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::derive::Catalogue;
+    use crate::protocol::testing::reply_to;
+    use crate::schema::validate::validate;
+
+    /// A group admin whose `zone` filter and change form field choose among `zones` time zones.
+    fn catalogue(zones: usize) -> Catalogue {
+        let choices: Vec<Value> = (0..zones).map(|i| json!([format!("Zone/{i:03}"), format!("Zone/{i:03}")])).collect();
+        let facts = json!({
+            "protocol": 1,
+            "models": [{"label": "auth.Group", "app_label": "auth", "model_name": "group", "object_name": "Group",
+                        "verbose_name": "group", "verbose_name_plural": "groups", "pk": "id", "fields": [
+                {"name": "id", "kind": "AutoField", "primary_key": true},
+                {"name": "created_at", "kind": "DateTimeField", "verbose_name": "created at"},
+                {"name": "zone", "kind": "CharField", "max_length": 40, "verbose_name": "time zone",
+                 "help_text": "Where the group meets.", "choices": choices},
+            ]}],
+            "admins": [{"id": "a/g", "model": "auth.Group",
+                "list_display": [{"name": "zone", "field": "zone"}, {"name": "created_at", "field": "created_at"}],
+                "list_filter": [{"name": "zone", "kind": "choices", "choices": choices}],
+                "forms": {"add": [{"name": "zone", "kind": "TypedChoiceField", "label": "Zone", "required": true,
+                                   "help_text": "Where the group meets.", "choices": choices}], "change": "add"}}],
+        });
+        let (cat, warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        cat
+    }
+
+    fn descriptor(cat: &Catalogue, tool: &str) -> Value {
+        serde_json::from_str(&cat.tool(tool).unwrap().descriptor).unwrap()
+    }
+
+    fn check(cat: &Catalogue, tool: &str, arguments: Value) -> Result<(), String> {
+        let schema = &descriptor(cat, tool)["inputSchema"];
+        validate(schema, &arguments, &cat.patterns).map_err(|v| v.to_string())
+    }
+
+    #[test]
+    fn a_long_choice_list_becomes_a_validated_string_completed_by_a_prompt() {
+        let cat = catalogue(60);
+        let zone = &descriptor(&cat, "create_auth_group")["inputSchema"]["properties"]["zone"];
+        let prompt = "create_auth_group_zone_choices";
+        let pointer = format!("Where the group meets. One of the values completed for the argument `value` of the prompt `{prompt}`.");
+        assert_eq!(zone, &json!({"type": "string", "description": pointer}));
+        assert!(check(&cat, "create_auth_group", json!({"zone": "Zone/059"})).is_ok());
+        assert_eq!(
+            check(&cat, "create_auth_group", json!({"zone": "Europe/Paris"})).unwrap_err(),
+            format!("zone: must be one of the values completed for the argument `value` of the prompt `{prompt}`")
+        );
+        // The filter is checked too, against its own prompt's list.
+        assert!(check(&cat, "list_auth_group", json!({"filters": {"zone": "Mars/Olympus"}})).unwrap_err().contains("list_auth_group_filters_zone_choices"));
+
+        let context = json!({"principal": {"user_id": 1}});
+        let message = json!({"jsonrpc": "2.0", "id": 1, "method": "completion/complete",
+                             "params": {"ref": {"type": "ref/prompt", "name": prompt}, "argument": {"name": "value", "value": "Zone/05"}}});
+        let reply = reply_to(&cat, message, &context, |_| json!(true));
+        let completion = &reply["result"]["completion"];
+        assert_eq!(completion["values"][0], json!("Zone/050"), "{reply}");
+        assert_eq!(completion["total"], json!(10));
+    }
+
+    #[test]
+    fn a_short_choice_list_stays_an_enum() {
+        let cat = catalogue(50);
+        let zone = &descriptor(&cat, "create_auth_group")["inputSchema"]["properties"]["zone"];
+        assert_eq!(zone["enum"].as_array().map(Vec::len), Some(50));
+        assert!(cat.prompt("create_auth_group_zone_choices").is_none());
+    }
+
+    #[test]
+    fn no_title_repeats_a_name_and_the_output_repeats_nothing_of_the_input() {
+        let cat = catalogue(3);
+        let update = descriptor(&cat, "update_auth_group");
+        let input = &update["inputSchema"]["properties"]["fields"]["properties"]["zone"];
+        assert!(input.get("title").is_none(), "{input}");
+        assert_eq!(input["description"], json!("Where the group meets."));
+        let output = &update["outputSchema"]["properties"]["object"]["properties"];
+        // "created at" only humanises `created_at`; "time zone" says more than `zone`, once.
+        assert!(output["created_at"].get("title").is_none(), "{output}");
+        assert_eq!(output["zone"]["title"], json!("Time zone"));
+        assert!(output["zone"].get("description").is_none(), "{output}");
+        assert!(output["zone"].get("maxLength").is_none(), "{output}");
+    }
+}
