@@ -2,7 +2,8 @@
 
 Environment: DEMO_DB (SQLite file), DEMO_MEDIA (uploads), DEMO_DEBUG ("1" / "0"),
 DEMO_SECRET_KEY, DEMO_LOG_LEVEL (for the django_mcp loggers), DEMO_LOG_FORMAT (their line format,
-e.g. with %(process)d to tell the workers of a multi-process server apart).
+e.g. with %(process)d to tell the workers of a multi-process server apart), DEMO_MCP_DISCOVERY
+(DJANGO_MCP_DISCOVERY: the package's default, "auto", unless set; the test suite sets "off").
 """
 
 import os
@@ -92,6 +93,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The library's public pages (no login needed on the site) are tools too; by default only
 # views with a recognised authorization gate are served.
 DJANGO_MCP_REQUIRE_AUTH = False
+
+# Over 40 tools for a superuser: by default ("auto") they find tools through find_tools.
+DJANGO_MCP_DISCOVERY = os.environ.get("DEMO_MCP_DISCOVERY", "auto")
 
 # Search tools beside the admin's list tools; results carry only the fields listed.
 DJANGO_MCP_MODEL_SEARCH = [

@@ -41,6 +41,11 @@ def check_settings(app_configs=None, **kwargs):
         value = conf.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             error(5, f"{name} must be a positive integer.")
+    if conf.get("DJANGO_MCP_DISCOVERY") not in ("auto", "always", "off"):
+        error(23, "DJANGO_MCP_DISCOVERY must be 'auto', 'always' or 'off'.")
+    threshold = conf.get("DJANGO_MCP_DISCOVERY_THRESHOLD")
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
+        error(23, "DJANGO_MCP_DISCOVERY_THRESHOLD must be a non-negative integer.")
     redact = conf.get("DJANGO_MCP_REDACT_FIELDS")
     if isinstance(redact, str) or not all(isinstance(r, str) for r in redact):
         error(6, "DJANGO_MCP_REDACT_FIELDS must be a list of 'field' or 'app.Model.field' strings.")

@@ -35,6 +35,10 @@ DEFAULTS = {
     "DJANGO_MCP_VIEW_EXCLUDE": (),
     # None: every view; else only the views these patterns match.
     "DJANGO_MCP_VIEW_INCLUDE": None,
+    # "auto": over the threshold of tools a caller may use, tools/list answers the discovery
+    # meta-tools (find_tools, describe_tools, call_read_only_tool, call_tool); "always"; "off".
+    "DJANGO_MCP_DISCOVERY": "auto",
+    "DJANGO_MCP_DISCOVERY_THRESHOLD": 40,
 }
 
 

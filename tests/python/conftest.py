@@ -16,6 +16,10 @@ from django.core.management import call_command
 # Fails the session if a response or audit line leaks a secret, a traceback, SQL or a path.
 pytest_plugins = ["secrets_scan"]
 
+# The suite's tests list and call the demo's tools as they are: discovery off, here and in the
+# servers they start (tests of discovery turn it on). Set DEMO_MCP_DISCOVERY to run otherwise.
+os.environ.setdefault("DEMO_MCP_DISCOVERY", "off")
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
 
@@ -28,6 +32,12 @@ def _fresh_catalogue():
     server.reset()
     yield
     server.reset()
+
+
+@pytest.fixture(autouse=True)
+def _discovery_as_the_run_asks(settings):
+    """In process too: the demo's settings were read before this module set the variable."""
+    settings.DJANGO_MCP_DISCOVERY = os.environ["DEMO_MCP_DISCOVERY"]
 
 
 @pytest.fixture

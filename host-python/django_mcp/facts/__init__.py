@@ -33,6 +33,8 @@ def gather() -> tuple[str, AdminRegistry]:
             "test_hooks": bool(conf.get("DJANGO_MCP_TEST_HOOKS")),
             "resources_disabled": bool(conf.get("DJANGO_MCP_RESOURCES_DISABLED")),
             "field_resource_max_bytes": int(conf.get("DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES")),
+            "discovery": conf.get("DJANGO_MCP_DISCOVERY"),
+            "discovery_threshold": int(conf.get("DJANGO_MCP_DISCOVERY_THRESHOLD")),
         },
         "models": models,
         "admins": admins,
