@@ -4,9 +4,13 @@
 //! - A choice list longer than `MAX_INLINE_CHOICES` leaves the schema: the argument becomes a
 //!   plain value whose description names a prompt whose argument `value` completes to the
 //!   list (`completion/complete`), and the engine still validates against the whole list.
-//! - A title that is only the property's name, humanised, is dropped.
-//! - The output schema does not repeat a title or description the input schema carries, nor
-//!   the bounds, lengths and patterns the input side checks: it says the result's shape.
+//! - A property's title goes when it only humanises the name, or beside a description (which
+//!   says more: a label is for forms, an agent reads the name and the description); a tool's
+//!   title goes when it only humanises its name (`describe`).
+//! - The output schema explains its objects' fields only for a tool that reads, and only
+//!   those its input does not take (a tool that writes answers with the object its read
+//!   tool explains); it states no bounds or lengths: it says the result's shape (a pattern stays: it tells a decimal
+//!   or a duration from any string).
 
 use std::collections::{HashMap, HashSet};
 
@@ -32,11 +36,12 @@ pub fn compact(spec: &mut ToolSpec, cat: &mut Catalogue, prompts: &mut ChoicePro
         mover.walk(&mut spec.input_schema, "");
         mover.walk(&mut spec.output_schema, "");
     }
-    drop_name_titles(&mut spec.input_schema);
-    drop_name_titles(&mut spec.output_schema);
-    let mut said = HashSet::new();
-    collect_texts(&spec.input_schema, &mut said);
-    drop_texts(&mut spec.output_schema, &said);
+    drop_redundant_titles(&mut spec.input_schema);
+    drop_redundant_titles(&mut spec.output_schema);
+    let mut taken = HashSet::new();
+    property_names(&spec.input_schema, &mut taken);
+    let explained_elsewhere = |name: &str| !spec.hints.read_only || taken.contains(name);
+    drop_explained(&mut spec.output_schema, &explained_elsewhere, 0);
     drop_constraints(&mut spec.output_schema);
 }
 
@@ -140,48 +145,66 @@ fn type_of(values: &[Value]) -> Value {
     }
 }
 
-/// Remove each property title that only repeats its name (`created_at` → "Created at").
-fn drop_name_titles(schema: &mut Value) {
+/// Remove each property title that only repeats its name (`created_at`: "Created at") or
+/// stands beside a description.
+fn drop_redundant_titles(schema: &mut Value) {
     visit(schema, &mut |obj| {
         let Some(Value::Object(props)) = obj.get_mut("properties") else { return };
         for (name, property) in props.iter_mut() {
             let Some(p) = property.as_object_mut() else { continue };
-            if p.get("title").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(&name.replace('_', " "))) {
+            let Some(title) = p.get("title").and_then(Value::as_str) else { continue };
+            if p.contains_key("description") || names_only(title, name) {
                 p.remove("title");
             }
         }
     });
 }
 
-fn collect_texts(schema: &Value, said: &mut HashSet<String>) {
+/// Whether `title` says no more than `name` humanised (`created_at`: "Created at").
+pub fn names_only(title: &str, name: &str) -> bool {
+    title.eq_ignore_ascii_case(&name.replace('_', " "))
+}
+
+/// The names of the properties `schema` takes, at any depth.
+fn property_names(schema: &Value, names: &mut HashSet<String>) {
     match schema {
         Value::Object(obj) => {
-            for (key, value) in obj {
-                match (key.as_str(), value) {
-                    ("title" | "description", Value::String(text)) => {
-                        said.insert(text.clone());
-                    }
-                    _ => collect_texts(value, said),
-                }
+            if let Some(Value::Object(props)) = obj.get("properties") {
+                names.extend(props.keys().cloned());
             }
+            obj.values().for_each(|v| property_names(v, names));
         }
-        Value::Array(items) => items.iter().for_each(|v| collect_texts(v, said)),
+        Value::Array(items) => items.iter().for_each(|v| property_names(v, names)),
         _ => {}
     }
 }
 
-fn drop_texts(schema: &mut Value, said: &HashSet<String>) {
-    visit(schema, &mut |obj| {
-        for key in ["title", "description"] {
-            if obj.get(key).and_then(Value::as_str).is_some_and(|text| said.contains(text)) {
-                obj.remove(key);
+/// Drop the title and description of each field of the result's objects (below the top
+/// level, where the answer's own envelope is) explained elsewhere.
+fn drop_explained(schema: &mut Value, explained: &dyn Fn(&str) -> bool, depth: usize) {
+    let Some(obj) = schema.as_object_mut() else { return };
+    for (key, child) in obj.iter_mut() {
+        match key.as_str() {
+            "properties" => {
+                for (name, property) in child.as_object_mut().into_iter().flatten() {
+                    if depth > 0 && explained(name) {
+                        if let Some(p) = property.as_object_mut() {
+                            p.remove("title");
+                            p.remove("description");
+                        }
+                    }
+                    drop_explained(property, explained, depth + 1);
+                }
             }
+            "items" | "additionalProperties" => drop_explained(child, explained, depth),
+            "anyOf" => child.as_array_mut().into_iter().flatten().for_each(|o| drop_explained(o, explained, depth)),
+            _ => {}
         }
-    });
+    }
 }
 
-/// The keywords that only constrain values: a result's reader needs its shape, not them.
-const CONSTRAINTS: [&str; 8] = ["minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems"];
+/// The keywords that only bound values: a result's reader needs its shape, not them.
+const CONSTRAINTS: [&str; 7] = ["minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems"];
 
 fn drop_constraints(schema: &mut Value) {
     visit(schema, &mut |obj| {
@@ -227,11 +250,13 @@ mod tests {
                         "verbose_name": "group", "verbose_name_plural": "groups", "pk": "id", "fields": [
                 {"name": "id", "kind": "AutoField", "primary_key": true},
                 {"name": "created_at", "kind": "DateTimeField", "verbose_name": "created at"},
+                {"name": "size", "kind": "PositiveIntegerField", "verbose_name": "member count"},
                 {"name": "zone", "kind": "CharField", "max_length": 40, "verbose_name": "time zone",
                  "help_text": "Where the group meets.", "choices": choices},
             ]}],
             "admins": [{"id": "a/g", "model": "auth.Group",
-                "list_display": [{"name": "zone", "field": "zone"}, {"name": "created_at", "field": "created_at"}],
+                "list_display": [{"name": "zone", "field": "zone"}, {"name": "created_at", "field": "created_at"},
+                                 {"name": "size", "field": "size"}],
                 "list_filter": [{"name": "zone", "kind": "choices", "choices": choices}],
                 "forms": {"add": [{"name": "zone", "kind": "TypedChoiceField", "label": "Zone", "required": true,
                                    "help_text": "Where the group meets.", "choices": choices}], "change": "add"}}],
@@ -283,17 +308,22 @@ mod tests {
     }
 
     #[test]
-    fn no_title_repeats_a_name_and_the_output_repeats_nothing_of_the_input() {
+    fn titles_say_more_than_the_name_and_outputs_explain_only_what_is_read() {
         let cat = catalogue(3);
         let update = descriptor(&cat, "update_auth_group");
+        // A form label beside the help text goes; the help text stays.
         let input = &update["inputSchema"]["properties"]["fields"]["properties"]["zone"];
-        assert!(input.get("title").is_none(), "{input}");
-        assert_eq!(input["description"], json!("Where the group meets."));
-        let output = &update["outputSchema"]["properties"]["object"]["properties"];
-        // "created at" only humanises `created_at`; "time zone" says more than `zone`, once.
-        assert!(output["created_at"].get("title").is_none(), "{output}");
-        assert_eq!(output["zone"]["title"], json!("Time zone"));
-        assert!(output["zone"].get("description").is_none(), "{output}");
-        assert!(output["zone"].get("maxLength").is_none(), "{output}");
+        assert_eq!(input, &json!({"enum": ["Zone/000", "Zone/001", "Zone/002"], "description": "Where the group meets."}));
+        // A tool that writes answers with the object `get` explains: shape only.
+        let written = &update["outputSchema"]["properties"]["object"]["properties"];
+        assert_eq!(written["size"], json!({"type": "integer"}));
+        let read = &descriptor(&cat, "get_auth_group")["outputSchema"]["properties"]["object"]["properties"];
+        assert!(read["created_at"].get("title").is_none(), "{read}");
+        assert_eq!(read["size"], json!({"type": "integer", "title": "Member count"}));
+        assert_eq!(read["zone"]["description"], json!("Where the group meets."));
+        assert!(read["zone"].get("title").is_none() && read["zone"].get("maxLength").is_none(), "{read}");
+        // A list's filter explains its field; the rows do not again.
+        let rows = &descriptor(&cat, "list_auth_group")["outputSchema"]["properties"]["results"]["items"]["properties"];
+        assert!(rows["zone"].get("description").is_none(), "{rows}");
     }
 }

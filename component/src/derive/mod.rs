@@ -459,7 +459,8 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
         name: &'a str,
         #[serde(rename = "outputSchema", skip_serializing_if = "Value::is_null")]
         output_schema: &'a Value,
-        title: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        title: Option<&'a str>,
     }
     let description = std::mem::take(&mut spec.description);
     let output_schema = std::mem::take(&mut spec.output_schema);
@@ -476,7 +477,8 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
         read_only: hints.read_only.then_some(true),
     };
     let before = serde_json::to_string(&Before { meta, annotations, description: &description }).expect("descriptors serialise");
-    let after = serde_json::to_string(&After { name: &spec.name, output_schema: &output_schema, title: &spec.title })
+    let title = Some(spec.title.as_str()).filter(|t| !compact::names_only(t, &spec.name));
+    let after = serde_json::to_string(&After { name: &spec.name, output_schema: &output_schema, title })
         .expect("descriptors serialise");
     // `{…}` and `{…}` joined as `{…,"inputSchema":<schema>,…}`.
     let (before, after) = (&before[..before.len() - 1], &after[1..]);
