@@ -288,7 +288,7 @@ def test_the_book_list_tool_publishes_columns_filters_and_ordering(tools, librar
     assert filters["decade"]["enum"] == ["1990s", "2000s", "2010s"]
     range_or_none = filters["published"]["anyOf"]  # published is nullable: "No date" is null
     assert set(range_or_none[0]["properties"]) == {"gte", "lte"} and range_or_none[1] == {"type": "null"}
-    assert "since_2000" in listing_tool["inputSchema"]["properties"]["ordering"]["description"]
+    assert "since_2000" in listing_tool["inputSchema"]["properties"]["ordering"]["pattern"]
     row = listing_tool["outputSchema"]["properties"]["results"]["items"]["properties"]
     assert row["since_2000"]["type"] == ["boolean", "null"]
     assert row["since_2000"]["title"] == "Published since 2000"

@@ -307,7 +307,8 @@ def test_create_update_delete_tools_for_every_registered_model(alice_tools, admi
     for verb in ("create", "update", "delete"):
         name = tool_name(alice_tools, verb, app, model, site)
         assert name, f"no {verb} tool for {site}/{app}.{model}"
-        assert alice_tools[name].annotations.read_only_hint is False
+        # Not read-only is the MCP default: left unsaid.
+        assert not alice_tools[name].annotations.read_only_hint
     assert alice_tools[tool_name(alice_tools, "delete", app, model, site)].annotations.destructive_hint is True
 
 
