@@ -405,11 +405,12 @@ impl Registration {
     fn add(&mut self, cat: &mut Catalogue, specs: Vec<ToolSpec>, warnings: &mut Vec<String>) {
         for mut spec in specs {
             spec.name = names::unique(spec.name, &mut self.taken);
-            compact::compact(&mut spec, cat, &mut self.choice_prompts);
             if let Err(e) = cat.patterns.collect(&spec.input_schema) {
                 warnings.push(format!("{}: {e}; skipped", spec.name));
                 continue;
             }
+            // After the check that may skip the tool: its choice prompts are for a tool served.
+            compact::compact(&mut spec, cat, &mut self.choice_prompts);
             let (descriptor, input_schema_at) = describe(&mut spec);
             let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
             cat.tool_index.insert(spec.name.clone(), cat.tools.len());
