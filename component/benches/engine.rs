@@ -8,6 +8,9 @@
 //! - `tools_call`: `tools/call` of the admin list tool through to its effects (argument
 //!   validation, the planned `admin.list`), and shaping a host's page of 50 rows into the reply;
 //!   the same for retrieve.
+//! - `discovery`: at 500 copies with `DJANGO_MCP_DISCOVERY` on, the load (its index built)
+//!   beside the load without it, and `find_tools`' two steps (ranked, the gates of its best
+//!   matches asked; the answer shaped) and `tools/list`'s count past the threshold.
 //!
 //! ```text
 //! cargo bench -p django-mcp-engine --bench engine            # everything
@@ -51,6 +54,13 @@ fn synthetic_facts(copies: usize) -> String {
         a["model"] = json!(format!("bench.{object}"));
         facts["admins"].as_array_mut().unwrap().push(a);
     }
+    facts.to_string()
+}
+
+/// The same facts with discovery `mode` (`off`, `auto`).
+fn with_discovery(facts: &str, mode: &str) -> String {
+    let mut facts: Value = serde_json::from_str(facts).expect("facts");
+    facts["settings"]["discovery"] = json!(mode);
     facts.to_string()
 }
 
@@ -143,5 +153,33 @@ fn bench_tools_call(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_load, bench_ping, bench_tools_list, bench_tools_call);
+fn bench_discovery(c: &mut Criterion) {
+    let mut group = c.benchmark_group("discovery");
+    let facts = synthetic_facts(500);
+    for mode in ["off", "auto"] {
+        let facts = with_discovery(&facts, mode);
+        group.sample_size(20);
+        group.bench_function(format!("synthetic-500/load ({mode})"), |b| b.iter_with_large_drop(|| Engine::load(black_box(&facts)).expect("facts load")));
+    }
+    group.sample_size(100);
+    let (engine, _) = Engine::load(&with_discovery(&facts, "auto")).unwrap();
+    let find = message(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                              "params": {"name": "find_tools", "arguments": {"query": "add a tag to this book", "limit": 10}}}));
+    let asked = engine.step(&find);
+    let checks = header(&asked)["effects"][0]["checks"].as_array().map_or(0, Vec::len);
+    let answered = resume(&asked, json!([{"ok": vec![true; checks]}]));
+    assert!(engine.step(&answered).contains("structuredContent"), "no matches");
+    group.bench_function(format!("synthetic-500/find_tools gates ({checks})"), |b| b.iter(|| engine.step(black_box(&find))));
+    group.bench_function("synthetic-500/find_tools answer", |b| b.iter(|| engine.step(black_box(&answered))));
+    let list = message(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
+    let counting = engine.step(&list);
+    let checks = header(&counting)["effects"][0]["checks"].as_array().map_or(0, Vec::len);
+    let counted = resume(&counting, json!([{"ok": vec![true; checks]}]));
+    assert!(engine.step(&counted).contains("find_tools"), "no meta-tools");
+    group.bench_function(format!("synthetic-500/tools_list count ({checks})"), |b| b.iter(|| engine.step(black_box(&list))));
+    group.bench_function("synthetic-500/tools_list meta-tools", |b| b.iter(|| engine.step(black_box(&counted))));
+    group.finish();
+}
+
+criterion_group!(benches, bench_load, bench_ping, bench_tools_list, bench_tools_call, bench_discovery);
 criterion_main!(benches);

@@ -3,6 +3,7 @@
 //! words with BM25. Built at load when discovery is on; `find_tools` reads it.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde_json::Value;
 
@@ -21,27 +22,109 @@ const SUMMARY_CHARS: usize = 160;
 pub struct Found {
     pub summary: String,
     pub verb: &'static str,
-    pub model: Option<String>,
-    pub app: Option<String>,
+    /// The model's place in `Catalogue::models` (admin and search tools).
+    pub model: Option<usize>,
 }
 
+/// FNV-1a: an index hashes short words by the hundred thousand, and they are the project's
+/// own (a client's query is only looked up), so SipHash's resistance to chosen keys buys
+/// nothing here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+type ByWord<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+
+/// One BM25 index: per term, the documents it occurs in with its weighted count there.
+#[derive(Default)]
+struct Postings {
+    lengths: Vec<u32>,
+    average_length: f32,
+    by_term: Vec<Vec<(u32, u16)>>,
+}
+
+impl Postings {
+    /// Adds document `counts` (terms with weights, any order, repeats summed) as the next.
+    fn add(&mut self, counts: &mut [(u32, u16)], terms: usize) {
+        if self.by_term.len() < terms {
+            self.by_term.resize_with(terms, Vec::new);
+        }
+        let document = self.lengths.len() as u32;
+        counts.sort_unstable_by_key(|&(term, _)| term);
+        let mut length = 0;
+        for same in counts.chunk_by(|a, b| a.0 == b.0) {
+            let count = same.iter().fold(0u16, |sum, &(_, weight)| sum.saturating_add(weight));
+            self.by_term[same[0].0 as usize].push((document, count));
+            length += u32::from(count);
+        }
+        self.lengths.push(length);
+    }
+
+    fn finish(&mut self) {
+        let total: u64 = self.lengths.iter().map(|&l| u64::from(l)).sum();
+        self.average_length = total as f32 / self.lengths.len().max(1) as f32;
+    }
+
+    /// Each document's BM25 score for the weighted query terms.
+    fn scores(&self, terms: &[(u32, f32)]) -> Vec<f32> {
+        let count = self.lengths.len() as f32;
+        let mut scores = vec![0f32; self.lengths.len()];
+        for &(term, weight) in terms {
+            let Some(posting) = self.by_term.get(term as usize) else { continue };
+            let df = posting.len() as f32;
+            let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
+            for &(document, tf) in posting {
+                let tf = f32::from(tf);
+                let norm = K1 * (1.0 - B + B * self.lengths[document as usize] as f32 / self.average_length);
+                scores[document as usize] += weight * idf * tf * (K1 + 1.0) / (tf + norm);
+            }
+        }
+        scores
+    }
+}
+
+/// The index: a tool's own words (name, title, description, verb, its model's names), and,
+/// apart, each model's field names, verbose names and help texts, which count for every tool
+/// of the model (kept once per model, not once per tool).
 #[derive(Default)]
 pub struct Finder {
     /// Per tool (catalogue order).
     pub found: Vec<Found>,
-    lengths: Vec<u32>,
-    average_length: f32,
-    terms: HashMap<String, usize>,
-    /// Per term: the tools it occurs in, with its weighted count there.
-    postings: Vec<Vec<(u32, u16)>>,
+    terms: ByWord<u32>,
+    /// Each word as read (lower case, before stemming) → its term, or none for a stop word.
+    read: ByWord<Option<u32>>,
+    tools: Postings,
+    /// Documents are models, in the order `models` gives.
+    fields: Postings,
+    /// Each model's place in `fields`, by its place in `Catalogue::models`.
+    field_documents: HashMap<usize, u32>,
 }
 
-/// Words that carry nothing about which tool is meant.
+/// Words that carry nothing about which tool is meant, sorted (looked up by binary search).
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "the", "to", "of", "for", "in", "on", "at", "this", "that", "these", "those", "my", "i", "we", "our", "with",
-    "by", "from", "is", "are", "be", "and", "or", "please", "want", "can", "you", "it", "its", "some", "any", "which", "what",
-    "how", "there", "into", "as", "do", "does", "one", "each", "about", "their", "his", "her", "called", "named", "now", "still",
+    "a", "about", "an", "and", "any", "are", "as", "at", "be", "by", "called", "can", "do", "does", "each", "for",
+    "from", "her", "his", "how", "i", "in", "into", "is", "it", "its", "my", "named", "now", "of", "on", "one", "or",
+    "our", "please", "some", "still", "that", "the", "their", "there", "these", "this", "those", "to", "want", "we",
+    "what", "which", "with", "you",
 ];
+
+fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.binary_search(&word).is_ok()
+}
 
 /// Everyday verbs and the tool verbs they ask for, first the likeliest.
 const VERB_WORDS: &[(&str, &[&str])] = &[
@@ -97,58 +180,66 @@ const VERB_WEIGHT: f32 = 1.5;
 /// stemmed so `books`, `book`, `published` and `publish` meet.
 pub fn words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
+    for_each_word(text, |word| words.push(stem(word)));
+    words
+}
+
+/// The words of `text` as read, before stemming, each handed to `each`: none is allocated.
+fn for_each_word(text: &str, mut each: impl FnMut(&str)) {
     let mut word = String::new();
     let mut previous_lower = false;
     for c in text.chars() {
-        if c.is_alphanumeric() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && previous_lower && !word.is_empty() {
+                each(&word);
+                word.clear();
+            }
+            previous_lower = c.is_ascii_lowercase();
+            word.push(c.to_ascii_lowercase());
+        } else if c.is_alphanumeric() {
             if c.is_uppercase() && previous_lower && !word.is_empty() {
-                words.push(stem(&std::mem::take(&mut word)));
+                each(&word);
+                word.clear();
             }
             previous_lower = c.is_lowercase();
             word.extend(c.to_lowercase());
         } else {
             previous_lower = false;
             if !word.is_empty() {
-                words.push(stem(&std::mem::take(&mut word)));
+                each(&word);
+                word.clear();
             }
         }
     }
     if !word.is_empty() {
-        words.push(stem(&word));
+        each(&word);
     }
-    words
 }
 
 fn stem(word: &str) -> String {
     let n = word.len();
     let cut = |suffix: &str, keep: usize| n > suffix.len() + keep && word.ends_with(suffix);
     if cut("ation", 2) {
-        return word[..n - 3].to_string();
+        word[..n - 3].to_string()
+    } else if cut("ies", 1) {
+        format!("{}y", &word[..n - 3])
+    } else if ["sses", "ches", "shes", "xes"].iter().any(|suffix| cut(suffix, 1)) {
+        word[..n - 2].to_string()
+    } else if cut("ing", 2) {
+        word[..n - 3].to_string()
+    } else if cut("ed", 2) {
+        word[..n - 2].trim_end_matches('e').to_string()
+    } else if cut("s", 2) && !word.ends_with("ss") && !word.ends_with("us") {
+        word[..n - 1].to_string()
+    } else if n > 3 {
+        word.trim_end_matches('e').to_string()
+    } else {
+        word.to_string()
     }
-    if cut("ies", 1) {
-        return format!("{}y", &word[..n - 3]);
-    }
-    for suffix in ["sses", "ches", "shes", "xes"] {
-        if cut(suffix, 1) {
-            return word[..n - 2].to_string();
-        }
-    }
-    if cut("ing", 2) {
-        return word[..n - 3].to_string();
-    }
-    if cut("ed", 2) {
-        return word[..n - 2].trim_end_matches('e').to_string();
-    }
-    if cut("s", 2) && !word.ends_with("ss") && !word.ends_with("us") {
-        return word[..n - 1].to_string();
-    }
-    if n > 3 {
-        return word.trim_end_matches('e').to_string();
-    }
-    word.to_string()
 }
 
-/// The term a tool's verb is indexed under (kept apart from the words it is described with).
+/// The term a tool's verb is indexed under (kept apart from the words it is described with:
+/// no word has a colon).
 fn verb_term(verb: &str) -> String {
     format!("verb:{verb}")
 }
@@ -215,65 +306,83 @@ fn summary(description: &str) -> String {
 impl Finder {
     pub fn build(cat: &Catalogue) -> Finder {
         let mut finder = Finder::default();
-        // An admin's model words are the same for each of its tools: worded once per model.
-        let mut model_words: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
-        for (i, tool) in cat.tools.iter().enumerate() {
+        // A model's names are the same for each of its tools: read once per model.
+        let mut model_naming: HashMap<usize, Vec<(u32, u16)>> = HashMap::new();
+        let mut counts: Vec<(u32, u16)> = Vec::new();
+        for tool in &cat.tools {
+            counts.clear();
             let description = description_of(tool);
             let model = match &tool.spec.operation {
-                Operation::Search { model, .. } => cat.model_index.get(model).map(|&m| &cat.models[m]),
-                operation => operation.admin().map(|admin| cat.admin_model(admin)),
+                Operation::Search { model, .. } => cat.model_index.get(model).copied(),
+                operation => operation.admin().map(|admin| cat.admin_models[admin]),
             };
-            let mut counts: HashMap<String, u16> = HashMap::new();
-            let mut add = |words: &[String], weight: u16| {
-                for word in words.iter().filter(|w| !STOP_WORDS.contains(&w.as_str())) {
-                    *counts.entry(word.clone()).or_default() += weight;
-                }
-            };
-            add(&words(&tool.spec.name), NAMING_WEIGHT);
-            add(&words(&tool.spec.title), NAMING_WEIGHT);
-            add(&words(&description), 1);
             let verb = verb_of(tool);
-            add(&[verb_term(verb)], NAMING_WEIGHT);
-            if let Some(model) = model {
-                let (naming, fields) = model_words.entry(model.label.clone()).or_insert_with(|| {
-                    let naming = words(&format!("{} {} {} {}", model.app_label, model.object_name, model.verbose_name, model.verbose_name_plural));
-                    let mut text = String::new();
-                    for field in &model.fields {
-                        for part in [&field.name, &field.verbose_name, &field.help_text] {
-                            text.push(' ');
-                            text.push_str(part);
-                        }
-                    }
-                    (naming, words(&text))
+            finder.count(&tool.spec.name, NAMING_WEIGHT, &mut counts);
+            finder.count(&tool.spec.title, NAMING_WEIGHT, &mut counts);
+            finder.count(&description, 1, &mut counts);
+            counts.push((finder.term(&verb_term(verb)), NAMING_WEIGHT));
+            if let Some(m) = model {
+                let naming = model_naming.entry(m).or_insert_with(|| {
+                    let model = &cat.models[m];
+                    let mut naming = Vec::new();
+                    let text = format!("{} {} {} {}", model.app_label, model.object_name, model.verbose_name, model.verbose_name_plural);
+                    finder.count(&text, NAMING_WEIGHT, &mut naming);
+                    finder.index_fields(m, model);
+                    naming
                 });
-                add(naming, NAMING_WEIGHT);
-                add(fields, 1);
+                counts.extend_from_slice(naming);
             } else if let Ok(schema) = serde_json::from_str::<Value>(tool.input_schema()) {
                 let mut text = String::new();
                 schema_words(&schema, &mut text);
-                add(&words(&text), 1);
+                finder.count(&text, 1, &mut counts);
             }
-            finder.lengths.push(counts.values().map(|&c| u32::from(c)).sum());
-            let mut counts: Vec<(String, u16)> = counts.into_iter().collect();
-            counts.sort_unstable();
-            for (term, count) in counts {
-                let next = finder.terms.len();
-                let at = *finder.terms.entry(term).or_insert(next);
-                if at == finder.postings.len() {
-                    finder.postings.push(Vec::new());
-                }
-                finder.postings[at].push((i as u32, count));
-            }
-            finder.found.push(Found {
-                summary: summary(&description),
-                verb,
-                model: model.map(|m| m.label.clone()),
-                app: model.map(|m| m.app_label.clone()),
-            });
+            finder.tools.add(&mut counts, finder.terms.len());
+            finder.found.push(Found { summary: summary(&description), verb, model });
         }
-        let total: u64 = finder.lengths.iter().map(|&l| u64::from(l)).sum();
-        finder.average_length = total as f32 / finder.lengths.len().max(1) as f32;
+        finder.tools.finish();
+        finder.fields.finish();
         finder
+    }
+
+    /// The words of model `m`'s fields as its document in `fields`.
+    fn index_fields(&mut self, m: usize, model: &crate::facts::ModelFacts) {
+        let mut counts = Vec::new();
+        for field in &model.fields {
+            for part in [&field.name, &field.verbose_name, &field.help_text] {
+                self.count(part, 1, &mut counts);
+            }
+        }
+        self.field_documents.insert(m, self.fields.lengths.len() as u32);
+        self.fields.add(&mut counts, self.terms.len());
+    }
+
+    /// The words of `text` but stop words, as terms with `weight`, into `counts`. A word is
+    /// stemmed once, the first time it is read.
+    fn count(&mut self, text: &str, weight: u16, counts: &mut Vec<(u32, u16)>) {
+        for_each_word(text, |word| {
+            let term = match self.read.get(word) {
+                Some(&term) => term,
+                None => {
+                    let stemmed = stem(word);
+                    let term = (!is_stop_word(&stemmed)).then(|| self.term(&stemmed));
+                    self.read.insert(word.to_string(), term);
+                    term
+                }
+            };
+            if let Some(term) = term {
+                counts.push((term, weight));
+            }
+        });
+    }
+
+    /// The term `word` is, added when new.
+    fn term(&mut self, word: &str) -> u32 {
+        if let Some(&term) = self.terms.get(word) {
+            return term;
+        }
+        let term = self.terms.len() as u32;
+        self.terms.insert(word.to_string(), term);
+        term
     }
 
     /// The query's terms with their weights: its words, and the tool verbs its everyday
@@ -308,7 +417,7 @@ impl Finder {
                 continue;
             }
             for stemmed in words(word) {
-                if !STOP_WORDS.contains(&stemmed.as_str()) {
+                if !is_stop_word(&stemmed) {
                     add(stemmed, 1.0);
                 }
             }
@@ -320,25 +429,20 @@ impl Finder {
     /// lets through; with `unmatched`, the rest of those follow in catalogue order (a
     /// narrowed search lists the whole of what it narrowed to).
     pub fn rank(&self, query: &str, unmatched: bool, keep: impl Fn(usize) -> bool) -> Vec<usize> {
-        let count = self.lengths.len() as f32;
-        let mut scores: HashMap<u32, f32> = HashMap::new();
-        for (term, weight) in Self::query_terms(query) {
-            let Some(&at) = self.terms.get(&term) else { continue };
-            let posting = &self.postings[at];
-            let df = posting.len() as f32;
-            let idf = ((count - df + 0.5) / (df + 0.5) + 1.0).ln();
-            for &(tool, tf) in posting {
-                let tf = f32::from(tf);
-                let norm = K1 * (1.0 - B + B * self.lengths[tool as usize] as f32 / self.average_length);
-                *scores.entry(tool).or_default() += weight * idf * tf * (K1 + 1.0) / (tf + norm);
+        let terms: Vec<(u32, f32)> =
+            Self::query_terms(query).into_iter().filter_map(|(term, weight)| self.terms.get(&term).map(|&t| (t, weight))).collect();
+        let mut scores = self.tools.scores(&terms);
+        let field_scores = self.fields.scores(&terms);
+        for (score, found) in scores.iter_mut().zip(&self.found) {
+            if let Some(document) = found.model.and_then(|m| self.field_documents.get(&m)) {
+                *score += field_scores[*document as usize];
             }
         }
-        let mut ranked: Vec<(usize, f32)> = scores.into_iter().map(|(t, s)| (t as usize, s)).filter(|&(t, _)| keep(t)).collect();
+        let mut ranked: Vec<(usize, f32)> = scores.iter().enumerate().filter(|&(t, &s)| s > 0.0 && keep(t)).map(|(t, &s)| (t, s)).collect();
         ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut ranked: Vec<usize> = ranked.into_iter().map(|(t, _)| t).collect();
         if unmatched {
-            let matched: std::collections::HashSet<usize> = ranked.iter().copied().collect();
-            ranked.extend((0..self.lengths.len()).filter(|t| !matched.contains(t) && keep(*t)));
+            ranked.extend((0..self.found.len()).filter(|&t| scores[t] == 0.0 && keep(t)));
         }
         ranked
     }
@@ -352,6 +456,11 @@ mod tests {
         let mut facts: crate::facts::Facts = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
         facts.settings.discovery = crate::facts::Discovery::Auto;
         Catalogue::derive(facts).unwrap().0
+    }
+
+    #[test]
+    fn stop_words_are_sorted_for_their_binary_search() {
+        assert!(STOP_WORDS.windows(2).all(|pair| pair[0] < pair[1]));
     }
 
     #[test]
@@ -376,8 +485,9 @@ mod tests {
         assert!(["create_library_book", "create_api_book"].contains(&top("add a new book").as_str()));
         assert_eq!(top("remove an author"), "delete_library_author");
         assert_eq!(top("edit an author"), "update_library_author");
-        let only_authors = finder.rank("book", false, |t| finder.found[t].model.as_deref() == Some("library.Author"));
-        assert!(only_authors.iter().all(|&t| finder.found[t].model.as_deref() == Some("library.Author")));
+        let author = cat.models.iter().position(|m| m.label == "library.Author");
+        let only_authors = finder.rank("edit a name", false, |t| finder.found[t].model == author);
+        assert!(!only_authors.is_empty() && only_authors.iter().all(|&t| finder.found[t].model == author));
         assert_eq!(finder.rank("add a new book", false, |_| true), finder.rank("add a new book", false, |_| true), "deterministic");
         assert!(finder.rank("zzzz qqqq", false, |_| true).is_empty());
     }

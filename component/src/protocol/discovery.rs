@@ -94,7 +94,7 @@ impl Purpose {
             Purpose::Count { .. } => (0..cat.tools.len()).filter(|&i| allowed(i)).collect(),
             Purpose::Find(find) => {
                 let narrowing = find.app.is_some() || find.model.is_some() || find.verb.is_some();
-                finder.rank(&find.query, narrowing, |i| allowed(i) && narrowed(finder, find, i))
+                finder.rank(&find.query, narrowing, |i| allowed(i) && narrowed(cat, finder, find, i))
             }
             Purpose::Describe { names } => {
                 let mut seen = HashSet::new();
@@ -105,16 +105,15 @@ impl Purpose {
 }
 
 /// `find_tools`' optional narrowing: the app label, the model (label or name) and the verb.
-fn narrowed(finder: &Finder, find: &FindArguments, i: usize) -> bool {
+fn narrowed(cat: &Catalogue, finder: &Finder, find: &FindArguments, i: usize) -> bool {
     let found = &finder.found[i];
-    let same = |wanted: &Option<String>, actual: Option<&str>| match wanted {
-        None => true,
-        Some(w) => actual.is_some_and(|a| a.eq_ignore_ascii_case(w)),
-    };
-    let model_name = found.model.as_deref().and_then(|label| label.split('.').nth(1));
-    let model_matches = find.model.is_none() || same(&find.model, found.model.as_deref()) || same(&find.model, model_name);
+    let model = found.model.map(|m| &cat.models[m]);
+    let app_matches = find.app.as_ref().is_none_or(|app| model.is_some_and(|m| m.app_label.eq_ignore_ascii_case(app)));
+    let model_matches = find.model.as_ref().is_none_or(|wanted| {
+        model.is_some_and(|m| m.label.eq_ignore_ascii_case(wanted) || m.model_name.eq_ignore_ascii_case(wanted))
+    });
     let verb_matches = find.verb.as_deref().is_none_or(|v| v == "any" || v == found.verb);
-    same(&find.app, found.app.as_deref()) && model_matches && verb_matches
+    app_matches && model_matches && verb_matches
 }
 
 /// `tools/list` when discovery is on: the meta-tools when the caller may use more tools
@@ -285,7 +284,7 @@ fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWo
                 .map(|i| {
                     let (tool, about) = (&cat.tools[i], &finder.found[i]);
                     json!({"name": tool.spec.name, "title": tool.spec.title, "description": about.summary,
-                           "verb": about.verb, "model": about.model, "readOnly": tool.spec.hints.read_only})
+                           "verb": about.verb, "model": about.model.map(|m| &cat.models[m].label), "readOnly": tool.spec.hints.read_only})
                 })
                 .collect();
             tools::finished_call(cat, &ex, tool_success(&json!({"tools": matches}).to_string(), &[]), "allow")
