@@ -19,6 +19,9 @@ cleanup() {
 trap cleanup EXIT
 
 export DEMO_DB="$work/db.sqlite3" DEMO_MEDIA="$work/media" DEMO_DEBUG=0
+# Scenarios look for their tools in tools/list: the full list unless asked otherwise
+# (DEMO_MCP_DISCOVERY=auto runs the suite against the discovery meta-tools; docs/protocol.md).
+export DEMO_MCP_DISCOVERY="${DEMO_MCP_DISCOVERY:-off}"
 export DJANGO_SETTINGS_MODULE=conformance_fixture.settings
 export PYTHONPATH="$ROOT/demo:$HERE${PYTHONPATH:+:$PYTHONPATH}"
 "$PY" "$ROOT/demo/manage.py" migrate --verbosity 0
