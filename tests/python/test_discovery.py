@@ -8,6 +8,7 @@ the audit line of a call through a meta-tool."""
 
 import json
 import logging
+import subprocess
 
 import anyio
 import httpx2
@@ -17,6 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from conftest import InProcessMCP, list_all_tools, serve_uvicorn
+from test_peers import TS_CLIENT, node_env  # noqa: F401 (a fixture)
 from test_thirdparty_admins import HERE, _manage, _pks, project_env
 
 META_TOOLS = ["find_tools", "describe_tools", "call_read_only_tool", "call_tool"]
@@ -106,6 +108,21 @@ def test_over_the_threshold_a_client_finds_describes_and_calls_through_the_meta_
         assert refused["is_error"] is True and "not read-only" in refused["content"][0]["text"]
 
     as_user(live, "alice", body, mode)
+
+
+def test_the_typescript_sdk_sees_the_meta_tools_and_calls_through_them(node_env, live):
+    def ts_client(tool, arguments):
+        env = {**node_env, "MCP_BEARER": live["keys"]["alice"]}
+        run = subprocess.run(["node", str(TS_CLIENT), live["url"], tool, json.dumps(arguments)],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    read = {"pk": live["pk"]["bookmark"]}
+    through = ts_client("call_read_only_tool", {"name": "get_thirdparty_bookmark", "arguments": read})
+    assert through["tools"] == META_TOOLS
+    assert through["call"] == ts_client("get_thirdparty_bookmark", read)["call"]
+    assert through["call"]["result"]["structuredContent"]["object"]["id"] == read["pk"]
 
 
 def test_under_the_threshold_a_client_sees_the_full_list(live):
