@@ -14,7 +14,8 @@ from conftest import ROOT, InProcessMCP
 from django_mcp.management.commands.mcp_catalogue import JSON_KEYS_HELP, Command
 from django_mcp.models import MCPAPIKey
 
-KEYS = ["caller", "counts", "tools_by_surface", "tools_by_app", "tools_list", "tools", "largest_tools", "left_out"]
+KEYS = ["caller", "counts", "tools_by_surface", "tools_by_app", "tools_list", "tools", "largest_tools", "left_out",
+        "discovery"]
 KEY_ADMIN_LEFT_OUT = "admin/django_mcp.mcpapikey: never served: a key must not be able to mint keys"
 
 
@@ -146,3 +147,18 @@ def test_a_revoked_or_expired_key_is_offered_nothing(make_key, state):
         key.save(update_fields=["expires_at"])
     with pytest.raises(CommandError, match=f"key {key.key_id} is {state}: it is offered nothing"):
         catalogue("--key", key.key_id)
+
+
+def test_over_the_discovery_threshold_it_says_so_and_reports_the_tools_behind_it(client, make_key, settings):
+    credential = make_key("alice")
+    usable = [tool["name"] for tool in InProcessMCP(client, credential).all_tools()]  # discovery off
+    settings.DJANGO_MCP_DISCOVERY = "auto"
+    served = [tool["name"] for tool in InProcessMCP(client, credential).all_tools()]
+    assert len(usable) > 40 and set(served) == {"find_tools", "describe_tools", "call_read_only_tool", "call_tool"}
+    report = catalogue("--key", key_id(credential))
+    assert [tool["name"] for tool in report["tools"]] == usable
+    assert report["discovery"]["applies"] is True and report["discovery"]["listed"] == served
+    assert report["discovery"]["mode"] == "auto" and report["discovery"]["threshold"] == 40
+    assert "Discovery (auto, threshold 40) applies: tools/list answers find_tools" in catalogue_text("--user", "alice")
+    settings.DJANGO_MCP_DISCOVERY = "off"
+    assert catalogue("--user", "alice")["discovery"]["applies"] is False

@@ -13,8 +13,9 @@ from collections import Counter
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
+from django.test.utils import override_settings
 
-from django_mcp import server
+from django_mcp import conf, server
 from django_mcp.facts.views import view_function
 from django_mcp.identity import Identity
 from django_mcp.models import MCPAPIKey
@@ -37,6 +38,9 @@ With --json, one JSON document:
                       descriptors as compact JSON (UTF-8); tokens = bytes / 4, rounded up
   tools               [{"name", "surface", "app", "bytes"}] in tools/list order
   largest_tools       the 10 largest of "tools", largest first
+  discovery           {"mode", "threshold", "applies", "listed", "listed_bytes"}: whether
+                      tools/list answers this caller with discovery's meta-tools instead of
+                      "tools" ("listed": the names it answers, "listed_bytes" their bytes)
   left_out            [{"source": "facts" | "engine", "message"}]: what loading the
                       catalogue left out or described only in part, and why (the start-up
                       log's warnings), whoever the caller
@@ -67,7 +71,16 @@ class Command(BaseCommand):
         identity, caller = _identity(user, key)
         listed = {name: _list_all(identity, method, name) for name, method in LISTS.items()}
         runtime = server.state.get_runtime()
-        report = _report(caller, listed, runtime.tool_sources(), runtime.load_warnings(), server.state.registry)
+        tool_sources = runtime.tool_sources()
+        served = listed["tools"]
+        if any(tool["name"] not in {source["name"] for source in tool_sources} for tool in served):
+            # Discovery answered with its meta-tools: the tools behind them are listed with it off.
+            with override_settings(DJANGO_MCP_DISCOVERY="off"):
+                server.reset()
+                listed["tools"] = _list_all(identity, "tools/list", "tools")
+            server.reset()
+        report = _report(caller, listed, tool_sources, runtime.load_warnings(), server.state.registry)
+        report["discovery"] = _discovery(served, listed["tools"])
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
         else:
@@ -93,6 +106,14 @@ class Command(BaseCommand):
             width = len(str(report["largest_tools"][0]["bytes"]))
             for tool in report["largest_tools"]:
                 self.stdout.write(f"  {str(tool['bytes']).rjust(width)}  {tool['name']}")
+        discovery = report["discovery"]
+        if discovery["applies"]:
+            self.stdout.write(f"Discovery ({discovery['mode']}, threshold {discovery['threshold']}) applies: "
+                              f"tools/list answers {', '.join(discovery['listed'])} "
+                              f"({discovery['listed_bytes']} bytes) instead of the tools above")
+        else:
+            self.stdout.write(f"Discovery ({discovery['mode']}, threshold {discovery['threshold']}) does not "
+                              "apply: tools/list answers the tools above")
         self.stdout.write(f"Left out of the catalogue, or described only in part ({len(report['left_out'])}):")
         for warning in report["left_out"]:
             self.stdout.write(f"  [{warning['source']}] {warning['message']}")
@@ -154,7 +175,7 @@ def _report(caller, listed, tool_sources, left_out, registry):
     tools = []
     for descriptor in listed["tools"]:
         source = sources[descriptor["name"]]
-        size = len(json.dumps(descriptor, separators=(",", ":"), ensure_ascii=False).encode())
+        size = len(_compact(descriptor))
         tools.append({"name": descriptor["name"], "surface": source["surface"],
                       "app": _app_of(source, registry) or "-", "bytes": size})
     total = sum(tool["bytes"] for tool in tools)
@@ -171,6 +192,18 @@ def _report(caller, listed, tool_sources, left_out, registry):
         "largest_tools": sorted(tools, key=lambda tool: -tool["bytes"])[:LARGEST_SHOWN],
         "left_out": left_out,
     }
+
+
+def _discovery(served, tools):
+    """Whether tools/list answered `served` (discovery's meta-tools) rather than `tools`."""
+    applies = [tool["name"] for tool in served] != [tool["name"] for tool in tools]
+    return {"mode": conf.get("DJANGO_MCP_DISCOVERY"), "threshold": conf.get("DJANGO_MCP_DISCOVERY_THRESHOLD"),
+            "applies": applies, "listed": [tool["name"] for tool in served],
+            "listed_bytes": sum(len(_compact(tool)) for tool in served)}
+
+
+def _compact(descriptor):
+    return json.dumps(descriptor, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _app_of(source, registry):
