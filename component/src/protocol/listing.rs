@@ -229,6 +229,7 @@ mod tests {
     fn library(page_size: usize) -> Catalogue {
         let mut facts: Value = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
         facts["settings"]["page_size"] = json!(page_size);
+        facts["settings"]["discovery"] = json!("off"); // the pages of the catalogue itself
         Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0
     }
 
