@@ -159,6 +159,7 @@ def test_over_the_discovery_threshold_it_says_so_and_reports_the_tools_behind_it
     assert [tool["name"] for tool in report["tools"]] == usable
     assert report["discovery"]["applies"] is True and report["discovery"]["listed"] == served
     assert report["discovery"]["mode"] == "auto" and report["discovery"]["threshold"] == 40
+    assert KEY_ADMIN_LEFT_OUT in [warning["message"] for warning in report["left_out"]]
     assert "Discovery (auto, threshold 40) applies: tools/list answers find_tools" in catalogue_text("--user", "alice")
     settings.DJANGO_MCP_DISCOVERY = "off"
     assert catalogue("--user", "alice")["discovery"]["applies"] is False

@@ -71,7 +71,7 @@ class Command(BaseCommand):
         identity, caller = _identity(user, key)
         listed = {name: _list_all(identity, method, name) for name, method in LISTS.items()}
         runtime = server.state.get_runtime()
-        tool_sources = runtime.tool_sources()
+        tool_sources, left_out = runtime.tool_sources(), runtime.load_warnings()  # before any reload
         served = listed["tools"]
         if any(tool["name"] not in {source["name"] for source in tool_sources} for tool in served):
             # Discovery answered with its meta-tools: the tools behind them are listed with it off.
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                 server.reset()
                 listed["tools"] = _list_all(identity, "tools/list", "tools")
             server.reset()
-        report = _report(caller, listed, tool_sources, runtime.load_warnings(), server.state.registry)
+        report = _report(caller, listed, tool_sources, left_out, server.state.registry)
         report["discovery"] = _discovery(served, listed["tools"])
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
