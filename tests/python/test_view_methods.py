@@ -10,23 +10,13 @@ PATCH and DELETE) with method_views.py's function views beside it: `book_stats`
 `reading_list` (POST and DELETE only).
 """
 
-import subprocess
-import sys
-
 import anyio
 import pytest
 
 from conftest import list_all_tools, serve_uvicorn
-from test_thirdparty_admins import HERE, PROJECT, Session, connect, db_rows, project_env, unchanged
+from test_thirdparty_admins import HERE, Session, _manage, connect, db_rows, project_env, unchanged
 
 RULE = "Without it, POST when a non-empty body is sent, else GET."
-
-
-def _manage(env, *args):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env,
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 @pytest.fixture(scope="module")

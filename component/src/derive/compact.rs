@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use super::resources::{PromptSpec, Renderer};
 use super::{Catalogue, Gate, ToolSpec};
 use crate::facts::{PromptArgumentFacts, ToolNames};
+use crate::schema::validate::type_name;
 
 /// Longer choice lists are completed, not listed in the descriptor.
 pub const MAX_INLINE_CHOICES: usize = 50;
@@ -126,15 +127,7 @@ impl ChoiceMover<'_> {
 fn type_of(values: &[Value]) -> Value {
     let mut types: Vec<&str> = Vec::new();
     for v in values {
-        let t = match v {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
+        let t = type_name(v);
         if !types.contains(&t) {
             types.push(t);
         }

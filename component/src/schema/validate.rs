@@ -290,7 +290,8 @@ fn describe_type(expected: &Value) -> String {
     }
 }
 
-fn type_name(value: &Value) -> &'static str {
+/// The JSON Schema type of a value.
+pub(crate) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
