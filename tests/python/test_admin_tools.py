@@ -392,8 +392,6 @@ def test_redact_fields_masks_a_model_field(tools, library, settings):
     assert obj["summary"] == MASK
     # Emptiness is information too: an empty secret is masked as well.
     assert tools.ok("get_library_book", {"pk": without.pk})["object"]["summary"] == MASK
-    listed = tools.ok("list_library_book", {"q": without.title, "page_size": 1000})["results"]
-    assert listed and {row.get("summary", MASK) for row in listed} == {MASK}
     summary_schema = tools.listed["get_library_book"]["outputSchema"]["properties"]["object"]["properties"]["summary"]
     assert summary_schema["type"] == ["string", "null"]
     # Other models' fields of the same name are untouched: the entry is qualified.
