@@ -6,6 +6,7 @@ file): its settings read the environment —
     BENCH_DB        the SQLite file
     BENCH_WITH_MCP  "1": `django_mcp` installed and `/mcp/` routed; "0": the floor server only
     BENCH_LOG       where the packages' log lines (audit included) are written
+    BENCH_MCP_DISCOVERY  `DJANGO_MCP_DISCOVERY` ("auto", the package's default, unless set)
 
 Layout of the generated project:
 
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "gen",
 ] + (["django_mcp"] if WITH_MCP else [])
+# the package's default; `discovery.py` states it ("auto": a superuser here is listed the meta-tools)
+DJANGO_MCP_DISCOVERY = os.environ.get("BENCH_MCP_DISCOVERY", "auto")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
