@@ -144,6 +144,8 @@ class Site:
             "DJANGO_SETTINGS_MODULE": "benchproj.settings",
             "BENCH_DB": str(self.db),
             "BENCH_WITH_MCP": "1" if with_mcp else "0",
+            # tools/list is compared with the original's full listing: every tool, no meta-tools.
+            "BENCH_MCP_DISCOVERY": "off",
             "BENCH_LOG": str(work / f"{kind}.log"),
             "XDG_CACHE_HOME": str(cache_dir),
             "PYTHONDONTWRITEBYTECODE": "1",
