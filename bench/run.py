@@ -27,6 +27,8 @@ os.environ.update({
     "DEMO_MEDIA": str(WORKDIR / "media"),
     "DEMO_DEBUG": "0",
     "XDG_CACHE_HOME": str(WORKDIR / "cache"),
+    # tools/list is measured as a page of the catalogue (the tables before discovery existed).
+    "DEMO_MCP_DISCOVERY": "off",
 })
 
 
