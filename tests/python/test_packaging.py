@@ -71,6 +71,7 @@ def test_the_wheel_serves_the_demo_without_rust(wheel, tmp_path):
         "DEMO_DB": str(tmp_path / "db.sqlite3"),
         "DEMO_MEDIA": str(tmp_path / "media"),
         "DEMO_DEBUG": "0",
+        "DEMO_MCP_DISCOVERY": os.environ["DEMO_MCP_DISCOVERY"],  # as conftest sets it for every server
     }
     assert shutil.which("cargo", path=env["PATH"]) is None
     where = run(str(python), "-c", "import django_mcp; print(django_mcp.__file__)", env=env, cwd=tmp_path).stdout
