@@ -27,13 +27,13 @@ pub const MAX_INLINE_CHOICES: usize = 50;
 /// The prompts that complete the long choice lists, by the list and the gate of the tools
 /// using it: one prompt per list a set of callers may see.
 #[derive(Default)]
-pub struct ChoicePrompts(HashMap<(String, Gate), String>);
+pub struct ChoicePrompts(HashMap<(String, Gate), usize>);
 
 /// Apply the rules to `spec`'s schemas; the prompts for its long choice lists join `cat`.
 pub fn compact(spec: &mut ToolSpec, cat: &mut Catalogue, prompts: &mut ChoicePrompts) {
     // Without prompts (DJANGO_MCP_RESOURCES off) nothing could list the values: they stay.
     if !cat.settings.resources_disabled {
-        let mut mover = ChoiceMover { spec_name: &spec.name, gate: &spec.gate, cat, prompts };
+        let mut mover = ChoiceMover { spec_name: &spec.name, spec_alias: &spec.alias, gate: &spec.gate, cat, prompts };
         mover.walk(&mut spec.input_schema, "");
         mover.walk(&mut spec.output_schema, "");
     }
@@ -48,6 +48,7 @@ pub fn compact(spec: &mut ToolSpec, cat: &mut Catalogue, prompts: &mut ChoicePro
 
 struct ChoiceMover<'a> {
     spec_name: &'a str,
+    spec_alias: &'a str,
     gate: &'a Gate,
     cat: &'a mut Catalogue,
     prompts: &'a mut ChoicePrompts,
@@ -98,8 +99,12 @@ impl ChoiceMover<'_> {
     /// The name of the prompt completing `values` for this tool's callers, derived once.
     fn prompt_for(&mut self, values: &[Value], path: &str) -> String {
         let key = (Value::Array(values.to_vec()).to_string(), self.gate.clone());
-        if let Some(name) = self.prompts.0.get(&key) {
-            return name.clone();
+        if let Some(&place) = self.prompts.0.get(&key) {
+            let prompt = &mut self.cat.prompts[place];
+            if !prompt.serves.iter().any(|tool| tool == self.spec_name) {
+                prompt.serves.extend([self.spec_name.to_string(), self.spec_alias.to_string()]);
+            }
+            return prompt.name.clone();
         }
         let name = match self.cat.settings.tool_names {
             ToolNames::Portable => format!("{}_{}_choices", self.spec_name, path.replace('.', "_")),
@@ -117,8 +122,9 @@ impl ChoiceMover<'_> {
             gate: self.gate.clone(),
             renderer: Renderer::Body(format!("Call the tool `{}` with {path} = {{value}}.", self.spec_name)),
             objects: None,
+            serves: vec![self.spec_name.to_string(), self.spec_alias.to_string()],
         });
-        self.prompts.0.insert(key, name.clone());
+        self.prompts.0.insert(key, self.cat.prompts.len() - 1);
         name
     }
 }
@@ -290,6 +296,24 @@ mod tests {
         let completion = &reply["result"]["completion"];
         assert_eq!(completion["values"][0], json!("Zone/050"), "{reply}");
         assert_eq!(completion["total"], json!(10));
+    }
+
+    #[test]
+    fn a_key_allowed_a_tool_may_complete_the_choices_its_schema_points_to() {
+        let cat = catalogue(60);
+        let prompt = "create_auth_group_zone_choices";
+        let complete = |allowed: Value| {
+            let context = json!({"principal": {"user_id": 1, "allowed_tools": allowed}});
+            let message = json!({"jsonrpc": "2.0", "id": 1, "method": "completion/complete",
+                                 "params": {"ref": {"type": "ref/prompt", "name": prompt}, "argument": {"name": "value", "value": "Zone/05"}}});
+            reply_to(&cat, message, &context, |_| json!(true))
+        };
+        assert_eq!(complete(json!(["create_auth_group"]))["result"]["completion"]["values"][0], json!("Zone/050"));
+        let alias = cat.tool("create_auth_group").unwrap().spec.alias.clone();
+        assert!(complete(json!([alias])).get("result").is_some(), "the tool's other name lets it through too");
+        // Another tool's allowlist does not reach this tool's choices.
+        let refused = complete(json!(["list_auth_group"]));
+        assert_eq!(refused["error"]["code"], json!(-32003), "{refused}");
     }
 
     #[test]

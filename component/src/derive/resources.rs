@@ -92,6 +92,9 @@ pub struct PromptSpec {
     pub renderer: Renderer,
     /// The admin whose objects complete a `pks` argument.
     pub objects: Option<Source>,
+    /// The tools whose long choice lists this prompt completes: their schemas point here, so
+    /// an allowlist naming one of them lets it through.
+    pub serves: Vec<String>,
 }
 
 impl PromptSpec {
@@ -104,6 +107,7 @@ impl PromptSpec {
             gate: Gate::User { permission: facts.permission.clone() },
             renderer: Renderer::Custom,
             objects: None,
+            serves: Vec::new(),
         }
     }
 
@@ -120,6 +124,7 @@ impl PromptSpec {
             gate: Gate::User { permission: facts.permission.clone() },
             renderer: Renderer::Body(facts.body.clone()),
             objects: None,
+            serves: Vec::new(),
         }
     }
 }
@@ -189,6 +194,7 @@ pub fn derive(cat: &mut Catalogue, resource_models: &[crate::facts::ResourceMode
                     gate: tool.spec.gate.clone(),
                     renderer: Renderer::Action { tool: tool.spec.name.clone(), what: tool.spec.title.clone(), plural: model.verbose_name_plural.clone() },
                     objects: Some(Source::Admin(cat.admin_ids[*admin].clone())),
+                    serves: Vec::new(),
                 });
             }
             _ => {}

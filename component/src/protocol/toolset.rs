@@ -100,7 +100,9 @@ impl<'a> Item<'a> {
     /// An admin action's prompt is that action's (a write); other prompts only render text.
     pub fn prompt(cat: &'a Catalogue, prompt: &'a PromptSpec) -> Item<'a> {
         let model = prompt.objects.as_ref().map(|source| source_label(cat, source));
-        Item { names: vec![&prompt.name], model, verb: model.map(|_| "action"), read_only: model.is_none() }
+        let mut names = vec![prompt.name.as_str()];
+        names.extend(prompt.serves.iter().map(String::as_str));
+        Item { names, model, verb: model.map(|_| "action"), read_only: model.is_none() }
     }
 }
 
