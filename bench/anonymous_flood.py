@@ -42,7 +42,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from soak import DEMO, free_port, manage, wait_for_port
+from soak import DEMO, demo_env, free_port, manage, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 HOSTILE_BODY = b"\x01" * (4 * 1024 * 1024)
@@ -188,15 +188,7 @@ def main():
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="django-mcp-flood-"))
-    env = {
-        **os.environ,
-        "DEMO_DB": str(workdir / "db.sqlite3"),
-        "DEMO_MEDIA": str(workdir / "media"),
-        "DEMO_DEBUG": "0",
-        "DEMO_LOG_LEVEL": "WARNING",  # no audit line per request on the server's stderr
-        "XDG_CACHE_HOME": str(workdir / "cache"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(DEMO)])),
-    }
+    env = demo_env(workdir)
     manage(env, "migrate", "--verbosity", "0")
     manage(env, "demo_seed")
     credential = manage(env, "mcp_key", "create", "alice", "--name", "flood").splitlines()[-1]

@@ -49,6 +49,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def demo_env(workdir):
+    """The demo's environment with its database, files and caches in `workdir`."""
+    return {
+        **os.environ,
+        "DEMO_DB": str(workdir / "db.sqlite3"),
+        "DEMO_MEDIA": str(workdir / "media"),
+        "DEMO_DEBUG": "0",
+        "DEMO_LOG_LEVEL": "WARNING",  # no audit line per request on the server's stderr
+        "XDG_CACHE_HOME": str(workdir / "cache"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")])),
+    }
+
+
 def manage(env, *args):
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=DEMO, env=env, capture_output=True, text=True,
                           check=True)
@@ -279,15 +292,7 @@ def main():
 
     workdir = Path(tempfile.mkdtemp(prefix="django-mcp-soak-"))
     out = args.out or workdir / "soak.json"
-    env = {
-        **os.environ,
-        "DEMO_DB": str(workdir / "db.sqlite3"),
-        "DEMO_MEDIA": str(workdir / "media"),
-        "DEMO_DEBUG": "0",
-        "DEMO_LOG_LEVEL": "WARNING",  # no audit line per request on the server's stderr
-        "XDG_CACHE_HOME": str(workdir / "cache"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")])),
-    }
+    env = demo_env(workdir)
     # The demo's settings, but SQLite transactions that take the write lock when they begin:
     # with deferred ones (SQLite's default), a write that read first cannot wait for the other
     # worker's lock and fails at once with "database is locked".

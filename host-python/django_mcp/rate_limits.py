@@ -47,9 +47,12 @@ def for_tool(subject, tool):
 def credential_failures_blocked(key_id, address):
     """Seconds until the key id or the client address may try a credential again, when either
     has used up its budget of failed checks (`DJANGO_MCP_AUTH_FAILURE_LIMITS`); else None.
-    Only reads the counters, so it costs no hashing and no query."""
-    waits = [_over(_Window(bucket, rate)) for bucket, rate in _failure_buckets(key_id, address)]
-    return max((w for w in waits if w is not None), default=None)
+    Only reads the counters, in one cache round trip, so it costs no hashing and no query."""
+    windows = [_Window(bucket, rate) for bucket, rate in _failure_buckets(key_id, address)]
+    if not windows:
+        return None
+    counts = windows[0].cache.get_many([window.key for window in windows])
+    return max((_wait(w) for w in windows if (counts.get(w.key) or 0) >= w.allowed), default=None)
 
 
 def count_credential_failure(key_id, address):
@@ -82,13 +85,8 @@ class _Window:
         self.cache = caches[conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")]
 
 
-
 def _wait(window):
     return max(1, math.ceil(window.left))
-
-
-def _over(window):
-    return _wait(window) if (window.cache.get(window.key) or 0) >= window.allowed else None
 
 
 def _count(window):

@@ -18,6 +18,7 @@ from django.test.utils import override_settings
 from django_mcp import conf, server
 from django_mcp.facts.views import view_function
 from django_mcp.identity import Identity
+from django_mcp.management.commands.mcp_key import active_user
 from django_mcp.models import MCPAPIKey
 
 #: Tokens are estimated as a descriptor's bytes divided by this (rounded up): a rule of thumb
@@ -138,15 +139,9 @@ def _identity(username, key_id):
         if not key.user.is_active:
             raise CommandError(f"the user of key {key_id} is not active: it is offered nothing")
         return Identity.of_key(key), _caller(key.user.get_username(), key_id, list(key.allowed_tools or []))
-    User = get_user_model()
     if username is not None:
-        try:
-            user = User._default_manager.get_by_natural_key(username)
-        except User.DoesNotExist:
-            raise CommandError(f"user not found: {username!r}") from None
-        if not user.is_active:
-            raise CommandError(f"user {username!r} is not active: it is offered nothing")
-        return Identity(user), _caller(username, None, [])
+        return Identity(active_user(username)), _caller(username, None, [])
+    User = get_user_model()
     # Never saved: no account is made or borrowed; permissions pass as for any active superuser.
     superuser = User(is_active=True, is_staff=True, is_superuser=True)
     return Identity(superuser), _caller(None, None, [], assumed_superuser=True)

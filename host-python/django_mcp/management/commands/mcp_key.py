@@ -95,7 +95,7 @@ class Command(BaseCommand):
     # Subcommands
 
     def handle_create(self, options):
-        user = self.get_active_user(options["username"])
+        user = active_user(options["username"])
         days = options["expires_in"]
         if days is not None and days <= 0:
             raise CommandError("--expires-in must be a positive integer (days)")
@@ -169,16 +169,6 @@ class Command(BaseCommand):
 
     # Helpers
 
-    def get_active_user(self, username):
-        User = get_user_model()
-        try:
-            user = User._default_manager.get_by_natural_key(username)
-        except User.DoesNotExist:
-            raise CommandError(f"user not found: {username!r}") from None
-        if not user.is_active:
-            raise CommandError(f"user is not active: {username!r}")
-        return user
-
     def get_key(self, key_id):
         try:
             return MCPAPIKey.objects.select_related("user").get(key_id=key_id)
@@ -214,3 +204,15 @@ def describe(key):
         "allowed_tools": list(key.allowed_tools),
         "read_only": bool(key.read_only),
     }
+
+
+def active_user(username):
+    """The active user named `username`, or a CommandError naming them."""
+    User = get_user_model()
+    try:
+        user = User._default_manager.get_by_natural_key(username)
+    except User.DoesNotExist:
+        raise CommandError(f"user not found: {username!r}") from None
+    if not user.is_active:
+        raise CommandError(f"user is not active: {username!r}")
+    return user
