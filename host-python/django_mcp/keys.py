@@ -117,15 +117,21 @@ def find_key(key_id):
     """The key with `key_id` and its user, in one query, or None: what
     `MCPAPIKey.objects.select_related("user").get(key_id=key_id)` gives, less building and
     compiling that same query again on every request (~250 µs of its ~300)."""
-    alias = router.db_for_read(MCPAPIKey)
-    lookup = _lookups.get(alias)
+    return compiled_lookup(MCPAPIKey, "key_id", ("user",)).find(key_id)
+
+
+def compiled_lookup(model, field, related):
+    """The `CompiledLookup` of `model` by its unique `field`, with the `related` rows, on the
+    alias the router reads `model` from."""
+    alias = router.db_for_read(model)
+    lookup = _lookups.get((alias, model, field, related))
     if lookup is None:
-        lookup = _lookups[alias] = _KeyLookup(alias)
-    return lookup.find(key_id)
+        lookup = _lookups[alias, model, field, related] = CompiledLookup(alias, model, field, related)
+    return lookup
 
 
-#: One compiled lookup per database alias. Not per connection: Django opens one per thread,
-#: and under ASGI every request runs on a thread of its own.
+#: One compiled lookup per database alias and query. Not per connection: Django opens one per
+#: thread, and under ASGI every request runs on a thread of its own.
 _lookups = {}
 
 
@@ -135,18 +141,18 @@ def _forget_lookups(setting, **kwargs):
         _lookups.clear()
 
 
-class _KeyLookup:
-    """The key query compiled once, its rows turned into instances as the ORM's own model
-    iterable does: the compiler's converters, `from_db`, the select_related populator. The
-    SQL and the converters are the same for every connection to the alias; the query runs on
-    the calling thread's own. The compiler keeps a connection object of its own, which never
-    holds a database connection: one of a thread's would outlive the thread with it."""
+class CompiledLookup:
+    """A query for one row by a unique field, compiled once, its rows turned into instances as
+    the ORM's own model iterable does: the compiler's converters, `from_db`, the select_related
+    populators. The SQL and the converters are the same for every connection to the alias; the
+    query runs on the calling thread's own. The compiler keeps a connection object of its own,
+    which never holds a database connection: one of a thread's would outlive the thread with it."""
 
-    _KEY_ID = "\x00key_id"  # no key id looks like this: it marks the parameter to replace
+    _VALUE = "\x00value"  # no looked-up value looks like this: it marks the parameter to replace
 
-    def __init__(self, alias):
-        self.alias = alias
-        queryset = MCPAPIKey.objects.using(alias).select_related("user").filter(key_id=self._KEY_ID)
+    def __init__(self, alias, model, field, related):
+        self.alias, self.model = alias, model
+        queryset = model._default_manager.using(alias).select_related(*related).filter(**{field: self._VALUE})
         own = connections.create_connection(alias)
         try:
             self.compiler = queryset.query.get_compiler(connection=own)
@@ -154,22 +160,22 @@ class _KeyLookup:
         finally:
             own.close()  # in case compiling asked the server something (its version)
         self.params = list(params)
-        self.position = self.params.index(self._KEY_ID)
+        self.position = self.params.index(self._VALUE)
         fields = self.compiler.klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [column[0].target.attname for column in self.compiler.select[self.start:self.end]]
         self.populators = get_related_populators(self.compiler.klass_info, self.compiler.select, alias)
 
-    def find(self, key_id):
+    def find(self, value):
         params = list(self.params)
-        params[self.position] = key_id
+        params[self.position] = value
         with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchmany(2)
-        if len(rows) != 1:  # key_id is unique: none, or one
+        if len(rows) != 1:  # the field is unique: none, or one
             return None
         (row,) = self.compiler.results_iter(results=[rows])
-        key = MCPAPIKey.from_db(self.alias, self.init_list, row[self.start:self.end])
+        instance = self.model.from_db(self.alias, self.init_list, row[self.start:self.end])
         for populator in self.populators:
-            populator.populate(row, key)
-        return key
+            populator.populate(row, instance)
+        return instance

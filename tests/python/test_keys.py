@@ -208,7 +208,8 @@ def test_the_key_query_is_compiled_once_for_every_thread(user):
     assert found == [key] and found[0].user == user
     assert keys._lookups == compiled
     # It keeps no thread's connection alive, and holds no database connection itself.
-    compiler_connection = compiled["default"].compiler.connection
+    [lookup] = compiled.values()
+    compiler_connection = lookup.compiler.connection
     assert compiler_connection is not connection and compiler_connection.connection is None
 
 
