@@ -14,6 +14,7 @@ class DjangoMcpConfig(AppConfig):
         from django_mcp import checks, correlation, routing, server  # noqa: F401  (registers checks)
 
         correlation.install_record_factory()
+        _install_authorization_server()
         request_started.connect(routing.accept_slashless_endpoint, dispatch_uid="django_mcp.slashless")
 
         def on_setting_changed(setting, **kwargs):
@@ -23,3 +24,16 @@ class DjangoMcpConfig(AppConfig):
                 server.reset()
 
         setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="django_mcp.settings")
+
+
+def _install_authorization_server():
+    """DJANGO_MCP_OAUTH["server"]: django-oauth-toolkit gets its settings for MCP (oauth_server).
+    Nothing imports the toolkit otherwise; without it the system checks say what is missing."""
+    from django.apps import apps
+
+    from django_mcp import oauth
+
+    if oauth.server_mode() and apps.is_installed("oauth2_provider"):
+        from django_mcp import oauth_server
+
+        oauth_server.install()

@@ -12,6 +12,8 @@ errors = logging.getLogger("django_mcp.audit.errors")
 FIELDS = (
     "ts", "correlation_id", "transport", "key_id", "user_id", "method", "target",
     "outcome", "duration_ms", "wire_status", "error_code", "error_message",
+    # The client of an OAuth access token (its client_id) when the caller used one, not a key.
+    "oauth_client",
 )
 
 

@@ -1,6 +1,7 @@
 """System checks: a bad setting is reported at startup, not as an error on every request."""
 
 import importlib
+import importlib.metadata
 import re
 import sys
 from urllib.parse import urlsplit
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
-from django_mcp import conf, rate_limits
+from django_mcp import conf, oauth, rate_limits
 from django_mcp.facts.resources import parsed_entries, resource_model, user_prompt
 from django_mcp.facts.search import model_search
 
@@ -81,18 +82,68 @@ def _oauth_errors():
     config = conf.get("DJANGO_MCP_OAUTH")
     if config is None:
         return
-    if not isinstance(config, dict) or not set(config) <= {"authorization_servers", "scopes_supported", "resource"}:
-        yield _error(8, "DJANGO_MCP_OAUTH must be a dict with authorization_servers and optionally "
-                        "scopes_supported and resource.")
+    if not isinstance(config, dict) or not set(config) <= _OAUTH_KEYS:
+        yield _error(8, "DJANGO_MCP_OAUTH must be a dict with authorization_servers (or server) and optionally "
+                        f"{', '.join(sorted(_OAUTH_KEYS - {'authorization_servers', 'server'}))}.")
         return
+    server = config.get("server")
+    if server is not None and server != oauth.SERVER:
+        yield _error(8, f"DJANGO_MCP_OAUTH['server'] must be {oauth.SERVER!r} (the site is its own authorization "
+                        "server) or absent.")
     servers = config.get("authorization_servers")
-    if not isinstance(servers, (list, tuple)) or not servers or not all(_is_web_url(s) for s in servers):
+    if (servers is not None or server is None) and (
+            not isinstance(servers, (list, tuple)) or not servers or not all(_is_web_url(s) for s in servers)):
         yield _error(8, "DJANGO_MCP_OAUTH['authorization_servers'] must be a non-empty list of http(s) issuer URLs.")
     scopes = config.get("scopes_supported", ())
     if not isinstance(scopes, (list, tuple)) or not all(isinstance(s, str) and _SCOPE.fullmatch(s) for s in scopes):
         yield _error(8, "DJANGO_MCP_OAUTH['scopes_supported'] must be a list of OAuth scope names.")
     if "resource" in config and not _is_web_url(config["resource"]):
         yield _error(8, "DJANGO_MCP_OAUTH['resource'] must be the http(s) URL of the MCP endpoint.")
+    for switch in ("client_id_metadata_documents", "dynamic_client_registration"):
+        if not isinstance(config.get(switch, True), bool):
+            yield _error(8, f"DJANGO_MCP_OAUTH[{switch!r}] must be True or False.")
+    if config.get("registration_rate") is not None:
+        try:
+            rate_limits.parse(config["registration_rate"])
+        except ValueError as exc:
+            yield _error(10, f"DJANGO_MCP_OAUTH['registration_rate']: {exc}.")
+    if server == oauth.SERVER:
+        yield from _authorization_server_errors(config)
+
+
+_OAUTH_KEYS = {"authorization_servers", "scopes_supported", "resource", "server", "client_id_metadata_documents",
+               "dynamic_client_registration", "registration_rate", "cimd_loopback_ca_for_tests"}
+
+
+def _authorization_server_errors(config):
+    """The site as its own authorization server: django-oauth-toolkit installed, its rules kept."""
+    from django.apps import apps
+
+    try:
+        version = importlib.metadata.version("django-oauth-toolkit")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    if version is None or tuple(int(p) for p in re.findall(r"\d+", version)[:2]) < (3, 4):
+        yield _error(24, "DJANGO_MCP_OAUTH['server'] needs django-oauth-toolkit 3.4 or later"
+                         + (f" (found {version})." if version else "."),
+                     hint='pip install "django-mcp-framework[oauth]"')
+        return
+    if not apps.is_installed("oauth2_provider"):
+        yield _error(24, "DJANGO_MCP_OAUTH['server'] needs 'oauth2_provider' in INSTALLED_APPS.")
+        return
+    from django_mcp import oauth_server
+
+    own = getattr(settings, "OAUTH2_PROVIDER", None) or {}
+    for name, value in oauth_server.RULES.items():
+        if name in own and own[name] != value:
+            yield _error(25, f"OAUTH2_PROVIDER[{name!r}] must be {value!r} when the site is the MCP authorization "
+                             "server (PKCE S256 only, rotating refresh tokens, no implicit or password grant).",
+                         hint=f"Remove {name!r} from OAUTH2_PROVIDER: DJANGO_MCP_OAUTH sets it.")
+    if config.get("cimd_loopback_ca_for_tests") and not _running_tests():
+        yield _error(26, "DJANGO_MCP_OAUTH['cimd_loopback_ca_for_tests'] is set outside a test run: it lets the "
+                         "authorization server fetch client metadata from 127.0.0.1.",
+                     hint="Remove it. A test fixture that serves with it in another process silences this check "
+                          "with SILENCED_SYSTEM_CHECKS = ['django_mcp.E026'].")
 
 
 # RFC 6749 section 3.3: printable ASCII but space, quote and backslash.
@@ -214,3 +265,4 @@ def _search_errors():
             yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {problem}.")
         elif repeated is not None:
             yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {repeated} is listed twice.")
+

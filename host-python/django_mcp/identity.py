@@ -1,5 +1,6 @@
-"""Who a request acts for: a Django user, through an MCP key or through a bearer token the
-project's `DJANGO_MCP_BEARER_RESOLVER` accepted (OAuth resource-server mode, no key)."""
+"""Who a request acts for: a Django user, through an MCP key, through an access token of the
+site's own authorization server (`oauth_tokens`), or through a bearer token the project's
+`DJANGO_MCP_BEARER_RESOLVER` accepted (OAuth resource-server mode, no key)."""
 
 from dataclasses import dataclass, replace
 
@@ -14,6 +15,8 @@ class Identity:
     key: MCPAPIKey | None = None
     #: The endpoint's `{"toolset", "read_only"}` when it was mounted with them (urls.py).
     endpoint: dict | None = None
+    #: The OAuth client and scopes, for an access token of the site's authorization server.
+    grant: object = None
 
     @classmethod
     def of_key(cls, key):
@@ -29,9 +32,18 @@ class Identity:
         return self.key.name if self.key is not None else None
 
     @property
+    def oauth_client(self):
+        """The OAuth client's id, for the audit line; None for a key or a resolved token."""
+        return self.grant.client_id if self.grant is not None else None
+
+    @property
     def subject(self):
-        """What rate limits count against: the key, or the user when there is none."""
-        return f"key:{self.key.key_id}" if self.key is not None else f"user:{self.user.pk}"
+        """What rate limits count against: the key, the OAuth client for its user, or the user."""
+        if self.key is not None:
+            return f"key:{self.key.key_id}"
+        if self.grant is not None:
+            return f"oauth:{self.grant.application_id}:user:{self.user.pk}"
+        return f"user:{self.user.pk}"
 
     def at_endpoint(self, endpoint):
         """This identity on an endpoint that narrows what it serves (None: it does not)."""
@@ -43,7 +55,7 @@ class Identity:
         are sent only when set, so an unnarrowed principal keeps the shape it always had."""
         allowed = list(self.key.allowed_tools or []) if self.key is not None else []
         principal = {"user_id": self.user.pk, "key_id": self.key_id, "allowed_tools": allowed}
-        if self.key is not None and self.key.read_only:
+        if (self.key is not None and self.key.read_only) or (self.grant is not None and self.grant.read_only):
             principal["read_only"] = True
         if self.endpoint is not None:
             principal["endpoint"] = self.endpoint
@@ -56,6 +68,10 @@ def authenticate(header, request):
     check = authenticate_credential(header)
     if check.status is KeyStatus.MALFORMED:
         token = oauth.bearer_token(header)
+        if token is not None and oauth.server_mode():
+            from django_mcp import oauth_tokens  # imports django-oauth-toolkit: server mode only
+
+            return oauth_tokens.authenticate(token, request)
         resolve = oauth.resolver()
         if token is not None and resolve is not None:
             return _resolved(resolve(token, request))

@@ -1,8 +1,13 @@
 """OAuth resource-server mode: bearer tokens of an authorization server (django-oauth-toolkit,
 an identity provider) accepted through the project's resolver, and the RFC 9728 metadata that
-tells a client which authorization server to get them from."""
+tells a client which authorization server to get them from.
 
-from urllib.parse import urlsplit, urlunsplit
+With `DJANGO_MCP_OAUTH["server"] = "django-oauth-toolkit"` the site is that authorization
+server itself (`oauth_server`), and its tokens are resolved without a resolver (`oauth_tokens`).
+"""
+
+import json
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from django.http import Http404, JsonResponse
 from django.urls import reverse
@@ -12,6 +17,18 @@ from django.views.decorators.http import require_safe
 from django_mcp import conf
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
+SERVER = "django-oauth-toolkit"
+
+#: The scopes of the site's own authorization server: `mcp:read` reaches the read-only items
+#: (the engine's read-only narrowing), `mcp:write` everything the user may do.
+READ, WRITE = "mcp:read", "mcp:write"
+SCOPES = {READ: "Read: read-only tools, resources and prompts",
+          WRITE: "Write: everything your account may do, changes included"}
+
+#: How the engine refuses a read-only principal an item that writes (protocol/mod.rs,
+#: `Principal::refusal`): a JSON-RPC error with this code whose message ends so.
+_OUT_OF_SCOPE = -32003
+_READ_ONLY_REFUSAL = "not read-only, and this key is read-only"
 
 
 def bearer_token(header):
@@ -28,11 +45,38 @@ def resolver():
     return import_string(path) if path else None
 
 
+def server_mode():
+    """Whether the site is its own authorization server (django-oauth-toolkit, turnkey)."""
+    config = conf.get("DJANGO_MCP_OAUTH")
+    return isinstance(config, dict) and config.get("server") == SERVER
+
+
 def resource(request):
     """This MCP server's resource identifier: the configured one, or the endpoint's absolute URL
     without its trailing slash (the form MCP clients use as the token audience)."""
+    return resource_at(request.build_absolute_uri("/"))
+
+
+def resource_at(origin):
+    """`resource` for a request to `origin` (`scheme://host/`)."""
     configured = (conf.get("DJANGO_MCP_OAUTH") or {}).get("resource")
-    return configured or request.build_absolute_uri(reverse("django_mcp:mcp")).rstrip("/")
+    return configured or urljoin(origin, reverse("django_mcp:mcp")).rstrip("/")
+
+
+def authorization_servers(request):
+    """The configured issuers; in server mode, by default, this site (its RFC 8414 metadata is
+    at the origin's root: `oauth_urls`)."""
+    config = conf.get("DJANGO_MCP_OAUTH")
+    if config.get("authorization_servers") or not server_mode():
+        return list(config["authorization_servers"])
+    return [request.build_absolute_uri("/").rstrip("/")]
+
+
+def scopes_supported():
+    config = conf.get("DJANGO_MCP_OAUTH")
+    if "scopes_supported" in config or not server_mode():
+        return list(config.get("scopes_supported") or ())
+    return [READ, WRITE]
 
 
 def metadata_url(resource_id):
@@ -48,9 +92,26 @@ def challenge_parameters(request):
     if not config:
         return []
     parameters = [f'resource_metadata="{metadata_url(resource(request))}"']
-    if config.get("scopes_supported"):
-        parameters.append(f'scope="{" ".join(config["scopes_supported"])}"')
+    if scopes_supported():
+        parameters.append(f'scope="{" ".join(scopes_supported())}"')
     return parameters
+
+
+def step_up(identity, reply, origin):
+    """The `WWW-Authenticate` of a 403 when the engine refused a write to a caller whose OAuth
+    token holds `mcp:read` only (RFC 6750 insufficient_scope: the client may ask for
+    `mcp:write` and retry); None for every other answer. The one place this rule lives."""
+    if identity.grant is None or not identity.grant.read_only or reply is None or str(_OUT_OF_SCOPE) not in reply:
+        return None
+    error = json.loads(reply).get("error") or {}
+    if error.get("code") != _OUT_OF_SCOPE or not str(error.get("message", "")).endswith(_READ_ONLY_REFUSAL):
+        return None
+    return insufficient_scope_challenge(WRITE, resource_at(origin))
+
+
+def insufficient_scope_challenge(scope, resource_id):
+    return (f'Bearer realm="django-mcp", error="insufficient_scope", scope="{scope}", '
+            f'resource_metadata="{metadata_url(resource_id)}"')
 
 
 @require_safe
@@ -63,11 +124,11 @@ def protected_resource_metadata(request, resource_path=""):
         raise Http404("no such protected resource")
     document = {
         "resource": resource_id,
-        "authorization_servers": list(config["authorization_servers"]),
+        "authorization_servers": authorization_servers(request),
         "bearer_methods_supported": ["header"],
     }
-    if config.get("scopes_supported"):
-        document["scopes_supported"] = list(config["scopes_supported"])
+    if scopes_supported():
+        document["scopes_supported"] = scopes_supported()
     response = JsonResponse(document)
     # Browser-based clients (MCP Inspector) read it from another origin; it is public.
     response["Access-Control-Allow-Origin"] = "*"

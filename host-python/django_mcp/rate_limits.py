@@ -99,3 +99,9 @@ def _count(window):
     except ValueError:  # evicted between add and incr: this request starts it again
         window.cache.add(window.key, 1, timeout=timeout)
         return 1
+
+
+def for_registration(address, rate):
+    """Count one OAuth client registration from `address` against `rate`; seconds until it may
+    register again when over, else None."""
+    return _hit(f"register|{address}", rate)

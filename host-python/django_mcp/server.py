@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 
-from django_mcp import audit, conf, correlation, facts, rate_limits
+from django_mcp import audit, conf, correlation, facts, oauth, rate_limits
 from django_mcp.effects import EffectRunner
 from django_mcp.engine import EngineRuntime, EngineTrap, FactsRejected, default_cache_dir
 from django_mcp.requests import CallerContext
@@ -116,6 +116,9 @@ def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp
             done = runtime.run(message_text, context, EffectRunner(caller, _registry(runtime), notifications.append))
             reply, status, report = done["reply"], done["http_status"], done["audit"]
             headers.update(done.get("headers") or {})
+            step_up = oauth.step_up(identity, reply, f"{scheme}://{host}/") if identity is not None else None
+            if step_up is not None:
+                status, headers["WWW-Authenticate"] = 403, step_up
         except (EngineTrap, FactsRejected) as exc:
             logger.error("engine failure [correlation_id=%s]: %s", correlation_id, exc)
             peeked = _peek(message_text)
@@ -143,6 +146,7 @@ def _audit(correlation_id, transport, identity, started, status, report):
         transport="streamable-http" if transport == "http" else "stdio",
         key_id=identity.key_id if identity is not None else None,
         user_id=identity.user.pk if identity is not None else None,
+        oauth_client=identity.oauth_client if identity is not None else None,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
         wire_status=status if transport == "http" else None,
         **report,

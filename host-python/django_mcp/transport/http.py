@@ -21,7 +21,7 @@ from django_mcp import audit, conf, correlation, oauth, rate_limits, server, ses
 from django_mcp.identity import authenticate
 from django_mcp.keys import presented_key_id
 
-UNAUTHORIZED_STATES = {"malformed", "unknown", "wrong_secret", "revoked", "expired"}
+UNAUTHORIZED_STATES = {"malformed", "unknown", "wrong_secret", "revoked", "expired", "wrong_audience"}
 
 #: Headers a 2026-07-28 request repeats from its body; the engine checks they agree.
 MCP_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
@@ -89,6 +89,8 @@ def _answer(request, endpoint):
             return _refused(request, _unauthorized(request, "invalid_token"), f"credential {status}")
         if status == "inactive_user":
             return _refused(request, _error(403, -32002, "Forbidden: the user is inactive"), "inactive user")
+        if status == "insufficient_scope":
+            return _refused(request, _no_mcp_scope(request), "credential insufficient_scope")
         if identity is not None and identity.key is not None:
             identity.key.touch_last_used()
         if identity is not None:
@@ -177,6 +179,14 @@ def _too_many_failures(retry_after):
 def _unauthorized(request, error):
     response = _error(401, -32001, "Unauthorized: send Authorization: Bearer <key_id>.<secret>")
     _challenge(response, request, error)
+    return response
+
+
+def _no_mcp_scope(request):
+    """An OAuth token that carries neither MCP scope: it may ask for them (RFC 6750 step-up)."""
+    response = _error(403, -32002, "Forbidden: the token grants no MCP scope")
+    response["WWW-Authenticate"] = oauth.insufficient_scope_challenge(
+        " ".join(oauth.scopes_supported()), oauth.resource(request))
     return response
 
 
