@@ -4,7 +4,7 @@ import datetime
 import json
 import logging
 
-from django_mcp import correlation
+from django_mcp import correlation, telemetry
 
 logger = logging.getLogger("django_mcp.audit")
 errors = logging.getLogger("django_mcp.audit.errors")
@@ -41,3 +41,7 @@ def record(**fields):
         logger.info(json.dumps(entry, default=str), extra={"mcp": entry})
     except Exception:  # the audit trail never breaks a request
         errors.exception("audit record failed")
+    try:
+        telemetry.audited(entry)
+    except Exception:  # nor does telemetry
+        errors.exception("telemetry of the audit record failed")

@@ -61,6 +61,7 @@ def check_settings(app_configs=None, **kwargs):
     errors.extend(_resource_errors())
     errors.extend(_view_errors())
     errors.extend(_search_errors())
+    errors.extend(_telemetry_errors())
     return errors
 
 
@@ -266,3 +267,24 @@ def _search_errors():
         elif repeated is not None:
             yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {repeated} is listed twice.")
 
+
+def _telemetry_errors():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_mcp import telemetry
+
+    switches = conf.get(telemetry.SETTING)
+    token = conf.get("DJANGO_MCP_METRICS_TOKEN")
+    if token is not None and not (isinstance(token, str) and token):
+        yield _error(27, "DJANGO_MCP_METRICS_TOKEN must be a non-empty string (or None: the metrics view asks "
+                         "for no token).")
+    if not isinstance(switches, dict) or not set(switches) <= set(telemetry.PARTS) or not all(
+            value is None or isinstance(value, bool) for value in switches.values()):
+        yield _error(27, f"{telemetry.SETTING} must be a dict like {{'opentelemetry': True, 'prometheus': False}} "
+                         "(None, or a part left out: on when its package is installed).")
+        return
+    for part in telemetry.PARTS:
+        try:
+            telemetry.wanted(part)
+        except ImproperlyConfigured as exc:
+            yield _error(27, str(exc))

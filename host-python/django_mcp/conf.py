@@ -39,6 +39,10 @@ DEFAULTS = {
     # meta-tools (find_tools, describe_tools, call_read_only_tool, call_tool); "always"; "off".
     "DJANGO_MCP_DISCOVERY": "auto",
     "DJANGO_MCP_DISCOVERY_THRESHOLD": 40,
+    # {"opentelemetry": bool | None, "prometheus": bool | None}; None: on when installed.
+    "DJANGO_MCP_TELEMETRY": {},
+    # The bearer token django_mcp.metrics.view asks for; None: it asks for none.
+    "DJANGO_MCP_METRICS_TOKEN": None,
 }
 
 

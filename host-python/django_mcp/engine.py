@@ -10,6 +10,7 @@ the guest.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import importlib.metadata
@@ -295,11 +296,23 @@ class _StringCall:
 EffectRunner = Callable[[list, dict | None], list]
 
 
+class Observer:
+    """What the runtime reports as it works (telemetry.ENGINE); by default, to no one."""
+
+    def step(self):
+        """A context manager around one step; sees the EngineTrap a step raises."""
+        return contextlib.nullcontext()
+
+    def instance_loaded(self):
+        """An instance was created and loaded the catalogue."""
+
+
 class EngineRuntime:
     """Process-wide: compiled once, a pool of instances, catalogue from `facts_source`."""
 
-    def __init__(self, facts_source: Callable[[], str], wasm_path=None, cache_dir=None):
+    def __init__(self, facts_source: Callable[[], str], wasm_path=None, cache_dir=None, observer=None):
         self._facts_source = facts_source
+        self.observer = observer or Observer()
         self._wasm_path = wasm_path
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
@@ -349,7 +362,8 @@ class EngineRuntime:
         return self._lend(lambda instance: json.loads(instance.step_text(TOOL_SOURCES)))
 
     def _step(self, message: str) -> dict:
-        return self._lend(lambda instance: instance.step_json(message))
+        with self.observer.step():
+            return self._lend(lambda instance: instance.step_json(message))
 
     def _lend(self, use):
         """`use(instance)` with an instance from the pool, given back unless it trapped."""
@@ -384,6 +398,7 @@ class EngineRuntime:
             self._give_back(None, usable=False)
             raise
         instance.generation = generation
+        self.observer.instance_loaded()
         for warning in instance.warnings:
             logger.warning("%s", warning)
         self._load_warnings = [*facts_warnings, *({"source": "engine", "message": w} for w in instance.warnings)]

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 
-from django_mcp import audit, conf, correlation, facts, oauth, rate_limits
+from django_mcp import audit, conf, correlation, facts, oauth, rate_limits, telemetry
 from django_mcp.effects import EffectRunner
 from django_mcp.engine import EngineRuntime, EngineTrap, FactsRejected, default_cache_dir
 from django_mcp.requests import CallerContext
@@ -54,6 +54,7 @@ class _State:
                     self._gather,
                     wasm_path=conf.get("DJANGO_MCP_ENGINE_WASM"),
                     cache_dir=conf.get("DJANGO_MCP_ENGINE_CACHE_DIR") or default_cache_dir(),
+                    observer=telemetry.ENGINE,
                 )
             return self.runtime
 
@@ -85,10 +86,11 @@ def _error_reply(message_id, code, message, data=None):
 
 
 def handle(message_text, *, identity=None, transport="http", host="localhost", scheme="https",
-           headers=None) -> Outcome:
+           headers=None, trace=None) -> Outcome:
     """Handle one inbound message for `identity` (None: unauthenticated). Every log record
-    emitted meanwhile carries the request's correlation id (the transport's, when it opened one)."""
-    with correlation.current_or_new() as correlation_id:
+    emitted meanwhile carries the request's correlation id (the transport's, when it opened one).
+    `trace`: what the transport tells the request's span (telemetry.http_facts)."""
+    with correlation.current_or_new() as correlation_id, telemetry.request(message_text, _peek, transport, trace):
         return _handle(message_text, identity, correlation_id, transport, host, scheme, headers)
 
 
@@ -133,7 +135,7 @@ def refuse(message_text, *, identity, transport, code, message, reason, outcome,
     """Answer a message with a JSON-RPC error without the engine (a transport's refusal that
     names the request: its id in the reply, its method and target in the audit line, with
     `reason` as its error_message: see audit.record)."""
-    with correlation.current_or_new() as correlation_id:
+    with correlation.current_or_new() as correlation_id, telemetry.request(message_text, _peek, transport):
         started = time.perf_counter()
         reply, status, report = _refusal(_peek(message_text), code, message, outcome, http_status, reason=reason)
         _audit(correlation_id, transport, identity, started, status, report)
@@ -179,6 +181,8 @@ class _Peeked:
     target: str | None = None
     #: A well-formed request for a method the engine answers only for a principal.
     needs_credential: bool = False
+    #: Its `params._meta`, where a client may send its trace context (telemetry).
+    meta: dict | None = None
 
 
 def _peek(message_text):
@@ -190,12 +194,14 @@ def _peek(message_text):
         return _Peeked()
     message_id, method, params = message.get("id"), message["method"], message.get("params")
     valid_id = message_id if isinstance(message_id, (str, int)) and not isinstance(message_id, bool) else None
-    target = None
+    target = meta = None
     if isinstance(params, dict):
         named = params["name"] if "name" in params else params.get("uri")
         target = named if isinstance(named, str) else None
+        meta = params["_meta"] if isinstance(params.get("_meta"), dict) else None
     # Notifications, responses and malformed messages go on: the engine answers them alike.
-    return _Peeked(valid_id, method, target, needs_credential=valid_id is not None and method not in OPEN_METHODS)
+    return _Peeked(valid_id, method, target, needs_credential=valid_id is not None and method not in OPEN_METHODS,
+                   meta=meta)
 
 
 def _registry(runtime):

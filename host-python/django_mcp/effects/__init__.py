@@ -8,6 +8,7 @@ correlation id and reported as ``internal``; its text never reaches the client.
 
 import logging
 
+from django_mcp import telemetry
 from django_mcp.notifications import Notifications
 
 logger = logging.getLogger("django_mcp.effects")
@@ -88,6 +89,10 @@ class EffectRunner:
 
     def _one(self, effect):
         kind = effect.get("kind")
+        with telemetry.effect(kind) as observed:
+            return observed.finished(self._run(kind, effect))
+
+    def _run(self, kind, effect):
         handler = self.handlers.get(kind)
         if handler is None:
             return EffectError("internal", f"unknown effect {kind!r}").to_json()

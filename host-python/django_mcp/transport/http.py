@@ -17,7 +17,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 
-from django_mcp import audit, conf, correlation, oauth, rate_limits, server, sessions
+from django_mcp import audit, conf, correlation, oauth, rate_limits, server, sessions, telemetry
 from django_mcp.identity import authenticate
 from django_mcp.keys import presented_key_id
 
@@ -103,6 +103,7 @@ def _answer(request, endpoint):
         host=request.get_host(),
         scheme=request.scheme,
         headers={name: request.headers[name] for name in MCP_HEADERS if name in request.headers},
+        trace=telemetry.http_facts(request),
     )
     if outcome.reply is None:
         return HttpResponse(status=outcome.http_status)
