@@ -211,6 +211,24 @@ def test_the_threshold_counts_the_tools_a_caller_may_use(client, auto, alice_key
     assert [t["name"] for t in InProcessMCP(client, bob_key).rpc("tools/list")["result"]["tools"]] == META_TOOLS
 
 
+def test_the_projects_own_custom_tools_are_listed_beside_the_meta_tools(client, auto, alice_key, bob_key, custom_items):
+    """Written by hand for agents, they stay in view (those the caller may use); the derived
+    bulk is found."""
+    listed = [t["name"] for t in InProcessMCP(client, alice_key).rpc("tools/list")["result"]["tools"]]
+    assert listed == META_TOOLS + ["count_books", "confirm_then_answer", "staff_only_tool"]
+    auto.DJANGO_MCP_DISCOVERY = "always"
+    from django_mcp import server
+
+    server.reset()
+    # bob lacks library.change_book: the custom tool that needs it is not listed to him.
+    listed = [t["name"] for t in InProcessMCP(client, bob_key).rpc("tools/list")["result"]["tools"]]
+    assert listed == META_TOOLS + ["count_books", "confirm_then_answer"]
+    # More custom tools than the threshold: they are found like the rest.
+    auto.DJANGO_MCP_DISCOVERY_THRESHOLD = 2
+    server.reset()
+    assert [t["name"] for t in InProcessMCP(client, alice_key).rpc("tools/list")["result"]["tools"]] == META_TOOLS
+
+
 def test_a_call_through_a_meta_tool_is_audited_under_the_real_tools_name(client, auto, alice_key, caplog):
     caplog.set_level(logging.INFO, logger="django_mcp.audit")
     alice = InProcessMCP(client, alice_key)

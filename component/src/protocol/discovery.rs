@@ -3,6 +3,10 @@
 //! call through a meta-tool is `tools/call` of the real tool. Which tools a caller may use
 //! is asked of the host in windows, as a list page asks: counting stops past the threshold,
 //! and `find_tools` asks about its best matches until it has `limit` usable ones.
+//!
+//! The project's own custom tools (`DJANGO_MCP_CUSTOM`), written by hand for agents, are
+//! listed beside the meta-tools, those the caller may use, while they are no more than the
+//! threshold themselves: discovery is for the derived bulk, not for what was chosen.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -16,7 +20,7 @@ use super::tools::{self, host_error, tool_error, tool_success};
 use super::toolset::Item;
 use super::{Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::finder::Finder;
-use crate::derive::{Catalogue, Tool};
+use crate::derive::{Catalogue, Operation, Tool};
 use crate::facts::Discovery;
 
 const FIND: &str = "find_tools";
@@ -63,6 +67,8 @@ enum Purpose {
     Count { cursor: Option<Value> },
     Find(FindArguments),
     Describe { names: Vec<String> },
+    /// `tools/list` once discovery applies: the custom tools listed beside the meta-tools.
+    Custom,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -80,7 +86,7 @@ struct FindArguments {
 impl Purpose {
     fn wanted(&self, cat: &Catalogue) -> usize {
         match self {
-            Purpose::Count { .. } => cat.settings.discovery_threshold.saturating_add(1),
+            Purpose::Count { .. } | Purpose::Custom => cat.settings.discovery_threshold.saturating_add(1),
             Purpose::Find(find) => find.limit,
             Purpose::Describe { names } => names.len(),
         }
@@ -92,6 +98,7 @@ impl Purpose {
         let allowed = |i: usize| reachable(cat, principal, &cat.tools[i]);
         match self {
             Purpose::Count { .. } => (0..cat.tools.len()).filter(|&i| allowed(i)).collect(),
+            Purpose::Custom => (0..cat.tools.len()).filter(|&i| is_custom(&cat.tools[i]) && allowed(i)).collect(),
             Purpose::Find(find) => {
                 let narrowing = find.app.is_some() || find.model.is_some() || find.verb.is_some();
                 finder.rank(&find.query, narrowing, |i| allowed(i) && narrowed(cat, finder, find, i))
@@ -102,6 +109,10 @@ impl Purpose {
             }
         }
     }
+}
+
+fn is_custom(tool: &Tool) -> bool {
+    matches!(tool.spec.operation, Operation::Custom { .. })
 }
 
 /// `find_tools`' optional narrowing: the app label, the model (label or name) and the verb.
@@ -123,7 +134,7 @@ pub(crate) fn list_tools(cat: &Catalogue, ex: Exchange, params: &Map<String, Val
         return refusal;
     }
     if cat.settings.discovery == Discovery::Always {
-        return Output::reply(cat, &ex, json!({"tools": meta_tools()}));
+        return walk_round(cat, ex, principal, DiscoveryWork { discovery: Purpose::Custom, from: 0, round: 0, found: Vec::new() });
     }
     let threshold = cat.settings.discovery_threshold;
     let allowed = cat.tools.iter().filter(|t| reachable(cat, &principal, t)).take(threshold.saturating_add(1)).count();
@@ -274,10 +285,18 @@ fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWo
     match work.discovery {
         Purpose::Count { cursor } => {
             if work.found.len() > cat.settings.discovery_threshold {
-                return Output::reply(cat, &ex, json!({"tools": meta_tools()}));
+                let custom = DiscoveryWork { discovery: Purpose::Custom, from: 0, round: 0, found: Vec::new() };
+                return walk_round(cat, ex, principal, custom);
             }
             let params: Map<String, Value> = cursor.map(|c| ("cursor".to_string(), c)).into_iter().collect();
             listing::begin(cat, ex, &params, principal, Listed::Tools)
+        }
+        Purpose::Custom => {
+            let listed = if work.found.len() > cat.settings.discovery_threshold { Vec::new() } else { work.found };
+            let descriptors: Vec<&str> = listed.iter().filter_map(|&i| cat.tools.get(i)).map(|t| t.descriptor.as_str()).collect();
+            let meta = meta_tools().to_string();
+            let tools = if descriptors.is_empty() { meta } else { format!("{},{}]", &meta[..meta.len() - 1], descriptors.join(",")) };
+            Output::reply_text(cat, &ex, &format!("{{\"tools\":{tools}}}"))
         }
         Purpose::Find(_) => {
             let matches: Vec<Value> = found
