@@ -296,7 +296,7 @@ impl AdminRules<'_> {
         self.spec(
             self.names("create", "create"),
             format!("Create {verbose}"),
-            format!("Create a {verbose} through the Django admin's add form: its validation, save_model and history."),
+            format!("Create one {verbose} through the Django admin's add form."),
             form_schema(form, self.cat, true),
             self.object_output(),
             CREATE,
@@ -310,12 +310,11 @@ impl AdminRules<'_> {
         let verbose = &self.model.verbose_name;
         let mut changes = form_schema(form, self.cat, false);
         changes["minProperties"] = json!(1);
-        changes["description"] = json!("Only the fields sent change.");
         let input = object_schema(Map::from_iter([("pk".to_string(), self.pk_schema()), ("fields".to_string(), changes)]), &["pk", "fields"], true);
         self.spec(
             self.names("update", "update"),
             format!("Update {verbose}"),
-            format!("Change one {verbose} through the Django admin's change form."),
+            format!("Change one {verbose} through the Django admin's change form; only the fields sent change."),
             input,
             self.object_output(),
             UPDATE,

@@ -11,13 +11,19 @@
 //!   those its input does not take (a tool that writes answers with the object its read
 //!   tool explains); it states no bounds or lengths: it says the result's shape (a pattern stays: it tells a decimal
 //!   or a duration from any string).
+//! - What is published (`publish`) leaves to the engine what a model would not send anyway:
+//!   `additionalProperties: false` (every derived object is closed) and the type of the
+//!   members of a map's list values; an output schema lists no
+//!   `required` (it says the result's shape, not a contract to check). Calls are validated
+//!   against the whole schema, kept beside the descriptor. A custom tool's schemas are
+//!   published as their author wrote them.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
 use super::resources::{PromptSpec, Renderer};
-use super::{Catalogue, Gate, ToolSpec};
+use super::{Catalogue, Gate, Operation, ToolSpec};
 use crate::facts::{PromptArgumentFacts, ToolNames};
 use crate::schema::validate::type_name;
 
@@ -147,7 +153,7 @@ fn type_of(values: &[Value]) -> Value {
 /// Remove each property title that only repeats its name (`created_at`: "Created at") or
 /// stands beside a description.
 fn drop_redundant_titles(schema: &mut Value) {
-    visit(schema, &mut |obj| {
+    each_schema(schema, &mut |obj| {
         let Some(Value::Object(props)) = obj.get_mut("properties") else { return };
         for (name, property) in props.iter_mut() {
             let Some(p) = property.as_object_mut() else { continue };
@@ -202,34 +208,56 @@ fn drop_explained(schema: &mut Value, explained: &dyn Fn(&str) -> bool, depth: u
     }
 }
 
+/// Trim `spec`'s schemas to what is published; the whole input schema, as JSON text, when
+/// it says more (calls are validated against it).
+pub fn publish(spec: &mut ToolSpec) -> Option<String> {
+    if let Operation::Custom { .. } = spec.operation {
+        return None;
+    }
+    let whole = spec.input_schema.to_string();
+    each_schema(&mut spec.input_schema, &mut |schema| {
+        if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+            schema.remove("additionalProperties");
+        }
+        if let Some(Value::Object(values)) = schema.get_mut("additionalProperties") {
+            values.remove("items");
+        }
+    });
+    each_schema(&mut spec.output_schema, &mut |schema| {
+        schema.remove("required");
+    });
+    let published = spec.input_schema.to_string();
+    (published != whole).then_some(whole)
+}
+
+/// Call `f` on every schema in `schema` (itself, its properties, items, map values and
+/// options), innermost first: keywords only, never a property that has a keyword's name.
+fn each_schema(schema: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    let Some(obj) = schema.as_object_mut() else { return };
+    for (key, child) in obj.iter_mut() {
+        match key.as_str() {
+            "properties" => child.as_object_mut().into_iter().flatten().for_each(|(_, p)| each_schema(p, f)),
+            "items" | "additionalProperties" => each_schema(child, f),
+            "anyOf" | "oneOf" | "allOf" => child.as_array_mut().into_iter().flatten().for_each(|o| each_schema(o, f)),
+            _ => {}
+        }
+    }
+    f(obj);
+}
+
 /// The keywords that only bound values: a result's reader needs its shape, not them.
 const CONSTRAINTS: [&str; 7] = ["minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems"];
 
 fn drop_constraints(schema: &mut Value) {
-    visit(schema, &mut |obj| {
+    each_schema(schema, &mut |obj| {
         for key in CONSTRAINTS {
-            // A property may be named like a keyword; only a keyword's value is a scalar.
-            if obj.get(key).is_some_and(|v| !v.is_object()) {
-                obj.remove(key);
-            }
+            obj.remove(key);
         }
         // `anyOf: [{"format": "uri"}, {"maxLength": 0}]` is left with an option that admits anything.
         if obj.get("anyOf").and_then(Value::as_array).is_some_and(|options| options.iter().any(|o| o == &json!({}))) {
             obj.remove("anyOf");
         }
     });
-}
-
-/// Call `f` on every schema object in `schema`, innermost first.
-fn visit(schema: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
-    match schema {
-        Value::Object(obj) => {
-            obj.values_mut().for_each(|v| visit(v, f));
-            f(obj);
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| visit(v, f)),
-        _ => {}
-    }
 }
 
 #[cfg(test)]
@@ -270,8 +298,8 @@ mod tests {
     }
 
     fn check(cat: &Catalogue, tool: &str, arguments: Value) -> Result<(), String> {
-        let schema = &descriptor(cat, tool)["inputSchema"];
-        validate(schema, &arguments, &cat.patterns).map_err(|v| v.to_string())
+        let schema: Value = serde_json::from_str(cat.tool(tool).unwrap().validation_schema()).unwrap();
+        validate(&schema, &arguments, &cat.patterns).map_err(|v| v.to_string())
     }
 
     #[test]
@@ -342,5 +370,21 @@ mod tests {
         // A list's filter explains its field; the rows do not again.
         let rows = &descriptor(&cat, "list_auth_group")["outputSchema"]["properties"]["results"]["items"]["properties"];
         assert!(rows["zone"].get("description").is_none(), "{rows}");
+    }
+
+    #[test]
+    fn what_is_published_leaves_closed_objects_to_the_engine() {
+        let cat = catalogue(3);
+        let list = descriptor(&cat, "list_auth_group");
+        let published = &list["inputSchema"];
+        assert!(published.get("additionalProperties").is_none(), "{published}");
+        assert!(list["outputSchema"].get("required").is_none(), "{list}");
+        // The engine still refuses what the published schema no longer spells out.
+        let refused = check(&cat, "list_auth_group", json!({"colour": "red"})).unwrap_err();
+        assert!(refused.contains("colour"), "{refused}");
+        let update = descriptor(&cat, "update_auth_group");
+        assert!(update["inputSchema"]["properties"]["fields"].get("additionalProperties").is_none(), "{update}");
+        assert!(check(&cat, "update_auth_group", json!({"pk": 1, "fields": {"colour": "red"}})).is_err());
+        assert!(check(&cat, "update_auth_group", json!({"pk": 1, "fields": {"zone": "Zone/001"}})).is_ok());
     }
 }

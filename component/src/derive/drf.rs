@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::admin::{ordering_schema, MAX_PAGE_SIZE};
-use super::views::{answer_schema, callable_methods, param_schema, query_schema, CallMethod};
+use super::views::{answer_schema, callable_methods, param_schema, query_schema, readable_route, CallMethod};
 use super::{names, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{DrfEndpointFacts, DrfListingFacts, DrfViewFacts, ToolNames};
 use crate::schema::fields::{capitalise, object_schema, ModelIndex};
@@ -95,7 +95,7 @@ impl Rules<'_> {
             CallMethod::Fixed(only) => only.clone(),
             CallMethod::Chosen { .. } => "any of its methods".to_string(),
         };
-        let description = format!("{what} (/{}; {how}) {}", endpoint.route, protected_by(permissions));
+        let description = format!("{what} (/{}; {how}) {}", readable_route(&endpoint.route), protected_by(permissions));
         ToolSpec {
             name: names.0,
             alias: names.1,
@@ -111,6 +111,8 @@ impl Rules<'_> {
                 method,
                 gates,
                 shape,
+                app: self.view.app_label.clone(),
+                model: self.view.model.clone(),
             },
         }
     }
@@ -362,7 +364,7 @@ impl Rules<'_> {
             None => CallMethod::Chosen { accepted: methods },
         };
         call_method.add_argument(&mut props, &mut required);
-        let output = answer_schema("The response data.");
+        let output = answer_schema();
         let what = self.what(endpoint, fallback);
         self.spec(endpoint, names, title, what, object_schema(props, &required, true), output, hints, call_method, DrfShape::Response)
     }

@@ -244,29 +244,6 @@ fn verb_term(verb: &str) -> String {
     format!("verb:{verb}")
 }
 
-/// What a tool does, in the words `find_tools` narrows by.
-fn verb_of(tool: &Tool) -> &'static str {
-    match &tool.spec.operation {
-        Operation::AdminList { .. } => "list",
-        Operation::AdminRetrieve { .. } => "get",
-        Operation::AdminCreate { .. } => "create",
-        Operation::AdminUpdate { .. } => "update",
-        Operation::AdminDelete { .. } => "delete",
-        Operation::AdminAction { .. } => "action",
-        Operation::Search { .. } => "search",
-        Operation::DrfCall { handler, .. } => match handler.as_str() {
-            "list" => "list",
-            "retrieve" => "get",
-            "create" => "create",
-            "update" | "partial_update" => "update",
-            "destroy" => "delete",
-            _ => "action",
-        },
-        Operation::ViewCall { .. } => "call",
-        Operation::Custom { .. } => "custom",
-    }
-}
-
 /// The tool's description, read out of its descriptor (the only place it is kept).
 fn description_of(tool: &Tool) -> String {
     let Some(at) = tool.descriptor.find("\"description\":") else { return String::new() };
@@ -316,7 +293,7 @@ impl Finder {
                 Operation::Search { model, .. } => cat.model_index.get(model).copied(),
                 operation => operation.admin().map(|admin| cat.admin_models[admin]),
             };
-            let verb = verb_of(tool);
+            let verb = tool.spec.operation.verb();
             finder.count(&tool.spec.name, NAMING_WEIGHT, &mut counts);
             finder.count(&tool.spec.title, NAMING_WEIGHT, &mut counts);
             finder.count(&description, 1, &mut counts);

@@ -103,11 +103,19 @@ pub enum Operation {
     /// capabilities it needs is refused.
     Custom { client_capabilities: Vec<String> },
     /// A routed view, called with `method`. `gates` are what protects it, stated in the
-    /// tool's `_meta`.
-    ViewCall { view: String, method: views::CallMethod, gates: Vec<Value> },
+    /// tool's `_meta`; `app` is the app it belongs to (toolsets).
+    ViewCall { view: String, method: views::CallMethod, gates: Vec<Value>, app: Option<String> },
     /// A DRF view's handler, called through DRF's own dispatch with `method`; `shape` reads
-    /// its answer.
-    DrfCall { view: String, handler: String, method: views::CallMethod, gates: Vec<Value>, shape: drf::DrfShape },
+    /// its answer. `app` and `model` are where it belongs (toolsets).
+    DrfCall {
+        view: String,
+        handler: String,
+        method: views::CallMethod,
+        gates: Vec<Value>,
+        shape: drf::DrfShape,
+        app: Option<String>,
+        model: Option<String>,
+    },
     /// A `DJANGO_MCP_MODEL_SEARCH` tool; through `admin`'s `get_queryset` when there is one.
     Search {
         model: String,
@@ -130,6 +138,29 @@ impl Operation {
             | Operation::AdminDelete { admin }
             | Operation::AdminAction { admin, .. } => Some(*admin),
             Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::DrfCall { .. } | Operation::Search { .. } => None,
+        }
+    }
+
+    /// What the tool does, in the words `find_tools` and toolset patterns narrow by.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Operation::AdminList { .. } => "list",
+            Operation::AdminRetrieve { .. } => "get",
+            Operation::AdminCreate { .. } => "create",
+            Operation::AdminUpdate { .. } => "update",
+            Operation::AdminDelete { .. } => "delete",
+            Operation::AdminAction { .. } => "action",
+            Operation::Search { .. } => "search",
+            Operation::DrfCall { handler, .. } => match handler.as_str() {
+                "list" => "list",
+                "retrieve" => "get",
+                "create" => "create",
+                "update" | "partial_update" => "update",
+                "destroy" => "delete",
+                _ => "action",
+            },
+            Operation::ViewCall { .. } => "call",
+            Operation::Custom { .. } => "custom",
         }
     }
 }
@@ -166,15 +197,23 @@ pub struct Tool {
     pub descriptor: String,
     /// Where the input schema's JSON text sits in the descriptor (see `input_schema`).
     input_schema_at: Range<usize>,
+    /// The schema calls are validated against, when it says more than the published one
+    /// (`compact::publish`): the constraints a descriptor leaves to the engine.
+    validation_schema: Option<Box<str>>,
     /// Its gate's place in `Catalogue::gate_checks`.
     pub gate_index: usize,
 }
 
 impl Tool {
-    /// The input schema as JSON text, parsed when a call is validated against it: a slice of
-    /// the descriptor, so a catalogue keeps it once.
+    /// The input schema as published, JSON text: a slice of the descriptor.
     pub fn input_schema(&self) -> &str {
         &self.descriptor[self.input_schema_at.clone()]
+    }
+
+    /// The input schema calls are validated against, JSON text: the published one, or the
+    /// whole one where publishing left constraints to the engine.
+    pub fn validation_schema(&self) -> &str {
+        self.validation_schema.as_deref().unwrap_or_else(|| self.input_schema())
     }
 }
 
@@ -411,10 +450,11 @@ impl Registration {
             }
             // After the check that may skip the tool: its choice prompts are for a tool served.
             compact::compact(&mut spec, cat, &mut self.choice_prompts);
+            let validation_schema = compact::publish(&mut spec).map(String::into_boxed_str);
             let (descriptor, input_schema_at) = describe(&mut spec);
             let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
             cat.tool_index.insert(spec.name.clone(), cat.tools.len());
-            cat.tools.push(Tool { spec, descriptor, input_schema_at, gate_index });
+            cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index });
         }
     }
 

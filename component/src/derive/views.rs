@@ -130,17 +130,64 @@ pub fn query_schema() -> Value {
     json!({"type": "object", "additionalProperties": {"type": ["string", "array"], "items": {"type": "string"}}})
 }
 
-/// A view's answer as a tool result: `{status, headers, body}`.
-pub fn answer_schema(body: &str) -> Value {
+/// A view's answer as a tool result: `{status, headers, body}` (the instructions say once
+/// how a body is given).
+pub fn answer_schema() -> Value {
     object_schema(
         Map::from_iter([
             ("status".to_string(), json!({"type": "integer"})),
-            ("headers".to_string(), json!({"type": "object", "additionalProperties": {"type": "string"}})),
-            ("body".to_string(), json!({"description": body})),
+            ("headers".to_string(), json!({"type": "object"})),
+            ("body".to_string(), json!({})),
         ]),
         &["status", "headers", "body"],
         false,
     )
+}
+
+/// A route as a reader takes it in: a regular expression's named group `(?P<id>[^/.]+)` as
+/// `<id>`, without the anchors (`^…$`).
+pub fn readable_route(route: &str) -> String {
+    let route = route.strip_prefix('^').unwrap_or(route);
+    let route = route.strip_suffix('$').unwrap_or(route);
+    let mut readable = String::with_capacity(route.len());
+    let mut rest = route;
+    while let Some(start) = rest.find("(?P<") {
+        readable.push_str(&rest[..start]);
+        let group = &rest[start..];
+        let (Some(name_end), Some(group_end)) = (group.find('>'), group_end(group)) else {
+            rest = group;
+            break;
+        };
+        readable.push('<');
+        readable.push_str(&group[4..name_end]);
+        readable.push('>');
+        rest = &group[group_end..];
+    }
+    readable.push_str(rest);
+    readable
+}
+
+/// The length of the group `group` opens (with its closing parenthesis), escapes and
+/// character classes skipped; None when it is not closed.
+fn group_end(group: &str) -> Option<usize> {
+    let (mut depth, mut in_class, mut escaped) = (0usize, false, false);
+    for (at, c) in group.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' => in_class = true,
+            ']' => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(at + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A sentence naming what protects the view.
@@ -209,9 +256,9 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
     };
     call_method.add_argument(&mut properties, &mut required);
     let input = object_schema(properties, &required, true);
-    let output = answer_schema("JSON bodies parsed; HTML as readable text; redirects are not followed.");
+    let output = answer_schema();
     let what = if view.description.is_empty() { format!("{}.{}", view.module, view.qualname) } else { view.description.clone() };
-    let description = format!("{what} (/{}; {}) {}", view.route, method.unwrap_or("any method"), describe_gates(&view.gates));
+    let description = format!("{what} (/{}; {}) {}", readable_route(&view.route), method.unwrap_or("any method"), describe_gates(&view.gates));
     ToolSpec {
         name,
         alias,
@@ -221,7 +268,7 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
         output_schema: output,
         hints: hints(verb),
         gate: Gate::View { view: view.id.clone() },
-        operation: Operation::ViewCall { view: view.id.clone(), method: call_method, gates: view.gates.clone() },
+        operation: Operation::ViewCall { view: view.id.clone(), method: call_method, gates: view.gates.clone(), app: view.app_label.clone() },
     }
 }
 
@@ -306,5 +353,14 @@ mod tests {
     fn a_gate_on_some_methods_says_which() {
         let gates = [json!({"kind": "login"}), json!({"kind": "permission", "permissions": ["a.b"], "methods": ["POST"]})];
         assert_eq!(describe_gates(&gates), "Protected by: login required; permission a.b for POST.");
+    }
+
+    #[test]
+    fn a_regex_route_reads_as_its_parameters() {
+        assert_eq!(readable_route("auth/users/(?P<id>[^/.]+)/"), "auth/users/<id>/");
+        assert_eq!(readable_route("^api/(?P<year>(19|20)[0-9]{2})/(?P<slug>[\\w)(-]+)/$"), "api/<year>/<slug>/");
+        assert_eq!(readable_route("library/books/<int:pk>/"), "library/books/<int:pk>/");
+        // A group left open is shown as written rather than guessed at.
+        assert_eq!(readable_route("a/(?P<x>[0-9]+/"), "a/(?P<x>[0-9]+/");
     }
 }

@@ -519,8 +519,11 @@ fn capabilities(cat: &Catalogue) -> Value {
     caps
 }
 
-const INSTRUCTIONS: &str = "Tools derived from this Django project's admin. Every call runs with the \
-                            Django permissions of the caller; list tools page with page/page_size.";
+const INSTRUCTIONS: &str = "Tools derived from this Django project's admin, views and API. Every call runs \
+                            with the Django permissions of the caller, as the admin's own pages do (its forms' \
+                            validation, save_model, history); list tools page with page/page_size. A tool \
+                            that calls a view answers {status, headers, body}: a JSON body parsed, HTML as \
+                            readable text, redirects not followed.";
 
 /// The instructions, with how to use the discovery meta-tools when discovery is on.
 fn instructions(cat: &Catalogue) -> String {

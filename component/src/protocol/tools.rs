@@ -74,7 +74,7 @@ pub(crate) fn begin(
         }
     }
     let authorize = json!({"kind": "authorize", "tool": tool.spec.name, "checks": [tool.spec.gate.to_json()]});
-    let schema: Value = serde_json::from_str(tool.input_schema()).expect("the catalogue rendered it");
+    let schema: Value = serde_json::from_str(tool.validation_schema()).expect("the catalogue rendered it");
     let (effects, invalid) = match validate(&schema, &arguments, &cat.patterns) {
         Ok(()) => (vec![authorize, work], None),
         Err(violation) => (vec![authorize], Some(violation)),
