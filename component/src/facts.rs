@@ -471,6 +471,9 @@ pub struct ViewFacts {
     pub module: String,
     #[serde(default)]
     pub qualname: String,
+    /// The installed app whose package holds the view (toolset patterns match it).
+    #[serde(default)]
+    pub app_label: Option<String>,
     #[serde(default)]
     pub class_kind: Option<String>,
     /// Lower-case HTTP methods the view handles; empty: any.
@@ -517,6 +520,12 @@ pub struct DrfViewFacts {
     pub label: String,
     pub module: String,
     pub qualname: String,
+    /// The installed app whose package holds the view, and the label of the model its
+    /// queryset is of (toolset patterns match them).
+    #[serde(default)]
+    pub app_label: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
     #[serde(default)]
     pub viewset: bool,
     #[serde(default)]

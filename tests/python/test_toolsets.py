@@ -22,6 +22,11 @@ def names(mcp):
     return {tool["name"] for tool in mcp.all_tools()}
 
 
+def library_app(name):
+    """Whether a demo tool is the library app's: its admin, views, or DRF API (`api_`)."""
+    return "library" in name or "api" in name
+
+
 def refusal(mcp, method, params):
     error = mcp.rpc(method, params)["error"]
     assert error["code"] == -32003, error
@@ -32,9 +37,19 @@ def test_an_app_pattern_lists_and_calls_only_that_apps_tools(mcp_as, make_key):
     mcp = mcp_as(make_key("alice", allowed_tools=["library.*"]))
     listed = names(mcp)
     assert {"list_library_book", "create_library_tag", "mark_published_library_book"} <= listed
-    assert all("library" in name for name in listed) and "list_auth_user" not in listed
+    # The app's routed views and DRF API (modules of its package) are the app's too.
+    assert {"get_library_books_by_year", "list_api_book", "list_api_tag"} <= listed
+    assert "list_auth_user" not in listed
     assert mcp.call("list_library_author")["isError"] is False
     assert refusal(mcp, "tools/call", {"name": "list_auth_user", "arguments": {}}) == "out_of_scope: tool not in this key's allowlist"
+
+
+def test_a_model_pattern_reaches_its_drf_viewset_but_not_the_apps_views(mcp_as, make_key):
+    listed = names(mcp_as(make_key("alice", allowed_tools=["library.Book.*"])))
+    assert {"list_library_book", "list_api_book", "get_api_book"} <= listed
+    assert not listed & {"get_library_books_by_year", "list_api_tag", "list_library_author"}
+    elsewhere = names(mcp_as(make_key("alice", allowed_tools=["auth.*"])))
+    assert "list_auth_user" in elsewhere and not {n for n in elsewhere if "api" in n or "library" in n}
 
 
 def test_a_read_pattern_serves_only_read_only_tools_and_refuses_writes(mcp_as, make_key):
@@ -49,7 +64,7 @@ def test_a_read_pattern_serves_only_read_only_tools_and_refuses_writes(mcp_as, m
 
 def test_a_read_only_key_refuses_writes_whatever_its_allowlist(mcp_as, make_key):
     mcp = mcp_as(make_key("alice", allowed_tools=["library.Tag.*"], read_only=True))
-    assert names(mcp) == {"list_library_tag", "get_library_tag"}
+    assert names(mcp) == {"list_library_tag", "get_library_tag", "list_api_tag", "get_api_tag"}  # admin and DRF
     message = refusal(mcp, "tools/call", {"name": "create_library_tag", "arguments": {"name": "New", "slug": "new"}})
     assert message == "out_of_scope: tool not read-only, and this key is read-only"
 
@@ -58,7 +73,7 @@ def test_a_read_only_key_refuses_writes_whatever_its_allowlist(mcp_as, make_key)
 def test_a_read_only_endpoint_refuses_writes_for_a_superuser(client, alice_key, support, path):
     mcp = InProcessMCP(client, alice_key, path=path)
     tools = mcp.all_tools()
-    assert tools and all(t["annotations"]["readOnlyHint"] and "library" in t["name"] for t in tools)
+    assert tools and all(t["annotations"]["readOnlyHint"] and library_app(t["name"]) for t in tools)
     before = db_dump("library_")
     message = refusal(mcp, "tools/call", {"name": "create_library_tag", "arguments": {"name": "New", "slug": "new"}})
     assert message == "out_of_scope: tool not read-only, and this endpoint is read-only"
@@ -142,7 +157,7 @@ def test_sdk_client_on_a_toolset_key(live_demo):
     async def main():
         async with http_client(live_demo, credential) as client:
             tools = await list_all_tools(client)
-            assert tools and all("library" in t.name and t.annotations.read_only_hint for t in tools)
+            assert tools and all(library_app(t.name) and t.annotations.read_only_hint for t in tools)
             assert (await client.call_tool("list_library_tag", {})).is_error is False
             with pytest.raises(MCPError) as refused:
                 await client.call_tool("create_library_tag", {"name": "New", "slug": "new"})

@@ -10,9 +10,11 @@
 //! ```
 //!
 //! An entry that is exactly an item's name is that name, never a pattern, so an allowlist
-//! of names means what it always did. Only items that belong to a model (admin and search
-//! tools, model resource templates, admin action prompts) have an app and a model; the rest
-//! match a pattern only through `*` there (`*.read`, `*.*.write`).
+//! of names means what it always did. Items that belong to a model (admin and search tools,
+//! model resource templates, admin action prompts, a DRF view with a queryset) have an app
+//! and a model; a routed view has the app whose package holds it; the rest match a pattern
+//! only through `*` there (`*.read`, `*.*.write`). A view's verb is `call`, a DRF handler's
+//! its ViewSet verb (`list`, `get`, …, `action` for an `@action`).
 
 use std::cell::OnceCell;
 
@@ -48,10 +50,10 @@ impl Pattern {
     }
 
     fn matches(&self, item: &Item) -> bool {
-        let place = match item.model.and_then(|label| label.split_once('.')) {
-            Some((app, model)) => (self.app == "*" || self.app == app) && (self.model == "*" || self.model == model.to_ascii_lowercase()),
-            None => self.app == "*" && self.model == "*",
-        };
+        let model_name = item.model.and_then(|label| label.split_once('.')).map(|(_, name)| name);
+        let app = self.app == "*" || item.app == Some(self.app.as_str());
+        let model = self.model == "*" || model_name.is_some_and(|name| name.eq_ignore_ascii_case(&self.model));
+        let place = app && model;
         let verb = match self.verb.as_str() {
             "*" => true,
             "read" => item.read_only,
@@ -66,6 +68,8 @@ impl Pattern {
 pub struct Item<'a> {
     /// The names an entry may give it: a tool's name and alias, a prompt's name, a URI.
     names: Vec<&'a str>,
+    /// The label of the app it belongs to.
+    app: Option<&'a str>,
     /// The label (`app.Model`) of the model it belongs to.
     model: Option<&'a str>,
     verb: Option<&'static str>,
@@ -74,18 +78,20 @@ pub struct Item<'a> {
 
 impl<'a> Item<'a> {
     pub fn tool(cat: &'a Catalogue, tool: &'a Tool) -> Item<'a> {
-        let admin = |admin: &usize, verb| (Some(cat.admin_model(*admin).label.as_str()), Some(verb));
-        let (model, verb) = match &tool.spec.operation {
-            Operation::AdminList { admin: a, .. } => admin(a, "list"),
-            Operation::AdminRetrieve { admin: a, .. } => admin(a, "get"),
-            Operation::AdminCreate { admin: a, .. } => admin(a, "create"),
-            Operation::AdminUpdate { admin: a, .. } => admin(a, "update"),
-            Operation::AdminDelete { admin: a } => admin(a, "delete"),
-            Operation::AdminAction { admin: a, .. } => admin(a, "action"),
-            Operation::Search { model, .. } => (Some(model.as_str()), Some("search")),
-            Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::DrfCall { .. } => (None, None),
+        let operation = &tool.spec.operation;
+        let (app, model) = match operation {
+            Operation::ViewCall { app, .. } => (app.as_deref(), None),
+            // A DRF view of a model belongs with it, as an admin does, wherever its module is.
+            Operation::DrfCall { app, model, .. } => (app_of(model.as_deref()).or(app.as_deref()), model.as_deref()),
+            Operation::Search { model, .. } => (app_of(Some(model)), Some(model.as_str())),
+            Operation::Custom { .. } => (None, None),
+            _ => {
+                let label = operation.admin().map(|admin| cat.admin_model(admin).label.as_str());
+                (app_of(label), label)
+            }
         };
-        Item { names: vec![&tool.spec.name, &tool.spec.alias], model, verb, read_only: tool.spec.hints.read_only }
+        let names = vec![tool.spec.name.as_str(), tool.spec.alias.as_str()];
+        Item { names, app, model, verb: Some(operation.verb()), read_only: tool.spec.hints.read_only }
     }
 
     /// A resource or template: a read, of its model's objects when it has one.
@@ -94,7 +100,7 @@ impl<'a> Item<'a> {
             Reader::Object { source, .. } | Reader::File { source, .. } => Some(source_label(cat, source)),
             Reader::Custom { .. } => None,
         };
-        Item { names: vec![&resource.uri], model, verb: Some("get"), read_only: true }
+        Item { names: vec![&resource.uri], app: app_of(model), model, verb: Some("get"), read_only: true }
     }
 
     /// An admin action's prompt is that action's (a write); other prompts only render text.
@@ -102,8 +108,13 @@ impl<'a> Item<'a> {
         let model = prompt.objects.as_ref().map(|source| source_label(cat, source));
         let mut names = vec![prompt.name.as_str()];
         names.extend(prompt.serves.iter().map(String::as_str));
-        Item { names, model, verb: model.map(|_| "action"), read_only: model.is_none() }
+        Item { names, app: app_of(model), model, verb: model.map(|_| "action"), read_only: model.is_none() }
     }
+}
+
+/// The app label of a model label (`library.Book`: `library`).
+fn app_of(label: Option<&str>) -> Option<&str> {
+    label.and_then(|label| label.split_once('.')).map(|(app, _)| app)
 }
 
 fn source_label<'a>(cat: &'a Catalogue, source: &'a Source) -> &'a str {
@@ -198,7 +209,7 @@ mod tests {
     }
 
     fn item(model: Option<&'static str>, verb: Option<&'static str>, read_only: bool) -> Item<'static> {
-        Item { names: vec!["some_tool"], model, verb, read_only }
+        Item { names: vec!["some_tool"], app: app_of(model), model, verb, read_only }
     }
 
     #[test]
@@ -217,13 +228,17 @@ mod tests {
     fn patterns_match_by_app_model_and_verb() {
         let book_update = item(Some("library.Book"), Some("update"), false);
         let book_list = item(Some("library.Book"), Some("list"), true);
-        let view = item(None, None, true);
+        let view = item(None, Some("call"), true);
+        let library_view = Item { app: Some("library"), ..item(None, Some("call"), false) };
         let matches = |entry: &str, item: &Item| Pattern::parse(entry).unwrap().matches(item);
         assert!(matches("library.*", &book_update) && matches("library.book.*", &book_update));
         assert!(matches("library.Book.update", &book_update) && !matches("library.Book.update", &book_list));
         assert!(matches("*.read", &book_list) && !matches("*.read", &book_update) && matches("*.write", &book_update));
         assert!(matches("library.read", &book_list) && !matches("shop.*", &book_list) && !matches("library.Author.*", &book_list));
         assert!(matches("*.read", &view) && matches("*.*.read", &view) && !matches("library.*", &view) && !matches("*.list", &view));
+        // A view of an app's package is the app's, of no model.
+        assert!(matches("library.*", &library_view) && matches("library.write", &library_view));
+        assert!(!matches("library.Book.*", &library_view) && !matches("shop.*", &library_view));
     }
 
     #[test]

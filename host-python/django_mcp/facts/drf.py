@@ -14,7 +14,8 @@ import sys
 
 from django_mcp import left_out
 from django_mcp.facts.views import (
-    RoutedView, Selection, description, is_private_callback, path_params, route_text, routed_patterns, unique_id,
+    RoutedView, Selection, app_label_of, description, is_private_callback, path_params, route_text, routed_patterns,
+    unique_id,
 )
 
 logger = logging.getLogger("django_mcp.facts")
@@ -119,12 +120,22 @@ def _describe(group, ids):
         "label": group["stem"].replace(":", "_").replace("-", "_"),
         "module": cls.__module__,
         "qualname": _qualname(cls),
+        "app_label": app_label_of(cls.__module__),
+        "model": _model_label(cls),
         "viewset": group["viewset"],
         "description": description(cls),
         "permissions": [_permission_name(p) for p in getattr(cls, "permission_classes", ())],
         "endpoints": endpoints,
     }
     return view, facts
+
+
+def _model_label(cls):
+    """The label of the model a view's class-level queryset is of (`get_queryset()` may need a
+    request: not asked)."""
+    queryset = getattr(cls, "queryset", None)
+    model = getattr(queryset, "model", None)
+    return model._meta.label if model is not None else None
 
 
 def _handlers(callback, cls, viewset):

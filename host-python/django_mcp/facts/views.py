@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 
 from asgiref.sync import iscoroutinefunction
+from django.apps import apps
 from django.conf import settings
 from django.contrib.admin import AdminSite, ModelAdmin
 from django.contrib.admin.sites import all_sites
@@ -258,6 +259,7 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
             "path_params": params,
             "module": target.__module__,
             "qualname": target.__qualname__,
+            "app_label": app_label_of(target.__module__),
             "kind": "class" if view_class else "function",
             "class_kind": class_kind,
             "methods": methods,
@@ -415,6 +417,13 @@ def _class_kind(view_class):
         if issubclass(view_class, bases):
             return kind
     return "other"
+
+
+def app_label_of(module):
+    """The label of the installed app whose package holds `module`, or None: what toolset
+    patterns (`library.*`) match a view by."""
+    config = apps.get_containing_app_config(module)
+    return config.label if config is not None else None
 
 
 def description(target):
