@@ -4,6 +4,7 @@ metadata documents), the code flow with PKCE, tokens at the MCP endpoint, refres
 and every refusal with its status, its WWW-Authenticate and the database unchanged."""
 
 import datetime
+import time
 
 import httpx2
 import pytest
@@ -300,3 +301,62 @@ def test_registrations_are_limited_per_address(oauth_live):
     assert int(limited.headers["Retry-After"]) >= 1
     assert limited.json()["error"] == "temporarily_unavailable"
     assert len(db_dump(oauth_live["db"])["oauth2_provider_application"]) == before + len(accepted)
+
+
+# --- client metadata documents --------------------------------------------------------------
+
+
+def cimd_refused(live, url):
+    """An authorization request naming the document at `url` as its client: refused on the
+    error page (never a redirect to a URI the document named), nothing stored."""
+    response = authorization_refused(live, authorize_url(live, url, pkce()[1]))
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "Invalid client_id parameter value." in response.text
+    return response
+
+
+def document(live, path, **metadata):
+    return live["cimd"].publish(path, {"client_name": path, "redirect_uris": [REDIRECT],
+                                       "token_endpoint_auth_method": "none", **metadata})
+
+
+def test_a_client_metadata_document_registers_its_client_on_first_sight(oauth_live):
+    url = document(oauth_live, "clients/first-sight.json", client_name="Metadata client")
+    issued = tokens(oauth_live, url)
+    assert mcp_post(oauth_live, issued["access_token"]).status_code == 200
+    [row] = [row for row in db_dump(oauth_live["db"])["oauth2_provider_application"] if url in row]
+    assert "cimd" in row and "Metadata client" in row
+
+
+def test_a_document_that_names_another_client_id_is_refused(oauth_live):
+    url = oauth_live["cimd"].url("clients/impostor.json")
+    oauth_live["cimd"].publish("clients/impostor.json", {"client_id": "https://claude.ai/oauth/client.json",
+                                                          "redirect_uris": [REDIRECT]})
+    cimd_refused(oauth_live, url)
+
+
+def test_a_document_with_a_redirect_uri_that_is_not_https_or_loopback_is_refused(oauth_live):
+    cimd_refused(oauth_live, document(oauth_live, "clients/plain-http.json", redirect_uris=[
+        REDIRECT, "http://attacker.example.com/callback"]))
+
+
+def test_a_document_over_the_size_limit_is_refused(oauth_live):
+    cimd_refused(oauth_live, document(oauth_live, "clients/large.json", client_uri="https://x.example/" + "a" * 20000))
+
+
+def test_a_document_that_is_not_json_is_refused(oauth_live):
+    url = oauth_live["cimd"].publish("clients/page.json", body=b"<html></html>", content_type="text/html")
+    cimd_refused(oauth_live, url)
+
+
+def test_a_document_slower_than_the_time_limit_is_refused(oauth_live):
+    """oauth_project allows 2 s (the toolkit's CIMD_FETCH_TIMEOUT_SECONDS)."""
+    url = oauth_live["cimd"].publish("clients/slow.json", {"redirect_uris": [REDIRECT]}, delay=4)
+    started = time.monotonic()
+    cimd_refused(oauth_live, url)
+    assert time.monotonic() - started < 4
+
+
+def test_a_document_url_that_does_not_answer_is_refused(oauth_live):
+    cimd_refused(oauth_live, oauth_live["cimd"].url("clients/missing.json"))

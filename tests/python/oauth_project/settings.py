@@ -25,3 +25,7 @@ if os.environ.get("OAUTH_TEST_CIMD_CA"):
 
 # Logging in at the consent step is part of most tests: a fast hasher keeps it cheap.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+# The project's own settings for the toolkit go over the package's (but for its rules): here a
+# short fetch time for client metadata documents, which the tests exceed on purpose.
+OAUTH2_PROVIDER = {"CIMD_FETCH_TIMEOUT_SECONDS": 2}
