@@ -112,3 +112,39 @@ def test_with_a_token_the_view_answers_only_its_bearer(client, settings, scrape)
     assert client.get("/metrics/", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert ("django_mcp_engine_traps_total", ()) in scrape(HTTP_AUTHORIZATION="Bearer s3cret-scraper")
     assert client.post("/metrics/", HTTP_AUTHORIZATION="Bearer s3cret-scraper").status_code == 405
+
+
+def test_two_server_processes_sharing_a_multiprocess_directory_serve_one_total(tmp_path):
+    """prometheus_client's multiprocess mode, as docs/telemetry.md sets it up for several
+    workers: two uvicorn processes count into one directory, and whichever answers the scrape
+    serves the requests both answered."""
+    import json
+    import os
+    import urllib.request
+
+    from conftest import DEMO, serve_uvicorn
+
+    (tmp_path / "metrics").mkdir()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "telemetry_settings", "DEMO_DB": str(tmp_path / "db.sqlite3"),
+           "DEMO_DEBUG": "0", "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+           "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)])}
+
+    def ping(url):
+        body = json.dumps(PING).encode()
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.load(response)["result"] == {}
+
+    def pings_counted(url):
+        with urllib.request.urlopen(url.replace("/mcp/", "/metrics/"), timeout=30) as response:
+            samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                       for family in text_string_to_metric_families(response.read().decode()) for s in family.samples}
+        return samples.get(("django_mcp_requests_total",
+                            (("method", "ping"), ("outcome", "allow"), ("transport", "streamable-http"))))
+
+    app = "demo_project.asgi:application"
+    with serve_uvicorn(app, DEMO, env, tmp_path / "a.log") as a, serve_uvicorn(app, DEMO, env, tmp_path / "b.log") as b:
+        for url in (a, a, a, b, b):
+            ping(url)
+        assert (pings_counted(a), pings_counted(b)) == (5, 5)
