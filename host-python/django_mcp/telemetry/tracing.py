@@ -142,8 +142,15 @@ class Child:
 
 
 def step_span():
-    return Child("engine.step")
+    return Child("engine.step") if _recording() else None
 
 
 def effect_span(kind):
-    return Child(f"effect {kind}", {"django_mcp.effect.kind": kind})
+    return Child(f"effect {kind}", {"django_mcp.effect.kind": kind}) if _recording() else None
+
+
+def _recording():
+    """Whether the request's span records: children of one that does not (no SDK, or sampled
+    out) would not either under the default parent-based sampling, so none are made."""
+    span = _request_span.get()
+    return span is not None and span.is_recording()
