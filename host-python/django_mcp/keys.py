@@ -2,11 +2,13 @@
 
 import enum
 import re
+import weakref
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.signals import setting_changed
 from django.db import connections, router
-from django.db.models.query import get_related_populators
+from django.db.models import query as model_query
 from django.dispatch import receiver
 
 from .models import CREDENTIAL_SEPARATOR, KEY_ID_LENGTH, MCPAPIKey
@@ -120,13 +122,14 @@ def find_key(key_id):
     return compiled_lookup(MCPAPIKey, "key_id", ("user",)).find(key_id)
 
 
-def compiled_lookup(model, field, related):
-    """The `CompiledLookup` of `model` by its unique `field`, with the `related` rows, on the
-    alias the router reads `model` from."""
+def compiled_lookup(model, field, related, only=None):
+    """The `CompiledLookup` of `model` by its unique `field`, with the `related` rows (and only
+    the fields `only` names, as `QuerySet.only`, when given), on the alias the router reads
+    `model` from."""
     alias = router.db_for_read(model)
-    lookup = _lookups.get((alias, model, field, related))
+    lookup = _lookups.get((alias, model, field, related, only))
     if lookup is None:
-        lookup = _lookups[alias, model, field, related] = CompiledLookup(alias, model, field, related)
+        lookup = _lookups[alias, model, field, related, only] = CompiledLookup(alias, model, field, related, only)
     return lookup
 
 
@@ -150,9 +153,11 @@ class CompiledLookup:
 
     _VALUE = "\x00value"  # no looked-up value looks like this: it marks the parameter to replace
 
-    def __init__(self, alias, model, field, related):
+    def __init__(self, alias, model, field, related, only=None):
         self.alias, self.model = alias, model
         queryset = model._default_manager.using(alias).select_related(*related).filter(**{field: self._VALUE})
+        if only is not None:
+            queryset = queryset.only(*only)
         own = connections.create_connection(alias)
         try:
             self.compiler = queryset.query.get_compiler(connection=own)
@@ -164,7 +169,23 @@ class CompiledLookup:
         fields = self.compiler.klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [column[0].target.attname for column in self.compiler.select[self.start:self.end]]
-        self.populators = get_related_populators(self.compiler.klass_info, self.compiler.select, alias)
+        # Django 6.1 hands the queryset's fetch mode to `from_db` and the populators (through a
+        # helper that also serves `from_db` overrides written before fetch modes, while they
+        # are deprecated).
+        self.fetch_mode = getattr(queryset, "_fetch_mode", None)
+        if self.fetch_mode is None:
+            self.from_db = model.from_db
+            self.populators = model_query.get_related_populators(self.compiler.klass_info, self.compiler.select, alias)
+        else:
+            bind = getattr(model_query, "_get_from_db", None)
+            self.from_db = bind(model, self.fetch_mode) if bind else partial(model.from_db, fetch_mode=self.fetch_mode)
+            self.populators = model_query.get_related_populators(
+                self.compiler.klass_info, self.compiler.select, alias, self.fetch_mode)
+        # What `results_iter` would work out again for every row it is given.
+        columns = [column[0] for column in self.compiler.select[:self.compiler.col_count]]
+        if self.compiler.has_composite_fields(columns):
+            raise ValueError(f"{model._meta.label} has composite fields: a CompiledLookup does not read them")
+        self.converters = self.compiler.get_converters(columns)
 
     def find(self, value):
         params = list(self.params)
@@ -174,8 +195,12 @@ class CompiledLookup:
             rows = cursor.fetchmany(2)
         if len(rows) != 1:  # the field is unique: none, or one
             return None
-        (row,) = self.compiler.results_iter(results=[rows])
-        instance = self.model.from_db(self.alias, self.init_list, row[self.start:self.end])
+        row = rows[0]
+        if self.converters:
+            (row,) = self.compiler.apply_converters(rows, self.converters)
+        instance = self.from_db(self.alias, self.init_list, row[self.start:self.end])
+        if self.fetch_mode is not None and self.fetch_mode.track_peers:  # its only peer is itself
+            instance._state.peers = [weakref.ref(instance)]
         for populator in self.populators:
             populator.populate(row, instance)
         return instance

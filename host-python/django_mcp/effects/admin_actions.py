@@ -17,6 +17,7 @@ from django.http.response import HttpResponseBase, HttpResponseRedirectBase
 from django.utils.html import strip_tags
 
 from django_mcp.effects import EffectError, Forbidden
+from django_mcp.facts.changelist import action_parts
 
 #: Messages at these levels are reported with their level, so a refusal reads as one.
 LEVEL_PREFIX = {messages.WARNING: "Warning: ", messages.ERROR: "Error: "}
@@ -35,7 +36,7 @@ def admin_action(effect, caller, registry):
     action = model_admin.get_actions(request).get(name)
     if action is None:
         raise Forbidden()
-    func = action[0]
+    func, _description = action_parts(action)
     if not pks:
         message = "Items must be selected in order to perform actions on them. No items have been changed."
         raise EffectError("validation", f"pks: {message}", {"pks": [message]})

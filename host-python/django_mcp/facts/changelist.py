@@ -212,9 +212,17 @@ def actions(model_admin, request):
     """The admin actions this request may run (`get_actions`, so `allowed_permissions` are
     applied), each with its description (delete_selected included)."""
     out = []
-    for name, (_func, _name, description) in model_admin.get_actions(request).items():
-        out.append({"name": str(name), "description": action_description(model_admin, description)})
+    for name, action in model_admin.get_actions(request).items():
+        out.append({"name": str(name), "description": action_description(model_admin, action_parts(action)[1])})
     return out
+
+
+def action_parts(action):
+    """(function, description) of a `get_actions` entry: an `Action` since Django 6.1, a
+    (function, name, description) tuple before."""
+    if isinstance(action, tuple):
+        return action[0], action[2]
+    return action.func, action.description
 
 
 def action_description(model_admin, description):
