@@ -86,7 +86,10 @@ class Command(BaseCommand):
         """Rows that exist only to be deleted by `delete_selected`."""
         for name in ("doomed group 1", "doomed group 2"):
             Group.objects.create(name=name)
-        for every in (42, 43):
-            IntervalSchedule.objects.create(every=every, period=IntervalSchedule.DAYS)
+        if apps.is_installed("django_celery_beat"):
+            from django_celery_beat.models import IntervalSchedule
+
+            for every in (42, 43):
+                IntervalSchedule.objects.create(every=every, period=IntervalSchedule.DAYS)
         Tag.objects.create(name="doomed tag", slug="doomed-tag")
         Site.objects.create(domain="doomed.example.com", name="Doomed")
