@@ -4,6 +4,7 @@ for this caller (docs/engine-protocol.md, `admin.list`)."""
 import copy
 import html
 
+from django import forms
 from django.contrib.admin import SimpleListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import get_fields_from_path, lookup_field, lookup_spawns_duplicates
@@ -36,7 +37,7 @@ def admin_list(effect, caller, registry):
     queryset = queryset.order_by(*_ordering(model_admin, request, queryset, effect.get("ordering")))
     search_duplicate = False
     if effect.get("q"):
-        queryset, search_duplicate = _search_results(model_admin, request, queryset, effect["q"])
+        queryset, search_duplicate = _search_results(model_admin, request, queryset, search_text(effect["q"]))
     if filters_duplicate or search_duplicate:
         queryset = queryset.distinct()
     page, size = int(effect["page"]), int(effect["page_size"])
@@ -52,6 +53,15 @@ def admin_list(effect, caller, registry):
         "results": [_list_row(model_admin, obj, columns, masked) for obj in rows],
         "count": count,
     }
+
+
+def search_text(q):
+    """Search text as the admin's search form takes it: a null character is refused (PostgreSQL
+    cannot compare text holding one), whatever the database."""
+    try:
+        return forms.CharField(required=False, strip=False).clean(q)
+    except ValidationError as exc:
+        raise EffectError("validation", f"q: {' '.join(exc.messages)}", {"q": exc.messages}) from None
 
 
 def _search_results(model_admin, request, queryset, q):

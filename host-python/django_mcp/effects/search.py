@@ -18,6 +18,7 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.admin import object_values
+from django_mcp.effects.changelist import search_text
 
 
 def search_permitted(search, request, registry) -> bool:
@@ -50,7 +51,7 @@ def model_search(effect, caller, registry):
     queryset, duplicates = _filter(queryset, search, effect.get("filters") or ())
     search_fields = [name for name in effect.get("search_fields") or () if name in search.search_fields]
     if effect.get("q") and search_fields:
-        queryset = _search(queryset, search_fields, effect["q"])
+        queryset = _search(queryset, search_fields, search_text(effect["q"]))
         duplicates |= any(lookup_spawns_duplicates(opts, name) for name in search_fields)
     if duplicates:
         queryset = queryset.distinct()
