@@ -93,10 +93,13 @@ def main():
         with override_settings(DJANGO_MCP_TELEMETRY=switches):
             switched[name] = telemetry.sinks()
     samples = {(op, name): [] for op in operations for name in CONFIGURATIONS}
+    names = list(CONFIGURATIONS)
     for op, params in operations.items():
         for i in range(args.iterations + 20):  # the first 20 warm up
-            for name, (_switches, tracer) in CONFIGURATIONS.items():
-                telemetry._sinks, tracing.tracer = switched[name], tracers[tracer]
+            # Each call starts the turn at the next configuration: no configuration always
+            # follows the same one (the garbage collector's rhythm would favour some).
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                telemetry._sinks, tracing.tracer = switched[name], tracers[CONFIGURATIONS[name][1]]
                 start, cpu = time.perf_counter(), time.thread_time()
                 call(params)
                 if i >= 20:
