@@ -1,6 +1,7 @@
 """Settings for the demo project: a small library catalogue served to MCP clients.
 
-Environment: DEMO_DB (SQLite file), DEMO_MEDIA (uploads), DEMO_DEBUG ("1" / "0"),
+Environment: DEMO_DB (SQLite file), DEMO_DATABASE_URL (PostgreSQL instead, as
+postgres://user:password@host:port/name), DEMO_MEDIA (uploads), DEMO_DEBUG ("1" / "0"),
 DEMO_SECRET_KEY, DEMO_LOG_LEVEL (for the django_mcp loggers), DEMO_LOG_FORMAT (their line format,
 e.g. with %(process)d to tell the workers of a multi-process server apart), DEMO_MCP_DISCOVERY
 (DJANGO_MCP_DISCOVERY: the package's default, "auto", unless set; the test suite sets "off").
@@ -8,6 +9,9 @@ e.g. with %(process)d to tell the workers of a multi-process server apart), DEMO
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,6 +80,19 @@ DATABASES = {
         "OPTIONS": {"transaction_mode": "IMMEDIATE"},
     }
 }
+if os.environ.get("DEMO_DATABASE_URL"):
+    # PostgreSQL instead: postgres://user:password@host:port/name (psycopg 3 installed).
+    _url = urlsplit(os.environ["DEMO_DATABASE_URL"])
+    if _url.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured("DEMO_DATABASE_URL must be a postgres://user:password@host:port/name URL.")
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(_url.path.lstrip("/")),
+        "USER": unquote(_url.username or ""),
+        "PASSWORD": unquote(_url.password or ""),
+        "HOST": _url.hostname or "",
+        "PORT": str(_url.port or ""),
+    }
 
 AUTH_PASSWORD_VALIDATORS = []  # demo users have demo passwords
 

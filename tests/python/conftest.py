@@ -4,11 +4,15 @@ MCP caller over Django's test client, and a live uvicorn server for the real MCP
 import contextlib
 import json
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.core.management import call_command
@@ -22,6 +26,22 @@ os.environ.setdefault("DEMO_MCP_DISCOVERY", "off")
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
+
+# The database the suite runs on: SQLite unless DJANGO_MCP_TEST_DATABASE=postgres, with
+# DEMO_DATABASE_URL naming a PostgreSQL database (scripts/test-postgres starts a server for it).
+TEST_DATABASE = os.environ.get("DJANGO_MCP_TEST_DATABASE", "sqlite")
+ENGINES = {"sqlite": "django.db.backends.sqlite3", "postgres": "django.db.backends.postgresql"}
+on_postgres_only = pytest.mark.skipif(TEST_DATABASE != "postgres", reason="PostgreSQL only (scripts/test-postgres)")
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if ENGINES.get(TEST_DATABASE) != engine:
+        raise pytest.UsageError(
+            f"DJANGO_MCP_TEST_DATABASE={TEST_DATABASE!r} but the settings use {engine}: use 'sqlite' (the default) "
+            "or 'postgres' with DEMO_DATABASE_URL set (scripts/test-postgres does both).")
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +78,21 @@ def library(db, settings, tmp_path):
     # Covers go to a scratch MEDIA_ROOT, not the demo's; a fast hasher keeps seeding cheap.
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    _restart_sequences()
     call_command("demo_seed", verbosity=0)
+
+
+def _restart_sequences():
+    """Seeded rows get the same pks on every database: SQLite gives a rolled-back test's ids
+    back, PostgreSQL's sequences do not, so they restart after the highest pk left."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    if statements:
+        with connection.cursor() as cursor:
+            cursor.execute(";".join(statements))
 
 
 def _key(username, **kwargs):
@@ -193,9 +227,61 @@ def _manage(env, *args):
     return result.stdout.strip()
 
 
+def live_database(workdir):
+    """Environment entries giving a server of its own an empty database: a SQLite file in
+    `workdir`, or a new database on the run's PostgreSQL server."""
+    if TEST_DATABASE != "postgres":
+        return {"DEMO_DB": str(workdir / "db.sqlite3")}
+    import psycopg
+
+    url = urlsplit(os.environ["DEMO_DATABASE_URL"])
+    name = f"live_{uuid.uuid4().hex}"
+    with psycopg.connect(urlunsplit(url), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return {"DEMO_DATABASE_URL": urlunsplit(url._replace(path=f"/{name}"))}
+
+
+@contextlib.contextmanager
+def _live_connection(env):
+    """A DB-API connection to the database of the server started with `env` (read only for
+    SQLite), and the SQL that lists its tables and a table's columns."""
+    if TEST_DATABASE == "postgres":
+        import psycopg
+
+        with psycopg.connect(env["DEMO_DATABASE_URL"], autocommit=True) as connection:
+            yield connection, "%s", (
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position")
+    else:
+        with contextlib.closing(sqlite3.connect(f"file:{env['DEMO_DB']}?mode=ro", uri=True)) as connection:
+            yield connection, "?", ("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+                                    "SELECT name FROM pragma_table_info(?)")
+
+
+def live_rows(env, sql, *params):
+    """The rows of `sql` (placeholders `?`) on the database of the server started with `env`."""
+    with _live_connection(env) as (connection, mark, _):
+        if mark == "%s":
+            sql = sql.replace("%", "%%")
+        return [tuple(row) for row in connection.execute(sql.replace("?", mark), params).fetchall()]
+
+
+def live_dump(env, leave_out=()):
+    """Every row of every table of that database as `{table: [row, …]}`, rows sorted, columns
+    named "table.column" in `leave_out` aside: equal dumps mean the data did not change."""
+    dump = {}
+    with _live_connection(env) as (connection, _, (tables_sql, columns_sql)):
+        for (table,) in connection.execute(tables_sql).fetchall():
+            columns = [c for (c,) in connection.execute(columns_sql, (table,)).fetchall()
+                       if f"{table}.{c}" not in leave_out]
+            selected = ", ".join(f'"{c}"' for c in columns)
+            dump[table] = sorted(map(tuple, connection.execute(f'SELECT {selected} FROM "{table}"').fetchall()), key=repr)
+    return dump
+
+
 @pytest.fixture(scope="session")
 def live_demo(tmp_path_factory):
-    """The demo project served by uvicorn on 127.0.0.1, with its own SQLite database.
+    """The demo project served by uvicorn on 127.0.0.1, with its own database (`live_database`).
 
     Yields a dict: url, env (for manage.py and mcp_server), and credentials for alice
     (superuser), bob (may view authors only), a revoked key and an expired key.
@@ -203,7 +289,7 @@ def live_demo(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("live")
     env = {
         **os.environ,
-        "DEMO_DB": str(workdir / "db.sqlite3"),
+        **live_database(workdir),
         "DEMO_MEDIA": str(workdir / "media"),
         "DEMO_DEBUG": "0",
         "XDG_CACHE_HOME": str(workdir / "cache"),
@@ -224,6 +310,29 @@ def live_demo(tmp_path_factory):
             ".update(expires_at=timezone.now() - datetime.timedelta(days=1))")
     with serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "server.log") as url:
         yield {"url": url, "env": env, "keys": keys, "log": workdir / "server.log"}
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis server: DJANGO_MCP_TEST_REDIS_URL's (scripts/test-postgres starts one), else this
+    run's own, Debian's redis-server (scripts/test installs it) on 127.0.0.1 and a free port,
+    nothing persisted."""
+    if os.environ.get("DJANGO_MCP_TEST_REDIS_URL"):
+        yield os.environ["DJANGO_MCP_TEST_REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: apt-get install redis-server (scripts/test does)")
+    workdir, port = tmp_path_factory.mktemp("redis"), _free_port()
+    with open(workdir / "redis.log", "w") as log:
+        server = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                                   "--appendonly", "no", "--dir", str(workdir)], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_for_port(port, server)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 @contextlib.contextmanager

@@ -348,7 +348,7 @@ def test_a_failing_save_rolls_everything_back_and_says_nothing_of_why(alice, mon
     for name, arguments in [
         ("update_library_book", {"pk": book.pk, "fields": {"title": "X", "tags": [Tag.objects.first().pk]}}),
         ("create_library_book", {"title": "T", "slug": "t", "pages": 1, "price": 1, "author": book.author_id,
-                                 "tags": [1]}),
+                                 "tags": [Tag.objects.first().pk]}),
     ]:
         assert re.fullmatch(r"internal error \(correlation id [0-9a-f]{32}\)", alice.error(name, arguments))
     assert db_dump(*TRACKED) == before

@@ -2,36 +2,25 @@
 raw socket so that headers can repeat, bodies can be chunked past the limit and bytes can be
 anything: what Django's test client cannot send.
 
-Each case asserts the answer, the live database unchanged (read with sqlite3; the keys'
+Each case asserts the answer, the live database unchanged (read directly, `live_dump`; the keys'
 `last_used_at`, written on use, left out) and an ordinary request answered afterwards.
 """
 
 import json
 import socket
-import sqlite3
 from urllib.parse import urlsplit
 
 import pytest
+
+from conftest import live_dump
 
 LIMIT = 4 * 1024 * 1024
 PING = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
 
 
-def sqlite_dump(path):
-    """Every row of every table of a SQLite file, sorted; the MCP keys' last_used_at aside."""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        dump = {}
-        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        for table in tables:
-            columns = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]
-            if table == "django_mcp_mcpapikey":
-                columns.remove("last_used_at")
-            selected = ", ".join(f'"{c}"' for c in columns)
-            dump[table] = sorted(connection.execute(f'SELECT {selected} FROM "{table}"').fetchall(), key=repr)
-        return dump
-    finally:
-        connection.close()
+def database_dump(live_demo):
+    """The live database's rows, sorted; the MCP keys' last_used_at aside."""
+    return live_dump(live_demo["env"], leave_out={"django_mcp_mcpapikey.last_used_at"})
 
 
 class Raw:
@@ -112,10 +101,10 @@ def _dechunk(data):
 def raw(live_demo):
     raw = Raw(live_demo)
     raw.assert_serving()  # writes alice's last_used_at now, if it is due
-    before = sqlite_dump(live_demo["env"]["DEMO_DB"])
+    before = database_dump(live_demo)
     yield raw
     raw.assert_serving()
-    assert sqlite_dump(live_demo["env"]["DEMO_DB"]) == before
+    assert database_dump(live_demo) == before
 
 
 def test_repeated_authorization_headers_are_401(raw, live_demo):

@@ -17,7 +17,7 @@ from conftest import DEMO, db_dump
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from test_hostile_live import sqlite_dump
+from test_hostile_live import database_dump
 
 from django_mcp.models import MCPAPIKey
 from django_mcp.transport import stdio
@@ -174,8 +174,7 @@ def test_random_json_lines_never_stop_the_server(key, value):
 def test_the_mcp_server_command_survives_hostile_stdin_under_a_strict_locale(live_demo):
     """`manage.py mcp_server` with stdin decoded strictly (as under en_US.UTF-8): a line that
     is not UTF-8 used to end the server with a UnicodeDecodeError."""
-    database = live_demo["env"]["DEMO_DB"]
-    before = sqlite_dump(database)
+    before = database_dump(live_demo)
     lines = [
         b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\xff"}}',
         b"\xc3\x28",
@@ -194,4 +193,4 @@ def test_the_mcp_server_command_survives_hostile_stdin_under_a_strict_locale(liv
     assert replies[2]["error"]["code"] == -32700
     assert replies[3]["id"] == 2 and replies[3]["result"]["isError"] is True
     assert replies[4] == {"jsonrpc": "2.0", "id": "last", "result": {}}
-    assert sqlite_dump(database) == before
+    assert database_dump(live_demo) == before

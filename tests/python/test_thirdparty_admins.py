@@ -4,7 +4,7 @@ The project in `thirdparty/` is the demo plus django.contrib.auth's own User and
 flatpages, redirects, sites, django-celery-beat and django-taggit (a `Bookmark` model uses
 taggit's TaggableManager), and a second admin site, `pages`, whose FlatPage admin holds page
 editors to object-level rules, and routes flatpages' and django.contrib.auth's own views. It
-runs under uvicorn with its own SQLite database.
+runs under uvicorn with its own database.
 
 What is shown: every tool of every registered model is listed with schemas a Draft 2020-12
 validator accepts; list and get work everywhere and their results validate (formats checked);
@@ -19,7 +19,6 @@ import datetime
 import difflib
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from decimal import Decimal, InvalidOperation
@@ -33,7 +32,7 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import DEMO, list_all_tools, serve_uvicorn
+from conftest import DEMO, list_all_tools, live_database, live_dump, live_rows, serve_uvicorn
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "thirdparty"
@@ -73,7 +72,7 @@ def _manage(env, *args):
     return result.stdout.strip()
 
 
-def _pks(db):
+def _pks(env):
     """Primary keys of the seeded rows the tests refer to, read from the database."""
     queries = {
         "alice": "SELECT id FROM auth_user WHERE username = 'alice'",
@@ -96,8 +95,7 @@ def _pks(db):
         "python_tag": "SELECT id FROM taggit_tag WHERE name = 'python'",
         "bookmark": "SELECT id FROM thirdparty_bookmark WHERE title = 'Django'",
     }
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        return {name: conn.execute(sql).fetchone()[0] for name, sql in queries.items()}
+    return {name: live_rows(env, sql)[0][0] for name, sql in queries.items()}
 
 
 def project_env(workdir):
@@ -105,7 +103,7 @@ def project_env(workdir):
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "thirdparty.settings",
-        "DEMO_DB": str(workdir / "db.sqlite3"),
+        **live_database(workdir),
         "DEMO_MEDIA": str(workdir / "media"),
         "DEMO_DEBUG": "0",
         "XDG_CACHE_HOME": str(workdir / "cache"),
@@ -116,7 +114,7 @@ def project_env(workdir):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    """The third-party project under uvicorn on 127.0.0.1 with its own SQLite database.
+    """The third-party project under uvicorn on 127.0.0.1 with its own database.
 
     Keys: alice (superuser), victor (staff holding every view_* permission and nothing else),
     and dave (staff, a "page editor" of the `pages` site with no model permission).
@@ -134,9 +132,9 @@ def live(tmp_path_factory):
             "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))")
     with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         yield {
-            "url": url, "keys": keys, "db": env["DEMO_DB"],
+            "url": url, "keys": keys, "db": env,
             "sql_log": Path(env["THIRDPARTY_SQL_LOG"]), "log": workdir / "server.log",
-            "pk": _pks(env["DEMO_DB"]),
+            "pk": _pks(env),
         }
 
 
@@ -226,22 +224,20 @@ def alice_tools(live):
     return as_user(live, "alice", body)
 
 
-def live_dump(database):
-    """The live server's whole SQLite database as SQL text (sqlite3's `iterdump`, opened
-    read-only). conftest's `db_dump` reads this process's Django connection; the server's
-    database belongs to another process, so it is read from its file."""
-    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
-        return "\n".join(conn.iterdump())
+def dump_lines(live):
+    """The live server's whole database, a line per row (`live_dump`, read from the database
+    itself: conftest's `db_dump` reads this process's Django connection)."""
+    return [f"{table}: {row!r}" for table, rows in live_dump(live["db"]).items() for row in rows]
 
 
 @contextlib.contextmanager
 def unchanged(live):
     """The database, dumped, is byte for byte the same after the block as before it."""
-    before = live_dump(live["db"])
+    before = dump_lines(live)
     yield
-    after = live_dump(live["db"])
+    after = dump_lines(live)
     if after != before:
-        diff = "\n".join(list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0))[:40])
+        diff = "\n".join(list(difflib.unified_diff(before, after, lineterm="", n=0))[:40])
         pytest.fail(f"the database changed:\n{diff}")
 
 
@@ -262,8 +258,7 @@ def assert_nothing_read(live, name, arguments):
 
 
 def db_rows(live, sql, *params):
-    with contextlib.closing(sqlite3.connect(f"file:{live['db']}?mode=ro", uri=True)) as conn:
-        return conn.execute(sql, params).fetchall()
+    return live_rows(live["db"], sql, *params)
 
 
 def same(a, b):

@@ -59,7 +59,7 @@ def _manage(env, *args):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    """The third-party project under uvicorn with its own SQLite database. Keys: alice
+    """The third-party project under uvicorn with its own database. Keys: alice
     (superuser), and nora and quinn, active users who are not staff and hold no permission."""
     workdir = tmp_path_factory.mktemp("thirdparty_drf")
     env = project_env(workdir)
@@ -76,7 +76,7 @@ def live(tmp_path_factory):
             "import datetime; from django_mcp.models import MCPAPIKey;"
             "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))")
     with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
-        live = {"url": url, "keys": keys, "db": env["DEMO_DB"], "env": env,
+        live = {"url": url, "keys": keys, "db": env, "env": env,
                 "sql_log": workdir / "sql.jsonl", "log": workdir / "server.log"}
         live["pk"] = {name: pk for pk, name in db_rows(live, "SELECT id, username FROM auth_user")}
         HASHES.update(password_hashes(live).values())
