@@ -8,6 +8,7 @@ from functools import partial
 
 from django.core.signals import setting_changed
 from django.db import connections, router
+from django.db.models import F
 from django.db.models import query as model_query
 from django.dispatch import receiver
 
@@ -122,14 +123,16 @@ def find_key(key_id):
     return compiled_lookup(MCPAPIKey, "key_id", ("user",)).find(key_id)
 
 
-def compiled_lookup(model, field, related, only=None):
-    """The `CompiledLookup` of `model` by its unique `field`, with the `related` rows (and only
-    the fields `only` names, as `QuerySet.only`, when given), on the alias the router reads
-    `model` from."""
+def compiled_lookup(model, field, related, only=None, values=None):
+    """The `CompiledLookup` of `model` by its unique `field`, with the `related` rows, on the
+    alias the router reads `model` from. When given, `only` names the fields read (as
+    `QuerySet.only`), and `values` pairs of an attribute and the field it is read from across
+    a relation (`("client_id", "application__client_id")`), for a value without its instance."""
     alias = router.db_for_read(model)
-    lookup = _lookups.get((alias, model, field, related, only))
+    lookup = _lookups.get((alias, model, field, related, only, values))
     if lookup is None:
-        lookup = _lookups[alias, model, field, related, only] = CompiledLookup(alias, model, field, related, only)
+        lookup = _lookups[alias, model, field, related, only, values] = CompiledLookup(
+            alias, model, field, related, only, values)
     return lookup
 
 
@@ -153,11 +156,13 @@ class CompiledLookup:
 
     _VALUE = "\x00value"  # no looked-up value looks like this: it marks the parameter to replace
 
-    def __init__(self, alias, model, field, related, only=None):
+    def __init__(self, alias, model, field, related, only=None, values=None):
         self.alias, self.model = alias, model
         queryset = model._default_manager.using(alias).select_related(*related).filter(**{field: self._VALUE})
         if only is not None:
             queryset = queryset.only(*only)
+        if values is not None:
+            queryset = queryset.annotate(**{name: F(path) for name, path in values})
         own = connections.create_connection(alias)
         try:
             self.compiler = queryset.query.get_compiler(connection=own)
@@ -186,6 +191,7 @@ class CompiledLookup:
         if self.compiler.has_composite_fields(columns):
             raise ValueError(f"{model._meta.label} has composite fields: a CompiledLookup does not read them")
         self.converters = self.compiler.get_converters(columns)
+        self.values = list(self.compiler.annotation_col_map.items())
 
     def find(self, value):
         params = list(self.params)
@@ -203,4 +209,6 @@ class CompiledLookup:
             instance._state.peers = [weakref.ref(instance)]
         for populator in self.populators:
             populator.populate(row, instance)
+        for name, position in self.values:
+            setattr(instance, name, row[position])
         return instance

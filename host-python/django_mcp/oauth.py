@@ -7,7 +7,7 @@ server itself (`oauth_server`), and its tokens are resolved without a resolver (
 """
 
 import json
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.http import Http404, JsonResponse
 from django.urls import reverse
@@ -54,13 +54,17 @@ def server_mode():
 def resource(request):
     """This MCP server's resource identifier: the configured one, or the endpoint's absolute URL
     without its trailing slash (the form MCP clients use as the token audience)."""
-    return resource_at(request.build_absolute_uri("/"))
+    return resource_at(request.scheme, request.get_host())
 
 
-def resource_at(origin):
-    """`resource` for a request to `origin` (`scheme://host/`)."""
-    configured = (conf.get("DJANGO_MCP_OAUTH") or {}).get("resource")
-    return configured or urljoin(origin, reverse("django_mcp:mcp")).rstrip("/")
+def resource_at(scheme, host):
+    """`resource` for a request to `scheme://host`."""
+    return configured_resource() or f"{scheme}://{host}{reverse('django_mcp:mcp')}".rstrip("/")
+
+
+def configured_resource():
+    config = conf.get("DJANGO_MCP_OAUTH")
+    return config.get("resource") if isinstance(config, dict) else None
 
 
 def authorization_servers(request):
@@ -97,7 +101,7 @@ def challenge_parameters(request):
     return parameters
 
 
-def step_up(identity, reply, origin):
+def step_up(identity, reply, scheme, host):
     """The `WWW-Authenticate` of a 403 when the engine refused a write to a caller whose OAuth
     token holds `mcp:read` only (RFC 6750 insufficient_scope: the client may ask for
     `mcp:write` and retry); None for every other answer. The one place this rule lives."""
@@ -106,7 +110,7 @@ def step_up(identity, reply, origin):
     error = json.loads(reply).get("error") or {}
     if error.get("code") != _OUT_OF_SCOPE or not str(error.get("message", "")).endswith(_READ_ONLY_REFUSAL):
         return None
-    return insufficient_scope_challenge(WRITE, resource_at(origin))
+    return insufficient_scope_challenge(WRITE, resource_at(scheme, host))
 
 
 def insufficient_scope_challenge(scope, resource_id):

@@ -115,7 +115,8 @@ class Validator(OAuth2Validator):
         # A client that names no resource gets a grant for the MCP endpoint, which is what this
         # server issues tokens for; the token and its refreshes inherit it.
         if not getattr(request, "resource", None):
-            request.resource = [oauth.resource_at(request.uri)]
+            uri = urlsplit(request.uri)
+            request.resource = [oauth.resource_at(uri.scheme, uri.netloc)]
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
 
 

@@ -118,7 +118,7 @@ def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp
             done = runtime.run(message_text, context, EffectRunner(caller, _registry(runtime), notifications.append))
             reply, status, report = done["reply"], done["http_status"], done["audit"]
             headers.update(done.get("headers") or {})
-            step_up = oauth.step_up(identity, reply, f"{scheme}://{host}/") if identity is not None else None
+            step_up = oauth.step_up(identity, reply, scheme, host) if identity is not None else None
             if step_up is not None:
                 status, headers["WWW-Authenticate"] = 403, step_up
         except (EngineTrap, FactsRejected) as exc:
