@@ -226,6 +226,39 @@ def test_stdio_requests_are_spans_over_a_pipe(alice_key, spans):
     assert _children(spans, root)
 
 
+def test_the_official_sdks_client_span_is_the_served_requests_parent(live_demo, spans, tmp_path):
+    """The `mcp` SDK puts its client span's context in `params._meta`; a server of its own
+    (uvicorn, an SDK writing its spans to a file: telemetry_settings.py) parents its request
+    span there, across the two processes."""
+    import anyio
+    import httpx2
+    from mcp.client import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    from conftest import serve_uvicorn
+
+    spans_file = tmp_path / "spans.jsonl"
+    env = {**live_demo["env"], "DJANGO_SETTINGS_MODULE": "telemetry_settings", "TELEMETRY_SPANS_FILE": str(spans_file),
+           "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)])}
+
+    async def call(url):
+        headers = {"Authorization": f"Bearer {live_demo['keys']['alice']}"}
+        transport = streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers, timeout=30))
+        async with Client(transport, mode="legacy") as client:
+            result = await client.call_tool("list_library_tag", {})
+            assert result.is_error is False
+
+    with serve_uvicorn("demo_project.asgi:application", DEMO, env, tmp_path / "server.log") as url:
+        anyio.run(call, url)
+    [sent] = [s for s in spans() if s.name == "MCP send tools/call list_library_tag"]
+    served = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    [request] = [s for s in served if s["kind"] == "SpanKind.SERVER" and s["name"] == "tools/call list_library_tag"]
+    assert request["context"]["trace_id"] == f"0x{sent.context.trace_id:032x}"
+    assert request["parent_id"] == f"0x{sent.context.span_id:016x}"
+    children = [s["name"] for s in served if s["parent_id"] == request["context"]["span_id"]]
+    assert children.count("engine.step") == 2 and "effect admin.list" in children
+
+
 def test_switched_off_nothing_is_recorded(mcp, spans, settings):
     settings.DJANGO_MCP_TELEMETRY = {"opentelemetry": False}
     mcp.call("list_library_tag")
