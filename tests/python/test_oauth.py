@@ -2,13 +2,16 @@
 RFC 9728 Protected Resource Metadata, and 401 challenges that point clients to it."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.core import checks
 
-from conftest import rpc_error
+from conftest import DEMO, rpc_error
 from django_mcp.models import MCPAPIKey
 
 RESOLVER = "test_oauth.resolve_token"
@@ -190,3 +193,67 @@ def test_well_formed_oauth_settings_pass_the_checks(settings):
     settings.DJANGO_MCP_BEARER_RESOLVER = RESOLVER
     settings.DJANGO_MCP_OAUTH = {**OAUTH, "resource": "https://api.example.com/mcp"}
     assert errors(7) == errors(8) == []
+
+
+# The site as its own authorization server (DJANGO_MCP_OAUTH["server"]): its checks. The flows
+# themselves run against uvicorn: test_oauth_server.py, test_oauth_sdk.py, test_oauth_ts.py.
+
+SERVER = {"server": "django-oauth-toolkit"}
+
+
+def test_server_mode_needs_no_authorization_servers_but_the_toolkit_installed(settings):
+    settings.DJANGO_MCP_OAUTH = SERVER
+    assert errors(8) == []
+    [missing] = errors(24)
+    assert missing.msg == "DJANGO_MCP_OAUTH['server'] needs 'oauth2_provider' in INSTALLED_APPS."
+
+
+@pytest.mark.parametrize("config, number", [
+    ({"server": "authlib"}, 8),
+    ({**SERVER, "dynamic_client_registration": "yes"}, 8),
+    ({**SERVER, "client_id_metadata_documents": 1}, 8),
+    ({**SERVER, "registration_rate": "many"}, 10),
+    ({**SERVER, "registraton_rate": "5/m"}, 8),
+])
+def test_a_malformed_server_setting_is_a_check_error(settings, config, number):
+    settings.DJANGO_MCP_OAUTH = config
+    assert len(errors(number)) == 1
+
+
+@pytest.fixture
+def toolkit_installed(settings):
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "oauth2_provider"]
+    settings.DJANGO_MCP_OAUTH = SERVER
+    return settings
+
+
+def test_with_the_toolkit_installed_server_mode_passes_the_checks(toolkit_installed):
+    assert errors(24) == errors(25) == errors(26) == []
+
+
+@pytest.mark.parametrize("name, value", [("PKCE_REQUIRED", False), ("COMPLIANT_BCP_RFC9700_PKCE_METHOD", False),
+                                         ("ROTATE_REFRESH_TOKEN", False), ("OAUTH2_VALIDATOR_CLASS", "x.Validator")])
+def test_a_toolkit_setting_that_breaks_a_rule_is_a_check_error(toolkit_installed, name, value):
+    toolkit_installed.OAUTH2_PROVIDER = {name: value, "ACCESS_TOKEN_EXPIRE_SECONDS": 60}  # the latter is fine
+    [broken] = errors(25)
+    assert broken.msg.startswith(f"OAUTH2_PROVIDER[{name!r}] must be")
+
+
+def test_the_test_only_loopback_ca_is_a_check_error_outside_a_test_run(toolkit_installed, monkeypatch):
+    toolkit_installed.DJANGO_MCP_OAUTH = {**SERVER, "cimd_loopback_ca_for_tests": "/tmp/ca.pem"}
+    assert errors(26) == []  # under pytest
+    monkeypatch.delitem(sys.modules, "pytest")
+    monkeypatch.setattr(sys, "argv", ["manage.py", "runserver"])
+    assert len(errors(26)) == 1
+
+
+def test_nothing_imports_the_toolkit_unless_server_mode_is_on(tmp_path):
+    """The demo without DJANGO_MCP_OAUTH["server"]: checks, a 401 and a bearer token that is no
+    key, and django-oauth-toolkit (installed here) was never imported."""
+    script = ("import json, sys; from django.core import checks; from django.test import Client; checks.run_checks(); "
+              "Client().post('/mcp/', '{}', content_type='application/json', HTTP_AUTHORIZATION='Bearer not-a-key'); "
+              "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('oauth2_provider', 'django_mcp.oauth_')))))")
+    env = {**os.environ, "DEMO_DB": str(tmp_path / "db.sqlite3"), "DEMO_MEDIA": str(tmp_path / "media")}
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=DEMO, env=env,
+                            capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

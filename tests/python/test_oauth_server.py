@@ -3,15 +3,18 @@ django-oauth-toolkit), over HTTP against uvicorn: discovery, registration (RFC 7
 metadata documents), the code flow with PKCE, tokens at the MCP endpoint, refresh, revocation,
 and every refusal with its status, its WWW-Authenticate and the database unchanged."""
 
+import contextlib
 import datetime
+import hashlib
+import sqlite3
 import time
 
 import httpx2
 import pytest
 
 from oauth_support import (
-    REDIRECT, UserAgent, audit_lines, authorize_url, db_dump, mcp_post, oauth_live, pkce, redirected_params,
-    register, sql, tokens,
+    REDIRECT, UserAgent, audit_lines, authorize_url, db_dump, hidden_fields, mcp_post, oauth_live, pkce,
+    redirected_params, register, sql, tokens,
 )
 
 __all__ = ["oauth_live"]  # the fixture, imported for this module's tests
@@ -244,8 +247,6 @@ def test_a_consent_post_without_the_csrf_token_is_refused(oauth_live):
         url = authorize_url(oauth_live, client["client_id"], pkce()[1])
         agent.authorize(url, approve=False)
         before = db_dump(oauth_live["db"])
-        from oauth_support import hidden_fields
-
         fields = {k: v for k, v in hidden_fields(agent.consent_page).items() if k != "csrfmiddlewaretoken"}
         forged = agent.http.post("/oauth/authorize/", data={**fields, "allow": "true"})
     finally:
@@ -360,3 +361,56 @@ def test_a_document_slower_than_the_time_limit_is_refused(oauth_live):
 
 def test_a_document_url_that_does_not_answer_is_refused(oauth_live):
     cimd_refused(oauth_live, oauth_live["cimd"].url("clients/missing.json"))
+
+
+# --- narrowing, scopes, rate limits ----------------------------------------------------------
+
+
+def test_a_mount_narrowed_to_a_toolset_narrows_an_oauth_caller(oauth_live):
+    client = public_client(oauth_live)
+    issued = tokens(oauth_live, client["client_id"])
+    narrowed = httpx2.post(f"{oauth_live['origin']}/mcp/authors/", json={"jsonrpc": "2.0", "id": 1,
+                           "method": "tools/list"}, headers={"Authorization": f"Bearer {issued['access_token']}"})
+    assert narrowed.status_code == 200, narrowed.text
+    names = {tool["name"] for tool in narrowed.json()["result"]["tools"]}
+    assert {"list_library_author", "create_library_author"} <= names
+    assert all(name.endswith("_library_author") for name in names), names
+
+
+def test_a_token_without_an_mcp_scope_is_asked_to_step_up(oauth_live):
+    client = public_client(oauth_live)
+    issued = tokens(oauth_live, client["client_id"])
+    sql(oauth_live["db"], "UPDATE oauth2_provider_accesstoken SET scope = 'openid' WHERE application_id = "
+        "(SELECT id FROM oauth2_provider_application WHERE client_id = ?)", client["client_id"])
+    before = db_dump(oauth_live["db"])
+    refused = mcp_post(oauth_live, issued["access_token"])
+    assert refused.status_code == 403
+    assert refused.headers["WWW-Authenticate"] == (
+        f'Bearer realm="django-mcp", error="insufficient_scope", scope="mcp:read mcp:write", '
+        f'resource_metadata="{metadata_url(oauth_live)}"')
+    assert db_dump(oauth_live["db"]) == before
+
+
+def test_rate_limits_count_per_client_and_user(oauth_live):
+    """oauth_project allows 30 requests a minute per credential; each client a user connected
+    has its own budget, as each key has."""
+    first, second = (tokens(oauth_live, public_client(oauth_live)["client_id"]) for _ in range(2))
+    responses = []
+    while len(responses) <= 60 and (not responses or responses[-1].status_code != 429):
+        responses.append(mcp_post(oauth_live, first["access_token"], "ping"))
+    *accepted, limited = responses
+    assert {response.status_code for response in accepted} == {200}
+    assert 30 <= len(accepted) < 60
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert mcp_post(oauth_live, second["access_token"], "ping").status_code == 200
+    line = audit_lines(oauth_live["log"])[-2]
+    assert (line["outcome"], line["oauth_client"]) == ("rate_limited", client_of(oauth_live, first))
+
+
+def client_of(live, issued):
+    """The client_id an access token was issued to (from the server's database)."""
+    checksum = hashlib.sha256(issued["access_token"].encode()).hexdigest()
+    with contextlib.closing(sqlite3.connect(live["db"])) as connection:
+        return connection.execute(
+            "SELECT a.client_id FROM oauth2_provider_accesstoken t JOIN oauth2_provider_application a "
+            "ON a.id = t.application_id WHERE t.token_checksum = ?", (checksum,)).fetchone()[0]

@@ -29,3 +29,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.con
 # The project's own settings for the toolkit go over the package's (but for its rules): here a
 # short fetch time for client metadata documents, which the tests exceed on purpose.
 OAUTH2_PROVIDER = {"CIMD_FETCH_TIMEOUT_SECONDS": 2}
+
+# Rate limits count per OAuth client and user, as per key.
+DJANGO_MCP_RATE_LIMITS = {"key": "30/m"}
