@@ -33,7 +33,9 @@ PARTS = {
 def wanted(part):
     """Whether `part` is on: its switch, or (None) whether its package is installed. Raises
     ImproperlyConfigured when it is switched on but not installed (checks.py says so at start)."""
-    value = (conf.get(SETTING) or {}).get(part)
+    switches = conf.get(SETTING)
+    # A malformed setting is checks.py's error at start; served anyway, it means the default.
+    value = switches.get(part) if isinstance(switches, dict) else None
     if value is False:
         return False
     module, extra = PARTS[part]
