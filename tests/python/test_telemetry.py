@@ -300,3 +300,14 @@ def test_off_nothing_is_imported_and_on_without_the_package_the_check_says_what_
         "django_mcp.E027: DJANGO_MCP_TELEMETRY['prometheus'] is on but prometheus_client is not installed: "
         "pip install 'django-mcp-framework[prometheus]'"]
     assert report["quiet"] == []
+
+
+def test_a_malformed_setting_is_a_check_error_and_serves_with_the_default(mcp, settings):
+    from django.core import checks
+
+    settings.DJANGO_MCP_TELEMETRY = ["opentelemetry"]
+    assert mcp.call("list_library_tag")["isError"] is False
+    assert [e.id for e in checks.run_checks() if e.id == "django_mcp.E027"] == ["django_mcp.E027"]
+    settings.DJANGO_MCP_METRICS_TOKEN = ""
+    settings.DJANGO_MCP_TELEMETRY = {}
+    assert [e.id for e in checks.run_checks() if e.id == "django_mcp.E027"] == ["django_mcp.E027"]
