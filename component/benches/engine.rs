@@ -81,9 +81,11 @@ fn resume(output: &str, results: Value) -> String {
 
 fn book_rows(n: usize) -> Value {
     let rows: Vec<Value> = (1..=n)
-        .map(|i| json!({"title": format!("The Curious Machines, Volume {i}"), "author": i % 7 + 1, "status": "published",
+        .map(|i| {
+            json!({"title": format!("The Curious Machines, Volume {i}"), "author": i % 7 + 1, "status": "published",
                         "price": format!("{}.49", 10 + i % 30), "published": format!("199{}-01-18", i % 10),
-                        "since_2000": i % 2 == 0}))
+                        "since_2000": i % 2 == 0})
+        })
         .collect();
     Value::Array(rows)
 }
@@ -91,7 +93,9 @@ fn book_rows(n: usize) -> Value {
 fn bench_load(c: &mut Criterion) {
     let mut group = c.benchmark_group("load");
     group.sample_size(20);
-    for (name, facts) in [("library", library_facts()), ("synthetic-100", synthetic_facts(100)), ("synthetic-500", synthetic_facts(500))] {
+    for (name, facts) in
+        [("library", library_facts()), ("synthetic-100", synthetic_facts(100)), ("synthetic-500", synthetic_facts(500))]
+    {
         // The catalogue lives as long as the process: dropping it is not part of the cost.
         group.bench_function(name, |b| b.iter_with_large_drop(|| Engine::load(black_box(&facts)).expect("facts load")));
     }
@@ -106,7 +110,9 @@ fn bench_ping(c: &mut Criterion) {
 
 fn bench_tools_list(c: &mut Criterion) {
     let mut group = c.benchmark_group("tools_list");
-    for (name, facts) in [("library", library_facts()), ("synthetic-100", synthetic_facts(100)), ("synthetic-500", synthetic_facts(500))] {
+    for (name, facts) in
+        [("library", library_facts()), ("synthetic-100", synthetic_facts(100)), ("synthetic-500", synthetic_facts(500))]
+    {
         let (engine, _) = Engine::load(&facts).unwrap();
         let list = message(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
         let asked = engine.step(&list);
@@ -159,7 +165,9 @@ fn bench_discovery(c: &mut Criterion) {
     for mode in ["off", "auto"] {
         let facts = with_discovery(&facts, mode);
         group.sample_size(20);
-        group.bench_function(format!("synthetic-500/load ({mode})"), |b| b.iter_with_large_drop(|| Engine::load(black_box(&facts)).expect("facts load")));
+        group.bench_function(format!("synthetic-500/load ({mode})"), |b| {
+            b.iter_with_large_drop(|| Engine::load(black_box(&facts)).expect("facts load"))
+        });
     }
     group.sample_size(100);
     let (engine, _) = Engine::load(&with_discovery(&facts, "auto")).unwrap();
@@ -169,14 +177,18 @@ fn bench_discovery(c: &mut Criterion) {
     let checks = header(&asked)["effects"][0]["checks"].as_array().map_or(0, Vec::len);
     let answered = resume(&asked, json!([{"ok": vec![true; checks]}]));
     assert!(engine.step(&answered).contains("structuredContent"), "no matches");
-    group.bench_function(format!("synthetic-500/find_tools gates ({checks})"), |b| b.iter(|| engine.step(black_box(&find))));
+    group.bench_function(format!("synthetic-500/find_tools gates ({checks})"), |b| {
+        b.iter(|| engine.step(black_box(&find)))
+    });
     group.bench_function("synthetic-500/find_tools answer", |b| b.iter(|| engine.step(black_box(&answered))));
     let list = message(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
     let counting = engine.step(&list);
     let checks = header(&counting)["effects"][0]["checks"].as_array().map_or(0, Vec::len);
     let counted = resume(&counting, json!([{"ok": vec![true; checks]}]));
     assert!(engine.step(&counted).contains("find_tools"), "no meta-tools");
-    group.bench_function(format!("synthetic-500/tools_list count ({checks})"), |b| b.iter(|| engine.step(black_box(&list))));
+    group.bench_function(format!("synthetic-500/tools_list count ({checks})"), |b| {
+        b.iter(|| engine.step(black_box(&list)))
+    });
     group.bench_function("synthetic-500/tools_list meta-tools", |b| b.iter(|| engine.step(black_box(&counted))));
     group.finish();
 }

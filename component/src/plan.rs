@@ -17,7 +17,8 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
     let admin = |i: &usize| cat.admin_ids[*i].clone();
     match &tool.spec.operation {
         Operation::AdminList { admin: i, columns, masked, filters, order_by, default_page_size } => {
-            let columns: Vec<Value> = columns.iter().map(|(name, field)| json!({"name": name, "field": field})).collect();
+            let columns: Vec<Value> =
+                columns.iter().map(|(name, field)| json!({"name": name, "field": field})).collect();
             json!({
                 "kind": "admin.list",
                 "admin": admin(i),
@@ -51,7 +52,11 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
                 .iter()
                 .filter_map(|name| given?.get(name).map(|value| json!({"path": name, "value": value})))
                 .collect();
-            let ordering: Vec<String> = args.get("ordering").and_then(Value::as_str).map(|o| o.split(',').map(str::to_string).collect()).unwrap_or_default();
+            let ordering: Vec<String> = args
+                .get("ordering")
+                .and_then(Value::as_str)
+                .map(|o| o.split(',').map(str::to_string).collect())
+                .unwrap_or_default();
             json!({
                 "kind": "model.search", "model": model, "admin": admin, "q": args.get("q"), "search_fields": search_fields,
                 "filters": filters, "ordering": ordering, "page": page(args), "page_size": page_size(args, *default_page_size),
@@ -209,7 +214,15 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
     let structured = match &tool.spec.operation {
         Operation::AdminList { default_page_size, .. } => match page_result(args, *default_page_size, value) {
             Some(text) => text,
-            None => return (tool_error("The tool failed: the host's page was malformed.".to_string(), Failure::new("malformed_answer")), "handler_error"),
+            None => {
+                return (
+                    tool_error(
+                        "The tool failed: the host's page was malformed.".to_string(),
+                        Failure::new("malformed_answer"),
+                    ),
+                    "handler_error",
+                )
+            }
         },
         Operation::AdminRetrieve { .. } | Operation::AdminCreate { .. } | Operation::AdminUpdate { .. } => {
             match serde_json::from_str::<Object>(value.get()) {
@@ -217,14 +230,25 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
                     let links = object_link(cat, model, found.object);
                     return (tool_success(&format!("{{\"object\":{}}}", found.object.get()), &links), "allow");
                 }
-                Err(_) => return (tool_error("The tool failed: the host's object was malformed.".to_string(), Failure::new("malformed_answer")), "handler_error"),
+                Err(_) => {
+                    return (
+                        tool_error(
+                            "The tool failed: the host's object was malformed.".to_string(),
+                            Failure::new("malformed_answer"),
+                        ),
+                        "handler_error",
+                    )
+                }
             }
         }
         Operation::AdminDelete { .. } => {
             let deleted: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             json!({"deleted": deleted.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}).to_string()
         }
-        Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::DrfCall { .. } | Operation::Search { .. } => {
+        Operation::Custom { .. }
+        | Operation::ViewCall { .. }
+        | Operation::DrfCall { .. }
+        | Operation::Search { .. } => {
             unreachable!("shaped by shape_custom, shape_view, shape_drf and shape_search")
         }
         Operation::AdminAction { .. } => {
@@ -243,14 +267,20 @@ fn admin_error(tool: &Tool, model: &ModelFacts, args: &Value, err: &Value) -> (T
     let kind = err.get("kind").and_then(Value::as_str).unwrap_or("internal");
     let verbose = &model.verbose_name;
     let message = match kind {
-        "not_found" => format!("No {verbose} with pk {} exists that you can see.", args.get("pk").unwrap_or(&Value::Null)),
+        "not_found" => {
+            format!("No {verbose} with pk {} exists that you can see.", args.get("pk").unwrap_or(&Value::Null))
+        }
         "forbidden" => match &tool.spec.operation {
             Operation::AdminUpdate { .. } => format!("You do not have permission to change this {verbose}."),
-            Operation::AdminDelete { .. } => format!("You do not have permission to delete this {verbose} (or objects it would delete)."),
-            Operation::AdminAction { .. } => match err.get("message").and_then(Value::as_str).filter(|m| !m.is_empty() && *m != "forbidden") {
-                Some(reason) => reason.to_string(),
-                None => format!("This action is not available to you for these {}.", model.verbose_name_plural),
-            },
+            Operation::AdminDelete { .. } => {
+                format!("You do not have permission to delete this {verbose} (or objects it would delete).")
+            }
+            Operation::AdminAction { .. } => {
+                match err.get("message").and_then(Value::as_str).filter(|m| !m.is_empty() && *m != "forbidden") {
+                    Some(reason) => reason.to_string(),
+                    None => format!("This action is not available to you for these {}.", model.verbose_name_plural),
+                }
+            }
             _ => format!("You do not have permission to view this {verbose}."),
         },
         "validation" => validation_message(err),
@@ -266,13 +296,16 @@ fn object_link(cat: &Catalogue, model: &ModelFacts, object: &RawValue) -> Vec<Va
     let Some(template) = cat.object_template(&model.label) else {
         return Vec::new();
     };
-    let pk = match serde_json::from_str::<Map<String, Value>>(object.get()).ok().and_then(|o| o.get(&model.pk).cloned()) {
+    let pk = match serde_json::from_str::<Map<String, Value>>(object.get()).ok().and_then(|o| o.get(&model.pk).cloned())
+    {
         Some(Value::String(s)) => s,
         Some(v @ Value::Number(_)) => v.to_string(),
         _ => return Vec::new(),
     };
-    vec![json!({"type": "resource_link", "uri": template.uri.replace("{pk}", &pk), "name": format!("{} {pk}", model.label),
-                "mimeType": "application/json"})]
+    vec![
+        json!({"type": "resource_link", "uri": template.uri.replace("{pk}", &pk), "name": format!("{} {pk}", model.label),
+                "mimeType": "application/json"}),
+    ]
 }
 
 /// The host's answer to the work effect: its raw `ok` value, or its error object (`Null`
@@ -310,14 +343,28 @@ fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolRes
             let failure = Failure::of_host(&err, "");
             return match err.get("kind").and_then(Value::as_str) {
                 Some("validation") => (tool_error(validation_message(&err), failure), "handler_error"),
-                Some("forbidden") => (tool_error("You do not have permission to search these objects.".to_string(), failure), "deny"),
-                _ => (tool_error(err.get("message").and_then(Value::as_str).unwrap_or("The search failed.").to_string(), failure), "handler_error"),
+                Some("forbidden") => {
+                    (tool_error("You do not have permission to search these objects.".to_string(), failure), "deny")
+                }
+                _ => (
+                    tool_error(
+                        err.get("message").and_then(Value::as_str).unwrap_or("The search failed.").to_string(),
+                        failure,
+                    ),
+                    "handler_error",
+                ),
             };
         }
     };
     match page_result(args, default_page_size, value) {
         Some(text) => (tool_success(&text, &[]), "allow"),
-        None => (tool_error("The search failed: the host's page was malformed.".to_string(), Failure::new("malformed_answer")), "handler_error"),
+        None => (
+            tool_error(
+                "The search failed: the host's page was malformed.".to_string(),
+                Failure::new("malformed_answer"),
+            ),
+            "handler_error",
+        ),
     }
 }
 
@@ -328,14 +375,20 @@ fn shape_view(method: &CallMethod, args: &Value, outcome: &str) -> (ToolResult, 
         Ok(value) => value,
         Err(Value::Null) => return no_result("view"),
         Err(err) if err.get("kind").and_then(Value::as_str) == Some("method_not_allowed") => {
-            return (tool_error(method.refusal(args), Failure::naming("invalid_arguments", vec!["method".into()])), "handler_error");
+            return (
+                tool_error(method.refusal(args), Failure::naming("invalid_arguments", vec!["method".into()])),
+                "handler_error",
+            );
         }
         Err(err) => {
             let message = err.get("message").and_then(Value::as_str).unwrap_or("The view failed.").to_string();
             return (tool_error(message, Failure::of_host(&err, "")), "handler_error");
         }
     };
-    let status = serde_json::from_str::<Value>(value.get()).ok().and_then(|v| v.get("status").and_then(Value::as_u64)).unwrap_or(0);
+    let status = serde_json::from_str::<Value>(value.get())
+        .ok()
+        .and_then(|v| v.get("status").and_then(Value::as_u64))
+        .unwrap_or(0);
     if status >= 400 {
         (tool_failure(value.get(), Failure::http(status)), "handler_error")
     } else {
@@ -355,7 +408,8 @@ fn shape_drf(shape: &DrfShape, method: &CallMethod, args: &Value, outcome: &str)
         Err(Value::Null) => return no_result("API call"),
         Err(err) => {
             let message = err.get("message").and_then(Value::as_str).unwrap_or("The API call failed.").to_string();
-            let outcome = if err.get("kind").and_then(Value::as_str) == Some("forbidden") { "deny" } else { "handler_error" };
+            let outcome =
+                if err.get("kind").and_then(Value::as_str) == Some("forbidden") { "deny" } else { "handler_error" };
             return (tool_error(message, Failure::of_host(&err, "")), outcome);
         }
     };
@@ -370,7 +424,15 @@ fn shape_drf(shape: &DrfShape, method: &CallMethod, args: &Value, outcome: &str)
     let structured = match shape {
         DrfShape::List { listing, default_page_size } => match drf_page(listing, *default_page_size, args, body) {
             Some(page) => page,
-            None => return (tool_error("The API call failed: the view's answer is not a list.".to_string(), Failure::new("malformed_answer")), "handler_error"),
+            None => {
+                return (
+                    tool_error(
+                        "The API call failed: the view's answer is not a list.".to_string(),
+                        Failure::new("malformed_answer"),
+                    ),
+                    "handler_error",
+                )
+            }
         },
         DrfShape::Object => json!({"object": body}),
         DrfShape::Deleted { lookup } => {
@@ -396,9 +458,13 @@ fn drf_page(listing: &DrfListingFacts, default_page_size: u64, args: &Value, bod
         Value::Object(mut page_body) => {
             let results = page_body.remove("results").filter(Value::is_array)?;
             if listing.pagination.as_ref().is_some_and(|p| p.style == "cursor") {
-                let param = listing.pagination.as_ref().and_then(|p| p.page_param.clone()).unwrap_or_else(|| "cursor".into());
-                let cursor = |key: &str| page_body.get(key).and_then(Value::as_str).and_then(|url| query_value(url, &param));
-                return Some(json!({"results": results, "page_size": size, "next_cursor": cursor("next"), "previous_cursor": cursor("previous")}));
+                let param =
+                    listing.pagination.as_ref().and_then(|p| p.page_param.clone()).unwrap_or_else(|| "cursor".into());
+                let cursor =
+                    |key: &str| page_body.get(key).and_then(Value::as_str).and_then(|url| query_value(url, &param));
+                return Some(
+                    json!({"results": results, "page_size": size, "next_cursor": cursor("next"), "previous_cursor": cursor("previous")}),
+                );
             }
             let count = page_body.get("count").and_then(Value::as_u64).unwrap_or(0);
             Some(json!({"results": results, "count": count, "page": page(args), "page_size": size}))
@@ -475,7 +541,10 @@ fn flatten_errors(prefix: &str, errors: &Value, out: &mut Map<String, Value>) {
             }
         }
         Value::Array(items) if items.iter().all(Value::is_string) => {
-            out.insert(if prefix.is_empty() { "__all__".into() } else { prefix.to_string() }, Value::Array(items.clone()));
+            out.insert(
+                if prefix.is_empty() { "__all__".into() } else { prefix.to_string() },
+                Value::Array(items.clone()),
+            );
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -497,7 +566,10 @@ fn shape_custom(outcome: &str) -> (ToolResult, &'static str) {
         return (tool_error(message, Failure::of_host(err, "")), "handler_error");
     }
     let Some(result) = answer.get("ok").filter(|r| r.get("content").is_some_and(Value::is_array)) else {
-        return (tool_error("The tool failed: the host gave no content.".to_string(), Failure::new("malformed_answer")), "handler_error");
+        return (
+            tool_error("The tool failed: the host gave no content.".to_string(), Failure::new("malformed_answer")),
+            "handler_error",
+        );
     };
     if result.get("isError") == Some(&Value::Bool(true)) {
         return (tool_result_text(result.to_string(), Some(Failure::new("tool_error"))), "handler_error");
@@ -510,7 +582,8 @@ fn validation_message(err: &Value) -> String {
     let mut parts = Vec::new();
     if let Some(fields) = err.get("fields").and_then(Value::as_object) {
         for (field, messages) in fields {
-            let text: Vec<&str> = messages.as_array().map(|m| m.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let text: Vec<&str> =
+                messages.as_array().map(|m| m.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
             let label = if field == "__all__" { "(form)" } else { field.as_str() };
             parts.push(format!("{label}: {}", text.join(" ")));
         }

@@ -17,20 +17,14 @@ fn main() {
     names.sort();
 
     let mut code = String::new();
-    code.push_str(&format!("/// The transcripts these tests were generated for.\nconst GENERATED_FOR: &[&str] = &{names:?};\n"));
+    code.push_str(&format!(
+        "/// The transcripts these tests were generated for.\nconst GENERATED_FOR: &[&str] = &{names:?};\n"
+    ));
     let mut used = std::collections::HashSet::new();
     for name in &names {
         let stem = name.trim_end_matches(".transcript");
-        let mut ident: String = stem
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let mut ident: String =
+            stem.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
         ident = format!("transcript_{ident}");
         let mut unique = ident.clone();
         let mut n = 2;
@@ -38,9 +32,7 @@ fn main() {
             unique = format!("{ident}_{n}");
             n += 1;
         }
-        code.push_str(&format!(
-            "#[test]\nfn {unique}() {{\n    replay_one({name:?});\n}}\n"
-        ));
+        code.push_str(&format!("#[test]\nfn {unique}() {{\n    replay_one({name:?});\n}}\n"));
     }
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("transcript_tests.rs");
     std::fs::write(out, code).unwrap();

@@ -6,7 +6,9 @@
 use serde_json::{json, Map, Value};
 
 use super::{names, Catalogue, FilterRule, Gate, Hints, Operation, Permission, ToolSpec};
-use crate::facts::{ActionFacts, AdminFacts, ColumnFacts, FieldFacts, FilterFacts, FilterKind, FormFieldFacts, ModelFacts, ToolNames};
+use crate::facts::{
+    ActionFacts, AdminFacts, ColumnFacts, FieldFacts, FilterFacts, FilterKind, FormFieldFacts, ModelFacts, ToolNames,
+};
 use crate::schema::fields::{capitalise, field_schema, object_schema, restrict_to_choices};
 use crate::schema::forms::form_schema;
 
@@ -67,12 +69,26 @@ impl AdminRules<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn spec(&self, (name, alias): (String, String), title: String, description: String, input: Value, output: Value, hints: Hints, gate: Gate, operation: Operation) -> ToolSpec {
+    fn spec(
+        &self,
+        (name, alias): (String, String),
+        title: String,
+        description: String,
+        input: Value,
+        output: Value,
+        hints: Hints,
+        gate: Gate,
+        operation: Operation,
+    ) -> ToolSpec {
         ToolSpec { name, alias, title, description, input_schema: input, output_schema: output, hints, gate, operation }
     }
 
     fn pk_schema(&self) -> Value {
-        let mut s = self.model.pk_field().map(|f| field_schema(f, self.cat)).unwrap_or_else(|| json!({"type": ["integer", "string"]}));
+        let mut s = self
+            .model
+            .pk_field()
+            .map(|f| field_schema(f, self.cat))
+            .unwrap_or_else(|| json!({"type": ["integer", "string"]}));
         // Named `pk` (or listed as `pks`), it needs no title or description.
         if let Some(obj) = s.as_object_mut() {
             obj.remove("title");
@@ -115,7 +131,8 @@ impl AdminRules<'_> {
     /// Whether a column's values are masked: its model field is redacted, or the host found
     /// that its path (`author__user__password`) ends at a redacted field.
     fn column_redacted(&self, name: &str, field: Option<&str>) -> bool {
-        field.is_some_and(|f| self.cat.is_redacted(self.model, f)) || self.column_facts(name).is_some_and(|c| c.redacted)
+        field.is_some_and(|f| self.cat.is_redacted(self.model, f))
+            || self.column_facts(name).is_some_and(|c| c.redacted)
     }
 
     fn list(&self, warnings: &mut Vec<String>) -> ToolSpec {
@@ -132,8 +149,11 @@ impl AdminRules<'_> {
         let mut props = Map::new();
         let searchable = !self.admin.search_fields.is_empty();
         if searchable {
-            props.insert("q".into(), json!({"type": "string", "maxLength": 500,
-                "description": format!("Search {plural} by {}.", humanise_list(&self.admin.search_fields))}));
+            props.insert(
+                "q".into(),
+                json!({"type": "string", "maxLength": 500,
+                "description": format!("Search {plural} by {}.", humanise_list(&self.admin.search_fields))}),
+            );
         }
         let mut filter_props = Map::new();
         let mut filters = Vec::new();
@@ -159,7 +179,10 @@ impl AdminRules<'_> {
         props.insert("ordering".into(), ordering_schema(&sortable, "columns"));
         props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
         let per_page = self.admin.list_per_page.clamp(1, MAX_PAGE_SIZE);
-        props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
+        props.insert(
+            "page_size".into(),
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}),
+        );
 
         let output = object_schema(
             Map::from_iter([
@@ -173,8 +196,18 @@ impl AdminRules<'_> {
         );
         // Search, filters and the page size are the arguments' to say.
         let description = format!("List {plural} from the Django admin.");
-        let operation = Operation::AdminList { admin: self.index, columns, masked, filters, order_by, default_page_size: per_page };
-        self.spec(self.names("list", "list"), format!("List {plural}"), description, object_schema(props, &[], true), output, READ, self.gate(Permission::View), operation)
+        let operation =
+            Operation::AdminList { admin: self.index, columns, masked, filters, order_by, default_page_size: per_page };
+        self.spec(
+            self.names("list", "list"),
+            format!("List {plural}"),
+            description,
+            object_schema(props, &[], true),
+            output,
+            READ,
+            self.gate(Permission::View),
+            operation,
+        )
     }
 
     /// The changelist's columns, led by the pk; model fields by name, the rest computed.
@@ -310,7 +343,11 @@ impl AdminRules<'_> {
         let verbose = &self.model.verbose_name;
         let mut changes = form_schema(form, self.cat, false);
         changes["minProperties"] = json!(1);
-        let input = object_schema(Map::from_iter([("pk".to_string(), self.pk_schema()), ("fields".to_string(), changes)]), &["pk", "fields"], true);
+        let input = object_schema(
+            Map::from_iter([("pk".to_string(), self.pk_schema()), ("fields".to_string(), changes)]),
+            &["pk", "fields"],
+            true,
+        );
         self.spec(
             self.names("update", "update"),
             format!("Update {verbose}"),
@@ -350,13 +387,20 @@ impl AdminRules<'_> {
                          "description": format!("Primary keys of the {plural} to act on.")});
         let output = object_schema(
             Map::from_iter([
-                ("updated".to_string(), json!({"type": "integer", "minimum": 0, "description": "How many objects the action was applied to."})),
+                (
+                    "updated".to_string(),
+                    json!({"type": "integer", "minimum": 0, "description": "How many objects the action was applied to."}),
+                ),
                 ("message".to_string(), json!({"type": ["string", "null"]})),
             ]),
             &["updated"],
             false,
         );
-        let what = if action.description.is_empty() { capitalise(&action.name.replace('_', " ")) } else { action.description.clone() };
+        let what = if action.description.is_empty() {
+            capitalise(&action.name.replace('_', " "))
+        } else {
+            action.description.clone()
+        };
         self.spec(
             self.ordered(portable, dotted),
             what.clone(),
@@ -466,8 +510,20 @@ mod tests {
             "forms": {"add": [{"name": "name", "kind": "CharField", "required": true}], "change": [{"name": "name", "kind": "CharField", "required": true}]},
             "actions": [{"name": "delete_selected", "description": "Delete selected groups"}]}));
         let names: Vec<&str> = cat.tools.iter().map(|t| t.spec.name.as_str()).collect();
-        assert_eq!(names, ["list_auth_group", "get_auth_group", "create_auth_group", "update_auth_group", "delete_auth_group", "delete_selected_auth_group"]);
-        let hints = |n: &str| serde_json::from_str::<serde_json::Value>(&cat.tool(n).unwrap().descriptor).unwrap()["annotations"].clone();
+        assert_eq!(
+            names,
+            [
+                "list_auth_group",
+                "get_auth_group",
+                "create_auth_group",
+                "update_auth_group",
+                "delete_auth_group",
+                "delete_selected_auth_group"
+            ]
+        );
+        let hints = |n: &str| {
+            serde_json::from_str::<serde_json::Value>(&cat.tool(n).unwrap().descriptor).unwrap()["annotations"].clone()
+        };
         assert_eq!(hints("delete_auth_group")["destructiveHint"], json!(true));
         assert_eq!(hints("update_auth_group")["idempotentHint"], json!(true));
         // Hints at the MCP defaults go unsaid: a create tool is not read-only.
@@ -519,12 +575,19 @@ mod tests {
         let add = json!([{"name": "name", "kind": "CharField", "required": true, "max_length": 150}]);
         let same = catalogue(json!({"id": "a/g", "model": "auth.Group", "forms": {"add": add, "change": "add"}}));
         let spelled = catalogue(json!({"id": "a/g", "model": "auth.Group", "forms": {"add": add, "change": add}}));
-        assert_eq!(same.tool("update_auth_group").unwrap().descriptor, spelled.tool("update_auth_group").unwrap().descriptor);
-        assert_eq!(input_schema(&same, "update_auth_group")["properties"]["fields"]["properties"]["name"]["maxLength"], json!(150));
+        assert_eq!(
+            same.tool("update_auth_group").unwrap().descriptor,
+            spelled.tool("update_auth_group").unwrap().descriptor
+        );
+        assert_eq!(
+            input_schema(&same, "update_auth_group")["properties"]["fields"]["properties"]["name"]["maxLength"],
+            json!(150)
+        );
         // Without an add form there is nothing to take: no update tool, as with no change form.
         let neither = catalogue(json!({"id": "a/g", "model": "auth.Group", "forms": {"add": null, "change": "add"}}));
         assert!(neither.tool("update_auth_group").is_none() && neither.tool("create_auth_group").is_none());
-        let facts = json!({"protocol": 1, "admins": [{"id": "a/g", "model": "auth.Group", "forms": {"change": "edit"}}]});
+        let facts =
+            json!({"protocol": 1, "admins": [{"id": "a/g", "model": "auth.Group", "forms": {"change": "edit"}}]});
         let refused = serde_json::from_value::<crate::facts::Facts>(facts).unwrap_err().to_string();
         assert!(refused.contains("\"add\""), "{refused}");
     }

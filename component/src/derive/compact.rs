@@ -116,10 +116,14 @@ impl ChoiceMover<'_> {
             ToolNames::Portable => format!("{}_{}_choices", self.spec_name, path.replace('.', "_")),
             ToolNames::Dotted => format!("prompt.choices.{}.{path}", self.spec_name),
         };
-        let choices: Vec<String> = values.iter().filter(|v| !v.is_null()).map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }).collect();
+        let choices: Vec<String> = values
+            .iter()
+            .filter(|v| !v.is_null())
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
         self.cat.prompts.push(PromptSpec {
             name: name.clone(),
             title: Some(format!("Values of {path} for {}", self.spec_name)),
@@ -307,7 +311,9 @@ mod tests {
         let cat = catalogue(60);
         let zone = &descriptor(&cat, "create_auth_group")["inputSchema"]["properties"]["zone"];
         let prompt = "create_auth_group_zone_choices";
-        let pointer = format!("Where the group meets. One of the values completed for the argument `value` of the prompt `{prompt}`.");
+        let pointer = format!(
+            "Where the group meets. One of the values completed for the argument `value` of the prompt `{prompt}`."
+        );
         assert_eq!(zone, &json!({"type": "string", "description": pointer}));
         assert!(check(&cat, "create_auth_group", json!({"zone": "Zone/059"})).is_ok());
         assert_eq!(
@@ -315,7 +321,9 @@ mod tests {
             format!("zone: must be one of the values completed for the argument `value` of the prompt `{prompt}`")
         );
         // The filter is checked too, against its own prompt's list.
-        assert!(check(&cat, "list_auth_group", json!({"filters": {"zone": "Mars/Olympus"}})).unwrap_err().contains("list_auth_group_filters_zone_choices"));
+        assert!(check(&cat, "list_auth_group", json!({"filters": {"zone": "Mars/Olympus"}}))
+            .unwrap_err()
+            .contains("list_auth_group_filters_zone_choices"));
 
         let context = json!({"principal": {"user_id": 1}});
         let message = json!({"jsonrpc": "2.0", "id": 1, "method": "completion/complete",
@@ -358,7 +366,10 @@ mod tests {
         let update = descriptor(&cat, "update_auth_group");
         // A form label beside the help text goes; the help text stays.
         let input = &update["inputSchema"]["properties"]["fields"]["properties"]["zone"];
-        assert_eq!(input, &json!({"enum": ["Zone/000", "Zone/001", "Zone/002"], "description": "Where the group meets."}));
+        assert_eq!(
+            input,
+            &json!({"enum": ["Zone/000", "Zone/001", "Zone/002"], "description": "Where the group meets."})
+        );
         // A tool that writes answers with the object `get` explains: shape only.
         let written = &update["outputSchema"]["properties"]["object"]["properties"];
         assert_eq!(written["size"], json!({"type": "integer"}));

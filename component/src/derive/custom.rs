@@ -19,7 +19,11 @@ pub fn tool_spec(facts: &CustomToolFacts, warnings: &mut Vec<String>) -> Option<
         description: facts.description.clone(),
         input_schema: facts.input_schema.clone(),
         output_schema: facts.output_schema.clone().unwrap_or(Value::Null),
-        hints: Hints { read_only: facts.read_only, destructive: facts.destructive && !facts.read_only, idempotent: facts.idempotent },
+        hints: Hints {
+            read_only: facts.read_only,
+            destructive: facts.destructive && !facts.read_only,
+            idempotent: facts.idempotent,
+        },
         gate: Gate::User { permission: facts.permission.clone() },
         operation: Operation::Custom { client_capabilities: facts.client_capabilities.clone() },
     })
@@ -63,7 +67,9 @@ mod tests {
         assert_eq!(match_template(t, "test://template//data"), None);
         assert_eq!(match_template(t, "test://template/a/b/data"), None);
         assert_eq!(match_template(t, "test://template/42/data/more"), None);
-        assert_eq!(match_template("django-mcp://model/{label}/{pk}", "django-mcp://model/library.Book/7"),
-            Some(vec![("label".into(), "library.Book".into()), ("pk".into(), "7".into())]));
+        assert_eq!(
+            match_template("django-mcp://model/{label}/{pk}", "django-mcp://model/library.Book/7"),
+            Some(vec![("label".into(), "library.Book".into()), ("pk".into(), "7".into())])
+        );
     }
 }

@@ -33,7 +33,12 @@ const UPDATE: Hints = Hints { read_only: false, destructive: false, idempotent: 
 const DELETE: Hints = Hints { read_only: false, destructive: true, idempotent: true };
 const INVOKE: Hints = Hints { read_only: false, destructive: true, idempotent: false };
 
-pub fn tools_for(view: &DrfViewFacts, models: &dyn ModelIndex, names_setting: ToolNames, page_size: u64) -> Vec<ToolSpec> {
+pub fn tools_for(
+    view: &DrfViewFacts,
+    models: &dyn ModelIndex,
+    names_setting: ToolNames,
+    page_size: u64,
+) -> Vec<ToolSpec> {
     let rules = Rules { view, models, names_setting, page_size };
     if !view.viewset {
         return view.endpoints.iter().map(|e| rules.invoke(e, None)).collect();
@@ -88,7 +93,18 @@ impl Rules<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn spec(&self, endpoint: &DrfEndpointFacts, names: (String, String), title: String, what: String, input: Value, output: Value, hints: Hints, method: CallMethod, shape: DrfShape) -> ToolSpec {
+    fn spec(
+        &self,
+        endpoint: &DrfEndpointFacts,
+        names: (String, String),
+        title: String,
+        what: String,
+        input: Value,
+        output: Value,
+        hints: Hints,
+        method: CallMethod,
+        shape: DrfShape,
+    ) -> ToolSpec {
         let permissions = endpoint.permissions.as_ref().unwrap_or(&self.view.permissions);
         let gates = vec![json!({"kind": "drf", "permissions": permissions})];
         let how = match &method {
@@ -126,11 +142,17 @@ impl Rules<'_> {
     }
 
     /// The `path` argument: the route's parameters, the lookup named as the view names it.
-    fn path_property(&self, endpoint: &DrfEndpointFacts, props: &mut Map<String, Value>, required: &mut Vec<&'static str>) {
+    fn path_property(
+        &self,
+        endpoint: &DrfEndpointFacts,
+        props: &mut Map<String, Value>,
+        required: &mut Vec<&'static str>,
+    ) {
         if endpoint.path_params.is_empty() {
             return;
         }
-        let params: Map<String, Value> = endpoint.path_params.iter().map(|p| (p.name.clone(), param_schema(p))).collect();
+        let params: Map<String, Value> =
+            endpoint.path_params.iter().map(|p| (p.name.clone(), param_schema(p))).collect();
         let names: Vec<&str> = endpoint.path_params.iter().map(|p| p.name.as_str()).collect();
         props.insert("path".into(), object_schema(params, &names, true));
         required.push("path");
@@ -147,7 +169,9 @@ impl Rules<'_> {
     fn body_schema(&self, endpoint: &DrfEndpointFacts, partial: bool) -> Value {
         match &endpoint.serializer {
             Some(fields) => serializers::input_schema(fields, self.models, partial),
-            None => json!({"type": "object", "description": "The request data (the serializer could not be described)."}),
+            None => {
+                json!({"type": "object", "description": "The request data (the serializer could not be described)."})
+            }
         }
     }
 
@@ -209,24 +233,38 @@ impl Rules<'_> {
     }
 
     /// Adds `page`/`page_size` (or `cursor`) and returns the page size the view uses unasked.
-    fn paging_arguments(&self, listing: &DrfListingFacts, props: &mut Map<String, Value>, notes: &mut Vec<String>) -> u64 {
+    fn paging_arguments(
+        &self,
+        listing: &DrfListingFacts,
+        props: &mut Map<String, Value>,
+        notes: &mut Vec<String>,
+    ) -> u64 {
         let Some(pagination) = &listing.pagination else {
             // No paginator: the view answers everything, the tool pages it.
             let per_page = self.page_size.clamp(1, MAX_PAGE_SIZE);
             props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
-            props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
+            props.insert(
+                "page_size".into(),
+                json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}),
+            );
             return per_page;
         };
         let per_page = pagination.page_size.unwrap_or(self.page_size).max(1);
         let max = pagination.max_page_size.unwrap_or(MAX_PAGE_SIZE).max(1);
         if pagination.style == "cursor" {
-            props.insert("cursor".into(), json!({"type": "string", "description": "next_cursor or previous_cursor of an earlier page."}));
+            props.insert(
+                "cursor".into(),
+                json!({"type": "string", "description": "next_cursor or previous_cursor of an earlier page."}),
+            );
         } else {
             props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
         }
         match pagination.page_size_param {
             Some(_) => {
-                props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": max, "default": per_page}));
+                props.insert(
+                    "page_size".into(),
+                    json!({"type": "integer", "minimum": 1, "maximum": max, "default": per_page}),
+                );
             }
             // Not an argument: only the description can say how many a page holds.
             None => notes.push(format!("{per_page} per page.")),
@@ -357,7 +395,11 @@ impl Rules<'_> {
                 capitalise(&format!("{} {}", self.label_words(), action.replace('_', " "))),
                 format!("DRF action '{action}' on {}.", self.view.qualname),
             ),
-            None => (self.names("invoke", None), capitalise(&format!("call {}", self.label_words())), format!("Call {}.", self.view.qualname)),
+            None => (
+                self.names("invoke", None),
+                capitalise(&format!("call {}", self.label_words())),
+                format!("Call {}.", self.view.qualname),
+            ),
         };
         let call_method = match method {
             Some(only) => CallMethod::Fixed(only),
@@ -366,7 +408,17 @@ impl Rules<'_> {
         call_method.add_argument(&mut props, &mut required);
         let output = answer_schema();
         let what = self.what(endpoint, fallback);
-        self.spec(endpoint, names, title, what, object_schema(props, &required, true), output, hints, call_method, DrfShape::Response)
+        self.spec(
+            endpoint,
+            names,
+            title,
+            what,
+            object_schema(props, &required, true),
+            output,
+            hints,
+            call_method,
+            DrfShape::Response,
+        )
     }
 }
 
@@ -416,14 +468,24 @@ mod tests {
     fn a_viewset_is_one_tool_set_with_put_and_patch_collapsed() {
         let tools = tools_for(&viewset(), &NoModels, ToolNames::Portable, 100);
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["list_api_book", "get_api_book", "create_api_book", "update_api_book", "delete_api_book", "api_book_set_flag"]);
+        assert_eq!(
+            names,
+            [
+                "list_api_book",
+                "get_api_book",
+                "create_api_book",
+                "update_api_book",
+                "delete_api_book",
+                "api_book_set_flag"
+            ]
+        );
         let update = &tools[3];
         assert!(matches!(&update.operation, Operation::DrfCall { method: CallMethod::Fixed(m), .. } if m == "PATCH"));
         assert!(update.input_schema["properties"]["body"].get("required").is_none());
         assert_eq!(tools[2].input_schema["properties"]["body"]["required"], json!(["title"]));
         assert_eq!(tools[5].alias, "view.invoke:library.api.BookViewSet.set_flag");
         assert_eq!(tools[5].input_schema["properties"]["method"]["enum"], json!(["POST", "DELETE"]));
-        assert_eq!(tools[5].input_schema["required"], json!(["path"]));  // without it: POST with a body, else GET
+        assert_eq!(tools[5].input_schema["required"], json!(["path"])); // without it: POST with a body, else GET
     }
 
     #[test]

@@ -302,7 +302,10 @@ impl Finder {
                 let naming = model_naming.entry(m).or_insert_with(|| {
                     let model = &cat.models[m];
                     let mut naming = Vec::new();
-                    let text = format!("{} {} {} {}", model.app_label, model.object_name, model.verbose_name, model.verbose_name_plural);
+                    let text = format!(
+                        "{} {} {} {}",
+                        model.app_label, model.object_name, model.verbose_name, model.verbose_name_plural
+                    );
                     finder.count(&text, NAMING_WEIGHT, &mut naming);
                     finder.index_fields(m, model);
                     naming
@@ -370,7 +373,8 @@ impl Finder {
             Some((_, w)) => *w = w.max(weight),
             None => terms.push((term, weight)),
         };
-        let lower: Vec<String> = query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+        let lower: Vec<String> =
+            query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
         // "add a tag to this book": adding something *to* an object changes that object.
         let adds_to = lower.iter().position(|w| w == "add").is_some_and(|at| lower[at..].iter().any(|w| w == "to"));
         // "all books": the whole list.
@@ -381,7 +385,10 @@ impl Finder {
             if let Some((_, synonym)) = SYNONYMS.iter().find(|(everyday, _)| everyday == word) {
                 add(stem(synonym), 1.0);
             }
-            if word.len() == 4 && (word.starts_with("19") || word.starts_with("20")) && word.chars().all(|c| c.is_ascii_digit()) {
+            if word.len() == 4
+                && (word.starts_with("19") || word.starts_with("20"))
+                && word.chars().all(|c| c.is_ascii_digit())
+            {
                 add("year".to_string(), 1.0);
             }
             // A verb asks for what tools do, not for the word: `edit` means update tools,
@@ -406,8 +413,10 @@ impl Finder {
     /// lets through; with `unmatched`, the rest of those follow in catalogue order (a
     /// narrowed search lists the whole of what it narrowed to).
     pub fn rank(&self, query: &str, unmatched: bool, keep: impl Fn(usize) -> bool) -> Vec<usize> {
-        let terms: Vec<(u32, f32)> =
-            Self::query_terms(query).into_iter().filter_map(|(term, weight)| self.terms.get(&term).map(|&t| (t, weight))).collect();
+        let terms: Vec<(u32, f32)> = Self::query_terms(query)
+            .into_iter()
+            .filter_map(|(term, weight)| self.terms.get(&term).map(|&t| (t, weight)))
+            .collect();
         let mut scores = self.tools.scores(&terms);
         let field_scores = self.fields.scores(&terms);
         for (score, found) in scores.iter_mut().zip(&self.found) {
@@ -415,7 +424,8 @@ impl Finder {
                 *score += field_scores[*document as usize];
             }
         }
-        let mut ranked: Vec<(usize, f32)> = scores.iter().enumerate().filter(|&(t, &s)| s > 0.0 && keep(t)).map(|(t, &s)| (t, s)).collect();
+        let mut ranked: Vec<(usize, f32)> =
+            scores.iter().enumerate().filter(|&(t, &s)| s > 0.0 && keep(t)).map(|(t, &s)| (t, s)).collect();
         ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut ranked: Vec<usize> = ranked.into_iter().map(|(t, _)| t).collect();
         if unmatched {
@@ -430,7 +440,8 @@ mod tests {
     use super::*;
 
     fn library() -> Catalogue {
-        let mut facts: crate::facts::Facts = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
+        let mut facts: crate::facts::Facts =
+            serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
         facts.settings.discovery = crate::facts::Discovery::Auto;
         Catalogue::derive(facts).unwrap().0
     }
@@ -443,7 +454,10 @@ mod tests {
     #[test]
     fn words_are_lower_case_split_and_lightly_stemmed() {
         assert_eq!(words("list_library_book"), ["list", "library", "book"]);
-        assert_eq!(words("BookViewSet books published categories"), ["book", "view", "set", "book", "publish", "category"]);
+        assert_eq!(
+            words("BookViewSet books published categories"),
+            ["book", "view", "set", "book", "publish", "category"]
+        );
         assert_eq!(words("boxes status"), ["box", "status"]);
     }
 
@@ -465,7 +479,11 @@ mod tests {
         let author = cat.models.iter().position(|m| m.label == "library.Author");
         let only_authors = finder.rank("edit a name", false, |t| finder.found[t].model == author);
         assert!(!only_authors.is_empty() && only_authors.iter().all(|&t| finder.found[t].model == author));
-        assert_eq!(finder.rank("add a new book", false, |_| true), finder.rank("add a new book", false, |_| true), "deterministic");
+        assert_eq!(
+            finder.rank("add a new book", false, |_| true),
+            finder.rank("add a new book", false, |_| true),
+            "deterministic"
+        );
         assert!(finder.rank("zzzz qqqq", false, |_| true).is_empty());
     }
 

@@ -18,9 +18,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::facts::{Discovery, Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
-use resources::{PromptSpec, Reader, ResourceSpec};
 use crate::schema::fields::ModelIndex;
 use crate::schema::validate::Patterns;
+use resources::{PromptSpec, Reader, ResourceSpec};
 
 /// A class-level ModelAdmin permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,17 +94,41 @@ pub enum Operation {
         order_by: Vec<(String, String)>,
         default_page_size: u64,
     },
-    AdminRetrieve { admin: usize, fields: Vec<String>, masked: Vec<String> },
-    AdminCreate { admin: usize, fields: Vec<String>, masked: Vec<String> },
-    AdminUpdate { admin: usize, fields: Vec<String>, masked: Vec<String> },
-    AdminDelete { admin: usize },
-    AdminAction { admin: usize, action: String },
+    AdminRetrieve {
+        admin: usize,
+        fields: Vec<String>,
+        masked: Vec<String>,
+    },
+    AdminCreate {
+        admin: usize,
+        fields: Vec<String>,
+        masked: Vec<String>,
+    },
+    AdminUpdate {
+        admin: usize,
+        fields: Vec<String>,
+        masked: Vec<String>,
+    },
+    AdminDelete {
+        admin: usize,
+    },
+    AdminAction {
+        admin: usize,
+        action: String,
+    },
     /// A custom tool: the host calls its handler. A stateless request without the client
     /// capabilities it needs is refused.
-    Custom { client_capabilities: Vec<String> },
+    Custom {
+        client_capabilities: Vec<String>,
+    },
     /// A routed view, called with `method`. `gates` are what protects it, stated in the
     /// tool's `_meta`; `app` is the app it belongs to (toolsets).
-    ViewCall { view: String, method: views::CallMethod, gates: Vec<Value>, app: Option<String> },
+    ViewCall {
+        view: String,
+        method: views::CallMethod,
+        gates: Vec<Value>,
+        app: Option<String>,
+    },
     /// A DRF view's handler, called through DRF's own dispatch with `method`; `shape` reads
     /// its answer. `app` and `model` are where it belongs (toolsets).
     DrfCall {
@@ -137,7 +161,10 @@ impl Operation {
             | Operation::AdminUpdate { admin, .. }
             | Operation::AdminDelete { admin }
             | Operation::AdminAction { admin, .. } => Some(*admin),
-            Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::DrfCall { .. } | Operation::Search { .. } => None,
+            Operation::Custom { .. }
+            | Operation::ViewCall { .. }
+            | Operation::DrfCall { .. }
+            | Operation::Search { .. } => None,
         }
     }
 
@@ -306,7 +333,8 @@ impl Catalogue {
             let specs = admin::tools_for(&cat, admin_index, &admin, &cat.models[model_at], &mut warnings);
             registration.add(&mut cat, specs, &mut warnings);
         }
-        let searches: Vec<ToolSpec> = facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)).collect();
+        let searches: Vec<ToolSpec> =
+            facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)).collect();
         registration.add(&mut cat, searches, &mut warnings);
         let views = facts.views.iter().map(|v| views::tool_for(v, cat.settings.tool_names)).collect();
         registration.add(&mut cat, views, &mut warnings);
@@ -326,7 +354,8 @@ impl Catalogue {
         cat.resource_templates.extend(facts.custom.resource_templates.iter().map(ResourceSpec::custom));
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
         cat.index_templates_and_prompts();
-        cat.template_gates = cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
+        cat.template_gates =
+            cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
         cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
         if cat.settings.discovery != Discovery::Off {
             cat.finder = Some(finder::Finder::build(&cat));
@@ -344,7 +373,8 @@ impl Catalogue {
             let head = template.uri.split('{').next().unwrap_or_default();
             self.templates_by_head.entry(head.to_string()).or_default().push(i);
         }
-        self.template_head_lengths = self.templates_by_head.keys().map(String::len).collect::<HashSet<_>>().into_iter().collect();
+        self.template_head_lengths =
+            self.templates_by_head.keys().map(String::len).collect::<HashSet<_>>().into_iter().collect();
         self.template_head_lengths.sort_unstable();
         for (i, prompt) in self.prompts.iter().enumerate() {
             self.prompt_index.entry(prompt.name.clone()).or_insert(i);
@@ -426,7 +456,8 @@ impl Catalogue {
     pub fn is_redacted(&self, model: &ModelFacts, field: &str) -> bool {
         (model.is_user_model && field == "password")
             || self.settings.redact_fields.iter().any(|r| {
-                r == field || r.strip_prefix(model.label.as_str()).and_then(|rest| rest.strip_prefix('.')) == Some(field)
+                r == field
+                    || r.strip_prefix(model.label.as_str()).and_then(|rest| rest.strip_prefix('.')) == Some(field)
             })
     }
 }
@@ -507,7 +538,9 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
     let output_schema = std::mem::take(&mut spec.output_schema);
     let input_schema = std::mem::take(&mut spec.input_schema).to_string();
     let meta = match &spec.operation {
-        Operation::ViewCall { gates, .. } | Operation::DrfCall { gates, .. } => Some(json!({"django-mcp/gates": gates})),
+        Operation::ViewCall { gates, .. } | Operation::DrfCall { gates, .. } => {
+            Some(json!({"django-mcp/gates": gates}))
+        }
         _ => None,
     };
     let hints = spec.hints;
@@ -517,7 +550,8 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
         open_world: false,
         read_only: hints.read_only.then_some(true),
     };
-    let before = serde_json::to_string(&Before { meta, annotations, description: &description }).expect("descriptors serialise");
+    let before =
+        serde_json::to_string(&Before { meta, annotations, description: &description }).expect("descriptors serialise");
     let title = Some(spec.title.as_str()).filter(|t| !compact::names_only(t, &spec.name));
     let after = serde_json::to_string(&After { name: &spec.name, output_schema: &output_schema, title })
         .expect("descriptors serialise");

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::{Catalogue, Gate, Operation, Permission};
+use crate::facts::{
+    CustomPromptFacts, CustomResourceFacts, ModelFacts, PromptArgumentFacts, ToolNames, UserPromptFacts,
+};
 use crate::schema::fields::ModelIndex;
-use crate::facts::{CustomPromptFacts, CustomResourceFacts, ModelFacts, PromptArgumentFacts, ToolNames, UserPromptFacts};
 
 /// Where a model resource's objects come from.
 #[derive(Debug, Clone)]
@@ -32,11 +34,21 @@ impl Source {
 /// How the host reads a resource.
 #[derive(Debug, Clone)]
 pub enum Reader {
-    Custom { completions: BTreeMap<String, Vec<String>> },
+    Custom {
+        completions: BTreeMap<String, Vec<String>>,
+    },
     /// One object as JSON (`{pk}` in the URI).
-    Object { source: Source, label: String, fields: Vec<String>, masked: Vec<String> },
+    Object {
+        source: Source,
+        label: String,
+        fields: Vec<String>,
+        masked: Vec<String>,
+    },
     /// One file field of one object.
-    File { source: Source, field: String },
+    File {
+        source: Source,
+        field: String,
+    },
 }
 
 /// A concrete resource (`uri`) or a template (`uri` holds `{variables}`).
@@ -77,7 +89,11 @@ impl ResourceSpec {
 pub enum Renderer {
     Custom,
     /// A message asking for the parallel admin action tool.
-    Action { tool: String, what: String, plural: String },
+    Action {
+        tool: String,
+        what: String,
+        plural: String,
+    },
     /// `DJANGO_MCP_PROMPTS`: `{argument}` placeholders filled in.
     Body(String),
 }
@@ -130,7 +146,13 @@ impl PromptSpec {
 }
 
 /// Templates for one model's objects and its file fields.
-pub fn model_templates(model: &ModelFacts, source: Source, gate: Gate, fields: Vec<String>, masked: Vec<String>) -> Vec<ResourceSpec> {
+pub fn model_templates(
+    model: &ModelFacts,
+    source: Source,
+    gate: Gate,
+    fields: Vec<String>,
+    masked: Vec<String>,
+) -> Vec<ResourceSpec> {
     let label = &model.label;
     let mut templates = vec![ResourceSpec {
         uri: format!("django-mcp://model/{label}/{{pk}}"),
@@ -148,8 +170,15 @@ pub fn model_templates(model: &ModelFacts, source: Source, gate: Gate, fields: V
         templates.push(ResourceSpec {
             uri: format!("django-mcp://field/{label}/{{pk}}/{}", field.name),
             name: format!("{label}.{}", field.name),
-            title: Some(format!("{} of a {}", crate::schema::fields::capitalise(&field.verbose_name), model.verbose_name)),
-            description: Some(format!("The file in {}'s {} field, with its real MIME type.", model.verbose_name, field.name)),
+            title: Some(format!(
+                "{} of a {}",
+                crate::schema::fields::capitalise(&field.verbose_name),
+                model.verbose_name
+            )),
+            description: Some(format!(
+                "The file in {}'s {} field, with its real MIME type.",
+                model.verbose_name, field.name
+            )),
             mime_type: None,
             gate: gate.clone(),
             reader: Reader::File { source: source.clone(), field: field.name.clone() },
@@ -159,7 +188,11 @@ pub fn model_templates(model: &ModelFacts, source: Source, gate: Gate, fields: V
 }
 
 /// The resources, templates and prompts derived from the catalogue's admins and the facts.
-pub fn derive(cat: &mut Catalogue, resource_models: &[crate::facts::ResourceModelFacts], user_prompts: &[UserPromptFacts]) {
+pub fn derive(
+    cat: &mut Catalogue,
+    resource_models: &[crate::facts::ResourceModelFacts],
+    user_prompts: &[UserPromptFacts],
+) {
     if cat.settings.resources_disabled {
         return;
     }
@@ -187,12 +220,19 @@ pub fn derive(cat: &mut Catalogue, resource_models: &[crate::facts::ResourceMode
                     description: Some(tool.spec.title.clone()),
                     arguments: vec![PromptArgumentFacts {
                         name: "pks".into(),
-                        description: Some(format!("Primary keys of the {} to act on, comma-separated.", model.verbose_name_plural)),
+                        description: Some(format!(
+                            "Primary keys of the {} to act on, comma-separated.",
+                            model.verbose_name_plural
+                        )),
                         required: true,
                         choices: Vec::new(),
                     }],
                     gate: tool.spec.gate.clone(),
-                    renderer: Renderer::Action { tool: tool.spec.name.clone(), what: tool.spec.title.clone(), plural: model.verbose_name_plural.clone() },
+                    renderer: Renderer::Action {
+                        tool: tool.spec.name.clone(),
+                        what: tool.spec.title.clone(),
+                        plural: model.verbose_name_plural.clone(),
+                    },
                     objects: Some(Source::Admin(cat.admin_ids[*admin].clone())),
                     serves: Vec::new(),
                 });
@@ -250,7 +290,10 @@ mod tests {
     #[test]
     fn bodies_fill_known_arguments_and_keep_the_rest() {
         let args = serde_json::Map::from_iter([("topic".to_string(), json!("owls"))]);
-        assert_eq!(render_body("Write about {topic} in {style}; {{literal}} }", &args), "Write about owls in {style}; {literal} }");
+        assert_eq!(
+            render_body("Write about {topic} in {style}; {{literal}} }", &args),
+            "Write about owls in {style}; {literal} }"
+        );
         assert_eq!(render_body("{", &args), "{");
     }
 }

@@ -16,19 +16,27 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
     };
     let plural = &model.verbose_name_plural;
     let fields: Vec<&FieldFacts> = search.fields.iter().filter_map(|f| model.field(f)).collect();
-    let masked: Vec<String> = fields.iter().filter(|f| cat.is_redacted(model, &f.name)).map(|f| f.name.clone()).collect();
+    let masked: Vec<String> =
+        fields.iter().filter(|f| cat.is_redacted(model, &f.name)).map(|f| f.name.clone()).collect();
     let row: Map<String, Value> = fields
         .iter()
         .map(|f| {
-            let schema = if masked.contains(&f.name) { json!({"type": ["string", "null"], "description": "Redacted: never sent."}) } else { field_schema(f, cat) };
+            let schema = if masked.contains(&f.name) {
+                json!({"type": ["string", "null"], "description": "Redacted: never sent."})
+            } else {
+                field_schema(f, cat)
+            };
             (f.name.clone(), schema)
         })
         .collect();
 
     let mut props = Map::new();
     if !search.search_fields.is_empty() {
-        props.insert("q".into(), json!({"type": "string", "maxLength": 500,
-            "description": format!("Search {plural} by {}.", humanise_list(&search.search_fields))}));
+        props.insert(
+            "q".into(),
+            json!({"type": "string", "maxLength": 500,
+            "description": format!("Search {plural} by {}.", humanise_list(&search.search_fields))}),
+        );
     }
     let mut filters = Vec::new();
     let mut filter_props = Map::new();
@@ -39,7 +47,8 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
                 filter_props.insert(name.clone(), field_schema(&one, cat));
                 filters.push(name.clone());
             }
-            None => warnings.push(format!("search {}: filter field {name:?} could not be described; not offered", search.model)),
+            None => warnings
+                .push(format!("search {}: filter field {name:?} could not be described; not offered", search.model)),
         }
     }
     if !filters.is_empty() {
@@ -47,14 +56,18 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
         schema["description"] = json!("Exact values (null for none); only these fields.");
         props.insert("filters".into(), schema);
     }
-    let orderable: Vec<String> = fields.iter().filter(|f| !f.many && !masked.contains(&f.name)).map(|f| f.name.clone()).collect();
+    let orderable: Vec<String> =
+        fields.iter().filter(|f| !f.many && !masked.contains(&f.name)).map(|f| f.name.clone()).collect();
     if !orderable.is_empty() {
         let names: Vec<&str> = orderable.iter().map(String::as_str).collect();
         props.insert("ordering".into(), ordering_schema(&names, "fields"));
     }
     let per_page = cat.settings.page_size.clamp(1, MAX_PAGE_SIZE as usize) as u64;
     props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
-    props.insert("page_size".into(), json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}));
+    props.insert(
+        "page_size".into(),
+        json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}),
+    );
 
     let output = object_schema(
         Map::from_iter([

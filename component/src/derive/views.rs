@@ -43,7 +43,9 @@ impl CallMethod {
             CallMethod::Chosen { accepted } => accepted.join(", "),
         };
         let why = match (self, args.get("method")) {
-            (CallMethod::Chosen { .. }, None) if sends_body(args) => " (without a method, a call with a body is a POST)",
+            (CallMethod::Chosen { .. }, None) if sends_body(args) => {
+                " (without a method, a call with a body is a POST)"
+            }
             (CallMethod::Chosen { .. }, None) => " (without a method or a body, a call is a GET)",
             _ => "",
         };
@@ -55,7 +57,8 @@ impl CallMethod {
     pub fn add_argument(&self, properties: &mut Map<String, Value>, required: &mut Vec<&'static str>) {
         let CallMethod::Chosen { accepted } = self else { return };
         let defaults = accepted.iter().any(|m| m == "GET" || m == "POST");
-        let description = if defaults { format!("The HTTP method. {DEFAULT_RULE}") } else { "The HTTP method.".to_string() };
+        let description =
+            if defaults { format!("The HTTP method. {DEFAULT_RULE}") } else { "The HTTP method.".to_string() };
         properties.insert("method".into(), json!({"type": "string", "enum": accepted, "description": description}));
         if !defaults {
             required.push("method");
@@ -85,7 +88,8 @@ pub fn callable_methods(methods: &[String]) -> Vec<String> {
 /// The verb a view's methods narrow it to, and the one HTTP method it is called with
 /// (`None`: the caller chooses).
 fn narrow(view: &ViewFacts) -> (&'static str, Option<&'static str>) {
-    let handled: Vec<&str> = view.methods.iter().map(String::as_str).filter(|m| !matches!(*m, "head" | "options" | "trace")).collect();
+    let handled: Vec<&str> =
+        view.methods.iter().map(String::as_str).filter(|m| !matches!(*m, "head" | "options" | "trace")).collect();
     match handled.as_slice() {
         ["get"] if view.class_kind.as_deref() == Some("list") => ("list", Some("GET")),
         ["get"] => ("get", Some("GET")),
@@ -201,13 +205,21 @@ pub fn describe_gates(gates: &[Value]) -> String {
                 "public" => "open to any caller".to_string(),
                 "test" => format!("a test on the user ({})", g.get("test").and_then(Value::as_str).unwrap_or("custom")),
                 "permission" => {
-                    let perms: Vec<&str> = g.get("permissions").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                    let perms: Vec<&str> = g
+                        .get("permissions")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
                     format!("permission {}", perms.join(" and "))
                 }
                 other => other.to_string(),
             };
             // A gate put on some handlers only (`method_decorator` on `post`) says which.
-            let methods: Vec<&str> = g.get("methods").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let methods: Vec<&str> = g
+                .get("methods")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             Some(if methods.is_empty() { what } else { format!("{what} for {}", methods.join(", ")) })
         })
         .collect();
@@ -251,14 +263,25 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
     }
     let call_method = match method {
         Some(only) => CallMethod::Fixed(only.to_string()),
-        None if view.methods.is_empty() => CallMethod::Chosen { accepted: METHODS.iter().map(|m| m.to_string()).collect() },
+        None if view.methods.is_empty() => {
+            CallMethod::Chosen { accepted: METHODS.iter().map(|m| m.to_string()).collect() }
+        }
         None => CallMethod::Chosen { accepted: callable_methods(&view.methods) },
     };
     call_method.add_argument(&mut properties, &mut required);
     let input = object_schema(properties, &required, true);
     let output = answer_schema();
-    let what = if view.description.is_empty() { format!("{}.{}", view.module, view.qualname) } else { view.description.clone() };
-    let description = format!("{what} (/{}; {}) {}", readable_route(&view.route), method.unwrap_or("any method"), describe_gates(&view.gates));
+    let what = if view.description.is_empty() {
+        format!("{}.{}", view.module, view.qualname)
+    } else {
+        view.description.clone()
+    };
+    let description = format!(
+        "{what} (/{}; {}) {}",
+        readable_route(&view.route),
+        method.unwrap_or("any method"),
+        describe_gates(&view.gates)
+    );
     ToolSpec {
         name,
         alias,
@@ -268,7 +291,12 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
         output_schema: output,
         hints: hints(verb),
         gate: Gate::View { view: view.id.clone() },
-        operation: Operation::ViewCall { view: view.id.clone(), method: call_method, gates: view.gates.clone(), app: view.app_label.clone() },
+        operation: Operation::ViewCall {
+            view: view.id.clone(),
+            method: call_method,
+            gates: view.gates.clone(),
+            app: view.app_label.clone(),
+        },
     }
 }
 
@@ -351,7 +379,8 @@ mod tests {
 
     #[test]
     fn a_gate_on_some_methods_says_which() {
-        let gates = [json!({"kind": "login"}), json!({"kind": "permission", "permissions": ["a.b"], "methods": ["POST"]})];
+        let gates =
+            [json!({"kind": "login"}), json!({"kind": "permission", "permissions": ["a.b"], "methods": ["POST"]})];
         assert_eq!(describe_gates(&gates), "Protected by: login required; permission a.b for POST.");
     }
 

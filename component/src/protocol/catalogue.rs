@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::revisions::Stateless;
 use super::listing::{page_of, page_offset};
+use super::revisions::Stateless;
 use super::tools::{host_error, invalid_params, rate_limited};
 use super::toolset::Item;
 use super::{input, jsonrpc, parsed_result, Exchange, Output, Pending, Principal, Work};
@@ -32,17 +32,32 @@ const TEMPLATE_WINDOW: usize = 16;
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
 pub(crate) enum CatalogueWork {
-    ListResources { from: ListFrom },
+    ListResources {
+        from: ListFrom,
+    },
     /// Waiting for one page of a model template's objects; `visible` are the model
     /// templates of the window the caller may read, in order, and `beyond` the model
     /// template past the window, if any.
-    ListObjects { template: usize, offset: usize, visible: Vec<usize>, beyond: Option<usize>, skipped: usize },
+    ListObjects {
+        template: usize,
+        offset: usize,
+        visible: Vec<usize>,
+        beyond: Option<usize>,
+        skipped: usize,
+    },
     /// Waiting for the gate and the host's contents.
-    Read { uri: String, reader: ReadShape },
+    Read {
+        uri: String,
+        reader: ReadShape,
+    },
     /// Waiting for the gate, and the host's messages unless they are already rendered.
-    GetPrompt { rendered: Option<Value> },
+    GetPrompt {
+        rendered: Option<Value>,
+    },
     /// Waiting for the gate; the values are known already.
-    Complete { values: Vec<String> },
+    Complete {
+        values: Vec<String>,
+    },
     /// Waiting for the gate and the host's objects.
     CompleteObjects,
 }
@@ -79,7 +94,13 @@ fn allowed(cat: &Catalogue, principal: &Principal, resource: &ResourceSpec) -> b
     principal.may_use(cat, &Item::resource(cat, resource))
 }
 
-pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, principal: Principal, stateless: Option<&Stateless>) -> Output {
+pub(crate) fn begin(
+    cat: &Catalogue,
+    ex: Exchange,
+    params: Map<String, Value>,
+    principal: Principal,
+    stateless: Option<&Stateless>,
+) -> Output {
     let client_input = match ex.method.as_str() {
         "resources/read" | "prompts/get" => match input::client_input(&ex, &params, stateless) {
             Ok(fields) => fields,
@@ -103,7 +124,9 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
         "resources/list" => {
             let from = match params.get("cursor") {
                 Some(Value::String(c)) if c.starts_with('m') => match decode_objects_cursor(c) {
-                    Some((template, offset)) if template < cat.resource_templates.len() => ListFrom::Objects { template, offset },
+                    Some((template, offset)) if template < cat.resource_templates.len() => {
+                        ListFrom::Objects { template, offset }
+                    }
                     _ => return invalid_params(&ex, "Invalid params: unknown cursor"),
                 },
                 _ => match page_offset(&ex, &params) {
@@ -112,7 +135,12 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
                 },
             };
             let window = template_window(cat, from.template());
-            let gates = cat.resources.iter().map(|r| &r.gate).chain(window.iter().map(|&t| &cat.resource_templates[t].gate)).collect();
+            let gates = cat
+                .resources
+                .iter()
+                .map(|r| &r.gate)
+                .chain(window.iter().map(|&t| &cat.resource_templates[t].gate))
+                .collect();
             wait(ex, vec![gates_of(gates)], CatalogueWork::ListResources { from })
         }
         "resources/read" => {
@@ -128,7 +156,9 @@ pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: Map<String, Value>, p
             let pk = variables.get("pk").cloned();
             let (work, shape) = match &resource.reader {
                 Reader::Custom { .. } => (
-                    with_input(json!({"kind": "custom.resource", "uri": uri, "template": resource.uri, "variables": variables})),
+                    with_input(
+                        json!({"kind": "custom.resource", "uri": uri, "template": resource.uri, "variables": variables}),
+                    ),
                     ReadShape::Custom,
                 ),
                 Reader::Object { source, fields, masked, .. } => (
@@ -188,7 +218,9 @@ fn authorize(gate: &Gate) -> Value {
 
 fn not_found(ex: &Exchange, what: &str, name: &str) -> Output {
     let key = if what == "resource" { "uri" } else { "name" };
-    let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown {what} '{name}'")).with_data(json!({ key: name }));
+    let e = ex
+        .fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown {what} '{name}'"))
+        .with_data(json!({ key: name }));
     Output::error(ex, e)
 }
 
@@ -280,16 +312,22 @@ fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Com
         if pk_is_redacted(cat, source) {
             Answer::Values(Vec::new())
         } else {
-            Answer::Objects(json!({"kind": "resource.objects", "source": source.to_json(), "offset": 0, "limit": MAX_COMPLETIONS, "prefix": prefix}))
+            Answer::Objects(
+                json!({"kind": "resource.objects", "source": source.to_json(), "offset": 0, "limit": MAX_COMPLETIONS, "prefix": prefix}),
+            )
         }
     };
-    let prefixed = |choices: &[String]| Answer::Values(choices.iter().filter(|c| c.starts_with(typed)).cloned().collect());
+    let prefixed =
+        |choices: &[String]| Answer::Values(choices.iter().filter(|c| c.starts_with(typed)).cloned().collect());
     match reference.get("type").and_then(Value::as_str) {
         Some("ref/prompt") => {
             let prompt_name = reference.get("name").and_then(Value::as_str).ok_or("ref.name is required")?;
             let prompt = cat.prompt(prompt_name).ok_or(format!("unknown prompt '{prompt_name}'"))?;
-            let arg: &PromptArgumentFacts =
-                prompt.arguments.iter().find(|a| a.name == name).ok_or(format!("prompt '{prompt_name}' has no argument '{name}'"))?;
+            let arg: &PromptArgumentFacts = prompt
+                .arguments
+                .iter()
+                .find(|a| a.name == name)
+                .ok_or(format!("prompt '{prompt_name}' has no argument '{name}'"))?;
             let answer = match (&prompt.objects, name) {
                 // `pks` is comma-separated: complete the last one.
                 (Some(source), "pks") => objects(source, typed.rsplit(',').next().unwrap_or("").trim()),
@@ -299,7 +337,11 @@ fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Com
         }
         Some("ref/resource") => {
             let uri = reference.get("uri").and_then(Value::as_str).ok_or("ref.uri is required")?;
-            let template = cat.resource_templates.iter().find(|t| t.uri == uri).ok_or(format!("unknown resource template '{uri}'"))?;
+            let template = cat
+                .resource_templates
+                .iter()
+                .find(|t| t.uri == uri)
+                .ok_or(format!("unknown resource template '{uri}'"))?;
             let answer = match (&template.reader, template.objects()) {
                 (Reader::Custom { completions }, _) => prefixed(completions.get(name).map_or(&[][..], Vec::as_slice)),
                 (_, Some(source)) if name == "pk" => objects(source, typed),
@@ -320,20 +362,30 @@ fn pk_is_redacted(cat: &Catalogue, source: &Source) -> bool {
     model.is_some_and(|m| cat.is_redacted(m, &m.pk))
 }
 
-pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: CatalogueWork, results: Vec<&RawValue>) -> Output {
+pub(crate) fn finish(
+    cat: &Catalogue,
+    ex: Exchange,
+    principal: Principal,
+    work: CatalogueWork,
+    results: Vec<&RawValue>,
+) -> Output {
     let parsed = |i: usize| parsed_result(&results, i);
     let first = parsed(0);
     if let Some(err) = first.get("error") {
         return match err.get("kind").and_then(Value::as_str) {
             Some("forbidden") => {
-                let e = ex.fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this").with_data(json!({"target": ex.target}));
+                let e = ex
+                    .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this")
+                    .with_data(json!({"target": ex.target}));
                 Output::error(&ex, e)
             }
             Some("rate_limited") => Output::error(&ex, rate_limited(&ex, err)),
             _ => host_error(&ex, &first),
         };
     }
-    let passed = |i: usize| first.get("ok").and_then(Value::as_array).and_then(|a| a.get(i)).and_then(Value::as_bool) == Some(true);
+    let passed = |i: usize| {
+        first.get("ok").and_then(Value::as_array).and_then(|a| a.get(i)).and_then(Value::as_bool) == Some(true)
+    };
     let size = cat.settings.page_size;
     match work {
         CatalogueWork::ListResources { from } => {
@@ -408,7 +460,10 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                 .collect();
             let count = items.len();
             let more = page.get("more") == Some(&Value::Bool(true));
-            let following = visible.iter().copied().find(|&t| t > template && cat.resource_templates.get(t).is_some_and(|t| t.objects().is_some()));
+            let following = visible
+                .iter()
+                .copied()
+                .find(|&t| t > template && cat.resource_templates.get(t).is_some_and(|t| t.objects().is_some()));
             // A model without objects is passed over in the same request, a few at a time.
             if let (0, false, Some(next), true) = (count, more, following, skipped < MAX_EMPTY_SKIPS) {
                 return list_objects(cat, ex, principal, next, 0, visible, beyond, skipped + 1);
@@ -428,7 +483,9 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
         CatalogueWork::CompleteObjects => {
             let answer = parsed(1);
             match answer.pointer("/ok/objects").and_then(Value::as_array) {
-                Some(objects) => completed(cat, &ex, objects.iter().map(|o| pk_text(o.get("pk").unwrap_or(&Value::Null))).collect()),
+                Some(objects) => {
+                    completed(cat, &ex, objects.iter().map(|o| pk_text(o.get("pk").unwrap_or(&Value::Null))).collect())
+                }
                 None => host_error(&ex, &answer),
             }
         }
@@ -436,10 +493,15 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
         CatalogueWork::Read { .. } | CatalogueWork::GetPrompt { rendered: None } => {
             let answer = parsed(1);
             let unsupported = || {
-                let e = ex.fail(jsonrpc::INVALID_PARAMS, "Invalid params: this needs answers from the client, which only MCP 2026-07-28 can give");
+                let e = ex.fail(
+                    jsonrpc::INVALID_PARAMS,
+                    "Invalid params: this needs answers from the client, which only MCP 2026-07-28 can give",
+                );
                 Output::error(&ex, e)
             };
-            if let Some(out) = input::input_required(cat, &ex, &answer, unsupported).or_else(|| input::invalid_input(&ex, &answer)) {
+            if let Some(out) =
+                input::input_required(cat, &ex, &answer, unsupported).or_else(|| input::invalid_input(&ex, &answer))
+            {
                 return out;
             }
             if let Some(err) = answer.get("error") {
@@ -447,12 +509,16 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: 
                 return match err.get("kind").and_then(Value::as_str) {
                     Some("not_found") => not_found(&ex, "resource", &uri),
                     Some("forbidden") => {
-                        let e = ex.fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this").with_data(json!({"uri": uri}));
+                        let e = ex
+                            .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this")
+                            .with_data(json!({"uri": uri}));
                         Output::error(&ex, e)
                     }
                     Some("too_large") => {
                         let message = err.get("message").and_then(Value::as_str).unwrap_or("the file is too large");
-                        let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {message}")).with_data(json!({"uri": uri}));
+                        let e = ex
+                            .fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {message}"))
+                            .with_data(json!({"uri": uri}));
                         Output::error(&ex, e)
                     }
                     _ => host_error(&ex, &answer),
@@ -486,7 +552,11 @@ fn list_objects(
     let limit = cat.settings.page_size.min(MAX_COMPLETIONS);
     let effect = json!({"kind": "resource.objects", "source": source.to_json(), "offset": offset, "limit": limit, "prefix": null});
     let work = CatalogueWork::ListObjects { template, offset, visible, beyond, skipped };
-    Output::Effects { effects: vec![effect.to_string()], state: Pending { exchange: ex, principal, work: Work::Catalogue(work) }, notify: None }
+    Output::Effects {
+        effects: vec![effect.to_string()],
+        state: Pending { exchange: ex, principal, work: Work::Catalogue(work) },
+        notify: None,
+    }
 }
 
 /// The `resources/read` result for the host's answer.
@@ -591,7 +661,8 @@ mod tests {
     }
 
     fn many_models_facts(copies: usize) -> Value {
-        let mut facts: Value = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
+        let mut facts: Value =
+            serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
         let model = facts["models"].as_array().unwrap().iter().find(|m| m["label"] == "library.Book").unwrap().clone();
         let admin = facts["admins"].as_array().unwrap().iter().find(|a| a["model"] == "library.Book").unwrap().clone();
         for i in 0..copies {
@@ -612,7 +683,12 @@ mod tests {
     /// Every `resources/list` page (the URIs) for a caller whose gates pass by `passes` and
     /// whose key allows `allowed`; each model has one object (pk 1), and `empty` models none.
     /// Also the most gates one request asked about.
-    fn walk(cat: &Catalogue, allowed: &[&str], passes: impl Fn(&Value) -> bool, empty: impl Fn(&Value) -> bool) -> (Vec<Vec<String>>, usize) {
+    fn walk(
+        cat: &Catalogue,
+        allowed: &[&str],
+        passes: impl Fn(&Value) -> bool,
+        empty: impl Fn(&Value) -> bool,
+    ) -> (Vec<Vec<String>>, usize) {
         let context = json!({"principal": {"user_id": 1, "allowed_tools": allowed}});
         let (mut pages, mut most_checks, mut cursor) = (Vec::new(), 0, Value::Null);
         loop {
@@ -638,11 +714,24 @@ mod tests {
     }
 
     /// The URIs a caller sees, the slow way: every model template's own gate and allowlist.
-    fn expected(cat: &Catalogue, allowed: &[&str], passes: impl Fn(&Value) -> bool, empty: impl Fn(&Value) -> bool) -> Vec<String> {
-        let principal = Principal { user_id: json!(1), allowed_tools: allowed.iter().map(|a| a.to_string()).collect(), ..Default::default() };
+    fn expected(
+        cat: &Catalogue,
+        allowed: &[&str],
+        passes: impl Fn(&Value) -> bool,
+        empty: impl Fn(&Value) -> bool,
+    ) -> Vec<String> {
+        let principal = Principal {
+            user_id: json!(1),
+            allowed_tools: allowed.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        };
         cat.resource_templates
             .iter()
-            .filter(|t| t.objects().is_some_and(|source| !empty(&source.to_json())) && passes(&t.gate.to_json()) && principal.may_use(cat, &Item::resource(cat, t)))
+            .filter(|t| {
+                t.objects().is_some_and(|source| !empty(&source.to_json()))
+                    && passes(&t.gate.to_json())
+                    && principal.may_use(cat, &Item::resource(cat, t))
+            })
             .map(|t| t.uri.replace("{pk}", "1"))
             .collect()
     }
@@ -654,11 +743,16 @@ mod tests {
         assert!(models > 3 * TEMPLATE_WINDOW, "{models} model templates");
         let everything = |_: &Value| true;
         let none_empty = |_: &Value| false;
-        let cases: Vec<(Vec<&str>, Box<dyn Fn(&Value) -> bool>, Box<dyn Fn(&Value) -> bool>)> = vec![
+        type Answer = Box<dyn Fn(&Value) -> bool>;
+        let cases: Vec<(Vec<&str>, Answer, Answer)> = vec![
             (vec![], Box::new(everything), Box::new(none_empty)),
             // Only one model far down the list: empty pages with cursors lead to it.
             (vec![], Box::new(|check: &Value| check["admin"] == "admin/many.thing27"), Box::new(none_empty)),
-            (vec!["django-mcp://model/many.Thing05/{pk}", "django-mcp://field/many.Thing29/{pk}/cover"], Box::new(everything), Box::new(none_empty)),
+            (
+                vec!["django-mcp://model/many.Thing05/{pk}", "django-mcp://field/many.Thing29/{pk}/cover"],
+                Box::new(everything),
+                Box::new(none_empty),
+            ),
             // Models without objects are passed over.
             (vec![], Box::new(everything), Box::new(|source: &Value| source.to_string().contains("many.thing1"))),
         ];
@@ -674,14 +768,23 @@ mod tests {
     fn a_returned_object_links_its_own_models_resource() {
         let cat = many_models(30);
         let context = json!({"principal": {"user_id": 1, "allowed_tools": []}});
-        for (model, tool) in [("library.Book", "get_library_book"), ("many.Thing00", "get_many_thing00"), ("many.Thing29", "get_many_thing29")] {
+        for (model, tool) in [
+            ("library.Book", "get_library_book"),
+            ("many.Thing00", "get_many_thing00"),
+            ("many.Thing29", "get_many_thing29"),
+        ] {
             let message = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {"pk": 7}}});
             let reply = reply_to(&cat, message, &context, |effect| match effect["kind"].as_str().unwrap() {
                 "authorize" => json!(true),
                 "admin.retrieve" => json!({"object": {"id": 7, "title": "t"}}),
                 other => panic!("unexpected effect {other}"),
             });
-            let links: Vec<_> = reply["result"]["content"].as_array().unwrap().iter().filter(|c| c["type"] == "resource_link").collect();
+            let links: Vec<_> = reply["result"]["content"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["type"] == "resource_link")
+                .collect();
             assert_eq!(links.len(), 1, "{reply}");
             assert_eq!(links[0]["uri"], format!("django-mcp://model/{model}/7"));
             assert_eq!(links[0]["name"], format!("{model} 7"));
@@ -694,15 +797,49 @@ mod tests {
 
         let mut facts = many_models_facts(30);
         // Templates whose heads overlap others' and one with no variable at all.
-        for (uri, name) in [("test://items/{id}", "items"), ("test://items/{id}/{part}", "parts"), ("test://it{x}", "it"), ("test://fixed", "fixed"),
-                           ("test://a/{x}", "a"), ("test://{y}/b", "b")] {
+        for (uri, name) in [
+            ("test://items/{id}", "items"),
+            ("test://items/{id}/{part}", "parts"),
+            ("test://it{x}", "it"),
+            ("test://fixed", "fixed"),
+            ("test://a/{x}", "a"),
+            ("test://{y}/b", "b"),
+        ] {
             facts["custom"]["resource_templates"].as_array_mut().unwrap().push(json!({"uri": uri, "name": name}));
         }
         let cat = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0;
-        let mut uris: Vec<String> = cat.resource_templates.iter().map(|t| t.uri.replace("{pk}", "7").replace("{id}", "3").replace("{part}", "p").replace("{x}", "em").replace("{y}", "z")).collect();
-        uris.extend(["django-mcp://model/many.Thing99/7", "django-mcp://model/", "test://items/", "test://items/3/p/q", "test://i", "test://fixed/", "", "django-mcp://field/library.Book/7/nope", "test://a/b", "test://c/b"].map(String::from));
+        let mut uris: Vec<String> = cat
+            .resource_templates
+            .iter()
+            .map(|t| {
+                t.uri
+                    .replace("{pk}", "7")
+                    .replace("{id}", "3")
+                    .replace("{part}", "p")
+                    .replace("{x}", "em")
+                    .replace("{y}", "z")
+            })
+            .collect();
+        uris.extend(
+            [
+                "django-mcp://model/many.Thing99/7",
+                "django-mcp://model/",
+                "test://items/",
+                "test://items/3/p/q",
+                "test://i",
+                "test://fixed/",
+                "",
+                "django-mcp://field/library.Book/7/nope",
+                "test://a/b",
+                "test://c/b",
+            ]
+            .map(String::from),
+        );
         for uri in &uris {
-            let slow = cat.resource_templates.iter().find_map(|t| match_template(&t.uri, uri).map(|values| (t.uri.clone(), values)));
+            let slow = cat
+                .resource_templates
+                .iter()
+                .find_map(|t| match_template(&t.uri, uri).map(|values| (t.uri.clone(), values)));
             let fast = cat.matching_template(uri).map(|(t, values)| (t.uri.clone(), values));
             assert_eq!(fast, slow, "{uri}");
         }
@@ -710,7 +847,10 @@ mod tests {
         assert_eq!(cat.matching_template("test://items/3/p").unwrap().0.uri, "test://items/{id}/{part}");
         // Both match; the first declared wins, though the other's head is shorter.
         assert_eq!(cat.matching_template("test://a/b").unwrap().0.uri, "test://a/{x}");
-        assert_eq!(cat.matching_template("django-mcp://model/many.Thing29/7").unwrap().0.uri, "django-mcp://model/many.Thing29/{pk}");
+        assert_eq!(
+            cat.matching_template("django-mcp://model/many.Thing29/7").unwrap().0.uri,
+            "django-mcp://model/many.Thing29/{pk}"
+        );
     }
 
     #[test]
@@ -745,7 +885,9 @@ mod tests {
             asked.push(effect["kind"].as_str().unwrap().to_string());
             match effect["kind"].as_str().unwrap() {
                 "authorize" => json!(true),
-                "resource.objects" => json!({"objects": [{"pk": 1, "label": "one"}, {"pk": 2, "label": "two"}], "more": false}),
+                "resource.objects" => {
+                    json!({"objects": [{"pk": 1, "label": "one"}, {"pk": 2, "label": "two"}], "more": false})
+                }
                 other => panic!("unexpected effect {other}"),
             }
         });
@@ -780,7 +922,8 @@ mod tests {
             assert_eq!(reply["result"]["completion"]["values"], json!([]), "{reply}");
             assert!(!asked.contains(&"resource.objects".to_string()), "asked the host {asked:?}");
         }
-        let (reply, _) = complete(&cat, &[], json!({"type": "ref/resource", "uri": "django-mcp://model/library.Author/{pk}"}), "pk");
+        let (reply, _) =
+            complete(&cat, &[], json!({"type": "ref/resource", "uri": "django-mcp://model/library.Author/{pk}"}), "pk");
         assert_eq!(reply["result"]["completion"]["values"], json!(["1", "2"]), "{reply}");
     }
 
@@ -791,10 +934,13 @@ mod tests {
         let message = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list", "params": {"cursor": cursor}});
         let input = json!({"message": message.to_string(), "context": {"principal": {"user_id": 1}}});
         let out: Value = serde_json::from_str(&step(&cat, &input.to_string()).to_text()).unwrap();
-        let checks = serde_json::from_str::<Value>(&out["effects"][0].to_string()).unwrap()["checks"].as_array().unwrap().len();
+        let checks =
+            serde_json::from_str::<Value>(&out["effects"][0].to_string()).unwrap()["checks"].as_array().unwrap().len();
         assert_eq!(checks, 1, "the last model template only");
         let bad = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list", "params": {"cursor": objects_cursor(999, 0)}});
-        let text = step(&cat, &json!({"message": bad.to_string(), "context": {"principal": {"user_id": 1}}}).to_string()).to_text();
+        let text =
+            step(&cat, &json!({"message": bad.to_string(), "context": {"principal": {"user_id": 1}}}).to_string())
+                .to_text();
         assert!(text.contains("unknown cursor"), "{text}");
     }
 }

@@ -64,9 +64,13 @@ pub(crate) struct DiscoveryWork {
 #[serde(tag = "purpose", rename_all = "snake_case")]
 enum Purpose {
     /// `tools/list` in `auto`: are there more usable tools than the threshold?
-    Count { cursor: Option<Value> },
+    Count {
+        cursor: Option<Value>,
+    },
     Find(FindArguments),
-    Describe { names: Vec<String> },
+    Describe {
+        names: Vec<String>,
+    },
     /// `tools/list` once discovery applies: the custom tools listed beside the meta-tools.
     Custom,
 }
@@ -134,7 +138,12 @@ pub(crate) fn list_tools(cat: &Catalogue, ex: Exchange, params: &Map<String, Val
         return refusal;
     }
     if cat.settings.discovery == Discovery::Always {
-        return walk_round(cat, ex, principal, DiscoveryWork { discovery: Purpose::Custom, from: 0, round: 0, found: Vec::new() });
+        return walk_round(
+            cat,
+            ex,
+            principal,
+            DiscoveryWork { discovery: Purpose::Custom, from: 0, round: 0, found: Vec::new() },
+        );
     }
     let threshold = cat.settings.discovery_threshold;
     let allowed = cat.tools.iter().filter(|t| reachable(cat, &principal, t)).take(threshold.saturating_add(1)).count();
@@ -169,8 +178,14 @@ pub(crate) fn call(
             };
             ex.target = Some(real.to_string());
             if name == CALL_READ_ONLY && cat.tool(real).is_some_and(|t| !t.spec.hints.read_only) {
-                let message = format!("{real} is not read-only: call_read_only_tool calls only tools that read; use call_tool");
-                return tools::finished_call(cat, &ex, tool_error(message, Failure::new("not_read_only")), "handler_error");
+                let message =
+                    format!("{real} is not read-only: call_read_only_tool calls only tools that read; use call_tool");
+                return tools::finished_call(
+                    cat,
+                    &ex,
+                    tool_error(message, Failure::new("not_read_only")),
+                    "handler_error",
+                );
             }
             let mut inner = params.clone();
             inner.insert("name".to_string(), json!(real));
@@ -179,7 +194,9 @@ pub(crate) fn call(
         }
     };
     match purpose {
-        Ok(purpose) => walk_round(cat, ex, principal, DiscoveryWork { discovery: purpose, from: 0, round: 0, found: Vec::new() }),
+        Ok(purpose) => {
+            walk_round(cat, ex, principal, DiscoveryWork { discovery: purpose, from: 0, round: 0, found: Vec::new() })
+        }
         Err((message, path)) => invalid(cat, &ex, &message, path),
     }
 }
@@ -208,7 +225,10 @@ fn find_arguments(arguments: &Map<String, Value>) -> Result<FindArguments, Inval
     }
     let limit = match arguments.get("limit") {
         None | Some(Value::Null) => DEFAULT_LIMIT,
-        Some(limit) => limit.as_u64().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or((format!("limit must be an integer from 1 to {MAX_LIMIT}"), "limit"))?,
+        Some(limit) => limit
+            .as_u64()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or((format!("limit must be an integer from 1 to {MAX_LIMIT}"), "limit"))?,
     };
     Ok(FindArguments { query, app: text("app")?, model: text("model")?, verb, limit: limit as usize })
 }
@@ -247,12 +267,22 @@ fn walk_round(cat: &Catalogue, ex: Exchange, principal: Principal, work: Discove
     let gates = window_gates(cat, &candidates[window]);
     let checks: Vec<&str> = gates.iter().map(|&g| cat.gate_checks[g].as_str()).collect();
     let effect = format!("{{\"kind\":\"permissions\",\"checks\":[{}]}}", checks.join(","));
-    Output::Effects { effects: vec![effect], state: Pending { exchange: ex, principal, work: Work::Discovery(work) }, notify: None }
+    Output::Effects {
+        effects: vec![effect],
+        state: Pending { exchange: ex, principal, work: Work::Discovery(work) },
+        notify: None,
+    }
 }
 
 /// The host's answers for a window: its usable candidates are found, in order, until the
 /// walk has what it wants; short of that, on to the next window.
-pub(crate) fn answered(cat: &Catalogue, ex: Exchange, principal: Principal, mut work: DiscoveryWork, answer: &Value) -> Output {
+pub(crate) fn answered(
+    cat: &Catalogue,
+    ex: Exchange,
+    principal: Principal,
+    mut work: DiscoveryWork,
+    answer: &Value,
+) -> Output {
     let Some(answers) = answer.get("ok").and_then(Value::as_array) else {
         return host_error(&ex, answer);
     };
@@ -293,9 +323,14 @@ fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWo
         }
         Purpose::Custom => {
             let listed = if work.found.len() > cat.settings.discovery_threshold { Vec::new() } else { work.found };
-            let descriptors: Vec<&str> = listed.iter().filter_map(|&i| cat.tools.get(i)).map(|t| t.descriptor.as_str()).collect();
+            let descriptors: Vec<&str> =
+                listed.iter().filter_map(|&i| cat.tools.get(i)).map(|t| t.descriptor.as_str()).collect();
             let meta = meta_tools().to_string();
-            let tools = if descriptors.is_empty() { meta } else { format!("{},{}]", &meta[..meta.len() - 1], descriptors.join(",")) };
+            let tools = if descriptors.is_empty() {
+                meta
+            } else {
+                format!("{},{}]", &meta[..meta.len() - 1], descriptors.join(","))
+            };
             Output::reply_text(cat, &ex, &format!("{{\"tools\":{tools}}}"))
         }
         Purpose::Find(_) => {
@@ -310,7 +345,12 @@ fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWo
         }
         Purpose::Describe { names } => {
             let described: Vec<&str> = found.map(|i| cat.tools[i].descriptor.as_str()).collect();
-            let shown: HashSet<&str> = work.found.iter().filter_map(|&i| cat.tools.get(i)).flat_map(|t| [t.spec.name.as_str(), t.spec.alias.as_str()]).collect();
+            let shown: HashSet<&str> = work
+                .found
+                .iter()
+                .filter_map(|&i| cat.tools.get(i))
+                .flat_map(|t| [t.spec.name.as_str(), t.spec.alias.as_str()])
+                .collect();
             // Unknown and forbidden alike: a name's absence says nothing about why.
             let unavailable: Vec<&String> = names.iter().filter(|n| !shown.contains(n.as_str())).collect();
             let structured = format!("{{\"tools\":[{}],\"unavailable\":{}}}", described.join(","), json!(unavailable));
@@ -321,9 +361,7 @@ fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWo
 
 /// The meta-tools' `tools/list` entries.
 fn meta_tools() -> Value {
-    let annotations = |title: &str, read_only: bool| {
-        json!({"title": title, "readOnlyHint": read_only, "destructiveHint": !read_only, "idempotentHint": read_only, "openWorldHint": false})
-    };
+    let annotations = |title: &str, read_only: bool| json!({"title": title, "readOnlyHint": read_only, "destructiveHint": !read_only, "idempotentHint": read_only, "openWorldHint": false});
     let call_input = json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
         "name": {"type": "string", "description": "The tool's name, as find_tools gave it."},
         "arguments": {"type": "object", "description": "The tool's arguments, as its inputSchema (describe_tools) says."},
@@ -377,7 +415,8 @@ mod tests {
     use crate::protocol::testing::reply_to;
 
     fn library(discovery: &str, threshold: usize) -> Catalogue {
-        let mut facts: Value = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
+        let mut facts: Value =
+            serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
         facts["settings"]["discovery"] = json!(discovery);
         facts["settings"]["discovery_threshold"] = json!(threshold);
         Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0
@@ -388,7 +427,13 @@ mod tests {
     }
 
     /// The reply to `method` for a caller whose gates pass by `passes`, and every check asked.
-    fn ask(cat: &Catalogue, allowed: &[&str], method: &str, params: Value, passes: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+    fn ask(
+        cat: &Catalogue,
+        allowed: &[&str],
+        method: &str,
+        params: Value,
+        passes: impl Fn(&Value) -> bool,
+    ) -> (Value, Vec<Value>) {
         let mut asked = Vec::new();
         let message = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let reply = reply_to(cat, message, &context(allowed), |effect| match effect["checks"].as_array() {
@@ -408,7 +453,12 @@ mod tests {
         tools.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
     }
 
-    fn find(cat: &Catalogue, allowed: &[&str], arguments: Value, passes: impl Fn(&Value) -> bool) -> (Vec<String>, Vec<Value>) {
+    fn find(
+        cat: &Catalogue,
+        allowed: &[&str],
+        arguments: Value,
+        passes: impl Fn(&Value) -> bool,
+    ) -> (Vec<String>, Vec<Value>) {
         let (reply, asked) = ask(cat, allowed, "tools/call", json!({"name": FIND, "arguments": arguments}), passes);
         (names(&reply["result"]["structuredContent"]["tools"]), asked)
     }
@@ -422,9 +472,14 @@ mod tests {
         let (full, _) = ask(&library("auto", total), &[], "tools/list", json!({}), |_| true);
         assert_eq!(full["result"]["tools"].as_array().unwrap().len(), total);
         // Only the tools a caller may use count: few usable tools are listed as they are.
-        let (few, _) = ask(&library("auto", 10), &[], "tools/list", json!({}), |check| check["admin"] == "admin/library.author");
-        assert!(few["result"]["tools"].as_array().unwrap().len() <= 10 && names(&few["result"]["tools"]).contains(&"list_library_author".to_string()));
-        let (allowlisted, asked) = ask(&library("auto", 10), &["list_library_book", "get_library_book"], "tools/list", json!({}), |_| true);
+        let (few, _) =
+            ask(&library("auto", 10), &[], "tools/list", json!({}), |check| check["admin"] == "admin/library.author");
+        assert!(
+            few["result"]["tools"].as_array().unwrap().len() <= 10
+                && names(&few["result"]["tools"]).contains(&"list_library_author".to_string())
+        );
+        let (allowlisted, asked) =
+            ask(&library("auto", 10), &["list_library_book", "get_library_book"], "tools/list", json!({}), |_| true);
         assert_eq!(names(&allowlisted["result"]["tools"]), ["list_library_book", "get_library_book"]);
         assert!(asked.len() <= 2);
         let (always, asked) = ask(&library("always", 1000), &[], "tools/list", json!({}), |_| true);
@@ -441,12 +496,18 @@ mod tests {
         assert!(asked.len() <= 3, "one window of the best matches: {asked:?}");
         let view_only = |check: &Value| check["gate"] == "admin.view" || check["gate"] == "search";
         let (viewer, _) = find(&cat, &[], json!({"query": "add a new book", "limit": 3}), view_only);
-        assert!(!viewer.is_empty() && viewer.iter().all(|n| n.starts_with("list_") || n.starts_with("get_") || n.starts_with("search_")), "{viewer:?}");
-        let (keyed, _) = find(&cat, &["get_library_book", "list_library_author"], json!({"query": "add a new book"}), |_| true);
+        assert!(
+            !viewer.is_empty()
+                && viewer.iter().all(|n| n.starts_with("list_") || n.starts_with("get_") || n.starts_with("search_")),
+            "{viewer:?}"
+        );
+        let (keyed, _) =
+            find(&cat, &["get_library_book", "list_library_author"], json!({"query": "add a new book"}), |_| true);
         assert_eq!(keyed, ["get_library_book"]);
         let (authors, _) = find(&cat, &[], json!({"query": "book", "model": "author", "verb": "list"}), |_| true);
         assert_eq!(authors, ["list_library_author"]);
-        let (bad, _) = ask(&cat, &[], "tools/call", json!({"name": FIND, "arguments": {"query": "x", "limit": 0}}), |_| true);
+        let (bad, _) =
+            ask(&cat, &[], "tools/call", json!({"name": FIND, "arguments": {"query": "x", "limit": 0}}), |_| true);
         assert_eq!(bad["result"]["isError"], true);
     }
 
@@ -454,7 +515,9 @@ mod tests {
     fn describe_tools_gives_descriptors_and_says_nothing_of_forbidden_or_unknown_names() {
         let cat = library("auto", 10);
         let arguments = json!({"names": ["get_library_book", "delete_library_book", "nope"]});
-        let (reply, _) = ask(&cat, &[], "tools/call", json!({"name": DESCRIBE, "arguments": arguments}), |c| c["gate"] != "admin.delete");
+        let (reply, _) = ask(&cat, &[], "tools/call", json!({"name": DESCRIBE, "arguments": arguments}), |c| {
+            c["gate"] != "admin.delete"
+        });
         let described = &reply["result"]["structuredContent"];
         let descriptor: Value = serde_json::from_str(&cat.tool("get_library_book").unwrap().descriptor).unwrap();
         assert_eq!(described["tools"], json!([descriptor]));
@@ -468,7 +531,9 @@ mod tests {
         let direct = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_library_book", "arguments": arguments}});
         let through = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                              "params": {"name": CALL_READ_ONLY, "arguments": {"name": "list_library_book", "arguments": arguments}}});
-        let first = |message: &Value| step(&cat, &json!({"message": message.to_string(), "context": context(&[])}).to_string()).to_text();
+        let first = |message: &Value| {
+            step(&cat, &json!({"message": message.to_string(), "context": context(&[])}).to_string()).to_text()
+        };
         let (direct_step, through_step) = (first(&direct), first(&through));
         let effects = |text: &str| serde_json::from_str::<Value>(text).unwrap()["effects"].clone();
         assert_eq!(effects(&direct_step), effects(&through_step));
@@ -481,12 +546,14 @@ mod tests {
         assert_eq!(audit["done"]["audit"]["target"], "list_library_book", "audited under the real tool's name");
         // The read-only path refuses a tool that writes; the general one calls it.
         let write = json!({"name": "delete_library_book", "arguments": {"pk": 1}});
-        let (refused, asked) = ask(&cat, &[], "tools/call", json!({"name": CALL_READ_ONLY, "arguments": write}), |_| true);
+        let (refused, asked) =
+            ask(&cat, &[], "tools/call", json!({"name": CALL_READ_ONLY, "arguments": write}), |_| true);
         assert_eq!((refused["result"]["isError"].clone(), asked.len()), (json!(true), 0));
         let (called, asked) = ask(&cat, &[], "tools/call", json!({"name": CALL, "arguments": write}), |_| true);
         assert_eq!((called["result"]["isError"].clone(), asked.len()), (json!(false), 1), "{called}");
         // Out of the key's allowlist: refused as tools/call refuses it.
-        let (out_of_scope, _) = ask(&cat, &["list_library_book"], "tools/call", json!({"name": CALL, "arguments": write}), |_| true);
+        let (out_of_scope, _) =
+            ask(&cat, &["list_library_book"], "tools/call", json!({"name": CALL, "arguments": write}), |_| true);
         let (direct_refusal, _) = ask(&cat, &["list_library_book"], "tools/call", write, |_| true);
         assert_eq!(out_of_scope, direct_refusal);
     }
@@ -496,7 +563,8 @@ mod tests {
         let off = library("off", 10);
         let (reply, _) = ask(&off, &[], "tools/call", json!({"name": FIND, "arguments": {"query": "book"}}), |_| true);
         assert!(reply["error"].is_object(), "{reply}");
-        let (init, _) = ask(&library("auto", 10), &[], "initialize", json!({"protocolVersion": "2025-06-18"}), |_| true);
+        let (init, _) =
+            ask(&library("auto", 10), &[], "initialize", json!({"protocolVersion": "2025-06-18"}), |_| true);
         assert!(init["result"]["instructions"].as_str().unwrap().contains("find_tools"));
     }
 }

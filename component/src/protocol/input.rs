@@ -12,8 +12,13 @@ use crate::derive::Catalogue;
 
 /// The effect fields a handler needs to continue a multi-round request: the client's
 /// answers, the state it echoes, and what the client can be asked (stateless requests only).
-pub(crate) fn client_input(ex: &Exchange, params: &Map<String, Value>, stateless: Option<&Stateless>) -> Result<Value, Output> {
-    let invalid = |why: &str| Err(Output::error(ex, ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {why}"))));
+pub(crate) fn client_input(
+    ex: &Exchange,
+    params: &Map<String, Value>,
+    stateless: Option<&Stateless>,
+) -> Result<Value, Output> {
+    let invalid =
+        |why: &str| Err(Output::error(ex, ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {why}"))));
     let responses = match params.get("inputResponses") {
         None => None,
         Some(Value::Object(answers)) if answers.values().all(Value::is_object) => Some(Value::Object(answers.clone())),
@@ -34,7 +39,12 @@ pub(crate) fn client_input(ex: &Exchange, params: &Map<String, Value>, stateless
 /// The reply when the host's answer asks the client for input; `None` when it does not.
 /// Handshake clients cannot be asked (their revision sends such questions as requests on a
 /// session's stream, and there is no session): they get `unsupported`.
-pub(crate) fn input_required(cat: &Catalogue, ex: &Exchange, answer: &Value, unsupported: impl FnOnce() -> Output) -> Option<Output> {
+pub(crate) fn input_required(
+    cat: &Catalogue,
+    ex: &Exchange,
+    answer: &Value,
+    unsupported: impl FnOnce() -> Output,
+) -> Option<Output> {
     let asked = answer.get("ok")?.get("input_required")?;
     if !ex.stateless {
         return Some(unsupported());

@@ -20,8 +20,14 @@ pub const UNSUPPORTED_VERSION: i64 = -32022;
 
 /// What one inbound message turned out to be.
 pub enum Inbound {
-    Request { id: Value, method: String, params: Map<String, Value> },
-    Notification { method: String },
+    Request {
+        id: Value,
+        method: String,
+        params: Map<String, Value>,
+    },
+    Notification {
+        method: String,
+    },
     /// A response to a request we never send; accepted and dropped.
     ClientResponse,
     Invalid(RpcError),
@@ -65,9 +71,12 @@ pub fn result_text(id: &Value, result: &str) -> String {
 pub fn parse(text: &str) -> Inbound {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(_) => return Inbound::Invalid(RpcError::new(Value::Null, PARSE_ERROR, "Parse error: the body is not valid JSON")),
+        Err(_) => {
+            return Inbound::Invalid(RpcError::new(Value::Null, PARSE_ERROR, "Parse error: the body is not valid JSON"))
+        }
     };
-    let invalid = |id: Value, why: &str| Inbound::Invalid(RpcError::new(id, INVALID_REQUEST, format!("Invalid Request: {why}")));
+    let invalid =
+        |id: Value, why: &str| Inbound::Invalid(RpcError::new(id, INVALID_REQUEST, format!("Invalid Request: {why}")));
     let obj = match value {
         Value::Object(obj) => obj,
         Value::Array(_) => return invalid(Value::Null, "batches are not supported; send one message"),
@@ -96,7 +105,8 @@ pub fn parse(text: &str) -> Inbound {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(p)) => p.clone(),
         Some(_) => {
-            let err = RpcError::new(id.unwrap_or(Value::Null), INVALID_PARAMS, "Invalid params: params must be an object");
+            let err =
+                RpcError::new(id.unwrap_or(Value::Null), INVALID_PARAMS, "Invalid params: params must be an object");
             return Inbound::Invalid(err);
         }
     };
@@ -120,7 +130,10 @@ mod tests {
     #[test]
     fn classifies_messages() {
         assert!(matches!(parse(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), Inbound::Request { .. }));
-        assert!(matches!(parse(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#), Inbound::Notification { .. }));
+        assert!(matches!(
+            parse(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Inbound::Notification { .. }
+        ));
         assert!(matches!(parse(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#), Inbound::ClientResponse));
     }
 

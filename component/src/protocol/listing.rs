@@ -91,7 +91,13 @@ pub(crate) struct ListPage {
     shown: Vec<usize>,
 }
 
-pub(crate) fn begin(cat: &Catalogue, ex: Exchange, params: &Map<String, Value>, principal: Principal, listed: Listed) -> Output {
+pub(crate) fn begin(
+    cat: &Catalogue,
+    ex: Exchange,
+    params: &Map<String, Value>,
+    principal: Principal,
+    listed: Listed,
+) -> Output {
     match page_offset(&ex, params) {
         Ok(from) => list_round(cat, ex, principal, ListPage { listed, from, round: 0, shown: Vec::new() }),
         Err(e) => e,
@@ -149,7 +155,11 @@ fn window(cat: &Catalogue, principal: &Principal, list: &ListPage) -> Range<usiz
 /// the order of the permissions effect and of its answers.
 fn window_gates(cat: &Catalogue, principal: &Principal, listed: Listed, window: Range<usize>) -> Vec<usize> {
     let mut seen = HashSet::new();
-    window.filter(|&i| listed.key_allows(cat, principal, i)).map(|i| listed.gate(cat, i)).filter(|&g| seen.insert(g)).collect()
+    window
+        .filter(|&i| listed.key_allows(cat, principal, i))
+        .map(|i| listed.gate(cat, i))
+        .filter(|&g| seen.insert(g))
+        .collect()
 }
 
 /// Ask for the gates of the next window, or, when no item is left to ask about, answer with
@@ -168,7 +178,13 @@ fn list_round(cat: &Catalogue, ex: Exchange, principal: Principal, list: ListPag
 /// The window's answers: its visible items fill the page; the first visible item past a
 /// full page is where the next page starts. Short of either, the walk goes on to the next
 /// window; at the list's end the page is the last.
-pub(crate) fn answered(cat: &Catalogue, ex: Exchange, principal: Principal, mut list: ListPage, answer: &Value) -> Output {
+pub(crate) fn answered(
+    cat: &Catalogue,
+    ex: Exchange,
+    principal: Principal,
+    mut list: ListPage,
+    answer: &Value,
+) -> Output {
     let Some(answers) = answer.get("ok").and_then(Value::as_array) else {
         return host_error(&ex, answer);
     };
@@ -227,14 +243,19 @@ mod tests {
     use crate::protocol::testing::reply_to;
 
     fn library(page_size: usize) -> Catalogue {
-        let mut facts: Value = serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
+        let mut facts: Value =
+            serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
         facts["settings"]["page_size"] = json!(page_size);
         facts["settings"]["discovery"] = json!("off"); // the pages of the catalogue itself
         Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0
     }
 
     fn principal(allowed: &[&str]) -> Principal {
-        Principal { user_id: json!(1), allowed_tools: allowed.iter().map(|a| a.to_string()).collect(), ..Default::default() }
+        Principal {
+            user_id: json!(1),
+            allowed_tools: allowed.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        }
     }
 
     /// An item's name in a page: a tool's or prompt's name, a template's URI.
@@ -245,7 +266,12 @@ mod tests {
 
     /// Every page of `listed` (the items' names) for a caller whose gates pass by `passes`
     /// and whose key allows `allowed`, with each round's number of checks.
-    fn walk(cat: &Catalogue, listed: Listed, allowed: &[&str], passes: impl Fn(&Value) -> bool) -> (Vec<Vec<String>>, Vec<usize>) {
+    fn walk(
+        cat: &Catalogue,
+        listed: Listed,
+        allowed: &[&str],
+        passes: impl Fn(&Value) -> bool,
+    ) -> (Vec<Vec<String>>, Vec<usize>) {
         let context = json!({"principal": {"user_id": 1, "allowed_tools": allowed}});
         let (mut pages, mut rounds, mut cursor) = (Vec::new(), Vec::new(), Value::Null);
         loop {
@@ -333,7 +359,8 @@ mod tests {
         let cat = library(3);
         for listed in [Listed::Prompts, Listed::Templates] {
             let everything = expected(&cat, listed, &[], |_| true);
-            let allowed: Vec<&str> = [everything.first(), everything.last()].into_iter().flatten().map(String::as_str).collect();
+            let allowed: Vec<&str> =
+                [everything.first(), everything.last()].into_iter().flatten().map(String::as_str).collect();
             let (pages, _) = walk(&cat, listed, &allowed, |_| true);
             assert_eq!(pages.concat(), allowed, "{listed:?}");
         }

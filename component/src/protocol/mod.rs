@@ -4,8 +4,8 @@
 pub(crate) mod catalogue;
 pub(crate) mod discovery;
 pub(crate) mod input;
-pub(crate) mod listing;
 pub mod jsonrpc;
+pub(crate) mod listing;
 pub mod revisions;
 pub(crate) mod tools;
 pub mod toolset;
@@ -303,7 +303,13 @@ impl Output {
         Output::Done {
             reply: Some(reply),
             http_status: 200,
-            audit: Audit { method: ex.method.clone(), target: ex.target.clone(), outcome: "allow", error_code: None, error_message: None },
+            audit: Audit {
+                method: ex.method.clone(),
+                target: ex.target.clone(),
+                outcome: "allow",
+                error_code: None,
+                error_message: None,
+            },
             retry_after: None,
         }
     }
@@ -315,7 +321,9 @@ impl Output {
             jsonrpc::OUT_OF_SCOPE => ("out_of_scope", 200),
             jsonrpc::RATE_LIMITED => ("rate_limited", 429),
             jsonrpc::PARSE_ERROR | jsonrpc::INVALID_REQUEST => ("transport_error", 400),
-            jsonrpc::HEADER_MISMATCH | jsonrpc::MISSING_CLIENT_CAPABILITY | jsonrpc::UNSUPPORTED_VERSION => ("transport_error", 400),
+            jsonrpc::HEADER_MISMATCH | jsonrpc::MISSING_CLIENT_CAPABILITY | jsonrpc::UNSUPPORTED_VERSION => {
+                ("transport_error", 400)
+            }
             // 2026-07-28 gives these their HTTP statuses; handshake clients read 404 as a
             // lost session, so they keep 200.
             jsonrpc::INVALID_PARAMS if ex.stateless => ("handler_error", 400),
@@ -344,7 +352,13 @@ impl Output {
         Output::Done {
             reply: None,
             http_status: 202,
-            audit: Audit { method: method.to_string(), target: None, outcome: "allow", error_code: None, error_message: None },
+            audit: Audit {
+                method: method.to_string(),
+                target: None,
+                outcome: "allow",
+                error_code: None,
+                error_message: None,
+            },
             retry_after: None,
         }
     }
@@ -355,7 +369,9 @@ impl Output {
 fn stateless_result(cat: &Catalogue, method: &str, result: &str, result_type: &str) -> String {
     let cache = match method {
         "server/discover" => ",\"cacheScope\":\"public\",\"ttlMs\":300000",
-        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => ",\"cacheScope\":\"private\",\"ttlMs\":60000",
+        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => {
+            ",\"cacheScope\":\"private\",\"ttlMs\":60000"
+        }
         "resources/read" => ",\"cacheScope\":\"private\",\"ttlMs\":0",
         _ => "",
     };
@@ -388,7 +404,9 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
             Ok(Pending { exchange, work: Work::Tools(work), .. }) => tools::finish(cat, exchange, work, input.results),
-            Ok(Pending { exchange, principal, work: Work::Catalogue(work) }) => catalogue::finish(cat, exchange, principal, work, input.results),
+            Ok(Pending { exchange, principal, work: Work::Catalogue(work) }) => {
+                catalogue::finish(cat, exchange, principal, work, input.results)
+            }
             Ok(Pending { exchange, principal, work: Work::List(list) }) => {
                 listing::answered(cat, exchange, principal, list, &parsed_result(&input.results, 0))
             }
@@ -403,7 +421,8 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
         (None, Some(_)) => following,
         (None, None) => return host_fault("step input has neither message nor resume".to_string()),
     };
-    let context = input.context.unwrap_or(Context { principal: None, transport: Transport::Http, headers: Default::default() });
+    let context =
+        input.context.unwrap_or(Context { principal: None, transport: Transport::Http, headers: Default::default() });
     inbound(cat, message, context)
 }
 
@@ -414,7 +433,8 @@ fn host_fault(why: String) -> Output {
 }
 
 /// Methods 2026-07-28 removed: a stateless request for one is answered 404.
-const REMOVED_IN_STATELESS: [&str; 5] = ["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"];
+const REMOVED_IN_STATELESS: [&str; 5] =
+    ["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"];
 
 fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
     let (id, method, params) = match jsonrpc::parse(message) {
@@ -425,7 +445,13 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
     };
     let target = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).map(str::to_string);
     let mut ex = Exchange { id, method, target, stateless: false };
-    let era = match revisions::classify(&ex.id, &ex.method, &params, &context.headers, context.transport == Transport::Http) {
+    let era = match revisions::classify(
+        &ex.id,
+        &ex.method,
+        &params,
+        &context.headers,
+        context.transport == Transport::Http,
+    ) {
         Ok(era) => era,
         // Refusals of stateless requests are HTTP 400 (handshake ones are 400 anyway).
         Err(e) => return Output::error(&Exchange { stateless: true, ..ex }, e),
@@ -438,7 +464,10 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
     let method = ex.method.clone();
     match method.as_str() {
         m if stateless.is_some() && REMOVED_IN_STATELESS.contains(&m) => {
-            let e = ex.fail(jsonrpc::METHOD_NOT_FOUND, format!("Method not found: '{m}' is not part of {}", revisions::STATELESS));
+            let e = ex.fail(
+                jsonrpc::METHOD_NOT_FOUND,
+                format!("Method not found: '{m}' is not part of {}", revisions::STATELESS),
+            );
             Output::error(&ex, e)
         }
         "server/discover" => Output::reply(cat, &ex, discover(cat)),
@@ -447,13 +476,22 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
         "logging/setLevel" => match params.get("level").and_then(Value::as_str) {
             Some(level) if revisions::LEVELS.contains(&level) => Output::reply(cat, &ex, json!({})),
             _ => {
-                let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: level must be one of {}", revisions::LEVELS.join(", ")));
+                let e = ex.fail(
+                    jsonrpc::INVALID_PARAMS,
+                    format!("Invalid params: level must be one of {}", revisions::LEVELS.join(", ")),
+                );
                 Output::error(&ex, e)
             }
         },
         "debug/spin" | "debug/panic" | "debug/allocate" if cat.settings.test_hooks => debug_hook(cat, &ex, &params),
-        "tools/list" | "tools/call" | "resources/list" | "resources/templates/list" | "resources/read" | "prompts/list"
-        | "prompts/get" | "completion/complete" => {
+        "tools/list"
+        | "tools/call"
+        | "resources/list"
+        | "resources/templates/list"
+        | "resources/read"
+        | "prompts/list"
+        | "prompts/get"
+        | "completion/complete" => {
             let Some(principal) = context.principal else {
                 let e = ex.fail(jsonrpc::UNAUTHENTICATED, "unauthenticated: send Authorization: Bearer <key>");
                 return Output::error(&ex, e);
@@ -462,7 +500,9 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
             if method == "tools/list" && cat.finder.is_some() {
                 return discovery::list_tools(cat, ex, &params, principal);
             }
-            if method == "tools/call" && params.get("name").and_then(Value::as_str).is_some_and(|n| discovery::is_meta_tool(cat, n)) {
+            if method == "tools/call"
+                && params.get("name").and_then(Value::as_str).is_some_and(|n| discovery::is_meta_tool(cat, n))
+            {
                 return discovery::call(cat, ex, params, principal, stateless.as_ref(), notify);
             }
             if let Some(listed) = listing::Listed::of_method(&method) {
@@ -474,7 +514,9 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
             }
         }
         _ => {
-            let e = ex.fail(jsonrpc::METHOD_NOT_FOUND, format!("Method not found: '{method}'")).with_data(json!({"method": method}));
+            let e = ex
+                .fail(jsonrpc::METHOD_NOT_FOUND, format!("Method not found: '{method}'"))
+                .with_data(json!({"method": method}));
             Output::error(&ex, e)
         }
     }
@@ -580,7 +622,12 @@ pub(crate) mod testing {
 
     /// Steps one request (`message`, in `context`) to its JSON-RPC response, answering each
     /// effect of each round with `answer` (the effect → the `ok` value of its result).
-    pub(crate) fn reply_to(cat: &Catalogue, message: Value, context: &Value, mut answer: impl FnMut(&Value) -> Value) -> Value {
+    pub(crate) fn reply_to(
+        cat: &Catalogue,
+        message: Value,
+        context: &Value,
+        mut answer: impl FnMut(&Value) -> Value,
+    ) -> Value {
         let mut input = json!({"message": message.to_string(), "context": context});
         loop {
             let text = super::step(cat, &input.to_string()).to_text();
@@ -588,7 +635,8 @@ pub(crate) mod testing {
                 return serde_json::from_str(reply).unwrap();
             }
             let out: Value = serde_json::from_str(&text).unwrap();
-            let results: Vec<Value> = out["effects"].as_array().unwrap().iter().map(|effect| json!({"ok": answer(effect)})).collect();
+            let results: Vec<Value> =
+                out["effects"].as_array().unwrap().iter().map(|effect| json!({"ok": answer(effect)})).collect();
             input = json!({"resume": out["state"], "results": results});
         }
     }
@@ -607,12 +655,18 @@ mod tests {
     fn stateless_results_gain_their_fields_in_front() {
         let cat = catalogue();
         let empty = stateless_result(&cat, "ping", "{}", "complete");
-        assert_eq!(serde_json::from_str::<Value>(&empty).unwrap(), json!({
-            "_meta": {revisions::META_SERVER_INFO: {"name": "t", "version": "1"}}, "resultType": "complete",
-        }));
-        let listed: Value = serde_json::from_str(&stateless_result(&cat, "tools/list", r#"{"tools":[]}"#, "complete")).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&empty).unwrap(),
+            json!({
+                "_meta": {revisions::META_SERVER_INFO: {"name": "t", "version": "1"}}, "resultType": "complete",
+            })
+        );
+        let listed: Value =
+            serde_json::from_str(&stateless_result(&cat, "tools/list", r#"{"tools":[]}"#, "complete")).unwrap();
         assert_eq!((listed["cacheScope"].clone(), listed["tools"].clone()), (json!("private"), json!([])));
-        let asked: Value = serde_json::from_str(&stateless_result(&cat, "tools/call", r#"{"inputRequests":{}}"#, "input_required")).unwrap();
+        let asked: Value =
+            serde_json::from_str(&stateless_result(&cat, "tools/call", r#"{"inputRequests":{}}"#, "input_required"))
+                .unwrap();
         assert_eq!(asked["resultType"], "input_required");
         assert!(asked.get("ttlMs").is_none());
     }
@@ -639,7 +693,10 @@ mod tests {
         let sources: Vec<Value> = serde_json::from_str(&step(&cat, r#"{"tool_sources":true}"#).to_text()).unwrap();
         assert_eq!(sources.len(), cat.tools.len());
         let source_of = |name: &str| sources.iter().find(|s| s["name"] == name).cloned().unwrap();
-        assert_eq!(source_of("list_library_book"), json!({"name": "list_library_book", "surface": "admin", "source": "library.Book"}));
+        assert_eq!(
+            source_of("list_library_book"),
+            json!({"name": "list_library_book", "surface": "admin", "source": "library.Book"})
+        );
         assert_eq!(source_of("search_library_book")["surface"], "search");
         for surface in ["admin", "search", "views", "drf"] {
             assert!(sources.iter().any(|s| s["surface"] == surface), "no {surface} tool in {sources:?}");

@@ -56,7 +56,13 @@ pub enum Era {
 
 /// Judge one request. `http` says whether `headers` were there to be checked. An error
 /// here is answered with HTTP 400, as 2026-07-28 requires.
-pub fn classify(id: &Value, method: &str, params: &Map<String, Value>, headers: &Headers, http: bool) -> Result<Era, RpcError> {
+pub fn classify(
+    id: &Value,
+    method: &str,
+    params: &Map<String, Value>,
+    headers: &Headers,
+    http: bool,
+) -> Result<Era, RpcError> {
     let meta = params.get("_meta").and_then(Value::as_object);
     let meta_version = meta.and_then(|m| m.get(META_VERSION)).and_then(Value::as_str);
     let header_version = headers.protocol_version.as_deref();
@@ -66,11 +72,15 @@ pub fn classify(id: &Value, method: &str, params: &Map<String, Value>, headers: 
     if !stateless {
         // `initialize` negotiates the version; the header only applies after it.
         if let Some(v) = header_version.filter(|v| method != "initialize" && !HANDSHAKE.contains(v)) {
-            return Err(RpcError::new(id.clone(), jsonrpc::INVALID_REQUEST, format!(
-                "Invalid Request: unsupported MCP-Protocol-Version {}; supported: {}",
-                clipped(v),
-                ALL.join(", ")
-            )));
+            return Err(RpcError::new(
+                id.clone(),
+                jsonrpc::INVALID_REQUEST,
+                format!(
+                    "Invalid Request: unsupported MCP-Protocol-Version {}; supported: {}",
+                    clipped(v),
+                    ALL.join(", ")
+                ),
+            ));
         }
         return Ok(Era::Handshake);
     }
@@ -88,8 +98,14 @@ pub fn classify(id: &Value, method: &str, params: &Map<String, Value>, headers: 
         check_headers(id, method, params, headers, version)?;
     }
     if version != STATELESS {
-        return Err(RpcError::new(id.clone(), jsonrpc::UNSUPPORTED_VERSION, format!("Unsupported protocol version {}", clipped(version)))
-            .with_data(serde_json::json!({"supported": ALL, "requested": version.chars().take(CLIP).collect::<String>()})));
+        return Err(RpcError::new(
+            id.clone(),
+            jsonrpc::UNSUPPORTED_VERSION,
+            format!("Unsupported protocol version {}", clipped(version)),
+        )
+        .with_data(
+            serde_json::json!({"supported": ALL, "requested": version.chars().take(CLIP).collect::<String>()}),
+        ));
     }
     let log_level = match meta.get(META_LOG_LEVEL) {
         None | Some(Value::Null) => None,
@@ -100,10 +116,20 @@ pub fn classify(id: &Value, method: &str, params: &Map<String, Value>, headers: 
 }
 
 /// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` must say what the body says.
-fn check_headers(id: &Value, method: &str, params: &Map<String, Value>, headers: &Headers, version: &str) -> Result<(), RpcError> {
-    let mismatch = |why: String| Err(RpcError::new(id.clone(), jsonrpc::HEADER_MISMATCH, format!("Header mismatch: {why}")));
+fn check_headers(
+    id: &Value,
+    method: &str,
+    params: &Map<String, Value>,
+    headers: &Headers,
+    version: &str,
+) -> Result<(), RpcError> {
+    let mismatch =
+        |why: String| Err(RpcError::new(id.clone(), jsonrpc::HEADER_MISMATCH, format!("Header mismatch: {why}")));
     if headers.protocol_version.as_deref() != Some(version) {
-        return mismatch(format!("MCP-Protocol-Version {} does not match _meta's {version:?}", shown(&headers.protocol_version)));
+        return mismatch(format!(
+            "MCP-Protocol-Version {} does not match _meta's {version:?}",
+            shown(&headers.protocol_version)
+        ));
     }
     if headers.method.as_deref().map(decode_header) != Some(Some(method.to_string())) {
         return mismatch(format!("Mcp-Method {} does not match the method {method:?}", shown(&headers.method)));
@@ -230,7 +256,10 @@ mod tests {
         let none = Headers::default();
         assert!(matches!(classify(&id, "tools/list", &Map::new(), &none, true), Ok(Era::Handshake)));
         let bad = Headers { protocol_version: Some("1999-01-01".into()), ..Headers::default() };
-        assert_eq!(classify(&id, "tools/list", &Map::new(), &bad, true).err().map(|e| e.code), Some(jsonrpc::INVALID_REQUEST));
+        assert_eq!(
+            classify(&id, "tools/list", &Map::new(), &bad, true).err().map(|e| e.code),
+            Some(jsonrpc::INVALID_REQUEST)
+        );
     }
 
     #[test]

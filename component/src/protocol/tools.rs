@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::jsonrpc::{self, RpcError};
 use super::input;
+use super::jsonrpc::{self, RpcError};
 use super::revisions::Stateless;
 use super::toolset::Item;
 use super::{parsed_result, Exchange, Failure, Output, Pending, Principal, Work};
@@ -39,11 +39,15 @@ pub(crate) fn begin(
         return invalid_params(&ex, "Invalid params: name (the tool's name) is required");
     };
     let Some(tool) = cat.tool(name) else {
-        let e = ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown tool '{name}'")).with_data(json!({"name": name}));
+        let e = ex
+            .fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown tool '{name}'"))
+            .with_data(json!({"name": name}));
         return Output::error(&ex, e);
     };
     if let Some(why) = principal.refusal(cat, &Item::tool(cat, tool)) {
-        let e = ex.fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: tool {why}")).with_data(json!({"target": tool.spec.name}));
+        let e = ex
+            .fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: tool {why}"))
+            .with_data(json!({"target": tool.spec.name}));
         return Output::error(&ex, e);
     }
     if let (Operation::Custom { client_capabilities }, Some(stateless)) = (&tool.spec.operation, stateless) {
@@ -108,17 +112,30 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
             if let Some(violation) = invalid {
                 let paths = if violation.path.is_empty() { Vec::new() } else { vec![violation.path.clone()] };
                 let failure = Failure::naming("invalid_arguments", paths);
-                return finished_call(cat, &ex, tool_error(format!("Invalid arguments: {violation}"), failure), "handler_error");
+                return finished_call(
+                    cat,
+                    &ex,
+                    tool_error(format!("Invalid arguments: {violation}"), failure),
+                    "handler_error",
+                );
             }
             let outcome = results.get(1).map(|r| r.get()).unwrap_or("null");
             if let Operation::Custom { .. } = tool.spec.operation {
                 let answer = parsed(1);
                 let unsupported = || {
-                    let message = "This tool needs answers from the client (MCP 2026-07-28 multi round-trip requests); \
+                    let message =
+                        "This tool needs answers from the client (MCP 2026-07-28 multi round-trip requests); \
                                    call it over that revision.";
-                    finished_call(cat, &ex, tool_error(message.to_string(), Failure::new("needs_client_input")), "handler_error")
+                    finished_call(
+                        cat,
+                        &ex,
+                        tool_error(message.to_string(), Failure::new("needs_client_input")),
+                        "handler_error",
+                    )
                 };
-                if let Some(out) = input::input_required(cat, &ex, &answer, unsupported).or_else(|| input::invalid_input(&ex, &answer)) {
+                if let Some(out) =
+                    input::input_required(cat, &ex, &answer, unsupported).or_else(|| input::invalid_input(&ex, &answer))
+                {
                     return out;
                 }
             }

@@ -90,15 +90,11 @@ fn value_schema(field: &FieldFacts) -> Value {
         "UUIDField" => json!({"type": "string", "format": "uuid"}),
         "EmailField" => with_max_length(formatted_string("email", field), field),
         "URLField" => with_max_length(formatted_string("uri", field), field),
-        "SlugField" => {
-            with_max_length(json!({"type": "string", "pattern": "^[-a-zA-Z0-9_]*$"}), field)
-        }
+        "SlugField" => with_max_length(json!({"type": "string", "pattern": "^[-a-zA-Z0-9_]*$"}), field),
         "GenericIPAddressField" | "IPAddressField" => {
             json!({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
         }
-        "CharField" | "TextField" | "FilePathField" => {
-            with_max_length(json!({"type": "string"}), field)
-        }
+        "CharField" | "TextField" | "FilePathField" => with_max_length(json!({"type": "string"}), field),
         // Files travel as their storage name; an empty file is null.
         "FileField" | "ImageField" => json!({"type": ["string", "null"]}),
         "BinaryField" => json!({"type": "string", "contentEncoding": "base64"}),
@@ -233,11 +229,7 @@ pub fn nullable(mut schema: Value) -> Value {
                 obj.insert("type".into(), json!([t, "null"]));
             }
         }
-        Some(Value::Array(types)) => {
-            if !types.iter().any(|t| t == "null") {
-                types.push(json!("null"));
-            }
-        }
+        Some(Value::Array(types)) if !types.iter().any(|t| t == "null") => types.push(json!("null")),
         _ => {}
     }
     schema

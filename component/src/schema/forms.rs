@@ -6,7 +6,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::fields::{annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices, string_in_format, with_bounds, ModelIndex};
+use super::fields::{
+    annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices,
+    string_in_format, with_bounds, ModelIndex,
+};
 use crate::facts::FormFieldFacts;
 
 /// The arguments object for these form fields; `require` says whether required form
@@ -83,7 +86,13 @@ pub fn form_field_schema(field: &FormFieldFacts, models: &dyn ModelIndex) -> Val
         }
     }
     annotate(&mut schema, field);
-    if field.nullable && optional && !matches!(field.kind.as_str(), "ModelMultipleChoiceField" | "MultipleChoiceField" | "TypedMultipleChoiceField") {
+    if field.nullable
+        && optional
+        && !matches!(
+            field.kind.as_str(),
+            "ModelMultipleChoiceField" | "MultipleChoiceField" | "TypedMultipleChoiceField"
+        )
+    {
         schema = nullable(schema);
     }
     if matches!(field.kind.as_str(), "FileField" | "ImageField") && optional {

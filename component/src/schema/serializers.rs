@@ -5,7 +5,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::fields::{annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices, string_in_format, with_bounds, ModelIndex};
+use super::fields::{
+    annotate_schema, capitalise, decimal_string, model_pk_schema, nullable, object_schema, restrict_to_choices,
+    string_in_format, with_bounds, ModelIndex,
+};
 use crate::facts::SerializerFieldFacts;
 
 /// Which side of the serializer a schema describes.
@@ -51,7 +54,12 @@ pub fn field_schema(field: &SerializerFieldFacts, models: &dyn ModelIndex, direc
 /// Nesting deeper than this is described as any value (recursive serializers exist).
 const MAX_DEPTH: u8 = 6;
 
-fn field_schema_at_depth(field: &SerializerFieldFacts, models: &dyn ModelIndex, direction: Direction, depth: u8) -> Value {
+fn field_schema_at_depth(
+    field: &SerializerFieldFacts,
+    models: &dyn ModelIndex,
+    direction: Direction,
+    depth: u8,
+) -> Value {
     if depth > MAX_DEPTH {
         return json!({});
     }
@@ -81,7 +89,8 @@ fn field_schema_at_depth(field: &SerializerFieldFacts, models: &dyn ModelIndex, 
     let title = if said && !field.label.is_empty() { capitalise(&field.label) } else { String::new() };
     annotate_schema(&mut schema, &title, &field.help_text);
     // What DRF renders for a method or read-only value is the code's business: null too.
-    let untyped_output = direction == Direction::Output && (field.kind == "method" || field.read_only && field.kind == "any");
+    let untyped_output =
+        direction == Direction::Output && (field.kind == "method" || field.read_only && field.kind == "any");
     if field.allow_null || untyped_output {
         schema = nullable(schema);
     }
@@ -107,7 +116,11 @@ fn value_schema(field: &SerializerFieldFacts, models: &dyn ModelIndex, direction
         "decimal" => {
             let text = decimal_string(field.max_digits, field.decimal_places);
             if output {
-                if field.coerce_to_string { text } else { json!({"type": "number"}) }
+                if field.coerce_to_string {
+                    text
+                } else {
+                    json!({"type": "number"})
+                }
             } else {
                 // DRF takes a decimal as a string or a number.
                 json!({"anyOf": [text, bounded(json!({"type": "number"}), field)]})
@@ -118,7 +131,9 @@ fn value_schema(field: &SerializerFieldFacts, models: &dyn ModelIndex, direction
             None => json!({"type": "string"}),
         },
         // DRF writes durations as "[DD] [HH:[MM:]]ss[.uuuuuu]" and reads that or ISO 8601.
-        "duration" => json!({"type": "string", "description": "A duration: \"[DD] [HH:[MM:]]ss[.uuuuuu]\" or ISO 8601."}),
+        "duration" => {
+            json!({"type": "string", "description": "A duration: \"[DD] [HH:[MM:]]ss[.uuuuuu]\" or ISO 8601."})
+        }
         "choice" | "multiple_choice" => json!({}),
         // The file's URL (or name) as DRF renders it; files are not accepted in a JSON body.
         "file" => json!({"type": ["string", "null"]}),
@@ -148,7 +163,11 @@ fn value_schema(field: &SerializerFieldFacts, models: &dyn ModelIndex, direction
             schema
         }
         "dict" => {
-            let items = field.child.as_ref().map(|c| field_schema_at_depth(c, models, direction, depth + 1)).unwrap_or_else(|| json!({}));
+            let items = field
+                .child
+                .as_ref()
+                .map(|c| field_schema_at_depth(c, models, direction, depth + 1))
+                .unwrap_or_else(|| json!({}));
             json!({"type": "object", "additionalProperties": items})
         }
         "related" => {
@@ -257,15 +276,20 @@ mod tests {
 
     #[test]
     fn choices_decimals_nesting_and_method_fields() {
-        let status = field(json!({"name": "status", "kind": "choice", "choices": [["draft", "Draft"], ["published", "Published"]]}));
+        let status = field(
+            json!({"name": "status", "kind": "choice", "choices": [["draft", "Draft"], ["published", "Published"]]}),
+        );
         assert_eq!(field_schema(&status, &NoModels, Direction::Input)["enum"], json!(["draft", "published"]));
-        let price = field(json!({"name": "price", "kind": "decimal", "max_digits": 6, "decimal_places": 2, "coerce_to_string": true}));
+        let price = field(
+            json!({"name": "price", "kind": "decimal", "max_digits": 6, "decimal_places": 2, "coerce_to_string": true}),
+        );
         assert_eq!(field_schema(&price, &NoModels, Direction::Output)["pattern"], json!("^-?\\d{1,4}(\\.\\d{1,2})?$"));
         assert!(field_schema(&price, &NoModels, Direction::Input)["anyOf"].is_array());
         let author = field(json!({"name": "author", "kind": "nested", "read_only": true,
             "fields": [{"name": "name", "kind": "char"}, {"name": "id", "kind": "integer", "read_only": true}]}));
         assert_eq!(field_schema(&author, &NoModels, Direction::Output)["properties"]["name"]["type"], "string");
-        let pages = field(json!({"name": "pages", "kind": "method", "read_only": true, "returns": {"type": "integer"}}));
+        let pages =
+            field(json!({"name": "pages", "kind": "method", "read_only": true, "returns": {"type": "integer"}}));
         assert_eq!(field_schema(&pages, &NoModels, Direction::Output)["type"], json!(["integer", "null"]));
         let tags = field(json!({"name": "tags", "kind": "many", "child": {"name": "", "kind": "related"}}));
         assert_eq!(field_schema(&tags, &NoModels, Direction::Input)["items"]["type"], json!(["integer", "string"]));

@@ -110,14 +110,11 @@ fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &str) -> Resu
     Ok(())
 }
 
-fn check_number(
-    rules: &serde_json::Map<String, Value>,
-    n: &serde_json::Number,
-    path: &str,
-) -> Result<(), Found> {
+fn check_number(rules: &serde_json::Map<String, Value>, n: &serde_json::Number, path: &str) -> Result<(), Found> {
     use std::cmp::Ordering::{Greater, Less};
     // No column holds more than 64 bits: schemas leave those bounds unsaid, the check applies them.
-    let integer = rules.get("type").is_some_and(|t| type_matches(t, &Value::from(0)) && !type_matches(t, &Value::from(0.5)));
+    let integer =
+        rules.get("type").is_some_and(|t| type_matches(t, &Value::from(0)) && !type_matches(t, &Value::from(0.5)));
     let (int_min, int_max) = (Value::from(i64::MIN), Value::from(i64::MAX));
     let minimum = rules.get("minimum").or(integer.then_some(&int_min));
     let maximum = rules.get("maximum").or(integer.then_some(&int_max));
@@ -144,12 +141,7 @@ fn compare(n: &serde_json::Number, bound: &Value) -> Option<std::cmp::Ordering> 
     }
 }
 
-fn check_string(
-    rules: &serde_json::Map<String, Value>,
-    s: &str,
-    patterns: &Patterns,
-    path: &str,
-) -> Result<(), Found> {
+fn check_string(rules: &serde_json::Map<String, Value>, s: &str, patterns: &Patterns, path: &str) -> Result<(), Found> {
     let len = s.chars().count() as u64;
     if let Some(max) = rules.get("maxLength").and_then(Value::as_u64) {
         if len > max {
@@ -233,9 +225,8 @@ fn check_object(
             Some(property) => check(property, item, patterns, &join(key))?,
             None => match rules.get("additionalProperties") {
                 Some(Value::Bool(false)) => {
-                    let known = properties
-                        .map(|p| p.keys().cloned().collect::<Vec<_>>().join(", "))
-                        .unwrap_or_default();
+                    let known =
+                        properties.map(|p| p.keys().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default();
                     let hint = if known.is_empty() {
                         "no properties are accepted here".to_string()
                     } else {
@@ -271,7 +262,9 @@ fn is_type(t: &str, value: &Value) -> bool {
         // float only while exact (|x| ≤ 2^53): beyond, it could stand for its neighbours.
         "integer" => match value {
             Value::Number(n) => {
-                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0)
+                n.is_i64()
+                    || n.is_u64()
+                    || n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0)
             }
             _ => false,
         },
@@ -308,11 +301,15 @@ fn canonical(value: &Value) -> String {
     match value {
         Value::Number(n) => match n.as_i64() {
             Some(i) => i.to_string(),
-            None => n.as_f64().map(|f| if f.fract() == 0.0 && f.abs() < 9.2e18 { (f as i64).to_string() } else { f.to_string() }).unwrap_or_default(),
+            None => n
+                .as_f64()
+                .map(|f| if f.fract() == 0.0 && f.abs() < 9.2e18 { (f as i64).to_string() } else { f.to_string() })
+                .unwrap_or_default(),
         },
         Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
         Value::Object(map) => {
-            let mut entries: Vec<String> = map.iter().map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical(v))).collect();
+            let mut entries: Vec<String> =
+                map.iter().map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical(v))).collect();
             entries.sort();
             format!("{{{}}}", entries.join(","))
         }
@@ -334,15 +331,12 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 /// Light syntactic checks: they catch a value of the wrong shape, not every invalid date.
 fn format_matches(format: &str, s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        b.get(range.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-    };
-    let date = |b: &[u8]| b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10);
+    let digits = |range: std::ops::Range<usize>| b.get(range.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let date =
+        |b: &[u8]| b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10);
     match format {
         "date" => date(b),
-        "date-time" => {
-            b.len() >= 19 && date(&b[..10]) && matches!(b[10], b'T' | b't' | b' ') && time_ok(&s[11..])
-        }
+        "date-time" => b.len() >= 19 && date(&b[..10]) && matches!(b[10], b'T' | b't' | b' ') && time_ok(&s[11..]),
         "time" => time_ok(s),
         "uuid" => {
             let hex: String = s.chars().filter(|c| *c != '-').collect();
@@ -431,7 +425,10 @@ mod tests {
     #[test]
     fn an_integer_without_bounds_is_held_to_64_bits() {
         assert!(run(json!({"type": "integer"}), json!(i64::MIN)).is_ok());
-        assert_eq!(run(json!({"type": "integer"}), json!(i64::MAX as u64 + 1)).unwrap_err(), "arguments: must be at most 9223372036854775807");
+        assert_eq!(
+            run(json!({"type": "integer"}), json!(i64::MAX as u64 + 1)).unwrap_err(),
+            "arguments: must be at most 9223372036854775807"
+        );
         assert!(run(json!({"type": ["integer", "null"], "minimum": 0}), json!(-1)).is_err());
         assert!(run(json!({"type": "number"}), json!(u64::MAX)).is_ok());
     }

@@ -12,31 +12,25 @@ use django_mcp_rust_host::CompiledEngine;
 const PING: &str = r#"{"message":"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}","context":{"transport":"stdio","principal":null,"protocol_version_header":null}}"#;
 
 fn facts() -> (String, String) {
-    let chosen: Option<PathBuf> = std::env::var_os("DJANGO_MCP_BENCH_FACTS")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let dir = transcripts_dir().join("facts");
-            let library = dir.join("library.json");
-            if library.is_file() {
-                return Some(library);
-            }
-            std::fs::read_dir(&dir)
-                .ok()?
-                .filter_map(|e| e.ok())
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-                .max_by_key(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
-                .map(|e| e.path())
-        });
+    let chosen: Option<PathBuf> = std::env::var_os("DJANGO_MCP_BENCH_FACTS").map(PathBuf::from).or_else(|| {
+        let dir = transcripts_dir().join("facts");
+        let library = dir.join("library.json");
+        if library.is_file() {
+            return Some(library);
+        }
+        std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .max_by_key(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+            .map(|e| e.path())
+    });
     match chosen {
         Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             (path.display().to_string(), text)
         }
-        None => (
-            "(inline minimal facts)".to_string(),
-            r#"{"protocol":1}"#.to_string(),
-        ),
+        None => ("(inline minimal facts)".to_string(), r#"{"protocol":1}"#.to_string()),
     }
 }
 
@@ -50,12 +44,7 @@ struct Summary {
 fn summarise(mut samples: Vec<Duration>) -> Summary {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    Summary {
-        median: at(0.5),
-        p10: at(0.1),
-        p90: at(0.9),
-        n: samples.len(),
-    }
+    Summary { median: at(0.5), p10: at(0.1), p90: at(0.9), n: samples.len() }
 }
 
 fn print(label: &str, s: &Summary) {
@@ -70,12 +59,7 @@ fn print(label: &str, s: &Summary) {
 }
 
 /// Run `f` until `budget` is spent (at least `min` and at most `max` samples).
-fn sample(
-    min: usize,
-    max: usize,
-    budget: Duration,
-    mut f: impl FnMut() -> Duration,
-) -> Vec<Duration> {
+fn sample(min: usize, max: usize, budget: Duration, mut f: impl FnMut() -> Duration) -> Vec<Duration> {
     let start = Instant::now();
     let mut samples = Vec::new();
     while samples.len() < min || (samples.len() < max && start.elapsed() < budget) {
@@ -91,10 +75,7 @@ fn main() {
         eprintln!("{m}");
         std::process::exit(1)
     });
-    println!(
-        "compile component (cranelift)        {:>10.1} ms",
-        started.elapsed().as_secs_f64() * 1e3
-    );
+    println!("compile component (cranelift)        {:>10.1} ms", started.elapsed().as_secs_f64() * 1e3);
     let (facts_name, facts) = facts();
     println!("facts: {facts_name} ({} bytes)", facts.len());
 
@@ -118,15 +99,9 @@ fn main() {
 
     let mut instance = compiled.instantiate().expect("instantiate");
     instance.state_mut().echo_logs = false;
-    instance
-        .load(&facts)
-        .expect("load trapped")
-        .expect("facts refused");
+    instance.load(&facts).expect("load trapped").expect("facts refused");
     let first = instance.step(PING).expect("ping trapped");
-    assert!(
-        first.starts_with("{\"done\":"),
-        "unexpected ping output: {first}"
-    );
+    assert!(first.starts_with("{\"done\":"), "unexpected ping output: {first}");
     for _ in 0..200 {
         instance.step(PING).expect("ping trapped");
     }

@@ -102,11 +102,7 @@ impl CompiledEngine {
         let component = Component::new(&engine, wasm)?;
         let mut linker = Linker::<HostState>::new(&engine);
         EngineComponent::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
-        Ok(Self {
-            engine,
-            component,
-            linker: Arc::new(linker),
-        })
+        Ok(Self { engine, component, linker: Arc::new(linker) })
     }
 
     /// A fresh store and instance (nothing loaded yet).
@@ -143,17 +139,13 @@ impl EngineInstance {
     /// result is the engine's own ok (warnings JSON) / err (why the facts were refused).
     pub fn load(&mut self, facts: &str) -> Result<std::result::Result<String, String>> {
         self.store.set_fuel(LOAD_FUEL)?;
-        self.bindings
-            .django_mcp_engine_engine()
-            .call_load(&mut self.store, facts)
+        self.bindings.django_mcp_engine_engine().call_load(&mut self.store, facts)
     }
 
     /// `step(input)` with the per-step fuel budget; `Err` is a trap.
     pub fn step(&mut self, input: &str) -> Result<String> {
         self.store.set_fuel(STEP_FUEL)?;
-        self.bindings
-            .django_mcp_engine_engine()
-            .call_step(&mut self.store, input)
+        self.bindings.django_mcp_engine_engine().call_step(&mut self.store, input)
     }
 
     /// Fuel left from the last call's budget.

@@ -74,10 +74,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, (usize, String)> {
         } else if raw == "!! trap" {
             Item::Trap
         } else {
-            return Err((
-                number,
-                format!("unrecognised line: {}", excerpt(raw.as_bytes(), 0)),
-            ));
+            return Err((number, format!("unrecognised line: {}", excerpt(raw.as_bytes(), 0))));
         };
         lines.push(Line { number, item });
     }
@@ -143,34 +140,23 @@ struct Loaded {
 /// Replay one transcript; `Err` describes the first difference (file:line, expected, actual).
 pub fn replay_file(compiled: &CompiledEngine, path: &Path) -> Result<Stats, String> {
     let file = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|err| format!("{file}: cannot read: {err}"))?;
+    let text = std::fs::read_to_string(path).map_err(|err| format!("{file}: cannot read: {err}"))?;
     let facts_dir = path.parent().unwrap_or(Path::new(".")).join("facts");
     replay(compiled, &file, &text, &facts_dir)
 }
 
 /// Replay transcript `text` (named `file` in messages), reading facts from `facts_dir`.
-pub fn replay(
-    compiled: &CompiledEngine,
-    file: &str,
-    text: &str,
-    facts_dir: &Path,
-) -> Result<Stats, String> {
+pub fn replay(compiled: &CompiledEngine, file: &str, text: &str, facts_dir: &Path) -> Result<Stats, String> {
     let lines = parse(text).map_err(|(line, message)| format!("{file}:{line}: {message}"))?;
     if lines.is_empty() {
-        return Err(format!(
-            "{file}: no items (an empty transcript proves nothing)"
-        ));
+        return Err(format!("{file}: no items (an empty transcript proves nothing)"));
     }
     let mut stats = Stats::default();
     let mut instance: Option<EngineInstance> = None;
     let mut loaded: Option<Loaded> = None;
     let mut index = 0;
-    let next_line_number = |index: usize| {
-        lines
-            .get(index)
-            .map_or_else(|| "end of file".to_string(), |l| l.number.to_string())
-    };
+    let next_line_number =
+        |index: usize| lines.get(index).map_or_else(|| "end of file".to_string(), |l| l.number.to_string());
 
     while index < lines.len() {
         let Line { number, item } = &lines[index];
@@ -179,27 +165,16 @@ pub fn replay(
         match item {
             Item::Load(name) => {
                 let facts_path = facts_dir.join(name);
-                let facts = std::fs::read_to_string(&facts_path).map_err(|err| {
-                    format!(
-                        "{file}:{number}: cannot read facts {}: {err}",
-                        facts_path.display()
-                    )
-                })?;
-                let mut fresh = compiled.instantiate().map_err(|err| {
-                    format!("{file}:{number}: instantiating the component failed: {err:?}")
-                })?;
-                let outcome = fresh
-                    .load(&facts)
-                    .map_err(|err| format!("{file}:{number}: load({name}) trapped: {err:?}"))?;
+                let facts = std::fs::read_to_string(&facts_path)
+                    .map_err(|err| format!("{file}:{number}: cannot read facts {}: {err}", facts_path.display()))?;
+                let mut fresh = compiled
+                    .instantiate()
+                    .map_err(|err| format!("{file}:{number}: instantiating the component failed: {err:?}"))?;
+                let outcome =
+                    fresh.load(&facts).map_err(|err| format!("{file}:{number}: load({name}) trapped: {err:?}"))?;
                 stats.loads += 1;
-                let Some(Line {
-                    number: expect_number,
-                    item: expect,
-                }) = lines.get(index)
-                else {
-                    return Err(format!(
-                        "{file}:{number}: `load` must be followed by `<=` or `<!`, got end of file"
-                    ));
+                let Some(Line { number: expect_number, item: expect }) = lines.get(index) else {
+                    return Err(format!("{file}:{number}: `load` must be followed by `<=` or `<!`, got end of file"));
                 };
                 index += 1;
                 let expected: Result<&str, &str> = match expect {
@@ -214,11 +189,7 @@ pub fn replay(
                 match (&expected, &outcome) {
                     (Ok(want), Ok(got)) | (Err(want), Err(got)) => {
                         if want.as_bytes() != got.as_bytes() {
-                            let what = if expected.is_ok() {
-                                "load ok text"
-                            } else {
-                                "load err text"
-                            };
+                            let what = if expected.is_ok() { "load ok text" } else { "load err text" };
                             return Err(mismatch(file, *expect_number, what, want, got));
                         }
                     }
@@ -236,66 +207,47 @@ pub fn replay(
                     }
                 }
                 instance = Some(fresh);
-                loaded = Some(Loaded {
-                    name: name.clone(),
-                    facts,
-                    outcome,
-                });
+                loaded = Some(Loaded { name: name.clone(), facts, outcome });
             }
             Item::Step(input) => {
-                let engine = instance
-                    .as_mut()
-                    .ok_or_else(|| format!("{file}:{number}: `>>` before any `load`"))?;
+                let engine = instance.as_mut().ok_or_else(|| format!("{file}:{number}: `>>` before any `load`"))?;
                 let result = engine.step(input);
                 stats.steps += 1;
                 // Gather what the transcript expects: `<<` lines, or one `!! trap`.
                 let mut expected_out: Vec<(usize, &str)> = Vec::new();
-                while let Some(Line {
-                    number,
-                    item: Item::Out(text),
-                }) = lines.get(index)
-                {
+                while let Some(Line { number, item: Item::Out(text) }) = lines.get(index) {
                     expected_out.push((*number, text));
                     index += 1;
                 }
-                let expects_trap = expected_out.is_empty()
-                    && matches!(
-                        lines.get(index),
-                        Some(Line {
-                            item: Item::Trap,
-                            ..
-                        })
-                    );
+                let expects_trap =
+                    expected_out.is_empty() && matches!(lines.get(index), Some(Line { item: Item::Trap, .. }));
                 if expects_trap {
                     let trap_line = lines[index].number;
                     index += 1;
                     match result {
-                        Ok(output) => return Err(format!(
-                            "{file}:{trap_line}: the step at line {number} was expected to trap, \
+                        Ok(output) => {
+                            return Err(format!(
+                                "{file}:{trap_line}: the step at line {number} was expected to trap, \
                                  but returned: {}",
-                            excerpt(output.as_bytes(), 0)
-                        )),
-                        Err(err) if trap_of(&err).is_none() => return Err(format!(
-                            "{file}:{trap_line}: the step at line {number} failed, but not with a \
+                                excerpt(output.as_bytes(), 0)
+                            ))
+                        }
+                        Err(err) if trap_of(&err).is_none() => {
+                            return Err(format!(
+                                "{file}:{trap_line}: the step at line {number} failed, but not with a \
                                  guest trap: {err:?}"
-                        )),
+                            ))
+                        }
                         Err(_) => {}
                     }
                     stats.traps += 1;
                     // The trapped instance is gone: a fresh one with the last facts.
-                    let last = loaded
-                        .as_ref()
-                        .expect("a step ran, so something was loaded");
+                    let last = loaded.as_ref().expect("a step ran, so something was loaded");
                     let mut fresh = compiled.instantiate().map_err(|err| {
-                        format!(
-                            "{file}:{trap_line}: re-instantiating after the trap failed: {err:?}"
-                        )
+                        format!("{file}:{trap_line}: re-instantiating after the trap failed: {err:?}")
                     })?;
                     let again = fresh.load(&last.facts).map_err(|err| {
-                        format!(
-                            "{file}:{trap_line}: re-loading {} after the trap trapped: {err:?}",
-                            last.name
-                        )
+                        format!("{file}:{trap_line}: re-loading {} after the trap trapped: {err:?}", last.name)
                     })?;
                     if again != last.outcome {
                         return Err(format!(
@@ -329,19 +281,18 @@ pub fn replay(
                     match actual.get(position) {
                         Some(got) if got.as_bytes() == want.as_bytes() => {}
                         Some(got) => {
-                            let what = format!(
-                                "output line {} of the step at line {number}",
-                                position + 1
-                            );
+                            let what = format!("output line {} of the step at line {number}", position + 1);
                             return Err(mismatch(file, *want_number, &what, want, got));
                         }
-                        None => return Err(format!(
-                            "{file}:{want_number}: the step at line {number} returned {} line(s), \
+                        None => {
+                            return Err(format!(
+                                "{file}:{want_number}: the step at line {number} returned {} line(s), \
                                  the transcript expects {}; missing: {}",
-                            actual.len(),
-                            expected_out.len(),
-                            excerpt(want.as_bytes(), 0)
-                        )),
+                                actual.len(),
+                                expected_out.len(),
+                                excerpt(want.as_bytes(), 0)
+                            ))
+                        }
                     }
                 }
                 if actual.len() > expected_out.len() {
@@ -358,17 +309,13 @@ pub fn replay(
                 }
             }
             Item::LoadOk(_) | Item::LoadErr(_) => {
-                return Err(format!(
-                    "{file}:{number}: `<=` / `<!` without a `load` just before"
-                ));
+                return Err(format!("{file}:{number}: `<=` / `<!` without a `load` just before"));
             }
             Item::Out(_) => {
                 return Err(format!("{file}:{number}: `<<` without a `>>` before"));
             }
             Item::Trap => {
-                return Err(format!(
-                    "{file}:{number}: `!! trap` without a `>>` just before"
-                ));
+                return Err(format!("{file}:{number}: `!! trap` without a `>>` just before"));
             }
         }
     }
@@ -381,8 +328,7 @@ mod tests {
 
     #[test]
     fn parses_markers_keeping_payload_bytes() {
-        let lines =
-            parse("# c\n\nload f.json\n<= []\n>> {\"a\": 1} \n<< x\n<<\n!! trap\n").unwrap();
+        let lines = parse("# c\n\nload f.json\n<= []\n>> {\"a\": 1} \n<< x\n<<\n!! trap\n").unwrap();
         let items: Vec<Item> = lines.into_iter().map(|l| l.item).collect();
         assert_eq!(
             items,

@@ -18,10 +18,9 @@ fn compiled() -> &'static CompiledEngine {
 fn replay_one(name: &str) {
     let path = transcripts_dir().join(name);
     match replay_file(compiled(), &path) {
-        Ok(stats) => eprintln!(
-            "{name}: {} load(s), {} step(s), {} trap(s) replayed",
-            stats.loads, stats.steps, stats.traps
-        ),
+        Ok(stats) => {
+            eprintln!("{name}: {} load(s), {} step(s), {} trap(s) replayed", stats.loads, stats.steps, stats.traps)
+        }
         Err(message) => panic!("\n{message}\n"),
     }
 }
@@ -31,11 +30,7 @@ include!(concat!(env!("OUT_DIR"), "/transcript_tests.rs"));
 #[test]
 fn every_transcript_has_a_test() {
     let on_disk = transcript_names(&transcripts_dir());
-    assert!(
-        !on_disk.is_empty(),
-        "no *.transcript files in {}: nothing would be replayed",
-        transcripts_dir().display()
-    );
+    assert!(!on_disk.is_empty(), "no *.transcript files in {}: nothing would be replayed", transcripts_dir().display());
     assert_eq!(
         on_disk, GENERATED_FOR,
         "the transcripts on disk differ from those the tests were generated for (touch tests/rust-host/build.rs)"
