@@ -10,6 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -367,6 +369,19 @@ async def list_all_tools(client):
             names = [t.name for t in tools]
             assert len(names) == len(set(names)), "a tool was listed twice"
             return tools
+
+
+def post_rpc(url, credential, method, params=None, request_id=1):
+    """One JSON-RPC request over HTTP with a key; (HTTP status, decoded JSON body)."""
+    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}}).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+        "Authorization": f"Bearer {credential}"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
 
 
 def _wait_for_port(port, process, timeout=30):

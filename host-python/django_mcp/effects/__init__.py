@@ -9,6 +9,7 @@ correlation id and reported as ``internal``; its text never reaches the client.
 import logging
 
 from django_mcp import telemetry
+from django_mcp.effects import collisions
 from django_mcp.notifications import Notifications
 
 logger = logging.getLogger("django_mcp.effects")
@@ -100,7 +101,12 @@ class EffectRunner:
             return {"ok": handler(effect, self.caller, self.registry)}
         except EffectError as exc:
             return exc.to_json()
-        except Exception:
+        except Exception as exc:
+            refused = collisions.refusal(exc)
+            if refused is not None:
+                logger.warning("effect %s refused by the database [correlation_id=%s]", kind,
+                               self.caller.correlation_id, exc_info=True)
+                return refused.to_json()
             logger.exception("effect %s failed [correlation_id=%s]", kind, self.caller.correlation_id)
             message = f"internal error (correlation id {self.caller.correlation_id})"
             return EffectError("internal", message).to_json()

@@ -70,12 +70,25 @@ def _permitted_object(site, model_admin, request, pk, has_permission):
     return obj
 
 
+def _locked_object(site, model_admin, request, pk, has_permission):
+    """The permitted object, read again once its row is locked until the transaction ends
+    (SELECT … FOR UPDATE, where the database has it; SQLite runs one writer at a time anyway):
+    a write to it from another request waits for this one, then starts from its result, so a
+    partial update never saves another's field back stale, nor are two deletions logged."""
+    obj = _permitted_object(site, model_admin, request, pk, has_permission)
+    model = model_admin.model
+    if not transaction.get_connection(router.db_for_write(model)).features.has_select_for_update:
+        return obj
+    model._base_manager.select_for_update().filter(pk=obj.pk).exists()
+    return _permitted_object(site, model_admin, request, pk, has_permission)
+
+
 def admin_update(effect, caller, registry):
     site, model_admin = registry.get(effect["admin"])
     request = caller.request("POST")
     sent = dict(effect.get("data") or {})
     with transaction.atomic(using=router.db_for_write(model_admin.model)):
-        obj = _permitted_object(site, model_admin, request, effect["pk"], model_admin.has_change_permission)
+        obj = _locked_object(site, model_admin, request, effect["pk"], model_admin.has_change_permission)
         form_class = _form_class(model_admin, request, obj, change=True)
         form = _bind(model_admin, request, form_class, form_class(instance=obj), sent, obj)
         obj = _save(model_admin, request, form, caller, change=True)
@@ -87,7 +100,7 @@ def admin_delete(effect, caller, registry):
     request = caller.request("POST")
     opts = model_admin.model._meta
     with transaction.atomic(using=router.db_for_write(model_admin.model)):
-        obj = _permitted_object(site, model_admin, request, effect["pk"], model_admin.has_delete_permission)
+        obj = _locked_object(site, model_admin, request, effect["pk"], model_admin.has_delete_permission)
         _objects, _counts, perms_needed, protected = model_admin.get_deleted_objects([obj], request)
         if protected:
             raise EffectError("conflict", _protected_message(opts, obj, protected))
