@@ -180,6 +180,27 @@ def _rate_limit_errors():
     alias = conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")
     if alias not in settings.CACHES:
         yield _error(11, f"DJANGO_MCP_RATE_LIMIT_CACHE: {alias!r} is not a cache in CACHES.")
+        return
+    backend = settings.CACHES[alias].get("BACKEND")
+    if backend in UNSHARED_COUNTERS:
+        yield checks.Warning(
+            f"DJANGO_MCP_RATE_LIMITS counts in the cache {alias!r} ({backend.rsplit('.', 1)[-1]}), which "
+            f"{UNSHARED_COUNTERS[backend]}: with several worker processes or instances, a limit is not the "
+            "limit of the site.",
+            hint="Point DJANGO_MCP_RATE_LIMIT_CACHE at a cache every process shares with atomic increments "
+                 "(Redis, Memcached); docs/concurrency.md.",
+            id="django_mcp.W001")
+
+
+# Cache backends a rate limit cannot be counted exactly in across processes, and why.
+UNSHARED_COUNTERS = {
+    "django.core.cache.backends.locmem.LocMemCache": "keeps its counters in each process's memory",
+    "django.core.cache.backends.dummy.DummyCache": "keeps no counters, so nothing is ever limited",
+    "django.core.cache.backends.filebased.FileBasedCache":
+        "counts by reading then writing a file, so calls at the same time are counted once",
+    "django.core.cache.backends.db.DatabaseCache":
+        "counts by reading then writing a row, so calls at the same time are counted once",
+}
 
 
 def _running_tests():
