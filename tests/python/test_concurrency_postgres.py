@@ -192,3 +192,15 @@ def test_actions_over_overlapping_rows_at_once(server):
     logged = log_entries(server, "library.book", DELETION)
     assert all(logged[pk] >= 1 for pk in removed)
     print(json.dumps({"deleted": len(removed), "marked": len(marked)}))
+
+
+def test_deleting_one_object_from_every_client_at_once_deletes_and_logs_it_once(server):
+    author = first_author(server)
+    status, body = post_rpc(server["url"], server["keys"][0], "tools/call",
+                            {"name": "create_library_book", "arguments": book("deleted by all", author)})
+    pk = body["result"]["structuredContent"]["object"]["id"]
+    outcomes = at_once(server, "one object deleted by every client", [("delete_library_book", {"pk": pk})] * WRITERS)
+    assert len(outcomes.ok) == 1
+    assert [text for _, text in outcomes.refused] == [f"No book with pk {pk} exists that you can see."] * (WRITERS - 1)
+    assert live_rows(server["env"], "SELECT id FROM library_book WHERE id = ?", pk) == []
+    assert log_entries(server, "library.book", DELETION)[pk] == 1
