@@ -17,6 +17,8 @@ from django_mcp import oauth
 from django_mcp.identity import Identity
 from django_mcp.keys import KeyStatus, compiled_lookup
 
+AccessToken = get_access_token_model()
+
 #: Statuses beside the key ones (KeyStatus), as the HTTP transport answers them.
 WRONG_AUDIENCE = "wrong_audience"  # 401 invalid_token
 NO_MCP_SCOPE = "insufficient_scope"  # 403 insufficient_scope
@@ -38,7 +40,7 @@ class Grant:
 def find_token(token):
     """The AccessToken whose checksum is that of `token`, with its user and application; None."""
     checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
-    return compiled_lookup(get_access_token_model(), "token_checksum", ("user",), _READ, _CLIENT).find(checksum)
+    return compiled_lookup(AccessToken, "token_checksum", ("user",), _READ, _CLIENT).find(checksum)
 
 
 #: What resolving reads of a token (of its user, everything: it acts as them), and of its
@@ -70,5 +72,8 @@ def bound_to(access, request):
     reads audiences), so a token for `/mcp` serves the mounts under it. A token that names none
     was not issued for MCP (the authorization server binds every grant: oauth_server)."""
     target = oauth.configured_resource() or f"{request.scheme}://{request.get_host()}{request.path}".rstrip("/")
-    return any(target == audience or target.startswith(audience + "/")
-               for audience in (audience.rstrip("/") for audience in access.resource or ()))
+    for audience in access.resource or ():
+        audience = audience.rstrip("/")
+        if target == audience or target.startswith(audience + "/"):
+            return True
+    return False
