@@ -94,7 +94,7 @@ def test_a_registered_client_gets_a_token_that_acts_for_the_user_then_refreshes_
     renewed = refreshed.json()
     assert renewed["access_token"] != issued["access_token"] and renewed["refresh_token"] != issued["refresh_token"]
     assert mcp_post(oauth_live, renewed["access_token"]).status_code == 200
-    assert refresh(oauth_live, client["client_id"], issued["refresh_token"]).json()["error"] == "invalid_grant"
+    assert_invalid_token(oauth_live, mcp_post(oauth_live, issued["access_token"]))
 
     # Revoked: refused at the endpoint (the refresh token goes with it).
     revoked = httpx2.post(f"{oauth_live['origin']}/oauth/revoke/", data={
@@ -104,6 +104,17 @@ def test_a_registered_client_gets_a_token_that_acts_for_the_user_then_refreshes_
     assert_invalid_token(oauth_live, mcp_post(oauth_live, renewed["access_token"]))
     assert refresh(oauth_live, client["client_id"], renewed["refresh_token"]).json()["error"] == "invalid_grant"
     assert db_dump(oauth_live["db"]) == before
+
+
+def test_a_spent_refresh_token_replayed_revokes_what_it_was_refreshed_into(oauth_live):
+    """Refresh tokens rotate; one replayed after use (stolen, most likely) revokes its family."""
+    client = public_client(oauth_live)
+    issued = tokens(oauth_live, client["client_id"])
+    renewed = refresh(oauth_live, client["client_id"], issued["refresh_token"]).json()
+    assert mcp_post(oauth_live, renewed["access_token"]).status_code == 200
+    assert refresh(oauth_live, client["client_id"], issued["refresh_token"]).json()["error"] == "invalid_grant"
+    assert_invalid_token(oauth_live, mcp_post(oauth_live, renewed["access_token"]))
+    assert refresh(oauth_live, client["client_id"], renewed["refresh_token"]).json()["error"] == "invalid_grant"
 
 
 def refresh(live, client_id, refresh_token):
