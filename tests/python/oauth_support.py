@@ -113,9 +113,16 @@ def _certificates(workdir):
 
     ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "django-mcp test CA")])
-    ca = certificate(ca_name, ca_name, ca_key, ca_key, (x509.BasicConstraints(ca=True, path_length=None), True))
+    # The key identifiers and usages Python 3.13's strict verification (VERIFY_X509_STRICT, which
+    # urllib3 turns on there) requires of a CA and of the certificates it signs.
+    ca = certificate(ca_name, ca_name, ca_key, ca_key, (x509.BasicConstraints(ca=True, path_length=None), True),
+                     (x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                    encipher_only=False, decipher_only=False), True),
+                     (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False))
     leaf = certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), ca_name, leaf_key, ca_key,
-                       (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False))
+                       (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+                       (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False))
     files = workdir / "ca.pem", workdir / "leaf.pem", workdir / "leaf.key"
     files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
