@@ -6,6 +6,7 @@ admin actions over overlapping rows.
 Every answer is a result or a clear tool error (no HTTP 500, no internal error), every write
 that succeeded has its LogEntry, a write that failed left nothing behind, and no partial update
 loses a field another one sent. The numbers are printed (run with -s) for docs/concurrency.md.
+A deadlock made on purpose (concurrency_items.py) shows what the loser of one is told.
 """
 
 import datetime
@@ -19,7 +20,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import DEMO, _manage, live_database, live_rows, on_postgres_only, post_rpc, serve_uvicorn
+from conftest import DEMO, InProcessMCP, _manage, live_database, live_rows, on_postgres_only, post_rpc, serve_uvicorn
 
 pytestmark = on_postgres_only
 
@@ -204,3 +205,39 @@ def test_deleting_one_object_from_every_client_at_once_deletes_and_logs_it_once(
     assert [text for _, text in outcomes.refused] == [f"No book with pk {pk} exists that you can see."] * (WRITERS - 1)
     assert live_rows(server["env"], "SELECT id FROM library_book WHERE id = ?", pk) == []
     assert log_entries(server, "library.book", DELETION)[pk] == 1
+
+
+def test_a_deadlock_is_a_conflict_that_saved_nothing(transactional_db, library, client, alice_key):
+    """Two calls each retitle two books in opposite orders, meeting in between: PostgreSQL
+    breaks the deadlock by rolling one back, which answers a conflict; the other's titles stand."""
+    from django.db import connection
+    from django.test import Client, override_settings
+    from library.models import Book
+
+    from django_mcp import server as mcp_server
+
+    first, second = Book.objects.order_by("pk").values_list("pk", flat=True)[:2]
+    answers = {}
+
+    def call(title, pair):
+        try:
+            answers[title] = InProcessMCP(Client(), alice_key).call(
+                "retitle_both", {"first": pair[0], "second": pair[1], "title": title})
+        finally:
+            connection.close()
+
+    with override_settings(DJANGO_MCP_CUSTOM=["concurrency_items"]):
+        mcp_server.reset()
+        threads = [threading.Thread(target=call, args=("one", (first, second))),
+                   threading.Thread(target=call, args=("two", (second, first)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    mcp_server.reset()
+    [winner] = [title for title, answer in answers.items() if not answer["isError"]]
+    [loser] = [answer for answer in answers.values() if answer["isError"]]
+    assert loser["content"][0]["text"] == (
+        "the database rolled this write back (it deadlocked with another write made at the same "
+        "time); nothing was saved, and trying again may succeed")
+    assert set(Book.objects.filter(pk__in=[first, second]).values_list("title", flat=True)) == {winner}
