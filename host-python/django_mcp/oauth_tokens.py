@@ -38,7 +38,8 @@ class Grant:
 
 
 def find_token(token):
-    """The AccessToken whose checksum is that of `token`, with its user and application; None."""
+    """The AccessToken whose checksum is that of `token`, with its user and its client's id
+    (`oauth_client_id`); None."""
     checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
     return compiled_lookup(AccessToken, "token_checksum", ("user",), _READ, _CLIENT).find(checksum)
 

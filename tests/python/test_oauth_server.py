@@ -14,7 +14,7 @@ import pytest
 
 from oauth_support import (
     REDIRECT, UserAgent, audit_lines, authorize_url, db_dump, hidden_fields, mcp_post, oauth_live, pkce,
-    redirected_params, register, sql, tokens,
+    oauth_server, redirected_params, register, sql, tokens,
 )
 
 __all__ = ["oauth_live"]  # the fixture, imported for this module's tests
@@ -425,3 +425,21 @@ def client_of(live, issued):
         return connection.execute(
             "SELECT a.client_id FROM oauth2_provider_accesstoken t JOIN oauth2_provider_application a "
             "ON a.id = t.application_id WHERE t.token_checksum = ?", (checksum,)).fetchone()[0]
+
+
+def test_in_discovery_mode_a_read_token_is_asked_to_step_up_through_call_tool(tmp_path_factory):
+    """Discovery mode (the meta-tools) on: a write called through call_tool is refused as a
+    direct call is, 403 insufficient_scope; a write token calls it."""
+    with oauth_server(tmp_path_factory, DEMO_MCP_DISCOVERY="always") as live:
+        client = public_client(live)
+        read, write = (tokens(live, client["client_id"], scope=scope) for scope in ("mcp:read", "mcp:read mcp:write"))
+        listed = {tool["name"] for tool in mcp_post(live, read["access_token"]).json()["result"]["tools"]}
+        assert {"find_tools", "call_tool"} <= listed
+        call = {"name": "call_tool", "arguments": {"name": "create_library_tag",
+                                                   "arguments": {"name": "Discovered", "slug": "discovered"}}}
+        before = db_dump(live["db"])
+        refused = mcp_post(live, read["access_token"], "tools/call", call)
+        assert refused.status_code == 403
+        assert 'error="insufficient_scope", scope="mcp:write"' in refused.headers["WWW-Authenticate"]
+        assert db_dump(live["db"]) == before
+        assert mcp_post(live, write["access_token"], "tools/call", call).json()["result"].get("isError") is not True
