@@ -11,6 +11,7 @@ pub mod facts;
 pub mod plan;
 pub mod protocol;
 pub mod schema;
+pub mod seam;
 
 use derive::Catalogue;
 
@@ -47,7 +48,7 @@ impl Engine {
             "Internal error",
         );
         let header = serde_json::json!({"done": {"http_status": 500, "audit": {
-            "method": "<host>", "target": null, "outcome": "handler_error",
+            "method": "<host>", "target": null, "outcome": seam::AuditOutcome::HandlerError,
             "error_code": error.code, "error_message": protocol::Failure::new("used_before_load").audit_message(),
         }}});
         format!("{header}\n{}", error.to_json())

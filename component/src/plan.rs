@@ -12,40 +12,43 @@ use crate::facts::DrfListingFacts;
 use crate::facts::ModelFacts;
 use crate::protocol::tools::{tool_error, tool_failure, tool_result_text, tool_success, ToolResult};
 use crate::protocol::{field_paths, Failure};
+use crate::seam::{AuditOutcome, ClientInput, Column, Effect, HostErrorKind};
 
-pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
-    let admin = |i: &usize| cat.admin_ids[*i].clone();
+/// The effect that does `tool`'s work with `args`; a custom tool's continues a multi
+/// round-trip request with `input`.
+pub(crate) fn effect<'a>(
+    cat: &'a Catalogue,
+    tool: &'a Tool,
+    args: &'a Value,
+    input: Option<ClientInput>,
+) -> Effect<'a> {
+    let admin = |i: &usize| cat.admin_ids[*i].as_str();
+    let path = || args.get("path").cloned().unwrap_or_else(|| json!({}));
     match &tool.spec.operation {
-        Operation::AdminList { admin: i, columns, masked, filters, order_by, default_page_size } => {
-            let columns: Vec<Value> =
-                columns.iter().map(|(name, field)| json!({"name": name, "field": field})).collect();
-            json!({
-                "kind": "admin.list",
-                "admin": admin(i),
-                "columns": columns,
-                "masked": masked,
-                "q": args.get("q"),
-                "filters": list_filters(filters, args.get("filters")),
-                "ordering": ordering(order_by, args.get("ordering").and_then(Value::as_str)),
-                "page": page(args),
-                "page_size": page_size(args, *default_page_size),
-            })
+        Operation::AdminList { admin: i, columns, masked, filters, order_by, default_page_size } => Effect::AdminList {
+            admin: admin(i),
+            columns: columns.iter().map(|(name, field)| Column { name, field: field.as_deref() }).collect(),
+            masked,
+            q: args.get("q"),
+            filters: list_filters(filters, args.get("filters")),
+            ordering: ordering(order_by, args.get("ordering").and_then(Value::as_str)),
+            page: page(args),
+            page_size: page_size(args, *default_page_size),
+        },
+        Operation::AdminRetrieve { admin: i, fields, masked } => {
+            Effect::AdminRetrieve { admin: admin(i), pk: args.get("pk"), fields, masked }
         }
-        Operation::AdminRetrieve { admin: i, fields, masked } => json!({
-            "kind": "admin.retrieve", "admin": admin(i), "pk": args.get("pk"), "fields": fields, "masked": masked,
-        }),
-        Operation::AdminCreate { admin: i, fields, masked } => json!({
-            "kind": "admin.create", "admin": admin(i), "data": args, "fields": fields, "masked": masked,
-        }),
-        Operation::AdminUpdate { admin: i, fields, masked } => json!({
-            "kind": "admin.update", "admin": admin(i), "pk": args.get("pk"), "data": args.get("fields"),
-            "fields": fields, "masked": masked,
-        }),
-        Operation::AdminDelete { admin: i } => json!({"kind": "admin.delete", "admin": admin(i), "pk": args.get("pk")}),
-        Operation::AdminAction { admin: i, action } => json!({
-            "kind": "admin.action", "admin": admin(i), "action": action, "pks": args.get("pks"),
-        }),
-        Operation::Custom { .. } => json!({"kind": "custom.tool", "tool": tool.spec.name, "arguments": args}),
+        Operation::AdminCreate { admin: i, fields, masked } => {
+            Effect::AdminCreate { admin: admin(i), data: args, fields, masked }
+        }
+        Operation::AdminUpdate { admin: i, fields, masked } => {
+            Effect::AdminUpdate { admin: admin(i), pk: args.get("pk"), data: args.get("fields"), fields, masked }
+        }
+        Operation::AdminDelete { admin: i } => Effect::AdminDelete { admin: admin(i), pk: args.get("pk") },
+        Operation::AdminAction { admin: i, action } => {
+            Effect::AdminAction { admin: admin(i), action, pks: args.get("pks") }
+        }
+        Operation::Custom { .. } => Effect::CustomTool { tool: &tool.spec.name, arguments: args, input },
         Operation::Search { model, admin, search_fields, filters, fields, masked, default_page_size } => {
             let given = args.get("filters").and_then(Value::as_object);
             let filters: Vec<Value> = filters
@@ -57,27 +60,39 @@ pub(crate) fn effect(cat: &Catalogue, tool: &Tool, args: &Value) -> Value {
                 .and_then(Value::as_str)
                 .map(|o| o.split(',').map(str::to_string).collect())
                 .unwrap_or_default();
-            json!({
-                "kind": "model.search", "model": model, "admin": admin, "q": args.get("q"), "search_fields": search_fields,
-                "filters": filters, "ordering": ordering, "page": page(args), "page_size": page_size(args, *default_page_size),
-                "fields": fields, "masked": masked,
-            })
+            Effect::ModelSearch {
+                model,
+                admin: admin.as_deref(),
+                q: args.get("q"),
+                search_fields,
+                filters,
+                ordering,
+                page: page(args),
+                page_size: page_size(args, *default_page_size),
+                fields,
+                masked,
+            }
         }
-        Operation::ViewCall { view, method, .. } => json!({
-            "kind": "view.call", "view": view, "method": method.for_call(args),
-            "path": args.get("path").cloned().unwrap_or_else(|| json!({})),
-            "query": args.get("query"), "body": args.get("body"),
-        }),
+        Operation::ViewCall { view, method, .. } => Effect::ViewCall {
+            view,
+            method: method.for_call(args),
+            path: path(),
+            query: args.get("query"),
+            body: args.get("body"),
+        },
         Operation::DrfCall { view, handler, method, shape, .. } => {
             let query = match shape {
                 DrfShape::List { listing, default_page_size } => listing_query(listing, *default_page_size, args),
                 _ => args.get("query").cloned().unwrap_or_else(|| json!({})),
             };
-            json!({
-                "kind": "drf.call", "view": view, "handler": handler, "method": method.for_call(args),
-                "path": args.get("path").cloned().unwrap_or_else(|| json!({})),
-                "query": query, "body": args.get("body"),
-            })
+            Effect::DrfCall {
+                view,
+                handler,
+                method: method.for_call(args),
+                path: path(),
+                query,
+                body: args.get("body"),
+            }
         }
     }
 }
@@ -196,7 +211,7 @@ struct Object<'a> {
 }
 
 /// The tool result for the host's answer (JSON text) to the work effect, and its audit outcome.
-pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
+pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -> (ToolResult, AuditOutcome) {
     let Some(admin) = tool.spec.operation.admin() else {
         return match &tool.spec.operation {
             Operation::ViewCall { method, .. } => shape_view(method, args, outcome),
@@ -220,7 +235,7 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
                         "The tool failed: the host's page was malformed.".to_string(),
                         Failure::new("malformed_answer"),
                     ),
-                    "handler_error",
+                    AuditOutcome::HandlerError,
                 )
             }
         },
@@ -228,7 +243,10 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             match serde_json::from_str::<Object>(value.get()) {
                 Ok(found) => {
                     let links = object_link(cat, model, found.object);
-                    return (tool_success(&format!("{{\"object\":{}}}", found.object.get()), &links), "allow");
+                    return (
+                        tool_success(&format!("{{\"object\":{}}}", found.object.get()), &links),
+                        AuditOutcome::Allow,
+                    );
                 }
                 Err(_) => {
                     return (
@@ -236,7 +254,7 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
                             "The tool failed: the host's object was malformed.".to_string(),
                             Failure::new("malformed_answer"),
                         ),
-                        "handler_error",
+                        AuditOutcome::HandlerError,
                     )
                 }
             }
@@ -259,18 +277,18 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             Value::Object(out).to_string()
         }
     };
-    (tool_success(&structured, &[]), "allow")
+    (tool_success(&structured, &[]), AuditOutcome::Allow)
 }
 
 /// A tool error naming what the admin refused or found wrong, and its audit outcome.
-fn admin_error(tool: &Tool, model: &ModelFacts, args: &Value, err: &Value) -> (ToolResult, &'static str) {
-    let kind = err.get("kind").and_then(Value::as_str).unwrap_or("internal");
+fn admin_error(tool: &Tool, model: &ModelFacts, args: &Value, err: &Value) -> (ToolResult, AuditOutcome) {
+    let kind = HostErrorKind::of(err);
     let verbose = &model.verbose_name;
     let message = match kind {
-        "not_found" => {
+        HostErrorKind::NotFound => {
             format!("No {verbose} with pk {} exists that you can see.", args.get("pk").unwrap_or(&Value::Null))
         }
-        "forbidden" => match &tool.spec.operation {
+        HostErrorKind::Forbidden => match &tool.spec.operation {
             Operation::AdminUpdate { .. } => format!("You do not have permission to change this {verbose}."),
             Operation::AdminDelete { .. } => {
                 format!("You do not have permission to delete this {verbose} (or objects it would delete).")
@@ -283,10 +301,10 @@ fn admin_error(tool: &Tool, model: &ModelFacts, args: &Value, err: &Value) -> (T
             }
             _ => format!("You do not have permission to view this {verbose}."),
         },
-        "validation" => validation_message(err),
+        HostErrorKind::Validation => validation_message(err),
         _ => err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string(),
     };
-    let outcome = if kind == "forbidden" { "deny" } else { "handler_error" };
+    let outcome = if kind == HostErrorKind::Forbidden { AuditOutcome::Deny } else { AuditOutcome::HandlerError };
     let container = if matches!(tool.spec.operation, Operation::AdminUpdate { .. }) { "fields" } else { "" };
     (tool_error(message, Failure::of_host(err, container)), outcome)
 }
@@ -318,8 +336,11 @@ fn answered(outcome: &str) -> Result<&RawValue, Value> {
     }
 }
 
-fn no_result(what: &str) -> (ToolResult, &'static str) {
-    (tool_error(format!("The {what} failed: the host gave no result."), Failure::new("no_result")), "handler_error")
+fn no_result(what: &str) -> (ToolResult, AuditOutcome) {
+    (
+        tool_error(format!("The {what} failed: the host gave no result."), Failure::new("no_result")),
+        AuditOutcome::HandlerError,
+    )
 }
 
 /// `{count, page, page_size, results}` from the host's page, rows passed through raw.
@@ -335,54 +356,57 @@ fn page_result(args: &Value, default_page_size: u64, value: &RawValue) -> Option
 }
 
 /// A search page, or the reason there is none (a filter value the field cannot hold, …).
-fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolResult, &'static str) {
+fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolResult, AuditOutcome) {
     let value = match answered(outcome) {
         Ok(value) => value,
         Err(Value::Null) => return no_result("search"),
         Err(err) => {
             let failure = Failure::of_host(&err, "");
-            return match err.get("kind").and_then(Value::as_str) {
-                Some("validation") => (tool_error(validation_message(&err), failure), "handler_error"),
-                Some("forbidden") => {
-                    (tool_error("You do not have permission to search these objects.".to_string(), failure), "deny")
+            return match HostErrorKind::of(&err) {
+                HostErrorKind::Validation => {
+                    (tool_error(validation_message(&err), failure), AuditOutcome::HandlerError)
                 }
+                HostErrorKind::Forbidden => (
+                    tool_error("You do not have permission to search these objects.".to_string(), failure),
+                    AuditOutcome::Deny,
+                ),
                 _ => (
                     tool_error(
                         err.get("message").and_then(Value::as_str).unwrap_or("The search failed.").to_string(),
                         failure,
                     ),
-                    "handler_error",
+                    AuditOutcome::HandlerError,
                 ),
             };
         }
     };
     match page_result(args, default_page_size, value) {
-        Some(text) => (tool_success(&text, &[]), "allow"),
+        Some(text) => (tool_success(&text, &[]), AuditOutcome::Allow),
         None => (
             tool_error(
                 "The search failed: the host's page was malformed.".to_string(),
                 Failure::new("malformed_answer"),
             ),
-            "handler_error",
+            AuditOutcome::HandlerError,
         ),
     }
 }
 
 /// A view's answer `{status, headers, body}` as it came; a 4xx or 5xx answer is a tool error
 /// (still with the answer as structured content, so the agent sees what the view said).
-fn shape_view(method: &CallMethod, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
+fn shape_view(method: &CallMethod, args: &Value, outcome: &str) -> (ToolResult, AuditOutcome) {
     let value = match answered(outcome) {
         Ok(value) => value,
         Err(Value::Null) => return no_result("view"),
-        Err(err) if err.get("kind").and_then(Value::as_str) == Some("method_not_allowed") => {
+        Err(err) if HostErrorKind::of(&err) == HostErrorKind::MethodNotAllowed => {
             return (
                 tool_error(method.refusal(args), Failure::naming("invalid_arguments", vec!["method".into()])),
-                "handler_error",
+                AuditOutcome::HandlerError,
             );
         }
         Err(err) => {
             let message = err.get("message").and_then(Value::as_str).unwrap_or("The view failed.").to_string();
-            return (tool_error(message, Failure::of_host(&err, "")), "handler_error");
+            return (tool_error(message, Failure::of_host(&err, "")), AuditOutcome::HandlerError);
         }
     };
     let status = serde_json::from_str::<Value>(value.get())
@@ -390,16 +414,16 @@ fn shape_view(method: &CallMethod, args: &Value, outcome: &str) -> (ToolResult, 
         .and_then(|v| v.get("status").and_then(Value::as_u64))
         .unwrap_or(0);
     if status >= 400 {
-        (tool_failure(value.get(), Failure::http(status)), "handler_error")
+        (tool_failure(value.get(), Failure::http(status)), AuditOutcome::HandlerError)
     } else {
-        (tool_success(value.get(), &[]), "allow")
+        (tool_success(value.get(), &[]), AuditOutcome::Allow)
     }
 }
 
 /// A DRF view's answer `{status, headers, body}` read for its tool: a page, an object, a
 /// deletion, or the answer as it came (actions, APIViews). Refusals and invalid data become
 /// tool errors that say what DRF said.
-fn shape_drf(shape: &DrfShape, method: &CallMethod, args: &Value, outcome: &str) -> (ToolResult, &'static str) {
+fn shape_drf(shape: &DrfShape, method: &CallMethod, args: &Value, outcome: &str) -> (ToolResult, AuditOutcome) {
     if matches!(shape, DrfShape::Response) {
         return shape_view(method, args, outcome);
     }
@@ -408,8 +432,11 @@ fn shape_drf(shape: &DrfShape, method: &CallMethod, args: &Value, outcome: &str)
         Err(Value::Null) => return no_result("API call"),
         Err(err) => {
             let message = err.get("message").and_then(Value::as_str).unwrap_or("The API call failed.").to_string();
-            let outcome =
-                if err.get("kind").and_then(Value::as_str) == Some("forbidden") { "deny" } else { "handler_error" };
+            let outcome = if HostErrorKind::of(&err) == HostErrorKind::Forbidden {
+                AuditOutcome::Deny
+            } else {
+                AuditOutcome::HandlerError
+            };
             return (tool_error(message, Failure::of_host(&err, "")), outcome);
         }
     };
@@ -430,7 +457,7 @@ fn shape_drf(shape: &DrfShape, method: &CallMethod, args: &Value, outcome: &str)
                         "The API call failed: the view's answer is not a list.".to_string(),
                         Failure::new("malformed_answer"),
                     ),
-                    "handler_error",
+                    AuditOutcome::HandlerError,
                 )
             }
         },
@@ -441,7 +468,7 @@ fn shape_drf(shape: &DrfShape, method: &CallMethod, args: &Value, outcome: &str)
         }
         DrfShape::Response => unreachable!("answered as it came above"),
     };
-    (tool_success(&structured.to_string(), &[]), "allow")
+    (tool_success(&structured.to_string(), &[]), AuditOutcome::Allow)
 }
 
 /// `{results, count, page, page_size}` (or the cursors) from what the view answered: a
@@ -508,23 +535,29 @@ fn percent_decode(text: &str) -> String {
 
 /// A tool error for a DRF answer outside 2xx, with DRF's own words; the fields of a 400
 /// sit under the argument `container`.
-fn drf_refusal(status: u64, body: &Value, container: &str) -> (ToolResult, &'static str) {
+fn drf_refusal(status: u64, body: &Value, container: &str) -> (ToolResult, AuditOutcome) {
     let detail = body.get("detail").and_then(Value::as_str).map(str::to_string);
     match status {
         400 => {
             let mut fields = Map::new();
             flatten_errors("", body, &mut fields);
             let failure = Failure::naming("validation", field_paths(&fields, container));
-            (tool_error(validation_message(&json!({"fields": fields})), failure), "handler_error")
+            (tool_error(validation_message(&json!({"fields": fields})), failure), AuditOutcome::HandlerError)
         }
         401 | 403 => {
             let message = detail.unwrap_or_else(|| "You do not have permission to perform this action.".into());
-            (tool_error(message, Failure::new("forbidden")), "deny")
+            (tool_error(message, Failure::new("forbidden")), AuditOutcome::Deny)
         }
-        404 => (tool_error(detail.unwrap_or_else(|| "Not found.".into()), Failure::new("not_found")), "handler_error"),
+        404 => (
+            tool_error(detail.unwrap_or_else(|| "Not found.".into()), Failure::new("not_found")),
+            AuditOutcome::HandlerError,
+        ),
         _ => {
             let said = detail.map(|d| format!(": {d}")).unwrap_or_default();
-            (tool_error(format!("The API answered HTTP {status}{said}"), Failure::http(status)), "handler_error")
+            (
+                tool_error(format!("The API answered HTTP {status}{said}"), Failure::http(status)),
+                AuditOutcome::HandlerError,
+            )
         }
     }
 }
@@ -559,22 +592,22 @@ fn flatten_errors(prefix: &str, errors: &Value, out: &mut Map<String, Value>) {
 }
 
 /// A custom tool's result is the host's `{content, isError, structuredContent?}` as it is.
-fn shape_custom(outcome: &str) -> (ToolResult, &'static str) {
+fn shape_custom(outcome: &str) -> (ToolResult, AuditOutcome) {
     let answer: Value = serde_json::from_str(outcome).unwrap_or(Value::Null);
     if let Some(err) = answer.get("error") {
         let message = err.get("message").and_then(Value::as_str).unwrap_or("The tool failed.").to_string();
-        return (tool_error(message, Failure::of_host(err, "")), "handler_error");
+        return (tool_error(message, Failure::of_host(err, "")), AuditOutcome::HandlerError);
     }
     let Some(result) = answer.get("ok").filter(|r| r.get("content").is_some_and(Value::is_array)) else {
         return (
             tool_error("The tool failed: the host gave no content.".to_string(), Failure::new("malformed_answer")),
-            "handler_error",
+            AuditOutcome::HandlerError,
         );
     };
     if result.get("isError") == Some(&Value::Bool(true)) {
-        return (tool_result_text(result.to_string(), Some(Failure::new("tool_error"))), "handler_error");
+        return (tool_result_text(result.to_string(), Some(Failure::new("tool_error"))), AuditOutcome::HandlerError);
     }
-    (tool_result_text(result.to_string(), None), "allow")
+    (tool_result_text(result.to_string(), None), AuditOutcome::Allow)
 }
 
 /// `"Invalid: title: This field is required. pages: Ensure …"`, field by field.

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::facts::{Discovery, Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
@@ -50,6 +51,11 @@ pub enum Gate {
 }
 
 impl Gate {
+    /// The check as JSON text the host reads (`Effect::Permissions`).
+    pub fn to_raw_json(&self) -> Box<RawValue> {
+        RawValue::from_string(self.to_json().to_string()).expect("a gate renders as JSON")
+    }
+
     pub fn to_json(&self) -> Value {
         match self {
             Gate::Admin { admin, permission } => {
@@ -256,7 +262,7 @@ pub struct Catalogue {
     /// The distinct gates of tools, resource templates and prompts, in order, each as the
     /// JSON text of its check (rendered once): a list page asks the host about those of
     /// the items it walks.
-    pub gate_checks: Vec<String>,
+    pub gate_checks: Vec<Box<RawValue>>,
     pub patterns: Patterns,
     /// Concrete resources (custom items).
     pub resources: Vec<ResourceSpec>,
@@ -490,9 +496,9 @@ impl Registration {
     }
 
     /// The place of `gate` in `checks`, added there when it is new.
-    fn gate_place(&mut self, checks: &mut Vec<String>, gate: &Gate) -> usize {
+    fn gate_place(&mut self, checks: &mut Vec<Box<RawValue>>, gate: &Gate) -> usize {
         *self.gate_places.entry(gate.clone()).or_insert_with(|| {
-            checks.push(gate.to_json().to_string());
+            checks.push(gate.to_raw_json());
             checks.len() - 1
         })
     }

@@ -2,6 +2,8 @@
 //! prompts are listed in `listing`), read and rendered by the host (custom items, model
 //! objects and files) or here (admin-action and user prompts).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -15,6 +17,7 @@ use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, Resour
 use crate::derive::{Catalogue, Gate};
 use crate::facts::PromptArgumentFacts;
 use crate::schema::fields::ModelIndex;
+use crate::seam::{Effect, HostErrorKind};
 
 /// Completion answers carry at most this many values (the spec's limit); also the most
 /// objects one `resources/list` page holds.
@@ -103,23 +106,20 @@ pub(crate) fn begin(
 ) -> Output {
     let client_input = match ex.method.as_str() {
         "resources/read" | "prompts/get" => match input::client_input(&ex, &params, stateless) {
-            Ok(fields) => fields,
+            Ok(input) => Some(input),
             Err(refusal) => return refusal,
         },
-        _ => Value::Null,
+        _ => None,
     };
-    let with_input = |mut effect: Value| {
-        if let (Some(effect), Value::Object(fields)) = (effect.as_object_mut(), &client_input) {
-            effect.extend(fields.clone());
-        }
-        effect
-    };
-    let wait = |ex: Exchange, effects: Vec<Value>, work| Output::Effects {
-        effects: effects.iter().map(Value::to_string).collect(),
+    let wait = |ex: Exchange, effects: Vec<String>, work| Output::Effects {
+        effects,
         state: Pending { exchange: ex, principal: principal.clone(), work: Work::Catalogue(work) },
         notify: None,
     };
-    let gates_of = |gates: Vec<&Gate>| json!({"kind": "permissions", "checks": gates.into_iter().map(Gate::to_json).collect::<Vec<_>>()});
+    let gates_of = |gates: Vec<&Gate>| {
+        let checks = gates.into_iter().map(|gate| Cow::Owned(gate.to_raw_json())).collect();
+        Effect::Permissions { checks }.to_text()
+    };
     match ex.method.as_str() {
         "resources/list" => {
             let from = match params.get("cursor") {
@@ -156,22 +156,23 @@ pub(crate) fn begin(
             let pk = variables.get("pk").cloned();
             let (work, shape) = match &resource.reader {
                 Reader::Custom { .. } => (
-                    with_input(
-                        json!({"kind": "custom.resource", "uri": uri, "template": resource.uri, "variables": variables}),
-                    ),
+                    Effect::CustomResource { uri, template: &resource.uri, variables: &variables, input: client_input },
                     ReadShape::Custom,
                 ),
-                Reader::Object { source, fields, masked, .. } => (
-                    json!({"kind": "resource.object", "source": source.to_json(), "pk": pk, "fields": fields, "masked": masked}),
-                    ReadShape::Object,
-                ),
+                Reader::Object { source, fields, masked, .. } => {
+                    (Effect::ResourceObject { source: source.to_json(), pk, fields, masked }, ReadShape::Object)
+                }
                 Reader::File { source, field } => (
-                    json!({"kind": "resource.file", "source": source.to_json(), "pk": pk, "field": field,
-                           "max_bytes": cat.settings.field_resource_max_bytes}),
+                    Effect::ResourceFile {
+                        source: source.to_json(),
+                        pk,
+                        field,
+                        max_bytes: cat.settings.field_resource_max_bytes,
+                    },
                     ReadShape::File,
                 ),
             };
-            let effects = vec![authorize(&resource.gate), work];
+            let effects = vec![authorize(&resource.gate), work.to_text()];
             wait(ex, effects, CatalogueWork::Read { uri: uri.to_string(), reader: shape })
         }
         "prompts/get" => {
@@ -191,7 +192,8 @@ pub(crate) fn begin(
             let mut effects = vec![authorize(&prompt.gate)];
             let rendered = render(prompt, &arguments);
             if rendered.is_none() {
-                effects.push(with_input(json!({"kind": "custom.prompt", "name": name, "arguments": arguments})));
+                let input = client_input;
+                effects.push(Effect::CustomPrompt { name, arguments: &arguments, input }.to_text());
             }
             wait(ex, effects, CatalogueWork::GetPrompt { rendered })
         }
@@ -212,8 +214,8 @@ pub(crate) fn begin(
     }
 }
 
-fn authorize(gate: &Gate) -> Value {
-    json!({"kind": "authorize", "checks": [gate.to_json()]})
+fn authorize(gate: &Gate) -> String {
+    Effect::Authorize { tool: None, checks: vec![gate.to_json()] }.to_text()
 }
 
 fn not_found(ex: &Exchange, what: &str, name: &str) -> Output {
@@ -298,8 +300,8 @@ struct Completion<'a> {
 
 enum Answer {
     Values(Vec<String>),
-    /// Primary keys the host looks up (those the caller can see).
-    Objects(Value),
+    /// Primary keys the host looks up (those the caller can see): the effect, as text.
+    Objects(String),
 }
 
 fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Completion<'a>, String> {
@@ -312,8 +314,10 @@ fn completion<'a>(cat: &'a Catalogue, params: &Map<String, Value>) -> Result<Com
         if pk_is_redacted(cat, source) {
             Answer::Values(Vec::new())
         } else {
+            let prefix = Some(prefix);
             Answer::Objects(
-                json!({"kind": "resource.objects", "source": source.to_json(), "offset": 0, "limit": MAX_COMPLETIONS, "prefix": prefix}),
+                Effect::ResourceObjects { source: source.to_json(), offset: 0, limit: MAX_COMPLETIONS as u64, prefix }
+                    .to_text(),
             )
         }
     };
@@ -372,14 +376,14 @@ pub(crate) fn finish(
     let parsed = |i: usize| parsed_result(&results, i);
     let first = parsed(0);
     if let Some(err) = first.get("error") {
-        return match err.get("kind").and_then(Value::as_str) {
-            Some("forbidden") => {
+        return match HostErrorKind::of(err) {
+            HostErrorKind::Forbidden => {
                 let e = ex
                     .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this")
                     .with_data(json!({"target": ex.target}));
                 Output::error(&ex, e)
             }
-            Some("rate_limited") => Output::error(&ex, rate_limited(&ex, err)),
+            HostErrorKind::RateLimited => Output::error(&ex, rate_limited(&ex, err)),
             _ => host_error(&ex, &first),
         };
     }
@@ -506,15 +510,15 @@ pub(crate) fn finish(
             }
             if let Some(err) = answer.get("error") {
                 let uri = ex.target.clone().unwrap_or_default();
-                return match err.get("kind").and_then(Value::as_str) {
-                    Some("not_found") => not_found(&ex, "resource", &uri),
-                    Some("forbidden") => {
+                return match HostErrorKind::of(err) {
+                    HostErrorKind::NotFound => not_found(&ex, "resource", &uri),
+                    HostErrorKind::Forbidden => {
                         let e = ex
                             .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this")
                             .with_data(json!({"uri": uri}));
                         Output::error(&ex, e)
                     }
-                    Some("too_large") => {
+                    HostErrorKind::TooLarge => {
                         let message = err.get("message").and_then(Value::as_str).unwrap_or("the file is too large");
                         let e = ex
                             .fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {message}"))
@@ -550,10 +554,11 @@ fn list_objects(
         return host_error(&ex, &json!({"error": {"message": "the continuation named no model template"}}));
     };
     let limit = cat.settings.page_size.min(MAX_COMPLETIONS);
-    let effect = json!({"kind": "resource.objects", "source": source.to_json(), "offset": offset, "limit": limit, "prefix": null});
+    let effect =
+        Effect::ResourceObjects { source: source.to_json(), offset: offset as u64, limit: limit as u64, prefix: None };
     let work = CatalogueWork::ListObjects { template, offset, visible, beyond, skipped };
     Output::Effects {
-        effects: vec![effect.to_string()],
+        effects: vec![effect.to_text()],
         state: Pending { exchange: ex, principal, work: Work::Catalogue(work) },
         notify: None,
     }

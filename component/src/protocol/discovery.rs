@@ -8,6 +8,7 @@
 //! listed beside the meta-tools, those the caller may use, while they are no more than the
 //! threshold themselves: discovery is for the derived bulk, not for what was chosen.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -22,6 +23,7 @@ use super::{Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::finder::Finder;
 use crate::derive::{Catalogue, Operation, Tool};
 use crate::facts::Discovery;
+use crate::seam::{AuditOutcome, Effect};
 
 const FIND: &str = "find_tools";
 const DESCRIBE: &str = "describe_tools";
@@ -184,7 +186,7 @@ pub(crate) fn call(
                     cat,
                     &ex,
                     tool_error(message, Failure::new("not_read_only")),
-                    "handler_error",
+                    AuditOutcome::HandlerError,
                 );
             }
             let mut inner = params.clone();
@@ -203,7 +205,12 @@ pub(crate) fn call(
 
 fn invalid(cat: &Catalogue, ex: &Exchange, message: &str, path: &str) -> Output {
     let failure = Failure::naming("invalid_arguments", vec![path.to_string()]);
-    tools::finished_call(cat, ex, tool_error(format!("Invalid arguments: {message}"), failure), "handler_error")
+    tools::finished_call(
+        cat,
+        ex,
+        tool_error(format!("Invalid arguments: {message}"), failure),
+        AuditOutcome::HandlerError,
+    )
 }
 
 type Invalid = (String, &'static str);
@@ -265,10 +272,9 @@ fn walk_round(cat: &Catalogue, ex: Exchange, principal: Principal, work: Discove
         return finish(cat, ex, principal, work);
     }
     let gates = window_gates(cat, &candidates[window]);
-    let checks: Vec<&str> = gates.iter().map(|&g| cat.gate_checks[g].as_str()).collect();
-    let effect = format!("{{\"kind\":\"permissions\",\"checks\":[{}]}}", checks.join(","));
+    let effect = Effect::Permissions { checks: gates.iter().map(|&g| Cow::Borrowed(&*cat.gate_checks[g])).collect() };
     Output::Effects {
-        effects: vec![effect],
+        effects: vec![effect.to_text()],
         state: Pending { exchange: ex, principal, work: Work::Discovery(work) },
         notify: None,
     }
@@ -341,7 +347,12 @@ fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWo
                            "verb": about.verb, "model": about.model.map(|m| &cat.models[m].label), "readOnly": tool.spec.hints.read_only})
                 })
                 .collect();
-            tools::finished_call(cat, &ex, tool_success(&json!({"tools": matches}).to_string(), &[]), "allow")
+            tools::finished_call(
+                cat,
+                &ex,
+                tool_success(&json!({"tools": matches}).to_string(), &[]),
+                AuditOutcome::Allow,
+            )
         }
         Purpose::Describe { names } => {
             let described: Vec<&str> = found.map(|i| cat.tools[i].descriptor.as_str()).collect();
@@ -354,7 +365,7 @@ fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWo
             // Unknown and forbidden alike: a name's absence says nothing about why.
             let unavailable: Vec<&String> = names.iter().filter(|n| !shown.contains(n.as_str())).collect();
             let structured = format!("{{\"tools\":[{}],\"unavailable\":{}}}", described.join(","), json!(unavailable));
-            tools::finished_call(cat, &ex, tool_success(&structured, &[]), "allow")
+            tools::finished_call(cat, &ex, tool_success(&structured, &[]), AuditOutcome::Allow)
         }
     }
 }

@@ -9,6 +9,7 @@ use super::jsonrpc;
 use super::revisions::Stateless;
 use super::{Exchange, Output};
 use crate::derive::Catalogue;
+use crate::seam::{ClientInput, HostErrorKind};
 
 /// The effect fields a handler needs to continue a multi-round request: the client's
 /// answers, the state it echoes, and what the client can be asked (stateless requests only).
@@ -16,7 +17,7 @@ pub(crate) fn client_input(
     ex: &Exchange,
     params: &Map<String, Value>,
     stateless: Option<&Stateless>,
-) -> Result<Value, Output> {
+) -> Result<ClientInput, Output> {
     let invalid =
         |why: &str| Err(Output::error(ex, ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {why}"))));
     let responses = match params.get("inputResponses") {
@@ -29,11 +30,11 @@ pub(crate) fn client_input(
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return invalid("requestState must be the string the server sent"),
     };
-    Ok(json!({
-        "input_responses": responses,
-        "request_state": state,
-        "client_capabilities": stateless.map(|s| Value::Object(s.client_capabilities.clone())),
-    }))
+    Ok(ClientInput {
+        input_responses: responses,
+        request_state: state,
+        client_capabilities: stateless.map(|s| Value::Object(s.client_capabilities.clone())),
+    })
 }
 
 /// The reply when the host's answer asks the client for input; `None` when it does not.
@@ -60,7 +61,7 @@ pub(crate) fn input_required(
 /// the client's mistake: invalid params.
 pub(crate) fn invalid_input(ex: &Exchange, answer: &Value) -> Option<Output> {
     let err = answer.get("error")?;
-    if err.get("kind").and_then(Value::as_str) != Some("invalid") {
+    if HostErrorKind::of(err) != HostErrorKind::Invalid {
         return None;
     }
     let message = err.get("message").and_then(Value::as_str).unwrap_or("invalid input");

@@ -13,6 +13,7 @@ use super::tools::{host_error, invalid_params};
 use super::toolset::Item;
 use super::{Exchange, Output, Pending, Principal, Work};
 use crate::derive::Catalogue;
+use crate::seam::Effect;
 
 /// Which of the catalogue's gated lists a page is of.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -169,10 +170,9 @@ fn list_round(cat: &Catalogue, ex: Exchange, principal: Principal, list: ListPag
     if gates.is_empty() {
         return Output::reply_text(cat, &ex, &page_text(cat, &list, None));
     }
-    let checks: Vec<&str> = gates.iter().map(|&g| cat.gate_checks[g].as_str()).collect();
-    let effect = format!("{{\"kind\":\"permissions\",\"checks\":[{}]}}", checks.join(","));
+    let effect = Effect::Permissions { checks: gates.iter().map(|&g| Cow::Borrowed(&*cat.gate_checks[g])).collect() };
     let state = Pending { exchange: ex, principal, work: Work::List(list) };
-    Output::Effects { effects: vec![effect], state, notify: None }
+    Output::Effects { effects: vec![effect.to_text()], state, notify: None }
 }
 
 /// The window's answers: its visible items fill the page; the first visible item past a

@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::derive::Catalogue;
+use crate::seam::{AuditOutcome, HostErrorKind};
 use jsonrpc::{Inbound, RpcError};
 use revisions::Era;
 
@@ -154,7 +155,7 @@ pub(crate) enum Work {
 pub struct Audit {
     pub method: String,
     pub target: Option<String>,
-    pub outcome: &'static str,
+    pub outcome: AuditOutcome,
     pub error_code: Option<i64>,
     pub error_message: Option<String>,
 }
@@ -198,19 +199,7 @@ impl Failure {
     /// A host effect's `{"kind", "message", "fields"}` error: its kind if it is one the host
     /// sends (effects/__init__.py), and its fields as argument paths under `container`.
     pub(crate) fn of_host(err: &Value, container: &str) -> Failure {
-        let kind = match err.get("kind").and_then(Value::as_str) {
-            Some("not_found") => "not_found",
-            Some("forbidden") => "forbidden",
-            Some("validation") => "validation",
-            Some("conflict") => "conflict",
-            Some("invalid") => "invalid",
-            Some("too_large") => "too_large",
-            Some("method_not_allowed") => "method_not_allowed",
-            Some("rate_limited") => "rate_limited",
-            Some("skipped") => "skipped",
-            Some("internal") => "internal",
-            _ => "error",
-        };
+        let kind = HostErrorKind::of(err).as_str();
         let paths = err.get("fields").and_then(Value::as_object).map(|f| field_paths(f, container)).unwrap_or_default();
         Failure::naming(kind, paths)
     }
@@ -306,7 +295,7 @@ impl Output {
             audit: Audit {
                 method: ex.method.clone(),
                 target: ex.target.clone(),
-                outcome: "allow",
+                outcome: AuditOutcome::Allow,
                 error_code: None,
                 error_message: None,
             },
@@ -316,19 +305,19 @@ impl Output {
 
     fn error(ex: &Exchange, error: RpcError) -> Output {
         let (outcome, http_status) = match error.code {
-            jsonrpc::UNAUTHENTICATED => ("unauthenticated", 401),
-            jsonrpc::FORBIDDEN => ("deny", 200),
-            jsonrpc::OUT_OF_SCOPE => ("out_of_scope", 200),
-            jsonrpc::RATE_LIMITED => ("rate_limited", 429),
-            jsonrpc::PARSE_ERROR | jsonrpc::INVALID_REQUEST => ("transport_error", 400),
+            jsonrpc::UNAUTHENTICATED => (AuditOutcome::Unauthenticated, 401),
+            jsonrpc::FORBIDDEN => (AuditOutcome::Deny, 200),
+            jsonrpc::OUT_OF_SCOPE => (AuditOutcome::OutOfScope, 200),
+            jsonrpc::RATE_LIMITED => (AuditOutcome::RateLimited, 429),
+            jsonrpc::PARSE_ERROR | jsonrpc::INVALID_REQUEST => (AuditOutcome::TransportError, 400),
             jsonrpc::HEADER_MISMATCH | jsonrpc::MISSING_CLIENT_CAPABILITY | jsonrpc::UNSUPPORTED_VERSION => {
-                ("transport_error", 400)
+                (AuditOutcome::TransportError, 400)
             }
             // 2026-07-28 gives these their HTTP statuses; handshake clients read 404 as a
             // lost session, so they keep 200.
-            jsonrpc::INVALID_PARAMS if ex.stateless => ("handler_error", 400),
-            jsonrpc::METHOD_NOT_FOUND if ex.stateless => ("handler_error", 404),
-            _ => ("handler_error", 200),
+            jsonrpc::INVALID_PARAMS if ex.stateless => (AuditOutcome::HandlerError, 400),
+            jsonrpc::METHOD_NOT_FOUND if ex.stateless => (AuditOutcome::HandlerError, 404),
+            _ => (AuditOutcome::HandlerError, 200),
         };
         let retry_after = match error.code {
             jsonrpc::RATE_LIMITED => error.data.as_ref().and_then(|d| d.get("retryAfter")).and_then(Value::as_u64),
@@ -355,7 +344,7 @@ impl Output {
             audit: Audit {
                 method: method.to_string(),
                 target: None,
-                outcome: "allow",
+                outcome: AuditOutcome::Allow,
                 error_code: None,
                 error_message: None,
             },

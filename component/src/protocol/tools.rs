@@ -13,6 +13,7 @@ use super::{parsed_result, Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::{Catalogue, Operation};
 use crate::plan;
 use crate::schema::validate::{validate, Violation};
+use crate::seam::{AuditOutcome, Effect, HostErrorKind};
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
@@ -69,22 +70,20 @@ pub(crate) fn begin(
         Some(a @ Value::Object(_)) => a.clone(),
         Some(_) => return invalid_params(&ex, "Invalid params: arguments must be an object"),
     };
-    let mut work = plan::effect(cat, tool, &arguments);
-    if let Operation::Custom { .. } = tool.spec.operation {
-        match input::client_input(&ex, &params, stateless) {
-            Ok(Value::Object(fields)) => work.as_object_mut().expect("effects are objects").extend(fields),
-            Ok(_) => unreachable!("client input is an object"),
+    let input = match tool.spec.operation {
+        Operation::Custom { .. } => match input::client_input(&ex, &params, stateless) {
+            Ok(input) => Some(input),
             Err(refusal) => return refusal,
-        }
-    }
-    let authorize = json!({"kind": "authorize", "tool": tool.spec.name, "checks": [tool.spec.gate.to_json()]});
+        },
+        _ => None,
+    };
+    let authorize = Effect::Authorize { tool: Some(&tool.spec.name), checks: vec![tool.spec.gate.to_json()] };
     let schema: Value = serde_json::from_str(tool.validation_schema()).expect("the catalogue rendered it");
     let (effects, invalid) = match validate(&schema, &arguments, &cat.patterns) {
-        Ok(()) => (vec![authorize, work], None),
-        Err(violation) => (vec![authorize], Some(violation)),
+        Ok(()) => (vec![authorize.to_text(), plan::effect(cat, tool, &arguments, input).to_text()], None),
+        Err(violation) => (vec![authorize.to_text()], Some(violation)),
     };
     let work = ToolsWork::CallTool { tool: tool.spec.name.clone(), arguments, invalid };
-    let effects = effects.iter().map(Value::to_string).collect();
     Output::Effects { effects, state: Pending { exchange: ex, principal, work: Work::Tools(work) }, notify }
 }
 
@@ -98,14 +97,14 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
             };
             let authorized = parsed(0);
             if let Some(err) = authorized.get("error") {
-                return match err.get("kind").and_then(Value::as_str) {
-                    Some("forbidden") => {
+                return match HostErrorKind::of(err) {
+                    HostErrorKind::Forbidden => {
                         let e = ex
                             .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this tool")
                             .with_data(json!({"target": tool.spec.name}));
                         Output::error(&ex, e)
                     }
-                    Some("rate_limited") => Output::error(&ex, rate_limited(&ex, err)),
+                    HostErrorKind::RateLimited => Output::error(&ex, rate_limited(&ex, err)),
                     _ => host_error(&ex, &authorized),
                 };
             }
@@ -116,7 +115,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
                     cat,
                     &ex,
                     tool_error(format!("Invalid arguments: {violation}"), failure),
-                    "handler_error",
+                    AuditOutcome::HandlerError,
                 );
             }
             let outcome = results.get(1).map(|r| r.get()).unwrap_or("null");
@@ -130,7 +129,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
                         cat,
                         &ex,
                         tool_error(message.to_string(), Failure::new("needs_client_input")),
-                        "handler_error",
+                        AuditOutcome::HandlerError,
                     )
                 };
                 if let Some(out) =
@@ -188,11 +187,11 @@ fn structured_result(structured: &str, links: &[Value], failure: Option<Failure>
     ToolResult { text, failure }
 }
 
-pub(crate) fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, outcome: &'static str) -> Output {
+pub(crate) fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, outcome: AuditOutcome) -> Output {
     let mut out = Output::reply_text(cat, ex, &result.text);
     if let Output::Done { audit, .. } = &mut out {
         audit.outcome = outcome;
-        if outcome != "allow" {
+        if outcome != AuditOutcome::Allow {
             audit.error_message = result.failure.map(|f| f.audit_message());
         }
     }

@@ -1,7 +1,7 @@
 """Carry out the effects the engine returns, in order, as JSON results.
 
 Each handler returns a JSON value (sent as ``{"ok": value}``) or raises ``EffectError``
-(sent as ``{"error": {...}}``). The first error stops the batch: later effects are
+(sent as ``{"error": {...}}``); kinds and fields are the seam's (``django_mcp.seam``). The first error stops the batch: later effects are
 answered ``skipped`` and never run. An unexpected exception is logged with the request's
 correlation id and reported as ``internal``; its text never reaches the client.
 """
@@ -11,14 +11,15 @@ import logging
 from django_mcp import telemetry
 from django_mcp.effects import collisions
 from django_mcp.notifications import Notifications
+from django_mcp.seam import EffectKind, HostErrorKind
 
 logger = logging.getLogger("django_mcp.effects")
 
 
 class EffectError(Exception):
-    def __init__(self, kind, message="", fields=None, retry_after=None):
+    def __init__(self, kind: HostErrorKind | str, message="", fields=None, retry_after=None):
         super().__init__(message or kind)
-        self.kind = kind
+        self.kind = HostErrorKind(kind)
         self.message = message
         self.fields = fields
         #: Seconds until a `rate_limited` caller may try again.
@@ -35,15 +36,15 @@ class EffectError(Exception):
 
 class Forbidden(EffectError):
     def __init__(self, message="forbidden"):
-        super().__init__("forbidden", message)
+        super().__init__(HostErrorKind.FORBIDDEN, message)
 
 
 class NotFound(EffectError):
     def __init__(self, message="not found"):
-        super().__init__("not_found", message)
+        super().__init__(HostErrorKind.NOT_FOUND, message)
 
 
-SKIPPED = {"error": {"kind": "skipped", "message": "an earlier effect failed"}}
+SKIPPED = {"error": {"kind": HostErrorKind.SKIPPED, "message": "an earlier effect failed"}}
 
 
 class EffectRunner:
@@ -58,23 +59,23 @@ class EffectRunner:
         self.registry = registry
         self.sink = sink
         self.handlers = {
-            "permissions": admin.permissions,
-            "authorize": admin.authorize,
-            "admin.list": changelist.admin_list,
-            "admin.retrieve": admin.admin_retrieve,
-            "admin.create": admin_write.admin_create,
-            "admin.update": admin_write.admin_update,
-            "admin.delete": admin_write.admin_delete,
-            "admin.action": admin_actions.admin_action,
-            "resource.object": resources.resource_object,
-            "resource.file": resources.resource_file,
-            "resource.objects": resources.resource_objects,
-            "model.search": search.model_search,
-            "custom.tool": custom.custom_tool,
-            "custom.resource": custom.custom_resource,
-            "custom.prompt": custom.custom_prompt,
-            "view.call": views.view_call,
-            "drf.call": drf.drf_call,
+            EffectKind.PERMISSIONS: admin.permissions,
+            EffectKind.AUTHORIZE: admin.authorize,
+            EffectKind.ADMIN_LIST: changelist.admin_list,
+            EffectKind.ADMIN_RETRIEVE: admin.admin_retrieve,
+            EffectKind.ADMIN_CREATE: admin_write.admin_create,
+            EffectKind.ADMIN_UPDATE: admin_write.admin_update,
+            EffectKind.ADMIN_DELETE: admin_write.admin_delete,
+            EffectKind.ADMIN_ACTION: admin_actions.admin_action,
+            EffectKind.RESOURCE_OBJECT: resources.resource_object,
+            EffectKind.RESOURCE_FILE: resources.resource_file,
+            EffectKind.RESOURCE_OBJECTS: resources.resource_objects,
+            EffectKind.MODEL_SEARCH: search.model_search,
+            EffectKind.CUSTOM_TOOL: custom.custom_tool,
+            EffectKind.CUSTOM_RESOURCE: custom.custom_resource,
+            EffectKind.CUSTOM_PROMPT: custom.custom_prompt,
+            EffectKind.VIEW_CALL: views.view_call,
+            EffectKind.DRF_CALL: drf.drf_call,
         }
 
     def __call__(self, effects, notify=None):
@@ -96,7 +97,7 @@ class EffectRunner:
     def _run(self, kind, effect):
         handler = self.handlers.get(kind)
         if handler is None:
-            return EffectError("internal", f"unknown effect {kind!r}").to_json()
+            return EffectError(HostErrorKind.INTERNAL, f"unknown effect {kind!r}").to_json()
         try:
             return {"ok": handler(effect, self.caller, self.registry)}
         except EffectError as exc:
@@ -109,4 +110,4 @@ class EffectRunner:
                 return refused.to_json()
             logger.exception("effect %s failed [correlation_id=%s]", kind, self.caller.correlation_id)
             message = f"internal error (correlation id {self.caller.correlation_id})"
-            return EffectError("internal", message).to_json()
+            return EffectError(HostErrorKind.INTERNAL, message).to_json()
