@@ -257,3 +257,10 @@ def test_nothing_imports_the_toolkit_unless_server_mode_is_on(tmp_path):
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=DEMO, env=env,
                             capture_output=True, text=True, check=True)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize("setting", ["DJANGO_MCP_RESOURCE_MODELS", "DJANGO_MCP_MODEL_SEARCH"])
+def test_the_toolkits_models_cannot_be_served_as_resources_or_searches(toolkit_installed, setting):
+    setattr(toolkit_installed, setting, ["oauth2_provider.AccessToken"])
+    [refused] = errors(12 if setting == "DJANGO_MCP_RESOURCE_MODELS" else 19)
+    assert "never served through MCP" in refused.msg, refused.msg

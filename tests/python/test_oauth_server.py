@@ -443,3 +443,12 @@ def test_in_discovery_mode_a_read_token_is_asked_to_step_up_through_call_tool(tm
         assert 'error="insufficient_scope", scope="mcp:write"' in refused.headers["WWW-Authenticate"]
         assert db_dump(live["db"]) == before
         assert mcp_post(live, write["access_token"], "tools/call", call).json()["result"].get("isError") is not True
+
+
+def test_the_authorization_servers_own_models_are_never_tools(oauth_live):
+    """A superuser's token: the toolkit's admin (applications, grants, tokens) is not served,
+    as the key admin is not: a token must not register clients or mint tokens."""
+    issued = tokens(oauth_live, public_client(oauth_live)["client_id"])
+    names = {tool["name"] for tool in mcp_post(oauth_live, issued["access_token"]).json()["result"]["tools"]}
+    assert "list_library_book" in names
+    assert not [name for name in names if "oauth2_provider" in name or "accesstoken" in name], names

@@ -14,7 +14,12 @@ from django_mcp.requests import CallerContext
 logger = logging.getLogger("django_mcp.facts")
 
 #: Our own models are managed with `mcp_key` and the Django admin, never through MCP.
-PRIVATE_APPS = {"django_mcp"}
+#: Apps whose models are never served through MCP, and why: credentials must not mint credentials.
+PRIVATE_APPS = {
+    "django_mcp": "a key must not be able to mint keys",
+    # The site's OAuth authorization server (oauth_server): its clients, grants and tokens.
+    "oauth2_provider": "an OAuth token must not be able to register clients or mint tokens",
+}
 
 
 class AdminRegistry:
@@ -123,7 +128,7 @@ def collect_admins():
         for model, model_admin in site._registry.items():
             admin_id = admin_id_of(site, model)
             if model._meta.app_label in PRIVATE_APPS:
-                left_out.report(logger, "%s: never served: a key must not be able to mint keys", admin_id,
+                left_out.report(logger, "%s: never served: %s", admin_id, PRIVATE_APPS[model._meta.app_label],
                                 level=logging.INFO)
                 continue
             try:

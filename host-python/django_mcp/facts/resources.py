@@ -76,9 +76,11 @@ def installed_model(label):
         model = apps.get_model(label)
     except (LookupError, ValueError):
         raise ValueError(f"{label!r} is not an installed model") from None
-    if model._meta.app_label in PRIVATE_APPS:
+    if model._meta.app_label == "django_mcp":
         raise ValueError(f"{label!r} is managed with mcp_key and the Django admin, never through MCP: "
-                         "a key must not be able to mint keys")
+                         f"{PRIVATE_APPS['django_mcp']}")
+    if model._meta.app_label in PRIVATE_APPS:
+        raise ValueError(f"{label!r} is never served through MCP: {PRIVATE_APPS[model._meta.app_label]}")
     return model
 
 
