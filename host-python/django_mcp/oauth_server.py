@@ -80,6 +80,7 @@ def provider_settings():
 def install():
     """Give the toolkit its turnkey settings (at start-up, and again when a setting changes)."""
     oauth2_settings.reload()
+    # What the toolkit reads its settings from (OAUTH2_PROVIDER, read again on `reload`).
     oauth2_settings._user_settings = provider_settings()
 
 
