@@ -87,8 +87,8 @@ def install():
 @receiver(setting_changed)
 def _settings_changed(setting, **kwargs):
     # After the toolkit's own receiver (connected when it was imported, before this module).
-    if setting in ("OAUTH2_PROVIDER", "DJANGO_MCP_OAUTH") and oauth.server_mode():
-        install()
+    if setting in ("OAUTH2_PROVIDER", "DJANGO_MCP_OAUTH"):
+        install() if oauth.server_mode() else oauth2_settings.reload()
 
 
 def redirect_uri_acceptable(uri):

@@ -264,3 +264,21 @@ def test_the_toolkits_models_cannot_be_served_as_resources_or_searches(toolkit_i
     setattr(toolkit_installed, setting, ["oauth2_provider.AccessToken"])
     [refused] = errors(12 if setting == "DJANGO_MCP_RESOURCE_MODELS" else 19)
     assert "never served through MCP" in refused.msg, refused.msg
+
+
+def test_either_registration_can_be_switched_off(toolkit_installed, client):
+    from django_mcp import oauth_server
+
+    oauth_server.install()  # as start-up does in server mode (apps.py); then it follows the settings
+    toolkit_installed.ROOT_URLCONF = "oauth_project.urls"
+    metadata = client.get("/.well-known/oauth-authorization-server").json()
+    assert metadata["registration_endpoint"] == "http://testserver/oauth/register/"
+    assert metadata["client_id_metadata_document_supported"] is True
+
+    toolkit_installed.DJANGO_MCP_OAUTH = {**SERVER, "dynamic_client_registration": False,
+                                          "client_id_metadata_documents": False}
+    metadata = client.get("/.well-known/oauth-authorization-server").json()
+    assert "registration_endpoint" not in metadata
+    assert metadata["client_id_metadata_document_supported"] is False
+    assert client.post("/oauth/register/", {"redirect_uris": ["https://a.example/cb"]},
+                       content_type="application/json").status_code == 404
