@@ -196,9 +196,10 @@ class UserAgent:
     """A browser's part of the flow, over HTTP: logs in at the site's LOGIN_URL when the
     authorization endpoint sends it there, then approves (or denies) on the consent page."""
 
-    def __init__(self, origin, username="alice"):
+    def __init__(self, origin, username="alice", local_address=None):
         self.origin, self.username = origin, username
-        self.http = httpx2.Client(base_url=origin, follow_redirects=False, timeout=30)
+        transport = httpx2.HTTPTransport(local_address=local_address) if local_address else None
+        self.http = httpx2.Client(base_url=origin, follow_redirects=False, timeout=30, transport=transport)
         self.consent_page = None
 
     def close(self):

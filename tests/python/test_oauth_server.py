@@ -452,3 +452,22 @@ def test_the_authorization_servers_own_models_are_never_tools(oauth_live):
     names = {tool["name"] for tool in mcp_post(oauth_live, issued["access_token"]).json()["result"]["tools"]}
     assert "list_library_book" in names
     assert not [name for name in names if "oauth2_provider" in name or "accesstoken" in name], names
+
+
+def test_metadata_documents_fetched_count_against_the_registration_limit(oauth_live):
+    """The 50 registrations a minute of an address (oauth_project) count first fetches of
+    metadata documents too; from an address of its own (127.0.0.6)."""
+    agent = UserAgent(oauth_live["origin"], local_address="127.0.0.6")
+    try:
+        agent.authorize(authorize_url(oauth_live, public_client(oauth_live)["client_id"], pkce()[1]), approve=False)
+        pages = []
+        while len(pages) <= 100 and (not pages or pages[-1].status_code != 400):
+            url = document(oauth_live, f"clients/flood-{len(pages)}.json")
+            pages.append(agent.http.get(authorize_url(oauth_live, url, pkce()[1])))
+    finally:
+        agent.close()
+    *accepted, refused = pages
+    assert {page.status_code for page in accepted} == {200}  # the consent page
+    assert 50 <= len(accepted) < 100
+    assert "Invalid client_id parameter value." in refused.text
+    assert oauth_live["cimd"].hits.get(f"/clients/flood-{len(accepted)}.json") is None  # never fetched
