@@ -471,3 +471,23 @@ def test_metadata_documents_fetched_count_against_the_registration_limit(oauth_l
     assert 50 <= len(accepted) < 100
     assert "Invalid client_id parameter value." in refused.text
     assert oauth_live["cimd"].hits.get(f"/clients/flood-{len(accepted)}.json") is None  # never fetched
+
+
+@pytest.mark.parametrize("verifier", [None, "wrong-" + "v" * 43])
+def test_a_code_exchanged_without_its_pkce_verifier_issues_nothing(oauth_live, verifier):
+    client = public_client(oauth_live)
+    right, challenge = pkce()
+    agent = UserAgent(oauth_live["origin"])
+    try:
+        code = redirected_params(agent.authorize(authorize_url(oauth_live, client["client_id"], challenge)))["code"]
+    finally:
+        agent.close()
+    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                "client_id": client["client_id"], "resource": oauth_live["url"]}
+    before = db_dump(oauth_live["db"])["oauth2_provider_accesstoken"]
+    response = httpx2.post(f"{oauth_live['origin']}/oauth/token/",
+                           data={**exchange, **({"code_verifier": verifier} if verifier else {})})
+    assert response.status_code == 400
+    assert response.json()["error"] in ("invalid_request", "invalid_grant")
+    assert "access_token" not in response.json()
+    assert db_dump(oauth_live["db"])["oauth2_provider_accesstoken"] == before
