@@ -1,9 +1,10 @@
 """Writes a synthetic Django project with N admin-registered models (the side-by-side bench).
 
 The same project runs under both packages (each in its own virtualenv, with its own SQLite
-file): its settings read the environment —
+file or PostgreSQL database): its settings read the environment —
 
     BENCH_DB        the SQLite file
+    BENCH_DATABASE_URL  a PostgreSQL database (postgres://user:password@host:port/name) instead
     BENCH_WITH_MCP  "1": `django_mcp` installed and `/mcp/` routed; "0": the floor server only
     BENCH_LOG       where the packages' log lines (audit included) are written
     BENCH_MCP_DISCOVERY  `DJANGO_MCP_DISCOVERY` ("auto", the package's default, unless set)
@@ -67,7 +68,15 @@ TEMPLATES = [{
         "django.contrib.messages.context_processors.messages",
     ]},
 }]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_DB"]}}
+if os.environ.get("BENCH_DATABASE_URL"):
+    from urllib.parse import unquote, urlsplit
+
+    _url = urlsplit(os.environ["BENCH_DATABASE_URL"])
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(_url.path.lstrip("/")),
+                             "USER": unquote(_url.username or ""), "PASSWORD": unquote(_url.password or ""),
+                             "HOST": _url.hostname or "", "PORT": str(_url.port or "")}}
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_DB"]}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -170,7 +170,8 @@ def render(results):
                + (f"django-mcp-framework {orig_v.get('django-mcp-framework')} with Django {orig_v.get('Django')}"
                   if orig_v else "not measured") + ".")
     s = results.get("settings", {})
-    out.append(f"Rows in the measured model: {s.get('rows')}; rounds per operation: this package up to "
+    out.append(f"Database: {results.get('database', 'sqlite')}. "
+               f"Rows in the measured model: {s.get('rows')}; rounds per operation: this package up to "
                f"{s.get('iterations')}, the original up to {s.get('original_iterations')} (each of its requests "
                f"pays a PBKDF2 key check); soft budget {s.get('budget')} s per operation.\n")
 

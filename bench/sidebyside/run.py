@@ -15,6 +15,11 @@ For each project size N (admin models), in one run:
    for this package, one for the original — at concurrency 1, 8 and 32 with a bounded number
    of requests (`loadgen.py`); the resident memory of each server after warm-up.
 
+The databases are SQLite files; with BENCH_DATABASE_URL (postgres://user@host:port/name, a
+server where that user may create databases) each site gets a PostgreSQL database of its own
+instead, created on that server and dropped after (psycopg is then installed in the original's
+virtualenv too).
+
 This package runs from the repository's `.venv` (or --ours-venv); the original runs in a
 virtualenv of its own (created once with pip from PyPI and reused; --original-venv), with
 the same Django, DRF, asgiref and uvicorn versions.
@@ -75,6 +80,28 @@ HTTP_OPS = ["tools/list, one page", "admin list, 50 rows", "retrieve", "search, 
 HTTP_LOADED = HTTP_OPS[:3]
 
 _children: list[subprocess.Popen] = []
+# A PostgreSQL server to run on instead of SQLite, and the databases made on it.
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL")
+_databases: list[str] = []
+
+
+def new_database(name: str) -> str:
+    """The URL of a new database `name` on BENCH_DATABASE_URL's server."""
+    import psycopg
+    from urllib.parse import urlsplit, urlunsplit
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    _databases.append(name)
+    return urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
+
+
+def drop_databases():
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as admin:
+        while _databases:
+            admin.execute(f'DROP DATABASE IF EXISTS "{_databases.pop()}" WITH (FORCE)')
 
 
 def log(message):
@@ -94,7 +121,7 @@ def run(cmd, *, env=None, cwd=None, timeout=900, check=True) -> subprocess.Compl
 
 def versions(python: Path) -> dict:
     code = ("import importlib.metadata as m, json, sys; out={'python': sys.version.split()[0]}\n"
-            f"for p in {PINNED + ['django-mcp-framework', 'wasmtime']!r}:\n"
+            f"for p in {PINNED + ['django-mcp-framework', 'wasmtime', 'psycopg']!r}:\n"
             "    try: out[p]=m.version(p)\n    except m.PackageNotFoundError: pass\n"
             "print(json.dumps(out))")
     return json.loads(run([python, "-c", code]).stdout)
@@ -103,6 +130,8 @@ def versions(python: Path) -> dict:
 def ensure_original_venv(path: Path, ours_python: Path, pins: dict) -> Path:
     """A virtualenv with the original from PyPI and the same framework versions as ours."""
     wanted = [ORIGINAL] + [f"{name}=={pins[name]}" for name in PINNED if name in pins]
+    if DATABASE_URL:
+        wanted.append(f"psycopg[binary]=={pins['psycopg']}")
     marker = path / "side-by-side-requirements.json"
     if marker.exists() and json.loads(marker.read_text()) == wanted and venv_python(path).exists():
         return venv_python(path)
@@ -137,12 +166,14 @@ class Site:
 
     def __init__(self, kind, python, proj_dir, work, cache_dir, with_mcp=True, db=None):
         self.kind, self.python, self.dir = kind, python, proj_dir
-        self.db = db or (work / f"{kind}.sqlite3")
+        if db is None:
+            db = new_database(f"sidebyside_{work.name}_{kind}") if DATABASE_URL else work / f"{kind}.sqlite3"
+        self.db = db
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE", "VIRTUAL_ENV")},
             "PYTHONPATH": str(proj_dir),
             "DJANGO_SETTINGS_MODULE": "benchproj.settings",
-            "BENCH_DB": str(self.db),
+            **({"BENCH_DATABASE_URL": db} if DATABASE_URL else {"BENCH_DB": str(db)}),
             "BENCH_WITH_MCP": "1" if with_mcp else "0",
             # tools/list is compared with the original's full listing: every tool, no meta-tools.
             "BENCH_MCP_DISCOVERY": "off",
@@ -156,6 +187,9 @@ class Site:
         return run([self.python, self.dir / "manage.py", *args], env=self.env, cwd=self.dir, timeout=timeout)
 
     def setup(self, rows):
+        # The migrated apps first: the generated app has none, and PostgreSQL creates its foreign
+        # keys to auth's tables with its own.
+        self.manage("migrate", "--verbosity", "0")
         self.manage("migrate", "--run-syncdb", "--verbosity", "0")
         self.floor_token = self.manage("bench_seed", "--rows", str(rows)).stdout.strip().splitlines()[-1]
         self.credential = self.manage("mcp_key", "create", "bench", "--name", "side-by-side").stdout.strip().splitlines()[-1]
@@ -428,6 +462,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="django-mcp-sidebyside-"))
     started = time.time()
     results = {"mode": "quick" if args.quick else "full", "settings": settings, "machine": machine(),
+               "database": "postgresql" if DATABASE_URL else "sqlite",
                "versions": {"ours": ours_versions, "original": original_versions},
                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "sizes": {}}
     try:
@@ -440,6 +475,8 @@ def main():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=15)
+        if DATABASE_URL:
+            drop_databases()
         if args.keep:
             log(f"kept {work}")
         else:
