@@ -24,6 +24,7 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, router, transaction
 from django.db.models import ProtectedError, RestrictedError
@@ -71,15 +72,20 @@ def _permitted_object(site, model_admin, request, pk, has_permission):
 
 
 def _locked_object(site, model_admin, request, pk, has_permission):
-    """The permitted object, read again once its row is locked until the transaction ends
-    (SELECT … FOR UPDATE, where the database has it; SQLite runs one writer at a time anyway):
-    a write to it from another request waits for this one, then starts from its result, so a
-    partial update never saves another's field back stale, nor are two deletions logged."""
-    obj = _permitted_object(site, model_admin, request, pk, has_permission)
+    """The permitted object, read once its row is locked until the transaction ends (SELECT …
+    FOR UPDATE, where the database has it; SQLite runs one writer at a time anyway): a write to
+    it from another request waits for this one, then reads its result, so a partial update never
+    saves another's field back stale, nor are two deletions logged."""
     model = model_admin.model
-    if not transaction.get_connection(router.db_for_write(model)).features.has_select_for_update:
-        return obj
-    model._base_manager.select_for_update().filter(pk=obj.pk).exists()
+    if not site.has_permission(request):
+        raise Forbidden()
+    if transaction.get_connection(router.db_for_write(model)).features.has_select_for_update:
+        try:
+            key = model._meta.pk.to_python(str(pk))
+        except (ValidationError, ValueError, TypeError):
+            key = None  # no object has it: _permitted_object says so
+        if key is not None and not isinstance(pk, bool):
+            model._base_manager.select_for_update().filter(pk=key).exists()
     return _permitted_object(site, model_admin, request, pk, has_permission)
 
 
