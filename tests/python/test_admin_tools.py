@@ -358,6 +358,7 @@ def test_an_unknown_pk_is_a_tool_error(tools, library, name, model, pk):
         ("get_library_book", {"pk": "abc"}, "pk: expected integer, got string"),
         ("get_library_book", {}, "pk: is required"),
         ("get_library_book", {"pk": 1, "fields": ["title"]}, "fields: is not an accepted argument"),
+        ("update_library_book", {"pk": 1, "fields": {}}, "fields: needs at least one property"),
         ("list_auth_user", {"ordering": "password"}, "ordering: is not in the accepted form"),
         ("list_auth_user", {"filters": {"password__startswith": "pbkdf2"}},
          "filters.password__startswith: is not an accepted argument"),

@@ -1,7 +1,7 @@
 //! Validates tool arguments against the schemas this engine publishes, before any effect runs.
 //!
 //! It covers exactly the keywords `schema::fields` and `derive` emit (type, enum,
-//! properties, required, additionalProperties, items, uniqueItems, min/max bounds, lengths,
+//! properties, required, additionalProperties, minProperties, items, uniqueItems, min/max bounds, lengths,
 //! pattern, anyOf, format); a general validator would cost megabytes of component for
 //! keywords we never write. Patterns are compiled when the catalogue loads, not per call.
 
@@ -30,6 +30,11 @@ impl Patterns {
     /// A value of a schema described by `description` must be one of `values`.
     pub fn keep_choices(&mut self, description: &str, values: Vec<Value>, place: String) {
         self.choices.insert(description.to_string(), ChoiceList { values, place });
+    }
+
+    /// The choices kept for a schema described by `description` (see `keep_choices`).
+    pub fn choices(&self, description: &str) -> Option<&[Value]> {
+        self.choices.get(description).map(|list| list.values.as_slice())
     }
 
     /// Compile every `pattern` found in `schema`. A pattern that does not compile is a bug
@@ -217,6 +222,12 @@ fn check_object(
             if !map.contains_key(key) {
                 return Err((join(key), "is required".to_string()));
             }
+        }
+    }
+    if let Some(min) = rules.get("minProperties").and_then(Value::as_u64) {
+        if (map.len() as u64) < min {
+            let what = if min == 1 { "one property".to_string() } else { format!("{min} properties") };
+            return Err((path.to_string(), format!("needs at least {what}")));
         }
     }
     let properties = rules.get("properties").and_then(Value::as_object);
