@@ -223,16 +223,20 @@ def test_a_malformed_server_setting_is_a_check_error(settings, config, number):
 @pytest.fixture
 def toolkit_installed(settings):
     """django-oauth-toolkit in INSTALLED_APPS (no tables: for checks and views that need none).
-    Installing apps runs the admin's autodiscovery, which registers the toolkit's models on the
-    admin site for good: they are taken off again after the test."""
+    Installing an app runs the ready() of every app: the admin's autodiscovery registers the
+    toolkit's models on the admin site, and the toolkit registers system checks, both for good:
+    they are taken off again after the test."""
     from django.contrib import admin
+    from django.core.checks.registry import registry
 
     registered = dict(admin.site._registry)
+    checks_before = set(registry.registered_checks), set(registry.deployment_checks)
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "oauth2_provider"]
     settings.DJANGO_MCP_OAUTH = SERVER
     yield settings
     admin.site._registry.clear()
     admin.site._registry.update(registered)
+    registry.registered_checks, registry.deployment_checks = checks_before
 
 
 def test_with_the_toolkit_installed_server_mode_passes_the_checks(toolkit_installed):
