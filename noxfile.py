@@ -4,7 +4,8 @@ Cells: Django 5.2 LTS on Python 3.11 (the main virtual environment's own, where
 `./scripts/test` runs the whole suite), Django 6.0 on Python 3.12, Django 6.1 on Python 3.13.
 Each cell's `integration` session runs the suites that serve the demo and the third-party
 project over uvicorn and drive them with the `mcp` SDK (admin, views, DRF, resources, search,
-toolsets), which go through every part of Django the host reaches into; `full` runs everything.
+toolsets), and those of the admin and keys that go through the parts of Django the host
+reaches into (the admin's forms and changelist, the ORM's compiler); `full` runs everything.
 `./scripts/test` runs the integration sessions of the cells the main run does not cover
 (`nox -t matrix`). Extra arguments go to pytest: `nox -s full -- -x test_keys.py`.
 
@@ -29,9 +30,13 @@ WASM = ROOT / "host-python" / "django_mcp" / "engine.wasm"
 CELLS = [("3.11", "5.2", "main"), ("3.12", "6.0", "matrix"), ("3.13", "6.1", "matrix")]
 
 INTEGRATION = [
+    # Through the SDK, against uvicorn.
     "test_mcp_clients.py", "test_thirdparty_admins.py", "test_thirdparty_drf.py", "test_views.py",
     "test_view_methods.py", "test_drf.py", "test_resources_prompts.py", "test_search.py",
     "test_toolsets.py", "test_asgi_guard.py",
+    # Through the endpoint in process: the admin's forms, changelist and actions, and the key
+    # lookup compiled with the ORM's compiler.
+    "test_admin_changelist.py", "test_admin_writes.py", "test_admin_actions.py", "test_keys.py",
 ]
 
 #: Pinned third-party apps that refuse a cell's Django: not installed there, and the test

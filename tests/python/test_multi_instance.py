@@ -93,11 +93,14 @@ def serve_nginx(port_a, port_b):
             raise RuntimeError(f"nginx did not start: {(prefix / 'error.log').read_text()}") from None
         yield port, prefix / "access.log"
     finally:
-        nginx.send_signal(signal.SIGQUIT)  # finish what is in flight, then stop
+        # To nginx's master itself (runuser does not pass SIGQUIT on): finish what is in
+        # flight, then stop.
+        pid = int((prefix / "nginx.pid").read_text()) if (prefix / "nginx.pid").exists() else nginx.pid
+        os.kill(pid, signal.SIGQUIT)
         try:
             nginx.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            nginx.kill()
+            os.kill(pid, signal.SIGKILL)
             nginx.wait()
         shutil.rmtree(prefix, ignore_errors=True)
 
