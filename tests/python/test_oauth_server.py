@@ -12,6 +12,8 @@ import time
 import httpx2
 import pytest
 
+from conftest import _manage
+
 from oauth_support import (
     REDIRECT, UserAgent, audit_lines, authorize_url, db_dump, hidden_fields, mcp_post, oauth_live, pkce,
     oauth_server, redirected_params, register, sql, tokens,
@@ -491,3 +493,17 @@ def test_a_code_exchanged_without_its_pkce_verifier_issues_nothing(oauth_live, v
     assert response.json()["error"] in ("invalid_request", "invalid_grant")
     assert "access_token" not in response.json()
     assert db_dump(oauth_live["db"])["oauth2_provider_accesstoken"] == before
+
+
+def test_an_application_registered_in_the_admin_with_a_plain_http_redirect_is_not_redirected_to(oauth_live):
+    """The https-or-loopback rule holds at the authorization endpoint too, for clients made by
+    hand (the admin, a shell), which registration's checks never saw."""
+    client_id = _manage(oauth_live["env"], "shell", "--verbosity", "0", "-c", (
+        "from oauth2_provider.models import Application; print(Application.objects.create(name='By hand', "
+        "client_type='public', authorization_grant_type='authorization-code', "
+        "redirect_uris='http://intranet.example.com/callback').client_id)"))
+    response = authorization_refused(oauth_live, authorize_url(
+        oauth_live, client_id, pkce()[1], redirect_uri="http://intranet.example.com/callback"))
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "Mismatching redirect URI." in response.text
