@@ -13,7 +13,8 @@ from demo_project.settings import *  # noqa: F403
 from demo_project.settings import INSTALLED_APPS, MIDDLEWARE
 
 # django-celery-beat 2.9.0, its newest release, requires Django<6.1: on a newer Django the
-# project runs without it (and noxfile.py leaves out the suites that use its admins there).
+# project runs without it (test_thirdparty_admins.py skips its admins' cases, and noxfile.py
+# leaves out the discovery suites, which count on them).
 CELERY_BEAT = ["django_celery_beat"] if importlib.util.find_spec("django_celery_beat") else []
 
 INSTALLED_APPS = [
