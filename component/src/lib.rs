@@ -8,7 +8,6 @@
 
 pub mod derive;
 pub mod facts;
-pub mod plan;
 pub mod protocol;
 pub mod schema;
 pub mod seam;

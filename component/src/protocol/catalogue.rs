@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::listing::{page_of, page_offset};
+use super::errors::{forbidden, host_error, invalid_params, not_found, out_of_scope, rate_limited};
+use super::paging::{decode_objects_cursor, objects_cursor, page_of, page_offset};
 use super::revisions::Stateless;
-use super::tools::{host_error, invalid_params, rate_limited};
 use super::toolset::Item;
 use super::{input, jsonrpc, parsed_result, Exchange, Output, Pending, Principal, Work};
 use crate::derive::resources::{render_body, PromptSpec, Reader, Renderer, ResourceSpec, Source};
@@ -218,19 +218,6 @@ fn authorize(gate: &Gate) -> String {
     Effect::Authorize { tool: None, checks: vec![gate.to_json()] }.to_text()
 }
 
-fn not_found(ex: &Exchange, what: &str, name: &str) -> Output {
-    let key = if what == "resource" { "uri" } else { "name" };
-    let e = ex
-        .fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: unknown {what} '{name}'"))
-        .with_data(json!({ key: name }));
-    Output::error(ex, e)
-}
-
-fn out_of_scope(ex: &Exchange, name: &str, why: &str) -> Output {
-    let e = ex.fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: {why}")).with_data(json!({"target": name}));
-    Output::error(ex, e)
-}
-
 /// The concrete resource named `uri`, or the first template it matches with its values.
 fn find_resource<'a>(cat: &'a Catalogue, uri: &str) -> Option<(&'a ResourceSpec, Map<String, Value>)> {
     if let Some(r) = cat.resources.iter().find(|r| r.uri == uri) {
@@ -378,10 +365,7 @@ pub(crate) fn finish(
     if let Some(err) = first.get("error") {
         return match HostErrorKind::of(err) {
             HostErrorKind::Forbidden => {
-                let e = ex
-                    .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this")
-                    .with_data(json!({"target": ex.target}));
-                Output::error(&ex, e)
+                forbidden(&ex, "your Django permissions do not allow this", json!({"target": ex.target}))
             }
             HostErrorKind::RateLimited => Output::error(&ex, rate_limited(&ex, err)),
             _ => host_error(&ex, &first),
@@ -513,10 +497,7 @@ pub(crate) fn finish(
                 return match HostErrorKind::of(err) {
                     HostErrorKind::NotFound => not_found(&ex, "resource", &uri),
                     HostErrorKind::Forbidden => {
-                        let e = ex
-                            .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this")
-                            .with_data(json!({"uri": uri}));
-                        Output::error(&ex, e)
+                        forbidden(&ex, "your Django permissions do not allow this", json!({"uri": uri}))
                     }
                     HostErrorKind::TooLarge => {
                         let message = err.get("message").and_then(Value::as_str).unwrap_or("the file is too large");
@@ -611,15 +592,6 @@ fn template_window(cat: &Catalogue, start: usize) -> Vec<usize> {
 /// The places of the model templates (those listing objects) from place `start` on.
 fn model_templates(cat: &Catalogue, start: usize) -> impl Iterator<Item = usize> + '_ {
     (start..cat.resource_templates.len()).filter(|&t| cat.resource_templates[t].objects().is_some())
-}
-
-fn objects_cursor(template: usize, offset: usize) -> String {
-    format!("m{template}.{offset}")
-}
-
-fn decode_objects_cursor(cursor: &str) -> Option<(usize, usize)> {
-    let (template, offset) = cursor.strip_prefix('m')?.split_once('.')?;
-    Some((template.parse().ok()?, offset.parse().ok()?))
 }
 
 pub(crate) fn describe_resource(r: &ResourceSpec, uri_key: &str) -> Value {

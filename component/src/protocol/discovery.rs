@@ -15,9 +15,11 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::errors::{host_error, invalid_params};
 use super::listing::{self, Listed};
+use super::paging::page_offset;
 use super::revisions::Stateless;
-use super::tools::{self, host_error, tool_error, tool_success};
+use super::tools::{self, tool_error, tool_success};
 use super::toolset::Item;
 use super::{Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::finder::Finder;
@@ -136,7 +138,7 @@ fn narrowed(cat: &Catalogue, finder: &Finder, find: &FindArguments, i: usize) ->
 /// `tools/list` when discovery is on: the meta-tools when the caller may use more tools
 /// than the threshold (`always`: whatever they may use), else the catalogue as without it.
 pub(crate) fn list_tools(cat: &Catalogue, ex: Exchange, params: &Map<String, Value>, principal: Principal) -> Output {
-    if let Err(refusal) = listing::page_offset(&ex, params) {
+    if let Err(refusal) = page_offset(&ex, params) {
         return refusal;
     }
     if cat.settings.discovery == Discovery::Always {
@@ -169,7 +171,7 @@ pub(crate) fn call(
     let arguments = match params.get("arguments") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(a)) => a.clone(),
-        Some(_) => return tools::invalid_params(&ex, "Invalid params: arguments must be an object"),
+        Some(_) => return invalid_params(&ex, "Invalid params: arguments must be an object"),
     };
     let purpose = match name.as_str() {
         FIND => find_arguments(&arguments).map(Purpose::Find),

@@ -6,10 +6,11 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::catalogue::{describe_prompt, describe_resource};
-use super::tools::{host_error, invalid_params};
+use super::errors::host_error;
+use super::paging::{encode_cursor, page_offset};
 use super::toolset::Item;
 use super::{Exchange, Output, Pending, Principal, Work};
 use crate::derive::Catalogue;
@@ -103,30 +104,6 @@ pub(crate) fn begin(
         Ok(from) => list_round(cat, ex, principal, ListPage { listed, from, round: 0, shown: Vec::new() }),
         Err(e) => e,
     }
-}
-
-/// The offset a list request's `cursor` stands for.
-pub(crate) fn page_offset(ex: &Exchange, params: &Map<String, Value>) -> Result<usize, Output> {
-    match params.get("cursor") {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::String(c)) => decode_cursor(c).ok_or_else(|| invalid_params(ex, "Invalid params: unknown cursor")),
-        Some(_) => Err(invalid_params(ex, "Invalid params: cursor must be a string")),
-    }
-}
-
-/// One page of `items` from `offset`, under `key`, with `nextCursor` only when more follow
-/// (`null` breaks the TypeScript SDK).
-pub(crate) fn page_of(key: &str, items: Vec<Value>, offset: usize, size: usize) -> Value {
-    let size = size.max(1);
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
-    let mut result = json!({ key: page });
-    // Saturating: a cursor is the client's text, and may name any offset.
-    let next = offset.saturating_add(size);
-    if next < total {
-        result["nextCursor"] = json!(encode_cursor(next));
-    }
-    result
 }
 
 /// The places one round of a page asks the gates of: a page's worth of the key's items and
@@ -229,18 +206,11 @@ fn page_text(cat: &Catalogue, list: &ListPage, next: Option<usize>) -> String {
     text
 }
 
-fn encode_cursor(offset: usize) -> String {
-    format!("o{offset}")
-}
-
-fn decode_cursor(cursor: &str) -> Option<usize> {
-    cursor.strip_prefix('o')?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::testing::reply_to;
+    use serde_json::json;
 
     fn library(page_size: usize) -> Catalogue {
         let mut facts: Value =

@@ -3,9 +3,11 @@
 
 pub(crate) mod catalogue;
 pub(crate) mod discovery;
+pub(crate) mod errors;
 pub(crate) mod input;
 pub mod jsonrpc;
 pub(crate) mod listing;
+pub(crate) mod paging;
 pub mod revisions;
 pub(crate) mod tools;
 pub mod toolset;

@@ -1,17 +1,19 @@
 //! `tools/call`: the effects it asks of the host and the result it shapes (`tools/list` is
 //! in `listing`).
 
+mod plan;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use super::errors::{forbidden, host_error, invalid_params, rate_limited};
 use super::input;
-use super::jsonrpc::{self, RpcError};
+use super::jsonrpc;
 use super::revisions::Stateless;
 use super::toolset::Item;
 use super::{parsed_result, Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::{Catalogue, Operation};
-use crate::plan;
 use crate::schema::validate::{validate, Violation};
 use crate::seam::{AuditOutcome, Effect, HostErrorKind};
 
@@ -98,12 +100,11 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
             let authorized = parsed(0);
             if let Some(err) = authorized.get("error") {
                 return match HostErrorKind::of(err) {
-                    HostErrorKind::Forbidden => {
-                        let e = ex
-                            .fail(jsonrpc::FORBIDDEN, "forbidden: your Django permissions do not allow this tool")
-                            .with_data(json!({"target": tool.spec.name}));
-                        Output::error(&ex, e)
-                    }
+                    HostErrorKind::Forbidden => forbidden(
+                        &ex,
+                        "your Django permissions do not allow this tool",
+                        json!({"target": tool.spec.name}),
+                    ),
                     HostErrorKind::RateLimited => Output::error(&ex, rate_limited(&ex, err)),
                     _ => host_error(&ex, &authorized),
                 };
@@ -142,13 +143,6 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
             finished_call(cat, &ex, done, audit_outcome)
         }
     }
-}
-
-/// The host's `rate_limited` answer as the error a client can act on.
-pub(crate) fn rate_limited(ex: &Exchange, err: &Value) -> RpcError {
-    let retry_after = err.get("retry_after").and_then(Value::as_u64).unwrap_or(1);
-    ex.fail(jsonrpc::RATE_LIMITED, format!("Rate limit exceeded: retry after {retry_after} s"))
-        .with_data(json!({"retryAfter": retry_after}))
 }
 
 /// A `tools/call` result as JSON text, and why a failed one failed (for the audit line).
@@ -196,14 +190,4 @@ pub(crate) fn finished_call(cat: &Catalogue, ex: &Exchange, result: ToolResult, 
         }
     }
     out
-}
-
-pub(crate) fn invalid_params(ex: &Exchange, message: &str) -> Output {
-    Output::error(ex, ex.fail(jsonrpc::INVALID_PARAMS, message))
-}
-
-/// An effect failed in a way the request cannot recover from; the host has logged why.
-pub(crate) fn host_error(ex: &Exchange, result: &Value) -> Output {
-    let message = result.pointer("/error/message").and_then(Value::as_str).unwrap_or("Internal error");
-    Output::error(ex, ex.fail(jsonrpc::INTERNAL_ERROR, format!("Internal error: {message}")))
 }

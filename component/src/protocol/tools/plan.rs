@@ -5,12 +5,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use super::{tool_error, tool_failure, tool_result_text, tool_success, ToolResult};
 use crate::derive::drf::DrfShape;
 use crate::derive::views::CallMethod;
 use crate::derive::{Catalogue, FilterRule, Operation, Tool};
 use crate::facts::DrfListingFacts;
 use crate::facts::ModelFacts;
-use crate::protocol::tools::{tool_error, tool_failure, tool_result_text, tool_success, ToolResult};
 use crate::protocol::{field_paths, Failure};
 use crate::seam::{AuditOutcome, ClientInput, Column, Effect, HostErrorKind};
 
