@@ -62,16 +62,17 @@ class Identity:
         return principal
 
 
-def authenticate(header, request):
+def authenticate(header, request, host=None):
     """(status, identity) for an Authorization header: an MCP key credential, or else a bearer
-    token the configured resolver maps to a user. Identity is None unless the status is ok."""
+    token the configured resolver maps to a user. Identity is None unless the status is ok.
+    `host`: the request's host (`request.get_host()`) when the caller has it already."""
     check = authenticate_credential(header)
     if check.status is KeyStatus.MALFORMED:
         token = oauth.bearer_token(header)
         if token is not None and oauth.server_mode():
             from django_mcp import oauth_tokens  # imports django-oauth-toolkit: server mode only
 
-            return oauth_tokens.authenticate(token, request)
+            return oauth_tokens.authenticate(token, request, host or request.get_host())
         resolve = oauth.resolver()
         if token is not None and resolve is not None:
             return _resolved(resolve(token, request))

@@ -50,14 +50,15 @@ _READ = ("expires", "scope", "resource", "user", "application")
 _CLIENT = (("oauth_client_id", "application__client_id"),)
 
 
-def authenticate(token, request):
-    """(status, identity) for a bearer token presented at the MCP endpoint of `request`."""
+def authenticate(token, request, host):
+    """(status, identity) for a bearer token presented at the MCP endpoint of `request`, whose
+    host (validated, `request.get_host()`) is `host`."""
     access = find_token(token)
     if access is None or access.user is None or access.oauth_client_id is None:
         return KeyStatus.UNKNOWN, None
     if access.is_expired():
         return KeyStatus.EXPIRED, None
-    if not bound_to(access, request):
+    if not bound_to(access, request, host):
         return WRONG_AUDIENCE, None
     if not access.user.is_active:
         return KeyStatus.INACTIVE_USER, None
@@ -67,12 +68,12 @@ def authenticate(token, request):
     return KeyStatus.OK, Identity(access.user, grant=Grant(access.application_id, access.oauth_client_id, scopes))
 
 
-def bound_to(access, request):
+def bound_to(access, request, host):
     """RFC 8707: the token names this endpoint among its audiences — the configured resource, or
     the endpoint's URL or one it is a path prefix of (as the toolkit's own resource validator
     reads audiences), so a token for `/mcp` serves the mounts under it. A token that names none
     was not issued for MCP (the authorization server binds every grant: oauth_server)."""
-    target = oauth.configured_resource() or f"{request.scheme}://{request.get_host()}{request.path}".rstrip("/")
+    target = oauth.configured_resource() or f"{request.scheme}://{host}{request.path}".rstrip("/")
     for audience in access.resource or ():
         audience = audience.rstrip("/")
         if target == audience or target.startswith(audience + "/"):

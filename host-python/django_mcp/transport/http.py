@@ -76,6 +76,8 @@ def _answer(request, endpoint):
     if session_id is not None and not sessions.is_valid(session_id):
         return _refused(request, _error(404, -32600, "Session not found: initialize again"), "unknown session")
 
+    # Once for all who need it: an OAuth token's audience, the requests the engine's effects make.
+    host = request.get_host()
     identity = None
     if header is not None:
         # Limited before the key is looked up or its secret hashed (a legacy key's hash is slow).
@@ -83,7 +85,7 @@ def _answer(request, endpoint):
         retry_after = rate_limits.credential_failures_blocked(key_id, address)
         if retry_after is not None:
             return _refused(request, _too_many_failures(retry_after), "credential failures limited")
-        status, identity = authenticate(header, request)
+        status, identity = authenticate(header, request, host)
         if status in UNAUTHORIZED_STATES:
             rate_limits.count_credential_failure(key_id, address)
             return _refused(request, _unauthorized(request, "invalid_token"), f"credential {status}")
@@ -100,7 +102,7 @@ def _answer(request, endpoint):
         text,
         identity=identity,
         transport="http",
-        host=request.get_host(),
+        host=host,
         scheme=request.scheme,
         headers={name: request.headers[name] for name in MCP_HEADERS if name in request.headers},
         trace=telemetry.http_facts(request),
