@@ -7,10 +7,38 @@ use serde_json::{json, Map, Value};
 
 use super::{names, Catalogue, FilterRule, Gate, Hints, Operation, Permission, ToolSpec};
 use crate::facts::{
-    ActionFacts, AdminFacts, ColumnFacts, FieldFacts, FilterFacts, FilterKind, FormFieldFacts, ModelFacts, ToolNames,
+    ActionFacts, AdminFacts, ColumnFacts, FieldFacts, FilterFacts, FilterKind, FormFieldFacts, ModelFacts,
 };
 use crate::schema::fields::{capitalise, field_schema, object_schema, restrict_to_choices};
 use crate::schema::forms::form_schema;
+
+/// How a list tool's result pages: by number (`{results, count, page, page_size}`) or by a
+/// cursor (`{results, next_cursor, previous_cursor, page_size}`).
+pub enum Paging {
+    Numbered,
+    Cursor,
+}
+
+/// A list tool's result: a page of `row`s.
+pub fn page_schema(row: Value, paging: Paging) -> Value {
+    let mut envelope = Map::from_iter([
+        ("results".to_string(), json!({"type": "array", "items": row})),
+        ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
+    ]);
+    let required: &[&str] = match paging {
+        Paging::Numbered => {
+            envelope.insert("count".into(), json!({"type": "integer", "minimum": 0}));
+            envelope.insert("page".into(), json!({"type": "integer", "minimum": 1}));
+            &["results", "count", "page", "page_size"]
+        }
+        Paging::Cursor => {
+            envelope.insert("next_cursor".into(), json!({"type": ["string", "null"]}));
+            envelope.insert("previous_cursor".into(), json!({"type": ["string", "null"]}));
+            &["results", "page_size"]
+        }
+    };
+    object_schema(envelope, required, false)
+}
 
 pub const MAX_PAGE_SIZE: u64 = 1000;
 pub const MAX_ACTION_PKS: u64 = 1000;
@@ -58,14 +86,7 @@ impl AdminRules<'_> {
     fn names(&self, verb: &str, dotted_verb: &str) -> (String, String) {
         let portable = names::portable(&self.admin.site, verb, &self.model.app_label, &self.model.model_name);
         let dotted = names::dotted(dotted_verb, &self.model.label);
-        self.ordered(portable, dotted)
-    }
-
-    fn ordered(&self, portable: String, dotted: String) -> (String, String) {
-        match self.cat.settings.tool_names {
-            ToolNames::Portable => (portable, dotted),
-            ToolNames::Dotted => (dotted, portable),
-        }
+        names::ordered(self.cat.settings.tool_names, portable, dotted)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -184,16 +205,7 @@ impl AdminRules<'_> {
             json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}),
         );
 
-        let output = object_schema(
-            Map::from_iter([
-                ("results".to_string(), json!({"type": "array", "items": row_schema})),
-                ("count".to_string(), json!({"type": "integer", "minimum": 0})),
-                ("page".to_string(), json!({"type": "integer", "minimum": 1})),
-                ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
-            ]),
-            &["results", "count", "page", "page_size"],
-            false,
-        );
+        let output = page_schema(row_schema, Paging::Numbered);
         // Search, filters and the page size are the arguments' to say.
         let description = format!("List {plural} from the Django admin.");
         let operation =
@@ -402,7 +414,7 @@ impl AdminRules<'_> {
             action.description.clone()
         };
         self.spec(
-            self.ordered(portable, dotted),
+            names::ordered(self.cat.settings.tool_names, portable, dotted),
             what.clone(),
             format!("{what}: the Django admin action '{}', applied to the {plural} whose pks you give.", action.name),
             object_schema(Map::from_iter([("pks".to_string(), pks)]), &["pks"], true),

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::admin::{ordering_schema, MAX_PAGE_SIZE};
+use super::admin::{ordering_schema, page_schema, Paging, MAX_PAGE_SIZE};
 use super::views::{answer_schema, callable_methods, param_schema, query_schema, readable_route, CallMethod};
 use super::{names, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{DrfEndpointFacts, DrfListingFacts, DrfViewFacts, ToolNames};
@@ -86,10 +86,7 @@ impl Rules<'_> {
             Some(action) => format!("view.invoke:{target}.{action}"),
             None => format!("view.{verb}:{target}"),
         };
-        match self.names_setting {
-            ToolNames::Portable => (portable, dotted),
-            ToolNames::Dotted => (dotted, portable),
-        }
+        names::ordered(self.names_setting, portable, dotted)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -203,20 +200,8 @@ impl Rules<'_> {
             Some(fields) => serializers::output_schema(fields, self.models),
             None => json!({}),
         };
-        let mut envelope = Map::from_iter([
-            ("results".to_string(), json!({"type": "array", "items": item})),
-            ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
-        ]);
-        let required_out: Vec<&str> = if is_cursor(&listing) {
-            envelope.insert("next_cursor".into(), json!({"type": ["string", "null"]}));
-            envelope.insert("previous_cursor".into(), json!({"type": ["string", "null"]}));
-            vec!["results", "page_size"]
-        } else {
-            envelope.insert("count".into(), json!({"type": "integer", "minimum": 0}));
-            envelope.insert("page".into(), json!({"type": "integer", "minimum": 1}));
-            vec!["results", "count", "page", "page_size"]
-        };
-        let output = object_schema(envelope, &required_out, false);
+        let paging = if is_cursor(&listing) { Paging::Cursor } else { Paging::Numbered };
+        let output = page_schema(item, paging);
         let fallback = format!("List {} through the API.", self.label_words());
         let what = format!("{} {}", self.what(endpoint, fallback), notes.join(" ")).trim_end().to_string();
         self.spec(

@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use crate::facts::ToolNames;
+
 pub const PORTABLE_MAX: usize = 48;
 
 /// `list_library_book`; `othersite_list_library_book` for a second admin site.
@@ -19,6 +21,14 @@ pub fn portable(site: &str, verb: &str, app_label: &str, model_name: &str) -> St
 /// A portable name from its parts: `["get", "library_book_detail"]` → `get_library_book_detail`.
 pub fn portable_of(parts: &[&str]) -> String {
     shorten(&sanitise(&parts.join("_")))
+}
+
+/// `(name, alias)`: the name the setting asks for first, the other kept as its alias.
+pub fn ordered(setting: ToolNames, portable: String, dotted: String) -> (String, String) {
+    match setting {
+        ToolNames::Portable => (portable, dotted),
+        ToolNames::Dotted => (dotted, portable),
+    }
 }
 
 /// `admin.list:library.Book` — the original package's names.

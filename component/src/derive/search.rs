@@ -4,9 +4,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::admin::{humanise_list, ordering_schema, resolve_path, MAX_PAGE_SIZE};
+use super::admin::{humanise_list, ordering_schema, page_schema, resolve_path, Paging, MAX_PAGE_SIZE};
 use super::{names, Catalogue, Gate, Hints, Operation, ToolSpec};
-use crate::facts::{FieldFacts, SearchFacts, ToolNames};
+use crate::facts::{FieldFacts, SearchFacts};
 use crate::schema::fields::{field_schema, object_schema, ModelIndex};
 
 pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String>) -> Option<ToolSpec> {
@@ -69,22 +69,10 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
         json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": per_page}),
     );
 
-    let output = object_schema(
-        Map::from_iter([
-            ("results".to_string(), json!({"type": "array", "items": object_schema(row, &[], false)})),
-            ("count".to_string(), json!({"type": "integer", "minimum": 0})),
-            ("page".to_string(), json!({"type": "integer", "minimum": 1})),
-            ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
-        ]),
-        &["results", "count", "page", "page_size"],
-        false,
-    );
+    let output = page_schema(object_schema(row, &[], false), Paging::Numbered);
     let portable = names::portable_of(&["search", &model.app_label, &model.model_name]);
     let dotted = format!("model.search:{}", model.label);
-    let (name, alias) = match cat.settings.tool_names {
-        ToolNames::Portable => (portable, dotted),
-        ToolNames::Dotted => (dotted, portable),
-    };
+    let (name, alias) = names::ordered(cat.settings.tool_names, portable, dotted);
     // The arguments say what is searched and filtered; the output schema what results carry.
     let description = format!("Search {plural}.");
     Some(ToolSpec {

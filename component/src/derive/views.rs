@@ -242,10 +242,7 @@ pub fn tool_for(view: &ViewFacts, names_setting: ToolNames) -> ToolSpec {
         other => other,
     };
     let dotted = format!("view.{dotted_verb}:{}.{}", view.module, view.qualname);
-    let (name, alias) = match names_setting {
-        ToolNames::Portable => (portable, dotted),
-        ToolNames::Dotted => (dotted, portable),
-    };
+    let (name, alias) = names::ordered(names_setting, portable, dotted);
 
     let mut properties = Map::new();
     if !view.path_params.is_empty() {
