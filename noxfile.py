@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent
 TESTS = ROOT / "tests" / "python"
 WASM = ROOT / "host-python" / "django_mcp" / "engine.wasm"
 
-#: (Python, Django) of each supported cell; "main" marks the one the main run already covers.
+#: (Python, Django, tag) of each supported cell: "main" is the one the main run covers.
 CELLS = [("3.11", "5.2", "main"), ("3.12", "6.0", "matrix"), ("3.13", "6.1", "matrix")]
 
 INTEGRATION = [
@@ -118,7 +118,7 @@ def _cells(tagged):
 @nox.session
 @nox.parametrize("python,django", _cells(tagged=True))
 def integration(session, django):
-    """The live-server suites through the `mcp` SDK on one cell."""
+    """The integration suites (INTEGRATION) on one cell."""
     _install(session, django)
     _pytest(session, django, session.posargs or INTEGRATION)
 
