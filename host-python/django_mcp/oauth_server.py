@@ -8,10 +8,10 @@ the SDKs' OAuth providers) and adds the rules MCP asks of it:
   refresh tokens that rotate (a reused one revokes its family), tokens stored as checksums,
   the `mcp:read` / `mcp:write` scopes, client registration as configured — under the
   project's own `OAUTH2_PROVIDER`, which may change what is not a rule (`RULES`).
-- `Validator`: redirect URIs https or loopback only; every grant bound (RFC 8707) to the MCP
-  endpoint when the client names no resource.
+- `Validator`: redirect URIs https or loopback only.
 - `AuthorizationView`: the consent page, `django_mcp/oauth_authorize.html`, after the site's
-  login (`LOGIN_URL`).
+  login (`LOGIN_URL`); every grant bound (RFC 8707) to the MCP endpoint when the client names
+  no resource.
 - `register`: RFC 7591 dynamic client registration (the toolkit's), limited per address.
 - Client ID Metadata Documents: `oauth_cimd`.
 """
@@ -112,14 +112,6 @@ class Validator(OAuth2Validator):
         return redirect_uri_acceptable(redirect_uri) and super().validate_redirect_uri(
             client_id, redirect_uri, request, *args, **kwargs)
 
-    def save_authorization_code(self, client_id, code, request, *args, **kwargs):
-        # A client that names no resource gets a grant for the MCP endpoint, which is what this
-        # server issues tokens for; the token and its refreshes inherit it.
-        if not getattr(request, "resource", None):
-            uri = urlsplit(request.uri)
-            request.resource = [oauth.resource_at(uri.scheme, uri.netloc)]
-        super().save_authorization_code(client_id, code, request, *args, **kwargs)
-
 
 class AuthorizationView(toolkit.AuthorizationView):
     """The toolkit's authorization endpoint with this package's consent page: the client, the
@@ -127,6 +119,15 @@ class AuthorizationView(toolkit.AuthorizationView):
     form). Override the template in the project to restyle it."""
 
     template_name = "django_mcp/oauth_authorize.html"
+
+    def get(self, request, *args, **kwargs):
+        if "resource" not in request.GET:
+            # A client that names no resource (RFC 8707 is optional in OAuth) is asking for the
+            # MCP endpoint, the one resource this server issues tokens for: its grant, token and
+            # refreshes are bound to it, as a client's that named it.
+            request.GET = request.GET.copy()
+            request.GET["resource"] = oauth.resource(request)
+        return super().get(request, *args, **kwargs)
 
     def validate_authorization_request(self, request):
         scopes, credentials = super().validate_authorization_request(request)

@@ -238,6 +238,8 @@ def authorize_url(live, client_id, challenge=None, *, method="S256", redirect_ur
                   scope="mcp:read mcp:write", resource=None, state="state-1"):
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "state": state,
               "scope": scope, "resource": resource or live["url"]}
+    if resource is False:  # a client that names no resource (RFC 8707 is optional in OAuth)
+        del params["resource"]
     if challenge is not None:
         params["code_challenge"] = challenge
         if method is not None:
@@ -257,7 +259,8 @@ def register(live, **metadata):
 
 
 def tokens(live, client_id, username="alice", scope="mcp:read mcp:write", resource=None):
-    """A token response after the full code flow (login, consent, code, PKCE exchange)."""
+    """A token response after the full code flow (login, consent, code, PKCE exchange), for
+    `resource` (default: the endpoint; False: none named)."""
     verifier, challenge = pkce()
     agent = UserAgent(live["origin"], username)
     try:
@@ -265,9 +268,11 @@ def tokens(live, client_id, username="alice", scope="mcp:read mcp:write", resour
     finally:
         agent.close()
     code = redirected_params(location)["code"]
-    response = httpx2.post(f"{live['origin']}/oauth/token/", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id,
-        "code_verifier": verifier, "resource": resource or live["url"]}, timeout=30)
+    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id,
+                "code_verifier": verifier, "resource": resource or live["url"]}
+    if resource is False:
+        del exchange["resource"]
+    response = httpx2.post(f"{live['origin']}/oauth/token/", data=exchange, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -507,3 +507,14 @@ def test_an_application_registered_in_the_admin_with_a_plain_http_redirect_is_no
     assert response.status_code == 400
     assert "location" not in response.headers
     assert "Mismatching redirect URI." in response.text
+
+
+def test_a_client_that_names_no_resource_gets_a_token_for_this_endpoint(oauth_live):
+    client = public_client(oauth_live)
+    issued = tokens(oauth_live, client["client_id"], resource=False)
+    assert mcp_post(oauth_live, issued["access_token"]).status_code == 200
+    checksum = hashlib.sha256(issued["access_token"].encode()).hexdigest()
+    with contextlib.closing(sqlite3.connect(oauth_live["db"])) as connection:
+        [(resource,)] = connection.execute("SELECT resource FROM oauth2_provider_accesstoken WHERE token_checksum = ?",
+                                           (checksum,)).fetchall()
+    assert resource == f'["{oauth_live["url"]}"]'
