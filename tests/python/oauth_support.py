@@ -29,8 +29,9 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 def project_env(workdir, **extra):
+    """The oauth_project's environment: always SQLite (the tests read and change its file)."""
     return {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "DEMO_DATABASE_URL"},
         "DJANGO_SETTINGS_MODULE": "oauth_project.settings",
         "DEMO_DB": str(workdir / "db.sqlite3"),
         "DEMO_MEDIA": str(workdir / "media"),
