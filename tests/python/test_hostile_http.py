@@ -31,6 +31,9 @@ HOSTILE = hypothesis_settings(
 LIMIT = 4 * 1024 * 1024  # DJANGO_MCP_MAX_BODY_BYTES' default
 INT64 = (-(2**63), 2**63 - 1)
 MODELS = ["library_book", "library_author", "library_tag", "auth_user", "auth_group"]
+#: A change each model's update tool accepts: an update must change something (minProperties).
+A_CHANGE = {"library_book": {"title": "T"}, "library_author": {"name": "N"}, "library_tag": {"name": "N"},
+            "auth_user": {"first_name": "F"}, "auth_group": {"name": "N"}}
 READ_ONLY_METHODS = [
     "initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/read",
     "resources/templates/list", "prompts/list", "prompts/get", "completion/complete", "logging/setLevel",
@@ -470,7 +473,7 @@ def bad_admin_calls(draw):
     if kind in ("get", "update", "delete"):
         arguments = {"pk": draw(not_integers)}
         if kind == "update":
-            arguments["fields"] = {}
+            arguments["fields"] = A_CHANGE[model]
         return f"{kind}_{model}", arguments, "pk"
     if kind == "update fields":
         return f"update_{model}", {"pk": 1, "fields": draw(not_objects)}, "fields"
@@ -509,7 +512,7 @@ def test_a_pk_nobody_has_is_not_found(guard, model, verb, pk):
     from django.apps import apps
     from django.db import connection
 
-    arguments = {"pk": pk, **({"fields": {}} if verb == "update" else {})}
+    arguments = {"pk": pk, **({"fields": A_CHANGE[model]} if verb == "update" else {})}
     text = tool_error(guard.mcp, f"{verb}_{model}", arguments)
     low, high = connection.ops.integer_field_range(apps.get_model(model.replace("_", ".", 1))._meta.pk.get_internal_type())
     if low <= pk <= high:
