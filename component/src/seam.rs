@@ -73,12 +73,31 @@ pub enum Effect<'a> {
         fields: &'a [String],
         masked: &'a [String],
     },
-    /// A routed view called as an HTTP request would reach it.
+    /// A routed view called as an HTTP request would reach it; when `atomic`, in a
+    /// transaction rolled back on an exception or an answer from `rollback_from` up.
     #[serde(rename = "view.call")]
-    ViewCall { view: &'a str, method: String, path: Value, query: Option<&'a Value>, body: Option<&'a Value> },
-    /// A DRF handler called through DRF's own dispatch.
+    ViewCall {
+        view: &'a str,
+        method: String,
+        path: Value,
+        query: Option<&'a Value>,
+        body: Option<&'a Value>,
+        atomic: bool,
+        rollback_from: u16,
+    },
+    /// A DRF handler called through DRF's own dispatch; `atomic` and `rollback_from` as for
+    /// a view.
     #[serde(rename = "drf.call")]
-    DrfCall { view: &'a str, handler: &'a str, method: String, path: Value, query: Value, body: Option<&'a Value> },
+    DrfCall {
+        view: &'a str,
+        handler: &'a str,
+        method: String,
+        path: Value,
+        query: Value,
+        body: Option<&'a Value>,
+        atomic: bool,
+        rollback_from: u16,
+    },
     /// A custom tool's handler.
     #[serde(rename = "custom.tool")]
     CustomTool {

@@ -149,6 +149,9 @@ class ViewCall(TypedDict):
     path: dict[str, JSON]
     query: dict[str, JSON] | None
     body: JSON
+    #: Run in a transaction (the method may write), rolled back from this status up.
+    atomic: bool
+    rollback_from: int
 
 
 class DrfCall(TypedDict):
@@ -159,6 +162,8 @@ class DrfCall(TypedDict):
     path: dict[str, JSON]
     query: dict[str, JSON]
     body: JSON
+    atomic: bool
+    rollback_from: int
 
 
 class ClientInput(TypedDict, total=False):

@@ -15,7 +15,7 @@ from django_mcp import conf
 from django_mcp.effects import EffectError
 from django_mcp.engine import RawJSON
 from django_mcp.effects.responses import describe, masked_json
-from django_mcp.effects.views import (SAFE_METHODS, refuse_unless_taken, rendered, resolved, respond, urlconf_of,
+from django_mcp.effects.views import (refuse_unless_taken, rendered, resolved, respond, urlconf_of,
                                       view_request)
 from django_mcp.facts.drf import view_instance
 
@@ -43,8 +43,8 @@ def drf_call(effect, caller, registry):
     # DRF's Request authenticates with these (as its test client's force_authenticate does).
     request._force_auth_user = request.user
     with urlconf_of(routed):
-        return respond(routed, request, match, atomic=method not in SAFE_METHODS,
-                       read=lambda response: _read(response, routed), rollback_from=400)
+        return respond(routed, request, match, atomic=effect["atomic"], rollback_from=effect["rollback_from"],
+                       read=lambda response: _read(response, routed))
 
 
 def _read(response, routed):

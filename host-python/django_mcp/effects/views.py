@@ -33,8 +33,6 @@ from django_mcp.requests import form_pairs
 
 logger = logging.getLogger("django_mcp.effects")
 
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-
 
 def view_call(effect, caller, registry):
     routed = registry.view(effect["view"])
@@ -53,7 +51,7 @@ def view_call(effect, caller, registry):
     if not view_passes(routed, request, match.kwargs):
         raise Forbidden()
     with urlconf_of(routed):
-        result = respond(routed, request, match, atomic=method not in SAFE_METHODS)
+        result = respond(routed, request, match, atomic=effect["atomic"], rollback_from=effect["rollback_from"])
     if method == "HEAD":
         result["body"] = None  # as the server would send it
         result.pop("truncated", None)
@@ -171,9 +169,9 @@ def urlconf_of(routed):
         set_urlconf(previous)
 
 
-def respond(routed, request, match, atomic, read=None, rollback_from=500):
+def respond(routed, request, match, atomic, rollback_from, read=None):
     """The view's response as a result: `read` makes it `(status, result)`; by default the
-    rendered response described. A call that may write (`atomic`: an unsafe method) runs in a
+    rendered response described. A call that may write (`atomic`, as the engine says) runs in a
     transaction on every database, as ATOMIC_REQUESTS would; any call runs in one on the
     databases whose ATOMIC_REQUESTS is on, as Django's handler would; less the databases the
     view opts out of. Rolled back when the view fails or answers `rollback_from` or above;

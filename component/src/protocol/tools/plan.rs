@@ -14,6 +14,18 @@ use crate::facts::ModelFacts;
 use crate::protocol::{field_paths, Failure};
 use crate::seam::{AuditOutcome, ClientInput, Column, Effect, HostErrorKind};
 
+/// A view's writes are undone when it answers a server error (as Django's `ATOMIC_REQUESTS`
+/// would); a DRF view's from any refusal (DRF's 400 says nothing was saved), so a refused
+/// write leaves nothing.
+const VIEW_ROLLBACK_FROM: u16 = 500;
+const DRF_ROLLBACK_FROM: u16 = 400;
+
+/// Whether a call with `method` may write, and so runs in a transaction: any method but the
+/// safe ones (RFC 9110).
+fn writes(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
+}
+
 /// The effect that does `tool`'s work with `args`; a custom tool's continues a multi
 /// round-trip request with `input`.
 pub(crate) fn effect<'a>(
@@ -73,25 +85,33 @@ pub(crate) fn effect<'a>(
                 masked,
             }
         }
-        Operation::ViewCall { view, method, .. } => Effect::ViewCall {
-            view,
-            method: method.for_call(args),
-            path: path(),
-            query: args.get("query"),
-            body: args.get("body"),
-        },
+        Operation::ViewCall { view, method, .. } => {
+            let method = method.for_call(args);
+            Effect::ViewCall {
+                view,
+                atomic: writes(&method),
+                method,
+                path: path(),
+                query: args.get("query"),
+                body: args.get("body"),
+                rollback_from: VIEW_ROLLBACK_FROM,
+            }
+        }
         Operation::DrfCall { view, handler, method, shape, .. } => {
             let query = match shape {
                 DrfShape::List { listing, default_page_size } => listing_query(listing, *default_page_size, args),
                 _ => args.get("query").cloned().unwrap_or_else(|| json!({})),
             };
+            let method = method.for_call(args);
             Effect::DrfCall {
                 view,
                 handler,
-                method: method.for_call(args),
+                atomic: writes(&method),
+                method,
                 path: path(),
                 query,
                 body: args.get("body"),
+                rollback_from: DRF_ROLLBACK_FROM,
             }
         }
     }
