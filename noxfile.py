@@ -31,20 +31,34 @@ CELLS = [("3.11", "5.2", "main"), ("3.12", "6.0", "matrix"), ("3.13", "6.1", "ma
 
 INTEGRATION = [
     # Through the SDK, against uvicorn.
-    "test_mcp_clients.py", "test_thirdparty_admins.py", "test_thirdparty_drf.py", "test_views.py",
-    "test_view_methods.py", "test_drf.py", "test_resources_prompts.py", "test_search.py",
-    "test_toolsets.py", "test_asgi_guard.py",
+    "test_mcp_clients.py",
+    "test_thirdparty_admins.py",
+    "test_thirdparty_drf.py",
+    "test_views.py",
+    "test_view_methods.py",
+    "test_drf.py",
+    "test_resources_prompts.py",
+    "test_search.py",
+    "test_toolsets.py",
+    "test_asgi_guard.py",
     # Through the endpoint in process: the admin's forms, changelist and actions, and the key
     # lookup compiled with the ORM's compiler.
-    "test_admin_changelist.py", "test_admin_writes.py", "test_admin_actions.py", "test_keys.py",
+    "test_admin_changelist.py",
+    "test_admin_writes.py",
+    "test_admin_actions.py",
+    "test_keys.py",
 ]
 
 #: Pinned third-party apps that refuse a cell's Django: not installed there, and the test
 #: modules that count on them left out, saying why (test_thirdparty_admins.py skips only the
 #: cases of django-celery-beat's admins itself).
 REFUSES = {
-    "6.1": {"django-celery-beat": ("its newest release, 2.9.0, requires Django<6.1",
-                                   ["test_discovery.py", "test_discovery_quality.py"])},
+    "6.1": {
+        "django-celery-beat": (
+            "its newest release, 2.9.0, requires Django<6.1",
+            ["test_discovery.py", "test_discovery_quality.py"],
+        )
+    },
 }
 
 nox.options.reuse_existing_virtualenvs = True
@@ -94,8 +108,9 @@ def _install(session, django):
     path.write_text(requirements)
     session.install("--quiet", "--upgrade", "pip")
     session.install("--quiet", "-r", str(path))
-    session.install("--quiet", "--no-deps", "-e", str(ROOT / "host-python"),
-                    env={"DJANGO_MCP_PREBUILT_WASM": str(WASM)})
+    session.install(
+        "--quiet", "--no-deps", "-e", str(ROOT / "host-python"), env={"DJANGO_MCP_PREBUILT_WASM": str(WASM)}
+    )
     stamp.write_text(want)
 
 
@@ -111,8 +126,9 @@ def _pytest(session, django, arguments):
 
 
 def _cells(tagged):
-    return [nox.param(python, django, id=f"django{django}", tags=[tag] if tagged else [])
-            for python, django, tag in CELLS]
+    return [
+        nox.param(python, django, id=f"django{django}", tags=[tag] if tagged else []) for python, django, tag in CELLS
+    ]
 
 
 @nox.session

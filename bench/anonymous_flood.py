@@ -46,8 +46,9 @@ from soak import DEMO, demo_env, free_port, manage, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 HOSTILE_BODY = b"\x01" * (4 * 1024 * 1024)
-RETRIEVE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": "get_library_book", "arguments": {"pk": 1}}}).encode()
+RETRIEVE = json.dumps(
+    {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_library_book", "arguments": {"pk": 1}}}
+).encode()
 REFUSAL = b'{"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Request body too large"}}'
 
 
@@ -55,8 +56,17 @@ async def refuse_at_once(scope, receive, send):
     """The floor's flood target: every request answered 413 before any of its body is read."""
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", b"%d" % len(REFUSAL)), (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(REFUSAL)),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": REFUSAL})
 
 
@@ -152,9 +162,23 @@ def cpu_seconds(pid):
 def serve(application, cwd, env, log, *options):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", application, "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", *options],
-        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            application,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *options,
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, process)
@@ -179,11 +203,14 @@ def main():
     parser.add_argument("--requests", type=int, default=200, help="authenticated retrieves per phase")
     parser.add_argument("--rounds", type=int, default=3, help="alone / flooded phase pairs")
     parser.add_argument("--flooders", type=int, default=2, help="threads posting hostile bodies")
-    parser.add_argument("--rate", type=float, default=0,
-                        help="hostile bodies per second in all; 0: as fast as they go")
+    parser.add_argument("--rate", type=float, default=0, help="hostile bodies per second in all; 0: as fast as they go")
     parser.add_argument("--nice", action="store_true", help="run the flood threads at nice 19")
-    parser.add_argument("--target", choices=("app", "floor"), default="app",
-                        help="flood the measured worker, or a separate process that refuses at once")
+    parser.add_argument(
+        "--target",
+        choices=("app", "floor"),
+        default="app",
+        help="flood the measured worker, or a separate process that refuses at once",
+    )
     parser.add_argument("--max-bodies", type=int, default=20000, help="hostile bodies per flooded phase, at most")
     args = parser.parse_args()
 
@@ -226,14 +253,22 @@ def main():
             stop(server)
     quiet, loud = summary(alone), summary(flooded)
     result = {
-        "alone": quiet, "flooded": loud,
-        "ratio_median": loud["median_ms"] / quiet["median_ms"], "ratio_p90": loud["p90_ms"] / quiet["p90_ms"],
-        "hostile_bodies": int(bodies), "hostile_per_second": bodies / flood_seconds,
-        "target_cpu_ms_per_body": 1000 * target_cpu / bodies, "flood_cpu_ms_per_body": 1000 * flood_cpu / bodies,
+        "alone": quiet,
+        "flooded": loud,
+        "ratio_median": loud["median_ms"] / quiet["median_ms"],
+        "ratio_p90": loud["p90_ms"] / quiet["p90_ms"],
+        "hostile_bodies": int(bodies),
+        "hostile_per_second": bodies / flood_seconds,
+        "target_cpu_ms_per_body": 1000 * target_cpu / bodies,
+        "flood_cpu_ms_per_body": 1000 * flood_cpu / bodies,
         "hostile_outcomes": {str(k): v for k, v in outcomes.items()},
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "requests_per_phase": args.requests, "rounds": args.rounds, "flooders": args.flooders,
-        "rate": args.rate, "nice": args.nice, "target": args.target,
+        "requests_per_phase": args.requests,
+        "rounds": args.rounds,
+        "flooders": args.flooders,
+        "rate": args.rate,
+        "nice": args.nice,
+        "target": args.target,
     }
     print(json.dumps(result, indent=2))
 

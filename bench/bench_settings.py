@@ -10,6 +10,8 @@ ROOT_URLCONF = "floor_urls"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"audit": {"class": "logging.FileHandler", "filename": os.path.join(os.environ["DEMO_MEDIA"] + "-audit.log")}},
+    "handlers": {
+        "audit": {"class": "logging.FileHandler", "filename": os.path.join(os.environ["DEMO_MEDIA"] + "-audit.log")}
+    },
     "loggers": {"django_mcp": {"handlers": ["audit"], "level": "INFO", "propagate": False}},
 }

@@ -43,8 +43,9 @@ def catalogue(project):
         }
 
         def manage(*args):
-            result = subprocess.run([sys.executable, "manage.py", *args], cwd=where, env=env,
-                                    capture_output=True, text=True, check=False)
+            result = subprocess.run(
+                [sys.executable, "manage.py", *args], cwd=where, env=env, capture_output=True, text=True, check=False
+            )
             if result.returncode != 0:
                 raise RuntimeError(f"{project}: manage.py {' '.join(args)} failed:\n{result.stderr}")
             return result.stdout
@@ -59,8 +60,12 @@ def sizes(project):
     report = catalogue(project)
     tools = report["tools"]
     largest = report["largest_tools"][0]
-    return {"tools": len(tools), "median": statistics.median(t["bytes"] for t in tools),
-            "largest": largest["bytes"], "largest_tool": largest["name"]}
+    return {
+        "tools": len(tools),
+        "median": statistics.median(t["bytes"] for t in tools),
+        "largest": largest["bytes"],
+        "largest_tool": largest["name"],
+    }
 
 
 def main():
@@ -72,8 +77,7 @@ def main():
         print(json.dumps(measured, indent=2))
         return
     for project, s in measured.items():
-        print(f"{project}: {s['tools']} tools, median {s['median']} B, "
-              f"largest {s['largest']} B ({s['largest_tool']})")
+        print(f"{project}: {s['tools']} tools, median {s['median']} B, largest {s['largest']} B ({s['largest_tool']})")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def setup(workdir):
-    os.environ.update(DJANGO_SETTINGS_MODULE="oauth_project.settings", DEMO_DB=str(workdir / "db.sqlite3"),
-                      DEMO_MEDIA=str(workdir / "media"), DEMO_DEBUG="0", DEMO_LOG_LEVEL="WARNING")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="oauth_project.settings",
+        DEMO_DB=str(workdir / "db.sqlite3"),
+        DEMO_MEDIA=str(workdir / "media"),
+        DEMO_DEBUG="0",
+        DEMO_LOG_LEVEL="WARNING",
+    )
     sys.path[:0] = [str(ROOT / "tests" / "python"), str(ROOT / "demo")]
     import django
 
@@ -45,11 +50,21 @@ def setup(workdir):
     user = User.objects.create_user("bench", password="x")
     key, secret = MCPAPIKey.objects.create_key(user, name="bench")
     application = Application.objects.create(
-        name="bench", client_type="public", authorization_grant_type="authorization-code",
-        redirect_uris="http://127.0.0.1/callback", registration_source="dcr")
+        name="bench",
+        client_type="public",
+        authorization_grant_type="authorization-code",
+        redirect_uris="http://127.0.0.1/callback",
+        registration_source="dcr",
+    )
     token = "bench-access-token-0123456789abcdef"
-    AccessToken.objects.create(user=user, application=application, token=token, scope="mcp:read mcp:write",
-                               expires=timezone.now() + datetime.timedelta(days=1), resource=["http://testserver/mcp"])
+    AccessToken.objects.create(
+        user=user,
+        application=application,
+        token=token,
+        scope="mcp:read mcp:write",
+        expires=timezone.now() + datetime.timedelta(days=1),
+        resource=["http://testserver/mcp"],
+    )
     return f"Bearer {key.key_id}.{secret}", f"Bearer {token}"
 
 
@@ -88,9 +103,11 @@ def main():
     ratios = sorted(t / k for k, t in zip(keys, tokens))
     print(f"key check:        {key * 1e6:8.1f} µs (median of {options.rounds} rounds of {options.calls})")
     print(f"token resolution: {token * 1e6:8.1f} µs")
-    print(f"ratio: {token / key:.2f}× (per round: median {statistics.median(ratios):.2f}, "
-          f"{ratios[0]:.2f}–{ratios[-1]:.2f}); the fastest rounds': {min(tokens) / min(keys):.2f}× "
-          f"({min(keys) * 1e6:.1f} and {min(tokens) * 1e6:.1f} µs); load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"ratio: {token / key:.2f}× (per round: median {statistics.median(ratios):.2f}, "
+        f"{ratios[0]:.2f}–{ratios[-1]:.2f}); the fastest rounds': {min(tokens) / min(keys):.2f}× "
+        f"({min(keys) * 1e6:.1f} and {min(tokens) * 1e6:.1f} µs); load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,15 +21,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "demo"), str(ROOT / "bench")]
 WORKDIR = Path(tempfile.mkdtemp(prefix="django-mcp-bench-"))
-os.environ.update({
-    "DJANGO_SETTINGS_MODULE": "bench_settings",
-    "DEMO_DB": str(WORKDIR / "db.sqlite3"),
-    "DEMO_MEDIA": str(WORKDIR / "media"),
-    "DEMO_DEBUG": "0",
-    "XDG_CACHE_HOME": str(WORKDIR / "cache"),
-    # tools/list is measured as a page of the catalogue (the tables before discovery existed).
-    "DEMO_MCP_DISCOVERY": "off",
-})
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "DEMO_DB": str(WORKDIR / "db.sqlite3"),
+        "DEMO_MEDIA": str(WORKDIR / "media"),
+        "DEMO_DEBUG": "0",
+        "XDG_CACHE_HOME": str(WORKDIR / "cache"),
+        # tools/list is measured as a page of the catalogue (the tables before discovery existed).
+        "DEMO_MCP_DISCOVERY": "off",
+    }
+)
 
 
 def timed(fn, iterations, warmup=20):
@@ -88,7 +90,10 @@ def main():
     call_command("demo_seed", verbosity=0)
     out = subprocess.run(
         [sys.executable, str(ROOT / "demo" / "manage.py"), "mcp_key", "create", "alice", "--name", "bench"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}, capture_output=True, text=True, check=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     credential = out.stdout.strip()
     client = Client()
@@ -112,20 +117,38 @@ def main():
     operations = [
         ("initialize", lambda: rpc("initialize", {"protocolVersion": "2025-11-25"}), "ping/"),
         ("tools/list", lambda: rpc("tools/list"), "ping/"),
-        ("admin list, 50 rows", lambda: rpc("tools/call", {"name": "list_library_book", "arguments": {"page_size": 50}}),
-         "books/?page_size=50"),
+        (
+            "admin list, 50 rows",
+            lambda: rpc("tools/call", {"name": "list_library_book", "arguments": {"page_size": 50}}),
+            "books/?page_size=50",
+        ),
         ("retrieve", lambda: rpc("tools/call", {"name": "get_library_book", "arguments": {"pk": 7}}), "books/7/"),
     ]
-    print("floor: a bare view doing the same ORM work; floor+auth: the same view authenticating the key first, with the ORM")
-    print(f"{'operation':<22}{'ours':>9}{'p95':>9}{'floor':>9}{'p95':>9}{'ratio':>7}{'floor+auth':>12}{'p95':>9}{'ratio':>7}")
+    print(
+        "floor: a bare view doing the same ORM work; floor+auth: the same view authenticating the key first, with the ORM"  # noqa: E501
+    )
+    print(
+        f"{'operation':<22}{'ours':>9}{'p95':>9}{'floor':>9}{'p95':>9}{'ratio':>7}{'floor+auth':>12}{'p95':>9}{'ratio':>7}"
+    )
     results = {}
     for name, ours, path in operations:
         (om, op), (fm, fp), (am, ap) = interleaved(
-            [ours, lambda: get(f"/floor/{path}"), lambda: get(f"/floor-auth/{path}", **auth)], n)
-        results[name] = {"ours_ms": om * 1e3, "ours_p95_ms": op * 1e3, "floor_ms": fm * 1e3, "floor_p95_ms": fp * 1e3,
-                         "floor_auth_ms": am * 1e3, "floor_auth_p95_ms": ap * 1e3, "ratio": om / fm, "ratio_auth": om / am}
-        print(f"{name:<22}{om*1e3:>7.2f}ms{op*1e3:>7.2f}ms{fm*1e3:>7.2f}ms{fp*1e3:>7.2f}ms{om/fm:>7.2f}"
-              f"{am*1e3:>10.2f}ms{ap*1e3:>7.2f}ms{om/am:>7.2f}")
+            [ours, lambda: get(f"/floor/{path}"), lambda: get(f"/floor-auth/{path}", **auth)], n
+        )
+        results[name] = {
+            "ours_ms": om * 1e3,
+            "ours_p95_ms": op * 1e3,
+            "floor_ms": fm * 1e3,
+            "floor_p95_ms": fp * 1e3,
+            "floor_auth_ms": am * 1e3,
+            "floor_auth_p95_ms": ap * 1e3,
+            "ratio": om / fm,
+            "ratio_auth": om / am,
+        }
+        print(
+            f"{name:<22}{om * 1e3:>7.2f}ms{op * 1e3:>7.2f}ms{fm * 1e3:>7.2f}ms{fp * 1e3:>7.2f}ms{om / fm:>7.2f}"
+            f"{am * 1e3:>10.2f}ms{ap * 1e3:>7.2f}ms{om / am:>7.2f}"
+        )
 
     # DRF: the demo's BookViewSet through MCP against the same view called directly over the
     # same client (session-authenticated: one query for the user, as the key costs ours).
@@ -140,17 +163,28 @@ def main():
         return response
 
     drf_operations = [
-        ("DRF list, 50 rows", lambda: rpc("tools/call", {"name": "list_api_book", "arguments": {"page_size": 50}}),
-         "/api/books/?size=50"),
-        ("DRF retrieve", lambda: rpc("tools/call", {"name": "get_api_book", "arguments": {"path": {"pk": 7}}}),
-         "/api/books/7/"),
+        (
+            "DRF list, 50 rows",
+            lambda: rpc("tools/call", {"name": "list_api_book", "arguments": {"page_size": 50}}),
+            "/api/books/?size=50",
+        ),
+        (
+            "DRF retrieve",
+            lambda: rpc("tools/call", {"name": "get_api_book", "arguments": {"path": {"pk": 7}}}),
+            "/api/books/7/",
+        ),
     ]
     print(f"\n{'operation':<22}{'ours':>9}{'p95':>9}{'DRF view':>10}{'p95':>9}{'ratio':>7}")
     for name, ours, path in drf_operations:
         (om, op), (dm, dp) = interleaved([ours, lambda: drf_get(path)], n)
-        results[name] = {"ours_ms": om * 1e3, "ours_p95_ms": op * 1e3, "drf_view_ms": dm * 1e3,
-                         "drf_view_p95_ms": dp * 1e3, "ratio": om / dm}
-        print(f"{name:<22}{om*1e3:>7.2f}ms{op*1e3:>7.2f}ms{dm*1e3:>8.2f}ms{dp*1e3:>7.2f}ms{om/dm:>7.2f}")
+        results[name] = {
+            "ours_ms": om * 1e3,
+            "ours_p95_ms": op * 1e3,
+            "drf_view_ms": dm * 1e3,
+            "drf_view_p95_ms": dp * 1e3,
+            "ratio": om / dm,
+        }
+        print(f"{name:<22}{om * 1e3:>7.2f}ms{op * 1e3:>7.2f}ms{dm * 1e3:>8.2f}ms{dp * 1e3:>7.2f}ms{om / dm:>7.2f}")
 
     key_check, _ = timed(lambda: authenticate_credential(credential), n)
     instance = EngineInstance(state.get_runtime().compiled, state.get_runtime().facts_json())
@@ -158,8 +192,8 @@ def main():
     crossing, _ = timed(lambda: instance.step(ping), n * 10)
     results["key_verification_us"] = key_check * 1e6
     results["engine_step_ping_us"] = crossing * 1e6
-    print(f"\nkey verification (incl. its one query): {key_check*1e6:.0f} µs")
-    print(f"one engine step (ping, JSON in and out): {crossing*1e6:.1f} µs")
+    print(f"\nkey verification (incl. its one query): {key_check * 1e6:.0f} µs")
+    print(f"one engine step (ping, JSON in and out): {crossing * 1e6:.1f} µs")
 
     import shutil
 

@@ -37,8 +37,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo"
 #: Relative weights of the operations in the mix.
 MIX = {
-    "initialize": 1, "tools/list": 2, "admin list": 4, "admin retrieve": 4, "admin create+update+delete": 1,
-    "admin update": 1, "search": 2, "resources/read": 2, "resources/read file": 1, "prompts/get": 1,
+    "initialize": 1,
+    "tools/list": 2,
+    "admin list": 4,
+    "admin retrieve": 4,
+    "admin create+update+delete": 1,
+    "admin update": 1,
+    "search": 2,
+    "resources/read": 2,
+    "resources/read file": 1,
+    "prompts/get": 1,
 }
 KEPT_ERRORS = 20
 
@@ -63,8 +71,9 @@ def demo_env(workdir):
 
 
 def manage(env, *args):
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=DEMO, env=env, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=DEMO, env=env, capture_output=True, text=True, check=True
+    )
     return done.stdout.strip()
 
 
@@ -94,7 +103,7 @@ def children(pid):
         except OSError:
             continue
         # The command name is in parentheses and may hold spaces: the ppid follows the last ")".
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[1]) == pid:
             found.append(int(entry))
     return found
@@ -175,8 +184,11 @@ class Client:
     def __init__(self, url, credential, seed, stats):
         parts = urlsplit(url)
         self.host, self.port, self.path = parts.hostname, parts.port, parts.path
-        self.headers = {"Content-Type": "application/json", "Accept": "application/json",
-                        "Authorization": f"Bearer {credential}"}
+        self.headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Authorization": f"Bearer {credential}",
+        }
         self.random = random.Random(seed)
         self.seed = seed
         self.stats = stats
@@ -218,8 +230,10 @@ class Client:
     def run_one(self, operation):
         r = self.random
         if operation == "initialize":
-            self.post("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
-                                     "clientInfo": {"name": "soak", "version": "1"}})
+            self.post(
+                "initialize",
+                {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "soak", "version": "1"}},
+            )
         elif operation == "tools/list":
             self.post("tools/list", {})
         elif operation == "admin list":
@@ -244,15 +258,22 @@ class Client:
             pk = r.randint(1, 60)
             self.call("update_library_book", {"pk": pk, "fields": {"summary": f"soak {self.seed} {self.ids}"}})
         elif operation == "search":
-            self.call("search_library_book", {"q": r.choice(["the", "volume", "compilers", "a"]),
-                                              "page_size": r.choice([5, 20])})
+            self.call(
+                "search_library_book",
+                {"q": r.choice(["the", "volume", "compilers", "a"]), "page_size": r.choice([5, 20])},
+            )
         elif operation == "resources/read":
             self.post("resources/read", {"uri": f"django-mcp://model/library.Book/{r.randint(1, 60)}"})
         elif operation == "resources/read file":
             self.post("resources/read", {"uri": f"django-mcp://field/library.Book/{r.choice(self.covered)}/cover"})
         elif operation == "prompts/get":
-            self.post("prompts/get", {"name": "mark_published_library_book",
-                                      "arguments": {"pks": f"{r.randint(1, 60)}, {r.randint(1, 60)}"}})
+            self.post(
+                "prompts/get",
+                {
+                    "name": "mark_published_library_book",
+                    "arguments": {"pks": f"{r.randint(1, 60)}, {r.randint(1, 60)}"},
+                },
+            )
         else:
             raise ValueError(operation)
 
@@ -284,10 +305,13 @@ def main():
     parser.add_argument("--warmup", type=float, default=30, help="seconds before the warm-up RSS is taken")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, help="JSON results (default: soak.json in the scratch directory)")
-    parser.add_argument("--sqlite-deferred", action="store_true",
-                        help="keep SQLite's default deferred transactions: two workers' concurrent writes then fail "
-                             "with 'database is locked' (by default the run uses IMMEDIATE ones, as a multi-process "
-                             "SQLite deployment should)")
+    parser.add_argument(
+        "--sqlite-deferred",
+        action="store_true",
+        help="keep SQLite's default deferred transactions: two workers' concurrent writes then fail "
+        "with 'database is locked' (by default the run uses IMMEDIATE ones, as a multi-process "
+        "SQLite deployment should)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="django-mcp-soak-"))
@@ -298,8 +322,12 @@ def main():
     # worker's lock and fails at once with "database is locked".
     (workdir / "soak_settings.py").write_text(
         "from demo_project.settings import *  # noqa: F401,F403\n"
-        + ("" if args.sqlite_deferred else
-           'DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}\n'))
+        + (
+            ""
+            if args.sqlite_deferred
+            else 'DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}\n'
+        )
+    )
     env["DJANGO_SETTINGS_MODULE"] = "soak_settings"
     env["PYTHONPATH"] = os.pathsep.join([str(workdir), env["PYTHONPATH"]])
     print(f"scratch directory: {workdir}")
@@ -310,9 +338,24 @@ def main():
     port = free_port()
     log = open(workdir / "server.log", "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "demo_project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--log-level", "warning"],
-        cwd=DEMO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "demo_project.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=DEMO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     seen_workers = set()
     try:
@@ -358,13 +401,20 @@ def main():
                 seen_workers.update(pids)
                 with stats.lock:
                     done, errors = sum(stats.requests.values()), stats.errors
-                sample = {"t": round(now, 1), "requests": done, "errors": errors,
-                          "rss_kib": {str(pid): rss_kib(pid) for pid in pids}}
+                sample = {
+                    "t": round(now, 1),
+                    "requests": done,
+                    "errors": errors,
+                    "rss_kib": {str(pid): rss_kib(pid) for pid in pids},
+                }
                 samples.append(sample)
                 total = sum(v for v in sample["rss_kib"].values() if v)
-                print(f"  t={now:6.0f}s requests={done:7d} errors={errors:5d} "
-                      f"rss={' '.join(f'{p}:{v / 1024:.1f}MiB' for p, v in sample['rss_kib'].items() if v)} "
-                      f"total={total / 1024:.1f}MiB", flush=True)
+                print(
+                    f"  t={now:6.0f}s requests={done:7d} errors={errors:5d} "
+                    f"rss={' '.join(f'{p}:{v / 1024:.1f}MiB' for p, v in sample['rss_kib'].items() if v)} "
+                    f"total={total / 1024:.1f}MiB",
+                    flush=True,
+                )
                 time.sleep(min(args.interval, max(0.0, deadline - time.monotonic())))
         except KeyboardInterrupt:
             print("interrupted: stopping the clients")
@@ -374,8 +424,14 @@ def main():
                 thread.join(timeout=90)
         elapsed = time.monotonic() - begin
         final_pids = workers(server.pid)
-        samples.append({"t": round(elapsed, 1), "requests": sum(stats.requests.values()), "errors": stats.errors,
-                        "rss_kib": {str(pid): rss_kib(pid) for pid in final_pids}})
+        samples.append(
+            {
+                "t": round(elapsed, 1),
+                "requests": sum(stats.requests.values()),
+                "errors": stats.errors,
+                "rss_kib": {str(pid): rss_kib(pid) for pid in final_pids},
+            }
+        )
     finally:
         stop_server(server, seen_workers)
         log.close()
@@ -394,25 +450,40 @@ def summarise(args, stats, samples, elapsed, started_workers, seen_workers):
         points = [(s["t"], s["rss_kib"][pid]) for s in after_warmup if s["rss_kib"].get(pid)]
         if not points:
             continue
-        per_worker[pid] = {"rss_warm_mib": round(points[0][1] / 1024, 1), "rss_end_mib": round(points[-1][1] / 1024, 1),
-                           "rss_max_mib": round(max(v for _t, v in points) / 1024, 1),
-                           "slope_kib_per_min": _rounded(slope_per_minute(points))}
+        per_worker[pid] = {
+            "rss_warm_mib": round(points[0][1] / 1024, 1),
+            "rss_end_mib": round(points[-1][1] / 1024, 1),
+            "rss_max_mib": round(max(v for _t, v in points) / 1024, 1),
+            "slope_kib_per_min": _rounded(slope_per_minute(points)),
+        }
     totals = [(s["t"], sum(v for v in s["rss_kib"].values() if v)) for s in after_warmup]
-    latency = {op: {"count": len(values), "p50_ms": round(statistics.median(values) * 1e3, 1),
-                    "p95_ms": round(sorted(values)[max(0, int(len(values) * 0.95) - 1)] * 1e3, 1)}
-               for op, values in sorted(stats.latencies.items())}
+    latency = {
+        op: {
+            "count": len(values),
+            "p50_ms": round(statistics.median(values) * 1e3, 1),
+            "p95_ms": round(sorted(values)[max(0, int(len(values) * 0.95) - 1)] * 1e3, 1),
+        }
+        for op, values in sorted(stats.latencies.items())
+    }
     requests = sum(stats.requests.values())
     return {
-        "duration_s": round(elapsed, 1), "concurrency": args.concurrency, "workers": args.workers,
+        "duration_s": round(elapsed, 1),
+        "concurrency": args.concurrency,
+        "workers": args.workers,
         "sqlite_transactions": "deferred" if args.sqlite_deferred else "immediate",
-        "requests": requests, "requests_per_s": round(requests / elapsed, 1) if elapsed else None,
+        "requests": requests,
+        "requests_per_s": round(requests / elapsed, 1) if elapsed else None,
         "http_requests": stats.http_requests,
-        "errors": stats.errors, "error_kinds": stats.error_kinds, "per_operation": stats.requests,
-        "latency": latency, "rss_per_worker": per_worker,
+        "errors": stats.errors,
+        "error_kinds": stats.error_kinds,
+        "per_operation": stats.requests,
+        "latency": latency,
+        "rss_per_worker": per_worker,
         "rss_total_warm_mib": round(totals[0][1] / 1024, 1) if totals else None,
         "rss_total_end_mib": round(totals[-1][1] / 1024, 1) if totals else None,
         "rss_total_slope_kib_per_min": _rounded(slope_per_minute(totals)),
-        "worker_pids_at_start": started_workers, "worker_pids_seen": sorted(seen_workers),
+        "worker_pids_at_start": started_workers,
+        "worker_pids_seen": sorted(seen_workers),
         "worker_restarts": len(seen_workers - set(started_workers)),
     }
 
@@ -423,16 +494,22 @@ def _rounded(value):
 
 def print_summary(summary):
     print("\nsummary")
-    print(f"  {summary['requests']} operations ({summary['http_requests']} HTTP requests) in {summary['duration_s']} s "
-          f"({summary['requests_per_s']} operations/s), concurrency {summary['concurrency']}, {summary['workers']} workers, "
-          f"SQLite transactions {summary['sqlite_transactions']}")
+    print(
+        f"  {summary['requests']} operations ({summary['http_requests']} HTTP requests) in {summary['duration_s']} s "
+        f"({summary['requests_per_s']} operations/s), concurrency {summary['concurrency']}, {summary['workers']} workers, "  # noqa: E501
+        f"SQLite transactions {summary['sqlite_transactions']}"
+    )
     print(f"  errors: {summary['errors']} {summary['error_kinds'] or ''}")
     print(f"  worker restarts: {summary['worker_restarts']}")
     for pid, worker in summary["rss_per_worker"].items():
-        print(f"  worker {pid}: RSS {worker['rss_warm_mib']} MiB after warm-up -> {worker['rss_end_mib']} MiB at the "
-              f"end (max {worker['rss_max_mib']}), slope {worker['slope_kib_per_min']} KiB/min")
-    print(f"  all workers: {summary['rss_total_warm_mib']} -> {summary['rss_total_end_mib']} MiB, "
-          f"slope {summary['rss_total_slope_kib_per_min']} KiB/min")
+        print(
+            f"  worker {pid}: RSS {worker['rss_warm_mib']} MiB after warm-up -> {worker['rss_end_mib']} MiB at the "
+            f"end (max {worker['rss_max_mib']}), slope {worker['slope_kib_per_min']} KiB/min"
+        )
+    print(
+        f"  all workers: {summary['rss_total_warm_mib']} -> {summary['rss_total_end_mib']} MiB, "
+        f"slope {summary['rss_total_slope_kib_per_min']} KiB/min"
+    )
     print(f"  {'operation':<28}{'count':>8}{'p50':>9}{'p95':>9}")
     for op, lat in summary["latency"].items():
         print(f"  {op:<28}{lat['count']:>8}{lat['p50_ms']:>7.1f}ms{lat['p95_ms']:>7.1f}ms")

@@ -24,14 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "demo"), str(ROOT / "bench")]
 WORKDIR = Path(tempfile.mkdtemp(prefix="django-mcp-bench-telemetry-"))
-os.environ.update({
-    "DJANGO_SETTINGS_MODULE": "bench_settings",
-    "DEMO_DB": str(WORKDIR / "db.sqlite3"),
-    "DEMO_MEDIA": str(WORKDIR / "media"),
-    "DEMO_DEBUG": "0",
-    "XDG_CACHE_HOME": str(WORKDIR / "cache"),
-    "DEMO_MCP_DISCOVERY": "off",
-})
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "DEMO_DB": str(WORKDIR / "db.sqlite3"),
+        "DEMO_MEDIA": str(WORKDIR / "media"),
+        "DEMO_DEBUG": "0",
+        "XDG_CACHE_HOME": str(WORKDIR / "cache"),
+        "DEMO_MCP_DISCOVERY": "off",
+    }
+)
 
 CONFIGURATIONS = {
     "off": ({"opentelemetry": False, "prometheus": False}, None),
@@ -72,7 +74,10 @@ def main():
     call_command("demo_seed", verbosity=0)
     out = subprocess.run(
         [sys.executable, str(ROOT / "demo" / "manage.py"), "mcp_key", "create", "alice", "--name", "bench"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}, capture_output=True, text=True, check=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     client = Client()
     auth = {"HTTP_AUTHORIZATION": f"Bearer {out.stdout.strip()}"}
@@ -98,7 +103,7 @@ def main():
         for i in range(args.iterations + 20):  # the first 20 warm up
             # Each call starts the turn at the next configuration: no configuration always
             # follows the same one (the garbage collector's rhythm would favour some).
-            for name in names[i % len(names):] + names[:i % len(names)]:
+            for name in names[i % len(names) :] + names[: i % len(names)]:
                 telemetry._sinks, tracing.tracer = switched[name], tracers[CONFIGURATIONS[name][1]]
                 start, cpu = time.perf_counter(), time.thread_time()
                 call(params)
@@ -108,8 +113,9 @@ def main():
 
     print("median wall time and median CPU time of this thread (the steadier on a shared machine),")
     print("each with its ratio to telemetry off and the time added")
-    print(f"{'operation':<22}{'configuration':<24}{'wall':>10}{'ratio':>7}{'added':>9}"
-          f"{'CPU':>10}{'ratio':>7}{'added':>9}")
+    print(
+        f"{'operation':<22}{'configuration':<24}{'wall':>10}{'ratio':>7}{'added':>9}{'CPU':>10}{'ratio':>7}{'added':>9}"
+    )
     for op in operations:
         floors = [statistics.median(s[k] for s in samples[(op, "off")]) for k in (0, 1)]
         for name in CONFIGURATIONS:
@@ -118,6 +124,7 @@ def main():
                 median = statistics.median(s[k] for s in samples[(op, name)])
                 row += f"{median * 1e3:>8.3f}ms{median / floor:>7.3f}{(median - floor) * 1e6:>7.0f}us"
             print(row)
+
 
 if __name__ == "__main__":
     main()

@@ -17,10 +17,14 @@ PREBUILT = "or set DJANGO_MCP_PREBUILT_WASM to a built engine.wasm"
 
 # One sentence each, and no traceback: the build stops where the fix is obvious, not deep
 # inside cargo with "can't find crate for `std`".
-NO_CARGO = (f"Building django-mcp-framework from source needs Rust, and cargo is not on PATH: install it "
-            f"from https://rustup.rs and run `rustup target add {TARGET}`, {PREBUILT}.")
-NO_RUSTUP = (f"The Rust on PATH has no standard library for {TARGET} and no rustup to add it: install "
-             f"Rust from https://rustup.rs and run `rustup target add {TARGET}`, {PREBUILT}.")
+NO_CARGO = (
+    f"Building django-mcp-framework from source needs Rust, and cargo is not on PATH: install it "
+    f"from https://rustup.rs and run `rustup target add {TARGET}`, {PREBUILT}."
+)
+NO_RUSTUP = (
+    f"The Rust on PATH has no standard library for {TARGET} and no rustup to add it: install "
+    f"Rust from https://rustup.rs and run `rustup target add {TARGET}`, {PREBUILT}."
+)
 RUSTUP_FAILED = f"`rustup target add {TARGET}` failed (its error is above): run it yourself, {PREBUILT}."
 
 
@@ -78,8 +82,9 @@ def has_wasm_std(workspace: Path) -> bool:
     """Whether the rustc cargo will use (the toolchain selected in `workspace`, with rustup)
     has the target's standard library: its sysroot holds one directory per installed target."""
     try:
-        sysroot = subprocess.run([os.environ.get("RUSTC", "rustc"), "--print", "sysroot"], cwd=workspace,
-                                 capture_output=True, text=True)
+        sysroot = subprocess.run(
+            [os.environ.get("RUSTC", "rustc"), "--print", "sysroot"], cwd=workspace, capture_output=True, text=True
+        )
     except OSError:  # no rustc: rustup can still add the target, or the message says what to do
         return False
     if sysroot.returncode != 0:

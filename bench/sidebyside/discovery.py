@@ -102,8 +102,10 @@ def measure(n: int, args, python: Path, work: Path) -> dict:
     # the model the query names: one in the middle, not the measured one
     target = info["models"][len(info["models"]) // 2]
     query = QUERY.format(lower=target.lower())
-    servers = {"floor": sidebyside.Server("floor", site, proj_work, with_mcp=False),
-               "ours": sidebyside.Server("ours", site, proj_work)}
+    servers = {
+        "floor": sidebyside.Server("floor", site, proj_work, with_mcp=False),
+        "ours": sidebyside.Server("ours", site, proj_work),
+    }
     out = {"models": n, "query": query, "target_model": target}
     try:
         for server in servers.values():
@@ -113,14 +115,27 @@ def measure(n: int, args, python: Path, work: Path) -> dict:
         mcp_headers = servers["ours"].headers
 
         def raw(server, path, body, headers):
-            return server.port, loadgen.build_request("POST", path, json.dumps(body).encode(), headers, "127.0.0.1", server.port)
+            return server.port, loadgen.build_request(
+                "POST", path, json.dumps(body).encode(), headers, "127.0.0.1", server.port
+            )
 
         requests = {
             OPS[0]: raw(servers["floor"], "/floor/auth/ping/", {}, floor_headers),
             OPS[1]: raw(servers["ours"], "/floor/auth/ping/", {}, floor_headers),
-            OPS[2]: raw(servers["ours"], "/mcp/", {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
-                "name": "find_tools", "arguments": {"query": query, "limit": 10}}}, mcp_headers),
-            OPS[3]: raw(servers["ours"], "/mcp/", {"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": {}}, mcp_headers),
+            OPS[2]: raw(
+                servers["ours"],
+                "/mcp/",
+                {
+                    "jsonrpc": "2.0",
+                    "id": 7,
+                    "method": "tools/call",
+                    "params": {"name": "find_tools", "arguments": {"query": query, "limit": 10}},
+                },
+                mcp_headers,
+            ),
+            OPS[3]: raw(
+                servers["ours"], "/mcp/", {"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": {}}, mcp_headers
+            ),
         }
         latencies, replies = asyncio.run(interleaved(requests, args.rounds, args.warmup, args.budget))
         out["rss_mb"] = {kind: server.rss() for kind, server in servers.items()}
@@ -149,22 +164,31 @@ def measure(n: int, args, python: Path, work: Path) -> dict:
 
 def render(results: dict) -> str:
     m = results["machine"]
-    lines = [f"# Discovery over HTTP ({results['started']}, commit {m.get('commit', '?')})", "",
-             f"load average at start {tuple(round(x, 2) for x in m['load_average'])}, at end "
-             f"{tuple(round(x, 2) for x in results['load_average_end'])}; {m['cpus']} CPUs", ""]
+    lines = [
+        f"# Discovery over HTTP ({results['started']}, commit {m.get('commit', '?')})",
+        "",
+        f"load average at start {tuple(round(x, 2) for x in m['load_average'])}, at end "
+        f"{tuple(round(x, 2) for x in results['load_average_end'])}; {m['cpus']} CPUs",
+        "",
+    ]
     for n, size in results["sizes"].items():
-        lines += [f"## N = {n}: query {size['query']!r}; top: {', '.join(size['find_tools_top'][:3])}; "
-                  f"tools/list lists {', '.join(size['tools_list_names'])}", "",
-                  "| request | n | median | p90 | × ping floor (median / p90) | beyond the floor (median) | × same-server ping | bytes |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## N = {n}: query {size['query']!r}; top: {', '.join(size['find_tools_top'][:3])}; "
+            f"tools/list lists {', '.join(size['tools_list_names'])}",
+            "",
+            "| request | n | median | p90 | × ping floor (median / p90) | beyond the floor (median) | × same-server ping | bytes |",  # noqa: E501
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for op, row in size["ops"].items():
             ratio = same = beyond = ""
             if "ratio_median" in row:
                 ratio = f"**{row['ratio_median']:.2f}× / {row['ratio_p90']:.2f}×**"
                 beyond = f"+{row['beyond_floor_median_ms']:.2f} ms"
                 same = f"{row['ratio_median_same_server']:.2f}× / {row['ratio_p90_same_server']:.2f}×"
-            lines.append(f"| {op} | {row['n']} | {row['median_ms']:.2f} ms | {row['p90_ms']:.2f} ms | {ratio} | {beyond} | {same} "
-                         f"| {size['bytes'][op]} |")
+            lines.append(
+                f"| {op} | {row['n']} | {row['median_ms']:.2f} ms | {row['p90_ms']:.2f} ms | {ratio} | {beyond} | {same} "  # noqa: E501
+                f"| {size['bytes'][op]} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -186,15 +210,24 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="django-mcp-discovery-"))
     settings = {k: v for k, v in vars(args).items() if k in ("rows", "rounds", "warmup", "budget")}
-    results = {"machine": sidebyside.machine(), "settings": settings,
-               "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "sizes": {}}
+    results = {
+        "machine": sidebyside.machine(),
+        "settings": settings,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "sizes": {},
+    }
     try:
         for n in (int(s) for s in args.sizes.split(",")):
             results["sizes"][str(n)] = measure(n, args, python, work)
             row = results["sizes"][str(n)]["ops"]
-            sidebyside.log(f"N = {n}: " + ", ".join(
-                f"{op} {r['median_ms']:.2f} ms" + (f" ({r['ratio_median']:.2f}× / p90 {r['ratio_p90']:.2f}×)" if "ratio_median" in r else "")
-                for op, r in row.items()))
+            sidebyside.log(
+                f"N = {n}: "
+                + ", ".join(
+                    f"{op} {r['median_ms']:.2f} ms"
+                    + (f" ({r['ratio_median']:.2f}× / p90 {r['ratio_p90']:.2f}×)" if "ratio_median" in r else "")
+                    for op, r in row.items()
+                )
+            )
     finally:
         for proc in list(sidebyside._children):
             if proc.poll() is None:

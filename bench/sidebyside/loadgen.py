@@ -77,11 +77,19 @@ def build_request(method: str, path: str, body: bytes | None, headers: dict, hos
 
 def summarise(latencies: list[float], errors: int, elapsed: float, total: int) -> dict:
     ordered = sorted(latencies)
-    out = {"requests": total, "errors": errors, "seconds": elapsed,
-           "throughput_rps": (len(ordered) / elapsed) if elapsed > 0 else 0.0}
+    out = {
+        "requests": total,
+        "errors": errors,
+        "seconds": elapsed,
+        "throughput_rps": (len(ordered) / elapsed) if elapsed > 0 else 0.0,
+    }
     if ordered:
-        out.update({"median_ms": statistics.median(ordered) * 1e3,
-                    "p95_ms": ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1e3})
+        out.update(
+            {
+                "median_ms": statistics.median(ordered) * 1e3,
+                "p95_ms": ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1e3,
+            }
+        )
     return out
 
 
@@ -119,8 +127,19 @@ async def _run(host, port, raw, total, concurrency, timeout, first_error, budget
     return latencies, errors[0], time.perf_counter() - started
 
 
-def run(host: str, port: int, method: str, path: str, body: bytes | None, headers: dict, *,
-        total: int, concurrency: int, timeout: float = 120.0, budget: float | None = None) -> dict:
+def run(
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict,
+    *,
+    total: int,
+    concurrency: int,
+    timeout: float = 120.0,
+    budget: float | None = None,
+) -> dict:
     """Send `total` requests with `concurrency` connections; latencies, throughput, errors.
     With a `budget` (seconds), no worker starts a request after it (each sends at least one)."""
     raw = build_request(method, path, body, headers, host, port)
@@ -133,13 +152,16 @@ def run(host: str, port: int, method: str, path: str, body: bytes | None, header
     return out
 
 
-def once(host: str, port: int, method: str, path: str, body: bytes | None, headers: dict,
-         timeout: float = 120.0) -> tuple[int, dict, bytes]:
+def once(
+    host: str, port: int, method: str, path: str, body: bytes | None, headers: dict, timeout: float = 120.0
+) -> tuple[int, dict, bytes]:
     """One request on its own connection (set-up, readiness probes)."""
+
     async def go():
         conn = Connection(host, port)
         try:
             return await asyncio.wait_for(conn.request(build_request(method, path, body, headers, host, port)), timeout)
         finally:
             conn.close()
+
     return asyncio.run(go())

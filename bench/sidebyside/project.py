@@ -26,7 +26,7 @@ from pathlib import Path
 
 STATUS = [("draft", "Draft"), ("review", "In review"), ("published", "Published"), ("archived", "Archived")]
 
-SETTINGS = '''\
+SETTINGS = """\
 import os
 
 BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -97,9 +97,9 @@ LOGGING = {
         "django": {"handlers": ["file"], "level": "WARNING", "propagate": False},
     },
 }
-'''
+"""
 
-URLS = '''\
+URLS = """\
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -113,18 +113,18 @@ urlpatterns = [
 ]
 if settings.WITH_MCP:
     urlpatterns.append(path("mcp/", include("django_mcp.urls")))
-'''
+"""
 
-ASGI = '''\
+ASGI = """\
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchproj.settings")
 application = get_asgi_application()
-'''
+"""
 
-MANAGE = '''\
+MANAGE = """\
 #!/usr/bin/env python
 import os
 import sys
@@ -134,18 +134,18 @@ if __name__ == "__main__":
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
-'''
+"""
 
-APPS = '''\
+APPS = """\
 from django.apps import AppConfig
 
 
 class GenConfig(AppConfig):
     name = "gen"
     default_auto_field = "django.db.models.BigAutoField"
-'''
+"""
 
-MODEL = '''
+MODEL = """
 
 class {name}(models.Model):
     name = models.CharField(max_length=100)
@@ -161,7 +161,7 @@ class {name}(models.Model):
 
     def __str__(self):
         return self.name
-'''
+"""
 
 MODELS_HEAD = '''\
 from django.conf import settings
@@ -177,7 +177,7 @@ class FloorToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
 '''
 
-ADMIN = '''\
+ADMIN = """\
 from django.apps import apps
 from django.contrib import admin
 
@@ -200,7 +200,7 @@ class ThingAdmin(admin.ModelAdmin):
 for model in apps.get_app_config("gen").get_models():
     if model is not FloorToken:
         admin.site.register(model, ThingAdmin)
-'''
+"""
 
 API_HEAD = '''\
 from rest_framework import authentication, exceptions, pagination, routers, serializers, viewsets

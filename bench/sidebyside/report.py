@@ -13,7 +13,11 @@ import json
 import sys
 
 INPROCESS_TARGETS = {
-    "retrieve": 1.3, "admin list, 50 rows": 1.5, "search, 50 rows": 1.5, "create": 1.3, "update": 1.3,
+    "retrieve": 1.3,
+    "admin list, 50 rows": 1.5,
+    "search, 50 rows": 1.5,
+    "create": 1.3,
+    "update": 1.3,
     "tools/list, one page": 2.0,
 }
 
@@ -46,7 +50,7 @@ def inprocess_table(size):
     ours = _get(size, "inprocess", "ours", "ops") or {}
     original = _get(size, "inprocess", "original", "ops") or {}
     lines = [
-        "| operation | floor: view + token | bare view | ORM alone | ours median | ours p95 | original median | original p95 | target |",
+        "| operation | floor: view + token | bare view | ORM alone | ours median | ours p95 | original median | original p95 | target |",  # noqa: E501
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for op, variants in ours.items():
@@ -56,7 +60,7 @@ def inprocess_table(size):
         floor = variants.get("floor_auth") or {}
         fm, fp = floor.get("median_ms"), floor.get("p95_ms")
         pkg = variants.get("pkg") or {}
-        orig = (original.get(op) or {})
+        orig = original.get(op) or {}
         if "error" in orig:
             om = op_ = None
             orig_cell = f"error: {orig['error'][:60]}"
@@ -69,15 +73,16 @@ def inprocess_table(size):
         target_cell = f"≤ {target}×" if target else ("≤ 100 ms at N = 500" if op == "tools/list, all pages" else "")
         lines.append(
             f"| {op} | {ms(fm)} (p95 {ms(fp)}) | {ms(_get(variants, 'floor', 'median_ms'))} | "
-            f"{ms(_get(variants, 'orm', 'median_ms'))} | **{ms(pkg.get('median_ms'))}{ratio(pkg.get('median_ms'), fm)}** | "
-            f"{ms(pkg.get('p95_ms'))}{ratio(pkg.get('p95_ms'), fp)} | {orig_cell} | {orig_p95} | {target_cell} |")
+            f"{ms(_get(variants, 'orm', 'median_ms'))} | **{ms(pkg.get('median_ms'))}{ratio(pkg.get('median_ms'), fm)}** | "  # noqa: E501
+            f"{ms(pkg.get('p95_ms'))}{ratio(pkg.get('p95_ms'), fp)} | {orig_cell} | {orig_p95} | {target_cell} |"
+        )
     return "\n".join(lines)
 
 
 def http_table(size):
     http = size.get("http") or {}
     lines = [
-        "| operation | conc. | floor req/s | floor median / p95 | ours req/s | ours median / p95 | ours errors | original req/s | original median / p95 | original errors |",
+        "| operation | conc. | floor req/s | floor median / p95 | ours req/s | ours median / p95 | ours errors | original req/s | original median / p95 | original errors |",  # noqa: E501
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for op, by_c in (http.get("ops") or {}).items():
@@ -101,8 +106,10 @@ def http_table(size):
                     return "–"
                 return f"{r['errors']}/{r['requests']}"
 
-            lines.append(f"| {op} | {c} | {rps(f)} | {lat(f)} | **{rps(o)}** | {lat(o)} | {errs(o)} | "
-                         f"{rps(g)} | {lat(g)} | {errs(g)} |")
+            lines.append(
+                f"| {op} | {c} | {rps(f)} | {lat(f)} | **{rps(o)}** | {lat(o)} | {errs(o)} | "
+                f"{rps(g)} | {lat(g)} | {errs(g)} |"
+            )
     return "\n".join(lines)
 
 
@@ -129,8 +136,14 @@ def targets(results):
                 if not f.get("throughput_rps"):
                     continue
                 r = o["throughput_rps"] / f["throughput_rps"]
-                rows.append((f"throughput ≥ 0.8× floor, 0 errors: {op}", f"N = {n}, c = {c}",
-                             f"{r:.2f}×, {o['errors']} errors", r >= 0.8 and o["errors"] == 0))
+                rows.append(
+                    (
+                        f"throughput ≥ 0.8× floor, 0 errors: {op}",
+                        f"N = {n}, c = {c}",
+                        f"{r:.2f}×, {o['errors']} errors",
+                        r >= 0.8 and o["errors"] == 0,
+                    )
+                )
     if largest is not None:
         size = sizes[largest]
         where = f"N = {largest}" + ("" if largest == "500" else " (largest measured; target is at N = 500)")
@@ -140,13 +153,22 @@ def targets(results):
         cold = _get(size, "cold_start", "ours", "median_s")
         if cold is not None:
             floor = _get(size, "cold_start", "floor", "median_s")
-            rows.append(("cold start ≤ 0.5 s (cached engine)", where,
-                         f"{cold:.2f} s (floor {floor:.2f} s)" if floor else f"{cold:.2f} s", cold <= 0.5))
+            rows.append(
+                (
+                    "cold start ≤ 0.5 s (cached engine)",
+                    where,
+                    f"{cold:.2f} s (floor {floor:.2f} s)" if floor else f"{cold:.2f} s",
+                    cold <= 0.5,
+                )
+            )
         rss = _get(size, "http", "rss_mb")
         if rss and _get(rss, "ours", "after_warmup") and _get(rss, "floor", "after_warmup"):
             delta = rss["ours"]["after_warmup"] - rss["floor"]["after_warmup"]
             rows.append(("RSS ≤ 30 MB above the floor", where, f"+{delta:.1f} MB", delta <= 30))
-    secret = [(_get(size, "inprocess", "ours", "key_verification", "secret_only", "median_ms"), n) for n, size in sizes.items()]
+    secret = [
+        (_get(size, "inprocess", "ours", "key_verification", "secret_only", "median_ms"), n)
+        for n, size in sizes.items()
+    ]
     secret = [(v, n) for v, n in secret if v is not None]
     if secret:
         value, n = min(secret)
@@ -160,20 +182,30 @@ def render(results):
     v = results.get("versions", {})
     out.append(f"# Side-by-side benchmark ({results.get('mode')} run, {results.get('started')})\n")
     load = m.get("load_average")
-    out.append(f"Machine: {m.get('cpu', '?')}, {m.get('cpus')} CPUs, load average at start "
-               f"{', '.join(f'{x:.1f}' for x in load) if load else '?'}"
-               + (f", at end {', '.join(f'{x:.1f}' for x in m['load_average_end'])}" if m.get("load_average_end") else "")
-               + f"; commit {m.get('commit', '?')}, engine.wasm {m.get('engine_wasm_sha256', '?')}.")
+    out.append(
+        f"Machine: {m.get('cpu', '?')}, {m.get('cpus')} CPUs, load average at start "
+        f"{', '.join(f'{x:.1f}' for x in load) if load else '?'}"
+        + (f", at end {', '.join(f'{x:.1f}' for x in m['load_average_end'])}" if m.get("load_average_end") else "")
+        + f"; commit {m.get('commit', '?')}, engine.wasm {m.get('engine_wasm_sha256', '?')}."
+    )
     ours_v, orig_v = v.get("ours") or {}, v.get("original") or {}
-    out.append(f"Python {ours_v.get('python')}, Django {ours_v.get('Django')}, DRF {ours_v.get('djangorestframework')}, "
-               f"uvicorn {ours_v.get('uvicorn')}, wasmtime {ours_v.get('wasmtime')}; original: "
-               + (f"django-mcp-framework {orig_v.get('django-mcp-framework')} with Django {orig_v.get('Django')}"
-                  if orig_v else "not measured") + ".")
+    out.append(
+        f"Python {ours_v.get('python')}, Django {ours_v.get('Django')}, DRF {ours_v.get('djangorestframework')}, "
+        f"uvicorn {ours_v.get('uvicorn')}, wasmtime {ours_v.get('wasmtime')}; original: "
+        + (
+            f"django-mcp-framework {orig_v.get('django-mcp-framework')} with Django {orig_v.get('Django')}"
+            if orig_v
+            else "not measured"
+        )
+        + "."
+    )
     s = results.get("settings", {})
-    out.append(f"Database: {results.get('database', 'sqlite')}. "
-               f"Rows in the measured model: {s.get('rows')}; rounds per operation: this package up to "
-               f"{s.get('iterations')}, the original up to {s.get('original_iterations')} (each of its requests "
-               f"pays a PBKDF2 key check); soft budget {s.get('budget')} s per operation.\n")
+    out.append(
+        f"Database: {results.get('database', 'sqlite')}. "
+        f"Rows in the measured model: {s.get('rows')}; rounds per operation: this package up to "
+        f"{s.get('iterations')}, the original up to {s.get('original_iterations')} (each of its requests "
+        f"pays a PBKDF2 key check); soft budget {s.get('budget')} s per operation.\n"
+    )
 
     out.append("## Targets (this package)\n")
     out.append("| target | where | measured | met |\n|---|---|---|---|")
@@ -185,33 +217,50 @@ def render(results):
         out.append(f"## N = {n} admin models ({size.get('drf_viewsets')} DRF ViewSets, {size.get('rows')} rows)\n")
         ours = _get(size, "inprocess", "ours") or {}
         orig = _get(size, "inprocess", "original") or {}
-        out.append(f"tools/list: this package {ours.get('tools')} tools in {ours.get('pages')} pages; "
-                   f"the original {orig.get('tools', '–')} tools in {orig.get('pages', '–')} pages.\n")
+        out.append(
+            f"tools/list: this package {ours.get('tools')} tools in {ours.get('pages')} pages; "
+            f"the original {orig.get('tools', '–')} tools in {orig.get('pages', '–')} pages.\n"
+        )
         out.append("### In process (Django test client; medians, ratio to the floor in brackets)\n")
         out.append(inprocess_table(size))
         kv = ours.get("key_verification") or {}
         okv = orig.get("key_verification") or {}
         lines = []
         if kv:
-            lines.append(f"Key verification, this package: {_get(kv, 'with_query', 'pkg', 'median_ms') * 1e3:.0f} µs with its "
-                         f"query (the floor's token lookup: {_get(kv, 'with_query', 'floor_auth', 'median_ms') * 1e3:.0f} µs), "
-                         f"{_get(kv, 'secret_only', 'median_ms') * 1e3:.1f} µs for the secret check alone")
+            lines.append(
+                f"Key verification, this package: {_get(kv, 'with_query', 'pkg', 'median_ms') * 1e3:.0f} µs with its "
+                f"query (the floor's token lookup: {_get(kv, 'with_query', 'floor_auth', 'median_ms') * 1e3:.0f} µs), "
+                f"{_get(kv, 'secret_only', 'median_ms') * 1e3:.1f} µs for the secret check alone"
+            )
         if okv:
-            lines.append(f"the original: {_get(okv, 'with_query', 'pkg', 'median_ms'):.0f} ms with its query, "
-                         f"{_get(okv, 'secret_only', 'median_ms'):.0f} ms for the secret check (PBKDF2)")
+            lines.append(
+                f"the original: {_get(okv, 'with_query', 'pkg', 'median_ms'):.0f} ms with its query, "
+                f"{_get(okv, 'secret_only', 'median_ms'):.0f} ms for the secret check (PBKDF2)"
+            )
         step = ours.get("engine_step_ping_us")
         if step:
-            lines.append(f"one engine step from Python (ping): {step['median_us']:.1f} µs (p95 {step['p95_us']:.1f} µs)")
+            lines.append(
+                f"one engine step from Python (ping): {step['median_us']:.1f} µs (p95 {step['p95_us']:.1f} µs)"
+            )
         if lines:
             out.append("\n" + "; ".join(lines) + ".\n")
         cold = size.get("cold_start") or {}
         if cold:
+
             def c(name):
                 return f"{cold[name]['median_s']:.2f} s" if name in cold else "–"
-            out.append("Cold start, new interpreter to the first answer (median): floor " + c("floor")
-                       + ", this package " + c("ours") + " with the compiled-engine cache warm"
-                       + (f" ({cold['ours_no_cache_s']:.2f} s without it)" if "ours_no_cache_s" in cold else "")
-                       + ", the original " + c("original") + ".\n")
+
+            out.append(
+                "Cold start, new interpreter to the first answer (median): floor "
+                + c("floor")
+                + ", this package "
+                + c("ours")
+                + " with the compiled-engine cache warm"
+                + (f" ({cold['ours_no_cache_s']:.2f} s without it)" if "ours_no_cache_s" in cold else "")
+                + ", the original "
+                + c("original")
+                + ".\n"
+            )
         if size.get("http"):
             out.append("### Over HTTP (uvicorn, 127.0.0.1; req/s with the ratio to the floor)\n")
             out.append(http_table(size))
@@ -222,11 +271,21 @@ def render(results):
                 for kind in ("floor", "ours", "original"):
                     value = _get(rss, kind, "after_warmup")
                     if value is not None:
-                        parts.append(f"{kind} {value:.0f} MB" + (f" (+{value - f:.0f})" if f and kind != "floor" else ""))
-                after = [f"{k} {_get(rss, k, 'after_load'):.0f} MB" for k in ("floor", "ours", "original")
-                         if _get(rss, k, "after_load") is not None]
-                out.append("\nResident memory of the server after warm-up: " + ", ".join(parts)
-                           + "; after the load: " + ", ".join(after) + ".\n")
+                        parts.append(
+                            f"{kind} {value:.0f} MB" + (f" (+{value - f:.0f})" if f and kind != "floor" else "")
+                        )
+                after = [
+                    f"{k} {_get(rss, k, 'after_load'):.0f} MB"
+                    for k in ("floor", "ours", "original")
+                    if _get(rss, k, "after_load") is not None
+                ]
+                out.append(
+                    "\nResident memory of the server after warm-up: "
+                    + ", ".join(parts)
+                    + "; after the load: "
+                    + ", ".join(after)
+                    + ".\n"
+                )
     return "\n".join(out) + "\n"
 
 

@@ -66,12 +66,36 @@ PROTOCOL = {"ours": "2025-11-25", "original": "2025-03-26"}
 
 PROFILES = {
     # a smoke run: proves the harness end to end in a few minutes
-    "quick": dict(sizes=[10, 100], rows=2000, iterations=30, budget=4.0, original_iterations=2,
-                  original_min=2, http_requests=60, http_requests_c1=30, original_http=(2, 8, 32),
-                  http_budget=5.0, cold_starts=3, original_cold_starts=1, warmup=3),
-    "full": dict(sizes=[10, 100, 500], rows=10000, iterations=300, budget=20.0, original_iterations=10,
-                 original_min=3, http_requests=1000, http_requests_c1=300, original_http=(10, 32, 64),
-                 http_budget=10.0, cold_starts=7, original_cold_starts=3, warmup=10),
+    "quick": dict(
+        sizes=[10, 100],
+        rows=2000,
+        iterations=30,
+        budget=4.0,
+        original_iterations=2,
+        original_min=2,
+        http_requests=60,
+        http_requests_c1=30,
+        original_http=(2, 8, 32),
+        http_budget=5.0,
+        cold_starts=3,
+        original_cold_starts=1,
+        warmup=3,
+    ),
+    "full": dict(
+        sizes=[10, 100, 500],
+        rows=10000,
+        iterations=300,
+        budget=20.0,
+        original_iterations=10,
+        original_min=3,
+        http_requests=1000,
+        http_requests_c1=300,
+        original_http=(10, 32, 64),
+        http_budget=10.0,
+        cold_starts=7,
+        original_cold_starts=3,
+        warmup=10,
+    ),
 }
 CONCURRENCY = (1, 8, 32)
 # (operation, tool key or method, the floor view) measured over HTTP; all at concurrency 1,
@@ -115,15 +139,19 @@ def venv_python(venv: Path) -> Path:
 def run(cmd, *, env=None, cwd=None, timeout=900, check=True) -> subprocess.CompletedProcess:
     result = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+        )
     return result
 
 
 def versions(python: Path) -> dict:
-    code = ("import importlib.metadata as m, json, sys; out={'python': sys.version.split()[0]}\n"
-            f"for p in {PINNED + ['django-mcp-framework', 'wasmtime', 'psycopg']!r}:\n"
-            "    try: out[p]=m.version(p)\n    except m.PackageNotFoundError: pass\n"
-            "print(json.dumps(out))")
+    code = (
+        "import importlib.metadata as m, json, sys; out={'python': sys.version.split()[0]}\n"
+        f"for p in {PINNED + ['django-mcp-framework', 'wasmtime', 'psycopg']!r}:\n"
+        "    try: out[p]=m.version(p)\n    except m.PackageNotFoundError: pass\n"
+        "print(json.dumps(out))"
+    )
     return json.loads(run([python, "-c", code]).stdout)
 
 
@@ -192,7 +220,9 @@ class Site:
         self.manage("migrate", "--verbosity", "0")
         self.manage("migrate", "--run-syncdb", "--verbosity", "0")
         self.floor_token = self.manage("bench_seed", "--rows", str(rows)).stdout.strip().splitlines()[-1]
-        self.credential = self.manage("mcp_key", "create", "bench", "--name", "side-by-side").stdout.strip().splitlines()[-1]
+        self.credential = (
+            self.manage("mcp_key", "create", "bench", "--name", "side-by-side").stdout.strip().splitlines()[-1]
+        )
 
 
 def cold_start(site: Site, path: str, body: dict, headers: dict, env_extra=None) -> float:
@@ -213,8 +243,11 @@ def cold_start(site: Site, path: str, body: dict, headers: dict, env_extra=None)
 
 def measure_cold_starts(ours: Site, original: Site | None, settings: dict, work: Path) -> dict:
     def mcp(site):
-        return ("/mcp/", {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
-                {"HTTP_AUTHORIZATION": f"Bearer {site.credential}"})
+        return (
+            "/mcp/",
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            {"HTTP_AUTHORIZATION": f"Bearer {site.credential}"},
+        )
 
     floor_site = Site("floor", ours.python, ours.dir, work, ours.env["XDG_CACHE_HOME"], with_mcp=False, db=ours.db)
     floor_req = ("/floor/auth/ping/", {}, {"HTTP_AUTHORIZATION": f"Bearer {ours.floor_token}"})
@@ -241,10 +274,30 @@ def run_worker(site: Site, info: dict, settings: dict, work: Path, profile_dir: 
     out = work / f"worker-{kind}.json"
     iterations = settings["iterations"] if kind == "ours" else settings["original_iterations"]
     min_samples = 3 if kind == "ours" else settings["original_min"]
-    cmd = [site.python, HERE / "worker.py", "--kind", kind, "--measured", info["measured"],
-           "--credential", site.credential, "--floor-token", site.floor_token,
-           "--iterations", iterations, "--budget", settings["budget"], "--min-samples", min_samples,
-           "--warmup", settings["warmup"] if kind == "ours" else 1, "--rows", settings["rows"], "--out", out]
+    cmd = [
+        site.python,
+        HERE / "worker.py",
+        "--kind",
+        kind,
+        "--measured",
+        info["measured"],
+        "--credential",
+        site.credential,
+        "--floor-token",
+        site.floor_token,
+        "--iterations",
+        iterations,
+        "--budget",
+        settings["budget"],
+        "--min-samples",
+        min_samples,
+        "--warmup",
+        settings["warmup"] if kind == "ours" else 1,
+        "--rows",
+        settings["rows"],
+        "--out",
+        out,
+    ]
     # The original answers from worker threads (async view, asyncio.to_thread): cProfile in
     # the calling thread sees only lock waits, so only this package is profiled.
     if profile_dir is not None and kind == "ours":
@@ -261,9 +314,26 @@ class Server:
         env = {**site.env, "BENCH_WITH_MCP": "1" if with_mcp else "0"}
         self.logfile = open(work / f"uvicorn-{name}.log", "w")
         self.proc = subprocess.Popen(
-            [str(site.python), "-m", "uvicorn", "benchproj.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log", "--lifespan", "off"],
-            cwd=site.dir, env=env, stdout=self.logfile, stderr=subprocess.STDOUT)
+            [
+                str(site.python),
+                "-m",
+                "uvicorn",
+                "benchproj.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--lifespan",
+                "off",
+            ],
+            cwd=site.dir,
+            env=env,
+            stdout=self.logfile,
+            stderr=subprocess.STDOUT,
+        )
         _children.append(self.proc)
         self.headers = {}
 
@@ -273,7 +343,9 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server {self.name} exited ({self.proc.returncode}); see its log")
             with contextlib.suppress(OSError, ValueError):
-                status, _h, _b = loadgen.once("127.0.0.1", self.port, "POST", "/floor/bare/ping/", b"{}", {}, timeout=30)
+                status, _h, _b = loadgen.once(
+                    "127.0.0.1", self.port, "POST", "/floor/bare/ping/", b"{}", {}, timeout=30
+                )
                 if status == 200:
                     return
             time.sleep(0.05)
@@ -281,9 +353,22 @@ class Server:
 
     def handshake(self, kind):
         """As a client: initialize once, then send what it negotiated with every request."""
-        self.headers = {"Authorization": f"Bearer {self.site.credential}", "Accept": "application/json, text/event-stream"}
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": PROTOCOL[kind], "capabilities": {}, "clientInfo": {"name": "side-by-side-bench", "version": "1"}}}).encode()
+        self.headers = {
+            "Authorization": f"Bearer {self.site.credential}",
+            "Accept": "application/json, text/event-stream",
+        }
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": PROTOCOL[kind],
+                    "capabilities": {},
+                    "clientInfo": {"name": "side-by-side-bench", "version": "1"},
+                },
+            }
+        ).encode()
         status, headers, reply = loadgen.once("127.0.0.1", self.port, "POST", "/mcp/", body, self.headers)
         if status != 200:
             raise RuntimeError(f"{self.name}: initialize answered {status}: {reply[:300]!r}")
@@ -313,17 +398,26 @@ def http_requests(kind: str, info: dict, rows: int) -> dict:
     pk = rows // 2 + 7
 
     def call(tool, arguments):
-        return {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": names[tool], "arguments": arguments}}
+        return {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": names[tool], "arguments": arguments},
+        }
 
     if kind == "floor":
-        return {"tools/list, one page": ("/floor/auth/ping/", {}),
-                "admin list, 50 rows": ("/floor/auth/list/", {"page_size": 50}),
-                "retrieve": ("/floor/auth/retrieve/", {"pk": pk}),
-                "search, 50 rows": ("/floor/auth/list/", {"q": "alpha", "page_size": 50})}
-    return {"tools/list, one page": ("/mcp/", {"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": {}}),
-            "admin list, 50 rows": ("/mcp/", call("list", {"page_size": 50})),
-            "retrieve": ("/mcp/", call("get", {"pk": pk})),
-            "search, 50 rows": ("/mcp/", call("list", {"q": "alpha", "page_size": 50}))}
+        return {
+            "tools/list, one page": ("/floor/auth/ping/", {}),
+            "admin list, 50 rows": ("/floor/auth/list/", {"page_size": 50}),
+            "retrieve": ("/floor/auth/retrieve/", {"pk": pk}),
+            "search, 50 rows": ("/floor/auth/list/", {"q": "alpha", "page_size": 50}),
+        }
+    return {
+        "tools/list, one page": ("/mcp/", {"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": {}}),
+        "admin list, 50 rows": ("/mcp/", call("list", {"page_size": 50})),
+        "retrieve": ("/mcp/", call("get", {"pk": pk})),
+        "search, 50 rows": ("/mcp/", call("list", {"q": "alpha", "page_size": 50})),
+    }
 
 
 def measure_http(ours: Site, original: Site | None, info: dict, settings: dict, work: Path) -> dict:
@@ -346,8 +440,16 @@ def measure_http(ours: Site, original: Site | None, info: dict, settings: dict, 
             rounds = 1 if kind == "original" else settings["warmup"] * 2
             for op in HTTP_OPS:
                 path, body = requests[kind][op]
-                result = loadgen.run("127.0.0.1", server.port, "POST", path, json.dumps(body).encode(), server.headers,
-                                     total=rounds, concurrency=1)
+                result = loadgen.run(
+                    "127.0.0.1",
+                    server.port,
+                    "POST",
+                    path,
+                    json.dumps(body).encode(),
+                    server.headers,
+                    total=rounds,
+                    concurrency=1,
+                )
                 if result["errors"]:
                     raise RuntimeError(f"{kind} warm-up of {op}: {result.get('first_error')}")
         for kind, server in servers.items():
@@ -361,12 +463,22 @@ def measure_http(ours: Site, original: Site | None, info: dict, settings: dict, 
                     else:
                         total = settings["http_requests_c1"] if concurrency == 1 else settings["http_requests"]
                     path, body = requests[kind][op]
-                    row[kind] = loadgen.run("127.0.0.1", server.port, "POST", path, json.dumps(body).encode(),
-                                            server.headers, total=max(total, concurrency), concurrency=concurrency,
-                                            budget=settings["http_budget"])
+                    row[kind] = loadgen.run(
+                        "127.0.0.1",
+                        server.port,
+                        "POST",
+                        path,
+                        json.dumps(body).encode(),
+                        server.headers,
+                        total=max(total, concurrency),
+                        concurrency=concurrency,
+                        budget=settings["http_budget"],
+                    )
                 out["ops"].setdefault(op, {})[str(concurrency)] = row
-                log(f"  http {op} c={concurrency}: " + ", ".join(
-                    f"{k} {v['throughput_rps']:.0f} req/s ({v['errors']} errors)" for k, v in row.items()))
+                log(
+                    f"  http {op} c={concurrency}: "
+                    + ", ".join(f"{k} {v['throughput_rps']:.0f} req/s ({v['errors']} errors)" for k, v in row.items())
+                )
         for kind, server in servers.items():
             out["rss_mb"][kind]["after_load"] = server.rss()
     finally:
@@ -410,8 +522,9 @@ def machine() -> dict:
                 info["cpu"] = line.split(":", 1)[1].strip()
                 break
     with contextlib.suppress(Exception):
-        info["commit"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                        capture_output=True, text=True, timeout=10).stdout.strip()
+        info["commit"] = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     wasm = ROOT / "host-python" / "django_mcp" / "engine.wasm"
     if wasm.exists():
         info["engine_wasm_sha256"] = hashlib.sha256(wasm.read_bytes()).hexdigest()[:16]
@@ -424,15 +537,27 @@ def main():
     parser.add_argument("--sizes", help="comma-separated model counts (default: 10,100,500; quick: 10,100)")
     parser.add_argument("--rows", type=int, help="rows in the measured model (default 10000; quick 2000)")
     parser.add_argument("--iterations", type=int, help="rounds per operation for this package")
-    parser.add_argument("--ours-venv", type=Path, default=ROOT / ".venv",
-                        help="virtualenv with this package installed (default: the repository's .venv)")
-    parser.add_argument("--original-venv", type=Path,
-                        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "django-mcp-sidebyside" / "venv-original",
-                        help="virtualenv for the original (created with pip when missing)")
+    parser.add_argument(
+        "--ours-venv",
+        type=Path,
+        default=ROOT / ".venv",
+        help="virtualenv with this package installed (default: the repository's .venv)",
+    )
+    parser.add_argument(
+        "--original-venv",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        / "django-mcp-sidebyside"
+        / "venv-original",
+        help="virtualenv for the original (created with pip when missing)",
+    )
     parser.add_argument("--skip-original", action="store_true", help="measure this package and the floor only")
     parser.add_argument("--skip-http", action="store_true")
-    parser.add_argument("--profile", action="store_true",
-                        help="also write a cProfile report per operation of this package (to OUT/profiles/)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also write a cProfile report per operation of this package (to OUT/profiles/)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (projects, logs)")
     args = parser.parse_args()
@@ -461,10 +586,15 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="django-mcp-sidebyside-"))
     started = time.time()
-    results = {"mode": "quick" if args.quick else "full", "settings": settings, "machine": machine(),
-               "database": "postgresql" if DATABASE_URL else "sqlite",
-               "versions": {"ours": ours_versions, "original": original_versions},
-               "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "sizes": {}}
+    results = {
+        "mode": "quick" if args.quick else "full",
+        "settings": settings,
+        "machine": machine(),
+        "database": "postgresql" if DATABASE_URL else "sqlite",
+        "versions": {"ours": ours_versions, "original": original_versions},
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "sizes": {},
+    }
     try:
         for n in settings["sizes"]:
             results["sizes"][str(n)] = bench_size(n, args, settings, pythons, work)

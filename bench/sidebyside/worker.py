@@ -32,20 +32,40 @@ import time
 PROTOCOL = {"ours": "2025-11-25", "original": "2025-03-26"}
 #: A tools/list page's `nextCursor` string (a null or absent one does not match).
 NEXT_CURSOR = re.compile(rb'"nextCursor":\s*("(?:[^"\\]|\\.)*")')
-FIELDS = {"name": "bench thing", "notes": "written by the bench", "qty": 3, "price": "12.50", "active": True,
-          "day": "2024-05-01", "status": "review", "ref": 5, "email": "bench@example.com"}
+FIELDS = {
+    "name": "bench thing",
+    "notes": "written by the bench",
+    "qty": 3,
+    "price": "12.50",
+    "active": True,
+    "day": "2024-05-01",
+    "status": "review",
+    "ref": 5,
+    "email": "bench@example.com",
+}
 
 
 def tool_names(kind, measured):
     lower = measured.lower()
     if kind == "ours":
-        return {"list": f"list_gen_{lower}", "get": f"get_gen_{lower}", "create": f"create_gen_{lower}",
-                "update": f"update_gen_{lower}", "action": f"mark_active_gen_{lower}",
-                "drf_list": f"list_api_{lower}", "drf_get": f"get_api_{lower}"}
-    return {"list": f"admin.list:gen.{measured}", "get": f"admin.retrieve:gen.{measured}",
-            "create": f"admin.create:gen.{measured}", "update": f"admin.update:gen.{measured}",
-            "action": f"admin.action:gen.{measured}.mark_active",
-            "drf_list": f"view.list:gen.api.{measured}ViewSet", "drf_get": f"view.retrieve:gen.api.{measured}ViewSet"}
+        return {
+            "list": f"list_gen_{lower}",
+            "get": f"get_gen_{lower}",
+            "create": f"create_gen_{lower}",
+            "update": f"update_gen_{lower}",
+            "action": f"mark_active_gen_{lower}",
+            "drf_list": f"list_api_{lower}",
+            "drf_get": f"get_api_{lower}",
+        }
+    return {
+        "list": f"admin.list:gen.{measured}",
+        "get": f"admin.retrieve:gen.{measured}",
+        "create": f"admin.create:gen.{measured}",
+        "update": f"admin.update:gen.{measured}",
+        "action": f"admin.action:gen.{measured}.mark_active",
+        "drf_list": f"view.list:gen.api.{measured}ViewSet",
+        "drf_get": f"view.retrieve:gen.api.{measured}ViewSet",
+    }
 
 
 def stats(samples):
@@ -53,8 +73,12 @@ def stats(samples):
         return None
     ordered = sorted(samples)
     p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-    return {"median_ms": statistics.median(ordered) * 1e3, "p95_ms": p95 * 1e3,
-            "mean_ms": statistics.fmean(ordered) * 1e3, "n": len(ordered)}
+    return {
+        "median_ms": statistics.median(ordered) * 1e3,
+        "p95_ms": p95 * 1e3,
+        "mean_ms": statistics.fmean(ordered) * 1e3,
+        "n": len(ordered),
+    }
 
 
 class Failure(Exception):
@@ -118,8 +142,11 @@ def main():
         return client.post("/mcp/", body, content_type="application/json", **auth)
 
     # The handshake a client makes once; later requests carry what it negotiated.
-    init_params = {"protocolVersion": PROTOCOL[kind], "capabilities": {},
-                   "clientInfo": {"name": "side-by-side-bench", "version": "1"}}
+    init_params = {
+        "protocolVersion": PROTOCOL[kind],
+        "capabilities": {},
+        "clientInfo": {"name": "side-by-side-bench", "version": "1"},
+    }
     first = post_mcp("initialize", init_params)
     if first.status_code != 200:
         raise Failure(f"initialize: HTTP {first.status_code} {first.content[:300]!r}")
@@ -178,6 +205,7 @@ def main():
             request = factory.post("/", content_type="application/json")
             request.user = user
             return getattr(floor, f"work_{op}")(request, body)
+
         return run
 
     measured = getattr(__import__("gen.models", fromlist=[args.measured]), args.measured)
@@ -197,15 +225,19 @@ def main():
     ok = lambda _result: None  # noqa: E731
 
     def mcp_op(name, pkg, pkg_check, floor_op, body):
-        return name, [("pkg", (pkg, pkg_check)),
-                      ("floor_auth", (floor_post("auth", floor_op, body), http_check)),
-                      ("floor", (floor_post("bare", floor_op, body), http_check)),
-                      ("orm", (orm(floor_op, body), ok))]
+        return name, [
+            ("pkg", (pkg, pkg_check)),
+            ("floor_auth", (floor_post("auth", floor_op, body), http_check)),
+            ("floor", (floor_post("bare", floor_op, body), http_check)),
+            ("orm", (orm(floor_op, body), ok)),
+        ]
 
     def drf_op(name, pkg, path, orm_call):
-        return name, [("pkg", (pkg, rpc_check)),
-                      ("floor_auth", (lambda: client.get(path, HTTP_ACCEPT="application/json", **floor_auth), http_check)),
-                      ("orm", (orm_call, ok))]
+        return name, [
+            ("pkg", (pkg, rpc_check)),
+            ("floor_auth", (lambda: client.get(path, HTTP_ACCEPT="application/json", **floor_auth), http_check)),
+            ("orm", (orm_call, ok)),
+        ]
 
     update_fields = {**FIELDS, "name": "bench thing, updated"}
     operations = [
@@ -215,12 +247,24 @@ def main():
         mcp_op("admin list, 50 rows", call(names["list"], {"page_size": 50}), rpc_check, "list", {"page_size": 50}),
         mcp_op("retrieve", call(names["get"], {"pk": pk}), rpc_check, "retrieve", {"pk": pk}),
         mcp_op("create", call(names["create"], FIELDS), rpc_check, "create", {"fields": FIELDS}),
-        mcp_op("update", call(names["update"], {"pk": update_pk, "fields": update_fields}), rpc_check,
-               "update", {"pk": update_pk, "fields": update_fields}),
-        mcp_op("search, 50 rows", call(names["list"], {"q": "alpha", "page_size": 50}), rpc_check,
-               "list", {"q": "alpha", "page_size": 50}),
+        mcp_op(
+            "update",
+            call(names["update"], {"pk": update_pk, "fields": update_fields}),
+            rpc_check,
+            "update",
+            {"pk": update_pk, "fields": update_fields},
+        ),
+        mcp_op(
+            "search, 50 rows",
+            call(names["list"], {"q": "alpha", "page_size": 50}),
+            rpc_check,
+            "list",
+            {"q": "alpha", "page_size": 50},
+        ),
         mcp_op("action, 50 rows", call(names["action"], {"pks": pks}), rpc_check, "action", {"pks": pks}),
-        drf_op("DRF list, 50 rows", call(names["drf_list"], {"page_size": 50}), f"/api/{lower}/?page_size=50", orm_drf_list),
+        drf_op(
+            "DRF list, 50 rows", call(names["drf_list"], {"page_size": 50}), f"/api/{lower}/?page_size=50", orm_drf_list
+        ),
         drf_op("DRF retrieve", call(names["drf_get"], {"path": {"pk": pk}}), f"/api/{lower}/{pk}/", orm_drf_get),
     ]
 
@@ -239,8 +283,13 @@ def main():
         heavy = name == "tools/list, all pages"
         warmup = (1 if kind == "ours" else 0) if heavy else args.warmup
         try:
-            results["ops"][name] = interleaved(variants, rounds=args.iterations, budget=args.budget,
-                                               min_samples=1 if heavy else args.min_samples, warmup=warmup)
+            results["ops"][name] = interleaved(
+                variants,
+                rounds=args.iterations,
+                budget=args.budget,
+                min_samples=1 if heavy else args.min_samples,
+                warmup=warmup,
+            )
         except Failure as exc:
             results["ops"][name] = {"error": str(exc)}
             print(f"[{kind}] {name}: {exc}", file=sys.stderr)
@@ -291,6 +340,7 @@ def key_verification(kind, args, floor):
             result = authenticate_credential(header)
             assert result.ok
             return result
+
         rounds = max(200, args.iterations * 5)
     else:
         from django_mcp.models import MCPAPIKey
@@ -301,17 +351,28 @@ def key_verification(kind, args, floor):
             key = MCPAPIKey.objects.filter(key_id=key_id).select_related("user").first()
             assert key.verify_secret(secret)
             return key
+
         rounds = args.min_samples
-    measured = interleaved([("pkg", (check, lambda _r: None)), ("floor_auth", (floor_lookup, lambda _r: None))],
-                           rounds=rounds, budget=args.budget, min_samples=args.min_samples, warmup=1)
+    measured = interleaved(
+        [("pkg", (check, lambda _r: None)), ("floor_auth", (floor_lookup, lambda _r: None))],
+        rounds=rounds,
+        budget=args.budget,
+        min_samples=args.min_samples,
+        warmup=1,
+    )
 
     # The secret check alone, on a key already read (the part a cache of keys cannot save).
     from django_mcp.models import MCPAPIKey
 
     key_id, _, secret = args.credential.partition(".")
     key = MCPAPIKey.objects.get(key_id=key_id)
-    secret_only = interleaved([("pkg", (lambda: key.verify_secret(secret), lambda ok: None))],
-                              rounds=rounds, budget=args.budget, min_samples=args.min_samples, warmup=1)
+    secret_only = interleaved(
+        [("pkg", (lambda: key.verify_secret(secret), lambda ok: None))],
+        rounds=rounds,
+        budget=args.budget,
+        min_samples=args.min_samples,
+        warmup=1,
+    )
     return {"with_query": measured, "secret_only": secret_only["pkg"]}
 
 
@@ -330,8 +391,11 @@ def engine_crossing(args):
         t0 = time.perf_counter()
         instance.step(ping)
         samples.append(time.perf_counter() - t0)
-    return {"median_us": statistics.median(samples) * 1e6,
-            "p95_us": sorted(samples)[math.ceil(0.95 * len(samples)) - 1] * 1e6, "n": len(samples)}
+    return {
+        "median_us": statistics.median(samples) * 1e6,
+        "p95_us": sorted(samples)[math.ceil(0.95 * len(samples)) - 1] * 1e6,
+        "n": len(samples),
+    }
 
 
 if __name__ == "__main__":

@@ -51,10 +51,13 @@ def conversations(path):
 
 def stateless(method, params, name=None, capabilities=None):
     """A 2026-07-28 request of the extra custom items, with the headers that must match it."""
-    params = dict(params, _meta={
-        "io.modelcontextprotocol/protocolVersion": STATELESS,
-        "io.modelcontextprotocol/clientCapabilities": capabilities or {},
-    })
+    params = dict(
+        params,
+        _meta={
+            "io.modelcontextprotocol/protocolVersion": STATELESS,
+            "io.modelcontextprotocol/clientCapabilities": capabilities or {},
+        },
+    )
     headers = {"mcp-protocol-version": STATELESS, "mcp-method": method}
     if name is not None:
         headers["mcp-name"] = name
@@ -72,24 +75,85 @@ def custom_item_requests():
     allowed = {"ok": True}
     shelf = "library://shelf/{name}"
     cases = [
-        (stateless("tools/call", {"name": "count_books", "arguments": {"contains": "dune"}}, "count_books"),
-         [[allowed, {"ok": {"content": [{"type": "text", "text": "3"}], "structuredContent": {"count": 3}, "isError": False}}]]),
-        (stateless("tools/call", {"name": "confirm_then_answer", "arguments": {}}, "confirm_then_answer", {"elicitation": {}}),
-         [[allowed, {"ok": {"input_required": {"inputRequests": {"confirm": {"method": "elicitation/create", "params": {}}},
-                                                "requestState": "signed"}}}]]),
-        (stateless("tools/call", {"name": "confirm_then_answer", "arguments": {}, "requestState": "signed",
-                                  "inputResponses": {"confirm": {"action": "accept", "content": {"ok": True}}}},
-                   "confirm_then_answer", {"elicitation": {}}),
-         [[allowed, {"error": {"kind": "invalid", "message": "the request state does not verify"}}]]),
-        (handshake("resources/read", {"uri": "library://shelf/fiction"}),
-         [[allowed, {"ok": {"contents": [{"uri": "library://shelf/fiction", "mimeType": "text/plain", "text": "shelf"}]}}]]),
-        (handshake("resources/read", {"uri": "django-mcp://model/auth.Permission/1"}),
-         [[allowed, {"ok": {"object": {"id": 1, "name": "Can add book"}}}]]),
-        (handshake("prompts/get", {"name": "greeting", "arguments": {"language": "French"}}),
-         [[allowed, {"ok": {"messages": [{"role": "user", "content": {"type": "text", "text": "Bonjour"}}]}}]]),
+        (
+            stateless("tools/call", {"name": "count_books", "arguments": {"contains": "dune"}}, "count_books"),
+            [
+                [
+                    allowed,
+                    {
+                        "ok": {
+                            "content": [{"type": "text", "text": "3"}],
+                            "structuredContent": {"count": 3},
+                            "isError": False,
+                        }
+                    },
+                ]
+            ],
+        ),
+        (
+            stateless(
+                "tools/call",
+                {"name": "confirm_then_answer", "arguments": {}},
+                "confirm_then_answer",
+                {"elicitation": {}},
+            ),
+            [
+                [
+                    allowed,
+                    {
+                        "ok": {
+                            "input_required": {
+                                "inputRequests": {"confirm": {"method": "elicitation/create", "params": {}}},
+                                "requestState": "signed",
+                            }
+                        }
+                    },
+                ]
+            ],
+        ),
+        (
+            stateless(
+                "tools/call",
+                {
+                    "name": "confirm_then_answer",
+                    "arguments": {},
+                    "requestState": "signed",
+                    "inputResponses": {"confirm": {"action": "accept", "content": {"ok": True}}},
+                },
+                "confirm_then_answer",
+                {"elicitation": {}},
+            ),
+            [[allowed, {"error": {"kind": "invalid", "message": "the request state does not verify"}}]],
+        ),
+        (
+            handshake("resources/read", {"uri": "library://shelf/fiction"}),
+            [
+                [
+                    allowed,
+                    {
+                        "ok": {
+                            "contents": [{"uri": "library://shelf/fiction", "mimeType": "text/plain", "text": "shelf"}]
+                        }
+                    },
+                ]
+            ],
+        ),
+        (
+            handshake("resources/read", {"uri": "django-mcp://model/auth.Permission/1"}),
+            [[allowed, {"ok": {"object": {"id": 1, "name": "Can add book"}}}]],
+        ),
+        (
+            handshake("prompts/get", {"name": "greeting", "arguments": {"language": "French"}}),
+            [[allowed, {"ok": {"messages": [{"role": "user", "content": {"type": "text", "text": "Bonjour"}}]}}]],
+        ),
         (handshake("prompts/get", {"name": "summarise", "arguments": {"title": "Dune"}}), [[allowed]]),
-        (handshake("completion/complete", {"ref": {"type": "ref/resource", "uri": shelf}, "argument": {"name": "name", "value": "f"}}),
-         [[allowed]]),
+        (
+            handshake(
+                "completion/complete",
+                {"ref": {"type": "ref/resource", "uri": shelf}, "argument": {"name": "name", "value": "f"}},
+            ),
+            [[allowed]],
+        ),
         (handshake("resources/list", {}), [[{"ok": [True] * 10}], [{"ok": {"objects": [], "more": False}}]]),
     ]
     return [{"context": context, "message": message, "rounds": rounds} for (context, message), rounds in cases]
@@ -101,10 +165,18 @@ def regressions():
     cursor = "o18446744073709551615"  # an offset whose page end overflows
     objects_cursor = "m0.18446744073709551615"  # the same for the objects of a model template
     inbound = [handshake("tools/list", {"cursor": cursor})]
-    conversations = [(handshake("resources/list", {"cursor": objects_cursor}),
-                      [[allowed_all], [{"ok": {"objects": [{"pk": 1, "label": "one"}], "more": True}}]])]
-    states = [({"work": "list_objects", "template": 99, "offset": 0, "visible": [], "skipped": 0},
-               [{"ok": {"objects": [], "more": False}}])]
+    conversations = [
+        (
+            handshake("resources/list", {"cursor": objects_cursor}),
+            [[allowed_all], [{"ok": {"objects": [{"pk": 1, "label": "one"}], "more": True}}]],
+        )
+    ]
+    states = [
+        (
+            {"work": "list_objects", "template": 99, "offset": 0, "visible": [], "skipped": 0},
+            [{"ok": {"objects": [], "more": False}}],
+        )
+    ]
     return inbound, conversations, states
 
 
@@ -113,15 +185,24 @@ def forged_continuations():
     format (protocol/catalogue.rs): this target is about forged states anyway."""
     cases = [
         ("resources/list", {"work": "list_resources", "from": {"Concrete": 0}}, [{"ok": [True] * 10}]),
-        ("resources/list", {"work": "list_resources", "from": {"Objects": {"template": 0, "offset": 0}}},
-         [{"ok": [True] * 10}]),
-        ("resources/list", {"work": "list_objects", "template": 0, "offset": 0, "visible": [0, 2], "skipped": 0},
-         [{"ok": {"objects": [{"pk": 1, "label": "one"}], "more": True}}]),
+        (
+            "resources/list",
+            {"work": "list_resources", "from": {"Objects": {"template": 0, "offset": 0}}},
+            [{"ok": [True] * 10}],
+        ),
+        (
+            "resources/list",
+            {"work": "list_objects", "template": 0, "offset": 0, "visible": [0, 2], "skipped": 0},
+            [{"ok": {"objects": [{"pk": 1, "label": "one"}], "more": True}}],
+        ),
         ("prompts/list", {"work": "list_prompts", "offset": 0}, [{"ok": [True, True, True]}]),
         ("completion/complete", {"work": "complete", "values": ["fiction", "fantasy"]}, [{"ok": True}]),
         ("prompts/get", {"work": "get_prompt", "rendered": None}, [{"ok": True}, {"ok": {"messages": []}}]),
-        ("resources/read", {"work": "read", "uri": "library://shelf/fiction", "reader": "Custom"},
-         [{"ok": True}, {"ok": {"contents": [{"uri": "library://shelf/fiction", "text": "shelf"}]}}]),
+        (
+            "resources/read",
+            {"work": "read", "uri": "library://shelf/fiction", "reader": "Custom"},
+            [{"ok": True}, {"ok": {"contents": [{"uri": "library://shelf/fiction", "text": "shelf"}]}}],
+        ),
     ]
     for method, work, results in cases:
         state = {"id": 9, "method": method, "target": None, "principal": ALICE, "work": work}
@@ -152,8 +233,12 @@ def main():
     facts = realistic_facts()
     write("facts", "realistic", compact(facts), seen)
     # A smaller document of every kind: libFuzzer favours short inputs, and each loads faster.
-    one_admin = dict(facts, admins=[a for a in facts["admins"] if a["id"] == "admin/library.book"],
-                     views=facts["views"][:2], drf=facts.get("drf", [])[:1])
+    one_admin = dict(
+        facts,
+        admins=[a for a in facts["admins"] if a["id"] == "admin/library.book"],
+        views=facts["views"][:2],
+        drf=facts.get("drf", [])[:1],
+    )
     write("facts", "one-admin", compact(one_admin), seen)
     write("facts", "protocol-only", compact({"protocol": 1}), seen)
 

@@ -48,9 +48,7 @@ class BookAdmin(admin.ModelAdmin):
     def since_2000(self, obj):
         return None if obj.published is None else obj.published.year >= 2000
 
-    @admin.action(
-        description="Mark selected %(verbose_name_plural)s as published", permissions=["change"]
-    )
+    @admin.action(description="Mark selected %(verbose_name_plural)s as published", permissions=["change"])
     def mark_published(self, request, queryset):
         updated = queryset.update(status=Book.Status.PUBLISHED)
         self.message_user(request, f"{updated} book(s) marked as published.")

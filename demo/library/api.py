@@ -32,8 +32,22 @@ class BookSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Book
-        fields = ["id", "title", "slug", "summary", "status", "pages", "price", "in_print", "published", "author",
-                  "author_id", "tags", "reading_minutes", "created_at"]
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "summary",
+            "status",
+            "pages",
+            "price",
+            "in_print",
+            "published",
+            "author",
+            "author_id",
+            "tags",
+            "reading_minutes",
+            "created_at",
+        ]
         read_only_fields = ["slug", "created_at"]
 
     def get_reading_minutes(self, book) -> int | None:

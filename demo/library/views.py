@@ -26,8 +26,13 @@ def is_editor(user):
 
 
 def book_summary(book):
-    return {"id": book.pk, "title": book.title, "status": book.status, "author": book.author.name,
-            "published": book.published.isoformat() if book.published else None}
+    return {
+        "id": book.pk,
+        "title": book.title,
+        "status": book.status,
+        "author": book.author.name,
+        "published": book.published.isoformat() if book.published else None,
+    }
 
 
 class BookListView(ListView):
@@ -100,11 +105,13 @@ def stock_report(request):
 
 async def library_stats(request):
     """Counts of books, authors and tags."""
-    return JsonResponse({
-        "books": await Book.objects.acount(),
-        "authors": await Author.objects.acount(),
-        "tags": await Tag.objects.acount(),
-    })
+    return JsonResponse(
+        {
+            "books": await Book.objects.acount(),
+            "authors": await Author.objects.acount(),
+            "tags": await Tag.objects.acount(),
+        }
+    )
 
 
 class AuthorListView(LoginRequiredMixin, ListView):
@@ -143,8 +150,10 @@ class AccountView(View):
 
     def get(self, request):
         user = request.user
-        return JsonResponse({
-            "username": user.get_username(),
-            "staff": user.is_staff,
-            "book_permissions": sorted(p for p in user.get_all_permissions() if p.endswith("_book")),
-        })
+        return JsonResponse(
+            {
+                "username": user.get_username(),
+                "staff": user.is_staff,
+                "book_permissions": sorted(p for p in user.get_all_permissions() if p.endswith("_book")),
+            }
+        )

@@ -20,7 +20,11 @@ class DjangoMcpConfig(AppConfig):
         def on_setting_changed(setting, **kwargs):
             # The URLconf and MIDDLEWARE (LoginRequiredMiddleware) shape the views' facts.
             if setting.startswith("DJANGO_MCP_") or setting in (
-                    "INSTALLED_APPS", "AUTH_USER_MODEL", "ROOT_URLCONF", "MIDDLEWARE"):
+                "INSTALLED_APPS",
+                "AUTH_USER_MODEL",
+                "ROOT_URLCONF",
+                "MIDDLEWARE",
+            ):
                 server.reset()
 
         setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="django_mcp.settings")

@@ -100,13 +100,20 @@ async def _within_cap_as_it_arrives(application, scope, receive, send, cap):
 
 
 async def _refuse(send, cap):
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
-        "code": -32600, "message": f"Request body exceeds {cap} bytes"}}).encode()
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": f"Request body exceeds {cap} bytes"}}
+    ).encode()
     audit.refused("streamable-http", "body too large", wire_status=413)
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        # The server closes the connection instead of reading the unread rest to keep it alive.
-        (b"connection", b"close"),
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                # The server closes the connection instead of reading the unread rest to keep it alive.
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -10,8 +10,18 @@ logger = logging.getLogger("django_mcp.audit")
 errors = logging.getLogger("django_mcp.audit.errors")
 
 FIELDS = (
-    "ts", "correlation_id", "transport", "key_id", "user_id", "method", "target",
-    "outcome", "duration_ms", "wire_status", "error_code", "error_message",
+    "ts",
+    "correlation_id",
+    "transport",
+    "key_id",
+    "user_id",
+    "method",
+    "target",
+    "outcome",
+    "duration_ms",
+    "wire_status",
+    "error_code",
+    "error_message",
     # The client of an OAuth access token (its client_id) when the caller used one, not a key.
     "oauth_client",
 )
@@ -21,9 +31,17 @@ def refused(transport, reason, *, outcome="transport_error", wire_status=None, k
     """Audit an answer a transport gave before the engine saw the message; `reason` is one of
     the transport's own fixed words (see `record`)."""
     with correlation.current_or_new() as correlation_id:
-        record(correlation_id=correlation_id, transport=transport, key_id=key_id, user_id=user_id,
-               method="<pre-dispatch>", outcome=outcome, duration_ms=0.0, wire_status=wire_status,
-               error_message=reason)
+        record(
+            correlation_id=correlation_id,
+            transport=transport,
+            key_id=key_id,
+            user_id=user_id,
+            method="<pre-dispatch>",
+            outcome=outcome,
+            duration_ms=0.0,
+            wire_status=wire_status,
+            error_message=reason,
+        )
 
 
 def record(**fields):

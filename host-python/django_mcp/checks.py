@@ -54,10 +54,13 @@ def check_settings(app_configs=None, **kwargs):
     errors.extend(_rate_limit_errors())
     errors.extend(_failure_limit_errors())
     if conf.get("DJANGO_MCP_TEST_HOOKS") and not _running_tests():
-        error(21, "DJANGO_MCP_TEST_HOOKS is on outside a test run: it answers debug/* methods that make the "
-                  "engine spin, panic or allocate before any authentication.",
-              hint="Turn it off. A test fixture that serves with it in another process silences this check "
-                   "with SILENCED_SYSTEM_CHECKS = ['django_mcp.E021'].")
+        error(
+            21,
+            "DJANGO_MCP_TEST_HOOKS is on outside a test run: it answers debug/* methods that make the "
+            "engine spin, panic or allocate before any authentication.",
+            hint="Turn it off. A test fixture that serves with it in another process silences this check "
+            "with SILENCED_SYSTEM_CHECKS = ['django_mcp.E021'].",
+        )
     errors.extend(_resource_errors())
     errors.extend(_view_errors())
     errors.extend(_search_errors())
@@ -78,22 +81,32 @@ def _oauth_errors():
             yield _error(7, f"DJANGO_MCP_BEARER_RESOLVER: cannot import {resolver!r} ({exc}).")
         else:
             if not callable(resolve):
-                yield _error(7, "DJANGO_MCP_BEARER_RESOLVER must be the dotted path of a callable "
-                                "resolve(token, request) -> user | None.")
+                yield _error(
+                    7,
+                    "DJANGO_MCP_BEARER_RESOLVER must be the dotted path of a callable "
+                    "resolve(token, request) -> user | None.",
+                )
     config = conf.get("DJANGO_MCP_OAUTH")
     if config is None:
         return
     if not isinstance(config, dict) or not set(config) <= _OAUTH_KEYS:
-        yield _error(8, "DJANGO_MCP_OAUTH must be a dict with authorization_servers (or server) and optionally "
-                        f"{', '.join(sorted(_OAUTH_KEYS - {'authorization_servers', 'server'}))}.")
+        yield _error(
+            8,
+            "DJANGO_MCP_OAUTH must be a dict with authorization_servers (or server) and optionally "
+            f"{', '.join(sorted(_OAUTH_KEYS - {'authorization_servers', 'server'}))}.",
+        )
         return
     server = config.get("server")
     if server is not None and server != oauth.SERVER:
-        yield _error(8, f"DJANGO_MCP_OAUTH['server'] must be {oauth.SERVER!r} (the site is its own authorization "
-                        "server) or absent.")
+        yield _error(
+            8,
+            f"DJANGO_MCP_OAUTH['server'] must be {oauth.SERVER!r} (the site is its own authorization "
+            "server) or absent.",
+        )
     servers = config.get("authorization_servers")
     if (servers is not None or server is None) and (
-            not isinstance(servers, (list, tuple)) or not servers or not all(_is_web_url(s) for s in servers)):
+        not isinstance(servers, (list, tuple)) or not servers or not all(_is_web_url(s) for s in servers)
+    ):
         yield _error(8, "DJANGO_MCP_OAUTH['authorization_servers'] must be a non-empty list of http(s) issuer URLs.")
     scopes = config.get("scopes_supported", ())
     if not isinstance(scopes, (list, tuple)) or not all(isinstance(s, str) and _SCOPE.fullmatch(s) for s in scopes):
@@ -112,8 +125,16 @@ def _oauth_errors():
         yield from _authorization_server_errors(config)
 
 
-_OAUTH_KEYS = {"authorization_servers", "scopes_supported", "resource", "server", "client_id_metadata_documents",
-               "dynamic_client_registration", "registration_rate", "cimd_loopback_ca_for_tests"}
+_OAUTH_KEYS = {
+    "authorization_servers",
+    "scopes_supported",
+    "resource",
+    "server",
+    "client_id_metadata_documents",
+    "dynamic_client_registration",
+    "registration_rate",
+    "cimd_loopback_ca_for_tests",
+}
 
 
 def _authorization_server_errors(config):
@@ -125,9 +146,12 @@ def _authorization_server_errors(config):
     except importlib.metadata.PackageNotFoundError:
         version = None
     if version is None or tuple(int(p) for p in re.findall(r"\d+", version)[:2]) < (3, 4):
-        yield _error(24, "DJANGO_MCP_OAUTH['server'] needs django-oauth-toolkit 3.4 or later"
-                         + (f" (found {version})." if version else "."),
-                     hint='pip install "django-mcp-framework[oauth]"')
+        yield _error(
+            24,
+            "DJANGO_MCP_OAUTH['server'] needs django-oauth-toolkit 3.4 or later"
+            + (f" (found {version})." if version else "."),
+            hint='pip install "django-mcp-framework[oauth]"',
+        )
         return
     if not apps.is_installed("oauth2_provider"):
         yield _error(24, "DJANGO_MCP_OAUTH['server'] needs 'oauth2_provider' in INSTALLED_APPS.")
@@ -137,14 +161,20 @@ def _authorization_server_errors(config):
     own = getattr(settings, "OAUTH2_PROVIDER", None) or {}
     for name, value in oauth_server.RULES.items():
         if name in own and own[name] != value:
-            yield _error(25, f"OAUTH2_PROVIDER[{name!r}] must be {value!r} when the site is the MCP authorization "
-                             "server (PKCE S256 only, rotating refresh tokens, no implicit or password grant).",
-                         hint=f"Remove {name!r} from OAUTH2_PROVIDER: DJANGO_MCP_OAUTH sets it.")
+            yield _error(
+                25,
+                f"OAUTH2_PROVIDER[{name!r}] must be {value!r} when the site is the MCP authorization "
+                "server (PKCE S256 only, rotating refresh tokens, no implicit or password grant).",
+                hint=f"Remove {name!r} from OAUTH2_PROVIDER: DJANGO_MCP_OAUTH sets it.",
+            )
     if config.get("cimd_loopback_ca_for_tests") and not _running_tests():
-        yield _error(26, "DJANGO_MCP_OAUTH['cimd_loopback_ca_for_tests'] is set outside a test run: it lets the "
-                         "authorization server fetch client metadata from 127.0.0.1.",
-                     hint="Remove it. A test fixture that serves with it in another process silences this check "
-                          "with SILENCED_SYSTEM_CHECKS = ['django_mcp.E026'].")
+        yield _error(
+            26,
+            "DJANGO_MCP_OAUTH['cimd_loopback_ca_for_tests'] is set outside a test run: it lets the "
+            "authorization server fetch client metadata from 127.0.0.1.",
+            hint="Remove it. A test fixture that serves with it in another process silences this check "
+            "with SILENCED_SYSTEM_CHECKS = ['django_mcp.E026'].",
+        )
 
 
 # RFC 6749 section 3.3: printable ASCII but space, quote and backslash.
@@ -188,18 +218,17 @@ def _rate_limit_errors():
             f"{UNSHARED_COUNTERS[backend]}: with several worker processes or instances, a limit is not the "
             "limit of the site.",
             hint="Point DJANGO_MCP_RATE_LIMIT_CACHE at a cache every process shares with atomic increments "
-                 "(Redis, Memcached); docs/concurrency.md.",
-            id="django_mcp.W001")
+            "(Redis, Memcached); docs/concurrency.md.",
+            id="django_mcp.W001",
+        )
 
 
 # Cache backends a rate limit cannot be counted exactly in across processes, and why.
 UNSHARED_COUNTERS = {
     "django.core.cache.backends.locmem.LocMemCache": "keeps its counters in each process's memory",
     "django.core.cache.backends.dummy.DummyCache": "keeps no counters, so nothing is ever limited",
-    "django.core.cache.backends.filebased.FileBasedCache":
-        "counts by reading then writing a file, so calls at the same time are counted once",
-    "django.core.cache.backends.db.DatabaseCache":
-        "counts by reading then writing a row, so calls at the same time are counted once",
+    "django.core.cache.backends.filebased.FileBasedCache": "counts by reading then writing a file, so calls at the same time are counted once",  # noqa: E501
+    "django.core.cache.backends.db.DatabaseCache": "counts by reading then writing a row, so calls at the same time are counted once",  # noqa: E501
 }
 
 
@@ -213,8 +242,11 @@ def _failure_limit_errors():
     if limits is None:
         return
     if not isinstance(limits, dict) or not set(limits) <= {"key", "address"}:
-        yield _error(22, "DJANGO_MCP_AUTH_FAILURE_LIMITS must be a dict like {'key': '10/m', 'address': '60/m'} "
-                         "(or None: failed credential checks are not limited).")
+        yield _error(
+            22,
+            "DJANGO_MCP_AUTH_FAILURE_LIMITS must be a dict like {'key': '10/m', 'address': '60/m'} "
+            "(or None: failed credential checks are not limited).",
+        )
         return
     for kind, rate in limits.items():
         if rate is None:
@@ -228,8 +260,11 @@ def _failure_limit_errors():
 def _resource_errors():
     models = conf.get("DJANGO_MCP_RESOURCE_MODELS")
     if not isinstance(models, (list, tuple)):
-        yield _error(12, "DJANGO_MCP_RESOURCE_MODELS must be a list of 'app_label.ModelName' strings or "
-                         "{'model': 'app_label.ModelName', 'permission': 'app_label.codename'} dicts.")
+        yield _error(
+            12,
+            "DJANGO_MCP_RESOURCE_MODELS must be a list of 'app_label.ModelName' strings or "
+            "{'model': 'app_label.ModelName', 'permission': 'app_label.codename'} dicts.",
+        )
     else:
         for entry in models:
             try:
@@ -240,8 +275,9 @@ def _resource_errors():
         yield _error(13, "DJANGO_MCP_RESOURCES_DISABLED must be True or False.")
     prompts = conf.get("DJANGO_MCP_PROMPTS")
     if not isinstance(prompts, (list, tuple)):
-        yield _error(14, "DJANGO_MCP_PROMPTS must be a list of {'name', 'description', 'arguments', 'body', "
-                         "'permission'} dicts.")
+        yield _error(
+            14, "DJANGO_MCP_PROMPTS must be a list of {'name', 'description', 'arguments', 'body', 'permission'} dicts."
+        )
     else:
         for _prompt, problem, repeated in parsed_entries(prompts, user_prompt, lambda p: p["name"]):
             if problem is not None:
@@ -269,18 +305,27 @@ def _view_errors():
         if patterns is None and name == "DJANGO_MCP_VIEW_INCLUDE":
             continue
         if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
-            yield _error(18, f"{name} must be a list of fnmatch patterns (matched against a view's URL name, "
-                             "route and module.qualname).")
+            yield _error(
+                18,
+                f"{name} must be a list of fnmatch patterns (matched against a view's URL name, "
+                "route and module.qualname).",
+            )
     if not isinstance(conf.get("DJANGO_MCP_REQUIRE_AUTH"), bool):
-        yield _error(20, "DJANGO_MCP_REQUIRE_AUTH must be True (views with no recognised authorization gate are "
-                         "not served) or False.")
+        yield _error(
+            20,
+            "DJANGO_MCP_REQUIRE_AUTH must be True (views with no recognised authorization gate are "
+            "not served) or False.",
+        )
 
 
 def _search_errors():
     entries = conf.get("DJANGO_MCP_MODEL_SEARCH")
     if not isinstance(entries, (list, tuple)):
-        yield _error(19, "DJANGO_MCP_MODEL_SEARCH must be a list of 'app_label.ModelName' strings or {'model', "
-                         "'search_fields', 'filter_fields', 'fields', 'permission'} dicts.")
+        yield _error(
+            19,
+            "DJANGO_MCP_MODEL_SEARCH must be a list of 'app_label.ModelName' strings or {'model', "
+            "'search_fields', 'filter_fields', 'fields', 'permission'} dicts.",
+        )
         return
     for _search, problem, repeated in parsed_entries(entries, model_search, lambda s: s.model._meta.label):
         if problem is not None:
@@ -297,12 +342,19 @@ def _telemetry_errors():
     switches = conf.get(telemetry.SETTING)
     token = conf.get("DJANGO_MCP_METRICS_TOKEN")
     if token is not None and not (isinstance(token, str) and token):
-        yield _error(27, "DJANGO_MCP_METRICS_TOKEN must be a non-empty string (or None: the metrics view asks "
-                         "for no token).")
-    if not isinstance(switches, dict) or not set(switches) <= set(telemetry.PARTS) or not all(
-            value is None or isinstance(value, bool) for value in switches.values()):
-        yield _error(27, f"{telemetry.SETTING} must be a dict like {{'opentelemetry': True, 'prometheus': False}} "
-                         "(None, or a part left out: on when its package is installed).")
+        yield _error(
+            27, "DJANGO_MCP_METRICS_TOKEN must be a non-empty string (or None: the metrics view asks for no token)."
+        )
+    if (
+        not isinstance(switches, dict)
+        or not set(switches) <= set(telemetry.PARTS)
+        or not all(value is None or isinstance(value, bool) for value in switches.values())
+    ):
+        yield _error(
+            27,
+            f"{telemetry.SETTING} must be a dict like {{'opentelemetry': True, 'prometheus': False}} "
+            "(None, or a part left out: on when its package is installed).",
+        )
         return
     for part in telemetry.PARTS:
         try:

@@ -46,10 +46,16 @@ class Tool:
 
     def facts(self):
         return {
-            "name": self.name, "title": self.title, "description": self.description,
-            "input_schema": dict(self.input_schema), "output_schema": self.output_schema,
-            "read_only": self.read_only, "destructive": self.destructive, "idempotent": self.idempotent,
-            "permission": self.permission, "client_capabilities": list(self.client_capabilities),
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "input_schema": dict(self.input_schema),
+            "output_schema": self.output_schema,
+            "read_only": self.read_only,
+            "destructive": self.destructive,
+            "idempotent": self.idempotent,
+            "permission": self.permission,
+            "client_capabilities": list(self.client_capabilities),
         }
 
 
@@ -70,8 +76,12 @@ class Resource:
 
     def facts(self):
         return {
-            "uri": self.uri, "name": self.name, "title": self.title, "description": self.description,
-            "mime_type": self.mime_type, "permission": self.permission,
+            "uri": self.uri,
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "mime_type": self.mime_type,
+            "permission": self.permission,
             "completions": {k: [str(v) for v in values] for k, values in self.completions.items()},
         }
 
@@ -95,7 +105,9 @@ class Prompt:
 
     def facts(self):
         return {
-            "name": self.name, "title": self.title, "description": self.description,
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
             "permission": self.permission,
             "arguments": [
                 {"name": a.name, "description": a.description, "required": a.required, "choices": list(a.choices)}

@@ -73,7 +73,9 @@ def _inbound_text(message, context):
 def _resume_text(state, results):
     """The step input that resumes a request with its effects' results, RawJSON kept as it is."""
     texts = [
-        '{"ok":' + result["ok"] + "}" if isinstance(result.get("ok"), RawJSON) else json.dumps(result, separators=(",", ":"))
+        '{"ok":' + result["ok"] + "}"
+        if isinstance(result.get("ok"), RawJSON)
+        else json.dumps(result, separators=(",", ":"))
         for result in results
     ]
     return '{"resume":' + json.dumps(state) + ',"results":[' + ",".join(texts) + "]}"
@@ -282,7 +284,9 @@ class _StringCall:
         try:
             result = ffi.wasmtime_component_val_t()
             context = store._context()
-            enter_wasm(lambda: ffi.wasmtime_component_func_call(self._func, context, params, 1, ctypes.byref(result), 1))
+            enter_wasm(
+                lambda: ffi.wasmtime_component_func_call(self._func, context, params, 1, ctypes.byref(result), 1)
+            )
             out = result.of.string
             try:
                 return ctypes.string_at(out.data, out.size).decode("utf-8") if out.size else ""

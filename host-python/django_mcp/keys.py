@@ -132,7 +132,8 @@ def compiled_lookup(model, field, related, only=None, values=None):
     lookup = _lookups.get((alias, model, field, related, only, values))
     if lookup is None:
         lookup = _lookups[alias, model, field, related, only, values] = CompiledLookup(
-            alias, model, field, related, only, values)
+            alias, model, field, related, only, values
+        )
     return lookup
 
 
@@ -173,7 +174,7 @@ class CompiledLookup:
         self.position = self.params.index(self._VALUE)
         fields = self.compiler.klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
-        self.init_list = [column[0].target.attname for column in self.compiler.select[self.start:self.end]]
+        self.init_list = [column[0].target.attname for column in self.compiler.select[self.start : self.end]]
         # Django 6.1 hands the queryset's fetch mode to `from_db` and the populators (through a
         # helper that also serves `from_db` overrides written before fetch modes, while they
         # are deprecated).
@@ -185,9 +186,10 @@ class CompiledLookup:
             bind = getattr(model_query, "_get_from_db", None)
             self.from_db = bind(model, self.fetch_mode) if bind else partial(model.from_db, fetch_mode=self.fetch_mode)
             self.populators = model_query.get_related_populators(
-                self.compiler.klass_info, self.compiler.select, alias, self.fetch_mode)
+                self.compiler.klass_info, self.compiler.select, alias, self.fetch_mode
+            )
         # What `results_iter` would work out again for every row it is given.
-        columns = [column[0] for column in self.compiler.select[:self.compiler.col_count]]
+        columns = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
         if self.compiler.has_composite_fields(columns):
             raise ValueError(f"{model._meta.label} has composite fields: a CompiledLookup does not read them")
         self.converters = self.compiler.get_converters(columns)
@@ -204,7 +206,7 @@ class CompiledLookup:
         row = rows[0]
         if self.converters:
             (row,) = self.compiler.apply_converters(rows, self.converters)
-        instance = self.from_db(self.alias, self.init_list, row[self.start:self.end])
+        instance = self.from_db(self.alias, self.init_list, row[self.start : self.end])
         if self.fetch_mode is not None and self.fetch_mode.track_peers:  # its only peer is itself
             instance._state.peers = [weakref.ref(instance)]
         for populator in self.populators:

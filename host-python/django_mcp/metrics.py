@@ -24,8 +24,9 @@ try:
     import prometheus_client
     from prometheus_client import Counter, Histogram
 except ImportError as exc:  # pragma: no cover - the message is the point
-    raise ImportError("django_mcp.metrics needs prometheus_client: "
-                      "pip install 'django-mcp-framework[prometheus]'") from exc
+    raise ImportError(
+        "django_mcp.metrics needs prometheus_client: pip install 'django-mcp-framework[prometheus]'"
+    ) from exc
 
 #: Seconds: a request is a millisecond or two of engine and host work plus what its effects
 #: do in the database; a step is tens of microseconds.
@@ -33,25 +34,37 @@ REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 STEP_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1)
 
 REQUESTS = Counter(
-    "django_mcp_requests", "MCP messages answered, by transport, method and outcome (as audited).",
-    ["transport", "method", "outcome"])
+    "django_mcp_requests",
+    "MCP messages answered, by transport, method and outcome (as audited).",
+    ["transport", "method", "outcome"],
+)
 REQUEST_DURATION = Histogram(
-    "django_mcp_request_duration_seconds", "Time to answer an MCP message, by method and outcome.",
-    ["method", "outcome"], buckets=REQUEST_BUCKETS)
+    "django_mcp_request_duration_seconds",
+    "Time to answer an MCP message, by method and outcome.",
+    ["method", "outcome"],
+    buckets=REQUEST_BUCKETS,
+)
 RATE_LIMITED = Counter(
-    "django_mcp_rate_limited", "Messages refused by a rate limit, by method (<pre-dispatch>: "
-    "a credential that failed too often).", ["method"])
+    "django_mcp_rate_limited",
+    "Messages refused by a rate limit, by method (<pre-dispatch>: a credential that failed too often).",
+    ["method"],
+)
 ENGINE_STEP_DURATION = Histogram(
-    "django_mcp_engine_step_duration_seconds", "Time of one engine step (instance wait included).",
-    buckets=STEP_BUCKETS)
+    "django_mcp_engine_step_duration_seconds", "Time of one engine step (instance wait included).", buckets=STEP_BUCKETS
+)
 ENGINE_TRAPS = Counter(
-    "django_mcp_engine_traps", "Engine steps that trapped (fuel, memory, panic); the instance is dropped.")
+    "django_mcp_engine_traps", "Engine steps that trapped (fuel, memory, panic); the instance is dropped."
+)
 ENGINE_INSTANCE_LOADS = Counter(
     "django_mcp_engine_instance_loads",
-    "Engine instances created: the first, and each after a trap or a catalogue reload.")
+    "Engine instances created: the first, and each after a trap or a catalogue reload.",
+)
 EFFECT_DURATION = Histogram(
-    "django_mcp_effect_duration_seconds", "Time the host took to carry out one effect, by kind.",
-    ["kind"], buckets=REQUEST_BUCKETS)
+    "django_mcp_effect_duration_seconds",
+    "Time the host took to carry out one effect, by kind.",
+    ["kind"],
+    buckets=REQUEST_BUCKETS,
+)
 
 
 def audited(entry):

@@ -67,9 +67,7 @@ class MCPAPIKeyManager(models.Manager):
 class MCPAPIKey(models.Model):
     key_id = models.CharField(max_length=KEY_ID_LENGTH, unique=True, db_index=True)
     secret_hash = models.CharField(max_length=128)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mcp_api_keys"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mcp_api_keys")
     name = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

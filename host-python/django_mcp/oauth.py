@@ -22,8 +22,10 @@ SERVER = "django-oauth-toolkit"
 #: The scopes of the site's own authorization server: `mcp:read` reaches the read-only items
 #: (the engine's read-only narrowing), `mcp:write` everything the user may do.
 READ, WRITE = "mcp:read", "mcp:write"
-SCOPES = {READ: "Read: read-only tools, resources and prompts",
-          WRITE: "Write: everything your account may do, changes included"}
+SCOPES = {
+    READ: "Read: read-only tools, resources and prompts",
+    WRITE: "Write: everything your account may do, changes included",
+}
 
 #: How the engine refuses a read-only principal an item that writes (protocol/mod.rs,
 #: `Principal::refusal`): a JSON-RPC error with this code whose message ends so.
@@ -114,8 +116,10 @@ def step_up(identity, reply, scheme, host):
 
 
 def insufficient_scope_challenge(scope, resource_id):
-    return (f'Bearer realm="django-mcp", error="insufficient_scope", scope="{scope}", '
-            f'resource_metadata="{metadata_url(resource_id)}"')
+    return (
+        f'Bearer realm="django-mcp", error="insufficient_scope", scope="{scope}", '
+        f'resource_metadata="{metadata_url(resource_id)}"'
+    )
 
 
 @require_safe

@@ -39,11 +39,22 @@ class MetadataFetcher(SafeMetadataFetcher):
         parsed = _validate_client_id_url(client_id)
         timeout = oauth2_settings.CIMD_FETCH_TIMEOUT_SECONDS
         pool = urllib3.HTTPSConnectionPool(
-            "127.0.0.1", parsed.port or 443, ca_certs=ca_file, cert_reqs="CERT_REQUIRED", retries=False,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout, total=timeout), maxsize=1)
+            "127.0.0.1",
+            parsed.port or 443,
+            ca_certs=ca_file,
+            cert_reqs="CERT_REQUIRED",
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout, total=timeout),
+            maxsize=1,
+        )
         try:
-            response = pool.urlopen("GET", parsed.path + (f"?{parsed.query}" if parsed.query else ""),
-                                    headers={"Accept": "application/json"}, redirect=False, preload_content=False)
+            response = pool.urlopen(
+                "GET",
+                parsed.path + (f"?{parsed.query}" if parsed.query else ""),
+                headers={"Accept": "application/json"},
+                redirect=False,
+                preload_content=False,
+            )
             try:
                 return self._read_document(response)
             finally:

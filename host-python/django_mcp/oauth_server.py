@@ -110,7 +110,8 @@ def registration_limited(address):
 class Validator(OAuth2Validator):
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs):
         return redirect_uri_acceptable(redirect_uri) and super().validate_redirect_uri(
-            client_id, redirect_uri, request, *args, **kwargs)
+            client_id, redirect_uri, request, *args, **kwargs
+        )
 
 
 class AuthorizationView(toolkit.AuthorizationView):
@@ -134,9 +135,10 @@ class AuthorizationView(toolkit.AuthorizationView):
         # The toolkit refuses "plain" only once the user has approved; refused here, before the
         # consent page, the client learns it at once.
         if credentials.get("code_challenge_method") != "S256":
-            raise OAuthToolkitError(InvalidRequestError(
-                description='code_challenge_method must be "S256"', state=credentials.get("state")),
-                redirect_uri=credentials["redirect_uri"])
+            raise OAuthToolkitError(
+                InvalidRequestError(description='code_challenge_method must be "S256"', state=credentials.get("state")),
+                redirect_uri=credentials["redirect_uri"],
+            )
         return scopes, credentials
 
     def get_context_data(self, **kwargs):
@@ -159,8 +161,9 @@ def register(request):
     if request.method == "POST" and oauth2_settings.DCR_ENABLED:
         retry_after = registration_limited(request.META.get("REMOTE_ADDR"))
         if retry_after is not None:
-            response = _registration_error(429, "temporarily_unavailable",
-                                           f"Too many client registrations: retry after {retry_after} s")
+            response = _registration_error(
+                429, "temporarily_unavailable", f"Too many client registrations: retry after {retry_after} s"
+            )
             response["Retry-After"] = str(retry_after)
             return response
         problem = _registration_problem(request.body)

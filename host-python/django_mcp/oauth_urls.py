@@ -13,12 +13,18 @@ from django_mcp import oauth_server
 app_name = "oauth2_provider"
 
 urlpatterns = [
-    path(".well-known/oauth-authorization-server", toolkit.OAuthServerMetadataView.as_view(),
-         name="oauth-server-metadata"),
+    path(
+        ".well-known/oauth-authorization-server",
+        toolkit.OAuthServerMetadataView.as_view(),
+        name="oauth-server-metadata",
+    ),
     path("oauth/authorize/", oauth_server.AuthorizationView.as_view(), name="authorize"),
     path("oauth/token/", toolkit.TokenView.as_view(), name="token"),
     path("oauth/revoke/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
     path("oauth/register/", oauth_server.register, name="dcr-register"),
-    path("oauth/register/<str:client_id>/", toolkit.DynamicClientRegistrationManagementView.as_view(),
-         name="dcr-register-management"),
+    path(
+        "oauth/register/<str:client_id>/",
+        toolkit.DynamicClientRegistrationManagementView.as_view(),
+        name="dcr-register-management",
+    ),
 ]

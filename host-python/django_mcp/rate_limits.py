@@ -64,8 +64,9 @@ def count_credential_failure(key_id, address):
 def _failure_buckets(key_id, address):
     limits = conf.get("DJANGO_MCP_AUTH_FAILURE_LIMITS") or {}
     subjects = {"key": key_id, "address": address}
-    return [(f"failed-{kind}|{subject}", limits[kind])
-            for kind, subject in subjects.items() if subject and limits.get(kind)]
+    return [
+        (f"failed-{kind}|{subject}", limits[kind]) for kind, subject in subjects.items() if subject and limits.get(kind)
+    ]
 
 
 def _hit(bucket, rate):

@@ -74,17 +74,19 @@ class CallerContext:
         query_string = urlencode(form_pairs(query or {}))
         request.GET = QueryDict(query_string, mutable=True)
         host, _, port = self.host.partition(":")
-        request.META.update({
-            "REQUEST_METHOD": method,
-            "SCRIPT_NAME": script_name,
-            "PATH_INFO": path,
-            "QUERY_STRING": query_string,
-            "HTTP_HOST": self.host,
-            "SERVER_NAME": host,
-            "SERVER_PORT": port or ("443" if self.scheme == "https" else "80"),
-            "wsgi.url_scheme": self.scheme,
-            "HTTP_X_DJANGO_MCP": "1",
-        })
+        request.META.update(
+            {
+                "REQUEST_METHOD": method,
+                "SCRIPT_NAME": script_name,
+                "PATH_INFO": path,
+                "QUERY_STRING": query_string,
+                "HTTP_HOST": self.host,
+                "SERVER_NAME": host,
+                "SERVER_PORT": port or ("443" if self.scheme == "https" else "80"),
+                "wsgi.url_scheme": self.scheme,
+                "HTTP_X_DJANGO_MCP": "1",
+            }
+        )
         if self.scheme == "https":
             request.META["HTTPS"] = "on"
         # Like a WSGIRequest: `request.body` and `content_type` are there even when empty.

@@ -225,8 +225,22 @@ class ResourceObjects(TypedDict):
 
 
 Effect = (
-    Authorize | Permissions | AdminList | AdminRetrieve | AdminCreate | AdminUpdate | AdminDelete | AdminAction
-    | ModelSearch | ViewCall | DrfCall | CustomTool | CustomResource | CustomPrompt | ResourceObject | ResourceFile
+    Authorize
+    | Permissions
+    | AdminList
+    | AdminRetrieve
+    | AdminCreate
+    | AdminUpdate
+    | AdminDelete
+    | AdminAction
+    | ModelSearch
+    | ViewCall
+    | DrfCall
+    | CustomTool
+    | CustomResource
+    | CustomPrompt
+    | ResourceObject
+    | ResourceFile
     | ResourceObjects
 )
 

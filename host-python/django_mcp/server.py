@@ -85,8 +85,9 @@ def _error_reply(message_id, code, message, data=None):
     return json.dumps({"jsonrpc": "2.0", "id": message_id, "error": error})
 
 
-def handle(message_text, *, identity=None, transport="http", host="localhost", scheme="https",
-           headers=None, trace=None) -> Outcome:
+def handle(
+    message_text, *, identity=None, transport="http", host="localhost", scheme="https", headers=None, trace=None
+) -> Outcome:
     """Handle one inbound message for `identity` (None: unauthenticated). Every log record
     emitted meanwhile carries the request's correlation id (the transport's, when it opened one).
     `trace`: what the transport tells the request's span (telemetry.http_facts)."""
@@ -97,11 +98,19 @@ def handle(message_text, *, identity=None, transport="http", host="localhost", s
 def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp_headers):
     started = time.perf_counter()
     user = identity.user if identity is not None else None
-    context = {"transport": transport, "principal": identity.principal() if identity is not None else None,
-               "headers": mcp_headers or {}}
-    caller = CallerContext(user, host=host, scheme=scheme, correlation_id=correlation_id,
-                           client=identity.client if identity is not None else None,
-                           subject=identity.subject if identity is not None else None)
+    context = {
+        "transport": transport,
+        "principal": identity.principal() if identity is not None else None,
+        "headers": mcp_headers or {},
+    }
+    caller = CallerContext(
+        user,
+        host=host,
+        scheme=scheme,
+        correlation_id=correlation_id,
+        client=identity.client if identity is not None else None,
+        subject=identity.subject if identity is not None else None,
+    )
     headers, notifications = {}, []
     # Checked before the engine runs: an over-limit or anonymous client costs no engine step.
     retry_after = rate_limits.for_credential(identity.subject) if identity is not None else None
@@ -110,8 +119,9 @@ def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp
         reply, status, report = _rate_limited(_peek(message_text), retry_after)
         headers["Retry-After"] = str(retry_after)
     elif peeked is not None and peeked.needs_credential:
-        reply, status, report = _refusal(peeked, UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE, "unauthenticated", 401,
-                                         reason="unauthenticated")
+        reply, status, report = _refusal(
+            peeked, UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE, "unauthenticated", 401, reason="unauthenticated"
+        )
     else:
         try:
             runtime = state.get_runtime()
@@ -125,8 +135,13 @@ def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp
             logger.error("engine failure [correlation_id=%s]: %s", correlation_id, exc)
             peeked = _peek(message_text)
             reply, status = internal_error_reply(correlation_id, peeked.id), 200
-            report = {"method": peeked.method, "target": peeked.target, "outcome": "handler_error",
-                      "error_code": -32603, "error_message": "engine failure"}
+            report = {
+                "method": peeked.method,
+                "target": peeked.target,
+                "outcome": "handler_error",
+                "error_code": -32603,
+                "error_message": "engine failure",
+            }
     _audit(correlation_id, transport, identity, started, status, report)
     return Outcome(reply, status, correlation_id, headers, notifications, report.get("method"))
 
@@ -159,15 +174,25 @@ def _rate_limited(peeked, retry_after):
     message = rate_limits.message(retry_after)
     reply = _error_reply(peeked.id, rate_limits.CODE, message, {"retryAfter": retry_after})
     # The engine's word for its own rate-limited answers (protocol/mod.rs, Failure).
-    report = {"method": peeked.method, "target": peeked.target, "outcome": "rate_limited",
-              "error_code": rate_limits.CODE, "error_message": "rate_limited"}
+    report = {
+        "method": peeked.method,
+        "target": peeked.target,
+        "outcome": "rate_limited",
+        "error_code": rate_limits.CODE,
+        "error_message": "rate_limited",
+    }
     return reply, 429, report
 
 
 def _refusal(peeked, code, message, outcome, http_status, *, reason):
     """`message` for the client, `reason` for the audit line."""
-    report = {"method": peeked.method, "target": peeked.target, "outcome": outcome,
-              "error_code": code, "error_message": reason}
+    report = {
+        "method": peeked.method,
+        "target": peeked.target,
+        "outcome": outcome,
+        "error_code": code,
+        "error_message": reason,
+    }
     return _error_reply(peeked.id, code, message), http_status, report
 
 
@@ -200,8 +225,9 @@ def _peek(message_text):
         target = named if isinstance(named, str) else None
         meta = params["_meta"] if isinstance(params.get("_meta"), dict) else None
     # Notifications, responses and malformed messages go on: the engine answers them alike.
-    return _Peeked(valid_id, method, target, needs_credential=valid_id is not None and method not in OPEN_METHODS,
-                   meta=meta)
+    return _Peeked(
+        valid_id, method, target, needs_credential=valid_id is not None and method not in OPEN_METHODS, meta=meta
+    )
 
 
 def _registry(runtime):

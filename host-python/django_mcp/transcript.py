@@ -73,8 +73,8 @@ def replay(path: Path, new_instance) -> int:
     def fail(item, expected, actual):
         offset = next((k for k, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))
         raise Mismatch(
-            f"{path.name}:{item.line}: differs at byte {offset}\n expected: {expected[offset:offset + 120]!r}\n"
-            f"   actual: {actual[offset:offset + 120]!r}"
+            f"{path.name}:{item.line}: differs at byte {offset}\n expected: {expected[offset : offset + 120]!r}\n"
+            f"   actual: {actual[offset : offset + 120]!r}"
         )
 
     while i < len(items):
@@ -111,7 +111,9 @@ def replay(path: Path, new_instance) -> int:
                 if got != expected.text:
                     fail(expected, expected.text, got)
             if len(actual) > len(expected_lines):
-                raise Mismatch(f"{path.name}:{item.line}: unexpected extra output {actual[len(expected_lines)][:120]!r}")
+                raise Mismatch(
+                    f"{path.name}:{item.line}: unexpected extra output {actual[len(expected_lines)][:120]!r}"
+                )
             i = j
         else:
             raise Mismatch(f"{path.name}:{item.line}: {item.kind} line out of place")

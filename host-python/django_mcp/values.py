@@ -14,6 +14,7 @@ from django.utils.functional import Promise
 #: whether a secret is set is information too.
 MASK = "********"
 
+
 def to_json(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value

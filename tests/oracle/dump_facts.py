@@ -18,8 +18,13 @@ ROOT = HERE.parents[1]
 def main():
     sys.path[:0] = [str(ROOT / "tests" / "python"), str(ROOT / "demo")]
     workdir = tempfile.mkdtemp(prefix="django-mcp-oracle-")
-    os.environ.update(DJANGO_SETTINGS_MODULE="thirdparty.settings", DEMO_DB=f"{workdir}/db.sqlite3",
-                      DEMO_MEDIA=f"{workdir}/media", DEMO_DEBUG="0", DEMO_MCP_DISCOVERY="off")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="thirdparty.settings",
+        DEMO_DB=f"{workdir}/db.sqlite3",
+        DEMO_MEDIA=f"{workdir}/media",
+        DEMO_DEBUG="0",
+        DEMO_MCP_DISCOVERY="off",
+    )
     import django
 
     django.setup()

@@ -21,6 +21,15 @@ def retitle_both(arguments, call):
     return [{"type": "text", "text": "retitled"}]
 
 
-TOOLS = [Tool("retitle_both", retitle_both, "Retitle two books", input_schema={
-    "type": "object", "required": ["first", "second", "title"],
-    "properties": {"first": {"type": "integer"}, "second": {"type": "integer"}, "title": {"type": "string"}}})]
+TOOLS = [
+    Tool(
+        "retitle_both",
+        retitle_both,
+        "Retitle two books",
+        input_schema={
+            "type": "object",
+            "required": ["first", "second", "title"],
+            "properties": {"first": {"type": "integer"}, "second": {"type": "integer"}, "title": {"type": "string"}},
+        },
+    )
+]

@@ -43,7 +43,8 @@ def pytest_configure(config):
     if ENGINES.get(TEST_DATABASE) != engine:
         raise pytest.UsageError(
             f"DJANGO_MCP_TEST_DATABASE={TEST_DATABASE!r} but the settings use {engine}: use 'sqlite' (the default) "
-            "or 'postgres' with DEMO_DATABASE_URL set (scripts/test-postgres does both).")
+            "or 'postgres' with DEMO_DATABASE_URL set (scripts/test-postgres does both)."
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -251,13 +252,24 @@ def _live_connection(env):
         import psycopg
 
         with psycopg.connect(env["DEMO_DATABASE_URL"], autocommit=True) as connection:
-            yield connection, "%s", (
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position")
+            yield (
+                connection,
+                "%s",
+                (
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",  # noqa: E501
+                ),
+            )
     else:
         with contextlib.closing(sqlite3.connect(f"file:{env['DEMO_DB']}?mode=ro", uri=True)) as connection:
-            yield connection, "?", ("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-                                    "SELECT name FROM pragma_table_info(?)")
+            yield (
+                connection,
+                "?",
+                (
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+                    "SELECT name FROM pragma_table_info(?)",
+                ),
+            )
 
 
 def live_rows(env, sql, *params):
@@ -274,10 +286,13 @@ def live_dump(env, leave_out=()):
     dump = {}
     with _live_connection(env) as (connection, _, (tables_sql, columns_sql)):
         for (table,) in connection.execute(tables_sql).fetchall():
-            columns = [c for (c,) in connection.execute(columns_sql, (table,)).fetchall()
-                       if f"{table}.{c}" not in leave_out]
+            columns = [
+                c for (c,) in connection.execute(columns_sql, (table,)).fetchall() if f"{table}.{c}" not in leave_out
+            ]
             selected = ", ".join(f'"{c}"' for c in columns)
-            dump[table] = sorted(map(tuple, connection.execute(f'SELECT {selected} FROM "{table}"').fetchall()), key=repr)
+            dump[table] = sorted(
+                map(tuple, connection.execute(f'SELECT {selected} FROM "{table}"').fetchall()), key=repr
+            )
     return dump
 
 
@@ -306,10 +321,14 @@ def live_demo(tmp_path_factory):
         "expired": _manage(env, "mcp_key", "create", "alice", "--name", "expired", "--expires-in", "1"),
     }
     _manage(env, "mcp_key", "revoke", keys["revoked"].split(".")[0])
-    _manage(env, "shell", "-c",
-            "from django_mcp.models import MCPAPIKey; from django.utils import timezone; import datetime;"
-            f"MCPAPIKey.objects.filter(key_id='{keys['expired'].split('.')[0]}')"
-            ".update(expires_at=timezone.now() - datetime.timedelta(days=1))")
+    _manage(
+        env,
+        "shell",
+        "-c",
+        "from django_mcp.models import MCPAPIKey; from django.utils import timezone; import datetime;"
+        f"MCPAPIKey.objects.filter(key_id='{keys['expired'].split('.')[0]}')"
+        ".update(expires_at=timezone.now() - datetime.timedelta(days=1))",
+    )
     with serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "server.log") as url:
         yield {"url": url, "env": env, "keys": keys, "log": workdir / "server.log"}
 
@@ -327,8 +346,23 @@ def redis_url(tmp_path_factory):
         pytest.fail("redis-server is not installed: apt-get install redis-server (scripts/test does)")
     workdir, port = tmp_path_factory.mktemp("redis"), _free_port()
     with open(workdir / "redis.log", "w") as log:
-        server = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                                   "--appendonly", "no", "--dir", str(workdir)], stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             _wait_for_port(port, server)
             yield f"redis://127.0.0.1:{port}/0"
@@ -344,9 +378,23 @@ def serve_uvicorn(application, cwd, env, log_path, *options):
     port = _free_port()
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", application, "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning", *options],
-            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                application,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *options,
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             _wait_for_port(port, server)
@@ -374,9 +422,16 @@ async def list_all_tools(client):
 def post_rpc(url, credential, method, params=None, request_id=1):
     """One JSON-RPC request over HTTP with a key; (HTTP status, decoded JSON body)."""
     body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}}).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-        "Authorization": f"Bearer {credential}"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "Authorization": f"Bearer {credential}",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read())

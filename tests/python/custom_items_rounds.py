@@ -4,16 +4,20 @@ a confirmation is asked about one call, and must not carry over to another."""
 from django_mcp.custom import Argument, Prompt, Tool
 
 YES_OR_NO = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
-BOOK = {"type": "object", "properties": {"pk": {"type": "integer"}, "title": {"type": "string", "maxLength": 200}},
-        "required": ["pk"]}
+BOOK = {
+    "type": "object",
+    "properties": {"pk": {"type": "integer"}, "title": {"type": "string", "maxLength": 200}},
+    "required": ["pk"],
+}
 
 
 def confirmed(call, message):
     """Whether the client said yes to `message`; asks it in the first round."""
     if call.state is None:
-        raise call.ask({"confirm": {"method": "elicitation/create",
-                                    "params": {"message": message, "requestedSchema": YES_OR_NO}}},
-                       state={"asked": message})
+        raise call.ask(
+            {"confirm": {"method": "elicitation/create", "params": {"message": message, "requestedSchema": YES_OR_NO}}},
+            state={"asked": message},
+        )
     answer = call.input_responses.get("confirm", {})
     return answer.get("action") == "accept" and answer.get("content", {}).get("ok") is True
 
@@ -43,12 +47,26 @@ def announcement(arguments, call):
 
 
 TOOLS = [
-    Tool("retitle_book", retitle_book, "Retitle a book once the user confirms", input_schema=BOOK,
-         permission="library.change_book"),
-    Tool("delete_book", delete_book, "Delete a book once the user confirms", input_schema=BOOK,
-         permission="library.delete_book"),
+    Tool(
+        "retitle_book",
+        retitle_book,
+        "Retitle a book once the user confirms",
+        input_schema=BOOK,
+        permission="library.change_book",
+    ),
+    Tool(
+        "delete_book",
+        delete_book,
+        "Delete a book once the user confirms",
+        input_schema=BOOK,
+        permission="library.delete_book",
+    ),
 ]
 PROMPTS = [
-    Prompt("announcement", announcement, "Announce a topic once the user confirms",
-           arguments=[Argument("topic", "What to announce", required=True)]),
+    Prompt(
+        "announcement",
+        announcement,
+        "Announce a topic once the user confirms",
+        arguments=[Argument("topic", "What to announce", required=True)],
+    ),
 ]

@@ -2,5 +2,11 @@
 
 from django_mcp.custom import Tool
 
-TOOLS = [Tool("needs_sampling", lambda arguments, call: [{"type": "text", "text": "ran"}], read_only=True,
-              client_capabilities=("sampling",))]
+TOOLS = [
+    Tool(
+        "needs_sampling",
+        lambda arguments, call: [{"type": "text", "text": "ran"}],
+        read_only=True,
+        client_capabilities=("sampling",),
+    )
+]

@@ -67,14 +67,32 @@ class Everything(serializers.Serializer):
 
 
 SAMPLE = {
-    "flag": True, "maybe": None, "name": "Two words", "note": "", "email": "a@example.com",
-    "site": "https://example.com/", "token": uuid.UUID("12345678-1234-5678-1234-567812345678"),
-    "slug": "a-slug", "code": "ABC-12", "address": "10.0.0.1", "count": 3, "ratio": 0.5,
-    "price": decimal.Decimal("12.50"), "weight": decimal.Decimal("1.250"),
-    "when": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc), "day": datetime.date(2026, 1, 2),
-    "at": datetime.time(3, 4, 5), "took": datetime.timedelta(hours=1, minutes=30), "colour": "r", "sizes": {"s"},
-    "attachment": None, "numbers": [1, 2], "labels": {"a": "b"}, "extra": {"any": [1, "thing"]},
-    "described": "described", "echo": "echoed",
+    "flag": True,
+    "maybe": None,
+    "name": "Two words",
+    "note": "",
+    "email": "a@example.com",
+    "site": "https://example.com/",
+    "token": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    "slug": "a-slug",
+    "code": "ABC-12",
+    "address": "10.0.0.1",
+    "count": 3,
+    "ratio": 0.5,
+    "price": decimal.Decimal("12.50"),
+    "weight": decimal.Decimal("1.250"),
+    "when": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+    "day": datetime.date(2026, 1, 2),
+    "at": datetime.time(3, 4, 5),
+    "took": datetime.timedelta(hours=1, minutes=30),
+    "colour": "r",
+    "sizes": {"s"},
+    "attachment": None,
+    "numbers": [1, 2],
+    "labels": {"a": "b"},
+    "extra": {"any": [1, "thing"]},
+    "described": "described",
+    "echo": "echoed",
 }
 
 
@@ -86,8 +104,14 @@ class EverythingViewSet(viewsets.GenericViewSet):
 
     def list(self, request):
         ada = Author.objects.order_by("pk").first()
-        row = dict(SAMPLE, author=ada, tags=list(Tag.objects.order_by("pk")[:2]), tag_slug=Tag.objects.first(),
-                   brief=ada, briefs=list(Author.objects.order_by("pk")[:2]))
+        row = dict(
+            SAMPLE,
+            author=ada,
+            tags=list(Tag.objects.order_by("pk")[:2]),
+            tag_slug=Tag.objects.first(),
+            brief=ada,
+            briefs=list(Author.objects.order_by("pk")[:2]),
+        )
         return Response([self.get_serializer(row).data])
 
     def create(self, request):

@@ -37,8 +37,9 @@ def project_env(workdir, **extra):
         "DEMO_MEDIA": str(workdir / "media"),
         "DEMO_DEBUG": "0",
         "XDG_CACHE_HOME": str(workdir / "cache"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests" / "python"), str(DEMO),
-                                                    os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(ROOT / "tests" / "python"), str(DEMO), os.environ.get("PYTHONPATH")])
+        ),
         **extra,
     }
 
@@ -67,8 +68,14 @@ def oauth_server(tmp_path_factory, **extra_env):
         env = project_env(workdir, OAUTH_TEST_CIMD_CA=str(cimd.ca_file), **extra_env)
         with serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "server.log") as url:
             origin = url.removesuffix("/mcp/")
-            yield {"url": origin + "/mcp", "origin": origin, "db": workdir / "db.sqlite3",
-                   "log": workdir / "server.log", "env": env, "cimd": cimd}
+            yield {
+                "url": origin + "/mcp",
+                "origin": origin,
+                "db": workdir / "db.sqlite3",
+                "log": workdir / "server.log",
+                "env": env,
+                "cimd": cimd,
+            }
 
 
 # --- client metadata documents, over https on 127.0.0.1 ----------------------------------
@@ -106,8 +113,13 @@ def _certificates(workdir):
     valid = dict(not_valid_before=now - datetime.timedelta(minutes=5), not_valid_after=now + datetime.timedelta(days=1))
 
     def certificate(subject, issuer, key, signer, *extensions):
-        builder = x509.CertificateBuilder(subject_name=subject, issuer_name=issuer, public_key=key.public_key(),
-                                          serial_number=x509.random_serial_number(), **valid)
+        builder = x509.CertificateBuilder(
+            subject_name=subject,
+            issuer_name=issuer,
+            public_key=key.public_key(),
+            serial_number=x509.random_serial_number(),
+            **valid,
+        )
         for extension, critical in extensions:
             builder = builder.add_extension(extension, critical=critical)
         return builder.sign(signer, hashes.SHA256())
@@ -116,19 +128,44 @@ def _certificates(workdir):
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "django-mcp test CA")])
     # The key identifiers and usages Python 3.13's strict verification (VERIFY_X509_STRICT, which
     # urllib3 turns on there) requires of a CA and of the certificates it signs.
-    ca = certificate(ca_name, ca_name, ca_key, ca_key, (x509.BasicConstraints(ca=True, path_length=None), True),
-                     (x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                    encipher_only=False, decipher_only=False), True),
-                     (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False))
-    leaf = certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), ca_name, leaf_key, ca_key,
-                       (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
-                       (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False))
+    ca = certificate(
+        ca_name,
+        ca_name,
+        ca_key,
+        ca_key,
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            True,
+        ),
+        (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False),
+    )
+    leaf = certificate(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]),
+        ca_name,
+        leaf_key,
+        ca_key,
+        (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+        (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
+    )
     files = workdir / "ca.pem", workdir / "leaf.pem", workdir / "leaf.key"
     files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    files[2].write_bytes(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
+    files[2].write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return files
 
 
@@ -213,8 +250,9 @@ class UserAgent:
         if response.status_code == 302 and "/admin/login/" in response.headers["location"]:
             login = self.http.get(response.headers["location"])
             fields = hidden_fields(login.text)
-            done = self.http.post(response.headers["location"], data={
-                **fields, "username": self.username, "password": PASSWORD})
+            done = self.http.post(
+                response.headers["location"], data={**fields, "username": self.username, "password": PASSWORD}
+            )
             assert done.status_code == 302, done.text[:500]
             response = self.http.get(done.headers["location"])
         if response.status_code != 200:
@@ -235,10 +273,25 @@ def pkce():
     return verifier, challenge
 
 
-def authorize_url(live, client_id, challenge=None, *, method="S256", redirect_uri=REDIRECT,
-                  scope="mcp:read mcp:write", resource=None, state="state-1"):
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "state": state,
-              "scope": scope, "resource": resource or live["url"]}
+def authorize_url(
+    live,
+    client_id,
+    challenge=None,
+    *,
+    method="S256",
+    redirect_uri=REDIRECT,
+    scope="mcp:read mcp:write",
+    resource=None,
+    state="state-1",
+):
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "scope": scope,
+        "resource": resource or live["url"],
+    }
     if resource is False:  # a client that names no resource (RFC 8707 is optional in OAuth)
         del params["resource"]
     if challenge is not None:
@@ -254,8 +307,13 @@ def redirected_params(location):
 
 def register(live, **metadata):
     """RFC 7591 registration of a public client; the response."""
-    body = {"client_name": "Test client", "redirect_uris": [REDIRECT], "grant_types": ["authorization_code",
-            "refresh_token"], "token_endpoint_auth_method": "none", **metadata}
+    body = {
+        "client_name": "Test client",
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+        **metadata,
+    }
     return httpx2.post(f"{live['origin']}/oauth/register/", json=body, timeout=30)
 
 
@@ -269,8 +327,14 @@ def tokens(live, client_id, username="alice", scope="mcp:read mcp:write", resour
     finally:
         agent.close()
     code = redirected_params(location)["code"]
-    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id,
-                "code_verifier": verifier, "resource": resource or live["url"]}
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": client_id,
+        "code_verifier": verifier,
+        "resource": resource or live["url"],
+    }
     if resource is False:
         del exchange["resource"]
     response = httpx2.post(f"{live['origin']}/oauth/token/", data=exchange, timeout=30)
@@ -280,8 +344,12 @@ def tokens(live, client_id, username="alice", scope="mcp:read mcp:write", resour
 
 def mcp_post(live, token, method="tools/list", params=None):
     message = {"jsonrpc": "2.0", "id": 1, "method": method, **({"params": params} if params is not None else {})}
-    return httpx2.post(live["url"] + "/", json=message, timeout=30, headers={
-        "Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"})
+    return httpx2.post(
+        live["url"] + "/",
+        json=message,
+        timeout=30,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"},
+    )
 
 
 def db_dump(path):
@@ -289,8 +357,11 @@ def db_dump(path):
     Sessions are left out: logging in writes one."""
     with contextlib.closing(sqlite3.connect(path)) as connection:
         tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
-                for table in tables if table != "django_session"}
+        return {
+            table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+            for table in tables
+            if table != "django_session"
+        }
 
 
 def sql(path, statement, *params):

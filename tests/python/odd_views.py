@@ -10,8 +10,7 @@ from django.contrib.auth.decorators import login_not_required, login_required, p
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin, UserPassesTestMixin
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
-from django.http import (FileResponse, HttpResponse, HttpResponseServerError, JsonResponse,
-                         StreamingHttpResponse)
+from django.http import FileResponse, HttpResponse, HttpResponseServerError, JsonResponse, StreamingHttpResponse
 from django.urls import include, path, re_path
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -28,22 +27,24 @@ def echo(request, **kwargs):
     """What the view was given, as JSON."""
     request_messages = get_messages(request)
     body = request.body.decode()
-    response = JsonResponse({
-        "method": request.method,
-        "path": request.path,
-        "full_path": request.get_full_path(),
-        "host": request.get_host(),
-        "absolute": request.build_absolute_uri(),
-        "kwargs": {k: [type(v).__name__, str(v)] for k, v in kwargs.items()},
-        "GET": {k: request.GET.getlist(k) for k in request.GET},
-        "POST": {k: request.POST.getlist(k) for k in request.POST},
-        "body": json.loads(body) if request.content_type == "application/json" else body,
-        "content_type": request.content_type,
-        "user": request.user.get_username(),
-        "session": request.session.session_key is None and hasattr(request.session, "get"),
-        "messages": request_messages is not None,
-        "url_name": request.resolver_match.view_name,
-    })
+    response = JsonResponse(
+        {
+            "method": request.method,
+            "path": request.path,
+            "full_path": request.get_full_path(),
+            "host": request.get_host(),
+            "absolute": request.build_absolute_uri(),
+            "kwargs": {k: [type(v).__name__, str(v)] for k, v in kwargs.items()},
+            "GET": {k: request.GET.getlist(k) for k in request.GET},
+            "POST": {k: request.POST.getlist(k) for k in request.POST},
+            "body": json.loads(body) if request.content_type == "application/json" else body,
+            "content_type": request.content_type,
+            "user": request.user.get_username(),
+            "session": request.session.session_key is None and hasattr(request.session, "get"),
+            "messages": request_messages is not None,
+            "url_name": request.resolver_match.view_name,
+        }
+    )
     response.set_cookie("seen", "1")  # never reported
     return response
 
@@ -72,8 +73,10 @@ def download(request):
 
 def big_page(request):
     rows = "".join(f"<tr><td>row {n}</td><td>{'x' * 40}</td></tr>" for n in range(1000))
-    html = (f"<html><head><title>Big</title><style>td {{ color: red }}</style></head>"
-            f"<body><script>var secret = 1;</script><h1>Big &amp; long</h1><table>{rows}</table></body></html>")
+    html = (
+        f"<html><head><title>Big</title><style>td {{ color: red }}</style></head>"
+        f"<body><script>var secret = 1;</script><h1>Big &amp; long</h1><table>{rows}</table></body></html>"
+    )
     return HttpResponse(html)
 
 
@@ -172,6 +175,7 @@ def count_books(request):
 leaf_patterns = ([path("leaf/", leaf, name="leaf")], "inner")
 inner_patterns = ([path("inner/", include(leaf_patterns)), path("here/", leaf, name="here")], "outer")
 api_patterns = [path("items/<int:pk>/", item, name="item")]
+
 
 class TagShelf(View):
     """Anyone signed in may read; adding needs the permission (a gate on `post` only)."""

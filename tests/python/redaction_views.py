@@ -13,9 +13,12 @@ from rest_framework import permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+
 def _people():
-    return [{"username": u.username, "password": u.password, "profile": {"email": u.email, "last_login": None}}
-            for u in User.objects.order_by("pk")]
+    return [
+        {"username": u.username, "password": u.password, "profile": {"email": u.email, "last_login": None}}
+        for u in User.objects.order_by("pk")
+    ]
 
 
 @login_required

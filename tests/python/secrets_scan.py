@@ -58,16 +58,39 @@ PATTERNS = [
     ("traceback", ("Traceback",), re.compile(r"Traceback \(most recent call last\)")),
     ("traceback", ('File "',), re.compile(r'File "[^"\n]{1,500}", line \d+')),
     ("SQL", ("SELECT",), re.compile(r"\bSELECT\b[^\n]{0,2000}?\bFROM\b")),
-    ("SQL", ("INSERT INTO", "DELETE FROM", "UPDATE"),
-     re.compile(r"\bINSERT INTO\b|\bDELETE FROM\b|\bUPDATE\s+\"?\w+\"?\s+SET\b")),
-    ("database error", ("sqlite3.", "django.db.utils.", "OperationalError", "IntegrityError", "ProgrammingError",
-                        "DataError", "InterfaceError", "DatabaseError", "constraint failed", "no such "), re.compile(
-        r"\bsqlite3\.|\bdjango\.db\.utils\.|\b(?:OperationalError|IntegrityError|ProgrammingError|DataError"
-        r"|InterfaceError|DatabaseError)\b|\b(?:UNIQUE|NOT NULL|FOREIGN KEY|CHECK) constraint failed\b"
-        r"|\bno such (?:table|column)\b")),
-    ("password hash", ("pbkdf2_", "sha1$", "md5$", "crypt$", "bcrypt", "argon2$"), re.compile(
-        r"\b(?:pbkdf2_sha256|pbkdf2_sha1|sha1|md5|unsalted_md5|unsalted_sha1|scrypt|bcrypt|bcrypt_sha256|crypt)\$"
-        r"|\bargon2\$argon2(?:id|i|d)\$")),
+    (
+        "SQL",
+        ("INSERT INTO", "DELETE FROM", "UPDATE"),
+        re.compile(r"\bINSERT INTO\b|\bDELETE FROM\b|\bUPDATE\s+\"?\w+\"?\s+SET\b"),
+    ),
+    (
+        "database error",
+        (
+            "sqlite3.",
+            "django.db.utils.",
+            "OperationalError",
+            "IntegrityError",
+            "ProgrammingError",
+            "DataError",
+            "InterfaceError",
+            "DatabaseError",
+            "constraint failed",
+            "no such ",
+        ),
+        re.compile(
+            r"\bsqlite3\.|\bdjango\.db\.utils\.|\b(?:OperationalError|IntegrityError|ProgrammingError|DataError"
+            r"|InterfaceError|DatabaseError)\b|\b(?:UNIQUE|NOT NULL|FOREIGN KEY|CHECK) constraint failed\b"
+            r"|\bno such (?:table|column)\b"
+        ),
+    ),
+    (
+        "password hash",
+        ("pbkdf2_", "sha1$", "md5$", "crypt$", "bcrypt", "argon2$"),
+        re.compile(
+            r"\b(?:pbkdf2_sha256|pbkdf2_sha1|sha1|md5|unsalted_md5|unsalted_sha1|scrypt|bcrypt|bcrypt_sha256|crypt)\$"
+            r"|\bargon2\$argon2(?:id|i|d)\$"
+        ),
+    ),
     ("machine path", tuple(_machine_paths()), re.compile("|".join(re.escape(p) for p in _machine_paths()))),
 ]
 
@@ -142,11 +165,13 @@ class Scanner:
         for word in text.translate(_OUTSIDE_SECRETS).split():
             if len(word) < SECRET_LENGTH:
                 continue
-            for known, width, category in ((self.secrets, SECRET_LENGTH, "key secret"),
-                                           (self.digests, DIGEST_LENGTH, "key secret digest")):
+            for known, width, category in (
+                (self.secrets, SECRET_LENGTH, "key secret"),
+                (self.digests, DIGEST_LENGTH, "key secret digest"),
+            ):
                 for start in range(len(word) - width + 1):
-                    if word[start:start + width] in known:
-                        position = text.find(word[start:start + width])
+                    if word[start : start + width] in known:
+                        position = text.find(word[start : start + width])
                         yield category, _excerpt(text, position, position + width)
                         break
 
@@ -169,7 +194,7 @@ class Scanner:
 
 
 def _excerpt(text, start, end):
-    return text[max(0, start - 60):end + 60]
+    return text[max(0, start - 60) : end + 60]
 
 
 # --- the plugin ---------------------------------------------------------------------------
@@ -199,6 +224,7 @@ def install():
                 for message in (*outcome.notifications, outcome.reply):
                     scanner.scan(message, "MCP response", _current["test"])
             return outcome
+
         return wrapper
 
     def refusal(original):
@@ -207,6 +233,7 @@ def install():
             with _never_fails():
                 scanner.scan(response.content.decode("utf-8", "replace"), "MCP response (transport)", _current["test"])
             return response
+
         return wrapper
 
     def audit_record(original):
@@ -216,6 +243,7 @@ def install():
                 entry = {name: fields.get(name) for name in audit.FIELDS}
                 scanner.scan(json.dumps(entry, default=str), "audit line", _current["test"])
             return result
+
         return wrapper
 
     def create_key(original):
@@ -223,6 +251,7 @@ def install():
             key, secret = original(*args, **kwargs)
             scanner.add_secret(secret)
             return key, secret
+
         return wrapper
 
     def rotate(original):
@@ -230,6 +259,7 @@ def install():
             secret = original(*args, **kwargs)
             scanner.add_secret(secret)
             return secret
+
         return wrapper
 
     _patch(server, "handle", handle)

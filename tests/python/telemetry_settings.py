@@ -14,7 +14,12 @@ if os.environ.get("TELEMETRY_SPANS_FILE"):
     from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 
     _provider = TracerProvider()
-    _provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(
-        out=open(os.environ["TELEMETRY_SPANS_FILE"], "a", buffering=1),
-        formatter=lambda span: json.dumps(json.loads(span.to_json())) + "\n")))
+    _provider.add_span_processor(
+        SimpleSpanProcessor(
+            ConsoleSpanExporter(
+                out=open(os.environ["TELEMETRY_SPANS_FILE"], "a", buffering=1),
+                formatter=lambda span: json.dumps(json.loads(span.to_json())) + "\n",
+            )
+        )
+    )
     trace.set_tracer_provider(_provider)

@@ -119,7 +119,8 @@ def test_action_tools_follow_the_admins_actions(tools, library):
     assert tool["annotations"]["destructiveHint"] is True and "readOnlyHint" not in tool["annotations"]
     assert tool["inputSchema"]["required"] == ["pks"]
     assert {"delete_selected_library_book", "delete_selected_library_author", "delete_selected_auth_user"} <= set(
-        tools.listed)
+        tools.listed
+    )
 
 
 def test_mark_published_updates_the_selected_books(tools, library):
@@ -166,7 +167,8 @@ def test_delete_selected_deletes_and_logs_as_the_admin_does(tools, library):
     assert Book.objects.count() == 57
     entries = LogEntry.objects.filter(action_flag=DELETION).order_by("object_id")
     assert sorted((e.user_id, e.object_id, e.object_repr) for e in entries) == sorted(
-        (alice.pk, str(b.pk), str(b)) for b in doomed)
+        (alice.pk, str(b.pk), str(b)) for b in doomed
+    )
     assert {e.content_type.model_class() for e in entries} == {Book}
 
 
@@ -179,7 +181,9 @@ def test_delete_selected_refuses_protected_objects_and_deletes_nothing(tools, li
     assert "Book: The" in message and "<a" not in message and message.endswith("and 10 more.")
     assert db_dump() == before
     assert tools.ok("delete_selected_library_author", {"pks": [lonely.pk]}) == {
-        "updated": 1, "message": "Successfully deleted 1 author."}
+        "updated": 1,
+        "message": "Successfully deleted 1 author.",
+    }
 
 
 def test_delete_selected_needs_permission_for_what_it_cascades_to(mcp_as, make_key, library):
@@ -191,7 +195,8 @@ def test_delete_selected_needs_permission_for_what_it_cascades_to(mcp_as, make_k
     before = db_dump()
     assert dora.error("delete_selected_auth_user", {"pks": [victim.pk]}) == (
         "You do not have permission to do this to every selected object "
-        "(or to the related objects it would also delete).")
+        "(or to the related objects it would also delete)."
+    )
     assert action(user("dora"), "delete_selected", [victim.pk], "admin/auth.user")["error"]["kind"] == "forbidden"
     assert db_dump() == before
     keyless = User.objects.create_user("temp")
@@ -279,20 +284,23 @@ def test_an_action_that_sends_the_browser_on_is_refused_and_rolled_back(tools, l
     # An action that redirects (a merge form, a wizard) has not done its work yet.
     before = db_dump()
     assert tools.error("actions_export_library_book", {"pks": books(1, 2, 3)}) == (
-        "The action 'export' continues on another page of the Django admin, which MCP cannot show; "
-        "nothing was changed.")
+        "The action 'export' continues on another page of the Django admin, which MCP cannot show; nothing was changed."
+    )
     assert db_dump() == before
 
 
 def test_warnings_and_errors_say_so(tools, library, actions_site):
     assert tools.ok("actions_refuse_library_book", {"pks": books(1)}) == {
-        "updated": 1, "message": "Warning: Archived books cannot be reprinted.\nError: Nothing was reprinted."}
+        "updated": 1,
+        "message": "Warning: Archived books cannot be reprinted.\nError: Nothing was reprinted.",
+    }
 
 
 def test_an_action_that_insists_on_a_page_is_refused_and_rolled_back(tools, library, actions_site):
     before = db_dump()
     assert tools.error("actions_ask_first_library_book", {"pks": books(1, 2)}) == (
-        "The action 'ask_first' needs a confirmation page that MCP cannot show; nothing was changed.")
+        "The action 'ask_first' needs a confirmation page that MCP cannot show; nothing was changed."
+    )
     assert db_dump() == before
 
 
@@ -313,8 +321,9 @@ def test_an_action_allowed_by_view_permission(mcp_as, make_key, library, actions
     vera = Tools(mcp_as(make_key("vera")))
     # Actions without allowed_permissions are offered to whoever sees the changelist.
     offered = {n for n in vera.listed if n.startswith("actions_") and not n.startswith(("actions_list", "actions_get"))}
-    assert offered == {f"actions_{a}_library_book" for a in
-                       ("archive", "ask_first", "export", "explode", "refuse", "say_nothing")}
+    assert offered == {
+        f"actions_{a}_library_book" for a in ("archive", "ask_first", "export", "explode", "refuse", "say_nothing")
+    }
     assert vera.ok("actions_say_nothing_library_book", {"pks": books(1)}) == {"updated": 1, "message": None}
 
 
@@ -342,6 +351,14 @@ def test_the_action_sees_the_changelists_confirmed_post(tools, library, actions_
         tools.ok("actions_spy_library_book", {"pks": books(1, 2)})
     finally:
         ActionBookAdmin.actions = ActionBookAdmin.actions[:-1]
-    assert seen == {"method": "POST", "user": "alice", "post": {
-        "action": ["spy"], "_selected_action": [str(pk) for pk in books(1, 2)],
-        "select_across": ["0"], "index": ["0"], "post": ["yes"]}}
+    assert seen == {
+        "method": "POST",
+        "user": "alice",
+        "post": {
+            "action": ["spy"],
+            "_selected_action": [str(pk) for pk in books(1, 2)],
+            "select_across": ["0"],
+            "index": ["0"],
+            "post": ["yes"],
+        },
+    }

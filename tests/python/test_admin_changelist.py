@@ -73,10 +73,30 @@ class OddListFilter(admin.ListFilter):
 
 
 class ChangelistBookAdmin(admin.ModelAdmin):
-    list_display = ["title", "__str__", author_email, shouting_title, "author__name", "cover_link",
-                    "legacy", "price_label", "in_print", "rating", "tags", lambda obj: "x"]
-    list_filter = ["status", ("published", admin.DateFieldListFilter), "author__name", "tags",
-                   PagesFilter, NoChoicesFilter, OddListFilter, "no_such_field"]
+    list_display = [
+        "title",
+        "__str__",
+        author_email,
+        shouting_title,
+        "author__name",
+        "cover_link",
+        "legacy",
+        "price_label",
+        "in_print",
+        "rating",
+        "tags",
+        lambda obj: "x",
+    ]
+    list_filter = [
+        "status",
+        ("published", admin.DateFieldListFilter),
+        "author__name",
+        "tags",
+        PagesFilter,
+        NoChoicesFilter,
+        OddListFilter,
+        "no_such_field",
+    ]
     sortable_by = ["title", "author__name", author_email]
     list_select_related = False
 
@@ -140,13 +160,31 @@ def run(caller, effect, queries=None):
         return runner([effect])[0]
 
 
-def listing(admin_id=BOOKS, columns=("id",), *, caller="alice", filters=(), ordering=(), q=None, page=1,
-            page_size=100, masked=(), queries=None):
-    effect = {"kind": "admin.list", "admin": admin_id,
-              "columns": [c if isinstance(c, dict) else {"name": c, "field": None if c.startswith("~") else c}
-                          for c in columns],
-              "masked": list(masked), "filters": list(filters), "ordering": list(ordering),
-              "page": page, "page_size": page_size}
+def listing(
+    admin_id=BOOKS,
+    columns=("id",),
+    *,
+    caller="alice",
+    filters=(),
+    ordering=(),
+    q=None,
+    page=1,
+    page_size=100,
+    masked=(),
+    queries=None,
+):
+    effect = {
+        "kind": "admin.list",
+        "admin": admin_id,
+        "columns": [
+            c if isinstance(c, dict) else {"name": c, "field": None if c.startswith("~") else c} for c in columns
+        ],
+        "masked": list(masked),
+        "filters": list(filters),
+        "ordering": list(ordering),
+        "page": page,
+        "page_size": page_size,
+    }
     for column in effect["columns"]:
         column["name"] = column["name"].lstrip("~")
     if q is not None:
@@ -184,23 +222,51 @@ def test_the_demo_book_admin_facts(library):
     facts = admin_facts(BOOKS)
     assert facts["list_display"] == [
         {"name": "title", "field": "title", "title": "title", "boolean": False, "order_field": None, "sortable": True},
-        {"name": "author", "field": "author", "title": "author", "boolean": False, "order_field": None,
-         "sortable": True},
-        {"name": "status", "field": "status", "title": "status", "boolean": False, "order_field": None,
-         "sortable": True},
+        {
+            "name": "author",
+            "field": "author",
+            "title": "author",
+            "boolean": False,
+            "order_field": None,
+            "sortable": True,
+        },
+        {
+            "name": "status",
+            "field": "status",
+            "title": "status",
+            "boolean": False,
+            "order_field": None,
+            "sortable": True,
+        },
         {"name": "price", "field": "price", "title": "price", "boolean": False, "order_field": None, "sortable": True},
-        {"name": "published", "field": "published", "title": "published", "boolean": False, "order_field": None,
-         "sortable": True},
-        {"name": "since_2000", "field": None, "title": "Published since 2000", "boolean": True,
-         "order_field": "published", "sortable": True},
+        {
+            "name": "published",
+            "field": "published",
+            "title": "published",
+            "boolean": False,
+            "order_field": None,
+            "sortable": True,
+        },
+        {
+            "name": "since_2000",
+            "field": None,
+            "title": "Published since 2000",
+            "boolean": True,
+            "order_field": "published",
+            "sortable": True,
+        },
     ]
     assert facts["list_filter"] == [
         {"name": "status", "kind": "field", "path": "status"},
         {"name": "in_print", "kind": "field", "path": "in_print"},
         {"name": "author", "kind": "field", "path": "author"},
         {"name": "published", "kind": "field", "path": "published"},
-        {"name": "decade", "kind": "choices", "title": "decade published",
-         "choices": [["1990s", "The 1990s"], ["2000s", "The 2000s"], ["2010s", "The 2010s"]]},
+        {
+            "name": "decade",
+            "kind": "choices",
+            "title": "decade published",
+            "choices": [["1990s", "The 1990s"], ["2000s", "The 2000s"], ["2010s", "The 2010s"]],
+        },
     ]
     assert facts["actions"] == [
         {"name": "delete_selected", "description": "Delete selected books"},
@@ -219,7 +285,8 @@ def test_action_facts_are_plain_strings_for_every_admin(library):
             assert type(column["title"]) is str
     by_id = {facts["id"]: facts for facts in admins}
     assert by_id["admin/library.author"]["actions"] == [
-        {"name": "delete_selected", "description": "Delete selected authors"}]
+        {"name": "delete_selected", "description": "Delete selected authors"}
+    ]
 
 
 # Facts: every kind of list_display and list_filter entry
@@ -227,35 +294,88 @@ def test_action_facts_are_plain_strings_for_every_admin(library):
 
 def test_column_facts_cover_every_kind_of_entry(library, changelist_site, caplog):
     columns = {c["name"]: c for c in admin_facts(CHANGELIST_BOOKS)["list_display"]}
-    assert list(columns) == ["title", "__str__", "author_email", "shouting_title", "author__name", "cover_link",
-                             "legacy", "price_label", "in_print", "rating", "tags"]  # the lambda has no name
-    assert columns["title"] == {"name": "title", "field": "title", "title": "title", "boolean": False,
-                                "order_field": None, "sortable": True}
-    assert columns["__str__"] == {"name": "__str__", "field": None, "title": "book", "boolean": False,
-                                  "order_field": None, "sortable": False}
-    assert columns["author_email"] == {"name": "author_email", "field": None, "title": "Author's e-mail",
-                                       "boolean": False, "order_field": "author__email", "sortable": True}
-    assert columns["shouting_title"] == {"name": "shouting_title", "field": None, "title": "Shouting title",
-                                         "boolean": False, "order_field": None, "sortable": False}
+    assert list(columns) == [
+        "title",
+        "__str__",
+        "author_email",
+        "shouting_title",
+        "author__name",
+        "cover_link",
+        "legacy",
+        "price_label",
+        "in_print",
+        "rating",
+        "tags",
+    ]  # the lambda has no name
+    assert columns["title"] == {
+        "name": "title",
+        "field": "title",
+        "title": "title",
+        "boolean": False,
+        "order_field": None,
+        "sortable": True,
+    }
+    assert columns["__str__"] == {
+        "name": "__str__",
+        "field": None,
+        "title": "book",
+        "boolean": False,
+        "order_field": None,
+        "sortable": False,
+    }
+    assert columns["author_email"] == {
+        "name": "author_email",
+        "field": None,
+        "title": "Author's e-mail",
+        "boolean": False,
+        "order_field": "author__email",
+        "sortable": True,
+    }
+    assert columns["shouting_title"] == {
+        "name": "shouting_title",
+        "field": None,
+        "title": "Shouting title",
+        "boolean": False,
+        "order_field": None,
+        "sortable": False,
+    }
     # A relation path: not a field of Book, sorted by its own path, as the ChangeList does.
     assert columns["author__name"]["field"] is None
     assert columns["author__name"]["order_field"] == "author__name" and columns["author__name"]["sortable"]
     assert columns["cover_link"]["title"] == "Cover"
     # Legacy attributes; not in sortable_by, so not sortable even with an admin_order_field.
-    assert columns["legacy"] == {"name": "legacy", "field": None, "title": "Tags (old style)", "boolean": False,
-                                 "order_field": None, "sortable": False}
+    assert columns["legacy"] == {
+        "name": "legacy",
+        "field": None,
+        "title": "Tags (old style)",
+        "boolean": False,
+        "order_field": None,
+        "sortable": False,
+    }
     assert columns["price_label"]["order_field"] is None and columns["price_label"]["sortable"] is False
     assert columns["in_print"]["boolean"] is True and columns["in_print"]["field"] == "in_print"
     assert columns["rating"]["sortable"] is False  # sortable_by leaves it out
     # A many-to-many (the admin's checks refuse it, get_list_display may still return it).
-    assert columns["tags"] == {"name": "tags", "field": "tags", "title": "tags", "boolean": False,
-                               "order_field": None, "sortable": False}
+    assert columns["tags"] == {
+        "name": "tags",
+        "field": "tags",
+        "title": "tags",
+        "boolean": False,
+        "order_field": None,
+        "sortable": False,
+    }
 
 
 def test_model_methods_and_properties_are_columns(library, changelist_site):
     columns = {c["name"]: c for c in admin_facts("changelist/auth.user")["list_display"]}
-    assert columns["get_full_name"] == {"name": "get_full_name", "field": None, "title": "Get full name",
-                                        "boolean": False, "order_field": None, "sortable": False}
+    assert columns["get_full_name"] == {
+        "name": "get_full_name",
+        "field": None,
+        "title": "Get full name",
+        "boolean": False,
+        "order_field": None,
+        "sortable": False,
+    }
     assert columns["is_authenticated"]["field"] is None and columns["is_authenticated"]["title"] == "Is authenticated"
     assert columns["date_joined"]["field"] == "date_joined"
 
@@ -368,8 +488,9 @@ def test_a_simple_list_filter_by_its_choices(tools, library, decade, start, end)
 
 
 def test_a_simple_list_filter_gets_its_value_as_query_string_text(tools, library, changelist_site):
-    assert tools.listed["changelist_list_library_book"]["inputSchema"]["properties"]["filters"]["properties"][
-        "length"]["enum"] == [100, 300]
+    assert tools.listed["changelist_list_library_book"]["inputSchema"]["properties"]["filters"]["properties"]["length"][
+        "enum"
+    ] == [100, 300]
     result = tools.ok("changelist_list_library_book", {"filters": {"length": 300}, "page_size": 100})
     assert ids(result) == ordered(Book.objects.filter(pages__gte=300), "pk")
     assert 0 < len(ids(result)) < 60
@@ -378,8 +499,10 @@ def test_a_simple_list_filter_gets_its_value_as_query_string_text(tools, library
 @pytest.mark.parametrize(
     "bounds, lookup",
     [
-        ({"gte": "1995-01-01", "lte": "1999-12-31"}, {"published__gte": datetime.date(1995, 1, 1),
-                                                     "published__lte": datetime.date(1999, 12, 31)}),
+        (
+            {"gte": "1995-01-01", "lte": "1999-12-31"},
+            {"published__gte": datetime.date(1995, 1, 1), "published__lte": datetime.date(1999, 12, 31)},
+        ),
         ({"gte": "2003-06-15"}, {"published__gte": datetime.date(2003, 6, 15)}),
         ({"lte": "1991-01-01"}, {"published__lte": datetime.date(1991, 1, 1)}),
     ],
@@ -394,24 +517,39 @@ def test_a_date_range_filter(tools, library, bounds, lookup):
 def test_a_datetime_range_filter(tools, library, changelist_site):
     User.objects.filter(username="bob").update(date_joined=datetime.datetime(2024, 5, 1, 23, 30, tzinfo=datetime.UTC))
     User.objects.filter(username="carol").update(date_joined=datetime.datetime(2024, 5, 2, 0, 30, tzinfo=datetime.UTC))
-    result = tools.ok("changelist_list_auth_user", {"filters": {"date_joined": {
-        "gte": "2024-05-01T23:00:00+00:00", "lte": "2024-05-02T01:00:00+00:00"}}})
+    result = tools.ok(
+        "changelist_list_auth_user",
+        {"filters": {"date_joined": {"gte": "2024-05-01T23:00:00+00:00", "lte": "2024-05-02T01:00:00+00:00"}}},
+    )
     assert sorted(ids(result)) == sorted([user("bob").pk, user("carol").pk])
 
 
 def test_a_date_only_range_on_a_datetime_includes_the_whole_day(library, changelist_site):
     User.objects.filter(username="bob").update(date_joined=datetime.datetime(2024, 5, 1, 23, 30, tzinfo=datetime.UTC))
     User.objects.filter(username="carol").update(date_joined=datetime.datetime(2024, 5, 2, 0, 30, tzinfo=datetime.UTC))
-    result = listing("changelist/auth.user", filters=[{"kind": "range", "path": "date_joined", "gte": "2024-05-01",
-                                                       "lte": "2024-05-01"}])
+    result = listing(
+        "changelist/auth.user",
+        filters=[{"kind": "range", "path": "date_joined", "gte": "2024-05-01", "lte": "2024-05-01"}],
+    )
     assert pks(result) == [user("bob").pk]
 
 
 def test_filters_combine_with_search_and_paging(tools, library):
-    result = tools.ok("list_library_book", {"q": "volume", "page": 2, "page_size": 3, "filters": {
-        "decade": "1990s", "in_print": True, "published": {"gte": "1992-01-01"}}})
-    expected = Book.objects.filter(title__icontains="volume", in_print=True, published__gte=datetime.date(1992, 1, 1),
-                                   published__lt=datetime.date(2000, 1, 1))
+    result = tools.ok(
+        "list_library_book",
+        {
+            "q": "volume",
+            "page": 2,
+            "page_size": 3,
+            "filters": {"decade": "1990s", "in_print": True, "published": {"gte": "1992-01-01"}},
+        },
+    )
+    expected = Book.objects.filter(
+        title__icontains="volume",
+        in_print=True,
+        published__gte=datetime.date(1992, 1, 1),
+        published__lt=datetime.date(2000, 1, 1),
+    )
     assert result["count"] == expected.count() > 3
     assert ids(result) == ordered(expected, "title")[3:6]
 
@@ -541,8 +679,9 @@ def test_the_demo_book_list_costs_two_queries(library):
 
 def test_list_select_related_true_joins_every_foreign_key(library, changelist_site):
     queries = CaptureQueriesContext(connection)
-    assert len(ok(listing("changelist/auth.user", ["id", "~get_full_name"], page_size=3, queries=queries))[
-        "results"]) == 3
+    assert (
+        len(ok(listing("changelist/auth.user", ["id", "~get_full_name"], page_size=3, queries=queries))["results"]) == 3
+    )
     assert len(queries) == 2, [q["sql"] for q in queries]
 
 

@@ -117,10 +117,19 @@ def test_created_objects_come_back_with_the_fieldsets_fields_only(client, librar
     _site(settings, "few", (Book, FewFieldsBookAdmin))
     mcp = InProcessMCP(client, make_key("alice"))
     author = Author.objects.order_by("pk").first()
-    created = _ok(mcp, "few_create_library_book", {
-        "title": "Shown", "slug": "shown", "pages": 10, "price": "1.50", "author": author.pk,
-        "published": "2020-01-02", "status": "draft",
-    })["object"]
+    created = _ok(
+        mcp,
+        "few_create_library_book",
+        {
+            "title": "Shown",
+            "slug": "shown",
+            "pages": 10,
+            "price": "1.50",
+            "author": author.pk,
+            "published": "2020-01-02",
+            "status": "draft",
+        },
+    )["object"]
     assert set(created) == {"id", "title", "slug", "pages", "price", "author", "published", "status"}
     assert Book.objects.get(pk=created["id"]).isbn is not None  # there, but not shown
 

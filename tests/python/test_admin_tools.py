@@ -95,8 +95,9 @@ class Tools:
 
     def refused(self, name, arguments, code):
         """The JSON-RPC error (not a tool error) a call is refused with."""
-        response = self.mcp.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                  "params": {"name": name, "arguments": arguments}})
+        response = self.mcp.post(
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+        )
         return rpc_error(response, status=200, code=code)
 
 
@@ -168,8 +169,12 @@ def test_list_defaults_to_the_admin_ordering_and_page_size(tools, library):
     assert ids(result["results"]) == [b.pk for b in expected[:25]]
     first = expected[0]
     assert result["results"][0] == {
-        "id": first.pk, "title": first.title, "author": first.author_id, "status": first.status,
-        "price": str(first.price), "published": first.published.isoformat() if first.published else None,
+        "id": first.pk,
+        "title": first.title,
+        "author": first.author_id,
+        "status": first.status,
+        "price": str(first.price),
+        "published": first.published.isoformat() if first.published else None,
         "since_2000": None if first.published is None else first.published.year >= 2000,
     }
 
@@ -241,8 +246,12 @@ def test_search_filters_and_paging_combine(tools, library):
 
 @pytest.mark.parametrize(
     "ordering, order_by",
-    [("-price,title", ["-price", "title", "pk"]), ("-id", ["-id"]), ("author,title", ["author__name", "title", "pk"]),
-     ("published,-title", ["published", "-title", "-pk"])],
+    [
+        ("-price,title", ["-price", "title", "pk"]),
+        ("-id", ["-id"]),
+        ("author,title", ["author__name", "title", "pk"]),
+        ("published,-title", ["published", "-title", "-pk"]),
+    ],
 )
 def test_ordering_by_listed_fields(tools, library, ordering, order_by):
     result = tools.ok("list_library_book", {"ordering": ordering, "page_size": 60})
@@ -285,7 +294,9 @@ def test_get_returns_every_shown_field_in_its_json_shape(tools, library):
         "reading_time": "P0DT01H30M00S",
         "website": "",
     }
-    assert sorted(obj["tags"]) == sorted(Tag.objects.filter(slug__in=["fiction", "history"]).values_list("pk", flat=True))
+    assert sorted(obj["tags"]) == sorted(
+        Tag.objects.filter(slug__in=["fiction", "history"]).values_list("pk", flat=True)
+    )
     assert obj["cover"].startswith("covers/book-11") and obj["cover"].endswith(".png")
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", obj["isbn"])
     assert "created_at" not in obj  # not editable, so the admin form does not show it
@@ -300,8 +311,12 @@ def test_every_book_and_author_validates_and_matches_the_orm(tools, library):
         assert sorted(obj["tags"]) == sorted(t.pk for t in b.tags.all())
     for a in Author.objects.all():
         obj = tools.ok("get_library_author", {"pk": a.pk})["object"]
-        assert obj == {"id": a.pk, "name": a.name, "email": a.email,
-                       "birth_date": a.birth_date.isoformat() if a.birth_date else None}
+        assert obj == {
+            "id": a.pk,
+            "name": a.name,
+            "email": a.email,
+            "birth_date": a.birth_date.isoformat() if a.birth_date else None,
+        }
 
 
 def test_every_object_of_every_admin_validates(tools, library):
@@ -344,8 +359,11 @@ def test_an_unknown_pk_is_a_tool_error(tools, library, name, model, pk):
         ("list_library_book", {"page_size": 2.5}, "page_size: expected integer, got number"),
         ("list_library_book", {"q": 5}, "q: expected string, got integer"),
         ("list_library_book", {"limit": 5}, "limit: is not an accepted argument"),
-        ("list_library_book", {"filters": {"author__password__startswith": "pbkdf2"}},
-         "filters.author__password__startswith: is not an accepted argument"),
+        (
+            "list_library_book",
+            {"filters": {"author__password__startswith": "pbkdf2"}},
+            "filters.author__password__startswith: is not an accepted argument",
+        ),
         ("list_library_book", {"filters": {"status": "lost"}}, 'filters.status: must be one of "draft"'),
         ("list_library_book", {"filters": {"in_print": "yes"}}, "filters.in_print: expected boolean, got string"),
         ("list_library_book", {"filters": {"author": "1"}}, "filters.author: expected integer, got string"),
@@ -360,8 +378,11 @@ def test_an_unknown_pk_is_a_tool_error(tools, library, name, model, pk):
         ("get_library_book", {"pk": 1, "fields": ["title"]}, "fields: is not an accepted argument"),
         ("update_library_book", {"pk": 1, "fields": {}}, "fields: needs at least one property"),
         ("list_auth_user", {"ordering": "password"}, "ordering: is not in the accepted form"),
-        ("list_auth_user", {"filters": {"password__startswith": "pbkdf2"}},
-         "filters.password__startswith: is not an accepted argument"),
+        (
+            "list_auth_user",
+            {"filters": {"password__startswith": "pbkdf2"}},
+            "filters.password__startswith: is not an accepted argument",
+        ),
     ],
 )
 def test_bad_arguments_are_a_tool_error_naming_them_and_nothing_is_queried(tools, library, name, arguments, message):
@@ -377,8 +398,14 @@ def test_bad_arguments_are_a_tool_error_naming_them_and_nothing_is_queried(tools
 
 def test_password_hashes_are_masked(tools, library):
     alice = User.objects.get(username="alice")
-    response = tools.mcp.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                               "params": {"name": "get_auth_user", "arguments": {"pk": alice.pk}}})
+    response = tools.mcp.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "get_auth_user", "arguments": {"pk": alice.pk}},
+        }
+    )
     assert alice.password not in response.content.decode()
     obj = tools.ok("get_auth_user", {"pk": alice.pk})["object"]
     assert obj["password"] == MASK
@@ -418,8 +445,11 @@ def test_bob_sees_and_calls_only_the_author_tools(mcp_as, bob_key, library):
     assert bob.ok("list_library_author")["count"] == 3
     ada = Author.objects.get(name="Ada Lovelace")
     assert bob.ok("get_library_author", {"pk": ada.pk})["object"]["name"] == "Ada Lovelace"
-    for name, arguments in [("list_library_book", {}), ("get_library_book", {"pk": book(0).pk}),
-                            ("get_auth_user", {"pk": 1})]:
+    for name, arguments in [
+        ("list_library_book", {}),
+        ("get_library_book", {"pk": book(0).pk}),
+        ("get_auth_user", {"pk": 1}),
+    ]:
         error = bob.refused(name, arguments, -32002)
         assert error["data"] == {"target": name}
 

@@ -95,8 +95,11 @@ def book_row(pk):
 
 
 def history(model, pk):
-    return list(LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id=str(pk))
-                .order_by("pk").values_list("action_flag", "user__username", "change_message"))
+    return list(
+        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id=str(pk))
+        .order_by("pk")
+        .values_list("action_flag", "user__username", "change_message")
+    )
 
 
 def names_fields(message, *fields):
@@ -114,11 +117,21 @@ def test_create_a_book_with_every_field_type(alice):
     tags = list(Tag.objects.order_by("pk")[:2])
     isbn = uuid.uuid4()
     data = {
-        "title": "On Computable Numbers", "slug": "computable", "summary": "Entscheidungsproblem.",
-        "status": "published", "pages": 36, "price": "12.50", "rating": 4.5, "in_print": False,
-        "published": "1936-11-12", "isbn": str(isbn), "author": author.pk, "tags": [t.pk for t in tags],
+        "title": "On Computable Numbers",
+        "slug": "computable",
+        "summary": "Entscheidungsproblem.",
+        "status": "published",
+        "pages": 36,
+        "price": "12.50",
+        "rating": 4.5,
+        "in_print": False,
+        "published": "1936-11-12",
+        "isbn": str(isbn),
+        "author": author.pk,
+        "tags": [t.pk for t in tags],
         "cover": {"name": "turing.png", "content": base64.b64encode(PNG).decode()},
-        "metadata": {"journal": "PLMS", "series": [2, 42]}, "reading_time": "PT1H30M",
+        "metadata": {"journal": "PLMS", "series": [2, 42]},
+        "reading_time": "PT1H30M",
         "website": "https://example.com/turing",
     }
     created = alice.create(Book, data)
@@ -126,9 +139,17 @@ def test_create_a_book_with_every_field_type(alice):
     book = Book.objects.get(slug="computable")
     assert created["id"] == book.pk
     assert (book.title, book.summary, book.status, book.pages) == (
-        "On Computable Numbers", "Entscheidungsproblem.", "published", 36)
+        "On Computable Numbers",
+        "Entscheidungsproblem.",
+        "published",
+        36,
+    )
     assert (book.price, book.rating, book.in_print, book.published) == (
-        Decimal("12.50"), 4.5, False, datetime.date(1936, 11, 12))
+        Decimal("12.50"),
+        4.5,
+        False,
+        datetime.date(1936, 11, 12),
+    )
     assert (book.isbn, book.author, book.website) == (isbn, author, "https://example.com/turing")
     assert sorted(book.tags.values_list("pk", flat=True)) == [t.pk for t in tags]
     assert book.metadata == {"journal": "PLMS", "series": [2, 42]}
@@ -158,8 +179,15 @@ def test_create_an_author_and_a_tag(alice):
 
 
 def test_create_a_user_through_the_user_creation_form(alice):
-    created = alice.create(User, {"username": "erin", "usable_password": "true",
-                                  "password1": "a-Long-passphrase-42", "password2": "a-Long-passphrase-42"})
+    created = alice.create(
+        User,
+        {
+            "username": "erin",
+            "usable_password": "true",
+            "password1": "a-Long-passphrase-42",
+            "password2": "a-Long-passphrase-42",
+        },
+    )
     user = User.objects.get(username="erin")
     assert created["id"] == user.pk and created["password"] == MASK
     assert user.password.startswith("md5$")  # conftest's hasher: hashed, not stored as sent
@@ -170,8 +198,9 @@ def test_create_a_user_through_the_user_creation_form(alice):
 
 def test_a_user_whose_passwords_differ_is_not_created(alice):
     before = db_dump("auth_", "django_admin_log")
-    message = alice.fails("create", User, {"username": "erin", "password1": "a-Long-passphrase-42",
-                                           "password2": "another-passphrase-42"})
+    message = alice.fails(
+        "create", User, {"username": "erin", "password1": "a-Long-passphrase-42", "password2": "another-passphrase-42"}
+    )
     names_fields(message, "password2")
     assert db_dump("auth_", "django_admin_log") == before
 
@@ -185,8 +214,11 @@ def test_a_user_without_a_usable_password(alice):
 
 
 def test_update_changes_only_the_fields_sent(alice):
-    book = (Book.objects.filter(cover__gt="", published__isnull=False, reading_time__isnull=False)
-            .exclude(metadata={}).first())
+    book = (
+        Book.objects.filter(cover__gt="", published__isnull=False, reading_time__isnull=False)
+        .exclude(metadata={})
+        .first()
+    )
     assert book is not None and book.tags.exists()
     before = book_row(book.pk)
     dump = db_dump("library_")
@@ -199,19 +231,24 @@ def test_update_changes_only_the_fields_sent(alice):
     assert history(Book, book.pk) == [(CHANGE, "alice", f"Changed Title. {VIA}")]
 
 
-@pytest.mark.parametrize("fields, expected", [
-    ({"price": "99.95", "pages": 12}, {"price": Decimal("99.95"), "pages": 12}),
-    ({"price": 7.5}, {"price": Decimal("7.50")}),
-    ({"rating": None, "published": None, "reading_time": None},
-     {"rating": None, "published": None, "reading_time": None}),
-    ({"in_print": False, "status": "archived"}, {"in_print": False, "status": "archived"}),
-    ({"metadata": [1, "two", None]}, {"metadata": [1, "two", None]}),
-    ({"metadata": {}}, {"metadata": {}}),
-    ({"metadata": "just text"}, {"metadata": "just text"}),
-    ({"reading_time": "P1DT02H00M05S"}, {"reading_time": datetime.timedelta(days=1, hours=2, seconds=5)}),
-    ({"summary": ""}, {"summary": ""}),
-    ({"website": ""}, {"website": ""}),
-])
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        ({"price": "99.95", "pages": 12}, {"price": Decimal("99.95"), "pages": 12}),
+        ({"price": 7.5}, {"price": Decimal("7.50")}),
+        (
+            {"rating": None, "published": None, "reading_time": None},
+            {"rating": None, "published": None, "reading_time": None},
+        ),
+        ({"in_print": False, "status": "archived"}, {"in_print": False, "status": "archived"}),
+        ({"metadata": [1, "two", None]}, {"metadata": [1, "two", None]}),
+        ({"metadata": {}}, {"metadata": {}}),
+        ({"metadata": "just text"}, {"metadata": "just text"}),
+        ({"reading_time": "P1DT02H00M05S"}, {"reading_time": datetime.timedelta(days=1, hours=2, seconds=5)}),
+        ({"summary": ""}, {"summary": ""}),
+        ({"website": ""}, {"website": ""}),
+    ],
+)
 def test_update_one_kind_of_field_at_a_time(alice, fields, expected):
     book = Book.objects.filter(rating__isnull=False, published__isnull=False, reading_time__isnull=False).first()
     before = book_row(book.pk)
@@ -276,21 +313,24 @@ def test_update_the_groups_of_a_user(alice):
 # --- validation: field-level messages, nothing changed -------------------------------------
 
 
-@pytest.mark.parametrize("fields, named", [
-    # refused by the engine's schema …
-    ({"slug": "not a slug"}, ["slug"]),
-    ({"pages": -1}, ["pages"]),
-    ({"price": "12345.678"}, ["price"]),
-    ({"status": "lost"}, ["status"]),
-    ({"created_at": "2020-01-01T00:00:00Z"}, ["created_at"]),
-    # … or by the admin's form
-    ({"author": 999999, "tags": [999999]}, ["author", "tags"]),
-    ({"title": ""}, ["title"]),
-    ({"published": "1999-02-30"}, ["published"]),
-    ({"website": "not a url"}, ["website"]),
-    ({"metadata": None}, ["metadata"]),  # JSON, but NOT NULL in the database
-    ({"title": "ok", "cover": {"name": "x.png", "content": "%%%not base64%%%"}}, ["cover"]),
-])
+@pytest.mark.parametrize(
+    "fields, named",
+    [
+        # refused by the engine's schema …
+        ({"slug": "not a slug"}, ["slug"]),
+        ({"pages": -1}, ["pages"]),
+        ({"price": "12345.678"}, ["price"]),
+        ({"status": "lost"}, ["status"]),
+        ({"created_at": "2020-01-01T00:00:00Z"}, ["created_at"]),
+        # … or by the admin's form
+        ({"author": 999999, "tags": [999999]}, ["author", "tags"]),
+        ({"title": ""}, ["title"]),
+        ({"published": "1999-02-30"}, ["published"]),
+        ({"website": "not a url"}, ["website"]),
+        ({"metadata": None}, ["metadata"]),  # JSON, but NOT NULL in the database
+        ({"title": "ok", "cover": {"name": "x.png", "content": "%%%not base64%%%"}}, ["cover"]),
+    ],
+)
 def test_an_invalid_update_names_the_fields_and_changes_nothing(alice, fields, named):
     book = Book.objects.filter(tags__isnull=False).first()
     before = db_dump(*TRACKED)
@@ -300,8 +340,19 @@ def test_an_invalid_update_names_the_fields_and_changes_nothing(alice, fields, n
 
 def test_an_invalid_create_names_the_fields_and_changes_nothing(alice):
     before = db_dump(*TRACKED)
-    message = alice.fails("create", Book, {"title": "T", "slug": "t", "pages": 1, "price": "1.00",
-                                           "author": 999999, "tags": [1, 999999], "metadata": {"a": 1}})
+    message = alice.fails(
+        "create",
+        Book,
+        {
+            "title": "T",
+            "slug": "t",
+            "pages": 1,
+            "price": "1.00",
+            "author": 999999,
+            "tags": [1, 999999],
+            "metadata": {"a": 1},
+        },
+    )
     names_fields(message, "author", "tags")
     names_fields(alice.fails("create", Book, {"title": "T"}), "slug")  # required arguments
     assert db_dump(*TRACKED) == before
@@ -323,8 +374,9 @@ def test_fields_read_only_for_the_caller_are_refused(library, settings, staff):
     # slug: read-only for everyone but superusers, so the schema (built for a superuser) has it.
     message = dora.fails("update", Book, {"pk": book.pk, "fields": {"title": "New", "slug": "new"}})
     assert message == "Invalid: slug: This field is read-only."
-    message = dora.fails("create", Book, {"title": "New", "slug": "new", "pages": 1, "price": 1,
-                                          "author": book.author_id})
+    message = dora.fails(
+        "create", Book, {"title": "New", "slug": "new", "pages": 1, "price": 1, "author": book.author_id}
+    )
     assert message == "Invalid: slug: This field is read-only."
     # isbn: read-only once the book exists, for everyone: not even in the update schema.
     names_fields(dora.fails("update", Book, {"pk": book.pk, "fields": {"isbn": str(uuid.uuid4())}}), "isbn")
@@ -347,8 +399,17 @@ def test_a_failing_save_rolls_everything_back_and_says_nothing_of_why(alice, mon
     before = db_dump(*TRACKED)
     for name, arguments in [
         ("update_library_book", {"pk": book.pk, "fields": {"title": "X", "tags": [Tag.objects.first().pk]}}),
-        ("create_library_book", {"title": "T", "slug": "t", "pages": 1, "price": 1, "author": book.author_id,
-                                 "tags": [Tag.objects.first().pk]}),
+        (
+            "create_library_book",
+            {
+                "title": "T",
+                "slug": "t",
+                "pages": 1,
+                "price": 1,
+                "author": book.author_id,
+                "tags": [Tag.objects.first().pk],
+            },
+        ),
     ]:
         assert re.fullmatch(r"internal error \(correlation id [0-9a-f]{32}\)", alice.error(name, arguments))
     assert db_dump(*TRACKED) == before
@@ -440,8 +501,10 @@ def test_object_level_permissions(library, settings, staff):
     in_print = Book.objects.filter(in_print=True).exclude(status="archived").first()
     out_of_print = Book.objects.filter(in_print=False).exclude(pk=archived.pk).first()  # archived too
     before = db_dump(*TRACKED)
-    assert dora.fails("update", Book, {"pk": archived.pk, "fields": {"title": "X"}}) == \
-        "You do not have permission to change this book."
+    assert (
+        dora.fails("update", Book, {"pk": archived.pk, "fields": {"title": "X"}})
+        == "You do not have permission to change this book."
+    )
     assert "permission" in dora.fails("delete", Book, {"pk": in_print.pk})
     assert db_dump(*TRACKED) == before
     dora.update(Book, in_print.pk, {"title": "Allowed"})
@@ -466,8 +529,14 @@ def effect_error(result, kind):
 
 
 def update_effect(model, pk, data, admin="admin"):
-    return {"kind": "admin.update", "admin": f"{admin}/{model._meta.label_lower}", "pk": pk, "data": data,
-            "fields": [f.name for f in model._meta.concrete_fields], "masked": []}
+    return {
+        "kind": "admin.update",
+        "admin": f"{admin}/{model._meta.label_lower}",
+        "pk": pk,
+        "data": data,
+        "fields": [f.name for f in model._meta.concrete_fields],
+        "masked": [],
+    }
 
 
 def test_validation_errors_map_each_field_to_its_messages(library):
@@ -511,8 +580,19 @@ def test_forbidden_at_the_effect_too(library):
     author = Author.objects.first()
     before = db_dump(*TRACKED)
     effect_error(run(bob, update_effect(Author, author.pk, {"name": "X"})), "forbidden")
-    effect_error(run(bob, {"kind": "admin.create", "admin": "admin/library.author", "data": {"name": "X"},
-                           "fields": ["id"], "masked": []}), "forbidden")
+    effect_error(
+        run(
+            bob,
+            {
+                "kind": "admin.create",
+                "admin": "admin/library.author",
+                "data": {"name": "X"},
+                "fields": ["id"],
+                "masked": [],
+            },
+        ),
+        "forbidden",
+    )
     effect_error(run(bob, {"kind": "admin.delete", "admin": "admin/library.author", "pk": author.pk}), "forbidden")
     User.objects.filter(username="carol").update(is_superuser=True)  # but not staff: the site says no
     effect_error(run(User.objects.get(username="carol"), update_effect(Author, author.pk, {"name": "X"})), "forbidden")
@@ -522,15 +602,25 @@ def test_forbidden_at_the_effect_too(library):
 def test_delete_answers_the_real_pk_and_a_bad_pk_is_not_found(library):
     alice = User.objects.get(username="alice")
     tag = Tag.objects.create(name="Temp", slug="temp")
-    assert run(alice, {"kind": "admin.delete", "admin": "admin/library.tag", "pk": str(tag.pk)}) == \
-        {"ok": {"deleted": True, "pk": tag.pk}}
+    assert run(alice, {"kind": "admin.delete", "admin": "admin/library.tag", "pk": str(tag.pk)}) == {
+        "ok": {"deleted": True, "pk": tag.pk}
+    }
     effect_error(run(alice, {"kind": "admin.delete", "admin": "admin/library.tag", "pk": "not-a-pk"}), "not_found")
 
 
 def test_without_a_client_name_history_still_says_mcp(library):
     alice = User.objects.get(username="alice")
-    result = run(alice, {"kind": "admin.create", "admin": "admin/library.author", "fields": ["id"], "masked": [],
-                         "data": {"name": "Anon", "email": "a@example.com"}}, client=None)
+    result = run(
+        alice,
+        {
+            "kind": "admin.create",
+            "admin": "admin/library.author",
+            "fields": ["id"],
+            "masked": [],
+            "data": {"name": "Anon", "email": "a@example.com"},
+        },
+        client=None,
+    )
     assert history(Author, result["ok"]["object"]["id"]) == [(ADDITION, "alice", "Added. Via MCP.")]
 
 
@@ -539,9 +629,21 @@ def test_without_a_client_name_history_still_says_mcp(library):
 
 #: What the engine reads for a key a form field's facts leave out (docs/engine-protocol.md).
 FORM_FIELD_DEFAULTS = {
-    "label": "", "help_text": "", "required": False, "disabled": False, "max_length": None, "min_length": None,
-    "min_value": None, "max_value": None, "max_digits": None, "decimal_places": None, "choices": None,
-    "related_model": None, "multiple": False, "nullable": False, "pattern": None,
+    "label": "",
+    "help_text": "",
+    "required": False,
+    "disabled": False,
+    "max_length": None,
+    "min_length": None,
+    "min_value": None,
+    "max_value": None,
+    "max_digits": None,
+    "decimal_places": None,
+    "choices": None,
+    "related_model": None,
+    "multiple": False,
+    "nullable": False,
+    "pattern": None,
 }
 
 
@@ -565,20 +667,48 @@ def test_book_form_facts(library):
     facts = admin_forms(django_admin.site._registry[Book], privileged_request(django_admin.site))
     assert facts["change"] == "add"  # described once
     # Keys that hold the engine's default are left out: a third of the facts' size.
-    assert not [value for field in facts["add"] for value in field.values()
-                if value is None or value is False or value == ""]
+    assert not [
+        value for field in facts["add"] for value in field.values() if value is None or value is False or value == ""
+    ]
     assert set(facts["add"][0]) == {"name", "kind", "label", "required", "max_length"}
     forms = _forms(Book)
     by_name = {f["name"]: f for f in forms["add"]}
-    assert list(by_name) == ["title", "slug", "summary", "status", "pages", "price", "rating", "in_print",
-                             "published", "isbn", "author", "tags", "cover", "metadata", "reading_time", "website"]
+    assert list(by_name) == [
+        "title",
+        "slug",
+        "summary",
+        "status",
+        "pages",
+        "price",
+        "rating",
+        "in_print",
+        "published",
+        "isbn",
+        "author",
+        "tags",
+        "cover",
+        "metadata",
+        "reading_time",
+        "website",
+    ]
     kinds = {name: f["kind"] for name, f in by_name.items()}
     assert kinds == {
-        "title": "CharField", "slug": "SlugField", "summary": "CharField", "status": "TypedChoiceField",
-        "pages": "IntegerField", "price": "DecimalField", "rating": "FloatField", "in_print": "BooleanField",
-        "published": "DateField", "isbn": "UUIDField", "author": "ModelChoiceField",
-        "tags": "ModelMultipleChoiceField", "cover": "FileField", "metadata": "JSONField",
-        "reading_time": "DurationField", "website": "URLField",
+        "title": "CharField",
+        "slug": "SlugField",
+        "summary": "CharField",
+        "status": "TypedChoiceField",
+        "pages": "IntegerField",
+        "price": "DecimalField",
+        "rating": "FloatField",
+        "in_print": "BooleanField",
+        "published": "DateField",
+        "isbn": "UUIDField",
+        "author": "ModelChoiceField",
+        "tags": "ModelMultipleChoiceField",
+        "cover": "FileField",
+        "metadata": "JSONField",
+        "reading_time": "DurationField",
+        "website": "URLField",
     }
     assert by_name["status"]["choices"] == [["draft", "Draft"], ["published", "Published"], ["archived", "Archived"]]
     assert by_name["status"]["required"] is False  # the add form pre-fills the default
@@ -659,8 +789,9 @@ class _Fieldsets(BookAdmin):
     fieldsets = [("Main", {"fields": ["title", "slug"]}), ("More", {"fields": [("pages", "price"), "author"]})]
 
 
-@pytest.mark.parametrize("admin_class", [BookAdmin, _OwnForm, _OwnFormReadOnly, _SomeFields, _Excluding, _Declared,
-                                         _Fieldsets])
+@pytest.mark.parametrize(
+    "admin_class", [BookAdmin, _OwnForm, _OwnFormReadOnly, _SomeFields, _Excluding, _Declared, _Fieldsets]
+)
 def test_forms_from_declarations_alone_are_described_as_the_views_build_them(db, monkeypatch, admin_class):
     """An admin that overrides none of the hooks its forms are built through gets one form
     for both views, built once; its facts are those of the forms the add and change views
@@ -722,10 +853,13 @@ def test_forms_built_as_declared_are_described_without_building_them(db, monkeyp
     assert unbuilt == admin_forms(model_admin, request)
 
 
-@pytest.mark.parametrize("admin_class, expected", [
-    (_Looser, [("title", False), ("pages", True)]),
-    (_Reordered, [("pages", True), ("title", True), ("summary", False)]),
-])
+@pytest.mark.parametrize(
+    "admin_class, expected",
+    [
+        (_Looser, [("title", False), ("pages", True)]),
+        (_Reordered, [("pages", True), ("title", True), ("summary", False)]),
+    ],
+)
 def test_a_form_that_changes_when_built_is_described_as_built(db, admin_class, expected):
     from django.contrib import admin as django_admin
 
@@ -759,11 +893,14 @@ class _Prefilled(BookAdmin):
         return {"title": "Untitled"}
 
 
-@pytest.mark.parametrize("admin_class, add, change", [  # add None: BookAdmin's add form
-    (_FewerFieldsOnceSaved, None, ["title", "pages"]),
-    (_FewerFieldsetsOnceSaved, ["title", "pages", "price"], ["title", "pages"]),
-    (_ViewOnly, None, []),
-])
+@pytest.mark.parametrize(
+    "admin_class, add, change",
+    [  # add None: BookAdmin's add form
+        (_FewerFieldsOnceSaved, None, ["title", "pages"]),
+        (_FewerFieldsetsOnceSaved, ["title", "pages", "price"], ["title", "pages"]),
+        (_ViewOnly, None, []),
+    ],
+)
 def test_an_admin_that_decides_its_form_per_object_gets_each_form_it_builds(db, admin_class, add, change):
     """An admin that overrides a hook its forms are built through takes the exact path: its
     add and change forms are built (and described) each as its own view builds it."""

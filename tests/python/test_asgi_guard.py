@@ -25,8 +25,13 @@ class Partial:
     def __init__(self, live_demo, path, headers, *, declared=None, chunked=None):
         parts = urlsplit(live_demo["url"])
         self.connection = socket.create_connection((parts.hostname, parts.port), timeout=PATIENCE)
-        head = [f"POST {path} HTTP/1.1", f"Host: {parts.hostname}:{parts.port}", "Content-Type: application/json",
-                "Connection: close", *(f"{name}: {value}" for name, value in headers)]
+        head = [
+            f"POST {path} HTTP/1.1",
+            f"Host: {parts.hostname}:{parts.port}",
+            "Content-Type: application/json",
+            "Connection: close",
+            *(f"{name}: {value}" for name, value in headers),
+        ]
         if chunked is not None:
             head.append("Transfer-Encoding: chunked")
             first = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunked)
@@ -79,8 +84,11 @@ def partial(live_demo):
 def too_large(answer, cap):
     status, body = answer
     assert status == 413, body[:300]
-    assert json.loads(body) == {"jsonrpc": "2.0", "id": None, "error": {
-        "code": -32600, "message": f"Request body exceeds {cap} bytes"}}
+    assert json.loads(body) == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32600, "message": f"Request body exceeds {cap} bytes"},
+    }
 
 
 @pytest.mark.parametrize("path", ["/mcp/", "/mcp"])
@@ -105,7 +113,9 @@ def test_a_large_body_within_the_cap_with_a_credential_is_served(live_demo):
         connection.sendall(
             f"POST /mcp/ HTTP/1.1\r\nHost: {parts.hostname}\r\nContent-Type: application/json\r\n"
             f"Authorization: Bearer {live_demo['keys']['alice']}\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n".encode() + body)
+            "Connection: close\r\n\r\n".encode()
+            + body
+        )
         received = b""
         while chunk := connection.recv(65536):
             received += chunk
@@ -135,8 +145,13 @@ def test_the_guard_finds_the_endpoint_under_a_script_prefix_and_audits_its_refus
             statuses.append(message["status"])
 
     def post(path, root_path=""):
-        scope = {"type": "http", "method": "POST", "path": path, "root_path": root_path,
-                 "headers": [(b"content-length", str(CAP).encode())]}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": path,
+            "root_path": root_path,
+            "headers": [(b"content-length", str(CAP).encode())],
+        }
         asyncio.run(guard(application)(scope, None, send))
 
     with caplog.at_level("INFO", logger="django_mcp.audit"):

@@ -39,10 +39,13 @@ def test_every_request_gets_exactly_one_line_with_every_field(mcp, audit, alice_
     assert line["duration_ms"] >= 0
 
 
-@pytest.mark.parametrize("arguments, error_message", [
-    ({"pk": 99999}, "not_found"),
-    ({"pk": "nope"}, "invalid_arguments: pk"),
-])
+@pytest.mark.parametrize(
+    "arguments, error_message",
+    [
+        ({"pk": 99999}, "not_found"),
+        ({"pk": "nope"}, "invalid_arguments: pk"),
+    ],
+)
 def test_a_failed_tool_call_is_not_audited_as_allow(mcp, audit, arguments, error_message):
     """The audit line says the failure's kind and the arguments it names, not the client's
     message ("No book with pk 99999 exists…"), which may quote the values sent."""
@@ -59,9 +62,23 @@ def test_an_error_quoting_an_argument_reaches_the_client_but_not_the_audit_line(
     """DRF's SlugRelatedField says "Object with slug=<the value> does not exist."."""
     settings.DJANGO_MCP_URLCONFS = ["drf_views"]
     settings.DJANGO_MCP_VIEW_INCLUDE = ["fields:*", "fields/*"]
-    body = {"flag": False, "name": "Ok", "email": "b@example.com", "token": "12345678-1234-5678-1234-567812345678",
-            "slug": "ok", "code": "XYZ-99", "count": 1, "ratio": 1, "price": "1.00", "when": "2026-01-02T03:04:05Z",
-            "day": "2026-01-02", "colour": "g", "numbers": [1], "author": 1, "tag_slug": SECRET_LOOKING}
+    body = {
+        "flag": False,
+        "name": "Ok",
+        "email": "b@example.com",
+        "token": "12345678-1234-5678-1234-567812345678",
+        "slug": "ok",
+        "code": "XYZ-99",
+        "count": 1,
+        "ratio": 1,
+        "price": "1.00",
+        "when": "2026-01-02T03:04:05Z",
+        "day": "2026-01-02",
+        "colour": "g",
+        "numbers": [1],
+        "author": 1,
+        "tag_slug": SECRET_LOOKING,
+    }
     result = mcp.call("create_fields_everything", {"body": body})
     assert result["isError"] is True
     assert SECRET_LOOKING in result["content"][0]["text"] and "tag_slug" in result["content"][0]["text"]
@@ -87,8 +104,9 @@ def test_no_secret_reaches_the_audit_line(mcp, audit, alice_key):
 
 
 def test_no_key_at_all_is_audited_as_unauthenticated(mcp_as, library, audit):
-    response = mcp_as(None).post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                  "params": {"name": "list_library_book", "arguments": {}}})
+    response = mcp_as(None).post(
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_library_book", "arguments": {}}}
+    )
     assert response.status_code == 401
     [line] = audit()
     assert (line["method"], line["target"], line["outcome"]) == ("tools/call", "list_library_book", "unauthenticated")
@@ -119,7 +137,11 @@ def test_a_request_over_the_credentials_rate_limit_is_audited_as_rate_limited(mc
     served, limited = audit()
     assert served["outcome"] == "allow"
     assert (limited["target"], limited["outcome"], limited["error_code"], limited["wire_status"]) == (
-        "list_library_tag", "rate_limited", -32005, 429)
+        "list_library_tag",
+        "rate_limited",
+        -32005,
+        429,
+    )
     assert limited["key_id"] == alice_key.split(".")[0]
     assert limited["error_message"] == "rate_limited"
 
@@ -172,8 +194,17 @@ def test_a_stdio_refusals_audit_line_shares_its_id_with_the_key_recheck(alice_ke
 
 def test_stdio_requests_each_have_their_own_correlation_id_on_their_records(alice_key, audit, queries):
     key = MCPAPIKey.objects.get(key_id=alice_key.split(".")[0])
-    lines = [json.dumps({"jsonrpc": "2.0", "id": n, "method": "tools/call",
-                         "params": {"name": "get_library_book", "arguments": {"pk": n}}}) for n in (1, 2)]
+    lines = [
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": n,
+                "method": "tools/call",
+                "params": {"name": "get_library_book", "arguments": {"pk": n}},
+            }
+        )
+        for n in (1, 2)
+    ]
     stdio.serve(key, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=io.StringIO())
     first, second = audit()
     assert first["correlation_id"] != second["correlation_id"]

@@ -50,8 +50,7 @@ class FakeRust:
         self.tmp_path = tmp_path
         workspace = tmp_path / "src"
         self.package = workspace / "host-python"
-        shutil.copytree(ROOT / "host-python", self.package,
-                        ignore=shutil.ignore_patterns("engine.wasm", "__pycache__"))
+        shutil.copytree(ROOT / "host-python", self.package, ignore=shutil.ignore_patterns("engine.wasm", "__pycache__"))
         (workspace / "Cargo.toml").touch()  # what the hook recognises a workspace by
         (workspace / "component").mkdir()
         self.sysroot = tmp_path / "sysroot"
@@ -66,16 +65,34 @@ class FakeRust:
             (self.bin / tool).chmod(0o755)
 
     def build(self, **extra_env):
-        env = {key: value for key, value in os.environ.items()
-               if key not in {"DJANGO_MCP_PREBUILT_WASM", "CARGO_TARGET_DIR", "RUSTC", "CARGO"}}
-        env.update(PATH=f"{self.bin}:/usr/bin:/bin", FAKE_SYSROOT=str(self.sysroot),
-                   FAKE_RUST_LOG=str(self.log), **extra_env)
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"DJANGO_MCP_PREBUILT_WASM", "CARGO_TARGET_DIR", "RUSTC", "CARGO"}
+        }
+        env.update(
+            PATH=f"{self.bin}:/usr/bin:/bin", FAKE_SYSROOT=str(self.sysroot), FAKE_RUST_LOG=str(self.log), **extra_env
+        )
         for tool in ("cargo", "rustup", "rustc"):
             assert (shutil.which(tool, path=env["PATH"]) is None) == (not (self.bin / tool).exists())
         out = self.tmp_path / "wheel"
         return subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(out),
-             str(self.package)], env=env, capture_output=True, text=True, timeout=120)
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                str(out),
+                str(self.package),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def wheel_engine(self):
         [built] = (self.tmp_path / "wheel").glob("*.whl")

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from django.core import checks
 
 from conftest import DEMO
@@ -28,8 +27,15 @@ print(__import__("json").dumps([e.id for e in checks.run_checks()
 def check_ids_outside_tests(hooks, silenced=()):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")]))}
     env.pop("PYTEST_CURRENT_TEST", None)
-    done = subprocess.run([sys.executable, "-c", CHECK.format(hooks=hooks, silenced=list(silenced))], cwd=DEMO, env=env,
-                          capture_output=True, text=True, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK.format(hooks=hooks, silenced=list(silenced))],
+        cwd=DEMO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

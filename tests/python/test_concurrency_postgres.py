@@ -31,9 +31,14 @@ ADDITION, CHANGE, DELETION = 1, 2, 3  # django.contrib.admin.models
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("concurrency")
-    env = {**os.environ, **live_database(workdir), "DEMO_MEDIA": str(workdir / "media"), "DEMO_DEBUG": "0",
-           "XDG_CACHE_HOME": str(workdir / "cache"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        **live_database(workdir),
+        "DEMO_MEDIA": str(workdir / "media"),
+        "DEMO_DEBUG": "0",
+        "XDG_CACHE_HOME": str(workdir / "cache"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")])),
+    }
     _manage(env, "migrate", "--verbosity", "0")
     _manage(env, "demo_seed")
     keys = [_manage(env, "mcp_key", "create", "alice", "--name", f"writer {n}") for n in range(WRITERS)]
@@ -58,8 +63,10 @@ class Outcomes:
             self.ok.append((call, result["structuredContent"]))
 
     def report(self):
-        print(f"\nconcurrency {self.name}: {len(self.ok)} writes, {len(self.refused)} refused "
-              f"({dict(Counter(text.split(':')[0] for _, text in self.refused))}), {len(self.broken)} errors")
+        print(
+            f"\nconcurrency {self.name}: {len(self.ok)} writes, {len(self.refused)} refused "
+            f"({dict(Counter(text.split(':')[0] for _, text in self.refused))}), {len(self.broken)} errors"
+        )
         assert not self.broken, self.broken[:5]
 
 
@@ -73,8 +80,9 @@ def at_once(server, name, calls):
     def writer(n):
         start.wait()
         for index, (tool, arguments) in enumerate(shares[n]):
-            status, body = post_rpc(server["url"], server["keys"][n], "tools/call",
-                                    {"name": tool, "arguments": arguments}, index)
+            status, body = post_rpc(
+                server["url"], server["keys"][n], "tools/call", {"name": tool, "arguments": arguments}, index
+            )
             with lock:
                 outcomes.add((tool, arguments), status, body)
 
@@ -87,9 +95,15 @@ def at_once(server, name, calls):
 def log_entries(server, model, flag):
     """{object_id: how many LogEntries} of this action for `model` ("library.book")."""
     app, name = model.split(".")
-    rows = live_rows(server["env"], "SELECT e.object_id FROM django_admin_log e JOIN django_content_type t "
-                                    "ON t.id = e.content_type_id WHERE t.app_label = ? AND t.model = ? "
-                                    "AND e.action_flag = ?", app, name, flag)
+    rows = live_rows(
+        server["env"],
+        "SELECT e.object_id FROM django_admin_log e JOIN django_content_type t "
+        "ON t.id = e.content_type_id WHERE t.app_label = ? AND t.model = ? "
+        "AND e.action_flag = ?",
+        app,
+        name,
+        flag,
+    )
     return Counter(int(object_id) for (object_id,) in rows)
 
 
@@ -109,15 +123,22 @@ def test_creates_at_once_all_land_each_with_its_log_entry(server):
     pks = {result["object"]["id"] for _, result in outcomes.ok}
     titles = dict(live_rows(server["env"], "SELECT id, title FROM library_book WHERE title LIKE 'created %'"))
     assert set(titles) == pks and sorted(titles.values()) == sorted(args["title"] for _, args in calls)
-    assert {pk: n for pk, n in log_entries(server, "library.book", ADDITION).items() if pk in pks} == dict.fromkeys(pks, 1)
+    assert {pk: n for pk, n in log_entries(server, "library.book", ADDITION).items() if pk in pks} == dict.fromkeys(
+        pks, 1
+    )
 
 
 # Each writer changes one field of the same book, over and over: a partial update saves only
 # what it was sent, so at the end every field holds the last value its writer sent.
 FIELDS = {
-    "title": lambda n: f"title {n}", "summary": lambda n: f"summary {n}", "pages": lambda n: 100 + n,
-    "price": lambda n: f"{n}.50", "rating": lambda n: n / 4, "website": lambda n: f"https://example.com/{n}",
-    "published": lambda n: f"2001-01-{n + 1:02d}", "in_print": lambda n: n % 2 == 0,
+    "title": lambda n: f"title {n}",
+    "summary": lambda n: f"summary {n}",
+    "pages": lambda n: 100 + n,
+    "price": lambda n: f"{n}.50",
+    "rating": lambda n: n / 4,
+    "website": lambda n: f"https://example.com/{n}",
+    "published": lambda n: f"2001-01-{n + 1:02d}",
+    "in_print": lambda n: n % 2 == 0,
 }
 
 
@@ -125,17 +146,27 @@ def test_partial_updates_of_one_row_at_once_lose_no_field(server):
     [(pk,)] = live_rows(server["env"], "SELECT min(id) FROM library_book")
     rounds = 6
     # Writer n (the n-th field) sends round r as the call at index r * WRITERS + n: its own share, in order.
-    calls = [("update_library_book", {"pk": pk, "fields": {field: value(r)}})
-             for r in range(rounds) for field, value in FIELDS.items()]
+    calls = [
+        ("update_library_book", {"pk": pk, "fields": {field: value(r)}})
+        for r in range(rounds)
+        for field, value in FIELDS.items()
+    ]
     changes_before = log_entries(server, "library.book", CHANGE)[pk]
     outcomes = at_once(server, "partial updates of one row", calls)
     assert len(outcomes.ok) == len(calls) and not outcomes.refused
     columns = ", ".join(FIELDS)
     [row] = live_rows(server["env"], f"SELECT {columns} FROM library_book WHERE id = ?", pk)
     last = rounds - 1
-    expected = (FIELDS["title"](last), FIELDS["summary"](last), FIELDS["pages"](last), Decimal(FIELDS["price"](last)),
-                FIELDS["rating"](last), FIELDS["website"](last), datetime.date.fromisoformat(FIELDS["published"](last)),
-                FIELDS["in_print"](last))
+    expected = (
+        FIELDS["title"](last),
+        FIELDS["summary"](last),
+        FIELDS["pages"](last),
+        Decimal(FIELDS["price"](last)),
+        FIELDS["rating"](last),
+        FIELDS["website"](last),
+        datetime.date.fromisoformat(FIELDS["published"](last)),
+        FIELDS["in_print"](last),
+    )
     assert row == expected
     assert log_entries(server, "library.book", CHANGE)[pk] - changes_before == len(calls)
 
@@ -146,18 +177,34 @@ def test_deleting_an_author_while_books_of_theirs_are_created_keeps_protect(serv
     the delete refused as protected): never a book whose author is gone, never an error."""
     authors = []
     for n in range(10):
-        status, body = post_rpc(server["url"], server["keys"][0], "tools/call",
-                                {"name": "create_library_author", "arguments": {"name": f"Racing author {n}", "email": f"racing{n}@example.com"}})
+        status, body = post_rpc(
+            server["url"],
+            server["keys"][0],
+            "tools/call",
+            {
+                "name": "create_library_author",
+                "arguments": {"name": f"Racing author {n}", "email": f"racing{n}@example.com"},
+            },
+        )
         authors.append(body["result"]["structuredContent"]["object"]["id"])
-    calls = list(itertools.chain.from_iterable(
-        [("delete_library_author", {"pk": author})] + [("create_library_book", book(f"race {author} {n}", author))
-                                                       for n in range(3)]
-        for author in authors))
+    calls = list(
+        itertools.chain.from_iterable(
+            [("delete_library_author", {"pk": author})]
+            + [("create_library_book", book(f"race {author} {n}", author)) for n in range(3)]
+            for author in authors
+        )
+    )
     outcomes = at_once(server, "deletes racing protected creates", calls)
     deleted = {args["pk"] for tool, args in (call for call, _ in outcomes.ok) if tool == "delete_library_author"}
-    created = Counter(args["author"] for tool, args in (call for call, _ in outcomes.ok) if tool == "create_library_book")
-    remaining = {a for (a,) in live_rows(server["env"], "SELECT id FROM library_author WHERE name LIKE 'Racing author %'")}
-    books = Counter(a for (a,) in live_rows(server["env"], "SELECT author_id FROM library_book WHERE title LIKE 'race %'"))
+    created = Counter(
+        args["author"] for tool, args in (call for call, _ in outcomes.ok) if tool == "create_library_book"
+    )
+    remaining = {
+        a for (a,) in live_rows(server["env"], "SELECT id FROM library_author WHERE name LIKE 'Racing author %'")
+    }
+    books = Counter(
+        a for (a,) in live_rows(server["env"], "SELECT author_id FROM library_book WHERE title LIKE 'race %'")
+    )
     assert remaining == set(authors) - deleted
     assert not deleted & set(created) and not deleted & set(books)
     assert books == created
@@ -172,15 +219,21 @@ def test_actions_over_overlapping_rows_at_once(server):
     author = first_author(server)
     doomed = []
     for n in range(4 * WRITERS):
-        status, body = post_rpc(server["url"], server["keys"][0], "tools/call",
-                                {"name": "create_library_book", "arguments": book(f"doomed {n}", author)})
+        status, body = post_rpc(
+            server["url"],
+            server["keys"][0],
+            "tools/call",
+            {"name": "create_library_book", "arguments": book(f"doomed {n}", author)},
+        )
         doomed.append(body["result"]["structuredContent"]["object"]["id"])
-    drafts = [pk for (pk,) in live_rows(server["env"], "SELECT id FROM library_book WHERE status = 'draft' ORDER BY id")]
+    drafts = [
+        pk for (pk,) in live_rows(server["env"], "SELECT id FROM library_book WHERE status = 'draft' ORDER BY id")
+    ]
     assert len(drafts) >= WRITERS + 3
     calls = []
     for n in range(WRITERS):
-        calls.append(("mark_published_library_book", {"pks": drafts[n:n + 4]}))
-        calls.append(("delete_selected_library_book", {"pks": doomed[4 * n:4 * n + 8]}))
+        calls.append(("mark_published_library_book", {"pks": drafts[n : n + 4]}))
+        calls.append(("delete_selected_library_book", {"pks": doomed[4 * n : 4 * n + 8]}))
     # One writer each: writer n sends calls n and n + WRITERS, so order them by writer.
     calls = calls[0::2] + calls[1::2]
     outcomes = at_once(server, "actions over overlapping rows", calls)
@@ -197,8 +250,12 @@ def test_actions_over_overlapping_rows_at_once(server):
 
 def test_deleting_one_object_from_every_client_at_once_deletes_and_logs_it_once(server):
     author = first_author(server)
-    status, body = post_rpc(server["url"], server["keys"][0], "tools/call",
-                            {"name": "create_library_book", "arguments": book("deleted by all", author)})
+    status, body = post_rpc(
+        server["url"],
+        server["keys"][0],
+        "tools/call",
+        {"name": "create_library_book", "arguments": book("deleted by all", author)},
+    )
     pk = body["result"]["structuredContent"]["object"]["id"]
     outcomes = at_once(server, "one object deleted by every client", [("delete_library_book", {"pk": pk})] * WRITERS)
     assert len(outcomes.ok) == 1
@@ -222,14 +279,17 @@ def test_a_deadlock_is_a_conflict_that_saved_nothing(transactional_db, library, 
     def call(title, pair):
         try:
             answers[title] = InProcessMCP(Client(), alice_key).call(
-                "retitle_both", {"first": pair[0], "second": pair[1], "title": title})
+                "retitle_both", {"first": pair[0], "second": pair[1], "title": title}
+            )
         finally:
             connection.close()
 
     with override_settings(DJANGO_MCP_CUSTOM=["concurrency_items"]):
         mcp_server.reset()
-        threads = [threading.Thread(target=call, args=("one", (first, second))),
-                   threading.Thread(target=call, args=("two", (second, first)))]
+        threads = [
+            threading.Thread(target=call, args=("one", (first, second))),
+            threading.Thread(target=call, args=("two", (second, first))),
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -239,5 +299,6 @@ def test_a_deadlock_is_a_conflict_that_saved_nothing(transactional_db, library, 
     [loser] = [answer for answer in answers.values() if answer["isError"]]
     assert loser["content"][0]["text"] == (
         "the database rolled this write back (it deadlocked with another write made at the same "
-        "time); nothing was saved, and trying again may succeed")
+        "time); nothing was saved, and trying again may succeed"
+    )
     assert set(Book.objects.filter(pk__in=[first, second]).values_list("title", flat=True)) == {winner}

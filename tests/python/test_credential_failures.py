@@ -38,8 +38,14 @@ def hashed(monkeypatch):
 
 
 def post_from(client, credential, address):
-    return client.generic("POST", "/mcp/", json.dumps(TOOLS_LIST), content_type="application/json",
-                          HTTP_AUTHORIZATION=f"Bearer {credential}", REMOTE_ADDR=address)
+    return client.generic(
+        "POST",
+        "/mcp/",
+        json.dumps(TOOLS_LIST),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {credential}",
+        REMOTE_ADDR=address,
+    )
 
 
 def test_wrong_secrets_for_one_key_id_are_limited_before_hashing(client, settings, alice_key, hashed, caplog):

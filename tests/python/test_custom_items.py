@@ -17,8 +17,11 @@ STATELESS = {"MCP-Protocol-Version": "2026-07-28"}
 
 
 def meta(**extra):
-    return {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientCapabilities": {}, **extra}
+    return {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        **extra,
+    }
 
 
 def stateless(mcp, method, params, name=None, **meta_extra):
@@ -52,16 +55,28 @@ def test_permission_gated_items_are_hidden_and_refused(client, bob_key):
 
 
 def test_progress_and_logs_arrive_on_an_event_stream_ahead_of_the_result(mcp):
-    message = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-               "params": {"name": "count_books", "arguments": {}, "_meta": {"progressToken": "p1"}}}
+    message = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "count_books", "arguments": {}, "_meta": {"progressToken": "p1"}},
+    }
     response = mcp.post(message, headers={"Accept": "application/json, text/event-stream"})
     assert response["Content-Type"] == "text/event-stream"
-    events = [json.loads(line[len("data: "):]) for line in response.content.decode().splitlines() if line.startswith("data: ")]
+    events = [
+        json.loads(line[len("data: ") :])
+        for line in response.content.decode().splitlines()
+        if line.startswith("data: ")
+    ]
     methods = [e.get("method") for e in events]
     # Handshake clients get logs from info up (their setLevel is not remembered): no debug.
     assert methods == ["notifications/progress", "notifications/message", "notifications/progress", None]
     assert [e["params"]["progress"] for e in events if e.get("method") == "notifications/progress"] == [0, 2]
-    assert events[1]["params"] == {"level": "info", "data": {"counted": events[3]["result"]["structuredContent"]["count"]}, "logger": "library"}
+    assert events[1]["params"] == {
+        "level": "info",
+        "data": {"counted": events[3]["result"]["structuredContent"]["count"]},
+        "logger": "library",
+    }
     assert events[-1]["id"] == 7
     # A client that takes only JSON gets the result alone.
     plain = mcp.post(message, headers={"Accept": "application/json"})
@@ -70,13 +85,28 @@ def test_progress_and_logs_arrive_on_an_event_stream_ahead_of_the_result(mcp):
 
 def test_stateless_requests_get_logs_only_at_the_level_they_ask(mcp):
     def methods(**meta_extra):
-        message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                   "params": {"name": "count_books", "arguments": {}, "_meta": meta(**meta_extra)}}
-        response = mcp.post(message, headers={**STATELESS, "Mcp-Method": "tools/call", "Mcp-Name": "count_books",
-                                              "Accept": "application/json, text/event-stream"})
+        message = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "count_books", "arguments": {}, "_meta": meta(**meta_extra)},
+        }
+        response = mcp.post(
+            message,
+            headers={
+                **STATELESS,
+                "Mcp-Method": "tools/call",
+                "Mcp-Name": "count_books",
+                "Accept": "application/json, text/event-stream",
+            },
+        )
         if response["Content-Type"] == "application/json":
             return [None]
-        return [json.loads(l[6:]).get("method") for l in response.content.decode().splitlines() if l.startswith("data: ")]
+        return [
+            json.loads(line[6:]).get("method")
+            for line in response.content.decode().splitlines()
+            if line.startswith("data: ")
+        ]
 
     assert methods() == [None]
     assert methods(**{"io.modelcontextprotocol/logLevel": "debug"}) == ["notifications/message"] * 2 + [None]
@@ -84,41 +114,74 @@ def test_stateless_requests_get_logs_only_at_the_level_they_ask(mcp):
 
 def test_resources_templates_prompts_and_completion(mcp):
     assert mcp.rpc("resources/read", {"uri": "library://motto"})["result"]["contents"] == [
-        {"uri": "library://motto", "mimeType": "text/plain", "text": "Read more."}]
+        {"uri": "library://motto", "mimeType": "text/plain", "text": "Read more."}
+    ]
     templates = mcp.rpc("resources/templates/list")["result"]["resourceTemplates"]
     assert {"uriTemplate": "library://shelf/{name}", "name": "Shelf"} in templates
-    assert mcp.rpc("resources/read", {"uri": "library://shelf/fiction"})["result"]["contents"][0]["text"] == "shelf fiction"
+    assert (
+        mcp.rpc("resources/read", {"uri": "library://shelf/fiction"})["result"]["contents"][0]["text"]
+        == "shelf fiction"
+    )
     for uri in ("library://shelf/missing", "library://shelf/a/b", "library://nothing"):
         error = mcp.rpc("resources/read", {"uri": uri})["error"]
         assert error["code"] == -32602 and error["data"] == {"uri": uri}
     prompt = mcp.rpc("prompts/get", {"name": "greeting", "arguments": {"language": "French"}})["result"]
     assert prompt["messages"][0]["content"]["text"] == "Say hello in French."
     assert mcp.rpc("prompts/get", {"name": "greeting"})["error"]["code"] == -32602
-    assert mcp.rpc("prompts/get", {"name": "greeting", "arguments": {"language": "x", "tone": "y"}})["error"]["code"] == -32602
-    completion = mcp.rpc("completion/complete", {"ref": {"type": "ref/prompt", "name": "greeting"},
-                                                 "argument": {"name": "language", "value": "E"}})["result"]["completion"]
+    assert (
+        mcp.rpc("prompts/get", {"name": "greeting", "arguments": {"language": "x", "tone": "y"}})["error"]["code"]
+        == -32602
+    )
+    completion = mcp.rpc(
+        "completion/complete",
+        {"ref": {"type": "ref/prompt", "name": "greeting"}, "argument": {"name": "language", "value": "E"}},
+    )["result"]["completion"]
     assert completion == {"values": ["English", "Esperanto"], "total": 2, "hasMore": False}
-    shelves = mcp.rpc("completion/complete", {"ref": {"type": "ref/resource", "uri": "library://shelf/{name}"},
-                                              "argument": {"name": "name", "value": "f"}})["result"]["completion"]
+    shelves = mcp.rpc(
+        "completion/complete",
+        {"ref": {"type": "ref/resource", "uri": "library://shelf/{name}"}, "argument": {"name": "name", "value": "f"}},
+    )["result"]["completion"]
     assert shelves["values"] == ["fiction", "fantasy"]
 
 
 def test_a_multi_round_request_carries_signed_state_bound_to_its_user(mcp, client, bob_key):
-    first = stateless(mcp, "tools/call", {"name": "confirm_then_answer", "arguments": {}}, name="confirm_then_answer")["result"]
+    first = stateless(mcp, "tools/call", {"name": "confirm_then_answer", "arguments": {}}, name="confirm_then_answer")[
+        "result"
+    ]
     assert first["resultType"] == "input_required" and set(first["inputRequests"]) == {"confirm"}
     answer = {"confirm": {"action": "accept", "content": {"ok": True}}}
-    second = stateless(mcp, "tools/call", {"name": "confirm_then_answer", "arguments": {}, "inputResponses": answer,
-                                           "requestState": first["requestState"]}, name="confirm_then_answer")["result"]
+    second = stateless(
+        mcp,
+        "tools/call",
+        {
+            "name": "confirm_then_answer",
+            "arguments": {},
+            "inputResponses": answer,
+            "requestState": first["requestState"],
+        },
+        name="confirm_then_answer",
+    )["result"]
     assert second["resultType"] == "complete"
     assert second["content"][0]["text"] == "question 1 answered True by alice"
     # A tampered state, or alice's state in bob's hands, is refused.
     for who, state in ((mcp, first["requestState"] + "x"), (InProcessMCP(client, bob_key), first["requestState"])):
-        reply = stateless(who, "tools/call", {"name": "confirm_then_answer", "arguments": {}, "inputResponses": answer,
-                                              "requestState": state}, name="confirm_then_answer")
+        reply = stateless(
+            who,
+            "tools/call",
+            {"name": "confirm_then_answer", "arguments": {}, "inputResponses": answer, "requestState": state},
+            name="confirm_then_answer",
+        )
         assert reply["error"]["code"] == -32602, reply
     # Answers that are not objects are a protocol error.
-    assert stateless(mcp, "tools/call", {"name": "confirm_then_answer", "arguments": {}, "inputResponses": {"confirm": 1}},
-                     name="confirm_then_answer")["error"]["code"] == -32602
+    assert (
+        stateless(
+            mcp,
+            "tools/call",
+            {"name": "confirm_then_answer", "arguments": {}, "inputResponses": {"confirm": 1}},
+            name="confirm_then_answer",
+        )["error"]["code"]
+        == -32602
+    )
     # A handshake client cannot be asked: a tool error says why.
     legacy = mcp.call("confirm_then_answer")
     assert legacy["isError"] is True and "2026-07-28" in legacy["content"][0]["text"]
@@ -127,9 +190,20 @@ def test_a_multi_round_request_carries_signed_state_bound_to_its_user(mcp, clien
 def test_stdio_writes_notifications_before_the_reply(alice_key):
     key = MCPAPIKey.objects.get(key_id=alice_key.split(".")[0])
     out = io.StringIO()
-    line = json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                       "params": {"name": "count_books", "arguments": {}, "_meta": {"progressToken": 9}}})
+    line = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "count_books", "arguments": {}, "_meta": {"progressToken": 9}},
+        }
+    )
     stdio.serve(key, stdin=io.StringIO(line + "\n"), stdout=out)
-    messages = [json.loads(l) for l in out.getvalue().splitlines()]
-    assert [m.get("method") for m in messages] == ["notifications/progress", "notifications/message", "notifications/progress", None]
+    messages = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [m.get("method") for m in messages] == [
+        "notifications/progress",
+        "notifications/message",
+        "notifications/progress",
+        None,
+    ]
     assert messages[-1]["id"] == 3

@@ -18,7 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from conftest import InProcessMCP, list_all_tools, serve_uvicorn
-from test_peers import TS_CLIENT, node_env  # noqa: F401 (a fixture)
+from test_peers import TS_CLIENT, node_env  # noqa: F401, F811 (a fixture)
 from test_thirdparty_admins import HERE, _manage, _pks, project_env
 
 META_TOOLS = ["find_tools", "describe_tools", "call_read_only_tool", "call_tool"]
@@ -32,8 +32,9 @@ def live(tmp_path_factory):
     _manage(env, "migrate", "--verbosity", "0")
     _manage(env, "thirdparty_seed")
     keys = {who: _manage(env, "mcp_key", "create", who, "--name", "discovery") for who in ("alice", "victor", "dave")}
-    keys["allowlisted"] = _manage(env, "mcp_key", "create", "alice", "--name", "allowlisted",
-                                  "--allowed-tools", ",".join(ALLOWED))
+    keys["allowlisted"] = _manage(
+        env, "mcp_key", "create", "alice", "--name", "allowlisted", "--allowed-tools", ",".join(ALLOWED)
+    )
     with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         yield {"url": url, "keys": keys, "pk": _pks(env)}
 
@@ -88,33 +89,45 @@ def test_over_the_threshold_a_client_finds_describes_and_calls_through_the_meta_
         assert set(matches[0]) == {"name", "title", "description", "verb", "model", "readOnly"}
         described = await client.call_tool("describe_tools", {"names": ["update_thirdparty_bookmark", "no_such_tool"]})
         [descriptor] = described.structured_content["tools"]
-        assert descriptor["name"] == "update_thirdparty_bookmark" and "fields" in descriptor["inputSchema"]["properties"]
+        assert (
+            descriptor["name"] == "update_thirdparty_bookmark" and "fields" in descriptor["inputSchema"]["properties"]
+        )
         assert described.structured_content["unavailable"] == ["no_such_tool"]
 
         # A read and a write: through a meta-tool, exactly what tools/call of the tool gives.
         read = {"pk": pk["bookmark"]}
-        assert await outcome(client, "call_read_only_tool", {"name": "get_thirdparty_bookmark", "arguments": read}) \
-            == await outcome(client, "get_thirdparty_bookmark", read)
+        assert await outcome(
+            client, "call_read_only_tool", {"name": "get_thirdparty_bookmark", "arguments": read}
+        ) == await outcome(client, "get_thirdparty_bookmark", read)
         write = {"pk": pk["bookmark"], "fields": {"title": f"Django ({mode})"}}
         through = await outcome(client, "call_tool", {"name": "update_thirdparty_bookmark", "arguments": write})
         assert through["is_error"] is False and through["structured"]["object"]["title"] == f"Django ({mode})"
         assert through == await outcome(client, "update_thirdparty_bookmark", write)
         bad = {"pk": pk["bookmark"], "fields": {"url": "not a url"}}
-        assert await outcome(client, "call_tool", {"name": "update_thirdparty_bookmark", "arguments": bad}) \
-            == await outcome(client, "update_thirdparty_bookmark", bad)
-        assert await outcome(client, "call_tool", {"name": "no_such_tool", "arguments": {}}) \
-            == await outcome(client, "no_such_tool", {})
-        refused = await outcome(client, "call_read_only_tool", {"name": "update_thirdparty_bookmark", "arguments": write})
+        assert await outcome(
+            client, "call_tool", {"name": "update_thirdparty_bookmark", "arguments": bad}
+        ) == await outcome(client, "update_thirdparty_bookmark", bad)
+        assert await outcome(client, "call_tool", {"name": "no_such_tool", "arguments": {}}) == await outcome(
+            client, "no_such_tool", {}
+        )
+        refused = await outcome(
+            client, "call_read_only_tool", {"name": "update_thirdparty_bookmark", "arguments": write}
+        )
         assert refused["is_error"] is True and "not read-only" in refused["content"][0]["text"]
 
     as_user(live, "alice", body, mode)
 
 
-def test_the_typescript_sdk_sees_the_meta_tools_and_calls_through_them(node_env, live):
+def test_the_typescript_sdk_sees_the_meta_tools_and_calls_through_them(node_env, live):  # noqa: F811 (the fixture)
     def ts_client(tool, arguments):
         env = {**node_env, "MCP_BEARER": live["keys"]["alice"]}
-        run = subprocess.run(["node", str(TS_CLIENT), live["url"], tool, json.dumps(arguments)],
-                             env=env, capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            ["node", str(TS_CLIENT), live["url"], tool, json.dumps(arguments)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == 0, run.stderr
         return json.loads(run.stdout)
 
@@ -163,7 +176,9 @@ def test_an_object_restricted_editor_finds_only_their_site_and_is_held_to_their_
         assert "pages_update_flatpages_flatpage" in names and "update_flatpages_flatpage" not in names
         others = {"pk": pk["about"], "fields": {"title": "mine now"}}
         through = await outcome(client, "call_tool", {"name": "pages_update_flatpages_flatpage", "arguments": others})
-        assert through.get("is_error") is not False and through == await outcome(client, "pages_update_flatpages_flatpage", others)
+        assert through.get("is_error") is not False and through == await outcome(
+            client, "pages_update_flatpages_flatpage", others
+        )
         default_site = {"name": "update_flatpages_flatpage", "arguments": others}
         assert (await outcome(client, "call_tool", default_site))["code"] == -32002
 
@@ -238,8 +253,14 @@ def test_a_call_through_a_meta_tool_is_audited_under_the_real_tools_name(client,
     assert [line["target"] for line in lines] == ["list_library_book", "list_library_book"]
 
 
-@pytest.mark.parametrize("name, value", [("DJANGO_MCP_DISCOVERY", "sometimes"), ("DJANGO_MCP_DISCOVERY_THRESHOLD", -1),
-                                         ("DJANGO_MCP_DISCOVERY_THRESHOLD", "40")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("DJANGO_MCP_DISCOVERY", "sometimes"),
+        ("DJANGO_MCP_DISCOVERY_THRESHOLD", -1),
+        ("DJANGO_MCP_DISCOVERY_THRESHOLD", "40"),
+    ],
+)
 def test_bad_discovery_settings_are_reported_at_startup(settings, name, value):
     from django_mcp.checks import check_settings
 

@@ -4,7 +4,6 @@ third-party project's catalogues (a superuser's view: every gate passes). A floo
 timing: recall@5 >= 95 %, recall@1 >= 80 %. Run with -s to see the misses."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -24,8 +23,12 @@ def top_five(facts_json, queries):
     context = {"transport": "http", "principal": {"user_id": 1, "allowed_tools": []}}
     answers = []
     for entry in queries:
-        message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                   "params": {"name": "find_tools", "arguments": {"query": entry["query"], "limit": 5}}}
+        message = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "find_tools", "arguments": {"query": entry["query"], "limit": 5}},
+        }
         output = engine.step({"message": json.dumps(message), "context": context})
         while "effects" in output:
             results = [{"ok": [True] * len(effect["checks"])} for effect in output["effects"]]
@@ -39,8 +42,14 @@ def top_five(facts_json, queries):
 def thirdparty_facts(tmp_path_factory):
     env = {**project_env(tmp_path_factory.mktemp("facts")), "DEMO_MCP_DISCOVERY": "auto"}
     script = "from django_mcp.facts import gather; print(gather()[0])"
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=PROJECT, env=env,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout.splitlines()[-1]  # after anything the shell says first
 
 

@@ -25,9 +25,19 @@ from test_mcp_clients import http_client
 FORMATS = Draft202012Validator.FORMAT_CHECKER
 
 API_TOOLS = {
-    "list_api_book", "get_api_book", "create_api_book", "update_api_book", "delete_api_book",
-    "api_book_mark_published", "api_book_in_print", "api_book_set_tag",
-    "list_api_tag", "get_api_tag", "invoke_api_summary", "invoke_api_ping", "invoke_api_version",
+    "list_api_book",
+    "get_api_book",
+    "create_api_book",
+    "update_api_book",
+    "delete_api_book",
+    "api_book_mark_published",
+    "api_book_in_print",
+    "api_book_set_tag",
+    "list_api_tag",
+    "get_api_tag",
+    "invoke_api_summary",
+    "invoke_api_ping",
+    "invoke_api_version",
 }
 
 
@@ -85,17 +95,25 @@ def test_a_viewset_is_one_tool_set_with_valid_schemas(mcp):
     assert set(tools["get_api_tag"]["inputSchema"]["properties"]["path"]["properties"]) == {"slug"}
     assert "/mark-published/" in tools["api_book_mark_published"]["description"]
     assert tools["api_book_set_tag"]["inputSchema"]["properties"]["method"]["enum"] == ["POST", "DELETE"]
-    assert "Protected by: DRF permissions DjangoModelPermissions, ArchivedBooksAreReadOnly." in tools["list_api_book"]["description"]
+    assert (
+        "Protected by: DRF permissions DjangoModelPermissions, ArchivedBooksAreReadOnly."
+        in tools["list_api_book"]["description"]
+    )
     assert tools["list_api_book"]["_meta"]["django-mcp/gates"] == [
-        {"kind": "drf", "permissions": ["DjangoModelPermissions", "ArchivedBooksAreReadOnly"]}]
+        {"kind": "drf", "permissions": ["DjangoModelPermissions", "ArchivedBooksAreReadOnly"]}
+    ]
 
 
 def test_dotted_names_follow_the_original(mcp, settings):
     settings.DJANGO_MCP_TOOL_NAMES = "dotted"
     names = {t["name"] for t in mcp.all_tools()}
-    assert {"view.list:library.api.BookViewSet", "view.update:library.api.BookViewSet",
-            "view.invoke:library.api.BookViewSet.mark_published", "view.invoke:library.api.CatalogueSummary",
-            "view.invoke:library.api.library_version"} <= names
+    assert {
+        "view.list:library.api.BookViewSet",
+        "view.update:library.api.BookViewSet",
+        "view.invoke:library.api.BookViewSet.mark_published",
+        "view.invoke:library.api.CatalogueSummary",
+        "view.invoke:library.api.library_version",
+    } <= names
 
 
 def test_the_list_pages_searches_orders_and_filters_through_the_view(mcp, library):
@@ -111,13 +129,18 @@ def test_the_list_pages_searches_orders_and_filters_through_the_view(mcp, librar
     expected = list(Book.objects.order_by("-pages", "title").values_list("id", flat=True)[7:14])
     assert [b["id"] for b in page["results"]] == expected
     author = Book.objects.filter(status="published", in_print=True).first().author
-    page = structured(mcp, "list_api_book", {"filters": {"status": "published", "in_print": True, "author": author.pk},
-                                             "page_size": 50})
+    page = structured(
+        mcp,
+        "list_api_book",
+        {"filters": {"status": "published", "in_print": True, "author": author.pk}, "page_size": 50},
+    )
     expected = Book.objects.filter(status="published", in_print=True, author=author)
     assert sorted(b["id"] for b in page["results"]) == sorted(expected.values_list("id", flat=True))
     assert page["count"] == expected.count() > 0
     page = structured(mcp, "list_api_book", {"q": "Volume 42"})
-    assert [b["title"] for b in page["results"]] == list(Book.objects.filter(title__icontains="Volume 42").values_list("title", flat=True))
+    assert [b["title"] for b in page["results"]] == list(
+        Book.objects.filter(title__icontains="Volume 42").values_list("title", flat=True)
+    )
 
 
 def test_hostile_filters_and_ordering_are_refused_before_anything_runs(mcp, library):
@@ -146,10 +169,19 @@ def test_cursor_pagination_walks_every_page(mcp, library):
 
 def test_create_goes_through_the_serializer_and_perform_create(mcp, library):
     author = Author.objects.first()
-    made = structured(mcp, "create_api_book", {"body": {"title": "Sea Stories", "pages": 120, "price": "9.50",
-                                                        "author_id": author.pk, "tags": []}})["object"]
+    made = structured(
+        mcp,
+        "create_api_book",
+        {"body": {"title": "Sea Stories", "pages": 120, "price": "9.50", "author_id": author.pk, "tags": []}},
+    )["object"]
     book = Book.objects.get(pk=made["id"])
-    assert (book.title, book.slug, book.pages, str(book.price), book.author) == ("Sea Stories", "sea-stories", 120, "9.50", author)
+    assert (book.title, book.slug, book.pages, str(book.price), book.author) == (
+        "Sea Stories",
+        "sea-stories",
+        120,
+        "9.50",
+        author,
+    )
     assert made["author"]["name"] == author.name and made["reading_minutes"] == 240
     assert made["slug"] == "sea-stories"  # perform_create's doing
 
@@ -158,10 +190,15 @@ def test_invalid_data_is_a_tool_error_naming_the_field_and_changes_nothing(mcp, 
     mcp.rpc("tools/list")  # the key's first use is stamped; after that the database stays put
     before = db_dump()
     # Valid for the schema, refused by the serializer: an author that does not exist.
-    text = refusal(mcp, "create_api_book", {"body": {"title": "Ghost", "pages": 1, "price": "1.00", "author_id": 99999}})
+    text = refusal(
+        mcp, "create_api_book", {"body": {"title": "Ghost", "pages": 1, "price": "1.00", "author_id": 99999}}
+    )
     assert text.startswith("Invalid: author_id:") and "does not exist" in text
-    text = refusal(mcp, "create_api_book", {"body": {"title": "Costly", "pages": 1, "price": "12345.00",
-                                                     "author_id": Author.objects.first().pk}})
+    text = refusal(
+        mcp,
+        "create_api_book",
+        {"body": {"title": "Costly", "pages": 1, "price": "12345.00", "author_id": Author.objects.first().pk}},
+    )
     assert "price" in text  # more digits than the column holds: the schema or the serializer says so
     assert "title" in refusal(mcp, "create_api_book", {"body": {"pages": 1, "price": "1.00", "author_id": 1}})
     assert db_dump() == before
@@ -176,7 +213,10 @@ def test_update_is_partial_and_held_to_object_permissions(mcp, library):
 
     archived = Book.objects.filter(status="archived").first()
     before = db_dump()
-    assert refusal(mcp, "update_api_book", {"path": {"pk": archived.pk}, "body": {"pages": 1}}) == "Archived books are read-only."
+    assert (
+        refusal(mcp, "update_api_book", {"path": {"pk": archived.pk}, "body": {"pages": 1}})
+        == "Archived books are read-only."
+    )
     assert refusal(mcp, "delete_api_book", {"path": {"pk": archived.pk}}) == "Archived books are read-only."
     assert refusal(mcp, "get_api_book", {"path": {"pk": 99999}}) == "No Book matches the given query."
     assert db_dump() == before
@@ -195,8 +235,9 @@ def test_actions_read_request_data_and_query_params(mcp, library):
     assert (done["status"], done["body"]["status"], book.status) == (200, "published", "published")
 
     answer = structured(mcp, "api_book_in_print", {"query": {"min_pages": "400"}})
-    assert answer["body"]["titles"] == list(Book.objects.filter(in_print=True, pages__gte=400).order_by("id")
-                                            .values_list("title", flat=True))
+    assert answer["body"]["titles"] == list(
+        Book.objects.filter(in_print=True, pages__gte=400).order_by("id").values_list("title", flat=True)
+    )
 
     tag = Tag.objects.exclude(books=book).first()
     added = structured(mcp, "api_book_set_tag", {"path": {"pk": book.pk}, "method": "POST", "body": {"slug": tag.slug}})
@@ -206,7 +247,10 @@ def test_actions_read_request_data_and_query_params(mcp, library):
     # The action's own 400, reported with what it said; nothing changed.
     result = mcp.call("api_book_set_tag", {"path": {"pk": book.pk}, "method": "POST", "body": {"slug": "no-such-tag"}})
     assert result["isError"] is True and result["structuredContent"] == {
-        "status": 400, "headers": {"Allow": "POST, DELETE, OPTIONS"}, "body": {"slug": ["No such tag."]}}
+        "status": 400,
+        "headers": {"Allow": "POST, DELETE, OPTIONS"},
+        "body": {"slug": ["No such tag."]},
+    }
 
 
 def test_api_views_take_their_methods(mcp, library):
@@ -229,15 +273,30 @@ def test_permission_classes_decide_what_a_user_sees_and_may_call(mcp_as, bob_key
     bob = mcp_as(bob_key)  # staff; may view authors only
     shown = {t["name"] for t in bob.all_tools()} & API_TOOLS
     # DjangoModelPermissions: reading needs no model permission, writing does.
-    assert shown == {"list_api_book", "get_api_book", "api_book_in_print", "list_api_tag", "get_api_tag",
-                     "invoke_api_summary", "invoke_api_ping", "invoke_api_version"}
+    assert shown == {
+        "list_api_book",
+        "get_api_book",
+        "api_book_in_print",
+        "list_api_tag",
+        "get_api_tag",
+        "invoke_api_summary",
+        "invoke_api_ping",
+        "invoke_api_version",
+    }
     before = db_dump()
-    for name, arguments in [("create_api_book", {"body": {"title": "x", "pages": 1, "price": "1", "author_id": 1}}),
-                            ("update_api_book", {"path": {"pk": 1}, "body": {"pages": 2}}),
-                            ("delete_api_book", {"path": {"pk": 1}}),
-                            ("api_book_mark_published", {"path": {"pk": 1}})]:
-        rpc_error(bob.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                            "params": {"name": name, "arguments": arguments}}), status=200, code=-32002)
+    for name, arguments in [
+        ("create_api_book", {"body": {"title": "x", "pages": 1, "price": "1", "author_id": 1}}),
+        ("update_api_book", {"path": {"pk": 1}, "body": {"pages": 2}}),
+        ("delete_api_book", {"path": {"pk": 1}}),
+        ("api_book_mark_published", {"path": {"pk": 1}}),
+    ]:
+        rpc_error(
+            bob.post(
+                {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+            ),
+            status=200,
+            code=-32002,
+        )
     assert db_dump() == before
 
 
@@ -246,8 +305,9 @@ def test_results_match_what_drf_answers_over_http(mcp, client, library):
 
     client.force_login(User.objects.get(username="alice"))
     over_http = client.get("/api/books/", {"page": 2, "size": 5, "ordering": "price", "status": "draft"}).json()
-    through_mcp = structured(mcp, "list_api_book", {"page": 2, "page_size": 5, "ordering": "price",
-                                                    "filters": {"status": "draft"}})
+    through_mcp = structured(
+        mcp, "list_api_book", {"page": 2, "page_size": 5, "ordering": "price", "filters": {"status": "draft"}}
+    )
     assert through_mcp["results"] == over_http["results"] and through_mcp["count"] == over_http["count"]
     assert structured(mcp, "get_api_book", {"path": {"pk": 3}})["object"] == client.get("/api/books/3/").json()
 
@@ -256,8 +316,9 @@ def test_the_api_through_the_sdk_over_http(live_demo):
     async def main():
         async with http_client(live_demo, live_demo["keys"]["alice"]) as client:
             listed = await client.call_tool("list_api_book", {"page_size": 3, "ordering": "-price"})
-            made = await client.call_tool("create_api_book", {"body": {"title": "Through the SDK", "pages": 10,
-                                                                       "price": "2.00", "author_id": 1}})
+            made = await client.call_tool(
+                "create_api_book", {"body": {"title": "Through the SDK", "pages": 10, "price": "2.00", "author_id": 1}}
+            )
             pk = made.structured_content["object"]["id"]
             patched = await client.call_tool("update_api_book", {"path": {"pk": pk}, "body": {"title": "Renamed"}})
             # The live database is shared with other tests: what this one made, it deletes.

@@ -30,12 +30,32 @@ def tools(mcp):
 
 def valid_body():
     return {
-        "flag": False, "name": "Ok", "email": "b@example.com", "token": "12345678-1234-5678-1234-567812345678",
-        "slug": "ok", "code": "XYZ-99", "count": 10, "ratio": 1, "price": "999.99", "when": "2026-01-02T03:04:05Z",
-        "day": "2026-01-02", "colour": "g", "numbers": [1], "author": Author.objects.first().pk,
-        "tags": [Tag.objects.first().pk], "tag_slug": Tag.objects.first().slug, "sizes": ["m", "l"],
-        "labels": {"k": "v"}, "extra": [1, {"x": None}], "weight": 1.5, "took": "1 02:00:00", "at": "10:30",
-        "address": "::1", "site": "https://example.org/a", "maybe": None, "secret": "s3cret",
+        "flag": False,
+        "name": "Ok",
+        "email": "b@example.com",
+        "token": "12345678-1234-5678-1234-567812345678",
+        "slug": "ok",
+        "code": "XYZ-99",
+        "count": 10,
+        "ratio": 1,
+        "price": "999.99",
+        "when": "2026-01-02T03:04:05Z",
+        "day": "2026-01-02",
+        "colour": "g",
+        "numbers": [1],
+        "author": Author.objects.first().pk,
+        "tags": [Tag.objects.first().pk],
+        "tag_slug": Tag.objects.first().slug,
+        "sizes": ["m", "l"],
+        "labels": {"k": "v"},
+        "extra": [1, {"x": None}],
+        "weight": 1.5,
+        "took": "1 02:00:00",
+        "at": "10:30",
+        "address": "::1",
+        "site": "https://example.org/a",
+        "maybe": None,
+        "secret": "s3cret",
     }
 
 
@@ -44,8 +64,22 @@ def test_every_field_type_has_a_schema_drf_agrees_with(fields_api, mcp):
     create = listed["create_fields_everything"]["inputSchema"]["properties"]["body"]
     Draft202012Validator.check_schema(create)
     props = create["properties"]
-    assert set(create["required"]) == {"flag", "name", "email", "token", "slug", "code", "count", "ratio", "price",
-                                       "when", "day", "colour", "numbers", "author"}
+    assert set(create["required"]) == {
+        "flag",
+        "name",
+        "email",
+        "token",
+        "slug",
+        "code",
+        "count",
+        "ratio",
+        "price",
+        "when",
+        "day",
+        "colour",
+        "numbers",
+        "author",
+    }
     # Read-only, method and file fields are not inputs; the hidden field is nowhere.
     assert not {"described", "brief", "briefs", "words", "anything", "echo", "attachment", "owner"} & set(props)
     assert props["name"] == {"type": "string", "minLength": 2, "maxLength": 20, "description": "What it is called."}
@@ -67,8 +101,17 @@ def test_every_field_type_has_a_schema_drf_agrees_with(fields_api, mcp):
     assert answer["owner"] == "alice"  # HiddenField from the request
 
     # Values DRF would refuse are refused by the schema, before the view runs.
-    for field, bad in [("count", 11), ("name", "x"), ("code", "abc"), ("colour", "blue"), ("numbers", []),
-                       ("token", "not-a-uuid"), ("ratio", 2), ("price", "1.234"), ("flag", "yes")]:
+    for field, bad in [
+        ("count", 11),
+        ("name", "x"),
+        ("code", "abc"),
+        ("colour", "blue"),
+        ("numbers", []),
+        ("token", "not-a-uuid"),
+        ("ratio", 2),
+        ("price", "1.234"),
+        ("flag", "yes"),
+    ]:
         text = mcp.call("create_fields_everything", {"body": dict(valid_body(), **{field: bad})})["content"][0]["text"]
         assert f"body.{field}" in text, (field, text)
 
@@ -80,7 +123,7 @@ def test_what_drf_renders_validates_against_the_output_schema(fields_api, mcp):
     row = output["properties"]["results"]["items"]["properties"]
     assert "secret" not in row  # write-only
     assert row["words"] == {"type": ["array", "null"], "items": {"type": "string"}}  # -> list[str]
-    assert row["anything"] == {}  or row["anything"].get("type") in (None, ["null"])  # no annotation: any value
+    assert row["anything"] == {} or row["anything"].get("type") in (None, ["null"])  # no annotation: any value
     assert row["brief"]["properties"]["name"]["type"] == "string"
     assert row["briefs"]["items"]["properties"]["id"]["type"] == "integer"
     assert row["when"]["format"] == "date-time" and row["day"]["format"] == "date"
@@ -133,8 +176,10 @@ def test_permission_classes_judge_each_handler_for_each_user(fields_api, mcp_as,
 
     everything = shown(alice_key)  # a superuser whose name starts with "a"
     assert len(everything) == 8, everything
-    by_kind = {kind: {n for n in everything if kind in n.replace("-", "_")}
-               for kind in ("staff_tags", "read_or_sign_in", "picky", "by_action")}
+    by_kind = {
+        kind: {n for n in everything if kind in n.replace("-", "_")}
+        for kind in ("staff_tags", "read_or_sign_in", "picky", "by_action")
+    }
     count = {n for n in by_kind["staff_tags"] if n.endswith("count")}
     creates = {n for n in everything if n.startswith("create_")}
     # bob is staff (IsAdminUser passes) but the project's own rule wants names starting with "a".
@@ -142,12 +187,18 @@ def test_permission_classes_judge_each_handler_for_each_user(fields_api, mcp_as,
     # carol (seeded) is only signed in: no staff views but the action open to anyone signed in, and
     # get_permissions keeps create to staff.
     carol = make_key("carol")
-    assert shown(carol) == (everything - by_kind["picky"] - by_kind["staff_tags"] | count) \
-        - (creates & by_kind["by_action"])
+    assert shown(carol) == (everything - by_kind["picky"] - by_kind["staff_tags"] | count) - (
+        creates & by_kind["by_action"]
+    )
     before = db_dump()
     for name in sorted(by_kind["picky"] | (by_kind["staff_tags"] - count)):
-        rpc_error(mcp_as(carol).post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                                  "params": {"name": name, "arguments": {}}}), status=200, code=-32002)
+        rpc_error(
+            mcp_as(carol).post(
+                {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": {}}}
+            ),
+            status=200,
+            code=-32002,
+        )
     assert db_dump() == before
 
 

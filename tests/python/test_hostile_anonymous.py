@@ -41,8 +41,13 @@ NEEDS_A_CREDENTIAL = [
     ("resources/read", {"uri": "django-mcp://model/auth.User/1"}),
     ("prompts/list", {}),
     ("prompts/get", {"name": "mark_published_library_book", "arguments": {"pks": "1"}}),
-    ("completion/complete", {"ref": {"type": "ref/resource", "uri": "django-mcp://model/auth.User/{pk}"},
-                             "argument": {"name": "pk", "value": ""}}),
+    (
+        "completion/complete",
+        {
+            "ref": {"type": "ref/resource", "uri": "django-mcp://model/auth.User/{pk}"},
+            "argument": {"name": "pk", "value": ""},
+        },
+    ),
     ("debug/spin", {}),
     ("no/such-method", {}),
 ]
@@ -58,15 +63,23 @@ def test_without_a_credential_only_the_open_methods_reach_the_engine(mcp_as, ste
     assert response["WWW-Authenticate"].startswith("Bearer ") and "error=" not in response["WWW-Authenticate"]
     assert steps == [], "the engine stepped a request that needs a credential"
     [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "django_mcp.audit"]
-    assert (line["method"], line["outcome"], line["wire_status"], line["error_code"]) == (method, "unauthenticated", 401, -32001)
+    assert (line["method"], line["outcome"], line["wire_status"], line["error_code"]) == (
+        method,
+        "unauthenticated",
+        401,
+        -32001,
+    )
     assert db_dump("library", "auth", "django_mcp") == before
 
 
-@pytest.mark.parametrize("message", [
-    {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}},
-    {"jsonrpc": "2.0", "id": 1, "method": "ping"},
-    {"jsonrpc": "2.0", "method": "notifications/initialized"},
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}},
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    ],
+)
 def test_the_open_methods_still_reach_the_engine_without_a_credential(mcp_as, steps, message):
     response = mcp_as(None).post(message)
     assert response.status_code in (200, 202)

@@ -25,19 +25,40 @@ from django_mcp import sessions
 
 #: Deterministic, bounded, no example database left behind in the tree.
 HOSTILE = hypothesis_settings(
-    max_examples=25, derandomize=True, deadline=None, database=None, print_blob=False,
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=False,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 LIMIT = 4 * 1024 * 1024  # DJANGO_MCP_MAX_BODY_BYTES' default
 INT64 = (-(2**63), 2**63 - 1)
 MODELS = ["library_book", "library_author", "library_tag", "auth_user", "auth_group"]
 #: A change each model's update tool accepts: an update must change something (minProperties).
-A_CHANGE = {"library_book": {"title": "T"}, "library_author": {"name": "N"}, "library_tag": {"name": "N"},
-            "auth_user": {"first_name": "F"}, "auth_group": {"name": "N"}}
+A_CHANGE = {
+    "library_book": {"title": "T"},
+    "library_author": {"name": "N"},
+    "library_tag": {"name": "N"},
+    "auth_user": {"first_name": "F"},
+    "auth_group": {"name": "N"},
+}
 READ_ONLY_METHODS = [
-    "initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/read",
-    "resources/templates/list", "prompts/list", "prompts/get", "completion/complete", "logging/setLevel",
-    "server/discover", "notifications/initialized", "notifications/cancelled", "no/such/method",
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "server/discover",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "no/such/method",
 ]
 
 
@@ -66,7 +87,9 @@ def post(mcp, body, **kwargs):
 
 
 def call(mcp, name, arguments):
-    return post(mcp, {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}})
+    return post(
+        mcp, {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+    )
 
 
 def tool_error(mcp, name, arguments):
@@ -89,8 +112,13 @@ def names_argument(text, path):
 
 # --- strategies ---------------------------------------------------------------------------
 
-json_scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-                | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12))
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
 json_values = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
@@ -98,15 +126,22 @@ json_values = st.recursive(
 )
 #: JSON Schema counts 3.0 as an integer, so only floats with a fraction are "not integers".
 fractional = st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not float(f).is_integer())
-not_integers = (st.text(max_size=12) | fractional | st.booleans() | st.none()
-                | st.lists(json_scalars, max_size=3) | st.dictionaries(st.text(max_size=4), json_scalars, max_size=3))
+not_integers = (
+    st.text(max_size=12)
+    | fractional
+    | st.booleans()
+    | st.none()
+    | st.lists(json_scalars, max_size=3)
+    | st.dictionaries(st.text(max_size=4), json_scalars, max_size=3)
+)
 not_objects = json_scalars | st.lists(json_scalars, max_size=3)
 good_ids = st.integers(min_value=-(2**53), max_value=2**53) | st.text(max_size=10)
 
 
 def is_valid_id(value):
-    return (isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)
-                                       and INT64[0] <= value <= INT64[1]))
+    return isinstance(value, str) or (
+        isinstance(value, int) and not isinstance(value, bool) and INT64[0] <= value <= INT64[1]
+    )
 
 
 # --- the envelope -------------------------------------------------------------------------
@@ -147,8 +182,11 @@ def envelopes(draw):
             message[member] = draw(good)
         elif choice == "wrong":
             message[member] = draw(json_values)
-    extras = draw(st.dictionaries(st.text(max_size=8).filter(lambda k: k not in (*MEMBERS, "result", "error")),
-                                  json_values, max_size=2))
+    extras = draw(
+        st.dictionaries(
+            st.text(max_size=8).filter(lambda k: k not in (*MEMBERS, "result", "error")), json_values, max_size=2
+        )
+    )
     return {**message, **extras}
 
 
@@ -158,8 +196,12 @@ def test_members_of_the_wrong_type_missing_or_extra_are_refused_as_the_protocol_
     response = post(guard.mcp, message)
     has_id = "id" in message
     method = message.get("method")
-    broken = (message.get("jsonrpc") != "2.0" or (has_id and not is_valid_id(message["id"]))
-              or "method" not in message or not isinstance(method, str))
+    broken = (
+        message.get("jsonrpc") != "2.0"
+        or (has_id and not is_valid_id(message["id"]))
+        or "method" not in message
+        or not isinstance(method, str)
+    )
     if broken:
         error = rpc_error(response, status=400, code=-32600)
         assert error["message"].startswith("Invalid Request"), error
@@ -174,8 +216,13 @@ def test_members_of_the_wrong_type_missing_or_extra_are_refused_as_the_protocol_
             params = message.get("params")
             if method == "server/discover" or (isinstance(params, dict) and "_meta" in params):
                 # stateless: a missing or malformed _meta is 400, an unknown method 404
-                assert (response.status_code, code) in ((400, -32602), (400, -32020), (400, -32022),
-                                                        (404, -32601), (200, -32602)), reply
+                assert (response.status_code, code) in (
+                    (400, -32602),
+                    (400, -32020),
+                    (400, -32022),
+                    (404, -32601),
+                    (200, -32602),
+                ), reply
             else:
                 assert response.status_code == 200 and code in (-32601, -32602), reply
             if method == "no/such/method":
@@ -187,9 +234,21 @@ def test_members_of_the_wrong_type_missing_or_extra_are_refused_as_the_protocol_
 
 
 @HOSTILE
-@given(method=st.sampled_from(["tools/list", "tools/call", "resources/list", "resources/read", "prompts/list",
-                               "prompts/get", "completion/complete", "logging/setLevel"]),
-       params=not_objects.filter(lambda p: p is not None))
+@given(
+    method=st.sampled_from(
+        [
+            "tools/list",
+            "tools/call",
+            "resources/list",
+            "resources/read",
+            "prompts/list",
+            "prompts/get",
+            "completion/complete",
+            "logging/setLevel",
+        ]
+    ),
+    params=not_objects.filter(lambda p: p is not None),
+)
 def test_params_that_are_not_an_object_are_invalid_params(guard, method, params):
     response = post(guard.mcp, {"jsonrpc": "2.0", "id": 3, "method": method, "params": params})
     rpc_error(response, status=200, code=-32602)
@@ -198,19 +257,35 @@ def test_params_that_are_not_an_object_are_invalid_params(guard, method, params)
 
 
 def test_batches_and_non_objects_are_invalid_requests(guard):
-    for body in ([{"jsonrpc": "2.0", "id": 1, "method": "ping"}] * 3,
-                 [{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                   "params": {"name": "delete_library_tag", "arguments": {"pk": 1}}}],
-                 [], None, "ping", 1):
+    for body in (
+        [{"jsonrpc": "2.0", "id": 1, "method": "ping"}] * 3,
+        [
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "delete_library_tag", "arguments": {"pk": 1}},
+            }
+        ],
+        [],
+        None,
+        "ping",
+        1,
+    ):
         error = rpc_error(guard.mcp.post(json.dumps(body)), status=400, code=-32600)
         assert error["message"].startswith("Invalid Request"), body
     guard.check()
 
 
 def test_a_tools_call_sent_as_a_notification_runs_nothing(guard):
-    for name, arguments in [("delete_library_tag", {"pk": 1}), ("mark_published_library_book", {"pks": [1, 2, 3]}),
-                            ("create_library_tag", {"name": "Sneaky", "slug": "sneaky"})]:
-        response = post(guard.mcp, {"jsonrpc": "2.0", "method": "tools/call", "params": {"name": name, "arguments": arguments}})
+    for name, arguments in [
+        ("delete_library_tag", {"pk": 1}),
+        ("mark_published_library_book", {"pks": [1, 2, 3]}),
+        ("create_library_tag", {"name": "Sneaky", "slug": "sneaky"}),
+    ]:
+        response = post(
+            guard.mcp, {"jsonrpc": "2.0", "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+        )
         assert (response.status_code, response.content) == (202, b"")
     guard.check()
 
@@ -223,7 +298,8 @@ NOT_JSON = [
     '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":NaN}}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_library_book","arguments":{"pk":1e400}}}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_library_book","arguments":{"pk":1'
-    + "0" * 100_000 + "}}}",
+    + "0" * 100_000
+    + "}}}",
     '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"a\x00b"}}',  # a raw control character
     '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\\ud800"}}',  # an escaped lone surrogate
     "",
@@ -246,8 +322,8 @@ DEEP = {
     "arrays as the body": "[" * DEPTH + "]" * DEPTH,
     "objects as the body": '{"a":' * DEPTH + "1" + "}" * DEPTH,
     "arrays in params": '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":' + "[" * DEPTH + "]" * DEPTH + "}}",
-    "arrays in a write's arguments": '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"update_library_book",'
-                                     '"arguments":{"pk":1,"fields":{"metadata":' + "[" * DEPTH + "]" * DEPTH + "}}}}",
+    "arrays in a write's arguments": '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"update_library_book",'  # noqa: E501
+    '"arguments":{"pk":1,"fields":{"metadata":' + "[" * DEPTH + "]" * DEPTH + "}}}}",
     "unclosed": "[" * DEPTH,
 }
 
@@ -268,9 +344,17 @@ def test_moderate_nesting_in_an_argument_is_judged_by_the_schema(guard):
 def _padded(arguments_for, size):
     """A tools/call body of exactly `size` bytes; `arguments_for(n)` builds the arguments
     around n bytes of padding."""
+
     def body(n):
-        return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                           "params": {"name": arguments_for.tool, "arguments": arguments_for(n)}}).encode()
+        return json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": arguments_for.tool, "arguments": arguments_for(n)},
+            }
+        ).encode()
+
     overhead = len(body(0))
     encoded = body(size - overhead)
     assert len(encoded) == size
@@ -317,11 +401,22 @@ def test_huge_arrays_and_strings_inside_the_limit_are_tool_errors(guard):
 #: fuel (`uniqueItems` compares every pair; long patterns and wide `anyOf` maps): a product
 #: bug, reported; see test_bounded_arguments_never_exhaust_the_engine.
 EXHAUSTING = {
-    "10k distinct tags (59 kB)": ("update_library_book", {"pk": 1, "fields": {"tags": list(range(10_000))}}, "fields.tags"),
-    "1000 distinct 2 kB pks": ("mark_published_library_book", {"pks": ["x" * 2000 + str(i) for i in range(1000)]}, "pks"),
+    "10k distinct tags (59 kB)": (
+        "update_library_book",
+        {"pk": 1, "fields": {"tags": list(range(10_000))}},
+        "fields.tags",
+    ),
+    "1000 distinct 2 kB pks": (
+        "mark_published_library_book",
+        {"pks": ["x" * 2000 + str(i) for i in range(1000)]},
+        "pks",
+    ),
     "3 MB ordering": ("list_library_book", {"ordering": ",".join(["title"] * 500_000) + ",x"}, "ordering"),
-    "50k query parameters": ("get_library_book_detail", {"path": {"pk": 1}, "query": {f"k{i}": ["v"] * 10 for i in range(50_000)}},
-                             "query"),
+    "50k query parameters": (
+        "get_library_book_detail",
+        {"path": {"pk": 1}, "query": {f"k{i}": ["v"] * 10 for i in range(50_000)}},
+        "query",
+    ),
 }
 
 
@@ -379,8 +474,18 @@ def test_the_body_limit_is_exact_under_any_setting(small_limit, guard, delta):
 
 # --- bytes and characters -----------------------------------------------------------------
 
-INVALID_UTF8 = [b"\xff", b"\xfe\xff", b"\xc3\x28", b"\xc0\xaf", b"\xe0\x80\xaf", b"\xed\xa0\x80",
-                b"\xf8\x88\x80\x80\x80", b"\xe2\x82", b"\x80", b"\xf4\x90\x80\x80"]
+INVALID_UTF8 = [
+    b"\xff",
+    b"\xfe\xff",
+    b"\xc3\x28",
+    b"\xc0\xaf",
+    b"\xe0\x80\xaf",
+    b"\xed\xa0\x80",
+    b"\xf8\x88\x80\x80\x80",
+    b"\xe2\x82",
+    b"\x80",
+    b"\xf4\x90\x80\x80",
+]
 PING = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_library_tag","arguments":{"q":"x"}}}'
 
 
@@ -415,10 +520,19 @@ def test_random_bytes_are_a_parse_error(guard, blob):
 tricky_text = st.text(
     alphabet=st.characters(codec=None, categories=("Cs", "Cc", "Cf", "Mn", "So", "Zs", "Co", "Lo", "Nd", "Ll")),
     max_size=80,
-) | st.sampled_from([
-    "list_library_book\u202e", "\u202egnp.exe", "list_library_book\x00", "ｌｉｓｔ＿ｌｉｂｒａｒｙ＿ｂｏｏｋ",
-    "\ud800", "\udfff\ud800", "list_library_book" + "\u0301" * 500, "x" * 100_000, "\ufffe\uffff",
-])
+) | st.sampled_from(
+    [
+        "list_library_book\u202e",
+        "\u202egnp.exe",
+        "list_library_book\x00",
+        "ｌｉｓｔ＿ｌｉｂｒａｒｙ＿ｂｏｏｋ",
+        "\ud800",
+        "\udfff\ud800",
+        "list_library_book" + "\u0301" * 500,
+        "x" * 100_000,
+        "\ufffe\uffff",
+    ]
+)
 
 
 @HOSTILE
@@ -447,7 +561,10 @@ def test_hostile_search_text_is_a_search_or_refused_as_invalid_json(guard, q):
     else:
         result = response.json()["result"]
         if "\x00" in q:  # refused as the admin's search form refuses it, on every database
-            assert result == {"isError": True, "content": [{"type": "text", "text": "Invalid: q: Null characters are not allowed."}]}
+            assert result == {
+                "isError": True,
+                "content": [{"type": "text", "text": "Invalid: q: Null characters are not allowed."}],
+            }
         else:
             assert result["isError"] is False, result
             assert 0 <= result["structuredContent"]["count"] <= 60
@@ -468,8 +585,23 @@ def test_nul_and_bidi_text_in_a_write_is_refused_by_the_form(guard):
 def bad_admin_calls(draw):
     """(tool, arguments, the argument path the error must name)."""
     model = draw(st.sampled_from(MODELS))
-    kind = draw(st.sampled_from(["get", "update", "delete", "update fields", "action pks", "action pk item",
-                                 "list page", "list page_size", "list filters", "list q", "list ordering"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "get",
+                "update",
+                "delete",
+                "update fields",
+                "action pks",
+                "action pk item",
+                "list page",
+                "list page_size",
+                "list filters",
+                "list q",
+                "list ordering",
+            ]
+        )
+    )
     if kind in ("get", "update", "delete"):
         arguments = {"pk": draw(not_integers)}
         if kind == "update":
@@ -480,15 +612,20 @@ def bad_admin_calls(draw):
     if kind == "action pks":
         return f"delete_selected_{model}", {"pks": draw(not_objects.filter(lambda v: not isinstance(v, list)))}, "pks"
     if kind == "action pk item":
-        good = draw(st.lists(st.integers(min_value=1, max_value=5), max_size=4, unique=True))  # uniqueness is judged first
+        good = draw(
+            st.lists(st.integers(min_value=1, max_value=5), max_size=4, unique=True)
+        )  # uniqueness is judged first
         at = draw(st.integers(min_value=0, max_value=len(good)))
         pks = [*good[:at], draw(not_integers), *good[at:]]
         return f"delete_selected_{model}", {"pks": pks}, f"pks[{at}]"
     if kind == "list page":
         return f"list_{model}", {"page": draw(not_integers | st.integers(max_value=0))}, "page"
     if kind == "list page_size":
-        return f"list_{model}", {"page_size": draw(not_integers | st.integers(max_value=0)
-                                                   | st.integers(min_value=1001))}, "page_size"
+        return (
+            f"list_{model}",
+            {"page_size": draw(not_integers | st.integers(max_value=0) | st.integers(min_value=1001))},
+            "page_size",
+        )
     if kind == "list filters":
         return f"list_{model}", {"filters": draw(not_objects)}, "filters"
     if kind == "list q":
@@ -505,16 +642,20 @@ def test_type_confusion_in_admin_arguments_is_a_tool_error_naming_the_argument(g
 
 
 @HOSTILE
-@given(model=st.sampled_from(["library_book", "library_tag", "auth_user", "auth_group"]),
-       verb=st.sampled_from(["get", "update", "delete"]),
-       pk=st.integers(min_value=10**6, max_value=INT64[1]) | st.integers(min_value=INT64[0], max_value=0))
+@given(
+    model=st.sampled_from(["library_book", "library_tag", "auth_user", "auth_group"]),
+    verb=st.sampled_from(["get", "update", "delete"]),
+    pk=st.integers(min_value=10**6, max_value=INT64[1]) | st.integers(min_value=INT64[0], max_value=0),
+)
 def test_a_pk_nobody_has_is_not_found(guard, model, verb, pk):
     from django.apps import apps
     from django.db import connection
 
     arguments = {"pk": pk, **({"fields": A_CHANGE[model]} if verb == "update" else {})}
     text = tool_error(guard.mcp, f"{verb}_{model}", arguments)
-    low, high = connection.ops.integer_field_range(apps.get_model(model.replace("_", ".", 1))._meta.pk.get_internal_type())
+    low, high = connection.ops.integer_field_range(
+        apps.get_model(model.replace("_", ".", 1))._meta.pk.get_internal_type()
+    )
     if low <= pk <= high:
         assert f"with pk {pk} exists" in text
     else:  # past what the pk column holds (PostgreSQL's integer): refused before the database
@@ -538,11 +679,43 @@ def test_a_pk_just_below_the_64_bit_minimum_is_refused_before_the_database(guard
 
 # --- ORM lookups through filters and ordering ---------------------------------------------
 
-FIELD_PATHS = ["password", "author__user__password", "user__password", "pk", "id", "title", "author", "author__name",
-               "author__email", "status", "groups__name", "user_permissions__codename", "is_superuser", "username",
-               "last_login", "books__title", "mcp_api_keys__secret_hash", "logentry__change_message"]
-LOOKUPS = ["", "__startswith", "__istartswith", "__regex", "__iregex", "__in", "__gt", "__isnull", "__contains",
-           "__exact", "__range", "__year", "__len", "__0", "__raw"]
+FIELD_PATHS = [
+    "password",
+    "author__user__password",
+    "user__password",
+    "pk",
+    "id",
+    "title",
+    "author",
+    "author__name",
+    "author__email",
+    "status",
+    "groups__name",
+    "user_permissions__codename",
+    "is_superuser",
+    "username",
+    "last_login",
+    "books__title",
+    "mcp_api_keys__secret_hash",
+    "logentry__change_message",
+]
+LOOKUPS = [
+    "",
+    "__startswith",
+    "__istartswith",
+    "__regex",
+    "__iregex",
+    "__in",
+    "__gt",
+    "__isnull",
+    "__contains",
+    "__exact",
+    "__range",
+    "__year",
+    "__len",
+    "__0",
+    "__raw",
+]
 LISTS = ["list_library_book", "list_auth_user", "list_library_author", "search_library_book", "search_library_author"]
 
 
@@ -550,13 +723,19 @@ LISTS = ["list_library_book", "list_auth_user", "list_library_author", "search_l
 def accepted(guard):
     """Each list or search tool's accepted filters and its ordering pattern, as published."""
     tools = {t["name"]: t for t in guard.mcp.all_tools()}
-    return {name: (set(tools[name]["inputSchema"]["properties"].get("filters", {}).get("properties", {})),
-                   tools[name]["inputSchema"]["properties"]["ordering"]["pattern"]) for name in LISTS}
+    return {
+        name: (
+            set(tools[name]["inputSchema"]["properties"].get("filters", {}).get("properties", {})),
+            tools[name]["inputSchema"]["properties"]["ordering"]["pattern"],
+        )
+        for name in LISTS
+    }
 
 
 @HOSTILE
-@given(tool=st.sampled_from(LISTS), field=st.sampled_from(FIELD_PATHS), lookup=st.sampled_from(LOOKUPS),
-       value=json_scalars)
+@given(
+    tool=st.sampled_from(LISTS), field=st.sampled_from(FIELD_PATHS), lookup=st.sampled_from(LOOKUPS), value=json_scalars
+)
 def test_lookups_outside_the_declared_filters_are_refused_by_name(guard, accepted, tool, field, lookup, value):
     key = field + lookup
     assume(key not in accepted[tool][0])
@@ -568,9 +747,13 @@ def test_lookups_outside_the_declared_filters_are_refused_by_name(guard, accepte
 
 
 @HOSTILE
-@given(tool=st.sampled_from(["list_library_book", "list_auth_user"]),
-       value=st.dictionaries(st.sampled_from(["__regex", "__in", "gte", "lte", "$ne", "__startswith"]), json_scalars,
-                             min_size=1, max_size=3) | st.lists(json_scalars, min_size=1, max_size=3))
+@given(
+    tool=st.sampled_from(["list_library_book", "list_auth_user"]),
+    value=st.dictionaries(
+        st.sampled_from(["__regex", "__in", "gte", "lte", "$ne", "__startswith"]), json_scalars, min_size=1, max_size=3
+    )
+    | st.lists(json_scalars, min_size=1, max_size=3),
+)
 def test_a_declared_filter_with_a_lookup_smuggled_in_its_value_is_refused(guard, accepted, tool, value):
     for key in sorted(accepted[tool][0]):
         if key == "published" and isinstance(value, dict) and set(value) <= {"gte", "lte"}:
@@ -579,14 +762,38 @@ def test_a_declared_filter_with_a_lookup_smuggled_in_its_value_is_refused(guard,
     guard.check()
 
 
-HOSTILE_ORDERINGS = ["password", "-password", "?", "pk", "-pk", "author__user__password", "title__regex", "author__name",
-                     "--title", " title", "title ", "title;DROP TABLE library_book", "(SELECT 1)", "1", "id)--", "",
-                     "-", ",", "RANDOM()", "last_login", "secret_hash", "author__email", "summary"]
+HOSTILE_ORDERINGS = [
+    "password",
+    "-password",
+    "?",
+    "pk",
+    "-pk",
+    "author__user__password",
+    "title__regex",
+    "author__name",
+    "--title",
+    " title",
+    "title ",
+    "title;DROP TABLE library_book",
+    "(SELECT 1)",
+    "1",
+    "id)--",
+    "",
+    "-",
+    ",",
+    "RANDOM()",
+    "last_login",
+    "secret_hash",
+    "author__email",
+    "summary",
+]
 
 
 @HOSTILE
-@given(tool=st.sampled_from(LISTS),
-       tokens=st.lists(st.sampled_from(["id", "-id", "title", "-title", *HOSTILE_ORDERINGS]), min_size=1, max_size=4))
+@given(
+    tool=st.sampled_from(LISTS),
+    tokens=st.lists(st.sampled_from(["id", "-id", "title", "-title", *HOSTILE_ORDERINGS]), min_size=1, max_size=4),
+)
 def test_ordering_outside_the_sortable_columns_is_refused(guard, accepted, tool, tokens):
     ordering = ",".join(tokens)
     assume(not re.fullmatch(accepted[tool][1], ordering))
@@ -597,9 +804,35 @@ def test_ordering_outside_the_sortable_columns_is_refused(guard, accepted, tool,
 
 # --- file and model resources -------------------------------------------------------------
 
-SEGMENTS = ["..", ".", "%2e%2e", "%2E%2E", "..%2f", "%2f", "%5c", "\\", "..\\", "", "etc", "passwd", "cover", "1",
-            "library.Book", "auth.User", "secret.txt", "%00", "..;", "\uff0e\uff0e", "~", "%252e%252e", "media",
-            "covers", "book-01.png", "password", "1 OR 1=1"]
+SEGMENTS = [
+    "..",
+    ".",
+    "%2e%2e",
+    "%2E%2E",
+    "..%2f",
+    "%2f",
+    "%5c",
+    "\\",
+    "..\\",
+    "",
+    "etc",
+    "passwd",
+    "cover",
+    "1",
+    "library.Book",
+    "auth.User",
+    "secret.txt",
+    "%00",
+    "..;",
+    "\uff0e\uff0e",
+    "~",
+    "%252e%252e",
+    "media",
+    "covers",
+    "book-01.png",
+    "password",
+    "1 OR 1=1",
+]
 
 
 @pytest.fixture
@@ -611,11 +844,16 @@ def sentinel(settings, tmp_path, library):
 
 
 @HOSTILE
-@given(kind=st.sampled_from(["field", "model"]), segments=st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=6),
-       lead=st.sampled_from(["", "/", "//", "library.Book/1/", "library.Book/", "library.Book/1/cover/"]))
+@given(
+    kind=st.sampled_from(["field", "model"]),
+    segments=st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=6),
+    lead=st.sampled_from(["", "/", "//", "library.Book/1/", "library.Book/", "library.Book/1/cover/"]),
+)
 def test_path_traversal_through_resource_uris_reads_nothing(guard, sentinel, kind, segments, lead):
     uri = f"django-mcp://{kind}/{lead}{'/'.join(segments)}"
-    assume(not re.fullmatch(r"django-mcp://field/library\.Book/\d+/cover|django-mcp://model/[a-z]+\.[A-Za-z]+/\d+", uri))
+    assume(
+        not re.fullmatch(r"django-mcp://field/library\.Book/\d+/cover|django-mcp://model/[a-z]+\.[A-Za-z]+/\d+", uri)
+    )
     response = post(guard.mcp, {"jsonrpc": "2.0", "id": 2, "method": "resources/read", "params": {"uri": uri}})
     error = rpc_error(response, status=200, code=-32602)
     assert error["data"] == {"uri": uri}
@@ -624,15 +862,27 @@ def test_path_traversal_through_resource_uris_reads_nothing(guard, sentinel, kin
 
 
 OUTSIDE_THE_TEMPLATES = [
-    "file:///etc/passwd", "/etc/passwd", "django-mcp://field/library.Book/1/../../../../etc/passwd",
-    "django-mcp://field/library.Book/1/cover/../../secret.txt", "django-mcp://field/library.Book/1%2f..%2f..%2fsecret.txt/cover",
-    "django-mcp://field/library.Book/..%2F..%2Fsecret.txt/cover", "django-mcp://field//etc/passwd",
-    "django-mcp://model/library.Book/1/../2", "django-mcp://model/library.Book/1%00", "django-mcp://model/auth.User/1?x=1",
-    "django-mcp://model/library.Book/1#x", "DJANGO-MCP://model/library.Book/1", "django-mcp://model/library.Book/1e0",
-    "django-mcp://model/library.Book/1.0", "django-mcp://model/library.Book/0x1",
-    "django-mcp://field/library.Book/1/cover\x00.png", "django-mcp://field/library.Book/1/title",
-    "django-mcp://field/auth.User/1/password", "django-mcp://model/django_mcp.MCPAPIKey/1",
-    "django-mcp://model/admin.LogEntry/1", "django-mcp://model/sessions.Session/1",
+    "file:///etc/passwd",
+    "/etc/passwd",
+    "django-mcp://field/library.Book/1/../../../../etc/passwd",
+    "django-mcp://field/library.Book/1/cover/../../secret.txt",
+    "django-mcp://field/library.Book/1%2f..%2f..%2fsecret.txt/cover",
+    "django-mcp://field/library.Book/..%2F..%2Fsecret.txt/cover",
+    "django-mcp://field//etc/passwd",
+    "django-mcp://model/library.Book/1/../2",
+    "django-mcp://model/library.Book/1%00",
+    "django-mcp://model/auth.User/1?x=1",
+    "django-mcp://model/library.Book/1#x",
+    "DJANGO-MCP://model/library.Book/1",
+    "django-mcp://model/library.Book/1e0",
+    "django-mcp://model/library.Book/1.0",
+    "django-mcp://model/library.Book/0x1",
+    "django-mcp://field/library.Book/1/cover\x00.png",
+    "django-mcp://field/library.Book/1/title",
+    "django-mcp://field/auth.User/1/password",
+    "django-mcp://model/django_mcp.MCPAPIKey/1",
+    "django-mcp://model/admin.LogEntry/1",
+    "django-mcp://model/sessions.Session/1",
 ]
 
 
@@ -682,8 +932,9 @@ PING_MESSAGE = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 
 def test_a_huge_authorization_header_is_401(guard, mcp_as):
     for value in ("Bearer " + "a" * HUGE, "Bearer " + "A" * 24 + "." + "b" * HUGE, "Bearer " + "x." * HUGE, "B" * HUGE):
-        response = guard.mcp.client.generic("POST", "/mcp/", json.dumps(PING_MESSAGE), content_type="application/json",
-                                            HTTP_AUTHORIZATION=value)
+        response = guard.mcp.client.generic(
+            "POST", "/mcp/", json.dumps(PING_MESSAGE), content_type="application/json", HTTP_AUTHORIZATION=value
+        )
         rpc_error(response, status=401, code=-32001)
         assert response["WWW-Authenticate"].startswith("Bearer ")
     guard.check()
@@ -691,25 +942,41 @@ def test_a_huge_authorization_header_is_401(guard, mcp_as):
 
 def test_a_huge_protocol_version_header_is_400(guard):
     rpc_error(post(guard.mcp, PING_MESSAGE, headers={"MCP-Protocol-Version": "2" * HUGE}), status=400, code=-32600)
-    rpc_error(post(guard.mcp, PING_MESSAGE, headers={"MCP-Protocol-Version": "2025-11-25, 2025-11-25"}),
-              status=400, code=-32600)
+    rpc_error(
+        post(guard.mcp, PING_MESSAGE, headers={"MCP-Protocol-Version": "2025-11-25, 2025-11-25"}),
+        status=400,
+        code=-32600,
+    )
     guard.check()
 
 
 def test_huge_stateless_headers_are_a_mismatch(guard):
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "list_library_tag", "arguments": {}, "_meta": meta}}
-    for headers in ({"Mcp-Method": "t" * HUGE, "Mcp-Name": "list_library_tag"},
-                    {"Mcp-Method": "tools/call", "Mcp-Name": "n" * HUGE},
-                    {"Mcp-Method": "tools/call", "Mcp-Name": "=?base64?" + "QUFB" * (HUGE // 4) + "?="}):
-        rpc_error(post(guard.mcp, body, headers={"MCP-Protocol-Version": "2026-07-28", **headers}), status=400, code=-32020)
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "list_library_tag", "arguments": {}, "_meta": meta},
+    }
+    for headers in (
+        {"Mcp-Method": "t" * HUGE, "Mcp-Name": "list_library_tag"},
+        {"Mcp-Method": "tools/call", "Mcp-Name": "n" * HUGE},
+        {"Mcp-Method": "tools/call", "Mcp-Name": "=?base64?" + "QUFB" * (HUGE // 4) + "?="},
+    ):
+        rpc_error(
+            post(guard.mcp, body, headers={"MCP-Protocol-Version": "2026-07-28", **headers}), status=400, code=-32020
+        )
     guard.check()
 
 
 def test_a_huge_origin_is_403(guard):
-    for origin in ("http://" + "a" * HUGE, "http://evil.example:8000" + "/" * HUGE, "http://localhost, http://evil.example",
-                   "http://evil.example, http://localhost", "http://localhost" + "\u0000" * 10):
+    for origin in (
+        "http://" + "a" * HUGE,
+        "http://evil.example:8000" + "/" * HUGE,
+        "http://localhost, http://evil.example",
+        "http://evil.example, http://localhost",
+        "http://localhost" + "\u0000" * 10,
+    ):
         error = rpc_error(post(guard.mcp, PING_MESSAGE, headers={"Origin": origin}), status=403, code=-32600)
         assert "Origin" in error["message"]
     guard.check()
@@ -732,8 +999,9 @@ def test_a_forged_session_id_is_404(guard, session):
 def test_session_ids_signed_elsewhere_or_for_something_else_are_404(guard, settings):
     from django.core import signing
 
-    genuine = post(guard.mcp, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                               "params": {"protocolVersion": "2025-11-25"}})["Mcp-Session-Id"]
+    genuine = post(
+        guard.mcp, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}
+    )["Mcp-Session-Id"]
     deployment_key = settings.SECRET_KEY
     settings.SECRET_KEY = "another-deployment-" + "k" * 40
     foreign = sessions.issue()
@@ -743,11 +1011,16 @@ def test_session_ids_signed_elsewhere_or_for_something_else_are_404(guard, setti
         signing.dumps("0123456789abcdef", salt="django_mcp.request_state"),  # the right key, another salt
         signing.dumps({"for": ["tool:x", 1], "state": {}}, salt="django_mcp.request_state", compress=True),
         genuine[:-1] + ("A" if genuine[-1] != "A" else "B"),
-        genuine + "x", genuine.split(":")[0], genuine.replace(":", ".", 1),
+        genuine + "x",
+        genuine.split(":")[0],
+        genuine.replace(":", ".", 1),
     ]
     for session in forged:
-        rpc_error(post(guard.mcp, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"Mcp-Session-Id": session}),
-                  status=404, code=-32600)
+        rpc_error(
+            post(guard.mcp, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"Mcp-Session-Id": session}),
+            status=404,
+            code=-32600,
+        )
     ok = post(guard.mcp, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"Mcp-Session-Id": genuine})
     assert ok.status_code == 200 and ok.json()["result"] == {}
     guard.check()
@@ -755,11 +1028,20 @@ def test_session_ids_signed_elsewhere_or_for_something_else_are_404(guard, setti
 
 def test_malformed_stateless_meta_is_invalid_params_with_400(guard):
     version, capabilities = "io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities"
-    for meta in ([1], "2026-07-28", {version: 2026.0728, capabilities: {}}, {version: ["2026-07-28"], capabilities: {}},
-                 {version: "2026-07-28", capabilities: "all"}, {version: "2026-07-28", capabilities: [{}]},
-                 {version: "2026-07-28", capabilities: {}, "io.modelcontextprotocol/logLevel": 7}):
-        response = post(guard.mcp, {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}},
-                        headers={"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list"})
+    for meta in (
+        [1],
+        "2026-07-28",
+        {version: 2026.0728, capabilities: {}},
+        {version: ["2026-07-28"], capabilities: {}},
+        {version: "2026-07-28", capabilities: "all"},
+        {version: "2026-07-28", capabilities: [{}]},
+        {version: "2026-07-28", capabilities: {}, "io.modelcontextprotocol/logLevel": 7},
+    ):
+        response = post(
+            guard.mcp,
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}},
+            headers={"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list"},
+        )
         assert "_meta" in rpc_error(response, status=400, code=-32602)["message"], meta
     guard.check()
 

@@ -35,8 +35,12 @@ class Raw:
     def send(self, headers, body=PING, chunks=None, content_length=True):
         """(status, headers dict with lower-case names, body bytes). `headers`: (name, value)
         pairs, repeats allowed; `chunks`: send the body chunked instead."""
-        head = [f"POST {self.path} HTTP/1.1".encode(), f"Host: {self.address[0]}:{self.address[1]}".encode(),
-                b"Content-Type: application/json", b"Connection: close"]
+        head = [
+            f"POST {self.path} HTTP/1.1".encode(),
+            f"Host: {self.address[0]}:{self.address[1]}".encode(),
+            b"Content-Type: application/json",
+            b"Connection: close",
+        ]
         for name, value in headers:
             head.append(name.encode() + b": " + (value if isinstance(value, bytes) else value.encode("latin-1")))
         if chunks is not None:
@@ -79,9 +83,17 @@ class Raw:
         return ("Authorization", f"Bearer {credential or self.alice}")
 
     def assert_serving(self):
-        status, _fields, content = self.send([self.bearer()], json.dumps(
-            {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
-             "params": {"name": "list_library_tag", "arguments": {"page_size": 1}}}).encode())
+        status, _fields, content = self.send(
+            [self.bearer()],
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 9,
+                    "method": "tools/call",
+                    "params": {"name": "list_library_tag", "arguments": {"page_size": 1}},
+                }
+            ).encode(),
+        )
         assert status == 200, content[:300]
         assert json.loads(content)["result"]["structuredContent"]["count"] == 5
 
@@ -93,7 +105,7 @@ def _dechunk(data):
         size = int(size, 16)
         if size == 0:
             break
-        out, data = out + data[:size], data[size + 2:]
+        out, data = out + data[:size], data[size + 2 :]
     return out
 
 
@@ -108,8 +120,12 @@ def raw(live_demo):
 
 
 def test_repeated_authorization_headers_are_401(raw, live_demo):
-    for pair in ([raw.bearer(), raw.bearer()], [raw.bearer(), raw.bearer("A" * 24 + "." + "b" * 32)],
-                 [raw.bearer("A" * 24 + "." + "b" * 32), raw.bearer()], [raw.bearer(), ("Authorization", "Basic x")]):
+    for pair in (
+        [raw.bearer(), raw.bearer()],
+        [raw.bearer(), raw.bearer("A" * 24 + "." + "b" * 32)],
+        [raw.bearer("A" * 24 + "." + "b" * 32), raw.bearer()],
+        [raw.bearer(), ("Authorization", "Basic x")],
+    ):
         answer = raw.send(pair)
         raw.rpc_error(answer, status=401, code=-32001)
         assert answer[1]["www-authenticate"].startswith("Bearer ")
@@ -117,22 +133,34 @@ def test_repeated_authorization_headers_are_401(raw, live_demo):
 
 
 def test_repeated_origin_headers_are_403(raw):
-    for origins in (["http://localhost", "http://evil.example"], ["http://evil.example", "http://localhost"],
-                    ["http://localhost", "http://localhost"], ["http://127.0.0.1", "null"]):
+    for origins in (
+        ["http://localhost", "http://evil.example"],
+        ["http://evil.example", "http://localhost"],
+        ["http://localhost", "http://localhost"],
+        ["http://127.0.0.1", "null"],
+    ):
         answer = raw.send([raw.bearer(), *(("Origin", origin) for origin in origins)])
         assert "Origin" in raw.rpc_error(answer, status=403, code=-32600)["message"]
 
 
 def test_repeated_session_and_version_headers_are_refused(raw):
-    status, fields, _content = raw.send([raw.bearer()], b'{"jsonrpc":"2.0","id":1,"method":"initialize",'
-                                                        b'"params":{"protocolVersion":"2025-11-25"}}')
+    status, fields, _content = raw.send(
+        [raw.bearer()], b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}'
+    )
     session = fields["mcp-session-id"]
     assert status == 200 and raw.send([raw.bearer(), ("Mcp-Session-Id", session)])[0] == 200
-    raw.rpc_error(raw.send([raw.bearer(), ("Mcp-Session-Id", session), ("Mcp-Session-Id", session)]),
-                  status=404, code=-32600)
+    raw.rpc_error(
+        raw.send([raw.bearer(), ("Mcp-Session-Id", session), ("Mcp-Session-Id", session)]), status=404, code=-32600
+    )
     raw.rpc_error(raw.send([raw.bearer(), ("Mcp-Session-Id", session + "x")]), status=404, code=-32600)
-    raw.rpc_error(raw.send([raw.bearer(), ("MCP-Protocol-Version", "2025-11-25"), ("MCP-Protocol-Version", "2025-11-25")],
-                           b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}'), status=400, code=-32600)
+    raw.rpc_error(
+        raw.send(
+            [raw.bearer(), ("MCP-Protocol-Version", "2025-11-25"), ("MCP-Protocol-Version", "2025-11-25")],
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+        ),
+        status=400,
+        code=-32600,
+    )
 
 
 def test_oversized_headers_are_refused(raw):
@@ -154,7 +182,7 @@ def test_oversized_headers_are_refused(raw):
 def test_a_chunked_body_past_the_limit_is_413_and_one_at_the_limit_is_served(raw):
     head, tail = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"', b'"}}'
     at_limit = head + b"x" * (LIMIT - len(head) - len(tail)) + tail
-    pieces = [at_limit[i:i + 1_000_000] for i in range(0, LIMIT, 1_000_000)]
+    pieces = [at_limit[i : i + 1_000_000] for i in range(0, LIMIT, 1_000_000)]
     status, _fields, content = raw.send([raw.bearer()], chunks=pieces)
     assert status == 200 and json.loads(content) == {"jsonrpc": "2.0", "id": 1, "result": {}}
     over = raw.send([raw.bearer()], chunks=[*pieces, b" "])
@@ -164,14 +192,19 @@ def test_a_chunked_body_past_the_limit_is_413_and_one_at_the_limit_is_served(raw
 
 
 def test_bodies_that_are_not_utf8_or_too_deep_are_parse_errors(raw):
-    for body, says in ((PING.replace(b"ping", b"p\xffng"), "UTF-8"), (PING.replace(b"ping", b"p\xed\xa0\x80ng"), "UTF-8"),
-                       (b"[" * 100_000 + b"]" * 100_000, "JSON"), (b"\xef\xbb\xbf" + PING, "JSON")):
+    for body, says in (
+        (PING.replace(b"ping", b"p\xffng"), "UTF-8"),
+        (PING.replace(b"ping", b"p\xed\xa0\x80ng"), "UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON"),
+        (b"\xef\xbb\xbf" + PING, "JSON"),
+    ):
         assert says in raw.rpc_error(raw.send([raw.bearer()], body), status=400, code=-32700)["message"]
 
 
 def test_a_lying_content_length_is_refused_by_the_server(raw):
     status, _fields, _content = raw.send([raw.bearer(), ("Content-Length", "-1")], content_length=False)
     assert status == 400
-    status, _fields, _content = raw.send([raw.bearer(), ("Content-Length", "5"), ("Content-Length", "7")],
-                                         content_length=False)
+    status, _fields, _content = raw.send(
+        [raw.bearer(), ("Content-Length", "5"), ("Content-Length", "7")], content_length=False
+    )
     assert status == 400

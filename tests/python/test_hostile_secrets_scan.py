@@ -24,19 +24,36 @@ def scanner():
 
 
 LEAKS = {
-    "traceback": ['Traceback (most recent call last):\n  File "views.py", line 3, in v',
-                  'raise X\n  File "/srv/app/models.py", line 120, in save'],
-    "SQL": ['SELECT "auth_user"."id", "auth_user"."password" FROM "auth_user" WHERE 1',
-            'INSERT INTO "library_tag" ("name") VALUES (%s)', 'UPDATE "library_book" SET "title" = %s',
-            'DELETE FROM "library_tag" WHERE id = 1'],
-    "database error": ["sqlite3.OperationalError: database is locked", "django.db.utils.IntegrityError: x",
-                       "UNIQUE constraint failed: library_tag.slug", "no such table: library_book",
-                       "IntegrityError", "OperationalError at /mcp/"],
-    "password hash": ["pbkdf2_sha256$870000$abc$def=", "md5$salt$0123456789abcdef0123456789abcdef",
-                      "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA", "bcrypt_sha256$$2b$12$abc",
-                      "scrypt$16384$salt$8$1$hash"],
-    "machine path": [str(secrets_scan.ROOT / "host-python/django_mcp/server.py"), "/tmp/pytest-of-root/x",
-                     "/usr/lib/python3/site-packages/django/db/models/query.py"],
+    "traceback": [
+        'Traceback (most recent call last):\n  File "views.py", line 3, in v',
+        'raise X\n  File "/srv/app/models.py", line 120, in save',
+    ],
+    "SQL": [
+        'SELECT "auth_user"."id", "auth_user"."password" FROM "auth_user" WHERE 1',
+        'INSERT INTO "library_tag" ("name") VALUES (%s)',
+        'UPDATE "library_book" SET "title" = %s',
+        'DELETE FROM "library_tag" WHERE id = 1',
+    ],
+    "database error": [
+        "sqlite3.OperationalError: database is locked",
+        "django.db.utils.IntegrityError: x",
+        "UNIQUE constraint failed: library_tag.slug",
+        "no such table: library_book",
+        "IntegrityError",
+        "OperationalError at /mcp/",
+    ],
+    "password hash": [
+        "pbkdf2_sha256$870000$abc$def=",
+        "md5$salt$0123456789abcdef0123456789abcdef",
+        "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA",
+        "bcrypt_sha256$$2b$12$abc",
+        "scrypt$16384$salt$8$1$hash",
+    ],
+    "machine path": [
+        str(secrets_scan.ROOT / "host-python/django_mcp/server.py"),
+        "/tmp/pytest-of-root/x",
+        "/usr/lib/python3/site-packages/django/db/models/query.py",
+    ],
     "key secret": [f"Bearer abc.{SECRET}", f"name '{SECRET}'", f"x{SECRET}y"],
 }
 
@@ -44,8 +61,11 @@ LEAKS = {
 @pytest.mark.parametrize("category", LEAKS)
 def test_each_kind_of_leak_is_found_as_sent_and_inside_json(scanner, category):
     for text in LEAKS[category]:
-        for sent in (text, json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [{"text": text}]}}),
-                     json.dumps({"error_message": text}, ensure_ascii=True)):
+        for sent in (
+            text,
+            json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [{"text": text}]}}),
+            json.dumps({"error_message": text}, ensure_ascii=True),
+        ):
             assert category in {c for c, _excerpt in scanner.matches(sent)}, (category, sent)
 
 
@@ -75,7 +95,8 @@ CLEAN = [
     "md5 is a hash function; so is sha1. Update the settings to set the value.",
     "Zq3x7_-x7_-x7_-x7_-x7_-x7_-x7_-k".replace("k", ""),  # one character short of the secret
     '{"key_id": "oqoC78oshWajrP-PUV6GCt6U", "user_id": 1, "method": "tools/call", "outcome": "allow"}',
-    "File not found: covers/x.png", "Traceback is a word too",
+    "File not found: covers/x.png",
+    "Traceback is a word too",
 ]
 
 
@@ -87,7 +108,7 @@ def test_what_the_server_normally_says_is_not_a_finding(scanner):
 
 # --- the plugin, end to end, in a session of its own --------------------------------------
 
-LEAKY_ITEMS = '''
+LEAKY_ITEMS = """
 from django_mcp.custom import Tool
 
 PLANTED = {
@@ -106,9 +127,9 @@ def leak(arguments, call):
 
 TOOLS = [Tool("leak", leak, "Says what it is told to", read_only=True,
               input_schema={"type": "object", "properties": {"kind": {"type": "string"}}, "required": ["kind"]})]
-'''
+"""
 
-PLANTED_TESTS = '''
+PLANTED_TESTS = """
 import json
 
 import pytest
@@ -148,29 +169,36 @@ def test_clean(caller):
 def test_secret_echoed(caller):
     rpc, secret = caller
     assert rpc("tools/call", {"name": secret, "arguments": {}})["error"]["data"] == {"name": secret}
-'''
+"""
 
 
 def test_a_session_that_leaks_fails_naming_each_leak_and_nothing_else(tmp_path):
     here = secrets_scan.ROOT / "tests" / "python"
-    (tmp_path / "pytest.ini").write_text(textwrap.dedent(f"""\
+    (tmp_path / "pytest.ini").write_text(
+        textwrap.dedent(f"""\
         [pytest]
         DJANGO_SETTINGS_MODULE = demo_project.settings
         pythonpath = {DEMO} {here} .
         django_find_project = false
         addopts = -p no:cacheprovider
-        """))
+        """)
+    )
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["secrets_scan"]\n')
     (tmp_path / "leaky_items.py").write_text(LEAKY_ITEMS)
     (tmp_path / "test_planted.py").write_text(PLANTED_TESTS)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-rf", "test_planted.py"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-rf", "test_planted.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "6 passed" in output and "1 failed" in output, output  # the six tests pass; the scan fails
     assert "FAILED secrets_scan.py::secrets-scan" in output, output
-    report = output[output.index("secrets scan: "):]
-    report = report[:report.index("=====")]  # the scan's own report, not pytest's summaries after it
+    report = output[output.index("secrets scan: ") :]
+    report = report[: report.index("=====")]  # the scan's own report, not pytest's summaries after it
     expected = {
         ("traceback", "test_planted.py::test_planted[traceback]"),
         ("SQL", "test_planted.py::test_planted[sql]"),

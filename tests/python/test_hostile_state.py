@@ -18,7 +18,11 @@ from django_mcp import sessions
 from django_mcp.effects.custom import STATE_MAX_AGE, STATE_SALT
 
 HOSTILE = hypothesis_settings(
-    max_examples=25, derandomize=True, deadline=None, database=None, print_blob=False,
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=False,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
@@ -80,14 +84,14 @@ def test_any_one_character_changed_fails_the_integrity_check(guarded, at, replac
     at %= len(state)
     if state[at] == replacement:
         replacement = "Q" if replacement != "Q" else "R"
-    guarded.refused(answer(guarded.mcp, state[:at] + replacement + state[at + 1:]), INTEGRITY)
+    guarded.refused(answer(guarded.mcp, state[:at] + replacement + state[at + 1 :]), INTEGRITY)
     guarded.check()
 
 
 @HOSTILE
 @given(cut=st.integers(min_value=1, max_value=400), tail=st.text(max_size=20))
 def test_a_truncated_or_extended_state_fails_the_integrity_check(guarded, cut, tail):
-    state = guarded.state[:-(cut % len(guarded.state)) or None] + tail
+    state = guarded.state[: -(cut % len(guarded.state)) or None] + tail
     if state == guarded.state:
         return
     guarded.refused(answer(guarded.mcp, state), INTEGRITY)
@@ -105,7 +109,11 @@ def test_states_signed_for_something_else_fail_the_integrity_check(guarded, sett
         signing.dumps(payload, salt="django_mcp.session", compress=True),  # this deployment, another salt
         signing.dumps(payload, compress=True),  # no salt
         sessions.issue(),  # a session id for a state
-        "", "x", ":", "::", "a" * 3_000_000,
+        "",
+        "x",
+        ":",
+        "::",
+        "a" * 3_000_000,
     ):
         guarded.refused(answer(guarded.mcp, state), INTEGRITY)
     guarded.check()
@@ -171,14 +179,29 @@ def test_another_users_state_belongs_to_another_request(guarded, client, bob_key
 
 
 def test_a_state_validly_signed_for_another_user_or_item_belongs_to_another_request(guarded):
-    for subject in ([f"tool:{TOOL}", 2], [f"tool:{TOOL}", None], ["tool:count_books", 1], [f"prompt:{TOOL}", 1],
-                    [f"tool:{TOOL}", "1"], [f"tool:{TOOL}"], None, "tool:confirm_then_answer"):
+    for subject in (
+        [f"tool:{TOOL}", 2],
+        [f"tool:{TOOL}", None],
+        ["tool:count_books", 1],
+        [f"prompt:{TOOL}", 1],
+        [f"tool:{TOOL}", "1"],
+        [f"tool:{TOOL}"],
+        None,
+        "tool:confirm_then_answer",
+    ):
         forged = signing.dumps({"for": subject, "state": {"question": 99}}, salt=STATE_SALT, compress=True)
         guarded.refused(answer(guarded.mcp, forged), FOREIGN)
     # Alice's genuine state on another of her items, a custom tool or a resource.
     guarded.refused(answer(guarded.mcp, guarded.state, tool="count_books"), FOREIGN)
-    guarded.refused(stateless(guarded.mcp, "resources/read", {"uri": "library://motto", "inputResponses": ANSWER,
-                                                              "requestState": guarded.state}, "library://motto"), FOREIGN)
+    guarded.refused(
+        stateless(
+            guarded.mcp,
+            "resources/read",
+            {"uri": "library://motto", "inputResponses": ANSWER, "requestState": guarded.state},
+            "library://motto",
+        ),
+        FOREIGN,
+    )
     guarded.check()
 
 
@@ -197,7 +220,9 @@ def test_input_responses_of_the_wrong_shape_are_refused(guarded):
 def test_a_handshake_client_cannot_smuggle_a_state_in(guarded):
     """Without 2026-07-28, a custom tool that asks is a tool error; a forged state changes nothing."""
     forged = signing.dumps({"for": [f"tool:{TOOL}", 1], "state": {"question": 99}}, salt="x")
-    reply = guarded.mcp.rpc("tools/call", {"name": TOOL, "arguments": {}, "inputResponses": ANSWER, "requestState": forged})
+    reply = guarded.mcp.rpc(
+        "tools/call", {"name": TOOL, "arguments": {}, "inputResponses": ANSWER, "requestState": forged}
+    )
     result = reply.get("result")
     if result is not None:
         assert result["isError"] is True and "99" not in result["content"][0]["text"], reply

@@ -23,11 +23,21 @@ from django_mcp.models import MCPAPIKey
 from django_mcp.transport import stdio
 
 HOSTILE = hypothesis_settings(
-    max_examples=15, derandomize=True, deadline=None, database=None, print_blob=False,
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=False,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-LAST = json.dumps({"jsonrpc": "2.0", "id": "last", "method": "tools/call",
-                   "params": {"name": "list_library_tag", "arguments": {"page_size": 1}}})
+LAST = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": "last",
+        "method": "tools/call",
+        "params": {"name": "list_library_tag", "arguments": {"page_size": 1}},
+    }
+)
 KNOWN_CODES = {-32700, -32600, -32601, -32602}
 
 
@@ -64,14 +74,28 @@ HOSTILE_LINES = {
     "deep nesting": ("[" * 100_000 + "]" * 100_000, -32700),
     "escaped lone surrogate": ('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\\ud800"}}', -32700),
     "raw NUL": ('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\x00"}}', -32700),
-    "batch": (json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                           "params": {"name": "delete_library_tag", "arguments": {"pk": 1}}}]), -32600),
+    "batch": (
+        json.dumps(
+            [
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "tools/call",
+                    "params": {"name": "delete_library_tag", "arguments": {"pk": 1}},
+                }
+            ]
+        ),
+        -32600,
+    ),
     "not an object": ("42", -32600),
     "float id": ('{"jsonrpc":"2.0","id":1.5,"method":"ping"}', -32600),
     "params not an object": ('{"jsonrpc":"2.0","id":2,"method":"tools/list","params":[1]}', -32602),
     "unknown tool": ('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"drop_library_book"}}', -32602),
-    "traversal": ('{"jsonrpc":"2.0","id":4,"method":"resources/read",'
-                  '"params":{"uri":"django-mcp://field/library.Book/1/../../../etc/passwd"}}', -32602),
+    "traversal": (
+        '{"jsonrpc":"2.0","id":4,"method":"resources/read",'
+        '"params":{"uri":"django-mcp://field/library.Book/1/../../../etc/passwd"}}',
+        -32602,
+    ),
     "unknown method": ('{"jsonrpc":"2.0","id":5,"method":"debug/panic"}', -32601),
 }
 
@@ -90,14 +114,37 @@ def test_tool_errors_and_notifications_over_stdio(key):
     key.touch_last_used()
     before = db_dump()
     lines = [
-        json.dumps({"jsonrpc": "2.0", "method": "tools/call",  # a notification: nothing runs
-                    "params": {"name": "delete_library_tag", "arguments": {"pk": 1}}}),
-        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                    "params": {"name": "delete_library_book", "arguments": {"pk": "1 OR 1=1"}}}),
-        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                    "params": {"name": "list_auth_user", "arguments": {"filters": {"password__startswith": "md5"}}}}),
-        json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                    "params": {"name": "list_library_book", "arguments": {"q": "q" * 5_000_000}}}),  # no size limit here
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "method": "tools/call",  # a notification: nothing runs
+                "params": {"name": "delete_library_tag", "arguments": {"pk": 1}},
+            }
+        ),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "delete_library_book", "arguments": {"pk": "1 OR 1=1"}},
+            }
+        ),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "list_auth_user", "arguments": {"filters": {"password__startswith": "md5"}}},
+            }
+        ),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "tools/call",
+                "params": {"name": "list_library_book", "arguments": {"q": "q" * 5_000_000}},
+            }
+        ),  # no size limit here
         LAST,
     ]
     replies = serve_text(key, "\n".join(lines) + "\n")
@@ -112,7 +159,11 @@ def test_tool_errors_and_notifications_over_stdio(key):
 
 
 INVALID_UTF8 = [b"\xff", b"\xc3\x28", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"\x80", b"\xf4\x90\x80\x80"]
-NOT_UTF8 = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error: the line is not valid UTF-8"}}
+NOT_UTF8 = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {"code": -32700, "message": "Parse error: the line is not valid UTF-8"},
+}
 
 
 def test_a_line_that_is_not_utf8_is_a_parse_error_and_the_server_goes_on(key, caplog):
@@ -128,7 +179,8 @@ def test_a_line_that_is_not_utf8_is_a_parse_error_and_the_server_goes_on(key, ca
     refusals = [line for line in audited if line["method"] == "<pre-dispatch>"]
     assert len(refusals) == len(INVALID_UTF8)
     assert {(r["transport"], r["outcome"], r["key_id"], r["error_message"]) for r in refusals} == {
-        ("stdio", "transport_error", key.key_id, "invalid utf-8")}
+        ("stdio", "transport_error", key.key_id, "invalid utf-8")
+    }
     assert db_dump() == before
 
 
@@ -136,7 +188,9 @@ def test_a_text_stream_with_lone_surrogates_is_a_parse_error(key):
     # What a text layer decoding with surrogateescape (the C locale's stdin) makes of bad bytes.
     key.touch_last_used()
     before = db_dump()
-    replies = serve_text(key, '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\udcff"}}\n\ud800\n' + LAST + "\n")
+    replies = serve_text(
+        key, '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\udcff"}}\n\ud800\n' + LAST + "\n"
+    )
     assert replies[:-1] == [NOT_UTF8, NOT_UTF8]
     assert_served_last(replies)
     assert db_dump() == before
@@ -154,11 +208,18 @@ def test_random_byte_lines_never_stop_the_server(key, lines):
 
 
 @HOSTILE
-@given(value=st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(
-        ["jsonrpc", "id", "method", "params", "name", "arguments", "result", "error", "x"]), children, max_size=4),
-    max_leaves=10))
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+        lambda children: st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["jsonrpc", "id", "method", "params", "name", "arguments", "result", "error", "x"]),
+            children,
+            max_size=4,
+        ),
+        max_leaves=10,
+    )
+)
 def test_random_json_lines_never_stop_the_server(key, value):
     key.touch_last_used()
     before = db_dump()
@@ -179,13 +240,25 @@ def test_the_mcp_server_command_survives_hostile_stdin_under_a_strict_locale(liv
         b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\xff"}}',
         b"\xc3\x28",
         b"[" * 100_000 + b"]" * 100_000,
-        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                    "params": {"name": "delete_library_book", "arguments": {"pk": "1 OR 1=1"}}}).encode(),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "delete_library_book", "arguments": {"pk": "1 OR 1=1"}},
+            }
+        ).encode(),
         b'{"jsonrpc":"2.0","id":"last","method":"ping"}',
     ]
     env = {**live_demo["env"], "DJANGO_MCP_KEY": live_demo["keys"]["alice"], "PYTHONIOENCODING": "utf-8:strict"}
-    done = subprocess.run([sys.executable, "manage.py", "mcp_server"], cwd=DEMO, env=env, input=b"\n".join(lines) + b"\n",
-                          capture_output=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "mcp_server"],
+        cwd=DEMO,
+        env=env,
+        input=b"\n".join(lines) + b"\n",
+        capture_output=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     assert b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")[-2000:]
     replies = [json.loads(line) for line in done.stdout.decode().splitlines()]

@@ -134,8 +134,9 @@ def test_a_body_that_is_not_utf8_is_refused_with_400_parse_error(mcp):
 
 def test_without_a_key_initialize_works_but_tools_need_a_bearer_token(mcp_as, mcp):
     anonymous = mcp_as(None)
-    reply = anonymous.rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
-                                         "clientInfo": {"name": "t", "version": "1"}})
+    reply = anonymous.rpc(
+        "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    )
     assert reply["result"]["protocolVersion"] == "2025-11-25"
 
     for method, params in [("tools/list", {}), ("tools/call", {"name": "list_library_book", "arguments": {}})]:
@@ -177,8 +178,13 @@ def test_an_invalid_key_gets_401_with_a_bearer_challenge(mcp_as, mcp, alice_key,
 
 
 def test_a_non_bearer_authorization_scheme_gets_401(client, mcp):
-    response = client.generic("POST", "/mcp/", json.dumps(PING), content_type="application/json",
-                              HTTP_AUTHORIZATION="Basic YWxpY2U6ZGVtby1wYXNzd29yZA==")
+    response = client.generic(
+        "POST",
+        "/mcp/",
+        json.dumps(PING),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic YWxpY2U6ZGVtby1wYXNzd29yZA==",
+    )
     rpc_error(response, status=401, code=-32001)
     assert response["WWW-Authenticate"].startswith("Bearer ")
     assert_serving(mcp)

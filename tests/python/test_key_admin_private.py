@@ -14,8 +14,11 @@ REASON = "a key must not be able to mint keys"
 
 def every_name(mcp):
     names = []
-    for method, items, field in [("tools/list", "tools", "name"), ("resources/templates/list", "resourceTemplates",
-                                                                   "uriTemplate"), ("prompts/list", "prompts", "name")]:
+    for method, items, field in [
+        ("tools/list", "tools", "name"),
+        ("resources/templates/list", "resourceTemplates", "uriTemplate"),
+        ("prompts/list", "prompts", "name"),
+    ]:
         names += [item[field] for page in mcp.pages(method) for item in page[items]]
     return names
 

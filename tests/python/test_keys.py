@@ -62,9 +62,7 @@ def test_the_secret_is_stored_only_as_a_sha256_digest(issued):
 
 def test_create_key_keeps_allowlist_and_expiry(user):
     expires = timezone.now() + timedelta(days=3)
-    key, _ = MCPAPIKey.objects.create_key(
-        user, name="ci", allowed_tools=("tool_a", "tool_b"), expires_at=expires
-    )
+    key, _ = MCPAPIKey.objects.create_key(user, name="ci", allowed_tools=("tool_a", "tool_b"), expires_at=expires)
     key.refresh_from_db()
     assert key.allowed_tools == ["tool_a", "tool_b"]
     assert key.expires_at == expires
@@ -145,9 +143,7 @@ def test_status_label_and_is_active(user, issued):
     ["Bearer {}", "bearer {}", "BEARER {}", "  Bearer   {}  ", "{}"],
     ids=["Bearer", "lowercase", "uppercase", "extra-spaces", "bare-credential"],
 )
-def test_a_valid_credential_authenticates_in_one_query(
-    user, issued, template, django_assert_num_queries
-):
+def test_a_valid_credential_authenticates_in_one_query(user, issued, template, django_assert_num_queries):
     key, secret = issued
     with django_assert_num_queries(1):
         check = authenticate_credential(template.format(key.credential(secret)))
@@ -283,9 +279,7 @@ def test_state_is_only_revealed_to_holders_of_the_secret(issued):
 
 
 def test_expired_key(user):
-    key, secret = MCPAPIKey.objects.create_key(
-        user, name="old", expires_at=timezone.now() - timedelta(minutes=1)
-    )
+    key, secret = MCPAPIKey.objects.create_key(user, name="old", expires_at=timezone.now() - timedelta(minutes=1))
     check = authenticate_credential(bearer(key, secret))
     assert check.status is KeyStatus.EXPIRED
     assert check.user is None and check.http_status == 401

@@ -14,8 +14,17 @@ from conftest import ROOT, InProcessMCP
 from django_mcp.management.commands.mcp_catalogue import JSON_KEYS_HELP, Command
 from django_mcp.models import MCPAPIKey
 
-KEYS = ["caller", "counts", "tools_by_surface", "tools_by_app", "tools_list", "tools", "largest_tools", "left_out",
-        "discovery"]
+KEYS = [
+    "caller",
+    "counts",
+    "tools_by_surface",
+    "tools_by_app",
+    "tools_list",
+    "tools",
+    "largest_tools",
+    "left_out",
+    "discovery",
+]
 KEY_ADMIN_LEFT_OUT = "admin/django_mcp.mcpapikey: never served: a key must not be able to mint keys"
 
 
@@ -52,8 +61,10 @@ def test_a_caller_is_offered_what_the_endpoint_lists_for_them(client, make_key, 
         assert report["counts"] == {"tools": len(tools), "resource_templates": len(templates), "prompts": len(prompts)}
         assert sum(report["tools_by_surface"].values()) == sum(report["tools_by_app"].values()) == len(tools)
     # Each descriptor's bytes are those the endpoint sent.
-    sent = b"".join(endpoint.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": params}).content
-                    for params in [{}] + [{"cursor": page["nextCursor"]} for page in listed if "nextCursor" in page])
+    sent = b"".join(
+        endpoint.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": params}).content
+        for params in [{}] + [{"cursor": page["nextCursor"]} for page in listed if "nextCursor" in page]
+    )
     assert [tool["bytes"] for tool in report["tools"]] == [len(compact(tool)) for tool in tools]
     assert all(compact(tool) in sent for tool in tools)
     assert report["tools_list"]["bytes"] == sum(len(compact(tool)) for tool in tools)
@@ -106,8 +117,10 @@ def test_a_left_out_list_filter_and_views_are_listed_with_their_reasons(library,
     settings.DJANGO_MCP_REQUIRE_AUTH = True
     messages = [warning["message"] for warning in catalogue()["left_out"]]
     assert "admin/library.book: list_filter entry 'in_print' left out: it filters on a redacted field" in messages
-    assert ("not serving the view library.views.library_stats at 'library/stats/': "
-            "DJANGO_MCP_VIEW_EXCLUDE pattern 'library:stats' matches it") in messages
+    assert (
+        "not serving the view library.views.library_stats at 'library/stats/': "
+        "DJANGO_MCP_VIEW_EXCLUDE pattern 'library:stats' matches it"
+    ) in messages
     assert [m for m in messages if m.startswith("not serving the DRF route of ") and "'api:tag-*' matches it" in m]
     assert [m for m in messages if "library.views.books_by_year" in m and "no authorization gate was recognised" in m]
     assert KEY_ADMIN_LEFT_OUT in messages
@@ -128,10 +141,13 @@ def test_json_has_the_documented_keys(library):
     assert "bytes / 4" in parser_help and "bytes / 4" in readme
 
 
-@pytest.mark.parametrize(("args", "error"), [
-    (["--user", "nobody"], "user not found: 'nobody'"),
-    (["--key", "A" * 24], f"key not found: '{'A' * 24}'"),
-])
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--user", "nobody"], "user not found: 'nobody'"),
+        (["--key", "A" * 24], f"key not found: '{'A' * 24}'"),
+    ],
+)
 def test_an_unknown_user_or_key_is_named(library, args, error):
     with pytest.raises(CommandError, match=error):
         catalogue(*args)

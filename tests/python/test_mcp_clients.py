@@ -53,10 +53,13 @@ async def exercise(client):
     return names
 
 
-@pytest.mark.parametrize("mode, revision", [("legacy", "2025-11-25"), ("auto", "2026-07-28"), ("2026-07-28", "2026-07-28")])
+@pytest.mark.parametrize(
+    "mode, revision", [("legacy", "2025-11-25"), ("auto", "2026-07-28"), ("2026-07-28", "2026-07-28")]
+)
 def test_sdk_over_streamable_http(live_demo, mode, revision):
     """The SDK's handshake era, its probing mode (which finds 2026-07-28 through
     server/discover) and its stateless era, on the same endpoint."""
+
     async def main():
         async with http_client(live_demo, live_demo["keys"]["alice"], mode) as client:
             assert client.protocol_version == revision
@@ -107,7 +110,10 @@ def test_stdio_refuses_a_revoked_key(live_demo):
         [sys.executable, "manage.py", "mcp_server"],
         cwd=DEMO,
         env={**live_demo["env"], "DJANGO_MCP_KEY": live_demo["keys"]["revoked"]},
-        input="", capture_output=True, text=True, timeout=60,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "revoked" in result.stderr

@@ -254,9 +254,7 @@ LEGACY_IDS = ["-abcdefghijklmnopqrstuvw", "-hABCDEFGHIJKLMNOPQRSTUV", "--ABCDEFG
 
 @pytest.fixture(params=LEGACY_IDS)
 def legacy_key(request, alice):
-    return MCPAPIKey.objects.create(
-        key_id=request.param, secret_hash="", user=alice, name="legacy"
-    )
+    return MCPAPIKey.objects.create(key_id=request.param, secret_hash="", user=alice, name="legacy")
 
 
 def test_inspect_accepts_a_key_id_starting_with_a_dash(legacy_key):

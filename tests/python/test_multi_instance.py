@@ -1,6 +1,6 @@
 """Two instances of the demo behind nginx, as a deployment runs them: uvicorn, and gunicorn
-with two uvicorn workers, on their own ports, sharing one PostgreSQL database, one Redis (the cache rate limits count in) and
-one SECRET_KEY, behind nginx's round-robin upstream (tests/python/nginx/mcp.conf).
+with two uvicorn workers, on their own ports, sharing one PostgreSQL database, one Redis (the
+cache rate limits count in) and one SECRET_KEY, behind nginx's round-robin upstream (tests/python/nginx/mcp.conf).
 
 Through nginx, with the official `mcp` SDK and raw HTTP: a handshake-era session (2025-11-25,
 Mcp-Session-Id) keeps working while its requests land on either instance, so do 2026-07-28
@@ -44,8 +44,10 @@ META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontex
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
 
 pytestmark = pytest.mark.skipif(
-    not os.environ.get("DJANGO_MCP_TEST_MULTI_INSTANCE") or os.environ.get("DJANGO_MCP_TEST_DATABASE") != "postgres"
-    or not os.environ.get("DJANGO_MCP_TEST_REDIS_URL") or not NGINX,
+    not os.environ.get("DJANGO_MCP_TEST_MULTI_INSTANCE")
+    or os.environ.get("DJANGO_MCP_TEST_DATABASE") != "postgres"
+    or not os.environ.get("DJANGO_MCP_TEST_REDIS_URL")
+    or not NGINX,
     reason="scripts/test runs this module with PostgreSQL, Redis and nginx (DJANGO_MCP_TEST_MULTI_INSTANCE=1)",
 )
 
@@ -76,11 +78,26 @@ def serve_nginx(port_a, port_b):
     prefix = Path(tempfile.mkdtemp(prefix="django-mcp-nginx-"))
     port = _free_port()
     conf = (HERE / "nginx" / "mcp.conf").read_text()
-    for name, value in {"PREFIX": prefix, "PORT": port, "PORT_A": port_a, "PORT_B": port_b, "MAX_BODY": MAX_BODY}.items():
+    for name, value in {
+        "PREFIX": prefix,
+        "PORT": port,
+        "PORT_A": port_a,
+        "PORT_B": port_b,
+        "MAX_BODY": MAX_BODY,
+    }.items():
         conf = conf.replace(f"@{name}@", str(value))
     (prefix / "nginx.conf").write_text(conf)
-    command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"),
-               "-g", "daemon off;"]
+    command = [
+        NGINX,
+        "-p",
+        str(prefix),
+        "-c",
+        str(prefix / "nginx.conf"),
+        "-e",
+        str(prefix / "error.log"),
+        "-g",
+        "daemon off;",
+    ]
     if os.geteuid() == 0:
         for path in (prefix, *prefix.iterdir()):
             shutil.chown(path, "nobody")
@@ -111,9 +128,24 @@ def serve_gunicorn(env, log_path):
     port = _free_port()
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "demo_project.asgi:application", "--worker-class",
-             "uvicorn_worker.UvicornWorker", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-            cwd=DEMO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "demo_project.asgi:application",
+                "--worker-class",
+                "uvicorn_worker.UvicornWorker",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=DEMO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             _wait_for_port(port, server)
@@ -149,17 +181,27 @@ def cluster(tmp_path_factory):
         # Each instance as on a machine of its own: its own compiled-engine cache and log. One
         # is uvicorn, the other gunicorn with two uvicorn workers, as docs/deployment.md says.
         instances = {
-            "a": stack.enter_context(serve_uvicorn("demo_project.asgi:application", DEMO, {
-                **env, "XDG_CACHE_HOME": str(workdir / "cache-a")}, workdir / "a.log")),
-            "b": stack.enter_context(serve_gunicorn({
-                **env, "XDG_CACHE_HOME": str(workdir / "cache-b")}, workdir / "b.log")),
+            "a": stack.enter_context(
+                serve_uvicorn(
+                    "demo_project.asgi:application",
+                    DEMO,
+                    {**env, "XDG_CACHE_HOME": str(workdir / "cache-a")},
+                    workdir / "a.log",
+                )
+            ),
+            "b": stack.enter_context(
+                serve_gunicorn({**env, "XDG_CACHE_HOME": str(workdir / "cache-b")}, workdir / "b.log")
+            ),
         }
         ports = {name: urlsplit(url).port for name, url in instances.items()}
         port, access_log = stack.enter_context(serve_nginx(ports["a"], ports["b"]))
         yield {
-            "url": f"http://127.0.0.1:{port}/mcp/", "instances": instances, "keys": keys,
+            "url": f"http://127.0.0.1:{port}/mcp/",
+            "instances": instances,
+            "keys": keys,
             "upstreams": {f"127.0.0.1:{p}": name for name, p in ports.items()},
-            "access_log": access_log, "logs": {name: workdir / f"{name}.log" for name in instances},
+            "access_log": access_log,
+            "logs": {name: workdir / f"{name}.log" for name in instances},
             "direct": collections.Counter(),
         }
 
@@ -218,14 +260,20 @@ def test_a_handshake_session_is_served_by_both_instances(cluster):
 
 def test_a_session_id_issued_by_one_instance_is_honoured_by_the_other(cluster):
     a, b, key = cluster["instances"]["a"], cluster["instances"]["b"], cluster["keys"]["sdk"]
-    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+    }
     session = post(cluster, a, initialize, key).headers["Mcp-Session-Id"]
     listed = post(cluster, b, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, key, {"Mcp-Session-Id": session})
     assert listed.status_code == 200 and listed.json()["result"]["tools"]
     # An id no instance signed is refused by both, which sends the client back to initialize.
     for url in (a, b):
-        refused = post(cluster, url, {"jsonrpc": "2.0", "id": 3, "method": "ping"}, key, {"Mcp-Session-Id": session + "x"})
+        refused = post(
+            cluster, url, {"jsonrpc": "2.0", "id": 3, "method": "ping"}, key, {"Mcp-Session-Id": session + "x"}
+        )
         assert refused.status_code == 404, refused.text
 
 
@@ -245,11 +293,17 @@ def test_stateless_requests_are_served_by_both_instances(cluster):
 def test_a_multi_round_trip_request_resumes_on_the_other_instance(cluster):
     key = cluster["keys"]["sdk"]
     for first, second, pk in (("a", "b", 1), ("b", "a", 2)):
-        body, headers = stateless("tools/call", "retitle_book", {"name": "retitle_book", "arguments": {"pk": pk, "title": f"Resumed on {second}"}})
+        body, headers = stateless(
+            "tools/call",
+            "retitle_book",
+            {"name": "retitle_book", "arguments": {"pk": pk, "title": f"Resumed on {second}"}},
+        )
         asked = post(cluster, cluster["instances"][first], body, key, headers).json()["result"]
         assert asked["resultType"] == "input_required", asked
-        body["params"].update(inputResponses={"confirm": {"action": "accept", "content": {"ok": True}}},
-                              requestState=asked["requestState"])
+        body["params"].update(
+            inputResponses={"confirm": {"action": "accept", "content": {"ok": True}}},
+            requestState=asked["requestState"],
+        )
         done = post(cluster, cluster["instances"][second], body, key, headers).json()["result"]
         assert done["content"][0]["text"] == f"book {pk} retitled", done
 
@@ -288,10 +342,12 @@ def test_progress_streams_through_nginx_from_both_instances(cluster):
     assert progress == [(0, 2), (2, 2)] * 4
     # Raw: one event stream per call, the notifications ahead of the result.
     for _ in range(2):
-        body, headers = stateless("tools/call", "count_books", {"name": "count_books", "arguments": {}}, progressToken="p")
+        body, headers = stateless(
+            "tools/call", "count_books", {"name": "count_books", "arguments": {}}, progressToken="p"
+        )
         answer = post(cluster, cluster["url"], body, cluster["keys"]["sdk"], headers)
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/event-stream")
-        events = [json.loads(line[len("data: "):]) for line in answer.text.splitlines() if line.startswith("data: ")]
+        events = [json.loads(line[len("data: ") :]) for line in answer.text.splitlines() if line.startswith("data: ")]
         assert [e.get("method") for e in events] == ["notifications/progress", "notifications/progress", None], events
         assert [e["params"]["progress"] for e in events[:2]] == [0, 2] and events[-1]["result"]["content"], events
     streamed = [row for row in served(cluster) if row["name"] == "count_books"]
@@ -324,8 +380,9 @@ def test_failed_credentials_count_per_client_address_across_instances(cluster):
     sends a credential through nginx: this address stays refused for the hour."""
     _not_at_the_turn_of_the_hour()
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-    answers = [post(cluster, cluster["url"], ping, f"nokey{i}.secret", {"X-Forwarded-For": f"203.0.113.{i}"})
-               for i in range(6)]
+    answers = [
+        post(cluster, cluster["url"], ping, f"nokey{i}.secret", {"X-Forwarded-For": f"203.0.113.{i}"}) for i in range(6)
+    ]
     assert [a.status_code for a in answers] == [401] * 4 + [429] * 2, [a.text for a in answers]
     refused = [row for row in served(cluster) if row["status"] in (401, 429)]
     assert {row["instance"] for row in refused if row["status"] == 401} == {"a", "b"}
@@ -333,8 +390,14 @@ def test_failed_credentials_count_per_client_address_across_instances(cluster):
 
 
 def test_a_body_over_nginx_limit_is_a_json_rpc_413_from_nginx(cluster):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": "list_library_tag", "arguments": {"q": "x" * MAX_BODY}}}).encode()
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "list_library_tag", "arguments": {"q": "x" * MAX_BODY}},
+        }
+    ).encode()
     before = len(served(cluster))
     answer = post(cluster, cluster["url"], body, cluster["keys"]["sdk"])
     assert answer.status_code == 413
@@ -354,8 +417,10 @@ def test_both_instances_served_and_every_answer_was_meant(cluster):
     rows = served(cluster)
     by_instance = collections.Counter(row["instance"] or "nginx" for row in rows)
     statuses = collections.Counter((row["method"], row["status"]) for row in rows)
-    print(f"\nthrough nginx, requests per instance: {dict(by_instance)}; (method, status): {dict(statuses)};"
-          f" straight to an instance: {dict(cluster['direct'])}")
+    print(
+        f"\nthrough nginx, requests per instance: {dict(by_instance)}; (method, status): {dict(statuses)};"
+        f" straight to an instance: {dict(cluster['direct'])}"
+    )
     assert set(by_instance) == {"a", "b", "nginx"} and by_instance["nginx"] == 1
     assert set(statuses) <= {("POST", s) for s in (200, 202, 401, 413, 429)} | {("GET", 405), ("DELETE", 405)}
     assert statuses[("POST", 429)] == 3 + 2 and statuses[("POST", 401)] == 4 and statuses[("POST", 413)] == 1

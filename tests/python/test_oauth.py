@@ -140,8 +140,10 @@ def test_the_metadata_is_served_at_both_well_known_urls(client, oauth, path):
 
 
 def test_a_configured_resource_is_served_and_named_in_challenges(client, mcp_as, settings, library):
-    settings.DJANGO_MCP_OAUTH = {"authorization_servers": ["https://auth.example.com"],
-                                 "resource": "https://api.example.com/tools/mcp"}
+    settings.DJANGO_MCP_OAUTH = {
+        "authorization_servers": ["https://auth.example.com"],
+        "resource": "https://api.example.com/tools/mcp",
+    }
     document = client.get("/.well-known/oauth-protected-resource/tools/mcp").json()
     assert document["resource"] == "https://api.example.com/tools/mcp"
     assert "scopes_supported" not in document
@@ -173,17 +175,20 @@ def test_a_resolver_that_is_not_an_importable_callable_is_a_check_error(settings
     assert len(errors(7)) == 1
 
 
-@pytest.mark.parametrize("config", [
-    ["https://auth.example.com"],
-    {"authorization_servers": []},
-    {"authorization_servers": "https://auth.example.com"},
-    {"authorization_servers": ["auth.example.com"]},
-    {"authorization_servers": ["ftp://auth.example.com"]},
-    {"authorization_servers": ["https://auth.example.com"], "scopes_supported": ["two words"]},
-    {"authorization_servers": ["https://auth.example.com"], "scopes_supported": "mcp"},
-    {"authorization_servers": ["https://auth.example.com"], "resource": "/mcp"},
-    {"authorization_server": ["https://auth.example.com"]},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        ["https://auth.example.com"],
+        {"authorization_servers": []},
+        {"authorization_servers": "https://auth.example.com"},
+        {"authorization_servers": ["auth.example.com"]},
+        {"authorization_servers": ["ftp://auth.example.com"]},
+        {"authorization_servers": ["https://auth.example.com"], "scopes_supported": ["two words"]},
+        {"authorization_servers": ["https://auth.example.com"], "scopes_supported": "mcp"},
+        {"authorization_servers": ["https://auth.example.com"], "resource": "/mcp"},
+        {"authorization_server": ["https://auth.example.com"]},
+    ],
+)
 def test_a_malformed_oauth_setting_is_a_check_error(settings, config):
     settings.DJANGO_MCP_OAUTH = config
     assert len(errors(8)) == 1
@@ -208,13 +213,16 @@ def test_server_mode_needs_no_authorization_servers_but_the_toolkit_installed(se
     assert missing.msg == "DJANGO_MCP_OAUTH['server'] needs 'oauth2_provider' in INSTALLED_APPS."
 
 
-@pytest.mark.parametrize("config, number", [
-    ({"server": "authlib"}, 8),
-    ({**SERVER, "dynamic_client_registration": "yes"}, 8),
-    ({**SERVER, "client_id_metadata_documents": 1}, 8),
-    ({**SERVER, "registration_rate": "many"}, 10),
-    ({**SERVER, "registraton_rate": "5/m"}, 8),
-])
+@pytest.mark.parametrize(
+    "config, number",
+    [
+        ({"server": "authlib"}, 8),
+        ({**SERVER, "dynamic_client_registration": "yes"}, 8),
+        ({**SERVER, "client_id_metadata_documents": 1}, 8),
+        ({**SERVER, "registration_rate": "many"}, 10),
+        ({**SERVER, "registraton_rate": "5/m"}, 8),
+    ],
+)
 def test_a_malformed_server_setting_is_a_check_error(settings, config, number):
     settings.DJANGO_MCP_OAUTH = config
     assert len(errors(number)) == 1
@@ -243,8 +251,15 @@ def test_with_the_toolkit_installed_server_mode_passes_the_checks(toolkit_instal
     assert errors(24) == errors(25) == errors(26) == []
 
 
-@pytest.mark.parametrize("name, value", [("PKCE_REQUIRED", False), ("COMPLIANT_BCP_RFC9700_PKCE_METHOD", False),
-                                         ("ROTATE_REFRESH_TOKEN", False), ("OAUTH2_VALIDATOR_CLASS", "x.Validator")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("PKCE_REQUIRED", False),
+        ("COMPLIANT_BCP_RFC9700_PKCE_METHOD", False),
+        ("ROTATE_REFRESH_TOKEN", False),
+        ("OAUTH2_VALIDATOR_CLASS", "x.Validator"),
+    ],
+)
 def test_a_toolkit_setting_that_breaks_a_rule_is_a_check_error(toolkit_installed, name, value):
     toolkit_installed.OAUTH2_PROVIDER = {name: value, "ACCESS_TOKEN_EXPIRE_SECONDS": 60}  # the latter is fine
     [broken] = errors(25)
@@ -262,12 +277,20 @@ def test_the_test_only_loopback_ca_is_a_check_error_outside_a_test_run(toolkit_i
 def test_nothing_imports_the_toolkit_unless_server_mode_is_on(tmp_path):
     """The demo without DJANGO_MCP_OAUTH["server"]: checks, a 401 and a bearer token that is no
     key, and django-oauth-toolkit (installed here) was never imported."""
-    script = ("import json, sys; from django.core import checks; from django.test import Client; checks.run_checks(); "
-              "Client().post('/mcp/', '{}', content_type='application/json', HTTP_AUTHORIZATION='Bearer not-a-key'); "
-              "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('oauth2_provider', 'django_mcp.oauth_')))))")
+    script = (
+        "import json, sys; from django.core import checks; from django.test import Client; checks.run_checks(); "
+        "Client().post('/mcp/', '{}', content_type='application/json', HTTP_AUTHORIZATION='Bearer not-a-key'); "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('oauth2_provider', 'django_mcp.oauth_')))))"
+    )
     env = {**os.environ, "DEMO_DB": str(tmp_path / "db.sqlite3"), "DEMO_MEDIA": str(tmp_path / "media")}
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=DEMO, env=env,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=DEMO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
@@ -287,10 +310,17 @@ def test_either_registration_can_be_switched_off(toolkit_installed, client):
     assert metadata["registration_endpoint"] == "http://testserver/oauth/register/"
     assert metadata["client_id_metadata_document_supported"] is True
 
-    toolkit_installed.DJANGO_MCP_OAUTH = {**SERVER, "dynamic_client_registration": False,
-                                          "client_id_metadata_documents": False}
+    toolkit_installed.DJANGO_MCP_OAUTH = {
+        **SERVER,
+        "dynamic_client_registration": False,
+        "client_id_metadata_documents": False,
+    }
     metadata = client.get("/.well-known/oauth-authorization-server").json()
     assert "registration_endpoint" not in metadata
     assert metadata["client_id_metadata_document_supported"] is False
-    assert client.post("/oauth/register/", {"redirect_uris": ["https://a.example/cb"]},
-                       content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            "/oauth/register/", {"redirect_uris": ["https://a.example/cb"]}, content_type="application/json"
+        ).status_code
+        == 404
+    )

@@ -21,9 +21,18 @@ from oauth_support import ARTIFACTS, PASSWORD, authorize_url, mcp_post, oauth_li
 __all__ = ["oauth_live"]  # the fixture, imported for this module's tests
 
 # Root in a container: no sandbox; nothing fetched behind the test's back.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=900,760"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=900,760",
+]
 
 
 class WebDriver:
@@ -41,8 +50,11 @@ class WebDriver:
 
     def start(self, chromium, profile):
         options = {"binary": chromium, "args": [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]}
-        created = self.command("POST", "/session", {"capabilities": {"alwaysMatch": {
-            "browserName": "chrome", "goog:chromeOptions": options}}})
+        created = self.command(
+            "POST",
+            "/session",
+            {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}},
+        )
         self.session = f"/session/{created['sessionId']}"
 
     def quit(self):
@@ -83,12 +95,15 @@ class WebDriver:
 def chromedriver(tmp_path):
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
-        pytest.fail("chromium and chromedriver are needed: scripts/test installs them "
-                    "(apt-get install chromium chromium-driver)")
+        pytest.fail(
+            "chromium and chromedriver are needed: scripts/test installs them "
+            "(apt-get install chromium chromium-driver)"
+        )
     port = _free_port()
     with open(tmp_path / "chromedriver.log", "w") as log:
-        process = subprocess.Popen([driver, f"--port={port}", "--allowed-ips=127.0.0.1"], stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [driver, f"--port={port}", "--allowed-ips=127.0.0.1"], stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         _wait_for_port(port, process)
         browser = WebDriver(f"http://127.0.0.1:{port}")
@@ -131,12 +146,20 @@ def callback_server():
 
 def test_a_user_signs_in_approves_in_chromium_and_the_client_gets_its_token(oauth_live, tmp_path):
     with callback_server() as (redirect_uri, received), chromedriver(tmp_path) as browser:
-        registered = httpx2.post(f"{oauth_live['origin']}/oauth/register/", json={
-            "client_name": "Browser test client", "redirect_uris": [redirect_uri],
-            "token_endpoint_auth_method": "none"}).json()
+        registered = httpx2.post(
+            f"{oauth_live['origin']}/oauth/register/",
+            json={
+                "client_name": "Browser test client",
+                "redirect_uris": [redirect_uri],
+                "token_endpoint_auth_method": "none",
+            },
+        ).json()
         verifier, challenge = pkce()
-        browser.go(authorize_url(oauth_live, registered["client_id"], challenge, redirect_uri=redirect_uri,
-                                 state="browser-state"))
+        browser.go(
+            authorize_url(
+                oauth_live, registered["client_id"], challenge, redirect_uri=redirect_uri, state="browser-state"
+            )
+        )
 
         # Not signed in: the site's login (LOGIN_URL), then back to the authorization endpoint.
         assert "/admin/login/" in browser.url()
@@ -156,7 +179,15 @@ def test_a_user_signs_in_approves_in_chromium_and_the_client_gets_its_token(oaut
     params = redirected_params(path)
     assert params["state"] == "browser-state" and params["iss"] == oauth_live["origin"]
 
-    issued = httpx2.post(f"{oauth_live['origin']}/oauth/token/", data={
-        "grant_type": "authorization_code", "code": params["code"], "redirect_uri": redirect_uri,
-        "client_id": registered["client_id"], "code_verifier": verifier, "resource": oauth_live["url"]}).json()
+    issued = httpx2.post(
+        f"{oauth_live['origin']}/oauth/token/",
+        data={
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": redirect_uri,
+            "client_id": registered["client_id"],
+            "code_verifier": verifier,
+            "resource": oauth_live["url"],
+        },
+    ).json()
     assert mcp_post(oauth_live, issued["access_token"]).status_code == 200

@@ -50,11 +50,21 @@ def provider(live, agent, storage, client_metadata_url=None):
     async def callback_handler():
         return AuthorizationCodeResult(code=redirected["code"], state=redirected["state"], iss=redirected.get("iss"))
 
-    metadata = OAuthClientMetadata(client_name="Python SDK", redirect_uris=[REDIRECT], token_endpoint_auth_method="none",
-                                   grant_types=["authorization_code", "refresh_token"], response_types=["code"])
-    return OAuthClientProvider(server_url=live["url"], client_metadata=metadata, storage=storage,
-                               redirect_handler=redirect_handler, callback_handler=callback_handler,
-                               client_metadata_url=client_metadata_url)
+    metadata = OAuthClientMetadata(
+        client_name="Python SDK",
+        redirect_uris=[REDIRECT],
+        token_endpoint_auth_method="none",
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+    )
+    return OAuthClientProvider(
+        server_url=live["url"],
+        client_metadata=metadata,
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
+        client_metadata_url=client_metadata_url,
+    )
 
 
 async def session(live, auth, tag):
@@ -88,13 +98,16 @@ def full_flow(live, client_metadata_url=None):
     assert created.is_error is False
     assert storage.tokens.access_token != first.access_token
     assert storage.tokens.refresh_token != first.refresh_token
-    spent = httpx2.post(f"{live['origin']}/oauth/token/", data={
-        "grant_type": "refresh_token", "refresh_token": first.refresh_token, "client_id": client_id})
+    spent = httpx2.post(
+        f"{live['origin']}/oauth/token/",
+        data={"grant_type": "refresh_token", "refresh_token": first.refresh_token, "client_id": client_id},
+    )
     assert spent.json()["error"] == "invalid_grant"
 
     # Revoked: the endpoint refuses the token, and changes nothing.
-    revoked = httpx2.post(f"{live['origin']}/oauth/revoke/", data={
-        "token": storage.tokens.access_token, "client_id": client_id})
+    revoked = httpx2.post(
+        f"{live['origin']}/oauth/revoke/", data={"token": storage.tokens.access_token, "client_id": client_id}
+    )
     assert revoked.status_code == 200
     before = db_dump(live["db"])
     refused = mcp_post(live, storage.tokens.access_token)
@@ -110,10 +123,16 @@ def test_the_python_sdk_registers_dynamically_and_completes_the_flow(oauth_live)
 
 def test_the_python_sdk_identifies_itself_by_a_client_metadata_document(oauth_live):
     documents = oauth_live["cimd"]
-    url = documents.publish("clients/python-sdk.json", {
-        "client_name": "Python SDK (metadata document)", "redirect_uris": [REDIRECT],
-        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-        "token_endpoint_auth_method": "none"})
+    url = documents.publish(
+        "clients/python-sdk.json",
+        {
+            "client_name": "Python SDK (metadata document)",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        },
+    )
     assert full_flow(oauth_live, client_metadata_url=url) == url
     # Fetched once, on first sight, then cached.
     assert documents.hits["/clients/python-sdk.json"] == 1

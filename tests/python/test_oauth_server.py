@@ -15,14 +15,27 @@ import pytest
 from conftest import _manage
 
 from oauth_support import (
-    REDIRECT, UserAgent, audit_lines, authorize_url, db_dump, hidden_fields, mcp_post, oauth_live, pkce,
-    oauth_server, redirected_params, register, sql, tokens,
+    REDIRECT,
+    UserAgent,
+    audit_lines,
+    authorize_url,
+    db_dump,
+    hidden_fields,
+    mcp_post,
+    oauth_live,
+    pkce,
+    oauth_server,
+    redirected_params,
+    register,
+    sql,
+    tokens,
 )
 
 __all__ = ["oauth_live"]  # the fixture, imported for this module's tests
 
-INVALID_TOKEN = 'Bearer realm="django-mcp", error="invalid_token", resource_metadata="{metadata}", ' \
-                'scope="mcp:read mcp:write"'
+INVALID_TOKEN = (
+    'Bearer realm="django-mcp", error="invalid_token", resource_metadata="{metadata}", scope="mcp:read mcp:write"'
+)
 
 
 def metadata_url(live):
@@ -48,18 +61,31 @@ def test_a_request_without_a_token_is_pointed_to_the_sites_own_authorization_ser
     response = httpx2.post(oauth_live["url"] + "/", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == (
-        f'Bearer realm="django-mcp", resource_metadata="{metadata_url(oauth_live)}", scope="mcp:read mcp:write"')
+        f'Bearer realm="django-mcp", resource_metadata="{metadata_url(oauth_live)}", scope="mcp:read mcp:write"'
+    )
 
     resource = httpx2.get(metadata_url(oauth_live)).json()
-    assert resource == {"resource": oauth_live["url"], "authorization_servers": [oauth_live["origin"]],
-                        "bearer_methods_supported": ["header"], "scopes_supported": ["mcp:read", "mcp:write"]}
+    assert resource == {
+        "resource": oauth_live["url"],
+        "authorization_servers": [oauth_live["origin"]],
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": ["mcp:read", "mcp:write"],
+    }
 
     server = httpx2.get(f"{oauth_live['origin']}/.well-known/oauth-authorization-server").json()
     origin = oauth_live["origin"]
     assert server["issuer"] == origin
-    assert (server["authorization_endpoint"], server["token_endpoint"], server["revocation_endpoint"],
-            server["registration_endpoint"]) == (
-        f"{origin}/oauth/authorize/", f"{origin}/oauth/token/", f"{origin}/oauth/revoke/", f"{origin}/oauth/register/")
+    assert (
+        server["authorization_endpoint"],
+        server["token_endpoint"],
+        server["revocation_endpoint"],
+        server["registration_endpoint"],
+    ) == (
+        f"{origin}/oauth/authorize/",
+        f"{origin}/oauth/token/",
+        f"{origin}/oauth/revoke/",
+        f"{origin}/oauth/register/",
+    )
     assert server["code_challenge_methods_supported"] == ["S256"]
     assert server["response_types_supported"] == ["code"]
     assert server["grant_types_supported"] == ["authorization_code", "refresh_token"]
@@ -80,14 +106,22 @@ def test_a_registered_client_gets_a_token_that_acts_for_the_user_then_refreshes_
     listed = mcp_post(oauth_live, issued["access_token"])
     assert listed.status_code == 200, listed.text
     assert "create_library_tag" in {tool["name"] for tool in listed.json()["result"]["tools"]}
-    created = mcp_post(oauth_live, issued["access_token"], "tools/call",
-                       {"name": "create_library_tag", "arguments": {"name": "Via OAuth", "slug": "via-oauth"}})
+    created = mcp_post(
+        oauth_live,
+        issued["access_token"],
+        "tools/call",
+        {"name": "create_library_tag", "arguments": {"name": "Via OAuth", "slug": "via-oauth"}},
+    )
     assert created.json()["result"].get("isError") is not True, created.text
 
     # Audit lines name the client and the user, as they name a key.
     line = audit_lines(oauth_live["log"])[-1]
     assert (line["method"], line["target"], line["key_id"], line["oauth_client"]) == (
-        "tools/call", "create_library_tag", None, client["client_id"])
+        "tools/call",
+        "create_library_tag",
+        None,
+        client["client_id"],
+    )
     assert line["user_id"] is not None
 
     # Refresh: a new pair; the refresh token used is spent, the old access token too.
@@ -99,8 +133,10 @@ def test_a_registered_client_gets_a_token_that_acts_for_the_user_then_refreshes_
     assert_invalid_token(oauth_live, mcp_post(oauth_live, issued["access_token"]))
 
     # Revoked: refused at the endpoint (the refresh token goes with it).
-    revoked = httpx2.post(f"{oauth_live['origin']}/oauth/revoke/", data={
-        "token": renewed["access_token"], "client_id": client["client_id"]})
+    revoked = httpx2.post(
+        f"{oauth_live['origin']}/oauth/revoke/",
+        data={"token": renewed["access_token"], "client_id": client["client_id"]},
+    )
     assert revoked.status_code == 200
     before = db_dump(oauth_live["db"])
     assert_invalid_token(oauth_live, mcp_post(oauth_live, renewed["access_token"]))
@@ -120,8 +156,10 @@ def test_a_spent_refresh_token_replayed_revokes_what_it_was_refreshed_into(oauth
 
 
 def refresh(live, client_id, refresh_token):
-    return httpx2.post(f"{live['origin']}/oauth/token/", data={
-        "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id})
+    return httpx2.post(
+        f"{live['origin']}/oauth/token/",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id},
+    )
 
 
 def test_a_token_acts_with_its_users_own_permissions(oauth_live):
@@ -138,8 +176,15 @@ def test_a_token_for_another_resource_is_refused(oauth_live):
     client = public_client(oauth_live)
     foreign = tokens(oauth_live, client["client_id"], resource="https://other.example.com/mcp")
     before = db_dump(oauth_live["db"])
-    assert_invalid_token(oauth_live, mcp_post(oauth_live, foreign["access_token"], "tools/call", {
-        "name": "create_library_tag", "arguments": {"name": "Foreign", "slug": "foreign"}}))
+    assert_invalid_token(
+        oauth_live,
+        mcp_post(
+            oauth_live,
+            foreign["access_token"],
+            "tools/call",
+            {"name": "create_library_tag", "arguments": {"name": "Foreign", "slug": "foreign"}},
+        ),
+    )
     assert db_dump(oauth_live["db"]) == before
 
 
@@ -148,11 +193,23 @@ def test_an_expired_token_is_refused(oauth_live):
     issued = tokens(oauth_live, client["client_id"])
     assert mcp_post(oauth_live, issued["access_token"]).status_code == 200
     past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)).isoformat(" ")
-    sql(oauth_live["db"], "UPDATE oauth2_provider_accesstoken SET expires = ? WHERE application_id = "
-        "(SELECT id FROM oauth2_provider_application WHERE client_id = ?)", past, client["client_id"])
+    sql(
+        oauth_live["db"],
+        "UPDATE oauth2_provider_accesstoken SET expires = ? WHERE application_id = "
+        "(SELECT id FROM oauth2_provider_application WHERE client_id = ?)",
+        past,
+        client["client_id"],
+    )
     before = db_dump(oauth_live["db"])
-    assert_invalid_token(oauth_live, mcp_post(oauth_live, issued["access_token"], "tools/call", {
-        "name": "create_library_tag", "arguments": {"name": "Expired", "slug": "expired"}}))
+    assert_invalid_token(
+        oauth_live,
+        mcp_post(
+            oauth_live,
+            issued["access_token"],
+            "tools/call",
+            {"name": "create_library_tag", "arguments": {"name": "Expired", "slug": "expired"}},
+        ),
+    )
     assert db_dump(oauth_live["db"]) == before
 
 
@@ -167,16 +224,25 @@ def test_a_read_token_may_read_and_is_refused_a_write_with_a_step_up_challenge(o
     assert read["scope"] == "mcp:read"
     listed = mcp_post(oauth_live, read["access_token"]).json()["result"]["tools"]
     assert all(tool["annotations"]["readOnlyHint"] for tool in listed)
-    assert mcp_post(oauth_live, read["access_token"], "tools/call", {
-        "name": "list_library_book", "arguments": {}}).json()["result"]["structuredContent"]["count"] > 0
+    assert (
+        mcp_post(oauth_live, read["access_token"], "tools/call", {"name": "list_library_book", "arguments": {}}).json()[
+            "result"
+        ]["structuredContent"]["count"]
+        > 0
+    )
 
     before = db_dump(oauth_live["db"])
-    refused = mcp_post(oauth_live, read["access_token"], "tools/call", {
-        "name": "create_library_tag", "arguments": {"name": "Read only", "slug": "read-only"}})
+    refused = mcp_post(
+        oauth_live,
+        read["access_token"],
+        "tools/call",
+        {"name": "create_library_tag", "arguments": {"name": "Read only", "slug": "read-only"}},
+    )
     assert refused.status_code == 403
     assert refused.headers["WWW-Authenticate"] == (
         f'Bearer realm="django-mcp", error="insufficient_scope", scope="mcp:write", '
-        f'resource_metadata="{metadata_url(oauth_live)}"')
+        f'resource_metadata="{metadata_url(oauth_live)}"'
+    )
     assert refused.json()["error"]["code"] == -32003
     assert db_dump(oauth_live["db"]) == before
     line = audit_lines(oauth_live["log"])[-1]
@@ -199,28 +265,37 @@ def authorization_refused(live, url):
         agent.close()
 
 
-@pytest.mark.parametrize("challenge, method, description", [
-    (None, None, "Code challenge required."),
-    ("x" * 43, "plain", 'code_challenge_method must be "S256"'),
-    ("x" * 43, None, 'code_challenge_method must be "S256"'),  # the default is plain
-])
+@pytest.mark.parametrize(
+    "challenge, method, description",
+    [
+        (None, None, "Code challenge required."),
+        ("x" * 43, "plain", 'code_challenge_method must be "S256"'),
+        ("x" * 43, None, 'code_challenge_method must be "S256"'),  # the default is plain
+    ],
+)
 def test_an_authorization_request_without_s256_pkce_is_sent_back_refused(oauth_live, challenge, method, description):
     client = public_client(oauth_live)
-    response = authorization_refused(oauth_live, authorize_url(oauth_live, client["client_id"], challenge,
-                                                               method=method))
+    response = authorization_refused(
+        oauth_live, authorize_url(oauth_live, client["client_id"], challenge, method=method)
+    )
     assert response.status_code == 302
     location = response.headers["location"]
     assert location.startswith(REDIRECT + "?")
     params = redirected_params(location)
     assert (params["error"], params["error_description"], params["state"]) == (
-        "invalid_request", description, "state-1")
+        "invalid_request",
+        description,
+        "state-1",
+    )
     assert "code" not in params
 
 
 def test_a_redirect_uri_the_client_did_not_register_is_never_redirected_to(oauth_live):
     client = public_client(oauth_live)
-    response = authorization_refused(oauth_live, authorize_url(
-        oauth_live, client["client_id"], pkce()[1], redirect_uri="https://attacker.example.com/callback"))
+    response = authorization_refused(
+        oauth_live,
+        authorize_url(oauth_live, client["client_id"], pkce()[1], redirect_uri="https://attacker.example.com/callback"),
+    )
     assert response.status_code == 400
     assert "location" not in response.headers
     assert "invalid_request" in response.text and "attacker.example.com" not in response.text
@@ -236,7 +311,8 @@ def test_denying_sends_the_client_access_denied_and_issues_nothing(oauth_live):
         agent.close()
     assert redirected_params(location)["error"] == "access_denied"
     assert {table: rows for table, rows in db_dump(oauth_live["db"]).items() if table.startswith("oauth2")} == {
-        table: rows for table, rows in before.items() if table.startswith("oauth2")}
+        table: rows for table, rows in before.items() if table.startswith("oauth2")
+    }
 
 
 def test_the_consent_page_names_the_client_its_redirect_host_and_the_scopes(oauth_live):
@@ -271,11 +347,14 @@ def test_a_consent_post_without_the_csrf_token_is_refused(oauth_live):
 # --- registration (RFC 7591) ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("uris, error", [
-    (["https://attacker.example.com/cb", "http://attacker.example.com/cb"], "invalid_redirect_uri"),
-    (["cursor://callback"], "invalid_redirect_uri"),
-    (["javascript:alert(1)"], "invalid_redirect_uri"),
-])
+@pytest.mark.parametrize(
+    "uris, error",
+    [
+        (["https://attacker.example.com/cb", "http://attacker.example.com/cb"], "invalid_redirect_uri"),
+        (["cursor://callback"], "invalid_redirect_uri"),
+        (["javascript:alert(1)"], "invalid_redirect_uri"),
+    ],
+)
 def test_registration_refuses_redirect_uris_that_are_not_https_or_loopback(oauth_live, uris, error):
     before = db_dump(oauth_live["db"])
     response = register(oauth_live, redirect_uris=uris)
@@ -293,8 +372,14 @@ def test_registration_refuses_grants_other_than_the_code_flow(oauth_live):
 
 
 def test_loopback_and_https_redirect_uris_register(oauth_live):
-    client = public_client(oauth_live, redirect_uris=[
-        "http://127.0.0.1:33418/callback", "http://localhost:6274/oauth/callback", "https://claude.ai/api/mcp/auth_callback"])
+    client = public_client(
+        oauth_live,
+        redirect_uris=[
+            "http://127.0.0.1:33418/callback",
+            "http://localhost:6274/oauth/callback",
+            "https://claude.ai/api/mcp/auth_callback",
+        ],
+    )
     assert len(client["redirect_uris"]) == 3
 
 
@@ -306,8 +391,12 @@ def test_registrations_are_limited_per_address(oauth_live):
     with httpx2.Client(transport=httpx2.HTTPTransport(local_address="127.0.0.5"), timeout=30) as http:
         responses = []
         while len(responses) <= 100 and (not responses or responses[-1].status_code != 429):
-            responses.append(http.post(f"{oauth_live['origin']}/oauth/register/", json={
-                "client_name": "Flood", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
+            responses.append(
+                http.post(
+                    f"{oauth_live['origin']}/oauth/register/",
+                    json={"client_name": "Flood", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"},
+                )
+            )
     *accepted, limited = responses
     assert {response.status_code for response in accepted} == {201}
     assert 50 <= len(accepted) < 100  # 50, or a window's end and then the next window's 50
@@ -331,8 +420,9 @@ def cimd_refused(live, url):
 
 
 def document(live, path, **metadata):
-    return live["cimd"].publish(path, {"client_name": path, "redirect_uris": [REDIRECT],
-                                       "token_endpoint_auth_method": "none", **metadata})
+    return live["cimd"].publish(
+        path, {"client_name": path, "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none", **metadata}
+    )
 
 
 def test_a_client_metadata_document_registers_its_client_on_first_sight(oauth_live):
@@ -345,14 +435,19 @@ def test_a_client_metadata_document_registers_its_client_on_first_sight(oauth_li
 
 def test_a_document_that_names_another_client_id_is_refused(oauth_live):
     url = oauth_live["cimd"].url("clients/impostor.json")
-    oauth_live["cimd"].publish("clients/impostor.json", {"client_id": "https://claude.ai/oauth/client.json",
-                                                          "redirect_uris": [REDIRECT]})
+    oauth_live["cimd"].publish(
+        "clients/impostor.json", {"client_id": "https://claude.ai/oauth/client.json", "redirect_uris": [REDIRECT]}
+    )
     cimd_refused(oauth_live, url)
 
 
 def test_a_document_with_a_redirect_uri_that_is_not_https_or_loopback_is_refused(oauth_live):
-    cimd_refused(oauth_live, document(oauth_live, "clients/plain-http.json", redirect_uris=[
-        REDIRECT, "http://attacker.example.com/callback"]))
+    cimd_refused(
+        oauth_live,
+        document(
+            oauth_live, "clients/plain-http.json", redirect_uris=[REDIRECT, "http://attacker.example.com/callback"]
+        ),
+    )
 
 
 def test_a_document_over_the_size_limit_is_refused(oauth_live):
@@ -382,8 +477,11 @@ def test_a_document_url_that_does_not_answer_is_refused(oauth_live):
 def test_a_mount_narrowed_to_a_toolset_narrows_an_oauth_caller(oauth_live):
     client = public_client(oauth_live)
     issued = tokens(oauth_live, client["client_id"])
-    narrowed = httpx2.post(f"{oauth_live['origin']}/mcp/authors/", json={"jsonrpc": "2.0", "id": 1,
-                           "method": "tools/list"}, headers={"Authorization": f"Bearer {issued['access_token']}"})
+    narrowed = httpx2.post(
+        f"{oauth_live['origin']}/mcp/authors/",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={"Authorization": f"Bearer {issued['access_token']}"},
+    )
     assert narrowed.status_code == 200, narrowed.text
     names = {tool["name"] for tool in narrowed.json()["result"]["tools"]}
     assert {"list_library_author", "create_library_author"} <= names
@@ -393,14 +491,19 @@ def test_a_mount_narrowed_to_a_toolset_narrows_an_oauth_caller(oauth_live):
 def test_a_token_without_an_mcp_scope_is_asked_to_step_up(oauth_live):
     client = public_client(oauth_live)
     issued = tokens(oauth_live, client["client_id"])
-    sql(oauth_live["db"], "UPDATE oauth2_provider_accesstoken SET scope = 'openid' WHERE application_id = "
-        "(SELECT id FROM oauth2_provider_application WHERE client_id = ?)", client["client_id"])
+    sql(
+        oauth_live["db"],
+        "UPDATE oauth2_provider_accesstoken SET scope = 'openid' WHERE application_id = "
+        "(SELECT id FROM oauth2_provider_application WHERE client_id = ?)",
+        client["client_id"],
+    )
     before = db_dump(oauth_live["db"])
     refused = mcp_post(oauth_live, issued["access_token"])
     assert refused.status_code == 403
     assert refused.headers["WWW-Authenticate"] == (
         f'Bearer realm="django-mcp", error="insufficient_scope", scope="mcp:read mcp:write", '
-        f'resource_metadata="{metadata_url(oauth_live)}"')
+        f'resource_metadata="{metadata_url(oauth_live)}"'
+    )
     assert db_dump(oauth_live["db"]) == before
 
 
@@ -426,7 +529,9 @@ def client_of(live, issued):
     with contextlib.closing(sqlite3.connect(live["db"])) as connection:
         return connection.execute(
             "SELECT a.client_id FROM oauth2_provider_accesstoken t JOIN oauth2_provider_application a "
-            "ON a.id = t.application_id WHERE t.token_checksum = ?", (checksum,)).fetchone()[0]
+            "ON a.id = t.application_id WHERE t.token_checksum = ?",
+            (checksum,),
+        ).fetchone()[0]
 
 
 def test_in_discovery_mode_a_read_token_is_asked_to_step_up_through_call_tool(tmp_path_factory):
@@ -437,8 +542,10 @@ def test_in_discovery_mode_a_read_token_is_asked_to_step_up_through_call_tool(tm
         read, write = (tokens(live, client["client_id"], scope=scope) for scope in ("mcp:read", "mcp:read mcp:write"))
         listed = {tool["name"] for tool in mcp_post(live, read["access_token"]).json()["result"]["tools"]}
         assert {"find_tools", "call_tool"} <= listed
-        call = {"name": "call_tool", "arguments": {"name": "create_library_tag",
-                                                   "arguments": {"name": "Discovered", "slug": "discovered"}}}
+        call = {
+            "name": "call_tool",
+            "arguments": {"name": "create_library_tag", "arguments": {"name": "Discovered", "slug": "discovered"}},
+        }
         before = db_dump(live["db"])
         refused = mcp_post(live, read["access_token"], "tools/call", call)
         assert refused.status_code == 403
@@ -484,11 +591,17 @@ def test_a_code_exchanged_without_its_pkce_verifier_issues_nothing(oauth_live, v
         code = redirected_params(agent.authorize(authorize_url(oauth_live, client["client_id"], challenge)))["code"]
     finally:
         agent.close()
-    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-                "client_id": client["client_id"], "resource": oauth_live["url"]}
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": client["client_id"],
+        "resource": oauth_live["url"],
+    }
     before = db_dump(oauth_live["db"])["oauth2_provider_accesstoken"]
-    response = httpx2.post(f"{oauth_live['origin']}/oauth/token/",
-                           data={**exchange, **({"code_verifier": verifier} if verifier else {})})
+    response = httpx2.post(
+        f"{oauth_live['origin']}/oauth/token/", data={**exchange, **({"code_verifier": verifier} if verifier else {})}
+    )
     assert response.status_code == 400
     assert response.json()["error"] in ("invalid_request", "invalid_grant")
     assert "access_token" not in response.json()
@@ -498,12 +611,21 @@ def test_a_code_exchanged_without_its_pkce_verifier_issues_nothing(oauth_live, v
 def test_an_application_registered_in_the_admin_with_a_plain_http_redirect_is_not_redirected_to(oauth_live):
     """The https-or-loopback rule holds at the authorization endpoint too, for clients made by
     hand (the admin, a shell), which registration's checks never saw."""
-    client_id = _manage(oauth_live["env"], "shell", "--verbosity", "0", "-c", (
-        "from oauth2_provider.models import Application; print(Application.objects.create(name='By hand', "
-        "client_type='public', authorization_grant_type='authorization-code', "
-        "redirect_uris='http://intranet.example.com/callback').client_id)"))
-    response = authorization_refused(oauth_live, authorize_url(
-        oauth_live, client_id, pkce()[1], redirect_uri="http://intranet.example.com/callback"))
+    client_id = _manage(
+        oauth_live["env"],
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
+        (
+            "from oauth2_provider.models import Application; print(Application.objects.create(name='By hand', "
+            "client_type='public', authorization_grant_type='authorization-code', "
+            "redirect_uris='http://intranet.example.com/callback').client_id)"
+        ),
+    )
+    response = authorization_refused(
+        oauth_live, authorize_url(oauth_live, client_id, pkce()[1], redirect_uri="http://intranet.example.com/callback")
+    )
     assert response.status_code == 400
     assert "location" not in response.headers
     assert "Mismatching redirect URI." in response.text
@@ -515,6 +637,7 @@ def test_a_client_that_names_no_resource_gets_a_token_for_this_endpoint(oauth_li
     assert mcp_post(oauth_live, issued["access_token"]).status_code == 200
     checksum = hashlib.sha256(issued["access_token"].encode()).hexdigest()
     with contextlib.closing(sqlite3.connect(oauth_live["db"])) as connection:
-        [(resource,)] = connection.execute("SELECT resource FROM oauth2_provider_accesstoken WHERE token_checksum = ?",
-                                           (checksum,)).fetchall()
+        [(resource,)] = connection.execute(
+            "SELECT resource FROM oauth2_provider_accesstoken WHERE token_checksum = ?", (checksum,)
+        ).fetchall()
     assert resource == f'["{oauth_live["url"]}"]'

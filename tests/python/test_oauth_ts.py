@@ -18,8 +18,14 @@ CLIENT = ROOT / "tests" / "oauth-ts" / "client.mjs"
 def typescript_flow(node_env, live, *client_metadata_url):
     """Run client.mjs, playing the browser for each authorization URL it prints; its summary."""
     agent = UserAgent(live["origin"])
-    process = subprocess.Popen(["node", str(CLIENT), live["url"], REDIRECT, *client_metadata_url], env=node_env,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        ["node", str(CLIENT), live["url"], REDIRECT, *client_metadata_url],
+        env=node_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in process.stdout:
             message = json.loads(line)
@@ -55,9 +61,15 @@ def test_the_typescript_sdk_registers_dynamically_and_completes_the_flow(node_en
 
 
 def test_the_typescript_sdk_identifies_itself_by_a_client_metadata_document(node_env, oauth_live):
-    url = oauth_live["cimd"].publish("clients/typescript-sdk.json", {
-        "client_name": "TypeScript SDK (metadata document)", "redirect_uris": [REDIRECT],
-        "grant_types": ["authorization_code", "refresh_token"], "token_endpoint_auth_method": "none"})
+    url = oauth_live["cimd"].publish(
+        "clients/typescript-sdk.json",
+        {
+            "client_name": "TypeScript SDK (metadata document)",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "none",
+        },
+    )
     summary = typescript_flow(node_env, oauth_live, url)
     assert_complete_flow(oauth_live, summary)
     assert summary["clientId"] == url

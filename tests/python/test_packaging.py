@@ -81,8 +81,12 @@ def test_the_wheel_serves_the_demo_without_rust(wheel, tmp_path):
     run(*manage, "demo_seed", env=env)
     credential = run(*manage, "mcp_key", "create", "alice", "--name", "wheel", env=env).stdout.strip()
     port = _free_port()
-    server = subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for_port(port, server)
         request = urllib.request.Request(

@@ -33,11 +33,15 @@ def node_env(tmp_path_factory):
     """An environment with Node 22 first on PATH and the MCP peers installed, as CI has it."""
     installed = subprocess.run(
         ["bash", "-c", 'source "$0" >&2 && printf %s "$PATH"', str(CONFORMANCE / "node.sh")],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if installed.returncode != 0:
-        pytest.fail("tests/conformance/node.sh could not install Node 22 and the MCP peers "
-                    f"(network? npm?):\n{installed.stderr}")
+        pytest.fail(
+            "tests/conformance/node.sh could not install Node 22 and the MCP peers "
+            f"(network? npm?):\n{installed.stderr}"
+        )
     path = installed.stdout
     node = shutil.which("node", path=path)
     version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout if node else ""
@@ -70,10 +74,19 @@ def methods_logged(log_path, start):
 def inspector(node_env, live, credential, era, *arguments):
     """One `mcp-inspector --cli` run; returns (exit code, JSON on stdout, error envelope on stderr)."""
     command = [
-        str(INSPECTOR), "--cli", live["url"], "--transport", "http", "--protocol-era", era,
-        "--header", f"Authorization: Bearer {credential}",
+        str(INSPECTOR),
+        "--cli",
+        live["url"],
+        "--transport",
+        "http",
+        "--protocol-era",
+        era,
+        "--header",
+        f"Authorization: Bearer {credential}",
         "--stored-auth-only",  # a 401 must fail the run, not start an interactive OAuth login
-        "--format", "json", *arguments,
+        "--format",
+        "json",
+        *arguments,
     ]
     run = subprocess.run(command, env=node_env, capture_output=True, text=True, timeout=60)
     output = json.loads(run.stdout) if run.stdout.strip() else None
@@ -95,8 +108,18 @@ def test_inspector_lists_and_calls_tools(node_env, live_demo, era):
     names = [tool["name"] for tool in listed["result"]["tools"]]
     assert DEMO_TOOLS <= set(names) and len(names) == len(set(names))
 
-    code, called, error = inspector(node_env, live_demo, alice, era, "--method", "tools/call",
-                                    "--tool-name", "list_library_book", "--tool-args-json", '{"page_size": 3}')
+    code, called, error = inspector(
+        node_env,
+        live_demo,
+        alice,
+        era,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "list_library_book",
+        "--tool-args-json",
+        '{"page_size": 3}',
+    )
     assert (code, error) == (0, None)
     result = called["result"]
     assert result.get("isError") is not True
@@ -118,18 +141,21 @@ def test_inspector_as_a_user_who_may_view_authors_only(node_env, live_demo, era)
     # Of the admin's tools, the author ones; the demo's open views are listed too.
     assert code == 0 and {tool["name"] for tool in listed["result"]["tools"]} & ADMIN_TOOLS == BOB_TOOLS
 
-    code, called, error = inspector(node_env, live_demo, bob, era, "--method", "tools/call",
-                                    "--tool-name", "list_library_author")
+    code, called, error = inspector(
+        node_env, live_demo, bob, era, "--method", "tools/call", "--tool-name", "list_library_author"
+    )
     assert (code, error) == (0, None) and called["result"]["structuredContent"]["count"] == 3
 
     # The server lists bob no book tools, and the CLI only calls a tool it was listed: it
     # refuses the call itself (exit 5) and the server never sees it. The -32002 the server
     # answers a direct call with is checked through the TypeScript SDK below.
-    code, _, error = inspector(node_env, live_demo, bob, era, "--method", "tools/call",
-                               "--tool-name", "list_library_book")
+    code, _, error = inspector(
+        node_env, live_demo, bob, era, "--method", "tools/call", "--tool-name", "list_library_book"
+    )
     assert code == 5 and error["code"] == "tool_not_found", error
-    calls = [record["target"] for _, record in audit_records(live_demo["log"], start)
-             if record["method"] == "tools/call"]
+    calls = [
+        record["target"] for _, record in audit_records(live_demo["log"], start) if record["method"] == "tools/call"
+    ]
     assert calls == ["list_library_author"]
 
 
@@ -154,15 +180,19 @@ def typescript_session(node_env, live, credential, tool, arguments=None):
     """Run peers/ts_client.mjs: connect, list every page, call `tool`, close; its summary."""
     run = subprocess.run(
         ["node", str(TS_CLIENT), live["url"], tool, json.dumps(arguments or {})],
-        env={**node_env, "MCP_BEARER": credential}, capture_output=True, text=True, timeout=60,
+        env={**node_env, "MCP_BEARER": credential},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.stdout.strip(), f"ts_client.mjs printed no summary (exit {run.returncode}):\n{run.stderr}"
     return run.returncode, json.loads(run.stdout)
 
 
 def test_typescript_sdk_completes_a_session(node_env, live_demo):
-    code, summary = typescript_session(node_env, live_demo, live_demo["keys"]["alice"],
-                                       "list_library_book", {"page_size": 3})
+    code, summary = typescript_session(
+        node_env, live_demo, live_demo["keys"]["alice"], "list_library_book", {"page_size": 3}
+    )
     assert code == 0, summary
     assert summary["server"]["name"] == "django-mcp"
     assert summary["protocolVersion"] == "2025-11-25"  # SDK 1.32's newest; it has no stateless era
@@ -181,8 +211,9 @@ def test_typescript_sdk_is_refused_what_the_user_may_not_do(node_env, live_demo)
     assert code == 0 and set(summary["tools"]) & ADMIN_TOOLS == BOB_TOOLS
     assert summary["call"]["error"]["code"] == -32002, summary["call"]
 
-    code, summary = typescript_session(node_env, live_demo, live_demo["keys"]["alice"][:-4] + "AAAA",
-                                       "list_library_book")
+    code, summary = typescript_session(
+        node_env, live_demo, live_demo["keys"]["alice"][:-4] + "AAAA", "list_library_book"
+    )
     assert code == 1 and summary["connect"]["code"] == 401, summary
 
 
@@ -207,8 +238,11 @@ def fresh_connections(credential):
     """Options for an httpx2 client that keeps no connection alive: every request connects
     anew and goes to whichever worker accepts it first. With keep-alive, one connection (so
     one worker) would serve the whole session."""
-    return {"headers": {"Authorization": f"Bearer {credential}"}, "timeout": 10,
-            "limits": httpx2.Limits(max_keepalive_connections=0)}
+    return {
+        "headers": {"Authorization": f"Bearer {credential}"},
+        "timeout": 10,
+        "limits": httpx2.Limits(max_keepalive_connections=0),
+    }
 
 
 def workers(log):
@@ -219,12 +253,25 @@ def test_a_handshake_session_is_served_by_both_workers(live_demo, two_workers):
     url, log = two_workers
     revision = "2025-11-25"
     with httpx2.Client(**fresh_connections(live_demo["keys"]["alice"])) as http:
-        def rpc(message, headers=None):
-            return http.post(url, json={"jsonrpc": "2.0", **message},
-                             headers={"Accept": "application/json, text/event-stream", **(headers or {})})
 
-        opened = rpc({"id": 0, "method": "initialize", "params": {
-            "protocolVersion": revision, "capabilities": {}, "clientInfo": {"name": "test_peers", "version": "0"}}})
+        def rpc(message, headers=None):
+            return http.post(
+                url,
+                json={"jsonrpc": "2.0", **message},
+                headers={"Accept": "application/json, text/event-stream", **(headers or {})},
+            )
+
+        opened = rpc(
+            {
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": revision,
+                    "capabilities": {},
+                    "clientInfo": {"name": "test_peers", "version": "0"},
+                },
+            }
+        )
         assert opened.status_code == 200 and opened.json()["result"]["protocolVersion"] == revision, opened.text
         session = {"Mcp-Session-Id": opened.headers["Mcp-Session-Id"], "MCP-Protocol-Version": revision}
         assert rpc({"method": "notifications/initialized"}, session).status_code == 202
@@ -236,8 +283,14 @@ def test_a_handshake_session_is_served_by_both_workers(live_demo, two_workers):
                 reply = rpc({"id": sent, "method": "tools/list"}, session)
                 assert reply.status_code == 200 and "result" in reply.json(), reply.text
             else:
-                reply = rpc({"id": sent, "method": "tools/call", "params": {
-                    "name": "list_library_book", "arguments": {"page_size": 2, "page": sent % 5 + 1}}}, session)
+                reply = rpc(
+                    {
+                        "id": sent,
+                        "method": "tools/call",
+                        "params": {"name": "list_library_book", "arguments": {"page_size": 2, "page": sent % 5 + 1}},
+                    },
+                    session,
+                )
                 assert reply.status_code == 200, reply.text
                 assert reply.json()["result"]["structuredContent"]["count"] == BOOK_COUNT, reply.text
 
@@ -255,8 +308,10 @@ def test_a_stateless_session_is_served_by_both_workers(live_demo, two_workers):
 
     async def session():
         with anyio.fail_after(30):
-            async with (httpx2.AsyncClient(**fresh_connections(live_demo["keys"]["alice"])) as http,
-                        Client(streamable_http_client(url, http_client=http), mode="2026-07-28") as client):
+            async with (
+                httpx2.AsyncClient(**fresh_connections(live_demo["keys"]["alice"])) as http,
+                Client(streamable_http_client(url, http_client=http), mode="2026-07-28") as client,
+            ):
                 assert client.protocol_version == "2026-07-28"
                 rounds = 0  # a round is every tools/list page and one tools/call
                 while rounds < AT_LEAST // 2 or (len(workers(log)) < 2 and rounds < AT_MOST // 2):

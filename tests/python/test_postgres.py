@@ -20,7 +20,9 @@ def test_the_compiled_key_lookup_builds_what_the_orm_builds(alice_key):
     compiler's converters and `from_db`: every field as the ORM's own query gives it (aware
     datetimes, booleans, the hash), the instances marked as loaded from this database."""
     key_id = alice_key.split(".")[0]
-    MCPAPIKey.objects.filter(key_id=key_id).update(allowed_tools=["library.*"], expires_at="2999-01-02T03:04:05.678901Z")
+    MCPAPIKey.objects.filter(key_id=key_id).update(
+        allowed_tools=["library.*"], expires_at="2999-01-02T03:04:05.678901Z"
+    )
     User.objects.filter(username="alice").update(last_login="2026-01-02T03:04:05.123456Z")
     expected = MCPAPIKey.objects.select_related("user").get(key_id=key_id)
     found = find_key(key_id)
@@ -39,7 +41,10 @@ def test_search_text_with_a_null_character_is_refused_on_every_database(mcp, too
     mcp.call(tool, {"q": "Ada"})  # the key's first use is stamped on it
     before = db_dump()
     result = mcp.call(tool, {"q": "Ada\x00 Lovelace"})
-    assert result == {"isError": True, "content": [{"type": "text", "text": "Invalid: q: Null characters are not allowed."}]}
+    assert result == {
+        "isError": True,
+        "content": [{"type": "text", "text": "Invalid: q: Null characters are not allowed."}],
+    }
     assert db_dump() == before
     assert mcp.call(tool, {"q": "Ada"})["isError"] is False
 

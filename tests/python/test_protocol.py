@@ -85,8 +85,10 @@ def test_notifications_are_accepted_with_202_and_no_body(mcp, mcp_as, method, au
 
 @pytest.mark.parametrize(
     "message",
-    [{"jsonrpc": "2.0", "id": "s-1", "result": {}},
-     {"jsonrpc": "2.0", "id": 5, "error": {"code": -32601, "message": "no"}}],
+    [
+        {"jsonrpc": "2.0", "id": "s-1", "result": {}},
+        {"jsonrpc": "2.0", "id": 5, "error": {"code": -32601, "message": "no"}},
+    ],
 )
 def test_a_clients_response_message_is_accepted_with_202(mcp, message):
     response = mcp.post(message)
@@ -175,8 +177,13 @@ def test_paging_applies_to_what_the_caller_may_see(mcp_as, bob_key, settings):
 def test_pages_of_scattered_tools_are_full_and_end_where_they_end(mcp_as, make_key, settings, page_size):
     # A key allowed tools far apart in the catalogue: each page asks about a window of tools
     # at a time, and still every page but the last is full and no page is empty.
-    allowed = ["list_auth_group", "delete_auth_user", "get_library_author", "update_library_book",
-               "mark_published_library_book"]
+    allowed = [
+        "list_auth_group",
+        "delete_auth_user",
+        "get_library_author",
+        "update_library_book",
+        "mark_published_library_book",
+    ]
     mcp = mcp_as(make_key("alice", allowed_tools=allowed))
     settings.DJANGO_MCP_PAGE_SIZE = 100
     everything = [t["name"] for t in mcp.pages()[0]["tools"]]
@@ -198,8 +205,9 @@ def test_a_bad_cursor_is_invalid_params(mcp, cursor):
 
 
 def test_an_unknown_tool_is_invalid_params_naming_it(mcp):
-    response = mcp.post({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
-                         "params": {"name": "drop_library_book", "arguments": {}}})
+    response = mcp.post(
+        {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "drop_library_book", "arguments": {}}}
+    )
     error = rpc_error(response, status=200, code=-32602)
     assert error["data"] == {"name": "drop_library_book"}
     assert "drop_library_book" in error["message"]
@@ -214,8 +222,14 @@ def test_a_call_without_a_tool_name_is_invalid_params(mcp, params):
 
 @pytest.mark.parametrize("arguments", [[1], "page=2", 3, True])
 def test_arguments_that_are_not_an_object_are_invalid_params(mcp, arguments):
-    response = mcp.post({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
-                         "params": {"name": "list_library_book", "arguments": arguments}})
+    response = mcp.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 8,
+            "method": "tools/call",
+            "params": {"name": "list_library_book", "arguments": arguments},
+        }
+    )
     error = rpc_error(response, status=200, code=-32602)
     assert "arguments" in error["message"]
 

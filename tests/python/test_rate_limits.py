@@ -30,8 +30,9 @@ def test_a_credential_over_its_limit_gets_429_and_error_32005(mcp_as, settings, 
     alice = mcp_as(alice_key)
     for _ in range(3):
         assert alice.post(PING).status_code == 200
-    response = alice.post({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
-                           "params": {"name": "list_library_tag", "arguments": {}}})
+    response = alice.post(
+        {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "list_library_tag", "arguments": {}}}
+    )
     error = rpc_error(response, status=429, code=-32005)
     retry_after = error["data"]["retryAfter"]
     assert isinstance(retry_after, int) and 1 <= retry_after <= 3600
@@ -61,8 +62,10 @@ def test_stdio_requests_count_against_the_key_too(settings, alice_key):
 
 
 def test_counters_live_in_the_configured_cache(mcp_as, settings, alice_key):
-    settings.CACHES = {**settings.CACHES, "limits": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                                     "LOCATION": "django-mcp-limits"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "limits": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "django-mcp-limits"},
+    }
     settings.DJANGO_MCP_RATE_LIMITS = {"key": "1/h"}
     settings.DJANGO_MCP_RATE_LIMIT_CACHE = "limits"
     alice = mcp_as(alice_key)
@@ -89,8 +92,11 @@ def test_the_authorize_effect_answers_rate_limited_with_retry_after(settings, li
     settings.DJANGO_MCP_RATE_LIMITS = {"tool": {"get_library_book": "1/h"}}
     registry, _admins = collect_admins()
     caller = CallerContext(User.objects.get(username="alice"), subject="key:effect-test")
-    effect = {"kind": "authorize", "checks": [{"gate": "admin.view", "admin": "admin/library.book"}],
-              "tool": "get_library_book"}
+    effect = {
+        "kind": "authorize",
+        "checks": [{"gate": "admin.view", "admin": "admin/library.book"}],
+        "tool": "get_library_book",
+    }
     assert EffectRunner(caller, registry)([effect]) == [{"ok": True}]
     [refused] = EffectRunner(caller, registry)([effect])
     error = refused["error"]
@@ -137,15 +143,18 @@ def errors(*numbers):
     return [e.id for e in checks.run_checks() if e.id in {f"django_mcp.E{n:03d}" for n in numbers}]
 
 
-@pytest.mark.parametrize("limits, error", [
-    ("120/m", 9),
-    ({"keys": "120/m"}, 9),
-    ({"tool": ["60/m"]}, 9),
-    ({"key": "120/min"}, 10),
-    ({"key": "0/m"}, 10),
-    ({"key": 120}, 10),
-    ({"tool": {"*": "60 per minute"}}, 10),
-])
+@pytest.mark.parametrize(
+    "limits, error",
+    [
+        ("120/m", 9),
+        ({"keys": "120/m"}, 9),
+        ({"tool": ["60/m"]}, 9),
+        ({"key": "120/min"}, 10),
+        ({"key": "0/m"}, 10),
+        ({"key": 120}, 10),
+        ({"tool": {"*": "60 per minute"}}, 10),
+    ],
+)
 def test_a_malformed_rate_limit_setting_is_a_check_error(settings, limits, error):
     settings.DJANGO_MCP_RATE_LIMITS = limits
     assert errors(9, 10, 11) == [f"django_mcp.E{error:03d}"]

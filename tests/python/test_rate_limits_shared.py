@@ -20,11 +20,17 @@ LIMIT, WINDOW = 3, 3600  # shared_cache_settings: get_library_book "3/h"
 def two_instances(live_demo, redis_url, tmp_path_factory):
     """The live demo's database served again by two uvicorn instances of two workers each,
     counting rate limits in one Redis; yields their URLs."""
-    env = {**live_demo["env"], "DJANGO_SETTINGS_MODULE": "shared_cache_settings", "DJANGO_MCP_TEST_REDIS_URL": redis_url,
-           "PYTHONPATH": os.pathsep.join([HERE, live_demo["env"]["PYTHONPATH"]])}
+    env = {
+        **live_demo["env"],
+        "DJANGO_SETTINGS_MODULE": "shared_cache_settings",
+        "DJANGO_MCP_TEST_REDIS_URL": redis_url,
+        "PYTHONPATH": os.pathsep.join([HERE, live_demo["env"]["PYTHONPATH"]]),
+    }
     workdir = tmp_path_factory.mktemp("shared_cache")
-    with serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "a.log", "--workers", "2") as a, \
-         serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "b.log", "--workers", "2") as b:
+    with (
+        serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "a.log", "--workers", "2") as a,
+        serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "b.log", "--workers", "2") as b,
+    ):
         yield {"urls": [a, b], "env": env}
 
 
@@ -58,11 +64,14 @@ def test_a_limit_counts_every_call_of_every_worker_of_every_instance_once(two_in
     assert all(1 <= body["error"]["data"]["retryAfter"] <= WINDOW for body in limited), limited
 
 
-@pytest.mark.parametrize("backend, counted", [
-    ("django.core.cache.backends.locmem.LocMemCache", "keeps its counters in each process's memory"),
-    ("django.core.cache.backends.dummy.DummyCache", "keeps no counters"),
-    ("django.core.cache.backends.db.DatabaseCache", "counts by reading then writing a row"),
-])
+@pytest.mark.parametrize(
+    "backend, counted",
+    [
+        ("django.core.cache.backends.locmem.LocMemCache", "keeps its counters in each process's memory"),
+        ("django.core.cache.backends.dummy.DummyCache", "keeps no counters"),
+        ("django.core.cache.backends.db.DatabaseCache", "counts by reading then writing a row"),
+    ],
+)
 def test_rate_limits_on_a_cache_of_each_process_are_a_check_warning(settings, backend, counted):
     settings.CACHES = {**settings.CACHES, "limits": {"BACKEND": backend, "LOCATION": "mcp_limits"}}
     settings.DJANGO_MCP_RATE_LIMIT_CACHE = "limits"
@@ -73,8 +82,10 @@ def test_rate_limits_on_a_cache_of_each_process_are_a_check_warning(settings, ba
 
 
 def test_rate_limits_on_redis_or_no_rate_limits_pass_the_checks(settings, redis_url):
-    settings.CACHES = {**settings.CACHES, "limits": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                                     "LOCATION": redis_url}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "limits": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url},
+    }
     settings.DJANGO_MCP_RATE_LIMIT_CACHE = "limits"
     settings.DJANGO_MCP_RATE_LIMITS = {"tool": {"*": "60/m"}}
     assert not [m for m in checks.run_checks() if m.id == "django_mcp.W001"]

@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth.models import Permission, User
 from django.contrib.contenttypes.models import ContentType
-from library.models import Author, Book
+from library.models import Book
 from test_admin_tools import MASK, Tools
 
 from conftest import db_dump
@@ -69,16 +69,29 @@ def entries(redaction):
     """Two admin history entries, one by alice and one by bob."""
     kind = ContentType.objects.get_for_model(Book)
     for name in ("alice", "bob"):
-        LogEntry.objects.create(user=User.objects.get(username=name), content_type=kind, object_id="1",
-                                object_repr=f"Book by {name}", action_flag=ADDITION)
+        LogEntry.objects.create(
+            user=User.objects.get(username=name),
+            content_type=kind,
+            object_id="1",
+            object_repr=f"Book by {name}",
+            action_flag=ADDITION,
+        )
 
 
 def listing(caller, admin_id=BOOKS, **arguments):
     """The `admin.list` effect run for `caller` as an engine asking anyway would ask it; its
     {"ok": …} or {"error": …}."""
     registry, _admins = collect_admins()
-    effect = {"kind": "admin.list", "admin": admin_id, "columns": [{"name": "id", "field": "id"}], "masked": [],
-              "filters": [], "ordering": [], "page": 1, "page_size": 100} | arguments
+    effect = {
+        "kind": "admin.list",
+        "admin": admin_id,
+        "columns": [{"name": "id", "field": "id"}],
+        "masked": [],
+        "filters": [],
+        "ordering": [],
+        "page": 1,
+        "page_size": 100,
+    } | arguments
     return EffectRunner(CallerContext(User.objects.get(username=caller)), registry)([effect])[0]
 
 
@@ -92,8 +105,15 @@ def test_a_model_field_column_the_callers_list_display_leaves_out_is_not_sent(al
     assert rows and all("price" not in row and "title" in row for row in rows)
     assert all("price" in row for row in alice.ok("redaction_list_library_book")["results"])
     # The host holds any request to the caller's list, whatever the engine asks for.
-    asked = listing("erin", columns=[{"name": "id", "field": "id"}, {"name": "price", "field": "price"},
-                                     {"name": "pages", "field": "pages"}, {"name": "title", "field": "title"}])
+    asked = listing(
+        "erin",
+        columns=[
+            {"name": "id", "field": "id"},
+            {"name": "price", "field": "price"},
+            {"name": "pages", "field": "pages"},
+            {"name": "title", "field": "title"},
+        ],
+    )
     assert all(set(row) == {"id", "title"} for row in asked["ok"]["results"]), asked
 
 
@@ -117,8 +137,9 @@ def test_search_never_looks_at_a_redacted_field(alice, entries):
     described = tool["inputSchema"]["properties"]["q"]["description"] + tool["description"]
     assert "title" in described and "email" not in described and "summary" not in described
     assert alice.ok("redaction_list_library_book", {"q": "ada"})["count"] == 0  # the ^author__email prefix
-    assert alice.ok("redaction_list_library_book", {"q": Book.objects.exclude(summary="").first().summary})[
-        "count"] == 0
+    assert (
+        alice.ok("redaction_list_library_book", {"q": Book.objects.exclude(summary="").first().summary})["count"] == 0
+    )
     assert alice.ok("redaction_list_library_book", {"q": "volume"})["count"] > 0  # the title still is searched
     prefix = User.objects.get(username="alice").password[:6]  # md5$…
     assert alice.ok("redaction_list_admin_logentry", {"q": prefix})["count"] == 0
@@ -129,12 +150,15 @@ def test_masked_columns_are_not_sortable(alice, entries):
     ordering = alice.listed["redaction_list_library_book"]["inputSchema"]["properties"]["ordering"]
     assert "author__email" not in ordering["pattern"] and "summary" not in ordering["pattern"]
     assert "title" in ordering["pattern"]
-    assert "user__password" not in alice.listed["redaction_list_admin_logentry"]["inputSchema"]["properties"][
-        "ordering"]["pattern"]
+    assert (
+        "user__password"
+        not in alice.listed["redaction_list_admin_logentry"]["inputSchema"]["properties"]["ordering"]["pattern"]
+    )
     before = db_dump()
     for column in ("summary", "-author__email"):
         assert alice.error("redaction_list_library_book", {"ordering": column}).startswith(
-            "Invalid arguments: ordering: is not in the accepted form")
+            "Invalid arguments: ordering: is not in the accepted form"
+        )
     assert db_dump() == before
 
 
@@ -146,15 +170,24 @@ def test_no_list_filter_on_a_redacted_path_is_offered(alice, entries):
     assert set(filters) == {"action_flag"}
 
 
-@pytest.mark.parametrize("admin_id, arguments, message", [
-    (BOOKS, {"ordering": ["author__email"]}, "ordering: author__email is not a sortable column"),
-    (BOOKS, {"ordering": ["-summary"]}, "ordering: summary is not a sortable column"),
-    (ENTRIES, {"ordering": ["user__password"]}, "ordering: user__password is not a sortable column"),
-    (BOOKS, {"filters": [{"kind": "field", "path": "author__email", "value": "ada@example.com"}]},
-     "filters.author__email: is not a list filter of this admin"),
-    (ENTRIES, {"filters": [{"kind": "field", "path": "user__password", "value": "x"}]},
-     "filters.user__password: is not a list filter of this admin"),
-])
+@pytest.mark.parametrize(
+    "admin_id, arguments, message",
+    [
+        (BOOKS, {"ordering": ["author__email"]}, "ordering: author__email is not a sortable column"),
+        (BOOKS, {"ordering": ["-summary"]}, "ordering: summary is not a sortable column"),
+        (ENTRIES, {"ordering": ["user__password"]}, "ordering: user__password is not a sortable column"),
+        (
+            BOOKS,
+            {"filters": [{"kind": "field", "path": "author__email", "value": "ada@example.com"}]},
+            "filters.author__email: is not a list filter of this admin",
+        ),
+        (
+            ENTRIES,
+            {"filters": [{"kind": "field", "path": "user__password", "value": "x"}]},
+            "filters.user__password: is not a list filter of this admin",
+        ),
+    ],
+)
 def test_the_host_refuses_ordering_and_filters_on_redacted_paths(redaction, entries, admin_id, arguments, message):
     before = db_dump()
     result = listing("alice", admin_id, **arguments)
@@ -163,8 +196,11 @@ def test_the_host_refuses_ordering_and_filters_on_redacted_paths(redaction, entr
 
 
 def test_the_host_masks_redacted_paths_and_searches_around_them_whatever_it_is_asked(redaction, entries):
-    columns = [{"name": "id", "field": "id"}, {"name": "author__email", "field": None},
-               {"name": "summary", "field": "summary"}]
+    columns = [
+        {"name": "id", "field": "id"},
+        {"name": "author__email", "field": None},
+        {"name": "summary", "field": "summary"},
+    ]
     rows = listing("alice", columns=columns, page_size=100)["ok"]["results"]
     assert {row["author__email"] for row in rows} == {MASK} and {row["summary"] for row in rows} == {MASK}
     assert listing("alice", q="ada")["ok"]["count"] == 0

@@ -60,35 +60,40 @@ def test_the_round_trip_runs_the_call_that_was_confirmed(mcp, asked):
 def test_a_state_replayed_with_other_arguments_is_refused(mcp, asked):
     state, before = asked
     for arguments in ({"pk": 2, "title": "Confirmed"}, {"pk": 1, "title": "Not what was confirmed"}, {"pk": 1}):
-        refused(call(mcp, "retitle_book", arguments, inputResponses=YES, requestState=state),
-                "issued for other arguments")
+        refused(
+            call(mcp, "retitle_book", arguments, inputResponses=YES, requestState=state), "issued for other arguments"
+        )
     assert db_dump() == before
 
 
 def test_a_state_sent_to_another_tool_is_refused(mcp, asked):
     state, before = asked
-    refused(call(mcp, "delete_book", {"pk": 1, "title": "Confirmed"}, inputResponses=YES, requestState=state),
-            "issued for another item or user")
+    refused(
+        call(mcp, "delete_book", {"pk": 1, "title": "Confirmed"}, inputResponses=YES, requestState=state),
+        "issued for another item or user",
+    )
     assert db_dump() == before
 
 
 def test_a_tampered_state_is_refused(mcp, asked):
     state, before = asked
     middle = len(state) // 2
-    tampered = state[:middle] + ("A" if state[middle] != "A" else "B") + state[middle + 1:]
-    refused(call(mcp, "retitle_book", {"pk": 1, "title": "Confirmed"}, inputResponses=YES, requestState=tampered),
-            "requestState failed its integrity check")
+    tampered = state[:middle] + ("A" if state[middle] != "A" else "B") + state[middle + 1 :]
+    refused(
+        call(mcp, "retitle_book", {"pk": 1, "title": "Confirmed"}, inputResponses=YES, requestState=tampered),
+        "requestState failed its integrity check",
+    )
     assert db_dump() == before
 
 
 def test_a_prompt_state_replayed_with_other_arguments_is_refused(mcp):
     def get(topic, **rounds):
-        return stateless(mcp, "prompts/get", "announcement",
-                         {"name": "announcement", "arguments": {"topic": topic}, **rounds})
+        return stateless(
+            mcp, "prompts/get", "announcement", {"name": "announcement", "arguments": {"topic": topic}, **rounds}
+        )
 
     state = get("the reading club").json()["result"]["requestState"]
-    refused(get("the closing of the library", inputResponses=YES, requestState=state),
-            "issued for other arguments")
+    refused(get("the closing of the library", inputResponses=YES, requestState=state), "issued for other arguments")
     done = get("the reading club", inputResponses=YES, requestState=state).json()["result"]
     assert done["messages"][0]["content"]["text"] == "Announce the reading club."
 

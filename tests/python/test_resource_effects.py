@@ -55,18 +55,19 @@ def error(result):
 
 
 def obj(caller, source, pk, fields, masked=()):
-    return run(caller, {"kind": "resource.object", "source": source, "pk": pk, "fields": fields,
-                        "masked": list(masked)})[0]
+    return run(
+        caller, {"kind": "resource.object", "source": source, "pk": pk, "fields": fields, "masked": list(masked)}
+    )[0]
 
 
 def file(caller, source, pk, field="cover", max_bytes=1024):
-    return run(caller, {"kind": "resource.file", "source": source, "pk": pk, "field": field,
-                        "max_bytes": max_bytes})[0]
+    return run(caller, {"kind": "resource.file", "source": source, "pk": pk, "field": field, "max_bytes": max_bytes})[0]
 
 
 def objects(caller, source, offset=0, limit=10, prefix=None):
-    return run(caller, {"kind": "resource.objects", "source": source, "offset": offset, "limit": limit,
-                        "prefix": prefix})[0]
+    return run(
+        caller, {"kind": "resource.objects", "source": source, "offset": offset, "limit": limit, "prefix": prefix}
+    )[0]
 
 
 def book(n):
@@ -92,7 +93,9 @@ def model_resources(settings):
     (Author with its own permission), plus sessions for character pks."""
     settings.DJANGO_MCP_ADMIN_SITES = [admin.AdminSite(name="empty")]
     settings.DJANGO_MCP_RESOURCE_MODELS = [
-        "library.Book", {"model": "library.Author", "permission": "library.change_author"}, "sessions.Session",
+        "library.Book",
+        {"model": "library.Author", "permission": "library.change_author"},
+        "sessions.Session",
     ]
 
 
@@ -102,8 +105,12 @@ def model_resources(settings):
 def test_an_admin_object_is_what_retrieve_returns(library):
     pk = book(1).pk
     fields = ["id", "title", "price", "author", "tags", "isbn", "created_at", "cover"]
-    retrieved = ok(run("alice", {"kind": "admin.retrieve", "admin": "admin/library.book", "pk": pk,
-                                 "fields": fields, "masked": ["price"]})[0])
+    retrieved = ok(
+        run(
+            "alice",
+            {"kind": "admin.retrieve", "admin": "admin/library.book", "pk": pk, "fields": fields, "masked": ["price"]},
+        )[0]
+    )
     assert ok(obj("alice", BOOKS, pk, fields, masked=["price"])) == retrieved
     shown = retrieved["object"]
     assert shown["title"] == book(1).title and shown["price"] == MASK
@@ -129,7 +136,9 @@ def test_the_admins_queryset_scopes_every_read(library, settings):
     assert error(file("alice", SCOPED_BOOKS, book(21).pk))[0] == "not_found"  # a cover, out of print
     assert ok(file("alice", SCOPED_BOOKS, book(11).pk))["mime_type"] == "image/png"
     listed = ok(objects("alice", SCOPED_BOOKS, limit=100))["objects"]
-    assert [o["pk"] for o in listed] == list(Book.objects.filter(in_print=True).order_by("pk").values_list("pk", flat=True))
+    assert [o["pk"] for o in listed] == list(
+        Book.objects.filter(in_print=True).order_by("pk").values_list("pk", flat=True)
+    )
 
 
 def test_the_object_level_permission_is_asked(library, settings):
@@ -161,12 +170,22 @@ def test_a_pk_of_the_wrong_type_is_not_found_through_the_admin(library):
 
 def test_a_model_resource_shows_the_listed_fields_and_masks(library, model_resources):
     shelved = book(1)
-    got = ok(obj("alice", {"model": "library.Book"}, str(shelved.pk),
-                 ["id", "title", "tags", "author", "created_at", "price", "no_such_field", "__str__"],
-                 masked=["price"]))["object"]
+    got = ok(
+        obj(
+            "alice",
+            {"model": "library.Book"},
+            str(shelved.pk),
+            ["id", "title", "tags", "author", "created_at", "price", "no_such_field", "__str__"],
+            masked=["price"],
+        )
+    )["object"]
     assert got == {
-        "id": shelved.pk, "title": shelved.title, "author": shelved.author_id, "price": MASK,
-        "tags": sorted(shelved.tags.values_list("pk", flat=True)), "created_at": shelved.created_at.isoformat(),
+        "id": shelved.pk,
+        "title": shelved.title,
+        "author": shelved.author_id,
+        "price": MASK,
+        "tags": sorted(shelved.tags.values_list("pk", flat=True)),
+        "created_at": shelved.created_at.isoformat(),
     }
 
 
@@ -197,25 +216,31 @@ def test_a_png_cover_is_an_image_blob(library):
     assert got == {"mime_type": "image/png", "size": len(TINY_PNG), "blob": base64.b64encode(TINY_PNG).decode()}
 
 
-@pytest.mark.parametrize("name, content, mime_type", [
-    ("notes.txt", "Café au lait\n".encode(), "text/plain"),
-    ("notes.md", b"# Title\n", "text/markdown"),
-    ("data.json", b'{"a": [1, 2]}', "application/json"),
-    ("data.xml", b"<a>1</a>", "application/xml"),
-    ("page.HTML", b"<p>hi</p>", "text/html"),
-])
+@pytest.mark.parametrize(
+    "name, content, mime_type",
+    [
+        ("notes.txt", "Café au lait\n".encode(), "text/plain"),
+        ("notes.md", b"# Title\n", "text/markdown"),
+        ("data.json", b'{"a": [1, 2]}', "application/json"),
+        ("data.xml", b"<a>1</a>", "application/xml"),
+        ("page.HTML", b"<p>hi</p>", "text/html"),
+    ],
+)
 def test_text_files_come_back_as_text(library, name, content, mime_type):
     shelved = with_cover(name, content)
     got = ok(file("alice", BOOKS, shelved.pk))
     assert got == {"mime_type": mime_type, "size": len(content), "text": content.decode("utf-8")}
 
 
-@pytest.mark.parametrize("name, content, mime_type", [
-    ("latin.txt", "Café".encode("latin-1"), "text/plain"),  # not UTF-8: bytes as they are
-    ("data.json.gz", gzip.compress(b"{}"), "application/gzip"),
-    ("archive.unknownext", b"\x00\x01\x02", "application/octet-stream"),
-    ("no-extension", b"plain", "application/octet-stream"),
-])
+@pytest.mark.parametrize(
+    "name, content, mime_type",
+    [
+        ("latin.txt", "Café".encode("latin-1"), "text/plain"),  # not UTF-8: bytes as they are
+        ("data.json.gz", gzip.compress(b"{}"), "application/gzip"),
+        ("archive.unknownext", b"\x00\x01\x02", "application/octet-stream"),
+        ("no-extension", b"plain", "application/octet-stream"),
+    ],
+)
 def test_other_files_come_back_as_blobs(library, name, content, mime_type):
     shelved = with_cover(name, content)
     got = ok(file("alice", BOOKS, shelved.pk))
@@ -226,7 +251,9 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(library):
     shelved = with_cover("big.txt", b"x" * 2000)
     with mock.patch.object(FileSystemStorage, "open", side_effect=AssertionError("read")):
         assert error(file("alice", BOOKS, shelved.pk, max_bytes=1999)) == (
-            "too_large", "the file is 2000 bytes; the limit is 1999 bytes")
+            "too_large",
+            "the file is 2000 bytes; the limit is 1999 bytes",
+        )
     assert ok(file("alice", BOOKS, shelved.pk, max_bytes=2000))["size"] == 2000
 
 
@@ -234,7 +261,9 @@ def test_the_read_is_bounded_when_the_storage_cannot_tell_the_size(library):
     shelved = with_cover("big.bin", b"x" * 2000)
     with mock.patch.object(FileSystemStorage, "size", side_effect=NotImplementedError):
         assert error(file("alice", BOOKS, shelved.pk, max_bytes=100)) == (
-            "too_large", "the file is more than 100 bytes; the limit is 100 bytes")
+            "too_large",
+            "the file is more than 100 bytes; the limit is 100 bytes",
+        )
         assert ok(file("alice", BOOKS, shelved.pk, max_bytes=2000))["size"] == 2000
 
 
@@ -320,8 +349,11 @@ def test_integer_pks_complete_by_their_decimal_prefix(library, prefix):
 
 def test_prefix_completion_keeps_to_the_admins_queryset(library, settings):
     settings.DJANGO_MCP_ADMIN_SITES = ["scoped_admin.site"]
-    expected = [pk for pk in Book.objects.filter(in_print=True).order_by("pk").values_list("pk", flat=True)
-                if str(pk).startswith("1")]
+    expected = [
+        pk
+        for pk in Book.objects.filter(in_print=True).order_by("pk").values_list("pk", flat=True)
+        if str(pk).startswith("1")
+    ]
     page = ok(objects("alice", SCOPED_BOOKS, limit=100, prefix="1"))
     assert [o["pk"] for o in page["objects"]] == expected
 
@@ -361,8 +393,11 @@ def test_uuid_pks_complete_by_their_hyphenated_form():
     with connection.schema_editor() as editor:
         editor.create_model(Ticket)
     try:
-        ids = [uuid.UUID("12345678-1234-5678-1234-567812345678"), uuid.UUID("12345678-9999-5678-1234-567812345678"),
-               uuid.UUID("abcdef00-0000-0000-0000-000000000000")]
+        ids = [
+            uuid.UUID("12345678-1234-5678-1234-567812345678"),
+            uuid.UUID("12345678-9999-5678-1234-567812345678"),
+            uuid.UUID("abcdef00-0000-0000-0000-000000000000"),
+        ]
         Ticket.objects.bulk_create(Ticket(id=i, title=f"t{n}") for n, i in enumerate(ids))
         registry = AdminRegistry()
         registry.add_model(Ticket, "library.view_ticket")
@@ -370,19 +405,33 @@ def test_uuid_pks_complete_by_their_hyphenated_form():
         source = {"model": "library.Ticket"}
 
         def completed(prefix, **kwargs):
-            effect = {"kind": "resource.objects", "source": source, "offset": 0, "limit": 10, "prefix": prefix,
-                      **kwargs}
+            effect = {
+                "kind": "resource.objects",
+                "source": source,
+                "offset": 0,
+                "limit": 10,
+                "prefix": prefix,
+                **kwargs,
+            }
             return ok(run(alice, effect, registry=registry)[0])
 
-        assert completed("12345678-") == {"objects": [{"pk": str(ids[0]), "label": "t0"},
-                                                       {"pk": str(ids[1]), "label": "t1"}], "more": False}
+        assert completed("12345678-") == {
+            "objects": [{"pk": str(ids[0]), "label": "t0"}, {"pk": str(ids[1]), "label": "t1"}],
+            "more": False,
+        }
         assert completed("123456781234") == {"objects": [], "more": False}  # not the database's form
         assert completed("12345678-", limit=1)["more"] is True
-        got = run(alice, {"kind": "resource.object", "source": source, "pk": str(ids[2]), "fields": ["id", "title"],
-                          "masked": []}, registry=registry)[0]
+        got = run(
+            alice,
+            {"kind": "resource.object", "source": source, "pk": str(ids[2]), "fields": ["id", "title"], "masked": []},
+            registry=registry,
+        )[0]
         assert ok(got) == {"object": {"id": str(ids[2]), "title": "t2"}}
-        wrong = run(alice, {"kind": "resource.object", "source": source, "pk": "not-a-uuid", "fields": ["id"],
-                            "masked": []}, registry=registry)[0]
+        wrong = run(
+            alice,
+            {"kind": "resource.object", "source": source, "pk": "not-a-uuid", "fields": ["id"], "masked": []},
+            registry=registry,
+        )[0]
         assert error(wrong)[0] == "not_found"
     finally:
         with connection.schema_editor() as editor:
@@ -391,10 +440,16 @@ def test_uuid_pks_complete_by_their_hyphenated_form():
 
 def test_results_are_json(library, model_resources):
     """Everything the effects return goes to the engine as JSON."""
-    results = run("alice",
-                  {"kind": "resource.object", "source": {"model": "library.Book"}, "pk": book(1).pk,
-                   "fields": ["isbn", "price", "reading_time", "metadata"], "masked": []},
-                  {"kind": "resource.objects", "source": {"model": "library.Book"}, "offset": 0, "limit": 5,
-                   "prefix": None})
+    results = run(
+        "alice",
+        {
+            "kind": "resource.object",
+            "source": {"model": "library.Book"},
+            "pk": book(1).pk,
+            "fields": ["isbn", "price", "reading_time", "metadata"],
+            "masked": [],
+        },
+        {"kind": "resource.objects", "source": {"model": "library.Book"}, "offset": 0, "limit": 5, "prefix": None},
+    )
     assert json.loads(json.dumps(results)) == results
     assert results[0]["ok"]["object"]["isbn"] == str(book(1).isbn)

@@ -17,8 +17,10 @@ from django_mcp.facts import gather
 PROMPT = {
     "name": "summarise_book",
     "description": "Summarise a book for a reader",
-    "arguments": [{"name": "title", "description": "The book's title"},
-                  {"name": "audience", "description": "Who reads it", "required": False}],
+    "arguments": [
+        {"name": "title", "description": "The book's title"},
+        {"name": "audience", "description": "Who reads it", "required": False},
+    ],
     "body": "Summarise {title} for {audience}.",
     "permission": "library.view_book",
 }
@@ -63,8 +65,10 @@ def test_the_kill_switch_and_the_size_limit(db, settings):
 
 def test_resource_models_with_their_permissions_and_model_facts(db, settings, no_admin):
     settings.DJANGO_MCP_RESOURCE_MODELS = [
-        "library.book", {"model": "sessions.Session", "permission": "sessions.change_session"},
-        {"model": "library.Tag"}, "library.Book",  # listed twice: once is enough
+        "library.book",
+        {"model": "sessions.Session", "permission": "sessions.change_session"},
+        {"model": "library.Tag"},
+        "library.Book",  # listed twice: once is enough
     ]
     got = facts()
     assert got["resource_models"] == [
@@ -90,14 +94,17 @@ def test_an_admin_registered_model_is_served_by_its_admin(db, settings, warnings
         gather()[1].model("library.Book")
 
 
-@pytest.mark.parametrize("entry, logged", [
-    ("library.Nope", "'library.Nope' is not an installed model"),
-    ("nope", "'nope' is not an installed model"),
-    (42, "is neither"),
-    ({"model": "library.Tag", "perm": "x.y"}, "unknown keys ['perm']"),
-    ({"model": "library.Tag", "permission": "view_tag"}, "is not an 'app_label.codename' string"),
-    ("django_mcp.MCPAPIKey", "never through MCP"),
-])
+@pytest.mark.parametrize(
+    "entry, logged",
+    [
+        ("library.Nope", "'library.Nope' is not an installed model"),
+        ("nope", "'nope' is not an installed model"),
+        (42, "is neither"),
+        ({"model": "library.Tag", "perm": "x.y"}, "unknown keys ['perm']"),
+        ({"model": "library.Tag", "permission": "view_tag"}, "is not an 'app_label.codename' string"),
+        ("django_mcp.MCPAPIKey", "never through MCP"),
+    ],
+)
 def test_a_bad_resource_model_is_left_out_with_a_warning(db, settings, no_admin, warnings, entry, logged):
     settings.DJANGO_MCP_RESOURCE_MODELS = [entry, "library.Author"]
     assert facts()["resource_models"] == [{"model": "library.Author", "permission": "library.view_author"}]
@@ -107,22 +114,34 @@ def test_a_bad_resource_model_is_left_out_with_a_warning(db, settings, no_admin,
 def test_user_prompts(db, settings):
     settings.DJANGO_MCP_PROMPTS = [PROMPT, {"name": "hello", "body": "Hello {name}"}]
     assert facts()["user_prompts"] == [
-        {**PROMPT, "arguments": [
-            {"name": "title", "description": "The book's title", "required": True},
-            {"name": "audience", "description": "Who reads it", "required": False},
-        ]},
+        {
+            **PROMPT,
+            "arguments": [
+                {"name": "title", "description": "The book's title", "required": True},
+                {"name": "audience", "description": "Who reads it", "required": False},
+            ],
+        },
         {"name": "hello", "description": "", "arguments": [], "body": "Hello {name}", "permission": None},
     ]
 
 
 def test_lazy_translations_become_plain_strings(db, settings):
-    settings.DJANGO_MCP_PROMPTS = [{
-        "name": "lazy", "description": gettext_lazy("Lazy"), "body": gettext_lazy("Body {x}"),
-        "arguments": [{"name": gettext_lazy("x"), "description": gettext_lazy("An argument")}],
-    }]
+    settings.DJANGO_MCP_PROMPTS = [
+        {
+            "name": "lazy",
+            "description": gettext_lazy("Lazy"),
+            "body": gettext_lazy("Body {x}"),
+            "arguments": [{"name": gettext_lazy("x"), "description": gettext_lazy("An argument")}],
+        }
+    ]
     (prompt,) = facts()["user_prompts"]  # json.dumps would have failed on a lazy string
-    assert prompt == {"name": "lazy", "description": "Lazy", "body": "Body {x}", "permission": None,
-                      "arguments": [{"name": "x", "description": "An argument", "required": True}]}
+    assert prompt == {
+        "name": "lazy",
+        "description": "Lazy",
+        "body": "Body {x}",
+        "permission": None,
+        "arguments": [{"name": "x", "description": "An argument", "required": True}],
+    }
 
 
 BAD_PROMPTS = [
@@ -174,17 +193,28 @@ RESOURCE_ERRORS = (12, 13, 14, 15)
 
 
 def test_well_formed_resource_settings_pass_the_checks(settings):
-    settings.DJANGO_MCP_RESOURCE_MODELS = ["sessions.Session", {"model": "library.Book", "permission": "library.add_book"}]
+    settings.DJANGO_MCP_RESOURCE_MODELS = [
+        "sessions.Session",
+        {"model": "library.Book", "permission": "library.add_book"},
+    ]
     settings.DJANGO_MCP_RESOURCES_DISABLED = True
     settings.DJANGO_MCP_PROMPTS = [PROMPT, {"name": "hello", "body": gettext_lazy("Hello")}]
     settings.DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES = 1
     assert errors(*RESOURCE_ERRORS) == []
 
 
-@pytest.mark.parametrize("value", [
-    "library.Book", ["library.Nope"], [42], [{"model": "library.Book", "perms": "x.y"}],
-    [{"permission": "library.view_book"}], [{"model": "library.Book", "permission": 3}], ["django_mcp.MCPAPIKey"],
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "library.Book",
+        ["library.Nope"],
+        [42],
+        [{"model": "library.Book", "perms": "x.y"}],
+        [{"permission": "library.view_book"}],
+        [{"model": "library.Book", "permission": 3}],
+        ["django_mcp.MCPAPIKey"],
+    ],
+)
 def test_a_malformed_resource_model_setting_is_a_check_error(settings, value):
     settings.DJANGO_MCP_RESOURCE_MODELS = value
     assert errors(*RESOURCE_ERRORS) == ["django_mcp.E012"]

@@ -60,8 +60,9 @@ async def everything(client):
 
     pks = await client.complete(ResourceTemplateReference(type="ref/resource", uri=BOOK), {"name": "pk", "value": "1"})
     assert pks.completion.values and all(v.startswith("1") for v in pks.completion.values)
-    picks = await client.complete(PromptReference(type="ref/prompt", name="mark_published_library_book"),
-                                  {"name": "pks", "value": "3, 1"})
+    picks = await client.complete(
+        PromptReference(type="ref/prompt", name="mark_published_library_book"), {"name": "pks", "value": "3, 1"}
+    )
     assert picks.completion.values and all(v.startswith("1") for v in picks.completion.values)
 
     first = await client.list_resources()
@@ -79,8 +80,12 @@ def test_resources_prompts_and_completion_over_http(live_demo):
 
 
 def test_resources_prompts_and_completion_over_stdio(live_demo):
-    params = StdioServerParameters(command=sys.executable, args=["manage.py", "mcp_server"], cwd=str(DEMO),
-                                   env={**live_demo["env"], "DJANGO_MCP_KEY": live_demo["keys"]["alice"]})
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["manage.py", "mcp_server"],
+        cwd=str(DEMO),
+        env={**live_demo["env"], "DJANGO_MCP_KEY": live_demo["keys"]["alice"]},
+    )
 
     async def main():
         async with Client(stdio_client(params), mode="legacy") as client:
@@ -94,7 +99,12 @@ def test_a_view_only_user_sees_only_what_they_may_read(client, bob_key):
     templates = {t["uriTemplate"] for t in bob.rpc("resources/templates/list")["result"]["resourceTemplates"]}
     assert templates == {"django-mcp://model/library.Author/{pk}"}
     assert bob.rpc("resources/read", {"uri": "django-mcp://model/library.Book/1"})["error"]["code"] == -32002
-    assert json.loads(bob.rpc("resources/read", {"uri": "django-mcp://model/library.Author/1"})["result"]["contents"][0]["text"])["id"] == 1
+    assert (
+        json.loads(
+            bob.rpc("resources/read", {"uri": "django-mcp://model/library.Author/1"})["result"]["contents"][0]["text"]
+        )["id"]
+        == 1
+    )
     prompts = bob.rpc("prompts/list")["result"]["prompts"]
     assert "mark_published_library_book" not in {p["name"] for p in prompts}
 
@@ -109,7 +119,9 @@ def test_resource_pages_list_each_object_a_caller_may_read_once(mcp_as, make_key
 
     settings.DJANGO_MCP_PAGE_SIZE = 2
     caller = mcp_as(make_key(who))
-    templates = [t["uriTemplate"] for page in caller.pages("resources/templates/list") for t in page["resourceTemplates"]]
+    templates = [
+        t["uriTemplate"] for page in caller.pages("resources/templates/list") for t in page["resourceTemplates"]
+    ]
     request = RequestFactory().get("/")
     request.user = User.objects.get(username=who)
     by_label = {model._meta.label: model_admin for model, model_admin in django_admin.site._registry.items()}
@@ -129,8 +141,9 @@ LISTS = [("prompts/list", "prompts", "name"), ("resources/templates/list", "reso
 
 @pytest.mark.parametrize("method, key, name", LISTS)
 @pytest.mark.parametrize("page_size", [1, 2, 3])
-def test_prompts_and_templates_page_through_what_the_caller_may_use(mcp_as, make_key, settings, method, key, name,
-                                                                    page_size):
+def test_prompts_and_templates_page_through_what_the_caller_may_use(
+    mcp_as, make_key, settings, method, key, name, page_size
+):
     # Pages are filled a window of gates at a time: every page but the last is full, none is
     # empty, and together they are the one-page list, for every caller and for a key allowed
     # items far apart.
@@ -151,14 +164,17 @@ def test_prompts_and_templates_page_through_what_the_caller_may_use(mcp_as, make
         assert pages[-1] or pages == [[]]
 
 
-@pytest.mark.parametrize("uri, why", [
-    ("django-mcp://model/library.Book/99999", "unknown"),
-    ("django-mcp://model/library.Book/abc", "unknown"),
-    ("django-mcp://model/library.Nothing/1", "unknown"),
-    ("django-mcp://field/library.Book/1/title", "unknown"),  # not a file field
-    ("django-mcp://field/library.Book/1/../../etc/passwd", "unknown"),
-    ("file:///etc/passwd", "unknown"),
-])
+@pytest.mark.parametrize(
+    "uri, why",
+    [
+        ("django-mcp://model/library.Book/99999", "unknown"),
+        ("django-mcp://model/library.Book/abc", "unknown"),
+        ("django-mcp://model/library.Nothing/1", "unknown"),
+        ("django-mcp://field/library.Book/1/title", "unknown"),  # not a file field
+        ("django-mcp://field/library.Book/1/../../etc/passwd", "unknown"),
+        ("file:///etc/passwd", "unknown"),
+    ],
+)
 def test_unknown_uris_and_pks_are_invalid_params_and_touch_nothing(mcp, uri, why):
     before = db_dump("library", "auth")
     error = mcp.rpc("resources/read", {"uri": uri})["error"]
@@ -190,8 +206,10 @@ def test_resources_respect_a_tenant_restricted_get_queryset(mcp):
             read = lambda pk: mcp.rpc("resources/read", {"uri": BOOK.replace("{pk}", str(pk))})  # noqa: E731
             assert read(hidden.pk)["error"]["code"] == -32602
             assert json.loads(read(shown.pk)["result"]["contents"][0]["text"])["id"] == shown.pk
-            completed = mcp.rpc("completion/complete", {"ref": {"type": "ref/resource", "uri": BOOK},
-                                                        "argument": {"name": "pk", "value": ""}})["result"]["completion"]
+            completed = mcp.rpc(
+                "completion/complete",
+                {"ref": {"type": "ref/resource", "uri": BOOK}, "argument": {"name": "pk", "value": ""}},
+            )["result"]["completion"]
             assert str(hidden.pk) not in completed["values"] and str(shown.pk) in completed["values"]
         finally:
             server.reset()
@@ -199,15 +217,29 @@ def test_resources_respect_a_tenant_restricted_get_queryset(mcp):
 
 def test_user_prompts_render_their_body_and_check_arguments(mcp, client, bob_key):
     prompts = [
-        {"name": "summarise", "description": "Summarise a book", "body": "Summarise {title} for {audience}; keep {other}.",
-         "arguments": [{"name": "title", "description": "", "required": True},
-                       {"name": "audience", "description": "", "required": False}]},
-        {"name": "editors_only", "description": "For editors", "body": "x", "arguments": [], "permission": "library.change_book"},
+        {
+            "name": "summarise",
+            "description": "Summarise a book",
+            "body": "Summarise {title} for {audience}; keep {other}.",
+            "arguments": [
+                {"name": "title", "description": "", "required": True},
+                {"name": "audience", "description": "", "required": False},
+            ],
+        },
+        {
+            "name": "editors_only",
+            "description": "For editors",
+            "body": "x",
+            "arguments": [],
+            "permission": "library.change_book",
+        },
     ]
     with override_settings(DJANGO_MCP_PROMPTS=prompts):
         server.reset()
         try:
-            got = mcp.rpc("prompts/get", {"name": "summarise", "arguments": {"title": "Dune", "audience": "kids"}})["result"]
+            got = mcp.rpc("prompts/get", {"name": "summarise", "arguments": {"title": "Dune", "audience": "kids"}})[
+                "result"
+            ]
             assert got["messages"][0]["content"]["text"] == "Summarise Dune for kids; keep {other}."
             assert mcp.rpc("prompts/get", {"name": "summarise", "arguments": {}})["error"]["code"] == -32602
             bob = InProcessMCP(client, bob_key)
@@ -235,8 +267,10 @@ def test_completion_refuses_items_outside_the_keys_allowlist(mcp_as, make_key, c
     # through an action prompt: refused as resources/read and prompts/get refuse, and audited.
     scoped = mcp_as(make_key("alice", allowed_tools=["list_library_author"]))
     before = db_dump("library", "auth")
-    references = [({"type": "ref/resource", "uri": "django-mcp://model/auth.User/{pk}"}, "pk"),
-                  ({"type": "ref/prompt", "name": "mark_published_library_book"}, "pks")]
+    references = [
+        ({"type": "ref/resource", "uri": "django-mcp://model/auth.User/{pk}"}, "pk"),
+        ({"type": "ref/prompt", "name": "mark_published_library_book"}, "pks"),
+    ]
     for reference, argument in references:
         with caplog.at_level("INFO", logger="django_mcp.audit"):
             reply = scoped.rpc("completion/complete", {"ref": reference, "argument": {"name": argument, "value": ""}})

@@ -31,8 +31,12 @@ def test_a_search_tool_offers_only_what_its_entry_declares(mcp):
 
 def test_q_filters_ordering_and_paging(mcp, library):
     found = search(mcp, "search_library_book", {"q": Book.objects.get(pk=1).title.split()[0]})
-    assert found["count"] >= 1 and all(set(r) == {"id", "title", "status", "published", "author", "tags"} for r in found["results"])
-    published = search(mcp, "search_library_book", {"filters": {"status": "published"}, "ordering": "-published", "page_size": 5})
+    assert found["count"] >= 1 and all(
+        set(r) == {"id", "title", "status", "published", "author", "tags"} for r in found["results"]
+    )
+    published = search(
+        mcp, "search_library_book", {"filters": {"status": "published"}, "ordering": "-published", "page_size": 5}
+    )
     assert published["count"] == Book.objects.filter(status="published").count() and len(published["results"]) == 5
     dates = [r["published"] for r in published["results"]]
     assert dates == sorted(dates, reverse=True)
@@ -43,8 +47,12 @@ def test_q_filters_ordering_and_paging(mcp, library):
 
 def test_hostile_filters_and_ordering_are_refused_before_anything_is_read(mcp, django_assert_max_num_queries):
     before = db_dump("library", "auth")
-    for arguments in ({"filters": {"author__password__startswith": "pbkdf2"}}, {"ordering": "author__password"},
-                      {"ordering": "summary"}, {"filters": {"status": {"$ne": 1}}}):
+    for arguments in (
+        {"filters": {"author__password__startswith": "pbkdf2"}},
+        {"ordering": "author__password"},
+        {"ordering": "summary"},
+        {"filters": {"status": {"$ne": 1}}},
+    ):
         with django_assert_max_num_queries(3):  # the key check and the permission lookups only
             refused = mcp.call("search_library_book", arguments)
         assert refused["isError"] is True and "structuredContent" not in refused, arguments

@@ -65,20 +65,38 @@ def test_no_searches_by_default(db, settings):
 def test_a_string_entry_gets_the_defaults(db, settings):
     settings.DJANGO_MCP_MODEL_SEARCH = ["library.tag", "sessions.Session"]
     assert facts()["searches"] == [
-        {"model": "library.Tag", "admin": "admin/library.tag", "search_fields": [], "filter_fields": [],
-         "fields": ["id"], "permission": "library.view_tag"},
-        {"model": "sessions.Session", "admin": None, "search_fields": [], "filter_fields": [],
-         "fields": ["session_key"], "permission": "sessions.view_session"},
+        {
+            "model": "library.Tag",
+            "admin": "admin/library.tag",
+            "search_fields": [],
+            "filter_fields": [],
+            "fields": ["id"],
+            "permission": "library.view_tag",
+        },
+        {
+            "model": "sessions.Session",
+            "admin": None,
+            "search_fields": [],
+            "filter_fields": [],
+            "fields": ["session_key"],
+            "permission": "sessions.view_session",
+        },
     ]
 
 
 def test_a_dict_entry_defaults_its_fields_to_the_pk_and_its_own_search_and_filter_fields(db, settings):
-    settings.DJANGO_MCP_MODEL_SEARCH = [{
-        "model": "library.Book", "search_fields": ["title", "author__name"],
-        "filter_fields": ["status", "author", "author__name", "tags"], "permission": "library.change_book",
-    }]
+    settings.DJANGO_MCP_MODEL_SEARCH = [
+        {
+            "model": "library.Book",
+            "search_fields": ["title", "author__name"],
+            "filter_fields": ["status", "author", "author__name", "tags"],
+            "permission": "library.change_book",
+        }
+    ]
     assert searches()["library.Book"] == {
-        "model": "library.Book", "admin": "admin/library.book", "search_fields": ["title", "author__name"],
+        "model": "library.Book",
+        "admin": "admin/library.book",
+        "search_fields": ["title", "author__name"],
         "filter_fields": ["status", "author", "author__name", "tags"],
         "fields": ["id", "title", "status", "author", "tags"],  # never `price`, `metadata`…
         "permission": "library.change_book",
@@ -168,9 +186,19 @@ def run(caller, *effects):
 def search_effect(model="library.Book", **arguments):
     """The effect the engine sends for the entry of `model` (as the facts describe it)."""
     entry = searches()[model]
-    effect = {"kind": "model.search", "model": model, "admin": entry["admin"], "q": None,
-              "search_fields": entry["search_fields"], "filters": [], "ordering": [], "page": 1,
-              "page_size": 100, "fields": entry["fields"], "masked": []}
+    effect = {
+        "kind": "model.search",
+        "model": model,
+        "admin": entry["admin"],
+        "q": None,
+        "search_fields": entry["search_fields"],
+        "filters": [],
+        "ordering": [],
+        "page": 1,
+        "page_size": 100,
+        "fields": entry["fields"],
+        "masked": [],
+    }
     return {**effect, **arguments}
 
 
@@ -198,11 +226,16 @@ def test_results_carry_the_entry_fields_as_json(books):
     first = Book.objects.order_by("title", "pk").first()
     found = search(page_size=1)
     assert found["count"] == Book.objects.count()
-    assert found["results"] == [{
-        "id": first.pk, "title": first.title, "status": first.status,
-        "published": first.published and first.published.isoformat(), "author": first.author_id,
-        "tags": sorted(first.tags.values_list("pk", flat=True)),
-    }]
+    assert found["results"] == [
+        {
+            "id": first.pk,
+            "title": first.title,
+            "status": first.status,
+            "published": first.published and first.published.isoformat(),
+            "author": first.author_id,
+            "tags": sorted(first.tags.values_list("pk", flat=True)),
+        }
+    ]
     # A field the entry does not allow is not read, whatever the effect asks for.
     assert search(page_size=1, fields=["id", "price", "metadata"])["results"] == [{"id": first.pk}]
 
@@ -225,8 +258,13 @@ def test_a_to_many_search_field_gives_each_object_once(library, settings):
 
 def test_filters_are_exact_and_null_means_none(books):
     alan = Author.objects.get(name="Alan Turing")
-    found = search(filters=[{"path": "status", "value": "published"}, {"path": "author", "value": alan.pk},
-                            {"path": "in_print", "value": True}])
+    found = search(
+        filters=[
+            {"path": "status", "value": "published"},
+            {"path": "author", "value": alan.pk},
+            {"path": "in_print", "value": True},
+        ]
+    )
     expected = Book.objects.filter(status="published", author=alan, in_print=True)
     assert found["count"] == expected.count() > 0
     assert set(ids(found)) == set(expected.values_list("pk", flat=True))
@@ -299,16 +337,25 @@ def test_an_unknown_search_is_not_found(books):
     assert error(run("alice", {**search_effect(), "model": "library.Tag"})[0])["kind"] == "not_found"
 
 
-@pytest.mark.parametrize("path, value", [
-    ("author", "abc"), ("published", "last tuesday"), ("in_print", "maybe"), ("author", [1]),
-])
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("author", "abc"),
+        ("published", "last tuesday"),
+        ("in_print", "maybe"),
+        ("author", [1]),
+    ],
+)
 def test_a_bad_filter_value_is_a_validation_error_before_anything_is_read(books, path, value):
     effect = search_effect(filters=[{"path": path, "value": value}])
     with CaptureQueriesContext(connection) as queries:
         result, skipped = run("alice", effect, search_effect())
     failed = error(result)
-    assert failed == {"kind": "validation", "message": f"filters.{path}: not a value this field accepts",
-                      "fields": {f"filters.{path}": ["Not a value this field accepts."]}}
+    assert failed == {
+        "kind": "validation",
+        "message": f"filters.{path}: not a value this field accepts",
+        "fields": {f"filters.{path}": ["Not a value this field accepts."]},
+    }
     assert skipped["error"]["kind"] == "skipped"
     assert not [q["sql"] for q in queries if "library_book" in q["sql"]]
 

@@ -68,6 +68,7 @@ try:
 except ImportError:  # DRF is optional
     drf_urls = []
 else:
+
     class WriteThenRefuse(APIView):
         """Writes, then answers 400: the write must not survive."""
 
@@ -270,18 +271,29 @@ def test_a_secret_over_128_characters_never_reaches_the_hasher(client, alice_key
 
 
 def test_a_session_id_is_no_credential_and_every_request_is_authenticated_again(mcp, mcp_as, bob_key):
-    initialized = mcp.post({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                                       "clientInfo": {"name": "claims", "version": "1"}}})
+    initialized = mcp.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "claims", "version": "1"},
+            },
+        }
+    )
     session = initialized["Mcp-Session-Id"]
     assert session
     # Alice's session without a credential: refused.
-    anonymous = mcp_as(None).post({"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-                                  headers={"Mcp-Session-Id": session})
+    anonymous = mcp_as(None).post(
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers={"Mcp-Session-Id": session}
+    )
     rpc_error(anonymous, status=401, code=-32001)
     # Alice's session with Bob's key: Bob's tools, not Alice's.
-    as_bob = mcp_as(bob_key).post({"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
-                                  headers={"Mcp-Session-Id": session})
+    as_bob = mcp_as(bob_key).post(
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, headers={"Mcp-Session-Id": session}
+    )
     names = {t["name"] for t in as_bob.json()["result"]["tools"]}
     assert "list_library_author" in names and "list_library_book" not in names
 
@@ -294,17 +306,36 @@ def test_the_http_checks_come_in_their_documented_order_and_each_is_audited(clie
     forged_session = "not-signed"
     cases = [
         # (method, body, headers/content type, expected status, audited reason)
-        ("GET", "x" * huge, {"HTTP_ORIGIN": "https://evil.example", "content_type": "text/plain"}, 405,
-         "method not allowed"),
-        ("POST", "x" * huge, {"HTTP_ORIGIN": "https://evil.example", "content_type": "text/plain"}, 403,
-         "foreign origin"),
+        (
+            "GET",
+            "x" * huge,
+            {"HTTP_ORIGIN": "https://evil.example", "content_type": "text/plain"},
+            405,
+            "method not allowed",
+        ),
+        (
+            "POST",
+            "x" * huge,
+            {"HTTP_ORIGIN": "https://evil.example", "content_type": "text/plain"},
+            403,
+            "foreign origin",
+        ),
         ("POST", "x" * huge, {"content_type": "text/plain"}, 413, "body too large"),
-        ("POST", b"\xff\xfe", {"content_type": "text/plain", "HTTP_MCP_SESSION_ID": forged_session}, 415,
-         "media type"),
-        ("POST", b"\xff\xfe", {"HTTP_MCP_SESSION_ID": forged_session, "HTTP_AUTHORIZATION": "Bearer nope"}, 400,
-         "invalid utf-8"),
-        ("POST", "{}", {"HTTP_MCP_SESSION_ID": forged_session, "HTTP_AUTHORIZATION": "Bearer nope"}, 404,
-         "unknown session"),
+        ("POST", b"\xff\xfe", {"content_type": "text/plain", "HTTP_MCP_SESSION_ID": forged_session}, 415, "media type"),
+        (
+            "POST",
+            b"\xff\xfe",
+            {"HTTP_MCP_SESSION_ID": forged_session, "HTTP_AUTHORIZATION": "Bearer nope"},
+            400,
+            "invalid utf-8",
+        ),
+        (
+            "POST",
+            "{}",
+            {"HTTP_MCP_SESSION_ID": forged_session, "HTTP_AUTHORIZATION": "Bearer nope"},
+            404,
+            "unknown session",
+        ),
         ("POST", "{}", {"HTTP_AUTHORIZATION": "Bearer nope"}, 401, "credential malformed"),
     ]
     for method, body, extra, status, reason in cases:
@@ -370,8 +401,13 @@ def scripted_engine(monkeypatch, rounds):
     def step(self, message):
         steps.append(message)
         if len(steps) > rounds:
-            return {"done": {"reply": '{"jsonrpc":"2.0","id":1,"result":{}}', "http_status": 200,
-                             "audit": {"method": "ping", "target": None, "outcome": "allow"}}}
+            return {
+                "done": {
+                    "reply": '{"jsonrpc":"2.0","id":1,"result":{}}',
+                    "http_status": 200,
+                    "audit": {"method": "ping", "target": None, "outcome": "allow"},
+                }
+            }
         return {"effects": [{"kind": "authorize", "checks": []}], "state": "scripted"}
 
     monkeypatch.setattr(engine.EngineRuntime, "_step", step)
@@ -411,8 +447,14 @@ def test_the_continuation_state_never_reaches_the_client(mcp, monkeypatch):
         return output
 
     monkeypatch.setattr(engine.EngineInstance, "step_json", spied)
-    response = mcp.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                         "params": {"name": "get_library_book", "arguments": {"pk": 1}}})
+    response = mcp.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "get_library_book", "arguments": {"pk": 1}},
+        }
+    )
     assert response.json()["result"]["isError"] is False
     assert states  # the call did wait on the host
     body = response.content.decode()

@@ -35,19 +35,27 @@ def test_stateless_lists_are_private_to_the_caller(mcp):
 
 
 def test_tools_call_with_matching_headers_runs(mcp):
-    response = stateless_post(mcp, "tools/call", {"name": "list_library_tag", "arguments": {}},
-                              headers={"Mcp-Name": "list_library_tag"})
+    response = stateless_post(
+        mcp, "tools/call", {"name": "list_library_tag", "arguments": {}}, headers={"Mcp-Name": "list_library_tag"}
+    )
     assert response.json()["result"]["structuredContent"]["count"] == 5
 
 
-@pytest.mark.parametrize("headers, meta, code", [
-    ({}, {}, -32602),  # no protocol version, no client capabilities
-    ({}, {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}, -32602),
-    ({"Mcp-Method": "tools/call"}, META, -32020),
-    ({"Mcp-Method": None}, META, -32020),
-    ({"MCP-Protocol-Version": "2025-11-25"}, {**META}, -32020),  # header and _meta disagree
-    ({"MCP-Protocol-Version": "2031-01-01"}, {**META, "io.modelcontextprotocol/protocolVersion": "2031-01-01"}, -32022),
-])
+@pytest.mark.parametrize(
+    "headers, meta, code",
+    [
+        ({}, {}, -32602),  # no protocol version, no client capabilities
+        ({}, {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}, -32602),
+        ({"Mcp-Method": "tools/call"}, META, -32020),
+        ({"Mcp-Method": None}, META, -32020),
+        ({"MCP-Protocol-Version": "2025-11-25"}, {**META}, -32020),  # header and _meta disagree
+        (
+            {"MCP-Protocol-Version": "2031-01-01"},
+            {**META, "io.modelcontextprotocol/protocolVersion": "2031-01-01"},
+            -32022,
+        ),
+    ],
+)
 def test_malformed_stateless_requests_are_400(mcp, headers, meta, code):
     error = rpc_error(stateless_post(mcp, "tools/list", headers=headers, meta=meta), status=400, code=code)
     if code == -32022:
@@ -56,7 +64,9 @@ def test_malformed_stateless_requests_are_400(mcp, headers, meta, code):
 
 def test_mcp_name_must_name_the_tool_and_may_be_base64(mcp):
     def call(name_header):
-        return stateless_post(mcp, "tools/call", {"name": "list_library_tag", "arguments": {}}, headers={"Mcp-Name": name_header})
+        return stateless_post(
+            mcp, "tools/call", {"name": "list_library_tag", "arguments": {}}, headers={"Mcp-Name": name_header}
+        )
 
     rpc_error(call("list_library_book"), status=400, code=-32020)
     assert call("=?base64?bGlzdF9saWJyYXJ5X3RhZw==?=").status_code == 200
@@ -80,13 +90,19 @@ def test_undeclared_client_capabilities_are_refused_before_the_work(mcp, setting
     with override_settings(DJANGO_MCP_CUSTOM=["custom_items_sampling"]):
         server.reset()
         try:
-            refused = stateless_post(mcp, "tools/call", {"name": "needs_sampling", "arguments": {}},
-                                     headers={"Mcp-Name": "needs_sampling"})
+            refused = stateless_post(
+                mcp, "tools/call", {"name": "needs_sampling", "arguments": {}}, headers={"Mcp-Name": "needs_sampling"}
+            )
             error = rpc_error(refused, status=400, code=-32021)
             assert error["data"] == {"requiredCapabilities": {"sampling": {}}}
             meta = {**META, "io.modelcontextprotocol/clientCapabilities": {"sampling": {}}}
-            allowed = stateless_post(mcp, "tools/call", {"name": "needs_sampling", "arguments": {}},
-                                     headers={"Mcp-Name": "needs_sampling"}, meta=meta)
+            allowed = stateless_post(
+                mcp,
+                "tools/call",
+                {"name": "needs_sampling", "arguments": {}},
+                headers={"Mcp-Name": "needs_sampling"},
+                meta=meta,
+            )
             assert allowed.json()["result"]["content"][0]["text"] == "ran"
         finally:
             server.reset()
@@ -98,11 +114,19 @@ def test_logging_set_level_is_accepted_and_checked(mcp):
 
 
 def test_initialize_issues_a_signed_session_id_that_is_verified_not_stored(mcp):
-    response = mcp.post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}})
+    response = mcp.post(
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}
+    )
     session = response["Mcp-Session-Id"]
     assert session and all(0x21 <= ord(c) <= 0x7E for c in session)
-    assert mcp.post({"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers={"Mcp-Session-Id": session}).status_code == 200
+    assert (
+        mcp.post({"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers={"Mcp-Session-Id": session}).status_code == 200
+    )
     forged = session[:-2] + ("AA" if not session.endswith("AA") else "BB")
-    rpc_error(mcp.post({"jsonrpc": "2.0", "id": 3, "method": "ping"}, headers={"Mcp-Session-Id": forged}), status=404, code=-32600)
+    rpc_error(
+        mcp.post({"jsonrpc": "2.0", "id": 3, "method": "ping"}, headers={"Mcp-Session-Id": forged}),
+        status=404,
+        code=-32600,
+    )
     # Stateless requests never get one.
     assert "Mcp-Session-Id" not in stateless_post(mcp, "tools/list")

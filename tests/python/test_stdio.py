@@ -29,8 +29,14 @@ def test_a_session_with_bad_lines_in_between(key):
         "this is not json",
         "",
         json.dumps({"jsonrpc": "2.0", "id": None, "method": "ping"}),
-        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                    "params": {"name": "list_library_tag", "arguments": {"page_size": 2}}}),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "list_library_tag", "arguments": {"page_size": 2}},
+            }
+        ),
     )
     assert [r.get("id") for r in replies] == [1, None, None, 2]  # no reply to the notification
     assert replies[0]["result"]["protocolVersion"] == "2025-11-25"
@@ -76,14 +82,22 @@ def serve_changing(key, change, second):
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-LIST_AUTHORS = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_library_author", "arguments": {}}}
+LIST_AUTHORS = {
+    "jsonrpc": "2.0",
+    "id": 2,
+    "method": "tools/call",
+    "params": {"name": "list_library_author", "arguments": {}},
+}
 
 
-@pytest.mark.parametrize("change, code", [
-    (lambda key: key.revoke(), -32001),
-    (lambda key: MCPAPIKey.objects.filter(pk=key.pk).update(expires_at=key.created_at), -32001),
-    (lambda key: type(key.user).objects.filter(pk=key.user_id).update(is_active=False), -32002),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        (lambda key: key.revoke(), -32001),
+        (lambda key: MCPAPIKey.objects.filter(pk=key.pk).update(expires_at=key.created_at), -32001),
+        (lambda key: type(key.user).objects.filter(pk=key.user_id).update(is_active=False), -32002),
+    ],
+)
 def test_a_key_revoked_expired_or_deactivated_mid_session_is_refused_at_the_next_message(key, change, code):
     from conftest import db_dump
 

@@ -119,10 +119,19 @@ def test_the_traceparent_header_of_the_http_request_is_the_parent(mcp, spans):
 
 def test_a_trace_context_in_params_meta_is_the_parent_and_the_header_is_linked(mcp, spans):
     meta_parent = "0af7651916cd43dd8448eb211c80319c"
-    mcp.post({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
-              "params": {"name": "list_library_tag", "arguments": {},
-                         "_meta": {"traceparent": f"00-{meta_parent}-b7ad6b7169203331-01"}}},
-             headers={"traceparent": TRACEPARENT})
+    mcp.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 5,
+            "method": "tools/call",
+            "params": {
+                "name": "list_library_tag",
+                "arguments": {},
+                "_meta": {"traceparent": f"00-{meta_parent}-b7ad6b7169203331-01"},
+            },
+        },
+        headers={"traceparent": TRACEPARENT},
+    )
     root = _request_span(spans)
     assert format(root.context.trace_id, "032x") == meta_parent
     assert format(root.parent.span_id, "016x") == "b7ad6b7169203331"
@@ -131,8 +140,18 @@ def test_a_trace_context_in_params_meta_is_the_parent_and_the_header_is_linked(m
 
 
 def test_the_session_and_protocol_version_a_client_sends_are_attributes(mcp, spans):
-    response = mcp.post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    response = mcp.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        }
+    )
     session = response["Mcp-Session-Id"]
     mcp.rpc("tools/list", headers={"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
     initialize, listing = sorted((s for s in spans() if s.kind is SpanKind.SERVER), key=lambda s: s.start_time)
@@ -217,7 +236,12 @@ def test_a_rate_limited_request_is_an_error_span(mcp, spans, settings):
 
 def test_stdio_requests_are_spans_over_a_pipe(alice_key, spans):
     key = MCPAPIKey.objects.get(key_id=alice_key.split(".")[0])
-    message = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_library_tag", "arguments": {}}}
+    message = {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "list_library_tag", "arguments": {}},
+    }
     stdio.serve(key, stdin=io.StringIO(json.dumps(message) + "\n"), stdout=io.StringIO())
     root = _request_span(spans)
     assert root.name == "tools/call list_library_tag"
@@ -238,8 +262,12 @@ def test_the_official_sdks_client_span_is_the_served_requests_parent(live_demo, 
     from conftest import serve_uvicorn
 
     spans_file = tmp_path / "spans.jsonl"
-    env = {**live_demo["env"], "DJANGO_SETTINGS_MODULE": "telemetry_settings", "TELEMETRY_SPANS_FILE": str(spans_file),
-           "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)])}
+    env = {
+        **live_demo["env"],
+        "DJANGO_SETTINGS_MODULE": "telemetry_settings",
+        "TELEMETRY_SPANS_FILE": str(spans_file),
+        "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)]),
+    }
 
     async def call(url):
         headers = {"Authorization": f"Bearer {live_demo['keys']['alice']}"}
@@ -275,10 +303,10 @@ def test_off_nothing_is_imported_and_on_without_the_package_the_check_says_what_
         "from django.conf import settings\n"
         "django.setup()\n"
         "from django.test import Client, override_settings\n"
-        "with override_settings(DJANGO_MCP_TELEMETRY={'opentelemetry': False, 'prometheus': False}, ALLOWED_HOSTS=['*']):\n"
-        "    r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, content_type='application/json')\n"
+        "with override_settings(DJANGO_MCP_TELEMETRY={'opentelemetry': False, 'prometheus': False}, ALLOWED_HOSTS=['*']):\n"  # noqa: E501
+        "    r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, content_type='application/json')\n"  # noqa: E501
         "    assert r.status_code == 200, r.content\n"
-        "    imported = sorted({m.split('.')[0] for m in sys.modules if m.startswith(('opentelemetry', 'prometheus_client'))})\n"
+        "    imported = sorted({m.split('.')[0] for m in sys.modules if m.startswith(('opentelemetry', 'prometheus_client'))})\n"  # noqa: E501
         "class Hide:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] == 'prometheus_client':\n"
@@ -289,16 +317,22 @@ def test_off_nothing_is_imported_and_on_without_the_package_the_check_says_what_
         "    errors = [e.id + ': ' + e.msg for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
         "with override_settings(DJANGO_MCP_TELEMETRY={'prometheus': None}):\n"
         "    quiet = [e.id for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
-        "print(json.dumps({'imported': imported, 'errors': errors, 'quiet': quiet}))\n")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings", "DEMO_DB": str(tmp_path / "db.sqlite3"),
-           "PYTHONPATH": os.pathsep.join([str(DEMO), str(ROOT / "tests" / "python")])}
+        "print(json.dumps({'imported': imported, 'errors': errors, 'quiet': quiet}))\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+        "DEMO_DB": str(tmp_path / "db.sqlite3"),
+        "PYTHONPATH": os.pathsep.join([str(DEMO), str(ROOT / "tests" / "python")]),
+    }
     result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["imported"] == []
     assert report["errors"] == [
         "django_mcp.E027: DJANGO_MCP_TELEMETRY['prometheus'] is on but prometheus_client is not installed: "
-        "pip install 'django-mcp-framework[prometheus]'"]
+        "pip install 'django-mcp-framework[prometheus]'"
+    ]
     assert report["quiet"] == []
 
 

@@ -24,9 +24,12 @@ def scrape(client):
         response = client.get("/metrics/", **headers)
         assert response.status_code == 200, response.content
         assert response["Content-Type"].startswith("text/plain; version=")
-        return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-                for family in text_string_to_metric_families(response.content.decode())
-                for sample in family.samples if sample.name.startswith("django_mcp_")}
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.content.decode())
+            for sample in family.samples
+            if sample.name.startswith("django_mcp_")
+        }
 
     return read
 
@@ -44,8 +47,17 @@ def test_requests_steps_effects_and_loads_are_counted(mcp, scrape):
     after = scrape()
     calls = {"method": "tools/call", "outcome": "allow"}
     assert _moved(before, after, "django_mcp_requests_total", transport="streamable-http", **calls) == 3
-    assert _moved(before, after, "django_mcp_requests_total", transport="streamable-http", method="tools/call",
-                  outcome="handler_error") == 1
+    assert (
+        _moved(
+            before,
+            after,
+            "django_mcp_requests_total",
+            transport="streamable-http",
+            method="tools/call",
+            outcome="handler_error",
+        )
+        == 1
+    )
     assert _moved(before, after, "django_mcp_request_duration_seconds_count", **calls) == 3
     assert _moved(before, after, "django_mcp_request_duration_seconds_bucket", le="+Inf", **calls) == 3
     assert _moved(before, after, "django_mcp_request_duration_seconds_sum", **calls) > 0
@@ -62,16 +74,29 @@ def test_refusals_before_the_engine_are_counted_by_the_audit_lines_words(mcp_as,
     before = scrape()
     assert mcp_as("nope.nope").post(PING).status_code == 401
     after = scrape()
-    assert _moved(before, after, "django_mcp_requests_total", transport="streamable-http", method="<pre-dispatch>",
-                  outcome="unauthenticated") == 1
+    assert (
+        _moved(
+            before,
+            after,
+            "django_mcp_requests_total",
+            transport="streamable-http",
+            method="<pre-dispatch>",
+            outcome="unauthenticated",
+        )
+        == 1
+    )
 
 
 def test_rate_limited_calls_are_counted(mcp, settings, scrape):
     settings.DJANGO_MCP_RATE_LIMITS = {"key": "100/h", "tool": {"list_library_tag": "1/h"}}
     before = scrape()
     assert mcp.call("list_library_tag")["isError"] is False
-    assert mcp.post({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                     "params": {"name": "list_library_tag", "arguments": {}}}).status_code == 429
+    assert (
+        mcp.post(
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_library_tag", "arguments": {}}}
+        ).status_code
+        == 429
+    )
     settings.DJANGO_MCP_RATE_LIMITS = {"key": "1/h"}
     caches["default"].clear()
     assert mcp.post(PING).status_code == 200
@@ -79,8 +104,17 @@ def test_rate_limited_calls_are_counted(mcp, settings, scrape):
     after = scrape()
     assert _moved(before, after, "django_mcp_rate_limited_total", method="tools/call") == 1
     assert _moved(before, after, "django_mcp_rate_limited_total", method="ping") == 1
-    assert _moved(before, after, "django_mcp_requests_total", transport="streamable-http", method="ping",
-                  outcome="rate_limited") == 1
+    assert (
+        _moved(
+            before,
+            after,
+            "django_mcp_requests_total",
+            transport="streamable-http",
+            method="ping",
+            outcome="rate_limited",
+        )
+        == 1
+    )
 
 
 def test_a_trap_is_counted_and_the_next_request_loads_a_new_instance(mcp, settings, scrape):
@@ -93,8 +127,17 @@ def test_a_trap_is_counted_and_the_next_request_loads_a_new_instance(mcp, settin
     assert _moved(before, after, "django_mcp_engine_traps_total") == 1
     assert _moved(before, after, "django_mcp_engine_instance_loads_total") == 1
     # A method the client made up is one label, whatever it was called.
-    assert _moved(before, after, "django_mcp_requests_total", transport="streamable-http", method="_OTHER",
-                  outcome="handler_error") == 1
+    assert (
+        _moved(
+            before,
+            after,
+            "django_mcp_requests_total",
+            transport="streamable-http",
+            method="_OTHER",
+            outcome="handler_error",
+        )
+        == 1
+    )
 
 
 def test_switched_off_nothing_moves(mcp, settings, scrape):
@@ -125,10 +168,15 @@ def test_two_server_processes_sharing_a_multiprocess_directory_serve_one_total(t
     from conftest import DEMO, serve_uvicorn
 
     (tmp_path / "metrics").mkdir()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "telemetry_settings", "DEMO_DB": str(tmp_path / "db.sqlite3"),
-           "DEMO_DEBUG": "0", "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-           "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)])}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "telemetry_settings",
+        "DEMO_DB": str(tmp_path / "db.sqlite3"),
+        "DEMO_DEBUG": "0",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)]),
+    }
 
     def ping(url):
         body = json.dumps(PING).encode()
@@ -138,10 +186,14 @@ def test_two_server_processes_sharing_a_multiprocess_directory_serve_one_total(t
 
     def pings_counted(url):
         with urllib.request.urlopen(url.replace("/mcp/", "/metrics/"), timeout=30) as response:
-            samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                       for family in text_string_to_metric_families(response.read().decode()) for s in family.samples}
-        return samples.get(("django_mcp_requests_total",
-                            (("method", "ping"), ("outcome", "allow"), ("transport", "streamable-http"))))
+            samples = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(response.read().decode())
+                for s in family.samples
+            }
+        return samples.get(
+            ("django_mcp_requests_total", (("method", "ping"), ("outcome", "allow"), ("transport", "streamable-http")))
+        )
 
     app = "demo_project.asgi:application"
     with serve_uvicorn(app, DEMO, env, tmp_path / "a.log") as a, serve_uvicorn(app, DEMO, env, tmp_path / "b.log") as b:

@@ -37,8 +37,17 @@ ZOE_PASSWORD = "zoe-password-5529"
 
 # djoser 2.3.5's UserViewSet: the router's standard handlers and its @actions.
 CRUD_TOOLS = {"list_user", "get_user", "create_user", "update_user", "delete_user"}
-ACTIONS = {"me", "activation", "resend_activation", "set_password", "reset_password", "reset_password_confirm",
-           "set_username", "reset_username", "reset_username_confirm"}
+ACTIONS = {
+    "me",
+    "activation",
+    "resend_activation",
+    "set_password",
+    "reset_password",
+    "reset_password_confirm",
+    "set_username",
+    "reset_username",
+    "reset_username_confirm",
+}
 DJOSER_TOOLS = CRUD_TOOLS | {f"user_{action}" for action in ACTIONS}
 
 # Every answer any tool gave in this module (structured content and text), for the last test.
@@ -51,8 +60,7 @@ HASHES = set()
 
 
 def _manage(env, *args):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -65,19 +73,33 @@ def live(tmp_path_factory):
     env = project_env(workdir)
     _manage(env, "migrate", "--verbosity", "0")
     _manage(env, "thirdparty_seed")
-    _manage(env, "shell", "-c",
-            "from django.contrib.auth.models import User;"
-            f"User.objects.create_user('nora', 'nora@example.com', {NORA_PASSWORD!r});"
-            f"User.objects.create_user('quinn', 'quinn@example.com', {QUINN_PASSWORD!r})")
+    _manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User;"
+        f"User.objects.create_user('nora', 'nora@example.com', {NORA_PASSWORD!r});"
+        f"User.objects.create_user('quinn', 'quinn@example.com', {QUINN_PASSWORD!r})",
+    )
     keys = {who: _manage(env, "mcp_key", "create", who, "--name", "djoser") for who in ("alice", "nora", "quinn")}
     # A key's use is stamped at most once a minute; stamped far ahead, it never is, so the
     # database changes only when a tool writes.
-    _manage(env, "shell", "-c",
-            "import datetime; from django_mcp.models import MCPAPIKey;"
-            "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))")
+    _manage(
+        env,
+        "shell",
+        "-c",
+        "import datetime; from django_mcp.models import MCPAPIKey;"
+        "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))",
+    )
     with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
-        live = {"url": url, "keys": keys, "db": env, "env": env,
-                "sql_log": workdir / "sql.jsonl", "log": workdir / "server.log"}
+        live = {
+            "url": url,
+            "keys": keys,
+            "db": env,
+            "env": env,
+            "sql_log": workdir / "sql.jsonl",
+            "log": workdir / "server.log",
+        }
         live["pk"] = {name: pk for pk, name in db_rows(live, "SELECT id, username FROM auth_user")}
         HASHES.update(password_hashes(live).values())
         yield live
@@ -119,10 +141,17 @@ def password_hashes(live):
 def authenticates(live, *attempts):
     """For each (username, password): whether Django's `authenticate` accepts it, asked in a
     separate process against the live database."""
-    script = ("import json; from django.contrib.auth import authenticate;"
-              f"print(json.dumps([authenticate(username=u, password=p) is not None for u, p in {attempts!r}]))")
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script],
-                            cwd=PROJECT, env=live["env"], capture_output=True, text=True)
+    script = (
+        "import json; from django.contrib.auth import authenticate;"
+        f"print(json.dumps([authenticate(username=u, password=p) is not None for u, p in {attempts!r}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=PROJECT,
+        env=live["env"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -208,8 +237,10 @@ def test_an_admin_lists_every_user_and_anyone_else_only_themself(live):
         return listed, pages, nora
 
     listed, pages, nora = as_user(live, "alice", everyone)
-    expected = [{"id": pk, "username": name, "email": email}
-                for pk, name, email in db_rows(live, "SELECT id, username, email FROM auth_user")]
+    expected = [
+        {"id": pk, "username": name, "email": email}
+        for pk, name, email in db_rows(live, "SELECT id, username, email FROM auth_user")
+    ]
     assert listed["count"] == len(expected) > 3
     assert sorted(listed["results"], key=lambda u: u["id"]) == sorted(expected, key=lambda u: u["id"])
     paged = [row for page in pages for row in page["results"]]
@@ -239,11 +270,11 @@ def test_me_reads_and_changes_the_caller(live):
         # The dotted name is an alias of the same tool.
         alias = await s.ok("view.invoke:djoser.views.UserViewSet.me", {"method": "GET"})
         # djoser's UserSerializer keeps the username read-only: sent, it is ignored.
-        patched = await s.ok("user_me", {"method": "PATCH",
-                                         "body": {"email": "nora.new@example.com", "username": "hijacked"}})
+        patched = await s.ok(
+            "user_me", {"method": "PATCH", "body": {"email": "nora.new@example.com", "username": "hijacked"}}
+        )
         # The same through the ViewSet's own partial_update.
-        updated = await s.ok("update_user", {"path": {"id": live["pk"]["nora"]},
-                                             "body": {"email": "nora@example.org"}})
+        updated = await s.ok("update_user", {"path": {"id": live["pk"]["nora"]}, "body": {"email": "nora@example.org"}})
         return got, alias, patched, updated
 
     before = user_row(live, "nora")
@@ -292,8 +323,10 @@ def test_set_password_refuses_a_wrong_current_password_and_changes_it_given_the_
 
     async def wrong(s):
         with unchanged(live):
-            return await s.call("user_set_password", {"body": {"current_password": "not-my-password",
-                                                               "new_password": NORA_NEW_PASSWORD}})
+            return await s.call(
+                "user_set_password",
+                {"body": {"current_password": "not-my-password", "new_password": NORA_NEW_PASSWORD}},
+            )
 
     outcome = as_user(live, "nora", wrong)
     assert outcome.kind == "tool_error", outcome
@@ -302,8 +335,9 @@ def test_set_password_refuses_a_wrong_current_password_and_changes_it_given_the_
     assert password_hashes(live)["nora"] == hash_before
 
     async def right(s):
-        return await s.ok("user_set_password", {"body": {"current_password": NORA_PASSWORD,
-                                                         "new_password": NORA_NEW_PASSWORD}})
+        return await s.ok(
+            "user_set_password", {"body": {"current_password": NORA_PASSWORD, "new_password": NORA_NEW_PASSWORD}}
+        )
 
     done = as_user(live, "nora", right)
     assert done["status"] == 204 and done["body"] is None
@@ -320,8 +354,9 @@ def test_anyone_creates_a_user_who_can_log_in(live):
     """djoser's user_create permission is AllowAny: nora, who holds no permission, may."""
 
     async def body(s):
-        created = await s.ok("create_user", {"body": {"username": "zoe", "email": "zoe@example.com",
-                                                      "password": ZOE_PASSWORD}})
+        created = await s.ok(
+            "create_user", {"body": {"username": "zoe", "email": "zoe@example.com", "password": ZOE_PASSWORD}}
+        )
         with unchanged(live):
             taken = await s.call("create_user", {"body": {"username": "alice", "password": ZOE_PASSWORD}})
         return created, taken
@@ -370,8 +405,10 @@ def test_a_user_who_is_not_staff_is_refused_what_he_is_not_shown(live):
         with unchanged(live):
             refused = [(name, await s.call(name, arguments)) for name, arguments in attempts]
             # Shown djoser's tools, he is still held to djoser's object rules.
-            other = [await s.call("delete_user", {"path": {"id": pk["alice"]}, "body": {"current_password": NORA_PASSWORD}}),
-                     await s.call("update_user", {"path": {"id": pk["alice"]}, "body": {"email": "x@example.com"}})]
+            other = [
+                await s.call("delete_user", {"path": {"id": pk["alice"]}, "body": {"current_password": NORA_PASSWORD}}),
+                await s.call("update_user", {"path": {"id": pk["alice"]}, "body": {"email": "x@example.com"}}),
+            ]
         assert users(live) == before
         return refused, other
 
@@ -380,11 +417,16 @@ def test_a_user_who_is_not_staff_is_refused_what_he_is_not_shown(live):
         assert (outcome.kind, outcome.code) == ("rpc_error", -32002), (name, outcome)
     # The admin's gate refuses before the tool reads any row.
     for name, arguments in attempts:
-        read = [q for q in sql_of(live, name, arguments)
-                if "django_mcp_mcpapikey" not in q and not q.startswith('SELECT "django_content_type"."app_label"')]
+        read = [
+            q
+            for q in sql_of(live, name, arguments)
+            if "django_mcp_mcpapikey" not in q and not q.startswith('SELECT "django_content_type"."app_label"')
+        ]
         assert not read, f"{name} was refused, yet it queried: {read}"
     deleted, changed = other
-    assert deleted.kind == "tool_error" and deleted.text == "You do not have permission to perform this action.", deleted
+    assert deleted.kind == "tool_error" and deleted.text == "You do not have permission to perform this action.", (
+        deleted
+    )
     assert changed.kind == "tool_error" and changed.text == "Not found.", changed
 
 

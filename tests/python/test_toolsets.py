@@ -41,7 +41,10 @@ def test_an_app_pattern_lists_and_calls_only_that_apps_tools(mcp_as, make_key):
     assert {"get_library_books_by_year", "list_api_book", "list_api_tag"} <= listed
     assert "list_auth_user" not in listed
     assert mcp.call("list_library_author")["isError"] is False
-    assert refusal(mcp, "tools/call", {"name": "list_auth_user", "arguments": {}}) == "out_of_scope: tool not in this key's allowlist"
+    assert (
+        refusal(mcp, "tools/call", {"name": "list_auth_user", "arguments": {}})
+        == "out_of_scope: tool not in this key's allowlist"
+    )
 
 
 def test_a_model_pattern_reaches_its_drf_viewset_but_not_the_apps_views(mcp_as, make_key):
@@ -83,7 +86,9 @@ def test_a_read_only_endpoint_refuses_writes_for_a_superuser(client, alice_key, 
 
 
 def test_key_and_endpoint_narrow_as_an_intersection(client, make_key, support):
-    authors = InProcessMCP(client, make_key("alice", allowed_tools=["library.Author.*", "list_auth_user"]), path="/mcp/support/")
+    authors = InProcessMCP(
+        client, make_key("alice", allowed_tools=["library.Author.*", "list_auth_user"]), path="/mcp/support/"
+    )
     assert names(authors) == {"list_library_author", "get_library_author", "search_library_author"}
     users = InProcessMCP(client, make_key("alice", allowed_tools=["auth.*"]), path="/mcp/support/")
     assert names(users) == set()
@@ -105,7 +110,9 @@ def test_patterns_reach_resources_prompts_and_completion(mcp_as, make_key):
     reader = mcp_as(make_key("alice", allowed_tools=["library.*"], read_only=True))
     assert "mark_published_library_book" not in {p["name"] for p in reader.rpc("prompts/list")["result"]["prompts"]}
     refusal(reader, "prompts/get", {"name": "mark_published_library_book", "arguments": {"pks": "1"}})
-    assert AUTHOR_TEMPLATE in {t["uriTemplate"] for t in reader.rpc("resources/templates/list")["result"]["resourceTemplates"]}
+    assert AUTHOR_TEMPLATE in {
+        t["uriTemplate"] for t in reader.rpc("resources/templates/list")["result"]["resourceTemplates"]
+    }
 
 
 def test_plain_names_still_name_exactly_one_item(mcp_as, make_key):
@@ -116,8 +123,21 @@ def test_plain_names_still_name_exactly_one_item(mcp_as, make_key):
 
 
 def test_mcp_key_create_takes_toolsets_and_read_only(library, capsys):
-    call_command("mcp_key", "create", "alice", "--name", "support", "--allowed-tools", "get_auth_user",
-                 "--toolset", "library.*", "--toolset", "*.read", "--read-only", "--json")
+    call_command(
+        "mcp_key",
+        "create",
+        "alice",
+        "--name",
+        "support",
+        "--allowed-tools",
+        "get_auth_user",
+        "--toolset",
+        "library.*",
+        "--toolset",
+        "*.read",
+        "--read-only",
+        "--json",
+    )
     created = json.loads(capsys.readouterr().out)
     assert (created["allowed_tools"], created["read_only"]) == (["get_auth_user", "library.*", "*.read"], True)
     call_command("mcp_key", "inspect", created["key_id"], "--json")
@@ -151,8 +171,17 @@ def test_sdk_client_on_a_toolset_key(live_demo):
     from mcp.shared.exceptions import MCPError
     from test_mcp_clients import http_client
 
-    credential = _manage(live_demo["env"], "mcp_key", "create", "alice", "--name", "library readers",
-                         "--toolset", "library.*", "--read-only")
+    credential = _manage(
+        live_demo["env"],
+        "mcp_key",
+        "create",
+        "alice",
+        "--name",
+        "library readers",
+        "--toolset",
+        "library.*",
+        "--read-only",
+    )
 
     async def main():
         async with http_client(live_demo, credential) as client:

@@ -90,14 +90,32 @@ DEMO = {
     "library:book-list": ("class", "list", ["get"], False, [], []),
     "library:book-detail": ("class", "detail", ["get"], False, [], [("pk", "int", "[0-9]+")]),
     "library:book-json": ("function", None, ["get"], False, [], [("pk", "int", "[0-9]+")]),
-    "library:book-edit": ("class", "form", ["get", "post", "put"], False,
-                          [{"kind": "permission", "permissions": ["library.change_book"]}], [("pk", "int", "[0-9]+")]),
-    "library:book-publish": ("class", "other", ["post"], False,
-                             [{"kind": "test", "test": "PublishBookView.test_func"}], [("pk", "int", "[0-9]+")]),
+    "library:book-edit": (
+        "class",
+        "form",
+        ["get", "post", "put"],
+        False,
+        [{"kind": "permission", "permissions": ["library.change_book"]}],
+        [("pk", "int", "[0-9]+")],
+    ),
+    "library:book-publish": (
+        "class",
+        "other",
+        ["post"],
+        False,
+        [{"kind": "test", "test": "PublishBookView.test_func"}],
+        [("pk", "int", "[0-9]+")],
+    ),
     "library:books-by-year": ("function", None, ["get"], False, [], [("year", "regex", "[0-9]{4}")]),
     "library:tag-create": ("function", None, ["post"], False, [LOGIN], []),
-    "library:catalogue": ("function", None, ["get"], False,
-                          [{"kind": "permission", "permissions": ["library.view_book", "library.view_author"]}], []),
+    "library:catalogue": (
+        "function",
+        None,
+        ["get"],
+        False,
+        [{"kind": "permission", "permissions": ["library.view_book", "library.view_author"]}],
+        [],
+    ),
     "library:drafts": ("function", None, [], False, [{"kind": "test", "test": "is_editor"}], []),
     "library:stock": ("function", None, [], False, [STAFF], []),
     "library:stats": ("function", None, [], True, [], []),
@@ -113,7 +131,12 @@ def test_every_demo_view_is_described(library):
         view = views[view_id]
         assert view["name"] == view_id
         assert (view["kind"], view["class_kind"], view["methods"], view["is_async"], view["gates"]) == (
-            kind, class_kind, methods, is_async, gates), view_id
+            kind,
+            class_kind,
+            methods,
+            is_async,
+            gates,
+        ), view_id
         assert [(p["name"], p["converter"], p["pattern"]) for p in view["path_params"]] == params, view_id
 
 
@@ -126,7 +149,9 @@ def test_a_view_is_described_by_its_route_module_and_docstring(library):
     assert views["library:books-by-year"]["route"] == "library/published/<yyyy:year>/"
     # as_view(**initkwargs) of a generic view: Django's class, its own docstring.
     assert (views["library:home"]["module"], views["library:home"]["qualname"]) == (
-        "django.views.generic.base", "RedirectView")
+        "django.views.generic.base",
+        "RedirectView",
+    )
 
 
 def test_admin_urls_our_endpoints_and_file_serving_are_left_out(library, odd):
@@ -143,8 +168,10 @@ def test_includes_keep_their_namespaces_and_regex_routes_their_regex(library, od
     assert views["item"]["route"] == "^api/items/<int:pk>/"
     archive = views["archive"]
     assert archive["route"] == "^archive/(?P<year>[0-9]{4})/(?P<month>[0-9]{2})/$"
-    assert archive["path_params"] == [{"name": "year", "converter": "regex", "pattern": "[0-9]{4}"},
-                                      {"name": "month", "converter": "regex", "pattern": "[0-9]{2}"}]
+    assert archive["path_params"] == [
+        {"name": "year", "converter": "regex", "pattern": "[0-9]{4}"},
+        {"name": "month", "converter": "regex", "pattern": "[0-9]{2}"},
+    ]
     assert [p["converter"] for p in views["echo-path"]["path_params"]] == ["uuid", "path"]
 
 
@@ -178,8 +205,14 @@ def test_include_keeps_only_what_it_matches(library, settings, odd):
     assert set(view_facts()) == set(DEMO)
     settings.DJANGO_MCP_VIEW_INCLUDE = ["odd_views.plain", "library/books/*"]
     settings.DJANGO_MCP_VIEW_EXCLUDE = ["*edit*"]
-    assert set(view_facts()) == {"odd_views.plain", "odd_views.plain#2", "library:book-list",
-                                 "library:book-detail", "library:book-json", "library:book-publish"}
+    assert set(view_facts()) == {
+        "odd_views.plain",
+        "odd_views.plain#2",
+        "library:book-list",
+        "library:book-detail",
+        "library:book-json",
+        "library:book-publish",
+    }
 
 
 def test_drf_views_are_left_to_their_own_surface(library):
@@ -243,7 +276,8 @@ def test_login_required_is_recognised_with_or_without_arguments_sync_or_async():
 
 def test_permission_required_keeps_every_permission():
     assert gates_of(permission_required("library.view_tag")(plain_view)) == [
-        {"kind": "permission", "permissions": ["library.view_tag"]}]
+        {"kind": "permission", "permissions": ["library.view_tag"]}
+    ]
     several = permission_required(("library.view_tag", "library.add_tag"), raise_exception=True)(async_view)
     assert gates_of(several) == [{"kind": "permission", "permissions": ["library.view_tag", "library.add_tag"]}]
 
@@ -258,15 +292,18 @@ def is_night_owl(user):
 
 
 def test_user_passes_test_names_its_test_and_keeps_it_to_run():
-    gate, = view_gates.decorator_gates(user_passes_test(is_night_owl)(plain_view))
+    (gate,) = view_gates.decorator_gates(user_passes_test(is_night_owl)(plain_view))
     assert gate.facts() == {"kind": "test", "test": "is_night_owl"} and gate.test is is_night_owl
     anonymous_test = user_passes_test(lambda u: u.is_superuser)(plain_view)
     assert gates_of(anonymous_test)[0]["test"].endswith("<lambda>")
 
 
 def test_stacked_decorators_keep_their_order_and_methods_intersect():
-    view = login_required(permission_required("library.view_tag")(require_http_methods(["GET", "POST"])(
-        require_POST(never_cache(plain_view)))))
+    view = login_required(
+        permission_required("library.view_tag")(
+            require_http_methods(["GET", "POST"])(require_POST(never_cache(plain_view)))
+        )
+    )
     assert gates_of(view) == [LOGIN, {"kind": "permission", "permissions": ["library.view_tag"]}]
     assert view_gates.allowed_methods(view) == ["post"]
     assert view_gates.allowed_methods(require_safe(plain_view)) == ["get", "head"]
@@ -277,6 +314,7 @@ def test_decorators_that_are_not_gates_are_not_taken_for_gates():
     def homemade(view):
         def wrapper(request):
             return view(request)
+
         return wrapper
 
     assert gates_of(never_cache(plain_view)) == []
@@ -319,8 +357,9 @@ def test_permission_required_mixin_reads_the_attribute_initkwargs_or_asks_at_cal
 
     assert class_gates(Several) == [{"kind": "permission", "permissions": ["library.view_tag", "library.add_tag"]}]
     assert class_gates(Configured, permission_required="library.view_tag") == [
-        {"kind": "permission", "permissions": ["library.view_tag"]}]
-    gate, = class_gates(Dynamic)
+        {"kind": "permission", "permissions": ["library.view_tag"]}
+    ]
+    (gate,) = class_gates(Dynamic)
     assert gate["kind"] == "test" and gate["test"].endswith("Dynamic.get_permission_required")
 
 
@@ -338,6 +377,7 @@ def test_user_passes_test_mixin_names_the_test_it_runs():
 
 
 # --- the view gate for callers ----------------------------------------------------------------
+
 
 def test_method_decorator_on_a_handler_guards_that_method_only(library, odd):
     class OnPost(View):
@@ -366,22 +406,36 @@ def test_without_require_auth_off_ungated_views_are_not_served(library, odd, set
         views = view_facts()
     assert {"library:tag-create", "library:account", "library:book-edit", "tag-shelf"} <= set(views)
     assert not {"library:about", "library:home", "echo", "open"} & set(views)  # no gate; `open` is login_not_required
-    assert any("library/about/" in r.getMessage() and "DJANGO_MCP_REQUIRE_AUTH" in r.getMessage() for r in caplog.records)
+    assert any(
+        "library/about/" in r.getMessage() and "DJANGO_MCP_REQUIRE_AUTH" in r.getMessage() for r in caplog.records
+    )
 
 
-GATED = ["library:tag-create", "library:catalogue", "library:drafts", "library:stock", "library:author-list",
-         "library:book-edit", "library:book-publish", "library:account", "library:book-list"]
+GATED = [
+    "library:tag-create",
+    "library:catalogue",
+    "library:drafts",
+    "library:stock",
+    "library:author-list",
+    "library:book-edit",
+    "library:book-publish",
+    "library:account",
+    "library:book-list",
+]
 
 
-@pytest.mark.parametrize("caller, expected", [
-    # login, 2 permissions, is_editor test, staff, LoginRequiredMixin, PermissionRequiredMixin,
-    # UserPassesTestMixin, method_decorator(login_required), no gate
-    ("alice", [True, True, True, True, True, True, True, True, True]),
-    ("bob", [True, False, False, True, True, False, False, True, True]),
-    ("carol", [True, False, False, False, True, False, False, True, True]),
-    ("anonymous", [False, False, False, False, False, False, False, False, True]),
-    ("inactive", [False, False, False, False, False, False, False, False, True]),
-])
+@pytest.mark.parametrize(
+    "caller, expected",
+    [
+        # login, 2 permissions, is_editor test, staff, LoginRequiredMixin, PermissionRequiredMixin,
+        # UserPassesTestMixin, method_decorator(login_required), no gate
+        ("alice", [True, True, True, True, True, True, True, True, True]),
+        ("bob", [True, False, False, True, True, False, False, True, True]),
+        ("carol", [True, False, False, False, True, False, False, True, True]),
+        ("anonymous", [False, False, False, False, False, False, False, False, True]),
+        ("inactive", [False, False, False, False, False, False, False, False, True]),
+    ],
+)
 def test_view_gates_for_each_kind_of_caller(library, caller, expected):
     assert passes(caller, *GATED) == expected
 
@@ -403,7 +457,10 @@ def test_an_object_level_test_is_closed_without_path_values_and_judged_with_them
         assert passes("carol", "own") == [False]
     assert any("OwnBookOnly.test_func" in r.getMessage() for r in caplog.records)
     assert ok(call("carol", "own", path={"pk": 3})) == {
-        "status": 200, "headers": {"Content-Type": "application/json"}, "body": {"pk": 3}}
+        "status": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": {"pk": 3},
+    }
     assert error(call("carol", "own", path={"pk": 2}))["kind"] == "forbidden"
 
 
@@ -413,8 +470,11 @@ def test_an_object_level_test_is_closed_without_path_values_and_judged_with_them
 def test_a_json_body_reaches_the_view_as_request_body(library):
     result = ok(call("carol", "library:tag-create", "POST", body={"name": "Poetry"}))
     tag = Tag.objects.get(slug="poetry")
-    assert result == {"status": 201, "headers": {"Content-Type": "application/json"},
-                      "body": {"id": tag.pk, "name": "Poetry", "slug": "poetry"}}
+    assert result == {
+        "status": 201,
+        "headers": {"Content-Type": "application/json"},
+        "body": {"id": tag.pk, "name": "Poetry", "slug": "poetry"},
+    }
     again = ok(call("carol", "library:tag-create", "POST", body={"name": "Poetry"}))
     assert again["status"] == 409 and again["body"] == {"error": "the tag 'poetry' exists already"}
 
@@ -423,8 +483,18 @@ def test_gates_are_checked_again_when_the_view_is_called(library):
     before = db_dump("library_")
     assert error(call("anonymous", "library:tag-create", "POST", body={"name": "Poetry"}))["kind"] == "forbidden"
     title = book(1).title
-    assert error(call("bob", "library:book-edit", "POST", path={"pk": book(1).pk},
-                      body={"title": "Hijacked", "status": "draft"}))["kind"] == "forbidden"
+    assert (
+        error(
+            call(
+                "bob",
+                "library:book-edit",
+                "POST",
+                path={"pk": book(1).pk},
+                body={"title": "Hijacked", "status": "draft"},
+            )
+        )["kind"]
+        == "forbidden"
+    )
     assert db_dump("library_") == before and book(1).title == title
 
 
@@ -459,14 +529,24 @@ def test_an_async_view_is_awaited(library):
 
 def test_a_redirect_is_reported_not_followed(library):
     result = ok(call("carol", "library:home"))
-    assert result == {"status": 302, "headers": {"Content-Type": "text/html; charset=utf-8",
-                                                 "Location": "/library/books/"}, "body": None}
+    assert result == {
+        "status": 302,
+        "headers": {"Content-Type": "text/html; charset=utf-8", "Location": "/library/books/"},
+        "body": None,
+    }
 
 
 def test_a_form_view_gets_a_dict_body_form_encoded_and_redirects(library):
     target = book(3)
-    result = ok(call("alice", "library:book-edit", "POST", path={"pk": target.pk},
-                     body={"title": "A New Title", "summary": "", "status": "published"}))
+    result = ok(
+        call(
+            "alice",
+            "library:book-edit",
+            "POST",
+            path={"pk": target.pk},
+            body={"title": "A New Title", "summary": "", "status": "published"},
+        )
+    )
     assert (result["status"], result["headers"]["Location"]) == (302, f"/library/books/{target.pk}/")
     target.refresh_from_db()
     assert (target.title, target.status) == ("A New Title", "published")
@@ -484,8 +564,10 @@ def test_a_test_mixin_view_runs_for_an_editor(library):
 
 def test_unknown_objects_answer_404_with_the_message(library):
     assert ok(call("carol", "library:book-json", path={"pk": 999999})) == {
-        "status": 404, "headers": {"Content-Type": "text/plain; charset=utf-8"},
-        "body": "No Book matches the given query."}
+        "status": 404,
+        "headers": {"Content-Type": "text/plain; charset=utf-8"},
+        "body": "No Book matches the given query.",
+    }
     assert ok(call("carol", "library:book-detail", path={"pk": 999999}))["status"] == 404
 
 
@@ -499,29 +581,42 @@ def test_a_custom_converter_takes_the_value_as_a_number_or_as_text(library):
     assert expected
     for year in (1990, "1990"):
         assert ok(call("carol", "library:books-by-year", path={"year": year}))["body"] == {
-            "year": 1990, "titles": expected}
+            "year": 1990,
+            "titles": expected,
+        }
 
 
-@pytest.mark.parametrize("path, message", [
-    ({}, "the path parameter 'pk' is required"),
-    ({"pk": "abc"}, "the path parameter 'pk' must match [0-9]+"),
-    ({"pk": True}, "path values are strings or numbers"),
-    ({"pk": 1, "slug": "x"}, "unknown path parameter 'slug'"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ({}, "the path parameter 'pk' is required"),
+        ({"pk": "abc"}, "the path parameter 'pk' must match [0-9]+"),
+        ({"pk": True}, "path values are strings or numbers"),
+        ({"pk": 1, "slug": "x"}, "unknown path parameter 'slug'"),
+    ],
+)
 def test_path_values_that_do_not_make_the_url_are_refused(library, path, message):
     result = error(call("carol", "library:book-detail", path=path))
     assert (result["kind"], result["message"]) == ("validation", message)
 
 
 def test_the_request_is_a_realistic_one(library, odd):
-    result = ok(call("carol", "echo", "POST", query={"q": "x y", "tags": ["a", "b"], "flag": True},
-                     body={"a": [1, 2]}))
+    result = ok(call("carol", "echo", "POST", query={"q": "x y", "tags": ["a", "b"], "flag": True}, body={"a": [1, 2]}))
     assert result["body"] == {
-        "method": "POST", "path": "/echo/", "full_path": "/echo/?q=x+y&tags=a&tags=b&flag=true",
-        "host": "localhost", "absolute": "http://localhost/echo/?q=x+y&tags=a&tags=b&flag=true",
-        "kwargs": {}, "GET": {"q": ["x y"], "tags": ["a", "b"], "flag": ["true"]}, "POST": {},
-        "body": {"a": [1, 2]}, "content_type": "application/json", "user": "carol", "session": True,
-        "messages": True, "url_name": "echo",
+        "method": "POST",
+        "path": "/echo/",
+        "full_path": "/echo/?q=x+y&tags=a&tags=b&flag=true",
+        "host": "localhost",
+        "absolute": "http://localhost/echo/?q=x+y&tags=a&tags=b&flag=true",
+        "kwargs": {},
+        "GET": {"q": ["x y"], "tags": ["a", "b"], "flag": ["true"]},
+        "POST": {},
+        "body": {"a": [1, 2]},
+        "content_type": "application/json",
+        "user": "carol",
+        "session": True,
+        "messages": True,
+        "url_name": "echo",
     }
     assert "Set-Cookie" not in result["headers"]
 
@@ -538,8 +633,10 @@ def test_path_values_are_converted_by_the_urls_converters(library, odd):
 
 def test_a_form_view_sees_form_data(library, odd):
     result = ok(call("carol", "shelf", "POST", body={"name": "Top", "size": 3, "public": True, "tags": ["a", "b"]}))
-    assert result["body"] == {"cleaned": {"name": "Top", "size": 3, "public": True, "tags": ["a", "b"]},
-                              "body": "name=Top&size=3&public=true&tags=a&tags=b"}
+    assert result["body"] == {
+        "cleaned": {"name": "Top", "size": 3, "public": True, "tags": ["a", "b"]},
+        "body": "name=Top&size=3&public=true&tags=a&tags=b",
+    }
     assert ok(call("carol", "shelf", "POST", body={"size": 0}))["status"] == 400
 
 
@@ -568,7 +665,10 @@ def test_a_safe_method_rolls_back_where_atomic_requests_is_on(library, odd, view
 def test_a_server_error_answer_rolls_back_too(library, odd):
     before = db_dump("library_")
     assert ok(call("alice", "half", "POST")) == {
-        "status": 500, "headers": {"Content-Type": "text/html; charset=utf-8"}, "body": "Server error"}
+        "status": 500,
+        "headers": {"Content-Type": "text/html; charset=utf-8"},
+        "body": "Server error",
+    }
     assert db_dump("library_") == before
 
 
@@ -593,6 +693,8 @@ def test_a_long_page_is_cut_with_a_marker(library, odd):
 
 
 def test_html_text_keeps_what_a_reader_sees():
-    html = ("<p>One &lt;two&gt;</p><script>alert(1)</script><ul><li>a</li><li> b  c </li></ul>"
-            "<table><tr><th>k</th><td>v</td></tr></table>text<br>after")
+    html = (
+        "<p>One &lt;two&gt;</p><script>alert(1)</script><ul><li>a</li><li> b  c </li></ul>"
+        "<table><tr><th>k</th><td>v</td></tr></table>text<br>after"
+    )
     assert html_text(html) == "One <two>\na\nb c\nk v\ntext\nafter"

@@ -40,7 +40,7 @@ def as_alice(live, body):
 
 
 def alice_row(live):
-    (pk, username, email), = db_rows(live, "SELECT id, username, email FROM auth_user WHERE username = 'alice'")
+    ((pk, username, email),) = db_rows(live, "SELECT id, username, email FROM auth_user WHERE username = 'alice'")
     return {"id": pk, "username": username, "email": email}
 
 
@@ -49,10 +49,12 @@ def test_method_is_optional_and_its_description_says_the_rule(live):
         return s.tools
 
     tools = as_alice(live, body)
-    enums = {"invoke_book_stats": ["GET", "POST", "PUT", "PATCH", "DELETE"],
-             "invoke_book_titles": ["GET", "POST", "PUT", "PATCH", "DELETE"],
-             "invoke_reading_list": ["POST", "DELETE"],
-             "user_me": ["GET", "PUT", "PATCH", "DELETE"]}
+    enums = {
+        "invoke_book_stats": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        "invoke_book_titles": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        "invoke_reading_list": ["POST", "DELETE"],
+        "user_me": ["GET", "PUT", "PATCH", "DELETE"],
+    }
     for name, enum in enums.items():
         schema = tools[name].input_schema
         assert "method" not in schema.get("required", []), name
@@ -62,13 +64,17 @@ def test_method_is_optional_and_its_description_says_the_rule(live):
 
 def test_a_call_without_method_or_body_is_a_get(live):
     async def body(s):
-        return (await s.ok("invoke_book_stats", {}), await s.ok("invoke_book_titles", {}),
-                await s.ok("user_me", {}), await s.ok("invoke_book_stats", {"body": {}}))
+        return (
+            await s.ok("invoke_book_stats", {}),
+            await s.ok("invoke_book_titles", {}),
+            await s.ok("user_me", {}),
+            await s.ok("invoke_book_stats", {"body": {}}),
+        )
 
     stats, titles, me, empty_body = as_alice(live, body)
     books = db_rows(live, "SELECT title FROM library_book ORDER BY title")
     assert stats["body"] == {"method": "GET", "body": None, "books": len(books)}
-    assert titles["body"] == {"method": "GET", "body": None, "titles": [title for title, in books]}
+    assert titles["body"] == {"method": "GET", "body": None, "titles": [title for (title,) in books]}
     assert me["status"] == 200 and me["body"] == alice_row(live)
     assert empty_body["body"]["method"] == "GET"  # an empty body is no body
 
@@ -77,8 +83,11 @@ def test_a_body_makes_a_post(live):
     note = {"note": "show my stats"}
 
     async def body(s):
-        return (await s.ok("invoke_book_stats", {"body": note}), await s.ok("invoke_book_titles", {"body": note}),
-                await s.ok("invoke_reading_list", {"body": {"book": 1}}))
+        return (
+            await s.ok("invoke_book_stats", {"body": note}),
+            await s.ok("invoke_book_titles", {"body": note}),
+            await s.ok("invoke_reading_list", {"body": {"book": 1}}),
+        )
 
     stats, titles, added = as_alice(live, body)
     assert (stats["body"]["method"], stats["body"]["body"]) == ("POST", note)
@@ -89,9 +98,11 @@ def test_a_body_makes_a_post(live):
 def test_a_method_the_view_does_not_take_is_refused_naming_those_it_takes(live):
     async def body(s):
         with unchanged(live):
-            return (await s.call("user_me", {"body": {"email": "alice@elsewhere.example"}}),
-                    await s.call("user_me", {"method": "POST", "body": {"email": "alice@elsewhere.example"}}),
-                    await s.call("invoke_reading_list", {}))
+            return (
+                await s.call("user_me", {"body": {"email": "alice@elsewhere.example"}}),
+                await s.call("user_me", {"method": "POST", "body": {"email": "alice@elsewhere.example"}}),
+                await s.call("invoke_reading_list", {}),
+            )
 
     before = alice_row(live)
     chosen_post, named_post, chosen_get = as_alice(live, body)

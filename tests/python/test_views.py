@@ -20,9 +20,18 @@ def view_tools(mcp):
 
 def test_views_are_listed_narrowed_typed_and_state_their_gates(mcp):
     tools = view_tools(mcp)
-    assert {"list_library_book_list", "get_library_book_detail", "get_library_book_json", "create_library_tag_create",
-            "invoke_library_stats", "invoke_library_book_edit", "create_library_book_publish", "get_library_account",
-            "get_library_books_by_year", "invoke_library_home"} <= set(tools)
+    assert {
+        "list_library_book_list",
+        "get_library_book_detail",
+        "get_library_book_json",
+        "create_library_tag_create",
+        "invoke_library_stats",
+        "invoke_library_book_edit",
+        "create_library_book_publish",
+        "get_library_account",
+        "get_library_books_by_year",
+        "invoke_library_home",
+    } <= set(tools)
     detail = tools["get_library_book_detail"]
     assert detail["annotations"]["readOnlyHint"] is True
     assert detail["inputSchema"]["properties"]["path"]["properties"]["pk"]["type"] == "integer"
@@ -87,13 +96,27 @@ def test_each_gate_holds_for_each_user(client, bob_key, make_key):
     bob = InProcessMCP(client, bob_key)
     seen = set(view_tools(bob))
     # login_required, LoginRequiredMixin, method_decorator on dispatch, staff_member_required: bob passes.
-    assert {"create_library_tag_create", "list_library_author_list", "get_library_account", "invoke_library_stock"} <= seen
-    # user_passes_test(is_editor), UserPassesTestMixin, permission_required(book+author), PermissionRequiredMixin: not bob.
-    hidden = {"invoke_library_drafts", "create_library_book_publish", "get_library_catalogue", "invoke_library_book_edit"}
+    assert {
+        "create_library_tag_create",
+        "list_library_author_list",
+        "get_library_account",
+        "invoke_library_stock",
+    } <= seen
+    # user_passes_test(is_editor), UserPassesTestMixin, permission_required(book+author),
+    # PermissionRequiredMixin: not bob.
+    hidden = {
+        "invoke_library_drafts",
+        "create_library_book_publish",
+        "get_library_catalogue",
+        "invoke_library_book_edit",
+    }
     assert not hidden & seen
     before = db_dump("library")
-    for name, arguments in [("create_library_book_publish", {"path": {"pk": 1}}), ("get_library_catalogue", {}),
-                            ("invoke_library_book_edit", {"path": {"pk": 1}, "method": "POST", "body": {"title": "x"}})]:
+    for name, arguments in [
+        ("create_library_book_publish", {"path": {"pk": 1}}),
+        ("get_library_catalogue", {}),
+        ("invoke_library_book_edit", {"path": {"pk": 1}, "method": "POST", "body": {"title": "x"}}),
+    ]:
         assert bob.rpc("tools/call", {"name": name, "arguments": arguments})["error"]["code"] == -32002, name
     assert db_dump("library") == before
     carol = InProcessMCP(client, make_key("carol"))
@@ -101,14 +124,17 @@ def test_each_gate_holds_for_each_user(client, bob_key, make_key):
     assert "get_library_account" in view_tools(carol)  # any signed-in user
 
 
-@pytest.mark.parametrize("name, arguments, url", [
-    ("get_library_book_json", {"path": {"pk": 3}}, "/library/books/3.json"),
-    ("get_library_books_by_year", {"path": {"year": "2001"}}, "/library/published/2001/"),
-    ("get_library_account", {}, "/library/account/"),
-    ("get_library_catalogue", {}, "/library/catalogue/"),
-    ("invoke_library_stats", {}, "/library/stats/"),  # without a method or a body: a GET
-    ("get_library_book_json", {"path": {"pk": 99999}}, "/library/books/99999.json"),
-])
+@pytest.mark.parametrize(
+    "name, arguments, url",
+    [
+        ("get_library_book_json", {"path": {"pk": 3}}, "/library/books/3.json"),
+        ("get_library_books_by_year", {"path": {"year": "2001"}}, "/library/published/2001/"),
+        ("get_library_account", {}, "/library/account/"),
+        ("get_library_catalogue", {}, "/library/catalogue/"),
+        ("invoke_library_stats", {}, "/library/stats/"),  # without a method or a body: a GET
+        ("get_library_book_json", {"path": {"pk": 99999}}, "/library/books/99999.json"),
+    ],
+)
 @pytest.mark.parametrize("who", ["alice", "bob"])
 def test_the_same_user_gets_the_same_answer_as_over_http(client, make_key, name, arguments, url, who):
     user = User.objects.get(username=who)

@@ -1,9 +1,10 @@
 """Carry out the effects the engine returns, in order, as JSON results.
 
 Each handler returns a JSON value (sent as ``{"ok": value}``) or raises ``EffectError``
-(sent as ``{"error": {...}}``); kinds and fields are the seam's (``django_mcp.seam``). The first error stops the batch: later effects are
-answered ``skipped`` and never run. An unexpected exception is logged with the request's
-correlation id and reported as ``internal``; its text never reaches the client.
+(sent as ``{"error": {...}}``); kinds and fields are the seam's (``django_mcp.seam``). The
+first error stops the batch: later effects are answered ``skipped`` and never run. An
+unexpected exception is logged with the request's correlation id and reported as
+``internal``; its text never reaches the client.
 """
 
 import logging
@@ -52,7 +53,15 @@ class EffectRunner:
 
     def __init__(self, caller, registry, sink=None):
         from django_mcp.effects import (
-            admin, admin_actions, admin_write, changelist, custom, drf, resources, search, views,
+            admin,
+            admin_actions,
+            admin_write,
+            changelist,
+            custom,
+            drf,
+            resources,
+            search,
+            views,
         )
 
         self.caller = caller
@@ -105,8 +114,12 @@ class EffectRunner:
         except Exception as exc:
             refused = collisions.refusal(exc)
             if refused is not None:
-                logger.warning("effect %s refused by the database [correlation_id=%s]", kind,
-                               self.caller.correlation_id, exc_info=True)
+                logger.warning(
+                    "effect %s refused by the database [correlation_id=%s]",
+                    kind,
+                    self.caller.correlation_id,
+                    exc_info=True,
+                )
                 return refused.to_json()
             logger.exception("effect %s failed [correlation_id=%s]", kind, self.caller.correlation_id)
             message = f"internal error (correlation id {self.caller.correlation_id})"

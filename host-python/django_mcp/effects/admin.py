@@ -179,4 +179,3 @@ def shown_fields(model_admin, request, obj):
 
 
 _STATIC_FIELDS = weakref.WeakKeyDictionary()
-

@@ -46,13 +46,16 @@ def admin_action(effect, caller, registry):
             queryset = model_admin.get_queryset(request).filter(pk__in=pks)
             updated = queryset.count()
         except (ValueError, TypeError, ValidationError):
-            raise EffectError("validation", "pks: not a list of primary keys",
-                              {"pks": ["Not a list of primary keys."]}) from None
+            raise EffectError(
+                "validation", "pks: not a list of primary keys", {"pks": ["Not a list of primary keys."]}
+            ) from None
         try:
             response = func(model_admin, request, queryset)
         except PermissionDenied:
-            raise Forbidden("You do not have permission to do this to every selected object "
-                            "(or to the related objects it would also delete).") from None
+            raise Forbidden(
+                "You do not have permission to do this to every selected object "
+                "(or to the related objects it would also delete)."
+            ) from None
         if isinstance(response, HttpResponseBase):
             raise _refusal(name, response)  # leaves the atomic block: rolled back
     return {"updated": updated, "message": "\n".join(message_texts(request)) or None}
@@ -81,18 +84,27 @@ def _refusal(name, response):
     confirmation MCP cannot show."""
     context = getattr(response, "context_data", None) or {}
     if context.get("perms_lacking"):
-        return Forbidden("You do not have permission to delete the related objects this would "
-                         f"also delete: {', '.join(sorted(str(p) for p in context['perms_lacking']))}.")
+        return Forbidden(
+            "You do not have permission to delete the related objects this would "
+            f"also delete: {', '.join(sorted(str(p) for p in context['perms_lacking']))}."
+        )
     protected = [strip_tags(str(p)) for p in context.get("protected") or ()]
     if protected:
         shown = "; ".join(protected[:PROTECTED_SHOWN])
         more = f" and {len(protected) - PROTECTED_SHOWN} more" if len(protected) > PROTECTED_SHOWN else ""
-        return EffectError("conflict", "Nothing was deleted: these related objects are protected and "
-                                       f"would have to be deleted first: {shown}{more}.")
+        return EffectError(
+            "conflict",
+            "Nothing was deleted: these related objects are protected and "
+            f"would have to be deleted first: {shown}{more}.",
+        )
     if isinstance(response, HttpResponseRedirectBase):
         # Actions that finish their work return nothing; one that sends the browser on
         # (a merge form, a wizard) has not done it yet.
-        return EffectError("conflict", f"The action {name!r} continues on another page of the Django admin, "
-                                       "which MCP cannot show; nothing was changed.")
-    return EffectError("conflict", f"The action {name!r} needs a confirmation page that MCP cannot show; "
-                                   "nothing was changed.")
+        return EffectError(
+            "conflict",
+            f"The action {name!r} continues on another page of the Django admin, "
+            "which MCP cannot show; nothing was changed.",
+        )
+    return EffectError(
+        "conflict", f"The action {name!r} needs a confirmation page that MCP cannot show; nothing was changed."
+    )

@@ -296,8 +296,19 @@ def _split_datetime(value):
 
 
 #: Values written exactly by `_text`; anything else is written as the page shows it.
-SCALARS = (type(None), str, bool, int, float, decimal.Decimal, uuid.UUID, Promise,
-           datetime.date, datetime.time, datetime.timedelta)
+SCALARS = (
+    type(None),
+    str,
+    bool,
+    int,
+    float,
+    decimal.Decimal,
+    uuid.UUID,
+    Promise,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+)
 
 
 def _shown(field, widget, value):
@@ -377,5 +388,4 @@ def _protected_message(opts, obj, protected):
     names = [strip_tags(str(p)) for p in list(protected)[:NAMED_PROTECTED]]
     count = len(protected)
     more = f", and {count - len(names)} more" if count > len(names) else ""
-    return (f"cannot delete {opts.verbose_name} “{obj}”: {count} related object(s) protect it "
-            f"({'; '.join(names)}{more})")
+    return f"cannot delete {opts.verbose_name} “{obj}”: {count} related object(s) protect it ({'; '.join(names)}{more})"

@@ -47,8 +47,11 @@ def admin_list(effect, caller, registry):
     rows = queryset[offset : offset + size] if offset < count else ()
     # Judged on this caller's own columns too: the engine's list was derived from the facts.
     masked = set(effect.get("masked") or ())
-    masked.update(name for name, field, entry in columns
-                  if secret_in_path(model_admin.model, entry if field is None else field.name))
+    masked.update(
+        name
+        for name, field, entry in columns
+        if secret_in_path(model_admin.model, entry if field is None else field.name)
+    )
     return {
         "results": [_list_row(model_admin, obj, columns, masked) for obj in rows],
         "count": count,
@@ -120,14 +123,20 @@ def _apply_filters(model_admin, request, queryset, filters):
             duplicates |= lookup_spawns_duplicates(model._meta, path)
         except (ValueError, TypeError, ValidationError, IncorrectLookupParameters):
             name = spec.get("name") or spec.get("path")
-            raise EffectError("validation", f"filters.{name}: not a value this filter accepts",
-                              {f"filters.{name}": ["Not a value this filter accepts."]}) from None
+            raise EffectError(
+                "validation",
+                f"filters.{name}: not a value this filter accepts",
+                {f"filters.{name}": ["Not a value this filter accepts."]},
+            ) from None
     return queryset, duplicates
 
 
 def _bad_filter(name):
-    return EffectError("validation", f"filters.{name}: is not a list filter of this admin",
-                       {f"filters.{name}": ["Not a list filter of this admin."]})
+    return EffectError(
+        "validation",
+        f"filters.{name}: is not a list filter of this admin",
+        {f"filters.{name}": ["Not a list filter of this admin."]},
+    )
 
 
 def _choice_filter(model_admin, request, cls, value):
@@ -139,10 +148,15 @@ def _choice_filter(model_admin, request, cls, value):
     for lookup, _label in list_filter.lookup_choices:
         if to_json(lookup) == value:
             if str(lookup) != text:  # a value whose JSON is not its text (a datetime)
-                list_filter = changelist_facts.simple_filter(model_admin, request, cls, {cls.parameter_name: [str(lookup)]})
+                list_filter = changelist_facts.simple_filter(
+                    model_admin, request, cls, {cls.parameter_name: [str(lookup)]}
+                )
             return list_filter
-    raise EffectError("validation", f"filters.{cls.parameter_name}: is not one of its choices",
-                      {f"filters.{cls.parameter_name}": ["Not one of the filter's choices."]})
+    raise EffectError(
+        "validation",
+        f"filters.{cls.parameter_name}: is not one of its choices",
+        {f"filters.{cls.parameter_name}": ["Not one of the filter's choices."]},
+    )
 
 
 def _range_lookup(model, path, value, bound):
@@ -163,11 +177,17 @@ def _ordering(model_admin, request, queryset, requested):
     for expr in ordering:
         # A secret's order would tell its values apart, whoever declared it sortable.
         if expr.lstrip("-") not in allowed or secret_in_path(model_admin.model, expr.lstrip("-")):
-            raise EffectError("validation", f"ordering: {expr.lstrip('-')} is not a sortable column",
-                              {"ordering": [f"{expr.lstrip('-')} is not a sortable column."]})
+            raise EffectError(
+                "validation",
+                f"ordering: {expr.lstrip('-')} is not a sortable column",
+                {"ordering": [f"{expr.lstrip('-')} is not a sortable column."]},
+            )
     # As ChangeList.get_ordering: the admin's own ordering follows as the next keys.
-    default = (list(queryset.query.order_by or ()) or list(model_admin.get_ordering(request) or ())
-               or list(model_admin.model._meta.ordering or ()))
+    default = (
+        list(queryset.query.order_by or ())
+        or list(model_admin.get_ordering(request) or ())
+        or list(model_admin.model._meta.ordering or ())
+    )
     named = {o.lstrip("-") for o in ordering}
     ordering += [o for o in default if not (isinstance(o, str) and o.lstrip("-") in named)]
     pk = model_admin.model._meta.pk.name
@@ -279,7 +299,6 @@ def _select_related(model_admin, request, queryset, columns):
 
 
 def _list_row(model_admin, obj, columns, masked):
-
     row = {}
     for name, field, entry in columns:
         if field is not None:

@@ -20,8 +20,10 @@ MYSQL_ERRORS = {1205: "a row it needed stayed locked by another write too long",
 #: Words in the message of a driver that has no code for it (SQLite).
 MESSAGES = {"database is locked": "another write held the database too long"}
 
-INTEGRITY = ("the database refused the change (an integrity constraint failed, perhaps because of a change "
-             "made at the same time); nothing was saved")
+INTEGRITY = (
+    "the database refused the change (an integrity constraint failed, perhaps because of a change "
+    "made at the same time); nothing was saved"
+)
 
 
 def refusal(exc):
@@ -33,8 +35,9 @@ def refusal(exc):
     reason = _transient(exc) if isinstance(exc, DatabaseError) else None
     if reason is None:
         return None
-    return EffectError("conflict", f"the database rolled this write back ({reason}); nothing was saved, and "
-                                   "trying again may succeed")
+    return EffectError(
+        "conflict", f"the database rolled this write back ({reason}); nothing was saved, and trying again may succeed"
+    )
 
 
 def _transient(exc):

@@ -55,14 +55,20 @@ class Call:
         if not isinstance(signed, dict) or not {"for", "state"} <= signed.keys():
             raise EffectError("invalid", "requestState failed its integrity check")
         if signed.get("for") != self._subject():
-            raise EffectError("invalid", "requestState belongs to another request: it was issued for another item or user")
+            raise EffectError(
+                "invalid", "requestState belongs to another request: it was issued for another item or user"
+            )
         if signed.get("arguments") != self._arguments:
             raise EffectError("invalid", "requestState belongs to another request: it was issued for other arguments")
         return signed.get("state")
 
     def _sign(self, state):
-        payload = {"for": self._subject(), "arguments": self._arguments, "nonce": secrets.token_urlsafe(16),
-                   "state": state}
+        payload = {
+            "for": self._subject(),
+            "arguments": self._arguments,
+            "nonce": secrets.token_urlsafe(16),
+            "state": state,
+        }
         return signing.dumps(payload, salt=STATE_SALT, compress=True)
 
     def request(self, method="GET", path="/__mcp__/", query=None):

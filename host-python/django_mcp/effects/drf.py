@@ -15,8 +15,7 @@ from django_mcp import conf
 from django_mcp.effects import EffectError
 from django_mcp.engine import RawJSON
 from django_mcp.effects.responses import describe, masked_json
-from django_mcp.effects.views import (refuse_unless_taken, rendered, resolved, respond, urlconf_of,
-                                      view_request)
+from django_mcp.effects.views import refuse_unless_taken, rendered, resolved, respond, urlconf_of, view_request
 from django_mcp.facts.drf import view_instance
 
 logger = logging.getLogger("django_mcp.effects")
@@ -43,8 +42,14 @@ def drf_call(effect, caller, registry):
     # DRF's Request authenticates with these (as its test client's force_authenticate does).
     request._force_auth_user = request.user
     with urlconf_of(routed):
-        return respond(routed, request, match, atomic=effect["atomic"], rollback_from=effect["rollback_from"],
-                       read=lambda response: _read(response, routed))
+        return respond(
+            routed,
+            request,
+            match,
+            atomic=effect["atomic"],
+            rollback_from=effect["rollback_from"],
+            read=lambda response: _read(response, routed),
+        )
 
 
 def _read(response, routed):
@@ -63,9 +68,12 @@ def _read(response, routed):
     limit = int(conf.get("DJANGO_MCP_MAX_RESULT_BYTES"))
     if len(body) > limit:  # ASCII: json.dumps escapes the rest, so characters are bytes
         # An unpaged list reaches the engine whole, to be paged there: it must fit its memory.
-        raise EffectError("too_large", f"The answer is {len(body)} bytes of JSON, more than the {limit} bytes a "
-                          "result may be (DJANGO_MCP_MAX_RESULT_BYTES): ask for less, with the view's filters "
-                          "or a paginated endpoint.")
+        raise EffectError(
+            "too_large",
+            f"The answer is {len(body)} bytes of JSON, more than the {limit} bytes a "
+            "result may be (DJANGO_MCP_MAX_RESULT_BYTES): ask for less, with the view's filters "
+            "or a paginated endpoint.",
+        )
     text = f'{{"status":{response.status_code},"headers":{json.dumps(headers)},"body":{body}}}'
     return response.status_code, RawJSON(text)
 
@@ -89,8 +97,9 @@ def drf_permits(view, handler, caller):
     except APIException:
         return False
     except Exception:
-        logger.warning("the permission classes of %s (%s) failed; treated as not passed", view.id, handler or "view",
-                       exc_info=True)
+        logger.warning(
+            "the permission classes of %s (%s) failed; treated as not passed", view.id, handler or "view", exc_info=True
+        )
         return False
     return True
 
@@ -126,17 +135,34 @@ def _judged_without_view(routed):
         from rest_framework import generics, permissions
         from rest_framework.views import APIView
 
-        request_only = {permissions.BasePermission.has_permission, permissions.AllowAny.has_permission,
-                        permissions.IsAuthenticated.has_permission, permissions.IsAdminUser.has_permission,
-                        permissions.IsAuthenticatedOrReadOnly.has_permission}
+        request_only = {
+            permissions.BasePermission.has_permission,
+            permissions.AllowAny.has_permission,
+            permissions.IsAuthenticated.has_permission,
+            permissions.IsAdminUser.has_permission,
+            permissions.IsAuthenticatedOrReadOnly.has_permission,
+        }
         model = permissions.DjangoModelPermissions
-        reads_model = [c for c in classes if isinstance(c, type) and c.has_permission is model.has_permission
-                       and c._queryset is model._queryset]
-        declared = (getattr(cls, "get_queryset", None) is generics.GenericAPIView.get_queryset
-                    and getattr(cls, "queryset", None) is not None and not queryset_given)
-        plain = (cls.get_permissions is APIView.get_permissions and cls.check_permissions is APIView.check_permissions
-                 and all(isinstance(c, type) and c.__init__ is object.__init__
-                         and (c.has_permission in request_only or c in reads_model) for c in classes)
-                 and (not reads_model or declared))
+        reads_model = [
+            c
+            for c in classes
+            if isinstance(c, type) and c.has_permission is model.has_permission and c._queryset is model._queryset
+        ]
+        declared = (
+            getattr(cls, "get_queryset", None) is generics.GenericAPIView.get_queryset
+            and getattr(cls, "queryset", None) is not None
+            and not queryset_given
+        )
+        plain = (
+            cls.get_permissions is APIView.get_permissions
+            and cls.check_permissions is APIView.check_permissions
+            and all(
+                isinstance(c, type)
+                and c.__init__ is object.__init__
+                and (c.has_permission in request_only or c in reads_model)
+                for c in classes
+            )
+            and (not reads_model or declared)
+        )
         _without_view[key] = (classes, _DeclaredQueryset(cls) if reads_model else None) if plain else None
     return _without_view[key]

@@ -33,8 +33,13 @@ LABEL_CHARS = 200
 #: cannot be asked. Objects beyond the first PREFIX_SCAN are not offered for such prefixes.
 PREFIX_SCAN = 10_000
 #: What compressed files are, whatever they hold (`x.json.gz` is gzip, not JSON).
-ENCODINGS = {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz",
-             "br": "application/x-brotli", "compress": "application/x-compress"}
+ENCODINGS = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "br": "application/x-brotli",
+    "compress": "application/x-compress",
+}
 TEXT_TYPES = {"application/json", "application/xml"}
 
 

@@ -22,11 +22,27 @@ from django_mcp.values import MASK
 BODY_LIMIT = 20_000
 
 #: Headers worth reporting; cookies (Set-Cookie) and the like stay with the host.
-SHOWN_HEADERS = ("Content-Type", "Location", "Allow", "Content-Disposition", "Content-Language",
-                 "Content-Length", "Cache-Control", "ETag", "Last-Modified", "Retry-After")
+SHOWN_HEADERS = (
+    "Content-Type",
+    "Location",
+    "Allow",
+    "Content-Disposition",
+    "Content-Language",
+    "Content-Length",
+    "Cache-Control",
+    "ETag",
+    "Last-Modified",
+    "Retry-After",
+)
 
-_TEXT_TYPES = {"application/xml", "application/javascript", "application/x-www-form-urlencoded",
-               "application/csv", "application/yaml", "application/x-yaml"}
+_TEXT_TYPES = {
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/csv",
+    "application/yaml",
+    "application/x-yaml",
+}
 
 
 def describe(response):
@@ -151,9 +167,41 @@ def html_text(html):
 
 class _TextParser(HTMLParser):
     HIDDEN = {"script", "style", "template", "noscript"}
-    BLOCKS = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset",
-              "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-              "li", "main", "nav", "ol", "p", "pre", "section", "table", "title", "tr", "ul"}
+    BLOCKS = {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "title",
+        "tr",
+        "ul",
+    }
     CELLS = {"td", "th"}
 
     def __init__(self):

@@ -78,13 +78,19 @@ def _filter(queryset, search, filters):
     for spec in filters:
         path, value = spec.get("path"), spec.get("value")
         if path not in search.filter_fields:
-            raise EffectError("validation", f"filters.{path}: is not a filter of this search",
-                              {f"filters.{path}": ["Not a filter of this search."]})
+            raise EffectError(
+                "validation",
+                f"filters.{path}: is not a filter of this search",
+                {f"filters.{path}": ["Not a filter of this search."]},
+            )
         try:
             queryset = queryset.filter(**({f"{path}__isnull": True} if value is None else {path: value}))
         except (ValueError, TypeError, ValidationError):
-            raise EffectError("validation", f"filters.{path}: not a value this field accepts",
-                              {f"filters.{path}": ["Not a value this field accepts."]}) from None
+            raise EffectError(
+                "validation",
+                f"filters.{path}: not a value this field accepts",
+                {f"filters.{path}": ["Not a value this field accepts."]},
+            ) from None
         duplicates |= lookup_spawns_duplicates(search.model._meta, path)
     return queryset, duplicates
 
@@ -107,8 +113,11 @@ def _ordering(queryset, search, requested):
     ordering = [expr for expr in requested or () if isinstance(expr, str) and expr]
     for name in (expr.removeprefix("-") for expr in ordering):
         if name not in sortable:
-            raise EffectError("validation", f"ordering: {name} is not a field to order by",
-                              {"ordering": [f"{name} is not a field to order by."]})
+            raise EffectError(
+                "validation",
+                f"ordering: {name} is not a field to order by",
+                {"ordering": [f"{name} is not a field to order by."]},
+            )
     if not ordering:
         ordering = list(queryset.query.order_by or ()) or list(opts.ordering or ())
     names = {expr.removeprefix("-") for expr in ordering if isinstance(expr, str)}

@@ -90,7 +90,9 @@ def view_listed(routed, request):
     """Whether the user may call the view with at least one of its methods (a gate on `post`
     alone does not hide a view the user may GET)."""
     methods = routed.methods or ["get"]
-    return any(all(_passes(gate, routed, request, {}) for gate in routed.gates if gate.guards(method)) for method in methods)
+    return any(
+        all(_passes(gate, routed, request, {}) for gate in routed.gates if gate.guards(method)) for method in methods
+    )
 
 
 def _passes(gate, routed, request, kwargs):
@@ -111,8 +113,9 @@ def _passes(gate, routed, request, kwargs):
         except Exception:
             # A test that needs what the call does not provide (e.g. path values at listing
             # time) cannot say yes: the gate stays closed.
-            logger.warning("the test %s of the view %s failed; treated as not passed",
-                           gate.label, routed.id, exc_info=True)
+            logger.warning(
+                "the test %s of the view %s failed; treated as not passed", gate.label, routed.id, exc_info=True
+            )
             return False
     return False
 
@@ -207,8 +210,11 @@ def _status_and(result):
 @contextlib.contextmanager
 def _transactions(callback, every_database):
     opted_out = getattr(callback, "_non_atomic_requests", set())
-    aliases = [alias for alias in connections if alias not in opted_out
-               and (every_database or connections[alias].settings_dict.get("ATOMIC_REQUESTS"))]
+    aliases = [
+        alias
+        for alias in connections
+        if alias not in opted_out and (every_database or connections[alias].settings_dict.get("ATOMIC_REQUESTS"))
+    ]
     with contextlib.ExitStack() as stack:
         for alias in aliases:
             stack.enter_context(transaction.atomic(using=alias))

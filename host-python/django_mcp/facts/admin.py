@@ -128,8 +128,9 @@ def collect_admins():
         for model, model_admin in site._registry.items():
             admin_id = admin_id_of(site, model)
             if model._meta.app_label in PRIVATE_APPS:
-                left_out.report(logger, "%s: never served: %s", admin_id, PRIVATE_APPS[model._meta.app_label],
-                                level=logging.INFO)
+                left_out.report(
+                    logger, "%s: never served: %s", admin_id, PRIVATE_APPS[model._meta.app_label], level=logging.INFO
+                )
                 continue
             try:
                 admins.append(_admin_facts(admin_id, site, model, model_admin))

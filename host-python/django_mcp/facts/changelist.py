@@ -39,8 +39,13 @@ def columns(model_admin, request):
         try:
             column = columns_entry(model_admin, entry)
         except Exception:
-            left_out.report(logger, "%s: list_display entry %r left out: it could not be described",
-                            _label(model_admin), entry, exc_info=True)
+            left_out.report(
+                logger,
+                "%s: list_display entry %r left out: it could not be described",
+                _label(model_admin),
+                entry,
+                exc_info=True,
+            )
             continue
         if column is None or column["name"] in seen:
             continue
@@ -85,19 +90,32 @@ def columns_entry(model_admin, entry):
     field = model_field(model, entry)
     title, attr = label_for_field(entry, model, model_admin, return_attr=True)
     if field is not None:
-        return _redacted({"name": name, "field": field.name, "title": str(title),
-                          "boolean": isinstance(field, models.BooleanField), "order_field": None,
-                          "sortable": not field.many_to_many}, model, entry)
+        return _redacted(
+            {
+                "name": name,
+                "field": field.name,
+                "title": str(title),
+                "boolean": isinstance(field, models.BooleanField),
+                "order_field": None,
+                "sortable": not field.many_to_many,
+            },
+            model,
+            entry,
+        )
     display = attr.fget if isinstance(attr, property) else attr
     order_field = _order_field(model_admin, entry, display)
-    return _redacted({
-        "name": name,
-        "field": None,
-        "title": str(title),
-        "boolean": bool(getattr(display, "boolean", False)),
-        "order_field": order_field,
-        "sortable": order_field is not None,
-    }, model, entry)
+    return _redacted(
+        {
+            "name": name,
+            "field": None,
+            "title": str(title),
+            "boolean": bool(getattr(display, "boolean", False)),
+            "order_field": order_field,
+            "sortable": order_field is not None,
+        },
+        model,
+        entry,
+    )
 
 
 def _redacted(column, model, entry):
@@ -148,14 +166,24 @@ def filters(model_admin, request):
             left_out.report(logger, "%s: list_filter entry %r left out: it names no field", _label(model_admin), entry)
             continue
         except Exception:
-            left_out.report(logger, "%s: list_filter entry %r left out: it could not be described",
-                            _label(model_admin), entry, exc_info=True)
+            left_out.report(
+                logger,
+                "%s: list_filter entry %r left out: it could not be described",
+                _label(model_admin),
+                entry,
+                exc_info=True,
+            )
             continue
         if fact is None:
             continue
         if fact["name"] in seen:
-            left_out.report(logger, "%s: list_filter entry %r left out: a filter named %r comes first",
-                            _label(model_admin), entry, fact["name"])
+            left_out.report(
+                logger,
+                "%s: list_filter entry %r left out: a filter named %r comes first",
+                _label(model_admin),
+                entry,
+                fact["name"],
+            )
             continue
         seen.add(fact["name"])
         out.append(fact)
@@ -186,21 +214,36 @@ def _filter(model_admin, request, entry):
         spec = simple_filter(model_admin, request, entry)
         choices = [[to_json(value), str(label)] for value, label in spec.lookup_choices]
         if not choices:
-            left_out.report(logger, "%s: list filter %r offers no choices; left out", _label(model_admin), entry.__name__,
-                            level=logging.INFO)
+            left_out.report(
+                logger,
+                "%s: list filter %r offers no choices; left out",
+                _label(model_admin),
+                entry.__name__,
+                level=logging.INFO,
+            )
             return None
         return {"name": spec.parameter_name, "kind": "choices", "title": str(spec.title), "choices": choices}
     if isinstance(entry, type) and issubclass(entry, ListFilter):
-        left_out.report(logger, "%s: list filter %r left out: only field filters and SimpleListFilters are offered",
-                        _label(model_admin), entry.__name__)
+        left_out.report(
+            logger,
+            "%s: list filter %r left out: only field filters and SimpleListFilters are offered",
+            _label(model_admin),
+            entry.__name__,
+        )
         return None
     path = filter_path(model_admin.model, entry)
     if path is None:
-        left_out.report(logger, "%s: list_filter entry %r left out: not a field path or a SimpleListFilter",
-                        _label(model_admin), entry)
+        left_out.report(
+            logger,
+            "%s: list_filter entry %r left out: not a field path or a SimpleListFilter",
+            _label(model_admin),
+            entry,
+        )
         return None
     if secret_in_path(model_admin.model, path):
-        left_out.report(logger, "%s: list_filter entry %r left out: it filters on a redacted field", _label(model_admin), entry)
+        left_out.report(
+            logger, "%s: list_filter entry %r left out: it filters on a redacted field", _label(model_admin), entry
+        )
         return None
     return {"name": path, "kind": "field", "path": path}
 

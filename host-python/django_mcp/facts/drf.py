@@ -14,7 +14,14 @@ import sys
 
 from django_mcp import left_out
 from django_mcp.facts.views import (
-    RoutedView, Selection, app_label_of, description, is_private_callback, path_params, route_text, routed_patterns,
+    RoutedView,
+    Selection,
+    app_label_of,
+    description,
+    is_private_callback,
+    path_params,
+    route_text,
+    routed_patterns,
     unique_id,
 )
 
@@ -68,8 +75,9 @@ def collect_drf(registry):
         name = ":".join((*namespaces, pattern.name)) if pattern.name else None
         refusal = selection.refusal(name, where, f"{cls.__module__}.{cls.__qualname__}")
         if refusal is not None:
-            left_out.report(logger, "not serving the DRF route of %s at %r: %s", _dotted(cls), where, refusal,
-                            level=logging.INFO)
+            left_out.report(
+                logger, "not serving the DRF route of %s at %r: %s", _dotted(cls), where, refusal, level=logging.INFO
+            )
             continue
         viewset = issubclass(cls, ViewSetMixin)
         basename = (getattr(callback, "initkwargs", None) or {}).get("basename")
@@ -83,7 +91,9 @@ def collect_drf(registry):
         try:
             view, view_facts = _describe(group, ids)
         except Exception:  # one odd view never takes the others down
-            left_out.report(logger, "skipping the DRF view %s: it could not be described", _dotted(group["cls"]), exc_info=True)
+            left_out.report(
+                logger, "skipping the DRF view %s: it could not be described", _dotted(group["cls"]), exc_info=True
+            )
             continue
         ids.add(view.id)
         registry.add_drf(view)
@@ -106,8 +116,17 @@ def _describe(group, ids):
     view_id = unique_id(dotted, ids)
     routes, methods_of, endpoints = {}, {}, []
     for urlconf, pieces, name, callback, params, where in group["routes"]:
-        routed = RoutedView(id=view_id, name=name, urlconf=urlconf, pieces=pieces, callback=callback, view_class=cls,
-                            initkwargs=dict(getattr(callback, "initkwargs", None) or {}), class_kind=None, gates=[])
+        routed = RoutedView(
+            id=view_id,
+            name=name,
+            urlconf=urlconf,
+            pieces=pieces,
+            callback=callback,
+            view_class=cls,
+            initkwargs=dict(getattr(callback, "initkwargs", None) or {}),
+            class_kind=None,
+            gates=[],
+        )
         for handler, methods in _handlers(callback, cls, group["viewset"]).items():
             if handler in routes:
                 continue
@@ -199,7 +218,9 @@ def _typed_lookup(view, params):
     if lookup is None or queryset is None:
         return params
     try:
-        field = queryset.model._meta.pk if view.lookup_field == "pk" else queryset.model._meta.get_field(view.lookup_field)
+        field = (
+            queryset.model._meta.pk if view.lookup_field == "pk" else queryset.model._meta.get_field(view.lookup_field)
+        )
     except Exception:
         return params
     if not isinstance(field, (models.AutoField, models.BigAutoField, models.SmallAutoField, models.IntegerField)):
@@ -227,9 +248,14 @@ def _serializer(view, handler, own_only):
         serializer = serializer_class(context={"request": view.request, "view": view, "format": None})
         return serializer_facts(serializer)
     except Exception:
-        left_out.report(logger, "the serializer %s of %s (%s) could not be described; its body is any object",
-                        getattr(serializer_class, "__name__", serializer_class), _dotted(type(view)), handler or "view",
-                        exc_info=True)
+        left_out.report(
+            logger,
+            "the serializer %s of %s (%s) could not be described; its body is any object",
+            getattr(serializer_class, "__name__", serializer_class),
+            _dotted(type(view)),
+            handler or "view",
+            exc_info=True,
+        )
         return None
 
 
@@ -241,17 +267,29 @@ def _listing(view):
     listing = {"pagination": None, "search": None, "ordering": None, "filters": []}
     paginator = getattr(view, "paginator", None)
     if isinstance(paginator, PageNumberPagination):
-        listing["pagination"] = {"style": "page_number", "page_size": paginator.page_size,
-                                 "max_page_size": paginator.max_page_size, "page_param": paginator.page_query_param,
-                                 "page_size_param": paginator.page_size_query_param}
+        listing["pagination"] = {
+            "style": "page_number",
+            "page_size": paginator.page_size,
+            "max_page_size": paginator.max_page_size,
+            "page_param": paginator.page_query_param,
+            "page_size_param": paginator.page_size_query_param,
+        }
     elif isinstance(paginator, LimitOffsetPagination):
-        listing["pagination"] = {"style": "limit_offset", "page_size": paginator.default_limit,
-                                 "max_page_size": paginator.max_limit, "page_size_param": paginator.limit_query_param,
-                                 "offset_param": paginator.offset_query_param}
+        listing["pagination"] = {
+            "style": "limit_offset",
+            "page_size": paginator.default_limit,
+            "max_page_size": paginator.max_limit,
+            "page_size_param": paginator.limit_query_param,
+            "offset_param": paginator.offset_query_param,
+        }
     elif isinstance(paginator, CursorPagination):
-        listing["pagination"] = {"style": "cursor", "page_size": paginator.page_size,
-                                 "max_page_size": paginator.max_page_size, "page_param": paginator.cursor_query_param,
-                                 "page_size_param": paginator.page_size_query_param}
+        listing["pagination"] = {
+            "style": "cursor",
+            "page_size": paginator.page_size,
+            "max_page_size": paginator.max_page_size,
+            "page_param": paginator.cursor_query_param,
+            "page_size_param": paginator.page_size_query_param,
+        }
     for backend_class in getattr(view, "filter_backends", ()):
         backend = backend_class()
         try:
@@ -267,8 +305,13 @@ def _listing(view):
                 if filterset_class is not None:
                     listing["filters"] = filter_facts(filterset_class)
         except Exception:
-            left_out.report(logger, "the filter backend %s of %s could not be described; not offered",
-                            backend_class.__name__, _dotted(type(view)), exc_info=True)
+            left_out.report(
+                logger,
+                "the filter backend %s of %s could not be described; not offered",
+                backend_class.__name__,
+                _dotted(type(view)),
+                exc_info=True,
+            )
     return listing
 
 

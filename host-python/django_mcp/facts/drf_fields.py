@@ -51,10 +51,17 @@ _KINDS = (
 )
 
 #: Return annotations a method field's schema can be read from.
-_ANNOTATED = {int: {"type": "integer"}, float: {"type": "number"}, str: {"type": "string"},
-              bool: {"type": "boolean"}, list: {"type": "array"}, dict: {"type": "object"},
-              decimal.Decimal: {"type": "string"}, uuid.UUID: {"type": "string", "format": "uuid"},
-              datetime.date: {"type": "string", "format": "date"}}
+_ANNOTATED = {
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    str: {"type": "string"},
+    bool: {"type": "boolean"},
+    list: {"type": "array"},
+    dict: {"type": "object"},
+    decimal.Decimal: {"type": "string"},
+    uuid.UUID: {"type": "string", "format": "uuid"},
+    datetime.date: {"type": "string", "format": "date"},
+}
 
 
 def serializer_facts(serializer, depth=0):
@@ -187,12 +194,24 @@ def filter_facts(filterset_class):
     facts = []
     for name, filter_ in filterset_class.base_filters.items():
         label = str(filter_.label) if filter_.label else ""
-        if isinstance(filter_, (django_filters.DateFromToRangeFilter, django_filters.DateTimeFromToRangeFilter,
-                                django_filters.IsoDateTimeFromToRangeFilter)):
+        if isinstance(
+            filter_,
+            (
+                django_filters.DateFromToRangeFilter,
+                django_filters.DateTimeFromToRangeFilter,
+                django_filters.IsoDateTimeFromToRangeFilter,
+            ),
+        ):
             kind = "date" if isinstance(filter_, django_filters.DateFromToRangeFilter) else "datetime"
             for suffix in ("after", "before"):
-                facts.append({"name": f"{name}_{suffix}", "kind": kind, "label": label,
-                              "format": "date" if kind == "date" else "date-time"})
+                facts.append(
+                    {
+                        "name": f"{name}_{suffix}",
+                        "kind": kind,
+                        "label": label,
+                        "format": "date" if kind == "date" else "date-time",
+                    }
+                )
             continue
         if isinstance(filter_, django_filters.RangeFilter):
             facts.extend({"name": f"{name}_{suffix}", "kind": "float", "label": label} for suffix in ("min", "max"))
@@ -221,7 +240,7 @@ def _filter_value(filter_):
         if choices is None and filter_.model is not None:  # filterset_fields on a field with choices
             choices = filter_.model._meta.get_field(filter_.field_name).choices
         kind = "multiple_choice" if isinstance(filter_, django_filters.MultipleChoiceFilter) else "choice"
-        return {"kind": kind, "choices": [[_json_value(v), str(l)] for v, l in _flat(choices or ())]}
+        return {"kind": kind, "choices": [[_json_value(value), str(label)] for value, label in _flat(choices or ())]}
     if isinstance(filter_, django_filters.BooleanFilter):
         return {"kind": "boolean"}
     if isinstance(filter_, django_filters.NumberFilter):

@@ -27,11 +27,32 @@ logger = logging.getLogger("django_mcp.facts")
 #: The `kind`s of docs/engine-protocol.md: a form field is described by the first of these
 #: in its class's MRO (its own class, or its nearest `django.forms` ancestor).
 KINDS = {
-    "CharField", "IntegerField", "FloatField", "DecimalField", "BooleanField", "NullBooleanField",
-    "DateField", "DateTimeField", "SplitDateTimeField", "TimeField", "DurationField", "EmailField",
-    "URLField", "SlugField", "UUIDField", "JSONField", "ChoiceField", "TypedChoiceField",
-    "MultipleChoiceField", "TypedMultipleChoiceField", "ModelChoiceField", "ModelMultipleChoiceField",
-    "FileField", "ImageField", "GenericIPAddressField", "RegexField",
+    "CharField",
+    "IntegerField",
+    "FloatField",
+    "DecimalField",
+    "BooleanField",
+    "NullBooleanField",
+    "DateField",
+    "DateTimeField",
+    "SplitDateTimeField",
+    "TimeField",
+    "DurationField",
+    "EmailField",
+    "URLField",
+    "SlugField",
+    "UUIDField",
+    "JSONField",
+    "ChoiceField",
+    "TypedChoiceField",
+    "MultipleChoiceField",
+    "TypedMultipleChoiceField",
+    "ModelChoiceField",
+    "ModelMultipleChoiceField",
+    "FileField",
+    "ImageField",
+    "GenericIPAddressField",
+    "RegexField",
 }
 #: Form data are text: a field of no known kind (a bare `forms.Field`, a `MultiValueField`…)
 #: is offered as a string and left to the form to judge.
@@ -44,13 +65,19 @@ def admin_forms(model_admin, request):
     """`{"add": [field…] | None, "change": [field…] | "add" | None}` for `model_admin`, built
     for the privileged `request` ("add": the add view's form). A form that cannot be built is
     None (logged), never an error."""
-    add = _described(model_admin, "add", lambda: form_as_built(
-        add_form(model_admin, request), model_admin.get_changeform_initial_data(request)))
+    add = _described(
+        model_admin,
+        "add",
+        lambda: form_as_built(add_form(model_admin, request), model_admin.get_changeform_initial_data(request)),
+    )
     if add is not None and forms_from_declarations(type(model_admin)):
         # The change view's form is this one: building forms is most of what the facts
         # cost at start-up, so it is not built again, nor described twice.
         return {"add": add, "change": "add"}
-    return {"add": add, "change": _described(model_admin, "change", lambda: form_as_built(change_form(model_admin, request)))}
+    return {
+        "add": add,
+        "change": _described(model_admin, "change", lambda: form_as_built(change_form(model_admin, request))),
+    }
 
 
 def add_form(model_admin, request):
@@ -81,8 +108,15 @@ def change_form(model_admin, request):
 
 #: The hooks `get_fields` consults.
 _FIELD_HOOKS = (
-    "get_fields", "get_form", "_get_form_for_get_fields", "get_readonly_fields", "get_exclude",
-    "formfield_for_dbfield", "formfield_for_foreignkey", "formfield_for_manytomany", "formfield_for_choice_field",
+    "get_fields",
+    "get_form",
+    "_get_form_for_get_fields",
+    "get_readonly_fields",
+    "get_exclude",
+    "formfield_for_dbfield",
+    "formfield_for_foreignkey",
+    "formfield_for_manytomany",
+    "formfield_for_choice_field",
 )
 #: Beside those, the hooks through which the change view's form can differ from the add
 #: view's: the object, `change` (for the privileged user, an unoverridden
@@ -103,7 +137,8 @@ def fieldsets_from_declarations(admin_class) -> bool:
     """Whether `get_fieldsets` answers from the admin's declarations alone: Django's own,
     over declared `fieldsets` or a `get_fields` that answers from declarations."""
     return _unoverridden(admin_class, ("get_fieldsets",)) and (
-        bool(admin_class.fieldsets) or fields_from_declarations(admin_class))
+        bool(admin_class.fieldsets) or fields_from_declarations(admin_class)
+    )
 
 
 @functools.cache
@@ -131,9 +166,12 @@ def built_as_declared(form_class) -> bool:
     reads initial data as Django does: it keeps ModelForm's own `__init__`, field order and
     initial lookup. (`__init__` also narrows related querysets by `limit_choices_to`; facts
     read only the model a queryset is of.)"""
-    return (form_class.__init__ is forms.BaseModelForm.__init__
-            and form_class.field_order is None and form_class.order_fields is forms.BaseForm.order_fields
-            and form_class.get_initial_for_field is forms.BaseForm.get_initial_for_field)
+    return (
+        form_class.__init__ is forms.BaseModelForm.__init__
+        and form_class.field_order is None
+        and form_class.order_fields is forms.BaseForm.order_fields
+        and form_class.get_initial_for_field is forms.BaseForm.get_initial_for_field
+    )
 
 
 class _Unbuilt:
@@ -153,8 +191,14 @@ def _described(model_admin, which, build):
         form = build()
         return [field_facts(name, field, form) for name, field in form.fields.items() if not field.disabled]
     except Exception:
-        left_out.report(logger, "%s: its %s form could not be built; no %s tool", _label(model_admin), which,
-                        "create" if which == "add" else "update", exc_info=True)
+        left_out.report(
+            logger,
+            "%s: its %s form could not be built; no %s tool",
+            _label(model_admin),
+            which,
+            "create" if which == "add" else "update",
+            exc_info=True,
+        )
         return None
 
 

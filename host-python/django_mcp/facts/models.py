@@ -24,7 +24,8 @@ def is_redacted(model, name, redacted=None):
     redacted = redact_fields() if redacted is None else redacted
     label = model._meta.label
     return (model is get_user_model() and name == "password") or any(
-        entry == name or entry == f"{label}.{name}" for entry in redacted)
+        entry == name or entry == f"{label}.{name}" for entry in redacted
+    )
 
 
 def secret_in_path(model, path, redacted=None):

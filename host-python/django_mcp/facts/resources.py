@@ -42,8 +42,12 @@ def resource_models(registry):
             continue
         label = model._meta.label
         if model in administered:
-            left_out.report(logger, "DJANGO_MCP_RESOURCE_MODELS: %s is registered with the admin, "
-                            "whose ModelAdmin serves its resources; left out", label)
+            left_out.report(
+                logger,
+                "DJANGO_MCP_RESOURCE_MODELS: %s is registered with the admin, "
+                "whose ModelAdmin serves its resources; left out",
+                label,
+            )
             continue
         if any(fact["model"] == label for fact in facts):
             continue
@@ -77,8 +81,9 @@ def installed_model(label):
     except (LookupError, ValueError):
         raise ValueError(f"{label!r} is not an installed model") from None
     if model._meta.app_label == "django_mcp":
-        raise ValueError(f"{label!r} is managed with mcp_key and the Django admin, never through MCP: "
-                         f"{PRIVATE_APPS['django_mcp']}")
+        raise ValueError(
+            f"{label!r} is managed with mcp_key and the Django admin, never through MCP: {PRIVATE_APPS['django_mcp']}"
+        )
     if model._meta.app_label in PRIVATE_APPS:
         raise ValueError(f"{label!r} is never served through MCP: {PRIVATE_APPS[model._meta.app_label]}")
     return model
@@ -139,8 +144,9 @@ def user_prompt(entry):
         raise ValueError(f"{entry!r} is not a dict with name, description, arguments, body and permission")
     unknown = set(entry) - PROMPT_KEYS
     if unknown:
-        raise ValueError(f"{entry!r} has unknown keys {sorted(unknown)} "
-                         "(allowed: name, description, arguments, body, permission)")
+        raise ValueError(
+            f"{entry!r} has unknown keys {sorted(unknown)} (allowed: name, description, arguments, body, permission)"
+        )
     name = entry.get("name")
     if not isinstance(name, (str, Promise)) or not PROMPT_NAME.fullmatch(str(name)):
         raise ValueError(f"prompt name {name!r} is not made of letters, digits and underscores")
@@ -171,8 +177,9 @@ def _argument(prompt, argument):
         raise ValueError(f"{prompt}: argument {argument!r} is not a {{'name', 'description', 'required'}} dict")
     unknown = set(argument) - ARGUMENT_KEYS
     if unknown:
-        raise ValueError(f"{prompt}: argument {argument!r} has unknown keys {sorted(unknown)} "
-                         "(allowed: name, description, required)")
+        raise ValueError(
+            f"{prompt}: argument {argument!r} has unknown keys {sorted(unknown)} (allowed: name, description, required)"
+        )
     name = _text(argument.get("name"), f"{prompt}: an argument's name")
     if not name:
         raise ValueError(f"{prompt}: an argument's name is empty")

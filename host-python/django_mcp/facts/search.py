@@ -57,6 +57,7 @@ def searches(registry):
     if not isinstance(entries, (list, tuple)):
         left_out.report(logger, "DJANGO_MCP_MODEL_SEARCH is not a list; no search tools")
         return []
+
     def parse(entry):
         search = model_search(entry)
         return dataclasses.replace(search, admin=_admin(registry, search.model))
@@ -79,8 +80,10 @@ def model_search(entry):
     if isinstance(entry, dict):
         unknown = set(entry) - SEARCH_KEYS
         if unknown:
-            raise ValueError(f"{entry!r} has unknown keys {sorted(unknown)} "
-                             "(allowed: model, search_fields, filter_fields, fields, permission)")
+            raise ValueError(
+                f"{entry!r} has unknown keys {sorted(unknown)} "
+                "(allowed: model, search_fields, filter_fields, fields, permission)"
+            )
         label = entry.get("model")
     else:
         label, entry = entry, {}
@@ -108,14 +111,14 @@ def model_search(entry):
     search_fields = []
     for name, chain in paths("search_fields"):
         if chain[-1][1].is_relation:
-            raise ValueError(f"{label}: search_fields: {name!r} is a relation; search a field across it "
-                             f"({name}{LOOKUP_SEP}<field>)")
+            raise ValueError(
+                f"{label}: search_fields: {name!r} is a relation; search a field across it ({name}{LOOKUP_SEP}<field>)"
+            )
         search_fields.append(name)
     filter_fields = []
     for name, chain in paths("filter_fields"):
         if not all(_stored(owner, field) for owner, field in chain):
-            raise ValueError(f"{label}: filter_fields: {name!r} follows a reverse relation or ends on no "
-                             "stored field")
+            raise ValueError(f"{label}: filter_fields: {name!r} follows a reverse relation or ends on no stored field")
         filter_fields.append(name)
     if "fields" in entry:
         fields = []

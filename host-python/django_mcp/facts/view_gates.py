@@ -97,8 +97,7 @@ _LOGIN_TEST = _code(_cells(login_required(_dummy_view))["test_func"])
 _STAFF_TEST = _code(_cells(staff_member_required(_dummy_view))["test_func"])
 # permission_required builds `check_perms(user)` (sync or async) over a closure cell `perms`.
 _PERMISSION_TESTS = {
-    _code(_cells(permission_required("app.codename")(view))["test_func"])
-    for view in (_dummy_view, _dummy_async_view)
+    _code(_cells(permission_required("app.codename")(view))["test_func"]) for view in (_dummy_view, _dummy_async_view)
 }
 # `require_http_methods([...])(view)`: the wrapper refusing other methods (`request_method_list`).
 _METHOD_WRAPPERS = {_code(require_http_methods(["GET"])(view)) for view in (_dummy_view, _dummy_async_view)}

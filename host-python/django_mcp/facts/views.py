@@ -40,8 +40,13 @@ logger = logging.getLogger("django_mcp.facts")
 
 # How a route writes a parameter: `<int:pk>`, `<slug>` (django.urls.resolvers does the same).
 _ROUTE_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
-_CONVERTERS = {IntConverter: "int", StringConverter: "str", SlugConverter: "slug", UUIDConverter: "uuid",
-               PathConverter: "path"}
+_CONVERTERS = {
+    IntConverter: "int",
+    StringConverter: "str",
+    SlugConverter: "slug",
+    UUIDConverter: "uuid",
+    PathConverter: "path",
+}
 # Class views by what they do, most specific first (a DeleteView is also a detail view).
 _CLASS_KINDS = (
     (RedirectView, "redirect"),
@@ -171,8 +176,12 @@ def _walk(patterns, pieces, namespaces):
             try:
                 children = entry.url_patterns
             except Exception:
-                left_out.report(logger, "skipping the URLs included at %s: they cannot be loaded",
-                                route_text(pieces + (entry.pattern,)), exc_info=True)
+                left_out.report(
+                    logger,
+                    "skipping the URLs included at %s: they cannot be loaded",
+                    route_text(pieces + (entry.pattern,)),
+                    exc_info=True,
+                )
                 continue
             inner = namespaces + (entry.namespace,) if entry.namespace else namespaces
             yield from _walk(children, pieces + (entry.pattern,), inner)
@@ -243,14 +252,27 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
         initkwargs = dict(getattr(callback, "view_initkwargs", None) or {})
         gates = _gates(callback, view_class, initkwargs, login_everywhere)
         if require_auth and not [gate for gate in gates if gate is not PUBLIC]:
-            left_out.report(logger, "not serving the view %s at %r: no authorization gate was recognised on it "
-                            "(DJANGO_MCP_REQUIRE_AUTH = False serves such views too)", dotted, where)
+            left_out.report(
+                logger,
+                "not serving the view %s at %r: no authorization gate was recognised on it "
+                "(DJANGO_MCP_REQUIRE_AUTH = False serves such views too)",
+                dotted,
+                where,
+            )
             return None
         class_kind = _class_kind(view_class) if view_class else None
         methods = _methods(callback, view_class)
         routed = RoutedView(
-            id=unique_id(name or dotted, ids), name=name, urlconf=urlconf, pieces=pieces, callback=callback,
-            view_class=view_class, initkwargs=initkwargs, class_kind=class_kind, gates=gates, methods=methods,
+            id=unique_id(name or dotted, ids),
+            name=name,
+            urlconf=urlconf,
+            pieces=pieces,
+            callback=callback,
+            view_class=view_class,
+            initkwargs=initkwargs,
+            class_kind=class_kind,
+            gates=gates,
+            methods=methods,
         )
         view_facts = {
             "id": routed.id,
@@ -308,8 +330,11 @@ def path_params(pieces):
         if isinstance(piece, RoutePattern):
             for match in _ROUTE_PARAMETER.finditer(str(piece)):
                 converter = piece.converters[match["name"]]
-                yield {"name": match["name"], "converter": _CONVERTERS.get(type(converter), "regex"),
-                       "pattern": converter.regex}
+                yield {
+                    "name": match["name"],
+                    "converter": _CONVERTERS.get(type(converter), "regex"),
+                    "pattern": converter.regex,
+                }
         elif isinstance(piece, RegexPattern):
             regex = piece.regex
             if regex.groups > len(regex.groupindex):
@@ -339,12 +364,13 @@ def _named_groups(regex):
             elif char == ")":
                 depth -= 1
             index += 1
-        groups.append((match[1], regex[start:index - 1]))
+        groups.append((match[1], regex[start : index - 1]))
     return groups
 
 
 def _filled(piece, values):
     if isinstance(piece, RoutePattern):
+
         def fill(match):
             name = match["name"]
             if name not in values:

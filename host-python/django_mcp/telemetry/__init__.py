@@ -42,8 +42,8 @@ def wanted(part):
     installed = _installed(module)
     if value and not installed:
         raise ImproperlyConfigured(
-            f"{SETTING}[{part!r}] is on but {module} is not installed: "
-            f"pip install 'django-mcp-framework[{extra}]'")
+            f"{SETTING}[{part!r}] is on but {module} is not installed: pip install 'django-mcp-framework[{extra}]'"
+        )
     return installed
 
 

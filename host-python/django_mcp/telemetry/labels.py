@@ -4,14 +4,30 @@ backend's span names without bound."""
 
 #: The methods of MCP's revisions this server answers or is sent, and the audit line's own
 #: words for a message without one (`<unknown>`) or refused before it was read (`<pre-dispatch>`).
-METHODS = frozenset({
-    "initialize", "ping", "server/discover", "logging/setLevel",
-    "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read",
-    "resources/subscribe", "resources/unsubscribe", "prompts/list", "prompts/get", "completion/complete",
-    "notifications/initialized", "notifications/cancelled", "notifications/progress",
-    "notifications/roots/list_changed",
-    "<unknown>", "<pre-dispatch>",
-})
+METHODS = frozenset(
+    {
+        "initialize",
+        "ping",
+        "server/discover",
+        "logging/setLevel",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+        "notifications/initialized",
+        "notifications/cancelled",
+        "notifications/progress",
+        "notifications/roots/list_changed",
+        "<unknown>",
+        "<pre-dispatch>",
+    }
+)
 OTHER = "_OTHER"
 
 

@@ -46,15 +46,19 @@ def request(peeked, transport, facts):
         attributes["gen_ai.operation.name"] = "execute_tool"
     if transport == "http":
         attributes.update({"network.transport": "tcp", "network.protocol.name": "http"})
-        for attribute, fact in (("mcp.session.id", "session_id"), ("mcp.protocol.version", "protocol_version"),
-                                ("client.address", "client_address")):
+        for attribute, fact in (
+            ("mcp.session.id", "session_id"),
+            ("mcp.protocol.version", "protocol_version"),
+            ("client.address", "client_address"),
+        ):
             if facts.get(fact):
                 attributes[attribute] = facts[fact]
     else:
         attributes["network.transport"] = "pipe"
     parent, links = _parent(peeked.meta, facts.get("carrier"))
-    span = tracer.start_span(_name(method, peeked.target), context=parent, kind=SpanKind.SERVER,
-                             attributes=attributes, links=links)
+    span = tracer.start_span(
+        _name(method, peeked.target), context=parent, kind=SpanKind.SERVER, attributes=attributes, links=links
+    )
     token = _request_span.set(span)
     try:
         with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
@@ -76,8 +80,11 @@ def _parent(meta, carrier):
     transport = None
     if not trace.get_current_span().get_span_context().is_valid and carrier:
         transport = _extract(carrier)
-    message = _extract({k: v for k, v in meta.items() if isinstance(v, str)}) if (
-        isinstance(meta, dict) and "traceparent" in meta) else None
+    message = (
+        _extract({k: v for k, v in meta.items() if isinstance(v, str)})
+        if (isinstance(meta, dict) and "traceparent" in meta)
+        else None
+    )
     if message is None:
         return transport, []
     linked = trace.get_current_span(transport).get_span_context()

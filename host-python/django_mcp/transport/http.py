@@ -156,9 +156,9 @@ def _origin_allowed(request):
         return False
     for trusted in getattr(settings, "CSRF_TRUSTED_ORIGINS", ()):
         scheme, _, netloc = trusted.partition("://")
-        if scheme == parts.scheme and (netloc == parts.netloc or (
-            netloc.startswith("*") and parts.netloc.endswith(netloc[1:])
-        )):
+        if scheme == parts.scheme and (
+            netloc == parts.netloc or (netloc.startswith("*") and parts.netloc.endswith(netloc[1:]))
+        ):
             return True
     hosts = list(settings.ALLOWED_HOSTS or ())
     if settings.DEBUG and not hosts:
@@ -173,8 +173,14 @@ def _error(status, code, message):
 
 def _too_many_failures(retry_after):
     message = rate_limits.message(retry_after)
-    response = JsonResponse({"jsonrpc": "2.0", "id": None, "error": {
-        "code": rate_limits.CODE, "message": message, "data": {"retryAfter": retry_after}}}, status=429)
+    response = JsonResponse(
+        {
+            "jsonrpc": "2.0",
+            "id": None,
+            "error": {"code": rate_limits.CODE, "message": message, "data": {"retryAfter": retry_after}},
+        },
+        status=429,
+    )
     response["Retry-After"] = str(retry_after)
     return response
 
@@ -189,7 +195,8 @@ def _no_mcp_scope(request):
     """An OAuth token that carries neither MCP scope: it may ask for them (RFC 6750 step-up)."""
     response = _error(403, -32002, "Forbidden: the token grants no MCP scope")
     response["WWW-Authenticate"] = oauth.insufficient_scope_challenge(
-        " ".join(oauth.scopes_supported()), oauth.resource(request))
+        " ".join(oauth.scopes_supported()), oauth.resource(request)
+    )
     return response
 
 

@@ -17,8 +17,9 @@ from django_mcp.identity import Identity
 from django_mcp.keys import KeyStatus, recheck_key
 
 #: The answer to a line that is not UTF-8 (HTTP answers such a body 400 with the same code).
-NOT_UTF8 = json.dumps({"jsonrpc": "2.0", "id": None,
-                       "error": {"code": -32700, "message": "Parse error: the line is not valid UTF-8"}})
+NOT_UTF8 = json.dumps(
+    {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error: the line is not valid UTF-8"}}
+)
 
 
 def serve(key, stdin=None, stdout=None, host="localhost"):
@@ -55,12 +56,25 @@ def _serve_line(line, key, host):
         return server.handle(line, identity=Identity.of_key(check.key), transport="stdio", host=host)
     identity = Identity.of_key(key)
     if check.status is KeyStatus.INACTIVE_USER:
-        return server.refuse(line, identity=identity, transport="stdio", code=-32002,
-                             message="Forbidden: the user is inactive", reason="inactive user", outcome="deny")
+        return server.refuse(
+            line,
+            identity=identity,
+            transport="stdio",
+            code=-32002,
+            message="Forbidden: the user is inactive",
+            reason="inactive user",
+            outcome="deny",
+        )
     # The reasons HTTP audits for the same refusals (transport/http.py).
-    return server.refuse(line, identity=identity, transport="stdio", code=server.UNAUTHENTICATED,
-                         message=f"Unauthorized: the key is {check.status.replace('_', ' ')}",
-                         reason=f"credential {check.status}", outcome="unauthenticated")
+    return server.refuse(
+        line,
+        identity=identity,
+        transport="stdio",
+        code=server.UNAUTHENTICATED,
+        message=f"Unauthorized: the key is {check.status.replace('_', ' ')}",
+        reason=f"credential {check.status}",
+        outcome="unauthenticated",
+    )
 
 
 def _lines(stdin):

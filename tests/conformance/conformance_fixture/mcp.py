@@ -7,15 +7,26 @@ import time
 from django_mcp.custom import Argument, Prompt, Resource, Tool
 
 # A 1x1 red PNG and a short silent WAV.
-PNG = base64.b64encode(bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
-    "0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
-)).decode()
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+        "0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
+    )
+).decode()
 WAV = base64.b64encode(
-    b"RIFF" + (36 + 8).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
-    + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
-    + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
-    + b"data" + (8).to_bytes(4, "little") + bytes(8)
+    b"RIFF"
+    + (36 + 8).to_bytes(4, "little")
+    + b"WAVEfmt "
+    + (16).to_bytes(4, "little")
+    + (1).to_bytes(2, "little")
+    + (1).to_bytes(2, "little")
+    + (8000).to_bytes(4, "little")
+    + (16000).to_bytes(4, "little")
+    + (2).to_bytes(2, "little")
+    + (16).to_bytes(2, "little")
+    + b"data"
+    + (8).to_bytes(4, "little")
+    + bytes(8)
 ).decode()
 
 
@@ -36,19 +47,30 @@ def audio_content(arguments, call):
 
 
 def embedded_resource(arguments, call):
-    return [{"type": "resource", "resource": {
-        "uri": "test://embedded-resource", "mimeType": "text/plain", "text": "This is an embedded resource content.",
-    }}]
+    return [
+        {
+            "type": "resource",
+            "resource": {
+                "uri": "test://embedded-resource",
+                "mimeType": "text/plain",
+                "text": "This is an embedded resource content.",
+            },
+        }
+    ]
 
 
 def multiple_content_types(arguments, call):
     return [
         text("Multiple content types test:"),
         {"type": "image", "data": PNG, "mimeType": "image/png"},
-        {"type": "resource", "resource": {
-            "uri": "test://mixed-content-resource", "mimeType": "application/json",
-            "text": json.dumps({"test": "data", "value": 123}),
-        }},
+        {
+            "type": "resource",
+            "resource": {
+                "uri": "test://mixed-content-resource",
+                "mimeType": "application/json",
+                "text": json.dumps({"test": "data", "value": 123}),
+            },
+        },
     ]
 
 
@@ -84,14 +106,32 @@ TOOLS = [
     Tool("test_simple_text", simple_text, "Returns simple text", input_schema=NO_ARGUMENTS, read_only=True),
     Tool("test_image_content", image_content, "Returns an image", input_schema=NO_ARGUMENTS, read_only=True),
     Tool("test_audio_content", audio_content, "Returns audio", input_schema=NO_ARGUMENTS, read_only=True),
-    Tool("test_embedded_resource", embedded_resource, "Returns an embedded resource", input_schema=NO_ARGUMENTS, read_only=True),
-    Tool("test_multiple_content_types", multiple_content_types, "Returns mixed content", input_schema=NO_ARGUMENTS, read_only=True),
+    Tool(
+        "test_embedded_resource",
+        embedded_resource,
+        "Returns an embedded resource",
+        input_schema=NO_ARGUMENTS,
+        read_only=True,
+    ),
+    Tool(
+        "test_multiple_content_types",
+        multiple_content_types,
+        "Returns mixed content",
+        input_schema=NO_ARGUMENTS,
+        read_only=True,
+    ),
     Tool("test_tool_with_logging", with_logging, "Logs three messages", input_schema=NO_ARGUMENTS, read_only=True),
     Tool("test_logging_tool", with_logging, "Logs three messages", input_schema=NO_ARGUMENTS, read_only=True),
     Tool("test_tool_with_progress", with_progress, "Reports progress", input_schema=NO_ARGUMENTS, read_only=True),
     Tool("test_error_handling", error_handling, "Always fails", input_schema=NO_ARGUMENTS, read_only=True),
-    Tool("test_missing_capability", missing_capability, "Needs the client's sampling capability",
-         input_schema=NO_ARGUMENTS, read_only=True, client_capabilities=("sampling",)),
+    Tool(
+        "test_missing_capability",
+        missing_capability,
+        "Needs the client's sampling capability",
+        input_schema=NO_ARGUMENTS,
+        read_only=True,
+        client_capabilities=("sampling",),
+    ),
 ]
 
 
@@ -114,14 +154,28 @@ def watched(uri, variables, call):
 
 
 RESOURCES = [
-    Resource("test://static-text", "Static text", static_text, description="A static text resource", mime_type="text/plain"),
+    Resource(
+        "test://static-text", "Static text", static_text, description="A static text resource", mime_type="text/plain"
+    ),
     Resource("test://static-binary", "Static binary", static_binary, description="A 1x1 PNG", mime_type="image/png"),
-    Resource("test://watched-resource", "Watched", watched, description="A resource clients may watch", mime_type="text/plain"),
+    Resource(
+        "test://watched-resource",
+        "Watched",
+        watched,
+        description="A resource clients may watch",
+        mime_type="text/plain",
+    ),
 ]
 
 RESOURCE_TEMPLATES = [
-    Resource("test://template/{id}/data", "Template data", template_data, description="Data by id",
-             mime_type="application/json", completions={"id": ["1", "2", "3", "123"]}),
+    Resource(
+        "test://template/{id}/data",
+        "Template data",
+        template_data,
+        description="Data by id",
+        mime_type="application/json",
+        completions={"id": ["1", "2", "3", "123"]},
+    ),
 ]
 
 
@@ -130,14 +184,27 @@ def simple_prompt(arguments, call):
 
 
 def prompt_with_arguments(arguments, call):
-    return [{"role": "user", "content": text(f"Prompt with arguments: arg1='{arguments['arg1']}', arg2='{arguments['arg2']}'")}]
+    return [
+        {
+            "role": "user",
+            "content": text(f"Prompt with arguments: arg1='{arguments['arg1']}', arg2='{arguments['arg2']}'"),
+        }
+    ]
 
 
 def prompt_with_embedded_resource(arguments, call):
     return [
-        {"role": "user", "content": {"type": "resource", "resource": {
-            "uri": arguments["resourceUri"], "mimeType": "text/plain", "text": "Embedded resource content for testing.",
-        }}},
+        {
+            "role": "user",
+            "content": {
+                "type": "resource",
+                "resource": {
+                    "uri": arguments["resourceUri"],
+                    "mimeType": "text/plain",
+                    "text": "Embedded resource content for testing.",
+                },
+            },
+        },
         {"role": "user", "content": text("Please process the embedded resource above.")},
     ]
 
@@ -151,12 +218,21 @@ def prompt_with_image(arguments, call):
 
 PROMPTS = [
     Prompt("test_simple_prompt", simple_prompt, "A simple prompt without arguments"),
-    Prompt("test_prompt_with_arguments", prompt_with_arguments, "A prompt with two arguments", arguments=[
-        Argument("arg1", "First test argument", required=True, choices=["paris", "park", "party", "hello"]),
-        Argument("arg2", "Second test argument", required=True, choices=["world"]),
-    ]),
-    Prompt("test_prompt_with_embedded_resource", prompt_with_embedded_resource, "A prompt embedding a resource",
-           arguments=[Argument("resourceUri", "URI of the resource to embed", required=True)]),
+    Prompt(
+        "test_prompt_with_arguments",
+        prompt_with_arguments,
+        "A prompt with two arguments",
+        arguments=[
+            Argument("arg1", "First test argument", required=True, choices=["paris", "park", "party", "hello"]),
+            Argument("arg2", "Second test argument", required=True, choices=["world"]),
+        ],
+    ),
+    Prompt(
+        "test_prompt_with_embedded_resource",
+        prompt_with_embedded_resource,
+        "A prompt embedding a resource",
+        arguments=[Argument("resourceUri", "URI of the resource to embed", required=True)],
+    ),
     Prompt("test_prompt_with_image", prompt_with_image, "A prompt with an image"),
 ]
 
@@ -169,8 +245,13 @@ def schema_2020_12(arguments, call):
 SCHEMA_2020_12 = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "$defs": {"address": {"$anchor": "addressDef", "type": "object",
-                          "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+    "$defs": {
+        "address": {
+            "$anchor": "addressDef",
+            "type": "object",
+            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        }
+    },
     "properties": {
         "name": {"type": "string"},
         "address": {"$ref": "#/$defs/address"},
@@ -185,22 +266,36 @@ SCHEMA_2020_12 = {
     "additionalProperties": False,
 }
 
-TOOLS.append(Tool("json_schema_2020_12_tool", schema_2020_12, "Tool with JSON Schema 2020-12 features",
-                  input_schema=SCHEMA_2020_12, read_only=True))
+TOOLS.append(
+    Tool(
+        "json_schema_2020_12_tool",
+        schema_2020_12,
+        "Tool with JSON Schema 2020-12 features",
+        input_schema=SCHEMA_2020_12,
+        read_only=True,
+    )
+)
 
 
 # Multi round-trip requests (2026-07-28): questions for the client, answered in a second call.
 def elicit(message, properties):
-    return {"method": "elicitation/create", "params": {
-        "message": message,
-        "requestedSchema": {"type": "object", "properties": properties, "required": list(properties)},
-    }}
+    return {
+        "method": "elicitation/create",
+        "params": {
+            "message": message,
+            "requestedSchema": {"type": "object", "properties": properties, "required": list(properties)},
+        },
+    }
 
 
 def sample(prompt, max_tokens):
-    return {"method": "sampling/createMessage", "params": {
-        "messages": [{"role": "user", "content": text(prompt)}], "maxTokens": max_tokens,
-    }}
+    return {
+        "method": "sampling/createMessage",
+        "params": {
+            "messages": [{"role": "user", "content": text(prompt)}],
+            "maxTokens": max_tokens,
+        },
+    }
 
 
 ROOTS = {"method": "roots/list", "params": {}}
@@ -237,25 +332,33 @@ def ask_roots(arguments, call):
 
 def ask_with_state(arguments, call):
     if call.state != "awaiting-confirmation" or not answered(call, "confirm"):
-        raise call.ask({"confirm": elicit("Please confirm", {"ok": {"type": "boolean"}})}, state="awaiting-confirmation")
+        raise call.ask(
+            {"confirm": elicit("Please confirm", {"ok": {"type": "boolean"}})}, state="awaiting-confirmation"
+        )
     return [text("state-ok: confirmed")]
 
 
 def ask_many(arguments, call):
     keys = ("user_name", "greeting", "client_roots")
     if call.state != "round-1" or not answered(call, *keys):
-        raise call.ask({"user_name": ASK_NAME, "greeting": sample("Generate a greeting", 50), "client_roots": ROOTS},
-                       state="round-1")
+        raise call.ask(
+            {"user_name": ASK_NAME, "greeting": sample("Generate a greeting", 50), "client_roots": ROOTS},
+            state="round-1",
+        )
     return [text(f"All answers received for {elicited(call, 'user_name', 'name')}")]
 
 
 def ask_in_rounds(arguments, call):
     if call.state is None or not call.input_responses:
-        raise call.ask({"step1": elicit("Step 1: What is your name?", {"name": {"type": "string"}})}, state={"round": 1})
+        raise call.ask(
+            {"step1": elicit("Step 1: What is your name?", {"name": {"type": "string"}})}, state={"round": 1}
+        )
     if call.state == {"round": 1} and answered(call, "step1"):
         name = elicited(call, "step1", "name")
-        raise call.ask({"step2": elicit("Step 2: What is your favorite color?", {"color": {"type": "string"}})},
-                       state={"round": 2, "name": name})
+        raise call.ask(
+            {"step2": elicit("Step 2: What is your favorite color?", {"color": {"type": "string"}})},
+            state={"round": 2, "name": name},
+        )
     if call.state.get("round") == 2 and answered(call, "step2"):
         return [text(f"{call.state['name']} likes {elicited(call, 'step2', 'color')}")]
     raise call.ask({"step1": elicit("Step 1: What is your name?", {"name": {"type": "string"}})}, state={"round": 1})

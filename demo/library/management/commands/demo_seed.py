@@ -16,8 +16,7 @@ BOOK_COUNT = 60
 
 # A valid 1x1 transparent PNG, so cover files have a real image MIME type.
 TINY_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg"
-    "=="
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 
 AUTHORS = [
@@ -58,18 +57,14 @@ class Command(BaseCommand):
                 self.stdout.write("demo data already present; nothing to do")
             return
         with transaction.atomic():
-            authors = [
-                Author.objects.create(name=name, email=email, birth_date=born)
-                for name, email, born in AUTHORS
-            ]
+            authors = [Author.objects.create(name=name, email=email, birth_date=born) for name, email, born in AUTHORS]
             tags = [Tag.objects.create(name=name, slug=slug) for name, slug in TAGS]
             for n in range(BOOK_COUNT):
                 self.create_book(n, authors, tags)
             self.create_users(password)
         if options["verbosity"] > 0:
             self.stdout.write(
-                f"seeded {len(AUTHORS)} authors, {len(TAGS)} tags, {BOOK_COUNT} books "
-                "and users alice, bob, carol"
+                f"seeded {len(AUTHORS)} authors, {len(TAGS)} tags, {BOOK_COUNT} books and users alice, bob, carol"
             )
 
     def create_book(self, n, authors, tags):
@@ -101,7 +96,5 @@ class Command(BaseCommand):
         User.objects.create_superuser("alice", "alice@example.com", password)
         bob = User.objects.create_user("bob", "bob@example.com", password, is_staff=True)
         # Bob may look at authors only, so the admin refuses him every Book tool.
-        bob.user_permissions.add(
-            Permission.objects.get(content_type__app_label="library", codename="view_author")
-        )
+        bob.user_permissions.add(Permission.objects.get(content_type__app_label="library", codename="view_author"))
         User.objects.create_user("carol", "carol@example.com", password)

@@ -59,13 +59,16 @@ class Command(BaseCommand):
     )
 
     def create_parser(self, prog_name, subcommand, **kwargs):
-        return super().create_parser(prog_name, subcommand, epilog=JSON_KEYS_HELP,
-                                     formatter_class=_KeysAsWrittenFormatter, **kwargs)
+        return super().create_parser(
+            prog_name, subcommand, epilog=JSON_KEYS_HELP, formatter_class=_KeysAsWrittenFormatter, **kwargs
+        )
 
     def add_arguments(self, parser):
         caller = parser.add_mutually_exclusive_group()
         caller.add_argument("--user", metavar="USERNAME", help="What this user is offered (with no key's allowlist).")
-        caller.add_argument("--key", metavar="KEY_ID", help="What this key is offered: its user's, within its allowed_tools.")
+        caller.add_argument(
+            "--key", metavar="KEY_ID", help="What this key is offered: its user's, within its allowed_tools."
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON document on stdout (keys below).")
 
     def handle(self, *args, user=None, key=None, **options):
@@ -96,12 +99,15 @@ class Command(BaseCommand):
             self.stdout.write(f"Offered to key {caller['key']} of {caller['user']} (allowed_tools: {allowed}):")
         else:
             self.stdout.write(f"Offered to {caller['user']} (no key, so no allowed_tools):")
-        self.stdout.write(f"  {counts['tools']} tools, {counts['resource_templates']} resource templates, "
-                          f"{counts['prompts']} prompts")
+        self.stdout.write(
+            f"  {counts['tools']} tools, {counts['resource_templates']} resource templates, {counts['prompts']} prompts"
+        )
         self.stdout.write(f"  tools by surface: {_counted(report['tools_by_surface'])}")
         self.stdout.write(f"  tools by app: {_counted(report['tools_by_app']) or '-'}")
-        self.stdout.write(f"  tools/list descriptors: {tools_list['bytes']} bytes, "
-                          f"~{tools_list['estimated_tokens']} tokens ({tools_list['token_estimate']})")
+        self.stdout.write(
+            f"  tools/list descriptors: {tools_list['bytes']} bytes, "
+            f"~{tools_list['estimated_tokens']} tokens ({tools_list['token_estimate']})"
+        )
         if report["largest_tools"]:
             self.stdout.write("Largest descriptors (bytes):")
             width = len(str(report["largest_tools"][0]["bytes"]))
@@ -109,12 +115,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {str(tool['bytes']).rjust(width)}  {tool['name']}")
         discovery = report["discovery"]
         if discovery["applies"]:
-            self.stdout.write(f"Discovery ({discovery['mode']}, threshold {discovery['threshold']}) applies: "
-                              f"tools/list answers {', '.join(discovery['listed'])} "
-                              f"({discovery['listed_bytes']} bytes) instead of the tools above")
+            self.stdout.write(
+                f"Discovery ({discovery['mode']}, threshold {discovery['threshold']}) applies: "
+                f"tools/list answers {', '.join(discovery['listed'])} "
+                f"({discovery['listed_bytes']} bytes) instead of the tools above"
+            )
         else:
-            self.stdout.write(f"Discovery ({discovery['mode']}, threshold {discovery['threshold']}) does not "
-                              "apply: tools/list answers the tools above")
+            self.stdout.write(
+                f"Discovery ({discovery['mode']}, threshold {discovery['threshold']}) does not "
+                "apply: tools/list answers the tools above"
+            )
         self.stdout.write(f"Left out of the catalogue, or described only in part ({len(report['left_out'])}):")
         for warning in report["left_out"]:
             self.stdout.write(f"  [{warning['source']}] {warning['message']}")
@@ -171,18 +181,30 @@ def _report(caller, listed, tool_sources, left_out, registry):
     for descriptor in listed["tools"]:
         source = sources[descriptor["name"]]
         size = len(_compact(descriptor))
-        tools.append({"name": descriptor["name"], "surface": source["surface"],
-                      "app": _app_of(source, registry) or "-", "bytes": size})
+        tools.append(
+            {
+                "name": descriptor["name"],
+                "surface": source["surface"],
+                "app": _app_of(source, registry) or "-",
+                "bytes": size,
+            }
+        )
     total = sum(tool["bytes"] for tool in tools)
     by_surface = Counter(tool["surface"] for tool in tools)
     return {
         "caller": caller,
-        "counts": {"tools": len(tools), "resource_templates": len(listed["resourceTemplates"]),
-                   "prompts": len(listed["prompts"])},
+        "counts": {
+            "tools": len(tools),
+            "resource_templates": len(listed["resourceTemplates"]),
+            "prompts": len(listed["prompts"]),
+        },
         "tools_by_surface": {surface: by_surface[surface] for surface in SURFACES},
         "tools_by_app": dict(sorted(Counter(tool["app"] for tool in tools).items())),
-        "tools_list": {"bytes": total, "estimated_tokens": -(-total // BYTES_PER_TOKEN),
-                       "token_estimate": f"bytes / {BYTES_PER_TOKEN}, rounded up"},
+        "tools_list": {
+            "bytes": total,
+            "estimated_tokens": -(-total // BYTES_PER_TOKEN),
+            "token_estimate": f"bytes / {BYTES_PER_TOKEN}, rounded up",
+        },
         "tools": tools,
         "largest_tools": sorted(tools, key=lambda tool: -tool["bytes"])[:LARGEST_SHOWN],
         "left_out": left_out,
@@ -192,9 +214,13 @@ def _report(caller, listed, tool_sources, left_out, registry):
 def _discovery(served, tools):
     """Whether tools/list answered `served` (discovery's meta-tools) rather than `tools`."""
     applies = [tool["name"] for tool in served] != [tool["name"] for tool in tools]
-    return {"mode": conf.get("DJANGO_MCP_DISCOVERY"), "threshold": conf.get("DJANGO_MCP_DISCOVERY_THRESHOLD"),
-            "applies": applies, "listed": [tool["name"] for tool in served],
-            "listed_bytes": sum(len(_compact(tool)) for tool in served)}
+    return {
+        "mode": conf.get("DJANGO_MCP_DISCOVERY"),
+        "threshold": conf.get("DJANGO_MCP_DISCOVERY_THRESHOLD"),
+        "applies": applies,
+        "listed": [tool["name"] for tool in served],
+        "listed_bytes": sum(len(_compact(tool)) for tool in served),
+    }
 
 
 def _compact(descriptor):

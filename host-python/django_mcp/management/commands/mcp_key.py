@@ -40,9 +40,7 @@ class Command(BaseCommand):
     help = "Manage django-mcp API keys (create / list / revoke / rotate / inspect)."
 
     def add_arguments(self, parser):
-        subcommands = parser.add_subparsers(
-            dest="subcommand", required=True, parser_class=SubcommandParser
-        )
+        subcommands = parser.add_subparsers(dest="subcommand", required=True, parser_class=SubcommandParser)
 
         create = subcommands.add_parser(
             "create", help="Create an MCP API key for a user; prints the wire credential ONCE."
@@ -85,9 +83,7 @@ class Command(BaseCommand):
             subcommand.add_argument("key_id", help="The part of the credential before the dot.")
 
         for subcommand in subcommands.choices.values():
-            subcommand.add_argument(
-                "--json", action="store_true", help="Print one JSON document on stdout."
-            )
+            subcommand.add_argument("--json", action="store_true", help="Print one JSON document on stdout.")
 
     def handle(self, *args, subcommand, **options):
         getattr(self, f"handle_{subcommand}")(options)
@@ -137,9 +133,7 @@ class Command(BaseCommand):
         ]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            self.stdout.write(
-                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            )
+            self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
     def handle_revoke(self, options):
         key = self.get_key(options["key_id"])

@@ -69,8 +69,9 @@ class Command(BaseCommand):
         SolarSchedule.objects.create(event="sunrise", latitude="52.520000", longitude="13.405000")
         ClockedSchedule.objects.create(clocked_time=datetime.datetime(2030, 1, 1, 12, tzinfo=datetime.timezone.utc))
         PeriodicTask.objects.create(name="heartbeat", task="ops.heartbeat", interval=every_10s, enabled=True)
-        PeriodicTask.objects.create(name="hourly report", task="ops.report", interval=hourly, enabled=False,
-                                    kwargs='{"format": "pdf"}')
+        PeriodicTask.objects.create(
+            name="hourly report", task="ops.report", interval=hourly, enabled=False, kwargs='{"format": "pdf"}'
+        )
         PeriodicTask.objects.create(name="nightly cleanup", task="ops.cleanup", crontab=nightly, enabled=True)
 
     def bookmarks(self):
