@@ -27,10 +27,9 @@ SCOPES = {
     WRITE: "Write: everything your account may do, changes included",
 }
 
-#: How the engine refuses a read-only principal an item that writes (protocol/mod.rs,
-#: `Principal::refusal`): a JSON-RPC error with this code whose message ends so.
+#: How the engine refuses what a key or an endpoint keeps out of reach (protocol/toolset.rs,
+#: `Refusal`): a JSON-RPC error with this code, its `data` saying `reason` and `by`.
 _OUT_OF_SCOPE = -32003
-_READ_ONLY_REFUSAL = "not read-only, and this key is read-only"
 
 
 def bearer_token(header):
@@ -110,7 +109,10 @@ def step_up(identity, reply, scheme, host):
     if identity.grant is None or not identity.grant.read_only or reply is None or str(_OUT_OF_SCOPE) not in reply:
         return None
     error = json.loads(reply).get("error") or {}
-    if error.get("code") != _OUT_OF_SCOPE or not str(error.get("message", "")).endswith(_READ_ONLY_REFUSAL):
+    # The engine says why in the error's data: held to reads by the credential (the token),
+    # not by the endpoint, which no other token would change.
+    refused = error.get("data") or {}
+    if error.get("code") != _OUT_OF_SCOPE or (refused.get("reason"), refused.get("by")) != ("read_only", "key"):
         return None
     return insufficient_scope_challenge(WRITE, resource_at(scheme, host))
 

@@ -72,6 +72,18 @@ def test_a_read_only_key_refuses_writes_whatever_its_allowlist(mcp_as, make_key)
     assert message == "out_of_scope: tool not read-only, and this key is read-only"
 
 
+def test_a_refusal_says_why_and_by_which_scope_in_its_data(client, make_key, mcp_as, support):
+    key = make_key("alice", allowed_tools=["library.Tag.*"], read_only=True)
+    write = {"name": "create_library_tag", "arguments": {"name": "New", "slug": "new"}}
+    error = mcp_as(key).rpc("tools/call", write)["error"]
+    assert error["data"] == {"target": "create_library_tag", "reason": "read_only", "by": "key"}
+    error = mcp_as(key).rpc("tools/call", {"name": "list_auth_user", "arguments": {}})["error"]
+    assert (error["data"]["reason"], error["data"]["by"]) == ("unlisted", "key")
+    endpoint = InProcessMCP(client, make_key("alice"), path="/mcp/support/")
+    error = endpoint.rpc("tools/call", write)["error"]
+    assert (error["data"]["reason"], error["data"]["by"]) == ("read_only", "endpoint")
+
+
 @pytest.mark.parametrize("path", ["/mcp/support/", "/mcp/support"])
 def test_a_read_only_endpoint_refuses_writes_for_a_superuser(client, alice_key, support, path):
     mcp = InProcessMCP(client, alice_key, path=path)

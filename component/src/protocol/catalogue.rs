@@ -151,7 +151,7 @@ pub(crate) fn begin(
                 return not_found(&ex, "resource", uri);
             };
             if let Some(why) = principal.refusal(cat, &Item::resource(cat, resource)) {
-                return out_of_scope(&ex, &resource.uri, why);
+                return out_of_scope(&ex, "", &resource.uri, why);
             }
             let pk = variables.get("pk").cloned();
             let (work, shape) = match &resource.reader {
@@ -183,7 +183,7 @@ pub(crate) fn begin(
                 return not_found(&ex, "prompt", name);
             };
             if let Some(why) = principal.refusal(cat, &Item::prompt(cat, prompt)) {
-                return out_of_scope(&ex, &prompt.name, why);
+                return out_of_scope(&ex, "", &prompt.name, why);
             }
             let arguments = match prompt_arguments(prompt, params.get("arguments")) {
                 Ok(a) => a,
@@ -202,7 +202,7 @@ pub(crate) fn begin(
                 // The audit line names the prompt or template completed, as reads and gets do.
                 let ex = Exchange { target: Some(item.to_string()), ..ex };
                 if let Some(why) = principal.refusal(cat, &scope) {
-                    return out_of_scope(&ex, item, why);
+                    return out_of_scope(&ex, "", item, why);
                 }
                 match answer {
                     Answer::Values(values) => wait(ex, vec![authorize(gate)], CatalogueWork::Complete { values }),

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::jsonrpc::{self, RpcError};
+use super::toolset::Refusal;
 use super::{Exchange, Output};
 
 /// The host's `rate_limited` answer as the error a client can act on.
@@ -30,8 +31,12 @@ pub(crate) fn not_found(ex: &Exchange, what: &str, name: &str) -> Output {
     Output::error(ex, e)
 }
 
-pub(crate) fn out_of_scope(ex: &Exchange, name: &str, why: &str) -> Output {
-    let e = ex.fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: {why}")).with_data(json!({"target": name}));
+/// The key or the endpoint keeps `name` (a tool's with `what` "tool ") out of reach.
+pub(crate) fn out_of_scope(ex: &Exchange, what: &str, name: &str, refusal: Refusal) -> Output {
+    let (reason, by) = refusal.data();
+    let e = ex
+        .fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: {what}{}", refusal.words()))
+        .with_data(json!({"target": name, "reason": reason, "by": by}));
     Output::error(ex, e)
 }
 

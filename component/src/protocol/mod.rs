@@ -44,21 +44,18 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Why the key or the endpoint keeps `item` out (said after `out_of_scope: `), if one does.
-    pub(crate) fn refusal(&self, cat: &Catalogue, item: &toolset::Item) -> Option<&'static str> {
-        use toolset::{Compiled, Narrowed};
+    /// Why the key or the endpoint keeps `item` out, if one does.
+    pub(crate) fn refusal(&self, cat: &Catalogue, item: &toolset::Item) -> Option<toolset::Refusal> {
+        use toolset::{Compiled, NarrowedBy, Refusal};
         let (key, endpoint) = self.compiled.get_or_init(|| {
             let endpoint = self.endpoint.as_ref().map(|e| Compiled::of(cat, &e.toolset, e.read_only));
             (Compiled::of(cat, &self.allowed_tools, self.read_only), endpoint)
         });
-        let key = key.lets_through(item).err().map(|narrowed| match narrowed {
-            Narrowed::Unlisted => "not in this key's allowlist",
-            Narrowed::ReadOnly => "not read-only, and this key is read-only",
-        });
-        let endpoint = endpoint.as_ref().and_then(|e| e.lets_through(item).err()).map(|narrowed| match narrowed {
-            Narrowed::Unlisted => "not in this endpoint's toolset",
-            Narrowed::ReadOnly => "not read-only, and this endpoint is read-only",
-        });
+        let key = key.lets_through(item).err().map(|narrowed| Refusal { narrowed, by: NarrowedBy::Key });
+        let endpoint = endpoint
+            .as_ref()
+            .and_then(|e| e.lets_through(item).err())
+            .map(|narrowed| Refusal { narrowed, by: NarrowedBy::Endpoint });
         key.or(endpoint)
     }
 

@@ -178,9 +178,51 @@ impl Compiled {
 }
 
 /// Why a scope keeps an item out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Narrowed {
     Unlisted,
     ReadOnly,
+}
+
+/// Which scope narrowed: the credential's (a key's allowlist and read-only switch, an OAuth
+/// token's scopes) or the endpoint's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NarrowedBy {
+    Key,
+    Endpoint,
+}
+
+/// Why an item is out of a caller's reach: said in words after `out_of_scope: `, and in the
+/// error's `data` as `reason` and `by`, which clients and the host read (an OAuth token held
+/// to reads asks for `mcp:write` on a `read_only` refusal `by` its `key`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refusal {
+    pub narrowed: Narrowed,
+    pub by: NarrowedBy,
+}
+
+impl Refusal {
+    pub(crate) fn words(self) -> &'static str {
+        match (self.narrowed, self.by) {
+            (Narrowed::Unlisted, NarrowedBy::Key) => "not in this key's allowlist",
+            (Narrowed::ReadOnly, NarrowedBy::Key) => "not read-only, and this key is read-only",
+            (Narrowed::Unlisted, NarrowedBy::Endpoint) => "not in this endpoint's toolset",
+            (Narrowed::ReadOnly, NarrowedBy::Endpoint) => "not read-only, and this endpoint is read-only",
+        }
+    }
+
+    /// `{"reason", "by"}` for the error's data.
+    pub(crate) fn data(self) -> (&'static str, &'static str) {
+        let reason = match self.narrowed {
+            Narrowed::Unlisted => "unlisted",
+            Narrowed::ReadOnly => "read_only",
+        };
+        let by = match self.by {
+            NarrowedBy::Key => "key",
+            NarrowedBy::Endpoint => "endpoint",
+        };
+        (reason, by)
+    }
 }
 
 fn names_an_item(cat: &Catalogue, entry: &str) -> bool {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::errors::{forbidden, host_error, invalid_params, rate_limited};
+use super::errors::{forbidden, host_error, invalid_params, out_of_scope, rate_limited};
 use super::input;
 use super::jsonrpc;
 use super::revisions::Stateless;
@@ -47,11 +47,8 @@ pub(crate) fn begin(
             .with_data(json!({"name": name}));
         return Output::error(&ex, e);
     };
-    if let Some(why) = principal.refusal(cat, &Item::tool(cat, tool)) {
-        let e = ex
-            .fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: tool {why}"))
-            .with_data(json!({"target": tool.spec.name}));
-        return Output::error(&ex, e);
+    if let Some(refusal) = principal.refusal(cat, &Item::tool(cat, tool)) {
+        return out_of_scope(&ex, "tool ", &tool.spec.name, refusal);
     }
     if let (Operation::Custom { client_capabilities }, Some(stateless)) = (&tool.spec.operation, stateless) {
         let missing: Map<String, Value> = client_capabilities
