@@ -83,6 +83,7 @@ def test_key_credentials_never_reach_the_resolver(mcp_as, resolver, alice_key):
 def test_an_unknown_token_gets_401_pointing_to_the_metadata(mcp_as, resolver, oauth):
     response = mcp_as("dot-token-never-issued").post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     rpc_error(response, status=401, code=-32001)
+    assert json.loads(response.content)["error"]["message"].endswith("<key_id>.<secret> or an OAuth access token")
     assert response["WWW-Authenticate"] == (
         'Bearer realm="django-mcp", error="invalid_token", '
         'resource_metadata="http://testserver/.well-known/oauth-protected-resource/mcp", '
@@ -107,6 +108,7 @@ def test_without_a_resolver_a_token_that_is_not_a_key_is_refused(mcp_as, library
 def test_without_oauth_metadata_the_challenge_has_no_resource_metadata(mcp_as, resolver):
     response = mcp_as("dot-token-never-issued").post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     rpc_error(response, status=401, code=-32001)
+    assert json.loads(response.content)["error"]["message"].endswith("<key_id>.<secret> or an OAuth access token")
     assert response["WWW-Authenticate"] == 'Bearer realm="django-mcp", error="invalid_token"'
 
 

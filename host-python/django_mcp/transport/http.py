@@ -186,7 +186,9 @@ def _too_many_failures(retry_after):
 
 
 def _unauthorized(request, error):
-    response = _error(401, -32001, "Unauthorized: send Authorization: Bearer <key_id>.<secret>")
+    # With OAuth on, a client may hold a token instead of a key: both are named.
+    credential = "<key_id>.<secret> or an OAuth access token" if conf.get("DJANGO_MCP_OAUTH") else "<key_id>.<secret>"
+    response = _error(401, -32001, f"Unauthorized: send Authorization: Bearer {credential}")
     _challenge(response, request, error)
     return response
 
