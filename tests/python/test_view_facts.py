@@ -58,7 +58,17 @@ def run(caller, *effects):
 
 
 def call(caller, view, method="GET", path=None, query=None, body=None):
-    effect = {"kind": "view.call", "view": view, "method": method, "path": path or {}, "query": query, "body": body}
+    effect = {
+        "kind": "view.call",
+        "view": view,
+        "method": method,
+        "path": path or {},
+        "query": query,
+        "body": body,
+        # What the engine says of a view call (plan.rs): a method that may write is atomic.
+        "atomic": method not in ("GET", "HEAD", "OPTIONS", "TRACE"),
+        "rollback_from": 500,
+    }
     return run(caller, effect)[0]
 
 
