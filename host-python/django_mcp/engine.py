@@ -207,16 +207,23 @@ class EngineInstance:
             instance = compiled.linker.instantiate(self.store, compiled.component)
         except wasmtime.WasmtimeError as exc:
             raise EngineTrap(_trap_reason(exc)) from None
-        interface = instance.get_export_index(self.store, ENGINE_INTERFACE)
-        self._load = instance.get_func(self.store, instance.get_export_index(self.store, "load", interface))
-        step = instance.get_func(self.store, instance.get_export_index(self.store, "step", interface))
-        self._step = _StringCall(step, self.store)
+        self._load = self._export(instance, "load")
+        self._step = _StringCall(self._export(instance, "step"), self.store)
         self.warnings = []
         if facts_json is not None:
             ok, payload = self.load_text(facts_json)
             if not ok:
                 raise FactsRejected(payload)
             self.warnings = json.loads(payload)
+
+    def _export(self, instance: wasmtime.component.Instance, name: str) -> wasmtime.component.Func:
+        """The engine interface's function `name`; a component without it is not this engine."""
+        interface = instance.get_export_index(self.store, ENGINE_INTERFACE)
+        index = instance.get_export_index(self.store, name, interface) if interface is not None else None
+        func = instance.get_func(self.store, index) if index is not None else None
+        if func is None:
+            raise EngineTrap(f"the component exports no {ENGINE_INTERFACE}#{name}")
+        return func
 
     def load_text(self, facts_json: str) -> tuple[bool, str]:
         """`load` as the WIT has it: (ok, warnings JSON) or (False, why)."""

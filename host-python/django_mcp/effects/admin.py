@@ -178,4 +178,4 @@ def shown_fields(model_admin, request, obj):
     return shown
 
 
-_STATIC_FIELDS = weakref.WeakKeyDictionary()
+_STATIC_FIELDS: weakref.WeakKeyDictionary[object, frozenset[str]] = weakref.WeakKeyDictionary()
