@@ -466,7 +466,7 @@ def test_a_keys_allowlist_narrows_the_tools(mcp_as, make_key, library):
     assert scoped.ok("list_library_author")["count"] == 3
     for name, arguments in [("get_library_author", {"pk": 1}), ("list_library_book", {})]:
         error = scoped.refused(name, arguments, -32003)
-        assert error["data"] == {"target": name}
+        assert error["data"] == {"target": name, "reason": "unlisted", "by": "key"}
 
 
 def test_an_allowlist_may_name_the_dotted_alias(mcp_as, make_key, library):

@@ -28,7 +28,7 @@ from library.models import Author, Book, Tag
 
 from django_mcp.effects import EffectRunner
 from django_mcp.facts import gather
-from django_mcp.facts.admin import AdminRegistry
+from django_mcp.facts.registry import Registry
 from django_mcp.requests import CallerContext
 
 BOOKS = {"admin": "admin/library.book"}
@@ -399,7 +399,7 @@ def test_uuid_pks_complete_by_their_hyphenated_form():
             uuid.UUID("abcdef00-0000-0000-0000-000000000000"),
         ]
         Ticket.objects.bulk_create(Ticket(id=i, title=f"t{n}") for n, i in enumerate(ids))
-        registry = AdminRegistry()
+        registry = Registry()
         registry.add_model(Ticket, "library.view_ticket")
         alice = User.objects.create_superuser("alice")
         source = {"model": "library.Ticket"}

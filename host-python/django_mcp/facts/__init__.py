@@ -8,7 +8,8 @@ import json
 
 import django_mcp
 from django_mcp import conf, custom
-from django_mcp.facts.admin import AdminRegistry, collect_admins
+from django_mcp.facts.admin import collect_admins
+from django_mcp.facts.registry import Registry
 from django_mcp.facts.drf import collect_drf
 from django_mcp.facts.models import model_facts, redact_fields
 from django_mcp.facts.resources import resource_models, user_prompts
@@ -16,7 +17,7 @@ from django_mcp.facts.search import searches
 from django_mcp.facts.views import collect_views
 
 
-def gather() -> tuple[str, AdminRegistry]:
+def gather() -> tuple[str, Registry]:
     registry, admins = collect_admins()
     registry.custom, custom_facts = custom.collect()
     # Before models(): the models of resources and searches need facts too.

@@ -9,6 +9,7 @@ from django.utils.module_loading import import_string
 
 from django_mcp import conf, left_out
 from django_mcp.facts import changelist, forms
+from django_mcp.facts.registry import Registry
 from django_mcp.requests import CallerContext
 
 logger = logging.getLogger("django_mcp.facts")
@@ -20,83 +21,6 @@ PRIVATE_APPS = {
     # The site's OAuth authorization server (oauth_server): its clients, grants and tokens.
     "oauth2_provider": "an OAuth token must not be able to register clients or mint tokens",
 }
-
-
-class AdminRegistry:
-    """Maps the admin ids the engine uses back to live (site, ModelAdmin) pairs, its view
-    ids back to the routed views (`facts.views.RoutedView`) and its DRF view ids back to the
-    DRF views (`facts.drf.DrfView`)."""
-
-    def __init__(self):
-        self._by_id = {}
-        self._views = {}
-        self._drf = {}
-        #: DJANGO_MCP_RESOURCE_MODELS models by label: (model, permission).
-        self._resource_models = {}
-        #: DJANGO_MCP_MODEL_SEARCH entries by model label (facts.search.Search).
-        self._searches = {}
-        #: The custom items (django_mcp.custom), by name.
-        self.custom = None
-
-    def add(self, admin_id, site, model_admin):
-        self._by_id[admin_id] = (site, model_admin)
-
-    def get(self, admin_id):
-        return self._by_id[admin_id]
-
-    def add_view(self, routed):
-        self._views[routed.id] = routed
-
-    def view(self, view_id):
-        """The routed view with this id; any other id is a KeyError."""
-        return self._views[view_id]
-
-    def add_drf(self, view):
-        self._drf[view.id] = view
-
-    def drf(self, view_id):
-        """The DRF view with this id; any other id is a KeyError."""
-        return self._drf[view_id]
-
-    def add_model(self, model, permission):
-        """A model served as resources without an admin, to callers holding `permission`."""
-        self._resource_models[model._meta.label] = (model, permission)
-
-    def model(self, label):
-        """A DJANGO_MCP_RESOURCE_MODELS model; any other label is a KeyError, so the
-        resource effects can never reach a model the settings do not list."""
-        return self._resource_models[label][0]
-
-    def model_permission(self, label):
-        return self._resource_models[label][1]
-
-    def add_search(self, search):
-        self._searches[search.model._meta.label] = search
-
-    def search(self, label):
-        """A DJANGO_MCP_MODEL_SEARCH entry; any other label is a KeyError."""
-        return self._searches[label]
-
-    def models(self):
-        seen = []
-        for _site, model_admin in self._by_id.values():
-            if model_admin.model not in seen:
-                seen.append(model_admin.model)
-        for model, _permission in self._resource_models.values():
-            if model not in seen:
-                seen.append(model)
-        for search in self._searches.values():
-            for model in search.models:  # the model, and those its field paths cross
-                if model not in seen:
-                    seen.append(model)
-        # Relations need their targets' pk facts, even when the target has no admin.
-        for model in list(seen):
-            for field in model._meta.get_fields():
-                target = getattr(field, "related_model", None)
-                if field.concrete or field.many_to_many:
-                    if target is not None and target not in seen and not isinstance(target, str):
-                        seen.append(target)
-        return seen
 
 
 def admin_sites():
@@ -122,7 +46,7 @@ def _unproxied(site):
 
 
 def collect_admins():
-    registry = AdminRegistry()
+    registry = Registry()
     admins = []
     for site in admin_sites():
         for model, model_admin in site._registry.items():
