@@ -186,8 +186,10 @@ def _too_many_failures(retry_after):
 
 
 def _unauthorized(request, error):
-    # With OAuth on, a client may hold a token instead of a key: both are named.
-    credential = "<key_id>.<secret> or an OAuth access token" if conf.get("DJANGO_MCP_OAUTH") else "<key_id>.<secret>"
+    # With OAuth on (an authorization server, or a resolver of another's tokens), a client may
+    # hold a token instead of a key: both are named.
+    oauth_on = conf.get("DJANGO_MCP_OAUTH") or conf.get("DJANGO_MCP_BEARER_RESOLVER")
+    credential = "<key_id>.<secret> or an OAuth access token" if oauth_on else "<key_id>.<secret>"
     response = _error(401, -32001, f"Unauthorized: send Authorization: Bearer {credential}")
     _challenge(response, request, error)
     return response
