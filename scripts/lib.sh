@@ -83,6 +83,7 @@ stop_postgres() {
   "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null || cat "$PG_DIR/server.log" >&2
   rm -rf "$PG_DIR"
   PG_DIR=
+  unset DEMO_DATABASE_URL  # what follows runs on SQLite again
 }
 
 # A throwaway Redis server (the shared cache rate limits count in) on 127.0.0.1 and a free port,
@@ -103,4 +104,5 @@ stop_redis() {
   kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null || true
   rm -rf "$REDIS_DIR"
   REDIS_DIR=
+  unset DJANGO_MCP_TEST_REDIS_URL
 }
