@@ -22,7 +22,12 @@ TESTS = ROOT / "tests" / "python"
 #: Each project: where its manage.py is, its settings, its seed command, and the paths it imports from.
 PROJECTS = {
     "demo": (ROOT / "demo", "demo_project.settings", "demo_seed", [ROOT / "demo"]),
-    "thirdparty": (TESTS / "thirdparty", "thirdparty.settings", "thirdparty_seed", [TESTS, ROOT / "demo"]),
+    "thirdparty": (
+        TESTS / "fixtures" / "thirdparty",
+        "fixtures.thirdparty.settings",
+        "thirdparty_seed",
+        [TESTS, ROOT / "demo"],
+    ),
 }
 SUPERUSER = "alice"
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/oauth_tokens.py [--calls 1000] [--rounds 15]
 
 In process, on a scratch SQLite database (the demo as its own authorization server:
-tests/python/oauth_project), one user with one MCP key and one access token of the site's
+tests/python/fixtures/oauth_project), one user with one MCP key and one access token of the site's
 authorization server. Each round times `--calls` authentications of the key's header, then as
 many of the token's, through `django_mcp.identity.authenticate` — what the HTTP transport asks
 for every request, with the request's host it has already worked out: for the key, its one
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def setup(workdir):
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="oauth_project.settings",
+        DJANGO_SETTINGS_MODULE="fixtures.oauth_project.settings",
         DEMO_DB=str(workdir / "db.sqlite3"),
         DEMO_MEDIA=str(workdir / "media"),
         DEMO_DEBUG="0",

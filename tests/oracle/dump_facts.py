@@ -19,7 +19,7 @@ def main():
     sys.path[:0] = [str(ROOT / "tests" / "python"), str(ROOT / "demo")]
     workdir = tempfile.mkdtemp(prefix="django-mcp-oracle-")
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="thirdparty.settings",
+        DJANGO_SETTINGS_MODULE="fixtures.thirdparty.settings",
         DEMO_DB=f"{workdir}/db.sqlite3",
         DEMO_MEDIA=f"{workdir}/media",
         DEMO_DEBUG="0",

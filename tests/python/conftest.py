@@ -70,7 +70,7 @@ def custom_items():
 
     from django_mcp import server
 
-    with override_settings(DJANGO_MCP_CUSTOM=["custom_items"]):
+    with override_settings(DJANGO_MCP_CUSTOM=["fixtures.custom_items"]):
         server.reset()
         yield
     server.reset()

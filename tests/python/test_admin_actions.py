@@ -142,7 +142,7 @@ def test_unknown_pks_are_not_counted(tools, library):
 
 
 def test_actions_respect_get_queryset(tools, library, settings):
-    settings.DJANGO_MCP_ADMIN_SITES = ["scoped_admin.site"]  # its Book admin shows books in print
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.scoped_admin.site"]  # its Book admin shows books in print
     in_print, out_of_print = Book.objects.get(slug="book-01"), Book.objects.get(slug="book-03")
     assert in_print.in_print and not out_of_print.in_print and out_of_print.status != "published"
     result = tools.ok("scoped_mark_published_library_book", {"pks": [in_print.pk, out_of_print.pk]})

@@ -596,7 +596,7 @@ def test_the_host_refuses_filters_the_admin_does_not_declare(library, spec):
 
 
 def test_filters_go_through_get_queryset(tools, library, settings):
-    settings.DJANGO_MCP_ADMIN_SITES = ["scoped_admin.site"]  # books in print only
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.scoped_admin.site"]  # books in print only
     result = tools.ok("scoped_list_library_book", {"filters": {"decade": "1990s"}, "page_size": 100})
     expected = Book.objects.filter(in_print=True, published__lt=datetime.date(2000, 1, 1))
     assert ids(result) == ordered(expected, "title")

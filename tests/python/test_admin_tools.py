@@ -499,12 +499,12 @@ def test_the_dotted_alias_is_accepted_in_portable_mode(tools, library):
     assert listed["count"] == 60 and len(listed["results"]) == 3
 
 
-# get_queryset scoping (tests/python/scoped_admin.py: a site whose Book admin shows books in print)
+# get_queryset scoping (tests/python/fixtures/scoped_admin.py: a site whose Book admin shows books in print)
 
 
 @pytest.fixture
 def scoped_site(settings):
-    settings.DJANGO_MCP_ADMIN_SITES = ["scoped_admin.site"]
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.scoped_admin.site"]
 
 
 def test_a_model_admins_get_queryset_scopes_list_and_search(tools, library, scoped_site):

@@ -367,7 +367,7 @@ def test_a_duplicate_unique_value_is_a_validation_error(alice):
 
 
 def test_fields_read_only_for_the_caller_are_refused(library, settings, staff):
-    settings.DJANGO_MCP_ADMIN_SITES = ["guarded_admin.site"]
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.guarded_admin.site"]
     dora = staff("view_book", "change_book", "add_book", site="guarded")
     book = Book.objects.exclude(status="archived").first()
     before = db_dump(*TRACKED)
@@ -495,7 +495,7 @@ def test_each_permission_allows_just_its_own_write(staff):
 
 
 def test_object_level_permissions(library, settings, staff):
-    settings.DJANGO_MCP_ADMIN_SITES = ["guarded_admin.site"]
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.guarded_admin.site"]
     dora = staff("view_book", "change_book", "delete_book", site="guarded")
     archived = Book.objects.filter(status="archived").first()
     in_print = Book.objects.filter(in_print=True).exclude(status="archived").first()
@@ -733,7 +733,7 @@ def test_user_form_facts(library):
 
 
 def test_per_object_read_only_fields_leave_the_change_form(library, settings):
-    from guarded_admin import site
+    from fixtures.guarded_admin import site
 
     model_admin = site._registry[Book]
     forms = admin_forms(model_admin, privileged_request(site))

@@ -60,7 +60,7 @@ SECRET_LOOKING = "hunter2-SECRET"
 
 def test_an_error_quoting_an_argument_reaches_the_client_but_not_the_audit_line(mcp, audit, settings):
     """DRF's SlugRelatedField says "Object with slug=<the value> does not exist."."""
-    settings.DJANGO_MCP_URLCONFS = ["drf_views"]
+    settings.DJANGO_MCP_URLCONFS = ["fixtures.drf_views"]
     settings.DJANGO_MCP_VIEW_INCLUDE = ["fields:*", "fields/*"]
     body = {
         "flag": False,

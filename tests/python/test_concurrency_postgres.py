@@ -284,7 +284,7 @@ def test_a_deadlock_is_a_conflict_that_saved_nothing(transactional_db, library, 
         finally:
             connection.close()
 
-    with override_settings(DJANGO_MCP_CUSTOM=["concurrency_items"]):
+    with override_settings(DJANGO_MCP_CUSTOM=["fixtures.concurrency_items"]):
         mcp_server.reset()
         threads = [
             threading.Thread(target=call, args=("one", (first, second))),

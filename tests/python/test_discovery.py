@@ -35,7 +35,7 @@ def live(tmp_path_factory):
     keys["allowlisted"] = _manage(
         env, "mcp_key", "create", "alice", "--name", "allowlisted", "--allowed-tools", ",".join(ALLOWED)
     )
-    with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
+    with serve_uvicorn("fixtures.thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         yield {"url": url, "keys": keys, "pk": _pks(env)}
 
 

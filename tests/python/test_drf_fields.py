@@ -20,7 +20,7 @@ FORMATS = Draft202012Validator.FORMAT_CHECKER
 
 @pytest.fixture
 def fields_api(settings, library):
-    settings.DJANGO_MCP_URLCONFS = ["drf_views"]
+    settings.DJANGO_MCP_URLCONFS = ["fixtures.drf_views"]
     settings.DJANGO_MCP_VIEW_INCLUDE = ["fields:*", "fields/*"]
 
 
@@ -158,7 +158,7 @@ def test_views_that_cannot_be_described_are_skipped_or_served_plainly(fields_api
     with caplog.at_level(logging.WARNING, logger="django_mcp.facts"):
         listed = tools(mcp)
     assert not [name for name in listed if "broken" in name]
-    assert any("drf_views.UndescribableViewSet" in r.getMessage() for r in caplog.records)
+    assert any("fixtures.drf_views.UndescribableViewSet" in r.getMessage() for r in caplog.records)
     # The serializer that cannot list its fields: any object as the body, the view still runs.
     body = listed["create_fields_odd"]["inputSchema"]["properties"]["body"]
     assert body["type"] == "object" and "properties" not in body

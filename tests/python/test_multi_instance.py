@@ -1,6 +1,7 @@
 """Two instances of the demo behind nginx, as a deployment runs them: uvicorn, and gunicorn
 with two uvicorn workers, on their own ports, sharing one PostgreSQL database, one Redis (the
-cache rate limits count in) and one SECRET_KEY, behind nginx's round-robin upstream (tests/python/nginx/mcp.conf).
+cache rate limits count in) and one SECRET_KEY, behind nginx's round-robin upstream
+(tests/python/fixtures/nginx/mcp.conf).
 
 Through nginx, with the official `mcp` SDK and raw HTTP: a handshake-era session (2025-11-25,
 Mcp-Session-Id) keeps working while its requests land on either instance, so do 2026-07-28
@@ -77,7 +78,7 @@ def serve_nginx(port_a, port_b):
     only that directory."""
     prefix = Path(tempfile.mkdtemp(prefix="django-mcp-nginx-"))
     port = _free_port()
-    conf = (HERE / "nginx" / "mcp.conf").read_text()
+    conf = (HERE / "fixtures" / "nginx" / "mcp.conf").read_text()
     for name, value in {
         "PREFIX": prefix,
         "PORT": port,
@@ -167,7 +168,7 @@ def cluster(tmp_path_factory):
     with own_database() as database_url, contextlib.ExitStack() as stack:
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "multi_instance_settings",
+            "DJANGO_SETTINGS_MODULE": "fixtures.multi_instance_settings",
             "DEMO_DATABASE_URL": database_url,
             "DEMO_SECRET_KEY": secrets.token_urlsafe(40),  # one key, shared by every instance
             "DEMO_MEDIA": str(workdir / "media"),

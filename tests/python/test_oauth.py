@@ -307,7 +307,7 @@ def test_either_registration_can_be_switched_off(toolkit_installed, client):
     from django_mcp import oauth_server
 
     oauth_server.install()  # as start-up does in server mode (apps.py); then it follows the settings
-    toolkit_installed.ROOT_URLCONF = "oauth_project.urls"
+    toolkit_installed.ROOT_URLCONF = "fixtures.oauth_project.urls"
     metadata = client.get("/.well-known/oauth-authorization-server").json()
     assert metadata["registration_endpoint"] == "http://testserver/oauth/register/"
     assert metadata["client_id_metadata_document_supported"] is True

@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from conftest import _free_port, _wait_for_port
-from oauth_support import ARTIFACTS, PASSWORD, authorize_url, mcp_post, oauth_live, pkce, redirected_params
+from fixtures.oauth_support import ARTIFACTS, PASSWORD, authorize_url, mcp_post, oauth_live, pkce, redirected_params
 
 __all__ = ["oauth_live"]  # the fixture, imported for this module's tests
 

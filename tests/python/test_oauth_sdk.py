@@ -15,7 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from conftest import list_all_tools
-from oauth_support import REDIRECT, UserAgent, audit_lines, db_dump, mcp_post, oauth_live, redirected_params
+from fixtures.oauth_support import REDIRECT, UserAgent, audit_lines, db_dump, mcp_post, oauth_live, redirected_params
 
 __all__ = ["oauth_live"]  # the fixture, imported for this module's tests
 

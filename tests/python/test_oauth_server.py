@@ -14,7 +14,7 @@ import pytest
 
 from conftest import _manage
 
-from oauth_support import (
+from fixtures.oauth_support import (
     REDIRECT,
     UserAgent,
     audit_lines,

@@ -7,7 +7,7 @@ refused. Node 22 and the SDK come from tests/conformance/node.sh, as test_peers.
 import json
 import subprocess
 
-from oauth_support import REDIRECT, ROOT, UserAgent, oauth_live
+from fixtures.oauth_support import REDIRECT, ROOT, UserAgent, oauth_live
 from test_peers import node_env
 
 __all__ = ["node_env", "oauth_live"]  # the fixtures, imported for this module's tests

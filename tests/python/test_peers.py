@@ -21,7 +21,7 @@ from test_admin_tools import DEMO_TOOLS as ADMIN_TOOLS
 
 CONFORMANCE = ROOT / "tests" / "conformance"
 INSPECTOR = CONFORMANCE / "node_modules" / ".bin" / "mcp-inspector"
-TS_CLIENT = ROOT / "tests" / "python" / "peers" / "ts_client.mjs"
+TS_CLIENT = ROOT / "tests" / "python" / "fixtures" / "peers" / "ts_client.mjs"
 
 DEMO_TOOLS = {"list_library_book", "get_library_book", "list_library_author"}
 BOB_TOOLS = {"list_library_author", "get_library_author"}
@@ -177,7 +177,7 @@ def test_inspector_with_a_wrong_key_is_unauthorized(node_env, live_demo, era):
 
 
 def typescript_session(node_env, live, credential, tool, arguments=None):
-    """Run peers/ts_client.mjs: connect, list every page, call `tool`, close; its summary."""
+    """Run fixtures/peers/ts_client.mjs: connect, list every page, call `tool`, close; its summary."""
     run = subprocess.run(
         ["node", str(TS_CLIENT), live["url"], tool, json.dumps(arguments or {})],
         env={**node_env, "MCP_BEARER": credential},

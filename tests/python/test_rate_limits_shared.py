@@ -22,7 +22,7 @@ def two_instances(live_demo, redis_url, tmp_path_factory):
     counting rate limits in one Redis; yields their URLs."""
     env = {
         **live_demo["env"],
-        "DJANGO_SETTINGS_MODULE": "shared_cache_settings",
+        "DJANGO_SETTINGS_MODULE": "fixtures.shared_cache_settings",
         "DJANGO_MCP_TEST_REDIS_URL": redis_url,
         "PYTHONPATH": os.pathsep.join([HERE, live_demo["env"]["PYTHONPATH"]]),
     }

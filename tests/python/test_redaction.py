@@ -55,7 +55,7 @@ ENTRIES = "redaction/admin.logentry"
 def redaction(settings, library):
     settings.DJANGO_MCP_ADMIN_SITES = [site]
     settings.DJANGO_MCP_REDACT_FIELDS = ["library.Author.email", "library.Book.summary"]
-    settings.DJANGO_MCP_URLCONFS = ["redaction_views"]
+    settings.DJANGO_MCP_URLCONFS = ["fixtures.redaction_views"]
     settings.DJANGO_MCP_MODEL_SEARCH = []
 
 

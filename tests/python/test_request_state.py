@@ -16,7 +16,7 @@ YES = {"confirm": {"action": "accept", "content": {"ok": True}}}
 
 @pytest.fixture(autouse=True)
 def rounds():
-    with override_settings(DJANGO_MCP_CUSTOM=["custom_items_rounds"]):
+    with override_settings(DJANGO_MCP_CUSTOM=["fixtures.custom_items_rounds"]):
         server.reset()
         yield
     server.reset()

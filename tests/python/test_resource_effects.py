@@ -128,7 +128,7 @@ def test_a_caller_the_admin_refuses_reads_nothing(library):
 
 
 def test_the_admins_queryset_scopes_every_read(library, settings):
-    settings.DJANGO_MCP_ADMIN_SITES = ["scoped_admin.site"]  # its Book admin shows books in print
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.scoped_admin.site"]  # its Book admin shows books in print
     out_of_print, in_print = book(3), book(1)
     assert (out_of_print.in_print, in_print.in_print) == (False, True)
     assert error(obj("alice", SCOPED_BOOKS, out_of_print.pk, ["id"]))[0] == "not_found"
@@ -348,7 +348,7 @@ def test_integer_pks_complete_by_their_decimal_prefix(library, prefix):
 
 
 def test_prefix_completion_keeps_to_the_admins_queryset(library, settings):
-    settings.DJANGO_MCP_ADMIN_SITES = ["scoped_admin.site"]
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.scoped_admin.site"]
     expected = [
         pk
         for pk in Book.objects.filter(in_print=True).order_by("pk").values_list("pk", flat=True)

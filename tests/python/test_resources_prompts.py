@@ -200,7 +200,7 @@ def test_resources_respect_a_tenant_restricted_get_queryset(mcp):
 
     hidden = Book.objects.filter(in_print=False).first()
     shown = Book.objects.filter(in_print=True).first()
-    with override_settings(DJANGO_MCP_ADMIN_SITES=["scoped_admin.site"]):
+    with override_settings(DJANGO_MCP_ADMIN_SITES=["fixtures.scoped_admin.site"]):
         server.reset()
         try:
             read = lambda pk: mcp.rpc("resources/read", {"uri": BOOK.replace("{pk}", str(pk))})  # noqa: E731

@@ -64,7 +64,7 @@ def test_the_permission_and_the_admins_queryset_hold(client, bob_key, mcp):
     names = {t["name"] for t in bob.all_tools()}
     assert "search_library_book" not in names and "search_library_author" in names
     assert bob.rpc("tools/call", {"name": "search_library_book", "arguments": {}})["error"]["code"] == -32002
-    with override_settings(DJANGO_MCP_ADMIN_SITES=["scoped_admin.site"]):
+    with override_settings(DJANGO_MCP_ADMIN_SITES=["fixtures.scoped_admin.site"]):
         server.reset()
         try:
             scoped = search(mcp, "search_library_book", {"page_size": 100})
@@ -87,7 +87,7 @@ def test_a_search_through_an_admin_holds_to_the_sites_has_permission(client, mak
     User.objects.filter(username="bob").update(is_staff=False)
     refused_search(InProcessMCP(client, make_key("bob")), "search_library_author")
     # A site that overrides has_permission refuses even a superuser.
-    with override_settings(DJANGO_MCP_ADMIN_SITES=["closed_admin.site"]):
+    with override_settings(DJANGO_MCP_ADMIN_SITES=["fixtures.closed_admin.site"]):
         server.reset()
         try:
             refused_search(mcp, "search_library_author")

@@ -119,7 +119,7 @@ def test_the_models_their_paths_cross_are_described(db, settings, no_admin):
 
 
 def test_the_admin_is_the_first_configured_site_that_registers_the_model(db, settings):
-    settings.DJANGO_MCP_ADMIN_SITES = ["scoped_admin.site", "django.contrib.admin.site"]
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.scoped_admin.site", "django.contrib.admin.site"]
     settings.DJANGO_MCP_MODEL_SEARCH = ["library.Book", "library.Author"]
     got = searches()
     assert got["library.Book"]["admin"] == "scoped/library.book"
@@ -298,7 +298,7 @@ def test_masked_fields_are_never_revealed(books):
 
 
 def test_the_admin_get_queryset_scopes_the_search(books, settings):
-    settings.DJANGO_MCP_ADMIN_SITES = ["scoped_admin.site"]  # its Book admin shows books in print
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.scoped_admin.site"]  # its Book admin shows books in print
     found = search(page_size=100)
     assert found["count"] == Book.objects.filter(in_print=True).count() < Book.objects.count()
     assert set(ids(found)) == set(Book.objects.filter(in_print=True).values_list("pk", flat=True))
@@ -320,7 +320,7 @@ def test_the_admin_sites_has_permission_is_checked_again(books, settings):
     # Bob may view authors, but the admin site lets in staff only.
     User.objects.filter(username="bob").update(is_staff=False)
     assert error(run("bob", search_effect(model="library.Author"))[0])["kind"] == "forbidden"
-    settings.DJANGO_MCP_ADMIN_SITES = ["closed_admin.site"]  # refuses even a superuser
+    settings.DJANGO_MCP_ADMIN_SITES = ["fixtures.closed_admin.site"]  # refuses even a superuser
     assert error(run("alice", search_effect())[0])["kind"] == "forbidden"
 
 

@@ -87,7 +87,7 @@ def test_undeclared_client_capabilities_are_refused_before_the_work(mcp, setting
 
     from django_mcp import server
 
-    with override_settings(DJANGO_MCP_CUSTOM=["custom_items_sampling"]):
+    with override_settings(DJANGO_MCP_CUSTOM=["fixtures.custom_items_sampling"]):
         server.reset()
         try:
             refused = stateless_post(

@@ -264,7 +264,7 @@ def test_the_official_sdks_client_span_is_the_served_requests_parent(live_demo, 
     spans_file = tmp_path / "spans.jsonl"
     env = {
         **live_demo["env"],
-        "DJANGO_SETTINGS_MODULE": "telemetry_settings",
+        "DJANGO_SETTINGS_MODULE": "fixtures.telemetry_settings",
         "TELEMETRY_SPANS_FILE": str(spans_file),
         "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)]),
     }

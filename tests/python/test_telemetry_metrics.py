@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import caches
 from prometheus_client.parser import text_string_to_metric_families
 
-pytestmark = pytest.mark.urls("telemetry_urls")
+pytestmark = pytest.mark.urls("fixtures.telemetry_urls")
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 
@@ -170,7 +170,7 @@ def test_two_server_processes_sharing_a_multiprocess_directory_serve_one_total(t
     (tmp_path / "metrics").mkdir()
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "telemetry_settings",
+        "DJANGO_SETTINGS_MODULE": "fixtures.telemetry_settings",
         "DEMO_DB": str(tmp_path / "db.sqlite3"),
         "DEMO_DEBUG": "0",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),

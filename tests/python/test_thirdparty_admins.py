@@ -1,6 +1,6 @@
 """Admin registrations nobody here wrote, driven through the official MCP SDK over HTTP.
 
-The project in `thirdparty/` is the demo plus django.contrib.auth's own User and Group admins,
+The project in `fixtures/thirdparty/` is the demo plus django.contrib.auth's own User and Group admins,
 flatpages, redirects, sites, django-celery-beat (where installed: it requires Django<6.1) and
 django-taggit (a `Bookmark` model uses taggit's TaggableManager), and a second admin site,
 `pages`, whose FlatPage admin holds page editors to object-level rules, and routes flatpages'
@@ -36,12 +36,12 @@ from mcp.shared.exceptions import MCPError
 from conftest import DEMO, list_all_tools, live_database, live_dump, live_rows, serve_uvicorn
 
 HERE = Path(__file__).resolve().parent
-PROJECT = HERE / "thirdparty"
+PROJECT = HERE / "fixtures" / "thirdparty"
 FORMATS = Draft202012Validator.FORMAT_CHECKER
 NAME_MAX = 48  # portable names longer than this are cut to 39 characters + "_" + 8 hex digits
 
 #: django-celery-beat 2.9.0, its newest release, requires Django<6.1: where it is not installed,
-#: the project runs without it (thirdparty/settings.py), its admins' cases are left out and the
+#: the project runs without it (fixtures/thirdparty/settings.py), its admins' cases are left out and the
 #: tests of its own admin skip.
 HAS_CELERY_BEAT = importlib.util.find_spec("django_celery_beat") is not None
 needs_celery_beat = pytest.mark.skipif(not HAS_CELERY_BEAT, reason="django-celery-beat (Django<6.1) is not installed")
@@ -120,7 +120,7 @@ def project_env(workdir):
     """The environment the third-party project runs in, its database and files in `workdir`."""
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "thirdparty.settings",
+        "DJANGO_SETTINGS_MODULE": "fixtures.thirdparty.settings",
         **live_database(workdir),
         "DEMO_MEDIA": str(workdir / "media"),
         "DEMO_DEBUG": "0",
@@ -151,7 +151,7 @@ def live(tmp_path_factory):
         "import datetime; from django_mcp.models import MCPAPIKey;"
         "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))",
     )
-    with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
+    with serve_uvicorn("fixtures.thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         yield {
             "url": url,
             "keys": keys,

@@ -1,6 +1,6 @@
 """A Django REST framework API nobody here wrote, driven through the official MCP SDK over HTTP.
 
-The third-party project (`thirdparty/`) mounts djoser's users API, `path("auth/",
+The third-party project (`fixtures/thirdparty/`) mounts djoser's users API, `path("auth/",
 include("djoser.urls"))`: djoser's `UserViewSet` on djoser's own router, with djoser's default
 settings (no emails, no password retype, HIDE_USERS on). The router's basename is `user`, so
 its tools are `list_user`, `get_user`, `create_user`, `update_user`, `delete_user` and one tool
@@ -91,7 +91,7 @@ def live(tmp_path_factory):
         "import datetime; from django_mcp.models import MCPAPIKey;"
         "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))",
     )
-    with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
+    with serve_uvicorn("fixtures.thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         live = {
             "url": url,
             "keys": keys,

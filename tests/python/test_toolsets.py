@@ -15,7 +15,7 @@ AUTHOR_TEMPLATE = "django-mcp://model/library.Author/{pk}"
 
 @pytest.fixture
 def support(settings):
-    settings.ROOT_URLCONF = "toolset_urls"
+    settings.ROOT_URLCONF = "fixtures.toolset_urls"
 
 
 def names(mcp):

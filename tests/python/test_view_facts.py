@@ -19,7 +19,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from library.models import Book, Tag
-from odd_views import SECRET
+from fixtures.odd_views import SECRET
 
 from django_mcp.effects import EffectRunner
 from django_mcp.effects.responses import BODY_LIMIT, html_text
@@ -40,7 +40,7 @@ def view_facts():
 @pytest.fixture
 def odd(settings):
     """The awkward views of odd_views.py, walked beside ROOT_URLCONF."""
-    settings.DJANGO_MCP_URLCONFS = ["odd_views"]
+    settings.DJANGO_MCP_URLCONFS = ["fixtures.odd_views"]
 
 
 def user(name):
@@ -187,9 +187,9 @@ def test_includes_keep_their_namespaces_and_regex_routes_their_regex(library, od
 
 def test_unnamed_views_are_known_by_module_and_qualname(library, odd):
     views = view_facts()
-    assert views["odd_views.plain"]["route"] == "plain/<slug:slug>/"
-    assert views["odd_views.plain#2"]["route"] == "plain-again/<slug:slug>/"
-    assert views["odd_views.plain"]["name"] is None
+    assert views["fixtures.odd_views.plain"]["route"] == "plain/<slug:slug>/"
+    assert views["fixtures.odd_views.plain#2"]["route"] == "plain-again/<slug:slug>/"
+    assert views["fixtures.odd_views.plain"]["name"] is None
 
 
 def test_a_view_that_cannot_be_described_is_skipped_with_a_warning(library, odd, caplog):
@@ -213,11 +213,11 @@ def test_exclude_matches_name_route_or_dotted_path(library, settings):
 def test_include_keeps_only_what_it_matches(library, settings, odd):
     settings.DJANGO_MCP_VIEW_INCLUDE = ["library:*"]
     assert set(view_facts()) == set(DEMO)
-    settings.DJANGO_MCP_VIEW_INCLUDE = ["odd_views.plain", "library/books/*"]
+    settings.DJANGO_MCP_VIEW_INCLUDE = ["fixtures.odd_views.plain", "library/books/*"]
     settings.DJANGO_MCP_VIEW_EXCLUDE = ["*edit*"]
     assert set(view_facts()) == {
-        "odd_views.plain",
-        "odd_views.plain#2",
+        "fixtures.odd_views.plain",
+        "fixtures.odd_views.plain#2",
         "library:book-list",
         "library:book-detail",
         "library:book-json",
@@ -249,7 +249,7 @@ def test_without_the_middleware_login_not_required_still_says_public(library, od
 
 
 def test_view_settings_are_checked_at_startup(settings):
-    settings.DJANGO_MCP_URLCONFS = "odd_views"
+    settings.DJANGO_MCP_URLCONFS = "fixtures.odd_views"
     settings.DJANGO_MCP_VIEW_EXCLUDE = "library:*"
     settings.DJANGO_MCP_VIEW_INCLUDE = [3]
     settings.DJANGO_MCP_REQUIRE_AUTH = "no"
@@ -638,7 +638,7 @@ def test_path_values_are_converted_by_the_urls_converters(library, odd):
     assert ok(call("carol", "archive", path={"year": 2024, "month": "05"}))["body"] == {"year": "2024", "month": "05"}
     assert ok(call("carol", "item", path={"pk": 7}))["body"] == {"pk": 7}
     assert ok(call("carol", "outer:inner:leaf"))["body"] == "leaf"
-    assert ok(call("carol", "odd_views.plain#2", path={"slug": "shelf"}))["body"] == "plain shelf"
+    assert ok(call("carol", "fixtures.odd_views.plain#2", path={"slug": "shelf"}))["body"] == "plain shelf"
 
 
 def test_a_form_view_sees_form_data(library, odd):

@@ -23,11 +23,11 @@ RULE = "Without it, POST when a non-empty body is sent, else GET."
 def live(tmp_path_factory):
     """The project under uvicorn with its own database; a key for alice (superuser)."""
     workdir = tmp_path_factory.mktemp("view_methods")
-    env = {**project_env(workdir), "DJANGO_SETTINGS_MODULE": "method_views_settings"}
+    env = {**project_env(workdir), "DJANGO_SETTINGS_MODULE": "fixtures.method_views_settings"}
     _manage(env, "migrate", "--verbosity", "0")
     _manage(env, "thirdparty_seed")
     keys = {"alice": _manage(env, "mcp_key", "create", "alice", "--name", "methods")}
-    with serve_uvicorn("thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
+    with serve_uvicorn("fixtures.thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         yield {"url": url, "keys": keys, "db": env}
 
 
