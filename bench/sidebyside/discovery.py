@@ -45,7 +45,7 @@ import loadgen  # noqa: E402
 import project  # noqa: E402
 import run as sidebyside  # noqa: E402
 
-QUERY = "show the active {lower} records in review"  # names one generated model (in lower case, as typed)
+QUERY = project.FIND_QUERY
 OPS = ["ping floor (floor server)", "ping floor (same server)", "find_tools, limit 10", "tools/list (meta-tools)"]
 
 

@@ -8,6 +8,7 @@ file or PostgreSQL database): its settings read the environment —
     BENCH_WITH_MCP  "1": `django_mcp` installed and `/mcp/` routed; "0": the floor server only
     BENCH_LOG       where the packages' log lines (audit included) are written
     BENCH_MCP_DISCOVERY  `DJANGO_MCP_DISCOVERY` ("auto", the package's default, unless set)
+    BENCH_DB_POOL   "1": on PostgreSQL, Django's connection pool (`OPTIONS: {"pool": True}`)
 
 Layout of the generated project:
 
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: A typical `find_tools` query: it names one generated model (in lower case, as typed).
+FIND_QUERY = "show the active {lower} records in review"
 STATUS = [("draft", "Draft"), ("review", "In review"), ("published", "Published"), ("archived", "Archived")]
 
 SETTINGS = """\
@@ -75,6 +78,8 @@ if os.environ.get("BENCH_DATABASE_URL"):
     DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(_url.path.lstrip("/")),
                              "USER": unquote(_url.username or ""), "PASSWORD": unquote(_url.password or ""),
                              "HOST": _url.hostname or "", "PORT": str(_url.port or "")}}
+    if os.environ.get("BENCH_DB_POOL") == "1":  # what users should set under ASGI (Django 5.1+, psycopg[pool])
+        DATABASES["default"]["OPTIONS"] = {"pool": True}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_DB"]}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -502,4 +507,6 @@ def write_project(dest: Path, n_models: int, n_drf: int = 10) -> dict:
         path = dest / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    return {"models": names, "measured": measured, "drf": drf}
+    # the model find_tools is asked for: one in the middle, not the measured one
+    target = names[len(names) // 2]
+    return {"models": names, "measured": measured, "drf": drf, "find_query": FIND_QUERY.format(lower=target.lower())}

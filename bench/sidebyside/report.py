@@ -176,6 +176,158 @@ def targets(results):
     return rows
 
 
+ISSUE23_HTTP = {"retrieve": "retrieve", "admin list, 50 rows": "list", "tools/list, one page": "tools/list"}
+#: "the same at N = 10 and N = 500": the cost over the ping floor moves by no more than this
+SAME_MS = 0.3
+
+
+def _mark(value_text, met):
+    if met is None:
+        return value_text
+    return f"{value_text} {'✓' if met else '✗'}"
+
+
+def _over(asgi, op, floor="floor_auth"):
+    pkg, base = _get(asgi, "ops", op, "median_ms"), _get(asgi, "ops", floor, "median_ms")
+    return None if pkg is None or base is None else pkg - base
+
+
+def issue23_rows(results):
+    """Issue 23's targets: (target, {N: cell}) with each cell the value and ✓/✗ where the
+    target applies."""
+    sizes = results["sizes"]
+    rows = []
+
+    def row(name, cell):
+        rows.append((name, {n: cell(n, size) for n, size in sizes.items()}))
+
+    def cold(n, size):
+        ours, floor = _get(size, "cold_start", "ours", "median_s"), _get(size, "cold_start", "floor", "median_s")
+        if ours is None or floor is None:
+            return "–"
+        limit = {"100": 100, "500": 250}.get(n)
+        delta = (ours - floor) * 1e3
+        return _mark(f"+{delta:.0f} ms", None if limit is None else delta <= limit)
+
+    row("cold start to first answer, over the floor's (≤ +100 ms at N = 100, +250 ms at 500)", cold)
+
+    def rss(n, size):
+        ours, floor = (
+            _get(size, "http", "rss_mb", "ours", "after_warmup"),
+            _get(size, "http", "rss_mb", "floor", "after_warmup"),
+        )
+        if ours is None or floor is None:
+            return "–"
+        return _mark(f"+{ours - floor:.1f} MB", (ours - floor) <= 25 if n == "500" else None)
+
+    row("resident memory over the floor's (≤ +25 MB at N = 500)", rss)
+    configs = [c for c in ("default", "pool") if any(_get(s, "asgi", c) for s in sizes.values())]
+    label = {"default": "DATABASES as generated", "pool": 'OPTIONS {"pool": True}'}
+    smallest = min(sizes, key=int) if sizes else None
+    for config in configs:
+        where = f"ASGI, {label[config]}"
+
+        def ping(n, size, floor, config=config):
+            over = _over(_get(size, "asgi", config), "ping", floor)
+            return "–" if over is None else _mark(f"{over:+.2f} ms", over <= 0.3)
+
+        row(f"MCP ping over the ping floor (token view) ≤ +0.3 ms; {where}", lambda n, s: ping(n, s, "floor_auth"))
+        row(f"MCP ping over the bare view (no token) ≤ +0.3 ms; {where}", lambda n, s: ping(n, s, "floor"))
+        for op in ("initialize", "ping", "tools/list, one page"):
+
+            def same(n, size, op=op, config=config):
+                over = _over(_get(size, "asgi", config), op)
+                first = _over(_get(sizes[smallest], "asgi", config), op)
+                median = _get(size, "asgi", config, "ops", op, "median_ms")
+                if over is None or median is None:
+                    return "–"
+                if n == smallest or first is None:
+                    return f"{median:.2f} ms (floor {over:+.2f})"
+                return _mark(
+                    f"{median:.2f} ms (floor {over:+.2f}, {over - first:+.2f} vs N = {smallest})",
+                    over - first <= SAME_MS,
+                )
+
+            row(f"`{op}` cost the same at every N (floor + x, x within {SAME_MS} ms of N = {smallest}); {where}", same)
+
+        def page(n, size, config=config):
+            ratio_ = None
+            pkg = _get(size, "asgi", config, "ops", "tools/list, one page", "median_ms")
+            floor = _get(size, "asgi", config, "ops", "floor_auth", "median_ms")
+            if pkg is None or not floor:
+                return "–"
+            ratio_ = pkg / floor
+            return _mark(f"{ratio_:.2f}×", ratio_ <= 2.0)
+
+        row(f"`tools/list` one page / ping floor ≤ 2×; {where}", page)
+
+        def find(n, size, config=config):
+            d = _get(size, "asgi", config, "discovery")
+            pkg, floor = _get(d, "ops", "find_tools", "median_ms"), _get(d, "ops", "floor_auth", "median_ms")
+            if pkg is None or not floor:
+                return "–"
+            return _mark(f"{pkg / floor:.2f}× ({pkg:.2f} ms)", pkg / floor <= 2.0 if n == "500" else None)
+
+        row(f"`find_tools` / ping floor ≤ 2× at N = 500 (discovery on); {where}", find)
+
+    def page_bytes(n, size):
+        b = _get(size, "asgi", "default", "tools_list_page_bytes")
+        t = _get(size, "asgi", "default", "tools_list_page_tools")
+        return "–" if b is None else f"{b / 1024:.0f} KB ({t} tools)"
+
+    row("page size (one `tools/list` page)", page_bytes)
+
+    def probe(n, size):
+        p = _get(size, "asgi", "default", "connection_probe")
+        if not p:
+            return "–"
+        return (
+            f"connect {p['connect']['median_ms']:.2f} + first query {p['first_query']['median_ms']:.2f} ms "
+            f"(again: {p['second_query']['median_ms']:.2f})"
+        )
+
+    row("a request thread's fresh connection (no pool): connect, first query", probe)
+
+    def action(n, size):
+        pkg = _get(size, "inprocess", "ours", "ops", "action, 50 rows", "pkg", "median_ms")
+        floor = _get(size, "inprocess", "ours", "ops", "action, 50 rows", "floor_auth", "median_ms")
+        return "–" if pkg is None or not floor else _mark(f"{pkg / floor:.2f}×", pkg / floor <= 1.3)
+
+    row("admin action on 50 rows / floor ≤ 1.3× (test client)", action)
+    for op, short in ISSUE23_HTTP.items():
+        for c in ("1", "8", "32"):
+
+            def tput(n, size, op=op, c=c):
+                r = _get(size, "http", "ops", op, c)
+                if not r or not _get(r, "floor", "throughput_rps"):
+                    return "–"
+                ratio_ = r["ours"]["throughput_rps"] / r["floor"]["throughput_rps"]
+                errors = r["ours"]["errors"]
+                text = f"{ratio_:.2f}×" + (f", {errors} errors" if errors else "")
+                return _mark(text, ratio_ >= 0.9 and errors == 0)
+
+            row(f"throughput over HTTP ≥ 0.9× floor, 0 errors: {short}, c = {c}", tput)
+    return rows
+
+
+def issue23_table(results):
+    sizes = list(results["sizes"])
+    lines = ["| target | " + " | ".join(f"N = {n}" for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    for name, cells in issue23_rows(results):
+        lines.append(f"| {name} | " + " | ".join(cells[n] for n in sizes) + " |")
+    return "\n".join(lines)
+
+
+def asgi_table(size):
+    lines = ["| config | operation | median | p95 | n |", "|---|---|---|---|---|"]
+    for config, data in (size.get("asgi") or {}).items():
+        for label, part in ((config, data), (f"{config}, discovery on", data.get("discovery") or {})):
+            for op, st in (part.get("ops") or {}).items():
+                if st:
+                    lines.append(f"| {label} | {op} | {ms(st['median_ms'])} | {ms(st['p95_ms'])} | {st['n']} |")
+    return "\n".join(lines)
+
+
 def render(results):
     out = []
     m = results.get("machine", {})
@@ -207,6 +359,8 @@ def render(results):
         f"pays a PBKDF2 key check); soft budget {s.get('budget')} s per operation.\n"
     )
 
+    out.append("## Issue 23 targets (ASGI in process one request at a time; ✓/✗ where a target applies)\n")
+    out.append(issue23_table(results) + "\n")
     out.append("## Targets (this package)\n")
     out.append("| target | where | measured | met |\n|---|---|---|---|")
     for name, where, value, met in targets(results):
@@ -261,6 +415,9 @@ def render(results):
                 + c("original")
                 + ".\n"
             )
+        if size.get("asgi"):
+            out.append("### In process under ASGI (one request at a time; medians)\n")
+            out.append(asgi_table(size) + "\n")
         if size.get("http"):
             out.append("### Over HTTP (uvicorn, 127.0.0.1; req/s with the ratio to the floor)\n")
             out.append(http_table(size))

@@ -7,13 +7,26 @@ For each project size N (admin models), in one run:
    a router for the first ten, the floor views; `rows` rows in the measured model;
 2. sets up one SQLite database per package, seeded alike, and mints a key with each
    package's own `manage.py mcp_key create`;
-3. cold start: a new interpreter to the first `tools/list` answer (compiled engine cache
-   warm), against the floor's first answer;
-4. in process (`worker.py`, Django's test client): every operation, interleaved with the floor
+3. in process (`worker.py`, Django's test client): every operation, interleaved with the floor
    views doing the same ORM work;
-5. over HTTP: uvicorn on 127.0.0.1 — a floor server (the project without `django_mcp`), one
+4. in process under ASGI (`asgi_worker.py`, this package): the project's ASGI application
+   called with asyncio one request at a time, as uvicorn calls it (each request's sync view on
+   a thread of its own, so a database connection per request): `initialize`, `ping` and one
+   `tools/list` page against the ping floor, `find_tools` with discovery on; on PostgreSQL
+   again with Django's connection pool on; on SQLite, what a fresh connection's first query
+   costs;
+5. cold start: a new interpreter to the first `tools/list` answer (compiled engine cache
+   warm), against the floor's first answer;
+6. over HTTP: uvicorn on 127.0.0.1 — a floor server (the project without `django_mcp`), one
    for this package, one for the original — at concurrency 1, 8 and 32 with a bounded number
    of requests (`loadgen.py`); the resident memory of each server after warm-up.
+
+With --profile, per N also a cProfile of each in-process operation (`worker.py`) and
+`profile_gaps.py`'s splits: the cold start by phase and kind of facts, resident memory by
+package (this package's process and the floor's), a ping with a fresh connection per request.
+
+This package is imported from the tree this script is in (its `host-python/` first on the
+path of every process), byte-compiled with the generated project before they run.
 
 The databases are SQLite files; with BENCH_DATABASE_URL (postgres://user@host:port/name, a
 server where that user may create databases) each site gets a PostgreSQL database of its own
@@ -26,6 +39,7 @@ the same Django, DRF, asgiref and uvicorn versions.
 
     .venv/bin/python bench/sidebyside/run.py --quick     # a smoke run of a few minutes
     .venv/bin/python bench/sidebyside/run.py             # N = 10, 100, 500; ~20-30 minutes
+    .venv/bin/python bench/sidebyside/report.py bench/sidebyside/results/results.json  # the tables again
 
 Writes `results.json` and `results.md` to --out (default bench/sidebyside/results/) and prints
 the tables. Only processes this script started are stopped (by PID); its temporary
@@ -56,6 +70,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import loadgen  # noqa: E402
+import profile_gaps  # noqa: E402  (imports nothing but the stdlib at module level)
 import project  # noqa: E402
 import report  # noqa: E402
 import worker  # noqa: E402  (tool names; imports nothing but the stdlib at module level)
@@ -80,6 +95,8 @@ PROFILES = {
         cold_starts=3,
         original_cold_starts=1,
         warmup=3,
+        asgi_iterations=30,
+        asgi_budget=4.0,
     ),
     "full": dict(
         sizes=[10, 100, 500],
@@ -95,6 +112,8 @@ PROFILES = {
         cold_starts=7,
         original_cold_starts=3,
         warmup=10,
+        asgi_iterations=300,
+        asgi_budget=12.0,
     ),
 }
 CONCURRENCY = (1, 8, 32)
@@ -199,7 +218,10 @@ class Site:
         self.db = db
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE", "VIRTUAL_ENV")},
-            "PYTHONPATH": str(proj_dir),
+            # this package from the tree the bench runs in (not wherever the virtualenv's install points)
+            "PYTHONPATH": os.pathsep.join(
+                [str(proj_dir)] + ([] if kind == "original" else [str(ROOT / "host-python")])
+            ),
             "DJANGO_SETTINGS_MODULE": "benchproj.settings",
             **({"BENCH_DATABASE_URL": db} if DATABASE_URL else {"BENCH_DB": str(db)}),
             "BENCH_WITH_MCP": "1" if with_mcp else "0",
@@ -269,14 +291,19 @@ def measure_cold_starts(ours: Site, original: Site | None, settings: dict, work:
     return out
 
 
+def run_script(site: Site, script: str, args: list, out: Path, env_extra=None) -> dict:
+    """Run one of the bench's scripts with the site's interpreter and environment; its JSON."""
+    cmd = [site.python, HERE / script, *args, "--out", out]
+    result = run(cmd, env={**site.env, **(env_extra or {})}, cwd=site.dir, timeout=7200)
+    if result.stderr.strip():
+        log(f"{site.kind} {script} said:\n{result.stderr.strip()[-3000:]}")
+    return json.loads(out.read_text())
+
+
 def run_worker(site: Site, info: dict, settings: dict, work: Path, profile_dir: Path | None) -> dict:
     kind = site.kind
-    out = work / f"worker-{kind}.json"
-    iterations = settings["iterations"] if kind == "ours" else settings["original_iterations"]
-    min_samples = 3 if kind == "ours" else settings["original_min"]
-    cmd = [
-        site.python,
-        HERE / "worker.py",
+    ours = kind == "ours"
+    args = [
         "--kind",
         kind,
         "--measured",
@@ -286,26 +313,54 @@ def run_worker(site: Site, info: dict, settings: dict, work: Path, profile_dir: 
         "--floor-token",
         site.floor_token,
         "--iterations",
-        iterations,
+        settings["iterations"] if ours else settings["original_iterations"],
         "--budget",
         settings["budget"],
         "--min-samples",
-        min_samples,
+        3 if ours else settings["original_min"],
         "--warmup",
-        settings["warmup"] if kind == "ours" else 1,
+        settings["warmup"] if ours else 1,
         "--rows",
         settings["rows"],
-        "--out",
-        out,
     ]
     # The original answers from worker threads (async view, asyncio.to_thread): cProfile in
     # the calling thread sees only lock waits, so only this package is profiled.
-    if profile_dir is not None and kind == "ours":
-        cmd += ["--profile", profile_dir, "--profile-calls", 50]
-    result = run(cmd, env=site.env, cwd=site.dir, timeout=7200)
-    if result.stderr.strip():
-        log(f"{kind} worker said:\n{result.stderr.strip()[-3000:]}")
-    return json.loads(out.read_text())
+    if profile_dir is not None and ours:
+        args += ["--profile", profile_dir, "--profile-calls", 50]
+    return run_script(site, "worker.py", args, work / f"worker-{kind}.json")
+
+
+def measure_asgi(ours: Site, info: dict, settings: dict, work: Path) -> dict:
+    """In process under ASGI (`asgi_worker.py`): initialize, ping and a tools/list page with
+    discovery off, find_tools with it on, each against the ping floor; with the database as
+    configured by default and, on PostgreSQL, with Django's connection pool on."""
+    base = [
+        "--credential",
+        ours.credential,
+        "--floor-token",
+        ours.floor_token,
+        "--iterations",
+        settings["asgi_iterations"],
+        "--budget",
+        settings["asgi_budget"],
+        "--warmup",
+        settings["warmup"],
+    ]
+    configs = {"default": {}}
+    if DATABASE_URL:
+        configs["pool"] = {"BENCH_DB_POOL": "1"}
+    out = {}
+    for name, env in configs.items():
+        probe = ["--connection-probe", settings["asgi_iterations"]] if name == "default" else []
+        out[name] = run_script(ours, "asgi_worker.py", base + probe, work / f"asgi-{name}.json", env)
+        out[name]["discovery"] = run_script(
+            ours,
+            "asgi_worker.py",
+            base + ["--find-tools", info["find_query"]],
+            work / f"asgi-{name}-discovery.json",
+            {**env, "BENCH_MCP_DISCOVERY": "auto"},
+        )
+    return out
 
 
 class Server:
@@ -435,21 +490,28 @@ def measure_http(ours: Site, original: Site | None, info: dict, settings: dict, 
             else:
                 server.headers = floor_headers
         requests = {kind: http_requests(kind, info, settings["rows"]) for kind in servers}
+
+        def load(kind, op, total, concurrency, budget=None):
+            path, body = requests[kind][op]
+            server = servers[kind]
+            payload = json.dumps(body).encode()
+            return loadgen.run(
+                "127.0.0.1",
+                server.port,
+                "POST",
+                path,
+                payload,
+                server.headers,
+                total=total,
+                concurrency=concurrency,
+                budget=budget,
+            )
+
         # warm-up: every operation, then the resident memory of each server
-        for kind, server in servers.items():
+        for kind in servers:
             rounds = 1 if kind == "original" else settings["warmup"] * 2
             for op in HTTP_OPS:
-                path, body = requests[kind][op]
-                result = loadgen.run(
-                    "127.0.0.1",
-                    server.port,
-                    "POST",
-                    path,
-                    json.dumps(body).encode(),
-                    server.headers,
-                    total=rounds,
-                    concurrency=1,
-                )
+                result = load(kind, op, rounds, 1)
                 if result["errors"]:
                     raise RuntimeError(f"{kind} warm-up of {op}: {result.get('first_error')}")
         for kind, server in servers.items():
@@ -457,23 +519,12 @@ def measure_http(ours: Site, original: Site | None, info: dict, settings: dict, 
         for op in HTTP_OPS:
             for concurrency in CONCURRENCY if op in HTTP_LOADED else (1,):
                 row = {}
-                for kind, server in servers.items():
+                for kind in servers:
                     if kind == "original":
                         total = settings["original_http"][CONCURRENCY.index(concurrency)]
                     else:
                         total = settings["http_requests_c1"] if concurrency == 1 else settings["http_requests"]
-                    path, body = requests[kind][op]
-                    row[kind] = loadgen.run(
-                        "127.0.0.1",
-                        server.port,
-                        "POST",
-                        path,
-                        json.dumps(body).encode(),
-                        server.headers,
-                        total=max(total, concurrency),
-                        concurrency=concurrency,
-                        budget=settings["http_budget"],
-                    )
+                    row[kind] = load(kind, op, max(total, concurrency), concurrency, settings["http_budget"])
                 out["ops"].setdefault(op, {})[str(concurrency)] = row
                 log(
                     f"  http {op} c={concurrency}: "
@@ -491,6 +542,9 @@ def bench_size(n: int, args, settings, pythons, work: Path) -> dict:
     proj_work = work / f"n{n}"
     proj_dir = proj_work / "project"
     info = project.write_project(proj_dir, n)
+    # byte-compiled as an installed package and a deployed project are (the sites' environment
+    # writes no bytecode): a start reads .pyc files, it compiles no source
+    run([pythons["ours"], "-m", "compileall", "-q", proj_dir, ROOT / "host-python" / "django_mcp"])
     cache = work / "cache"
     log(f"N = {n}: project written; setting up the databases ({settings['rows']} rows)")
     ours = Site("ours", pythons["ours"], proj_dir, proj_work, cache)
@@ -506,6 +560,17 @@ def bench_size(n: int, args, settings, pythons, work: Path) -> dict:
     if original is not None:
         log(f"N = {n}: in process, the original")
         out["inprocess"]["original"] = run_worker(original, info, settings, proj_work, profile_dir)
+    if profile_dir is not None:
+        log(f"N = {n}: profiles of the gaps (start, memory, ping)")
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        for part, env in [(p, {}) for p in profile_gaps.PARTS] + [("memory", {"BENCH_WITH_MCP": "0"})]:
+            args_ = ["--part", part, "--credential", ours.credential, "--floor-token", ours.floor_token]
+            name = part + ("-floor" if env else "")
+            out.setdefault("profiles", {})[name] = run_script(
+                ours, "profile_gaps.py", args_, profile_dir / f"{name}.json", env
+            )
+    log(f"N = {n}: in process under ASGI, this package")
+    out["asgi"] = measure_asgi(ours, info, settings, proj_work)
     log(f"N = {n}: cold starts")
     out["cold_start"] = measure_cold_starts(ours, original, settings, proj_work)
     if not args.skip_http:
