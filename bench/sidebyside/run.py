@@ -563,7 +563,9 @@ def bench_size(n: int, args, settings, pythons, work: Path) -> dict:
     if profile_dir is not None:
         log(f"N = {n}: profiles of the gaps (start, memory, ping)")
         profile_dir.mkdir(parents=True, exist_ok=True)
-        for part, env in [(p, {}) for p in profile_gaps.PARTS] + [("memory", {"BENCH_WITH_MCP": "0"})]:
+        for part, env in [(p, {}) for p in profile_gaps.PARTS] + [
+            (p, {"BENCH_WITH_MCP": "0"}) for p in ("start", "memory")
+        ]:
             args_ = ["--part", part, "--credential", ours.credential, "--floor-token", ours.floor_token]
             name = part + ("-floor" if env else "")
             out.setdefault("profiles", {})[name] = run_script(
