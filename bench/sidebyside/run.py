@@ -247,20 +247,22 @@ class Site:
         )
 
 
-def cold_start(site: Site, path: str, body: dict, headers: dict, env_extra=None) -> float:
-    """Seconds from spawning a new interpreter to its first answer (via Django's test client)."""
+def cold_start(site: Site, path: str, body: dict, headers: dict, env_extra=None) -> tuple[float, float]:
+    """Seconds from spawning a new interpreter to its first answer (via Django's test client),
+    and the CPU seconds the interpreter spent until then (steadier on a loaded machine)."""
     code = (
         "import json, time, django\n"
         "django.setup()\n"
         "from django.test import Client\n"
         f"r = Client().post({path!r}, {json.dumps(body)!r}, content_type='application/json', **{headers!r})\n"
         "assert r.status_code == 200, r.content[:300]\n"
-        "print(repr(time.time()))\n"
+        "print(repr(time.time()), repr(time.process_time()))\n"
     )
     env = {**site.env, **(env_extra or {})}
     started = time.time()
     out = run([site.python, "-c", code], env=env, cwd=site.dir, timeout=300)
-    return float(out.stdout.strip().splitlines()[-1]) - started
+    answered, cpu = map(float, out.stdout.strip().splitlines()[-1].split())
+    return answered - started, cpu
 
 
 def measure_cold_starts(ours: Site, original: Site | None, settings: dict, work: Path) -> dict:
@@ -276,7 +278,7 @@ def measure_cold_starts(ours: Site, original: Site | None, settings: dict, work:
     out = {}
     # no compiled-engine cache yet (a first deployment); then warm, as every later start
     fresh = work / "cold-cache"
-    out["ours_no_cache_s"] = cold_start(ours, *mcp(ours), env_extra={"XDG_CACHE_HOME": str(fresh)})
+    out["ours_no_cache_s"] = cold_start(ours, *mcp(ours), env_extra={"XDG_CACHE_HOME": str(fresh)})[0]
     shutil.rmtree(fresh, ignore_errors=True)
     cold_start(ours, *mcp(ours))  # makes sure the run's cache holds the compiled engine
     samples = {"floor": [], "ours": [], "original": []}
@@ -287,7 +289,13 @@ def measure_cold_starts(ours: Site, original: Site | None, settings: dict, work:
             samples["original"].append(cold_start(original, *mcp(original)))
     for name, values in samples.items():
         if values:
-            out[name] = {"median_s": statistics.median(values), "max_s": max(values), "n": len(values)}
+            wall, cpu = [w for w, _c in values], [c for _w, c in values]
+            out[name] = {
+                "median_s": statistics.median(wall),
+                "max_s": max(wall),
+                "cpu_median_s": statistics.median(cpu),
+                "n": len(values),
+            }
     return out
 
 
