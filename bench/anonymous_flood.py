@@ -29,20 +29,19 @@ script started are stopped, by their PIDs.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
 import resource
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-from soak import DEMO, demo_env, free_port, manage, wait_for_port
+import scratch
+from servers import DEMO, uvicorn
 
 HERE = Path(__file__).resolve().parent
 HOSTILE_BODY = b"\x01" * (4 * 1024 * 1024)
@@ -159,40 +158,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def serve(application, cwd, env, log, *options):
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            application,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            *options,
-        ],
-        cwd=cwd,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, process)
-    except BaseException:
-        stop(process)
-        raise
-    return process, port
-
-
-def stop(process):
-    process.terminate()
-    process.wait(timeout=30)
-
-
 def summary(latencies):
     ordered = sorted(latencies)
     return {"median_ms": statistics.median(ordered) * 1000, "p90_ms": ordered[int(len(ordered) * 0.9)] * 1000}
@@ -214,43 +179,34 @@ def main():
     parser.add_argument("--max-bodies", type=int, default=20000, help="hostile bodies per flooded phase, at most")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="django-mcp-flood-"))
-    env = demo_env(workdir)
-    manage(env, "migrate", "--verbosity", "0")
-    manage(env, "demo_seed")
-    credential = manage(env, "mcp_key", "create", "alice", "--name", "flood").splitlines()[-1]
+    workdir, env = scratch.for_servers("django-mcp-flood-")
+    credential = scratch.seeded(env, "flood")
     load_before = os.getloadavg()
-    with open(workdir / "server.log", "w") as log:
-        server, port = serve("demo_project.asgi:application", DEMO, env, log)
-        floor = None
-        try:
-            if args.target == "floor":
-                floor, flood_port = serve("anonymous_flood:refuse_at_once", HERE, env, log, "--lifespan", "off")
-            else:
-                flood_port = port
-            flood_target = floor or server
-            retrieve_latencies(port, credential, 50)  # warm-up: the engine compiled and loaded
-            alone, flooded, outcomes = [], [], Counter()
-            bodies = flood_seconds = flood_cpu = target_cpu = 0.0
-            for _ in range(args.rounds):
-                target_cpu_before = cpu_seconds(flood_target.pid)
-                alone += retrieve_latencies(port, credential, args.requests)
-                target_cpu -= cpu_seconds(flood_target.pid) - target_cpu_before  # its share of the retrieves
-                target_cpu_before = cpu_seconds(flood_target.pid)
-                with Flood(flood_port, args.flooders, args.max_bodies, args.rate, args.nice) as flood:
-                    time.sleep(0.2)  # the flood under way before the measured requests start
-                    flooded += retrieve_latencies(port, credential, args.requests)
-                    if flood.sent >= args.max_bodies:
-                        raise RuntimeError("the flood ran out of bodies before the phase ended: raise --max-bodies")
-                target_cpu += cpu_seconds(flood_target.pid) - target_cpu_before
-                outcomes += flood.outcomes
-                bodies += flood.sent
-                flood_seconds += flood.seconds
-                flood_cpu += flood.cpu_seconds
-        finally:
-            if floor is not None:
-                stop(floor)
-            stop(server)
+    with contextlib.ExitStack() as stack:
+        server, port = stack.enter_context(uvicorn("demo_project.asgi:application", DEMO, env, workdir / "server.log"))
+        if args.target == "floor":
+            floor = uvicorn("anonymous_flood:refuse_at_once", HERE, env, workdir / "floor.log", "--lifespan", "off")
+            flood_target, flood_port = stack.enter_context(floor)
+        else:
+            flood_target, flood_port = server, port
+        retrieve_latencies(port, credential, 50)  # warm-up: the engine compiled and loaded
+        alone, flooded, outcomes = [], [], Counter()
+        bodies = flood_seconds = flood_cpu = target_cpu = 0.0
+        for _ in range(args.rounds):
+            target_cpu_before = cpu_seconds(flood_target.pid)
+            alone += retrieve_latencies(port, credential, args.requests)
+            target_cpu -= cpu_seconds(flood_target.pid) - target_cpu_before  # its share of the retrieves
+            target_cpu_before = cpu_seconds(flood_target.pid)
+            with Flood(flood_port, args.flooders, args.max_bodies, args.rate, args.nice) as flood:
+                time.sleep(0.2)  # the flood under way before the measured requests start
+                flooded += retrieve_latencies(port, credential, args.requests)
+                if flood.sent >= args.max_bodies:
+                    raise RuntimeError("the flood ran out of bodies before the phase ended: raise --max-bodies")
+            target_cpu += cpu_seconds(flood_target.pid) - target_cpu_before
+            outcomes += flood.outcomes
+            bodies += flood.sent
+            flood_seconds += flood.seconds
+            flood_cpu += flood.cpu_seconds
     quiet, loud = summary(alone), summary(flooded)
     result = {
         "alone": quiet,

@@ -14,24 +14,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "demo"), str(ROOT / "bench")]
-WORKDIR = Path(tempfile.mkdtemp(prefix="django-mcp-bench-"))
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "DEMO_DB": str(WORKDIR / "db.sqlite3"),
-        "DEMO_MEDIA": str(WORKDIR / "media"),
-        "DEMO_DEBUG": "0",
-        "XDG_CACHE_HOME": str(WORKDIR / "cache"),
-        # tools/list is measured as a page of the catalogue (the tables before discovery existed).
-        "DEMO_MCP_DISCOVERY": "off",
-    }
-)
+import scratch
+
+WORKDIR = scratch.in_process("django-mcp-bench-")
 
 
 def timed(fn, iterations, warmup=20):
@@ -66,8 +53,7 @@ def cold_start(credential):
         f"content_type='application/json', HTTP_AUTHORIZATION='Bearer {credential}');"
         "assert r.status_code == 200, r.content; print(time.perf_counter()-t)"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path[:2] + [os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
 
 
@@ -79,23 +65,13 @@ def main():
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.test import Client
 
     from django_mcp.engine import EngineInstance
     from django_mcp.keys import authenticate_credential
     from django_mcp.server import state
 
-    call_command("migrate", verbosity=0)
-    call_command("demo_seed", verbosity=0)
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "demo" / "manage.py"), "mcp_key", "create", "alice", "--name", "bench"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    credential = out.stdout.strip()
+    credential = scratch.seeded(os.environ, "bench")
     client = Client()
     auth = {"HTTP_AUTHORIZATION": f"Bearer {credential}"}
 

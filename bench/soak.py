@@ -23,18 +23,16 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "demo"
+import scratch
+from servers import DEMO, uvicorn
+
 #: Relative weights of the operations in the mix.
 MIX = {
     "initialize": 1,
@@ -49,44 +47,6 @@ MIX = {
     "prompts/get": 1,
 }
 KEPT_ERRORS = 20
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def demo_env(workdir):
-    """The demo's environment with its database, files and caches in `workdir`."""
-    return {
-        **os.environ,
-        "DEMO_DB": str(workdir / "db.sqlite3"),
-        "DEMO_MEDIA": str(workdir / "media"),
-        "DEMO_DEBUG": "0",
-        "DEMO_LOG_LEVEL": "WARNING",  # no audit line per request on the server's stderr
-        "XDG_CACHE_HOME": str(workdir / "cache"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")])),
-    }
-
-
-def manage(env, *args):
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=DEMO, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
-def wait_for_port(port, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("uvicorn exited during start-up")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("uvicorn did not start in time")
 
 
 # --- processes and memory -----------------------------------------------------------------
@@ -314,9 +274,8 @@ def main():
     )
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="django-mcp-soak-"))
+    workdir, env = scratch.for_servers("django-mcp-soak-")
     out = args.out or workdir / "soak.json"
-    env = demo_env(workdir)
     # The demo's settings, but SQLite transactions that take the write lock when they begin:
     # with deferred ones (SQLite's default), a write that read first cannot wait for the other
     # worker's lock and fails at once with "database is locked".
@@ -331,110 +290,86 @@ def main():
     env["DJANGO_SETTINGS_MODULE"] = "soak_settings"
     env["PYTHONPATH"] = os.pathsep.join([str(workdir), env["PYTHONPATH"]])
     print(f"scratch directory: {workdir}")
-    manage(env, "migrate", "--verbosity", "0")
-    manage(env, "demo_seed")
-    credential = manage(env, "mcp_key", "create", "alice", "--name", "soak").splitlines()[-1]
+    credential = scratch.seeded(env, "soak")
 
-    port = free_port()
-    log = open(workdir / "server.log", "w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "demo_project.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=DEMO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     seen_workers = set()
+    served = uvicorn("demo_project.asgi:application", DEMO, env, workdir / "server.log", "--workers", str(args.workers))
     try:
-        wait_for_port(port, server)
-        url = f"http://127.0.0.1:{port}/mcp/"
-        deadline_workers = time.monotonic() + 60
-        while len(workers(server.pid)) < args.workers and time.monotonic() < deadline_workers:
-            time.sleep(0.2)
-        started_workers = workers(server.pid)
-        seen_workers.update(started_workers)
-        print(f"uvicorn supervisor {server.pid}, workers {started_workers}, {url}")
+        with served as (server, port):
+            url = f"http://127.0.0.1:{port}/mcp/"
+            deadline_workers = time.monotonic() + 60
+            while len(workers(server.pid)) < args.workers and time.monotonic() < deadline_workers:
+                time.sleep(0.2)
+            started_workers = workers(server.pid)
+            seen_workers.update(started_workers)
+            print(f"uvicorn supervisor {server.pid}, workers {started_workers}, {url}")
 
-        probe = Client(url, credential, seed=-1, stats=Stats())
-        listed = probe.call("list_library_book", {"page_size": 60})["structuredContent"]["results"]
-        covered = []
-        for row in listed:
+            probe = Client(url, credential, seed=-1, stats=Stats())
+            listed = probe.call("list_library_book", {"page_size": 60})["structuredContent"]["results"]
+            covered = []
+            for row in listed:
+                try:
+                    probe.post("resources/read", {"uri": f"django-mcp://field/library.Book/{row['id']}/cover"})
+                    covered.append(row["id"])
+                except Failed:
+                    pass
+                if len(covered) >= 5:
+                    break
+            assert covered, "no book with a cover"
+
+            stats = Stats()
+            stop = threading.Event()
+            begin = time.monotonic()
+            deadline = begin + args.duration
+            clients = [Client(url, credential, seed=i, stats=stats) for i in range(args.concurrency)]
+            threads = []
+            for client in clients:
+                client.covered = covered
+                thread = threading.Thread(target=client.loop, args=(deadline, stop), daemon=True)
+                thread.start()
+                threads.append(thread)
+
+            samples = []  # {"t", "requests", "errors", "rss_kib": {pid: KiB}}
             try:
-                probe.post("resources/read", {"uri": f"django-mcp://field/library.Book/{row['id']}/cover"})
-                covered.append(row["id"])
-            except Failed:
-                pass
-            if len(covered) >= 5:
-                break
-        assert covered, "no book with a cover"
-
-        stats = Stats()
-        stop = threading.Event()
-        begin = time.monotonic()
-        deadline = begin + args.duration
-        clients = [Client(url, credential, seed=i, stats=stats) for i in range(args.concurrency)]
-        threads = []
-        for client in clients:
-            client.covered = covered
-            thread = threading.Thread(target=client.loop, args=(deadline, stop), daemon=True)
-            thread.start()
-            threads.append(thread)
-
-        samples = []  # {"t", "requests", "errors", "rss_kib": {pid: KiB}}
-        try:
-            while time.monotonic() < deadline and any(t.is_alive() for t in threads):
-                now = time.monotonic() - begin
-                pids = workers(server.pid)
-                seen_workers.update(pids)
-                with stats.lock:
-                    done, errors = sum(stats.requests.values()), stats.errors
-                sample = {
-                    "t": round(now, 1),
-                    "requests": done,
-                    "errors": errors,
-                    "rss_kib": {str(pid): rss_kib(pid) for pid in pids},
+                while time.monotonic() < deadline and any(t.is_alive() for t in threads):
+                    now = time.monotonic() - begin
+                    pids = workers(server.pid)
+                    seen_workers.update(pids)
+                    with stats.lock:
+                        done, errors = sum(stats.requests.values()), stats.errors
+                    sample = {
+                        "t": round(now, 1),
+                        "requests": done,
+                        "errors": errors,
+                        "rss_kib": {str(pid): rss_kib(pid) for pid in pids},
+                    }
+                    samples.append(sample)
+                    total = sum(v for v in sample["rss_kib"].values() if v)
+                    print(
+                        f"  t={now:6.0f}s requests={done:7d} errors={errors:5d} "
+                        f"rss={' '.join(f'{p}:{v / 1024:.1f}MiB' for p, v in sample['rss_kib'].items() if v)} "
+                        f"total={total / 1024:.1f}MiB",
+                        flush=True,
+                    )
+                    time.sleep(min(args.interval, max(0.0, deadline - time.monotonic())))
+            except KeyboardInterrupt:
+                print("interrupted: stopping the clients")
+            finally:
+                stop.set()
+                for thread in threads:
+                    thread.join(timeout=90)
+            elapsed = time.monotonic() - begin
+            final_pids = workers(server.pid)
+            samples.append(
+                {
+                    "t": round(elapsed, 1),
+                    "requests": sum(stats.requests.values()),
+                    "errors": stats.errors,
+                    "rss_kib": {str(pid): rss_kib(pid) for pid in final_pids},
                 }
-                samples.append(sample)
-                total = sum(v for v in sample["rss_kib"].values() if v)
-                print(
-                    f"  t={now:6.0f}s requests={done:7d} errors={errors:5d} "
-                    f"rss={' '.join(f'{p}:{v / 1024:.1f}MiB' for p, v in sample['rss_kib'].items() if v)} "
-                    f"total={total / 1024:.1f}MiB",
-                    flush=True,
-                )
-                time.sleep(min(args.interval, max(0.0, deadline - time.monotonic())))
-        except KeyboardInterrupt:
-            print("interrupted: stopping the clients")
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=90)
-        elapsed = time.monotonic() - begin
-        final_pids = workers(server.pid)
-        samples.append(
-            {
-                "t": round(elapsed, 1),
-                "requests": sum(stats.requests.values()),
-                "errors": stats.errors,
-                "rss_kib": {str(pid): rss_kib(pid) for pid in final_pids},
-            }
-        )
+            )
     finally:
-        stop_server(server, seen_workers)
-        log.close()
+        stop_leftover_workers(seen_workers)
 
     summary = summarise(args, stats, samples, elapsed, started_workers, seen_workers)
     out.write_text(json.dumps({"summary": summary, "samples": samples, "errors_kept": stats.kept}, indent=2))
@@ -515,15 +450,8 @@ def print_summary(summary):
         print(f"  {op:<28}{lat['count']:>8}{lat['p50_ms']:>7.1f}ms{lat['p95_ms']:>7.1f}ms")
 
 
-def stop_server(server, worker_pids):
-    """Stop the uvicorn this script started, then any of its workers still alive, by PID."""
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+def stop_leftover_workers(worker_pids):
+    """Once uvicorn is stopped, any of its workers still alive, by PID."""
     for pid in worker_pids:
         try:
             os.kill(pid, 0)

@@ -15,25 +15,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "demo"), str(ROOT / "bench")]
-WORKDIR = Path(tempfile.mkdtemp(prefix="django-mcp-bench-telemetry-"))
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "DEMO_DB": str(WORKDIR / "db.sqlite3"),
-        "DEMO_MEDIA": str(WORKDIR / "media"),
-        "DEMO_DEBUG": "0",
-        "XDG_CACHE_HOME": str(WORKDIR / "cache"),
-        "DEMO_MCP_DISCOVERY": "off",
-    }
-)
+import scratch
+
+scratch.in_process("django-mcp-bench-telemetry-")
 
 CONFIGURATIONS = {
     "off": ({"opentelemetry": False, "prometheus": False}, None),
@@ -52,7 +38,6 @@ def main():
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.test import Client, override_settings
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
@@ -70,17 +55,8 @@ def main():
     trace.set_tracer_provider(provider)
     tracers = {"sdk": tracing.tracer, "noop": trace.NoOpTracer(), None: tracing.tracer}
 
-    call_command("migrate", verbosity=0)
-    call_command("demo_seed", verbosity=0)
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "demo" / "manage.py"), "mcp_key", "create", "alice", "--name", "bench"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     client = Client()
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {out.stdout.strip()}"}
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {scratch.seeded(os.environ, 'bench')}"}
     operations = {
         "retrieve": {"name": "get_library_book", "arguments": {"pk": 7}},
         "admin list, 50 rows": {"name": "list_library_book", "arguments": {"page_size": 50}},

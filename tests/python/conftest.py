@@ -5,19 +5,15 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.core.management import call_command
+from servers import DEMO, demo_env, free_port, manage, running, serve_uvicorn
 
 # Fails the session if a response or audit line leaks a secret, a traceback, SQL or a path.
 pytest_plugins = ["secrets_scan"]
@@ -26,8 +22,6 @@ pytest_plugins = ["secrets_scan"]
 # servers they start (tests of discovery turn it on). Set DEMO_MCP_DISCOVERY to run otherwise.
 os.environ.setdefault("DEMO_MCP_DISCOVERY", "off")
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "demo"
 
 # The database the suite runs on: SQLite unless DJANGO_MCP_TEST_DATABASE=postgres, with
 # DEMO_DATABASE_URL naming a PostgreSQL database (scripts/test-postgres starts a server for it).
@@ -217,19 +211,6 @@ def mcp_as(client):
 # --- a live server in its own process, for real MCP clients -----------------------------
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _manage(env, *args):
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=DEMO, env=env, capture_output=True, text=True, check=True
-    )
-    return result.stdout.strip()
-
-
 def live_database(workdir):
     """Environment entries giving a server of its own an empty database: a SQLite file in
     `workdir`, or a new database on the run's PostgreSQL server."""
@@ -242,6 +223,12 @@ def live_database(workdir):
     with psycopg.connect(urlunsplit(url), autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return {"DEMO_DATABASE_URL": urlunsplit(url._replace(path=f"/{name}"))}
+
+
+def live_env(workdir, **extra):
+    """`demo_env` with the database of `live_database`: a server of the demo's (or of a project
+    built on it, with its DJANGO_SETTINGS_MODULE in `extra`) on the run's database engine."""
+    return demo_env(workdir, **live_database(workdir), **extra)
 
 
 @contextlib.contextmanager
@@ -304,24 +291,17 @@ def live_demo(tmp_path_factory):
     (superuser), bob (may view authors only), a revoked key and an expired key.
     """
     workdir = tmp_path_factory.mktemp("live")
-    env = {
-        **os.environ,
-        **live_database(workdir),
-        "DEMO_MEDIA": str(workdir / "media"),
-        "DEMO_DEBUG": "0",
-        "XDG_CACHE_HOME": str(workdir / "cache"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")])),
-    }
-    _manage(env, "migrate", "--verbosity", "0")
-    _manage(env, "demo_seed")
+    env = live_env(workdir)
+    manage(env, "migrate", "--verbosity", "0")
+    manage(env, "demo_seed")
     keys = {
-        "alice": _manage(env, "mcp_key", "create", "alice", "--name", "live"),
-        "bob": _manage(env, "mcp_key", "create", "bob", "--name", "live"),
-        "revoked": _manage(env, "mcp_key", "create", "alice", "--name", "revoked"),
-        "expired": _manage(env, "mcp_key", "create", "alice", "--name", "expired", "--expires-in", "1"),
+        "alice": manage(env, "mcp_key", "create", "alice", "--name", "live"),
+        "bob": manage(env, "mcp_key", "create", "bob", "--name", "live"),
+        "revoked": manage(env, "mcp_key", "create", "alice", "--name", "revoked"),
+        "expired": manage(env, "mcp_key", "create", "alice", "--name", "expired", "--expires-in", "1"),
     }
-    _manage(env, "mcp_key", "revoke", keys["revoked"].split(".")[0])
-    _manage(
+    manage(env, "mcp_key", "revoke", keys["revoked"].split(".")[0])
+    manage(
         env,
         "shell",
         "-c",
@@ -344,64 +324,10 @@ def redis_url(tmp_path_factory):
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed: apt-get install redis-server (scripts/test does)")
-    workdir, port = tmp_path_factory.mktemp("redis"), _free_port()
-    with open(workdir / "redis.log", "w") as log:
-        server = subprocess.Popen(
-            [
-                binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for_port(port, server)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def serve_uvicorn(application, cwd, env, log_path, *options):
-    """Serve `application` with uvicorn on a free 127.0.0.1 port (plus any further uvicorn
-    `options`, e.g. "--workers", "2"); yields the MCP URL."""
-    port = _free_port()
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                application,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                *options,
-            ],
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for_port(port, server)
-            yield f"http://127.0.0.1:{port}/mcp/"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    workdir, port = tmp_path_factory.mktemp("redis"), free_port()
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    with running([*command, "--dir", str(workdir)], port, workdir / "redis.log"):
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 async def list_all_tools(client):
@@ -437,15 +363,3 @@ def post_rpc(url, credential, method, params=None, request_id=1):
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
-
-
-def _wait_for_port(port, process, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the demo server exited during start-up")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("the demo server did not start in time")

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT
+from servers import ROOT
 
 TARGET = "wasm32-unknown-unknown"
 FAKE_ENGINE = b"\0asm\x01\0\0\0 fake engine"

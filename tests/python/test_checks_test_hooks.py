@@ -9,7 +9,7 @@ import sys
 
 from django.core import checks
 
-from conftest import DEMO
+from servers import DEMO
 
 CHECK = """
 import django, os

@@ -12,7 +12,6 @@ A deadlock made on purpose (concurrency_items.py) shows what the loser of one is
 import datetime
 import itertools
 import json
-import os
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,8 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import DEMO, InProcessMCP, _manage, live_database, live_rows, on_postgres_only, post_rpc, serve_uvicorn
+from conftest import InProcessMCP, live_env, live_rows, on_postgres_only, post_rpc
+from servers import DEMO, manage, serve_uvicorn
 
 pytestmark = on_postgres_only
 
@@ -31,17 +31,10 @@ ADDITION, CHANGE, DELETION = 1, 2, 3  # django.contrib.admin.models
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("concurrency")
-    env = {
-        **os.environ,
-        **live_database(workdir),
-        "DEMO_MEDIA": str(workdir / "media"),
-        "DEMO_DEBUG": "0",
-        "XDG_CACHE_HOME": str(workdir / "cache"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), os.environ.get("PYTHONPATH")])),
-    }
-    _manage(env, "migrate", "--verbosity", "0")
-    _manage(env, "demo_seed")
-    keys = [_manage(env, "mcp_key", "create", "alice", "--name", f"writer {n}") for n in range(WRITERS)]
+    env = live_env(workdir)
+    manage(env, "migrate", "--verbosity", "0")
+    manage(env, "demo_seed")
+    keys = [manage(env, "mcp_key", "create", "alice", "--name", f"writer {n}") for n in range(WRITERS)]
     with serve_uvicorn("demo_project.asgi:application", DEMO, env, workdir / "server.log", "--workers", "2") as url:
         yield {"url": url, "env": env, "keys": keys, "log": workdir / "server.log"}
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, _free_port
+from servers import ROOT, free_port
 
 SERVING = "Uvicorn running on"
 
@@ -21,7 +21,7 @@ SERVING = "Uvicorn running on"
 def demo(tmp_path_factory):
     """The running demo and everything it printed until uvicorn said it was serving."""
     tmp_path = tmp_path_factory.mktemp("demo")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PORT": str(port),

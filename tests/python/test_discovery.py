@@ -17,9 +17,10 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import InProcessMCP, list_all_tools, serve_uvicorn
+from conftest import InProcessMCP, list_all_tools
+from servers import serve_uvicorn
 from test_peers import TS_CLIENT, node_env  # noqa: F401, F811 (a fixture)
-from test_thirdparty_admins import HERE, _manage, _pks, project_env
+from test_thirdparty_admins import HERE, _manage, _pks, seeded_project
 
 META_TOOLS = ["find_tools", "describe_tools", "call_read_only_tool", "call_tool"]
 ALLOWED = ["list_thirdparty_bookmark", "get_thirdparty_bookmark", "update_thirdparty_bookmark"]
@@ -28,9 +29,7 @@ ALLOWED = ["list_thirdparty_bookmark", "get_thirdparty_bookmark", "update_thirdp
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("discovery")
-    env = {**project_env(workdir), "DEMO_MCP_DISCOVERY": "auto"}
-    _manage(env, "migrate", "--verbosity", "0")
-    _manage(env, "thirdparty_seed")
+    env = seeded_project(workdir, DEMO_MCP_DISCOVERY="auto")
     keys = {who: _manage(env, "mcp_key", "create", who, "--name", "discovery") for who in ("alice", "victor", "dave")}
     keys["allowlisted"] = _manage(
         env, "mcp_key", "create", "alice", "--name", "allowlisted", "--allowed-tools", ",".join(ALLOWED)

@@ -4,13 +4,11 @@ third-party project's catalogues (a superuser's view: every gate passes). A floo
 timing: recall@5 >= 95 %, recall@1 >= 80 %. Run with -s to see the misses."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
-from test_thirdparty_admins import PROJECT, project_env
+from servers import ROOT
+from test_thirdparty_admins import _manage, project_env
 
 QUERIES = json.loads((ROOT / "tests" / "discovery" / "queries.json").read_text())
 RECALL_AT_5, RECALL_AT_1 = 0.95, 0.80
@@ -40,17 +38,9 @@ def top_five(facts_json, queries):
 
 @pytest.fixture(scope="module")
 def thirdparty_facts(tmp_path_factory):
-    env = {**project_env(tmp_path_factory.mktemp("facts")), "DEMO_MCP_DISCOVERY": "auto"}
+    env = project_env(tmp_path_factory.mktemp("facts"), DEMO_MCP_DISCOVERY="auto")
     script = "from django_mcp.facts import gather; print(gather()[0])"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.splitlines()[-1]  # after anything the shell says first
+    return _manage(env, "shell", "-c", script).splitlines()[-1]  # after anything the shell says first
 
 
 def test_find_tools_finds_the_tool_a_person_would_pick(settings, thirdparty_facts):

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import DEMO
+from servers import DEMO
 
 import secrets_scan
 

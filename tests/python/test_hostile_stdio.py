@@ -13,7 +13,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DEMO, db_dump
+from conftest import db_dump
+from servers import DEMO
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st

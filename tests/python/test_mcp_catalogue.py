@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from conftest import ROOT, InProcessMCP
+from conftest import InProcessMCP
+from servers import ROOT
 from django_mcp.management.commands.mcp_catalogue import JSON_KEYS_HELP, Command
 from django_mcp.models import MCPAPIKey
 

@@ -11,7 +11,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import DEMO, list_all_tools
+from conftest import list_all_tools
+from servers import DEMO
 from test_admin_tools import DEMO_TOOLS
 
 

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -36,7 +36,8 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import ElicitResult
 
-from conftest import DEMO, _free_port, _wait_for_port, serve_uvicorn
+from conftest import live_env
+from servers import DEMO, free_port, manage, running, serve_uvicorn, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY = 1024 * 1024  # nginx's limit here, below the endpoint's own (4 MiB by default)
@@ -57,27 +58,12 @@ pytestmark = pytest.mark.skipif(
 
 
 @contextlib.contextmanager
-def own_database():
-    """A database of its own on the PostgreSQL server DEMO_DATABASE_URL names; dropped after."""
-    import psycopg
-
-    server = urlsplit(os.environ["DEMO_DATABASE_URL"])
-    name = f"mcp_multi_{secrets.token_hex(4)}"
-    with psycopg.connect(os.environ["DEMO_DATABASE_URL"], autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit(server._replace(path=f"/{name}"))
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
 def serve_nginx(port_a, port_b):
     """nginx on a free 127.0.0.1 port in front of the two instances; yields (port, access log).
     Its files live in a temporary directory of its own; as root, it runs as `nobody`, which owns
     only that directory."""
     prefix = Path(tempfile.mkdtemp(prefix="django-mcp-nginx-"))
-    port = _free_port()
+    port = free_port()
     conf = (HERE / "fixtures" / "nginx" / "mcp.conf").read_text()
     for name, value in {
         "PREFIX": prefix,
@@ -106,7 +92,7 @@ def serve_nginx(port_a, port_b):
     nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         try:
-            _wait_for_port(port, nginx)
+            wait_for_port(port, nginx)
         except RuntimeError:
             raise RuntimeError(f"nginx did not start: {(prefix / 'error.log').read_text()}") from None
         yield port, prefix / "access.log"
@@ -126,59 +112,25 @@ def serve_nginx(port_a, port_b):
 @contextlib.contextmanager
 def serve_gunicorn(env, log_path):
     """The demo under gunicorn with two uvicorn workers on a free 127.0.0.1 port; yields its URL."""
-    port = _free_port()
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "demo_project.asgi:application",
-                "--worker-class",
-                "uvicorn_worker.UvicornWorker",
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-            ],
-            cwd=DEMO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for_port(port, server)
-            yield f"http://127.0.0.1:{port}/mcp/"
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-
-def _manage(env, *args):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=DEMO, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "demo_project.asgi:application", "--bind", f"127.0.0.1:{port}"]
+    workers = ["--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "2", "--log-level", "warning"]
+    with running([*command, *workers], port, log_path, cwd=DEMO, env=env):
+        yield f"http://127.0.0.1:{port}/mcp/"
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("cluster")
-    with own_database() as database_url, contextlib.ExitStack() as stack:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "fixtures.multi_instance_settings",
-            "DEMO_DATABASE_URL": database_url,
-            "DEMO_SECRET_KEY": secrets.token_urlsafe(40),  # one key, shared by every instance
-            "DEMO_MEDIA": str(workdir / "media"),
-            "DEMO_DEBUG": "0",
-            "XDG_CACHE_HOME": str(workdir / "cache"),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), str(DEMO), os.environ.get("PYTHONPATH")])),
-        }
-        _manage(env, "migrate", "--verbosity", "0")
-        _manage(env, "demo_seed")
-        keys = {name: _manage(env, "mcp_key", "create", "alice", "--name", name) for name in ("sdk", "limited")}
+    with contextlib.ExitStack() as stack:
+        env = live_env(
+            workdir,
+            DJANGO_SETTINGS_MODULE="fixtures.multi_instance_settings",
+            DEMO_SECRET_KEY=secrets.token_urlsafe(40),  # one key, shared by every instance
+        )
+        manage(env, "migrate", "--verbosity", "0")
+        manage(env, "demo_seed")
+        keys = {name: manage(env, "mcp_key", "create", "alice", "--name", name) for name in ("sdk", "limited")}
         # Each instance as on a machine of its own: its own compiled-engine cache and log. One
         # is uvicorn, the other gunicorn with two uvicorn workers, as docs/deployment.md says.
         instances = {

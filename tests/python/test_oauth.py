@@ -3,7 +3,6 @@ RFC 9728 Protected Resource Metadata, and 401 challenges that point clients to i
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -11,7 +10,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.core import checks
 
-from conftest import DEMO, rpc_error
+from conftest import rpc_error
+from servers import manage
 from django_mcp.models import MCPAPIKey
 
 RESOLVER = "test_oauth.resolve_token"
@@ -285,15 +285,7 @@ def test_nothing_imports_the_toolkit_unless_server_mode_is_on(tmp_path):
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('oauth2_provider', 'django_mcp.oauth_')))))"
     )
     env = {**os.environ, "DEMO_DB": str(tmp_path / "db.sqlite3"), "DEMO_MEDIA": str(tmp_path / "media")}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=DEMO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    assert json.loads(manage(env, "shell", "-c", script).splitlines()[-1]) == []
 
 
 @pytest.mark.parametrize("setting", ["DJANGO_MCP_RESOURCE_MODELS", "DJANGO_MCP_MODEL_SEARCH"])

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx2
 import pytest
 
-from conftest import _free_port, _wait_for_port
+from servers import free_port, wait_for_port
 from fixtures.oauth_support import ARTIFACTS, PASSWORD, authorize_url, mcp_post, oauth_live, pkce, redirected_params
 
 __all__ = ["oauth_live"]  # the fixture, imported for this module's tests
@@ -99,13 +99,13 @@ def chromedriver(tmp_path):
             "chromium and chromedriver are needed: scripts/test installs them "
             "(apt-get install chromium chromium-driver)"
         )
-    port = _free_port()
+    port = free_port()
     with open(tmp_path / "chromedriver.log", "w") as log:
         process = subprocess.Popen(
             [driver, f"--port={port}", "--allowed-ips=127.0.0.1"], stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         browser = WebDriver(f"http://127.0.0.1:{port}")
         try:
             browser.start(chromium, tmp_path / "profile")

@@ -12,7 +12,7 @@ import time
 import httpx2
 import pytest
 
-from conftest import _manage
+from servers import manage
 
 from fixtures.oauth_support import (
     REDIRECT,
@@ -611,7 +611,7 @@ def test_a_code_exchanged_without_its_pkce_verifier_issues_nothing(oauth_live, v
 def test_an_application_registered_in_the_admin_with_a_plain_http_redirect_is_not_redirected_to(oauth_live):
     """The https-or-loopback rule holds at the authorization endpoint too, for clients made by
     hand (the admin, a shell), which registration's checks never saw."""
-    client_id = _manage(
+    client_id = manage(
         oauth_live["env"],
         "shell",
         "--verbosity",

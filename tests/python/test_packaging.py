@@ -16,7 +16,7 @@ from packaging.version import Version
 
 import django_mcp
 
-from conftest import DEMO, ROOT, _free_port, _wait_for_port
+from servers import DEMO, ROOT, free_port, wait_for_port
 
 HOST = ROOT / "host-python"
 
@@ -80,7 +80,7 @@ def test_the_wheel_serves_the_demo_without_rust(wheel, tmp_path):
     run(*manage, "migrate", "--verbosity", "0", env=env)
     run(*manage, "demo_seed", env=env)
     credential = run(*manage, "mcp_key", "create", "alice", "--name", "wheel", env=env).stdout.strip()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
         env=env,
@@ -88,7 +88,7 @@ def test_the_wheel_serves_the_demo_without_rust(wheel, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for_port(port, server)
+        wait_for_port(port, server)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/mcp/",
             data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode(),

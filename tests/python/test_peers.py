@@ -16,7 +16,8 @@ import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import DEMO, ROOT, list_all_tools, serve_uvicorn
+from conftest import list_all_tools
+from servers import DEMO, ROOT, serve_uvicorn
 from test_admin_tools import DEMO_TOOLS as ADMIN_TOOLS
 
 CONFORMANCE = ROOT / "tests" / "conformance"

@@ -3,16 +3,15 @@ instances of two workers each, one Redis (Debian's redis-server), one database; 
 calls allows three calls in all, however the calls are spread and however close together."""
 
 import math
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core import checks
 
-from conftest import DEMO, _manage, live_rows, post_rpc, serve_uvicorn
+from conftest import live_rows, post_rpc
+from servers import DEMO, manage, serve_uvicorn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 LIMIT, WINDOW = 3, 3600  # shared_cache_settings: get_library_book "3/h"
 
 
@@ -24,7 +23,6 @@ def two_instances(live_demo, redis_url, tmp_path_factory):
         **live_demo["env"],
         "DJANGO_SETTINGS_MODULE": "fixtures.shared_cache_settings",
         "DJANGO_MCP_TEST_REDIS_URL": redis_url,
-        "PYTHONPATH": os.pathsep.join([HERE, live_demo["env"]["PYTHONPATH"]]),
     }
     workdir = tmp_path_factory.mktemp("shared_cache")
     with (
@@ -37,7 +35,7 @@ def two_instances(live_demo, redis_url, tmp_path_factory):
 def calls_at_once(two_instances, count):
     """`count` calls of the limited tool with one fresh key, all at once, spread over both
     instances; the replies, and whether they all fell in one window of the limit."""
-    key = _manage(two_instances["env"], "mcp_key", "create", "alice", "--name", "shared-limit")
+    key = manage(two_instances["env"], "mcp_key", "create", "alice", "--name", "shared-limit")
     [(pk,)] = live_rows(two_instances["env"], "SELECT min(id) FROM library_book")
     urls = two_instances["urls"]
 

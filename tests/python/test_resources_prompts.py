@@ -15,7 +15,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference, ResourceTemplateReference
 
-from conftest import DEMO, InProcessMCP, db_dump
+from conftest import InProcessMCP, db_dump
+from servers import DEMO
 from django_mcp import server
 from test_mcp_clients import http_client
 

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from conftest import DEMO, ROOT
+from servers import DEMO, ROOT
 from django_mcp.models import MCPAPIKey
 from django_mcp.transport import stdio
 
@@ -259,14 +259,13 @@ def test_the_official_sdks_client_span_is_the_served_requests_parent(live_demo, 
     from mcp.client import Client
     from mcp.client.streamable_http import streamable_http_client
 
-    from conftest import serve_uvicorn
+    from servers import serve_uvicorn
 
     spans_file = tmp_path / "spans.jsonl"
     env = {
         **live_demo["env"],
         "DJANGO_SETTINGS_MODULE": "fixtures.telemetry_settings",
         "TELEMETRY_SPANS_FILE": str(spans_file),
-        "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)]),
     }
 
     async def call(url):

@@ -16,27 +16,43 @@ def _prometheus_on(settings):
     caches["default"].clear()  # rate-limit counters
 
 
+def _samples(text):
+    """The value of every django_mcp sample of a scrape: {(name, ((label, value), ...)): value}."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("django_mcp_")
+    }
+
+
+def _key(name, **labels):
+    return (name, tuple(sorted(labels.items())))
+
+
 @pytest.fixture
 def scrape(client):
-    """The value of every django_mcp sample the view serves: {(name, ((label, value), ...)): value}."""
+    """The view's samples (`_samples`), read through the test client."""
 
     def read(**headers):
         response = client.get("/metrics/", **headers)
         assert response.status_code == 200, response.content
         assert response["Content-Type"].startswith("text/plain; version=")
-        return {
-            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(response.content.decode())
-            for sample in family.samples
-            if sample.name.startswith("django_mcp_")
-        }
+        return _samples(response.content.decode())
 
     return read
 
 
 def _moved(before, after, name, **labels):
-    key = (name, tuple(sorted(labels.items())))
+    key = _key(name, **labels)
     return after.get(key, 0) - before.get(key, 0)
+
+
+def _requests_moved(before, after, method, outcome):
+    """How far the HTTP endpoint's request counter of `method` and `outcome` moved."""
+    return _moved(
+        before, after, "django_mcp_requests_total", transport="streamable-http", method=method, outcome=outcome
+    )
 
 
 def test_requests_steps_effects_and_loads_are_counted(mcp, scrape):
@@ -46,18 +62,8 @@ def test_requests_steps_effects_and_loads_are_counted(mcp, scrape):
     assert mcp.call("get_library_book", {"pk": 99999})["isError"] is True
     after = scrape()
     calls = {"method": "tools/call", "outcome": "allow"}
-    assert _moved(before, after, "django_mcp_requests_total", transport="streamable-http", **calls) == 3
-    assert (
-        _moved(
-            before,
-            after,
-            "django_mcp_requests_total",
-            transport="streamable-http",
-            method="tools/call",
-            outcome="handler_error",
-        )
-        == 1
-    )
+    assert _requests_moved(before, after, **calls) == 3
+    assert _requests_moved(before, after, "tools/call", "handler_error") == 1
     assert _moved(before, after, "django_mcp_request_duration_seconds_count", **calls) == 3
     assert _moved(before, after, "django_mcp_request_duration_seconds_bucket", le="+Inf", **calls) == 3
     assert _moved(before, after, "django_mcp_request_duration_seconds_sum", **calls) > 0
@@ -74,17 +80,7 @@ def test_refusals_before_the_engine_are_counted_by_the_audit_lines_words(mcp_as,
     before = scrape()
     assert mcp_as("nope.nope").post(PING).status_code == 401
     after = scrape()
-    assert (
-        _moved(
-            before,
-            after,
-            "django_mcp_requests_total",
-            transport="streamable-http",
-            method="<pre-dispatch>",
-            outcome="unauthenticated",
-        )
-        == 1
-    )
+    assert _requests_moved(before, after, "<pre-dispatch>", "unauthenticated") == 1
 
 
 def test_rate_limited_calls_are_counted(mcp, settings, scrape):
@@ -104,17 +100,7 @@ def test_rate_limited_calls_are_counted(mcp, settings, scrape):
     after = scrape()
     assert _moved(before, after, "django_mcp_rate_limited_total", method="tools/call") == 1
     assert _moved(before, after, "django_mcp_rate_limited_total", method="ping") == 1
-    assert (
-        _moved(
-            before,
-            after,
-            "django_mcp_requests_total",
-            transport="streamable-http",
-            method="ping",
-            outcome="rate_limited",
-        )
-        == 1
-    )
+    assert _requests_moved(before, after, "ping", "rate_limited") == 1
 
 
 def test_a_trap_is_counted_and_the_next_request_loads_a_new_instance(mcp, settings, scrape):
@@ -127,17 +113,7 @@ def test_a_trap_is_counted_and_the_next_request_loads_a_new_instance(mcp, settin
     assert _moved(before, after, "django_mcp_engine_traps_total") == 1
     assert _moved(before, after, "django_mcp_engine_instance_loads_total") == 1
     # A method the client made up is one label, whatever it was called.
-    assert (
-        _moved(
-            before,
-            after,
-            "django_mcp_requests_total",
-            transport="streamable-http",
-            method="_OTHER",
-            outcome="handler_error",
-        )
-        == 1
-    )
+    assert _requests_moved(before, after, "_OTHER", "handler_error") == 1
 
 
 def test_switched_off_nothing_moves(mcp, settings, scrape):
@@ -162,21 +138,16 @@ def test_two_server_processes_sharing_a_multiprocess_directory_serve_one_total(t
     workers: two uvicorn processes count into one directory, and whichever answers the scrape
     serves the requests both answered."""
     import json
-    import os
     import urllib.request
 
-    from conftest import DEMO, serve_uvicorn
+    from servers import DEMO, demo_env, serve_uvicorn
 
     (tmp_path / "metrics").mkdir()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "fixtures.telemetry_settings",
-        "DEMO_DB": str(tmp_path / "db.sqlite3"),
-        "DEMO_DEBUG": "0",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-        "PYTHONPATH": os.pathsep.join([str(DEMO), os.path.dirname(__file__)]),
-    }
+    env = demo_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="fixtures.telemetry_settings",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+    )
 
     def ping(url):
         body = json.dumps(PING).encode()
@@ -186,13 +157,9 @@ def test_two_server_processes_sharing_a_multiprocess_directory_serve_one_total(t
 
     def pings_counted(url):
         with urllib.request.urlopen(url.replace("/mcp/", "/metrics/"), timeout=30) as response:
-            samples = {
-                (s.name, tuple(sorted(s.labels.items()))): s.value
-                for family in text_string_to_metric_families(response.read().decode())
-                for s in family.samples
-            }
+            samples = _samples(response.read().decode())
         return samples.get(
-            ("django_mcp_requests_total", (("method", "ping"), ("outcome", "allow"), ("transport", "streamable-http")))
+            _key("django_mcp_requests_total", method="ping", outcome="allow", transport="streamable-http")
         )
 
     app = "demo_project.asgi:application"

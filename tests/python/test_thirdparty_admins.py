@@ -19,9 +19,6 @@ import datetime
 import difflib
 import importlib.util
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -33,7 +30,8 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import DEMO, list_all_tools, live_database, live_dump, live_rows, serve_uvicorn
+from conftest import list_all_tools, live_dump, live_env, live_rows
+from servers import manage, serve_uvicorn
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "fixtures" / "thirdparty"
@@ -85,9 +83,7 @@ ADMIN_IDS = [f"{site}/{app}.{model}" for site, app, model, _ in ADMINS]
 
 
 def _manage(env, *args):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return manage(env, *args, project=PROJECT)
 
 
 def _pks(env):
@@ -116,18 +112,31 @@ def _pks(env):
     return {name: live_rows(env, sql)[0][0] if installed([sql]) else None for name, sql in queries.items()}
 
 
-def project_env(workdir):
-    """The environment the third-party project runs in, its database and files in `workdir`."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "fixtures.thirdparty.settings",
-        **live_database(workdir),
-        "DEMO_MEDIA": str(workdir / "media"),
-        "DEMO_DEBUG": "0",
-        "XDG_CACHE_HOME": str(workdir / "cache"),
-        "THIRDPARTY_SQL_LOG": str(workdir / "sql.jsonl"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), str(DEMO), os.environ.get("PYTHONPATH")])),
-    }
+def project_env(workdir, **extra):
+    """The environment the third-party project runs in, its database and files in `workdir`;
+    `extra` on top."""
+    settings = {"DJANGO_SETTINGS_MODULE": "fixtures.thirdparty.settings"}
+    return live_env(workdir, THIRDPARTY_SQL_LOG=str(workdir / "sql.jsonl"), **{**settings, **extra})
+
+
+def seeded_project(workdir, **extra):
+    """`project_env`, its database migrated and seeded (thirdparty_seed)."""
+    env = project_env(workdir, **extra)
+    _manage(env, "migrate", "--verbosity", "0")
+    _manage(env, "thirdparty_seed")
+    return env
+
+
+def never_stamped(env):
+    """A key's use is stamped at most once a minute; stamped far ahead, it never is, so the
+    database changes only when a tool writes."""
+    _manage(
+        env,
+        "shell",
+        "-c",
+        "import datetime; from django_mcp.models import MCPAPIKey;"
+        "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -138,19 +147,9 @@ def live(tmp_path_factory):
     and dave (staff, a "page editor" of the `pages` site with no model permission).
     """
     workdir = tmp_path_factory.mktemp("thirdparty")
-    env = project_env(workdir)
-    _manage(env, "migrate", "--verbosity", "0")
-    _manage(env, "thirdparty_seed")
+    env = seeded_project(workdir)
     keys = {who: _manage(env, "mcp_key", "create", who, "--name", "thirdparty") for who in ("alice", "victor", "dave")}
-    # A key's use is stamped at most once a minute; stamped far ahead, it never is, so the
-    # database changes only when a tool writes.
-    _manage(
-        env,
-        "shell",
-        "-c",
-        "import datetime; from django_mcp.models import MCPAPIKey;"
-        "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))",
-    )
+    never_stamped(env)
     with serve_uvicorn("fixtures.thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         yield {
             "url": url,

@@ -19,15 +19,25 @@ password hash.
 """
 
 import json
-import subprocess
-import sys
 
 import anyio
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import list_all_tools, serve_uvicorn
-from test_thirdparty_admins import HERE, PROJECT, Session, admin_tools, connect, db_rows, project_env, sql_of, unchanged
+from conftest import list_all_tools
+from servers import serve_uvicorn
+from test_thirdparty_admins import (
+    HERE,
+    Session,
+    _manage,
+    admin_tools,
+    connect,
+    db_rows,
+    never_stamped,
+    seeded_project,
+    sql_of,
+    unchanged,
+)
 
 PASSWORD = "demo-password"  # thirdparty_seed's password for the seeded users
 NORA_PASSWORD = "nora-first-password"
@@ -59,20 +69,12 @@ HASHES = set()
 # --- the live project ---------------------------------------------------------------------
 
 
-def _manage(env, *args):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The third-party project under uvicorn with its own database. Keys: alice
     (superuser), and nora and quinn, active users who are not staff and hold no permission."""
     workdir = tmp_path_factory.mktemp("thirdparty_drf")
-    env = project_env(workdir)
-    _manage(env, "migrate", "--verbosity", "0")
-    _manage(env, "thirdparty_seed")
+    env = seeded_project(workdir)
     _manage(
         env,
         "shell",
@@ -82,15 +84,7 @@ def live(tmp_path_factory):
         f"User.objects.create_user('quinn', 'quinn@example.com', {QUINN_PASSWORD!r})",
     )
     keys = {who: _manage(env, "mcp_key", "create", who, "--name", "djoser") for who in ("alice", "nora", "quinn")}
-    # A key's use is stamped at most once a minute; stamped far ahead, it never is, so the
-    # database changes only when a tool writes.
-    _manage(
-        env,
-        "shell",
-        "-c",
-        "import datetime; from django_mcp.models import MCPAPIKey;"
-        "MCPAPIKey.objects.update(last_used_at=datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc))",
-    )
+    never_stamped(env)
     with serve_uvicorn("fixtures.thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         live = {
             "url": url,
@@ -145,15 +139,7 @@ def authenticates(live, *attempts):
         "import json; from django.contrib.auth import authenticate;"
         f"print(json.dumps([authenticate(username=u, password=p) is not None for u, p in {attempts!r}]))"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=PROJECT,
-        env=live["env"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(_manage(live["env"], "shell", "-c", script).splitlines()[-1])
 
 
 def properties(schema):

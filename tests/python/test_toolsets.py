@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from conftest import InProcessMCP, _manage, db_dump, list_all_tools
+from conftest import InProcessMCP, db_dump, list_all_tools
+from servers import manage
 
 BOOK_TEMPLATE = "django-mcp://model/library.Book/{pk}"
 AUTHOR_TEMPLATE = "django-mcp://model/library.Author/{pk}"
@@ -183,7 +184,7 @@ def test_sdk_client_on_a_toolset_key(live_demo):
     from mcp.shared.exceptions import MCPError
     from test_mcp_clients import http_client
 
-    credential = _manage(
+    credential = manage(
         live_demo["env"],
         "mcp_key",
         "create",

@@ -13,8 +13,9 @@ PATCH and DELETE) with method_views.py's function views beside it: `book_stats`
 import anyio
 import pytest
 
-from conftest import list_all_tools, serve_uvicorn
-from test_thirdparty_admins import HERE, Session, _manage, connect, db_rows, project_env, unchanged
+from conftest import list_all_tools
+from servers import serve_uvicorn
+from test_thirdparty_admins import HERE, Session, _manage, connect, db_rows, seeded_project, unchanged
 
 RULE = "Without it, POST when a non-empty body is sent, else GET."
 
@@ -23,9 +24,7 @@ RULE = "Without it, POST when a non-empty body is sent, else GET."
 def live(tmp_path_factory):
     """The project under uvicorn with its own database; a key for alice (superuser)."""
     workdir = tmp_path_factory.mktemp("view_methods")
-    env = {**project_env(workdir), "DJANGO_SETTINGS_MODULE": "fixtures.method_views_settings"}
-    _manage(env, "migrate", "--verbosity", "0")
-    _manage(env, "thirdparty_seed")
+    env = seeded_project(workdir, DJANGO_SETTINGS_MODULE="fixtures.method_views_settings")
     keys = {"alice": _manage(env, "mcp_key", "create", "alice", "--name", "methods")}
     with serve_uvicorn("fixtures.thirdparty.asgi:application", HERE, env, workdir / "server.log") as url:
         yield {"url": url, "keys": keys, "db": env}
