@@ -47,6 +47,9 @@ def check_settings(app_configs=None, **kwargs):
     threshold = conf.get("DJANGO_MCP_DISCOVERY_THRESHOLD")
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
         error(23, "DJANGO_MCP_DISCOVERY_THRESHOLD must be a non-negative integer.")
+    threads = conf.get("DJANGO_MCP_THREADS")
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        error(28, "DJANGO_MCP_THREADS must be a non-negative integer (0: each request's own thread).")
     redact = conf.get("DJANGO_MCP_REDACT_FIELDS")
     if isinstance(redact, str) or not all(isinstance(r, str) for r in redact):
         error(6, "DJANGO_MCP_REDACT_FIELDS must be a list of 'field' or 'app.Model.field' strings.")

@@ -43,6 +43,9 @@ DEFAULTS = {
     "DJANGO_MCP_TELEMETRY": {},
     # The bearer token django_mcp.metrics.view asks for; None: it asks for none.
     "DJANGO_MCP_METRICS_TOKEN": None,
+    # Long-lived threads the endpoint's work runs on under ASGI (transport/threads.py); 0: none,
+    # each request's work stays on the thread Django gave it.
+    "DJANGO_MCP_THREADS": 0,
 }
 
 

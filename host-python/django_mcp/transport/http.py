@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_mcp import audit, conf, correlation, oauth, rate_limits, server, sessions, telemetry
 from django_mcp.identity import authenticate
 from django_mcp.keys import presented_key_id
+from django_mcp.transport.threads import on_long_lived_threads
 
 UNAUTHORIZED_STATES = {"malformed", "unknown", "wrong_secret", "revoked", "expired", "wrong_audience"}
 
@@ -28,6 +29,7 @@ MCP_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
 
 
 @csrf_exempt
+@on_long_lived_threads
 def mcp_endpoint(request, toolset=(), read_only=False):
     """The endpoint; `toolset` and `read_only` come from the `include()`'s extra kwargs
     (urls.py) and narrow what this mount serves, whatever the key allows."""
