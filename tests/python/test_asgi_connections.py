@@ -111,7 +111,8 @@ def long_lived_threads(settings):
 
 
 def test_by_default_each_asgi_request_has_its_own_connection_as_django_gives_it(credential, conn_max_age):
-    conn_max_age(None)
+    # Not persistent: a request thread's persistent connection would outlive its thread.
+    conn_max_age(0)
     answers, opened = _serve(credential, ["ping"] * REQUESTS)
     assert [status for status, _ in answers] == [200] * REQUESTS
     # The request's own thread, as Django's ASGI handler runs any view: middleware that
