@@ -85,8 +85,13 @@ pub struct SettingsFacts {
     pub tool_names: ToolNames,
     #[serde(default = "default_page_size")]
     pub page_size: usize,
+    /// `DJANGO_MCP_REDACT_FIELDS` as written: `field` or `app.Model.field`.
     #[serde(default)]
     pub redact_fields: Vec<String>,
+    /// The label of `AUTH_USER_MODEL`, whose `password` is never sent; facts without it
+    /// fall back on the model facts' `is_user_model`.
+    #[serde(default)]
+    pub user_model: Option<String>,
     #[serde(default)]
     pub test_hooks: bool,
     /// `DJANGO_MCP_RESOURCES_DISABLED`: no model resources and no derived prompts.
@@ -128,6 +133,7 @@ impl Default for SettingsFacts {
             tool_names: ToolNames::default(),
             page_size: default_page_size(),
             redact_fields: Vec::new(),
+            user_model: None,
             test_hooks: false,
             resources_disabled: false,
             field_resource_max_bytes: default_field_resource_max_bytes(),
@@ -226,6 +232,12 @@ pub struct AdminFacts {
     pub forms: FormsFacts,
     #[serde(default)]
     pub actions: Vec<ActionFacts>,
+    /// The field paths the facts above name (string `list_display` entries, order fields,
+    /// `search_fields` without their `^=@` prefix, field filters) that are not a field of the
+    /// model, each with the `app.Model.field` labels Django resolves it to crossing, in order
+    /// (a path's lookups end its list).
+    #[serde(default)]
+    pub paths: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// One changelist column: a model field, or something the admin computes.
@@ -243,9 +255,6 @@ pub struct ColumnFacts {
     /// False when `sortable_by` leaves the column out.
     #[serde(default = "yes")]
     pub sortable: bool,
-    /// The host found the column's path ends at a redacted field (`author__user__password`).
-    #[serde(default)]
-    pub redacted: bool,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

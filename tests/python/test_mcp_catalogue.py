@@ -126,7 +126,7 @@ def test_a_left_out_list_filter_and_views_are_listed_with_their_reasons(library,
     assert [m for m in messages if "library.views.books_by_year" in m and "no authorization gate was recognised" in m]
     assert KEY_ADMIN_LEFT_OUT in messages
     text = catalogue_text()
-    assert "[facts] admin/library.book: list_filter entry 'in_print' left out" in text
+    assert "[engine] admin/library.book: list_filter entry 'in_print' left out" in text
 
 
 def test_json_has_the_documented_keys(library):

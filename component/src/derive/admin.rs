@@ -149,11 +149,27 @@ impl AdminRules<'_> {
         self.admin.list_display.iter().find(|c| c.name == name)
     }
 
-    /// Whether a column's values are masked: its model field is redacted, or the host found
-    /// that its path (`author__user__password`) ends at a redacted field.
+    /// Whether a column's values are masked: its model field is redacted, or its path
+    /// (`author__user__password`) crosses a secret.
     fn column_redacted(&self, name: &str, field: Option<&str>) -> bool {
         field.is_some_and(|f| self.cat.is_redacted(self.model, f))
-            || self.column_facts(name).is_some_and(|c| c.redacted)
+            || (self.column_facts(name).is_some() && self.crosses_secret(name))
+    }
+
+    /// Whether a field path the facts name crosses a secret: a field of the model, or a path
+    /// the host resolved (`author__user__password`, a lookup, a reverse relation).
+    fn crosses_secret(&self, path: &str) -> bool {
+        let path = path.trim_start_matches(['^', '=', '@', '-']);
+        match self.admin.paths.get(path) {
+            Some(crossed) => self.cat.secret_crossed(crossed).is_some(),
+            None => self.model.field(path).is_some() && self.cat.is_redacted(self.model, path),
+        }
+    }
+
+    /// `search_fields` less those that cross a secret: a search on a secret is an oracle for
+    /// it, so the tool neither names nor searches them.
+    fn search_fields(&self) -> Vec<String> {
+        self.admin.search_fields.iter().filter(|f| !self.crosses_secret(f)).cloned().collect()
     }
 
     fn list(&self, warnings: &mut Vec<String>) -> ToolSpec {
@@ -168,17 +184,25 @@ impl AdminRules<'_> {
         let row_schema = object_schema(row, &[self.model.pk.as_str()], false);
 
         let mut props = Map::new();
-        let searchable = !self.admin.search_fields.is_empty();
-        if searchable {
+        let search_fields = self.search_fields();
+        if !search_fields.is_empty() {
             props.insert(
                 "q".into(),
                 json!({"type": "string", "maxLength": 500,
-                "description": format!("Search {plural} by {}.", humanise_list(&self.admin.search_fields))}),
+                "description": format!("Search {plural} by {}.", humanise_list(&search_fields))}),
             );
         }
         let mut filter_props = Map::new();
         let mut filters = Vec::new();
         for facts in &self.admin.list_filter {
+            let path = facts.path.as_deref().unwrap_or(&facts.name);
+            if facts.kind == FilterKind::Field && self.crosses_secret(path) {
+                warnings.push(format!(
+                    "{}: list_filter entry '{}' left out: it filters on a redacted field",
+                    self.admin.id, facts.name
+                ));
+                continue;
+            }
             match self.filter(facts) {
                 Some((schema, rule)) => {
                     filter_props.insert(facts.name.clone(), schema);
@@ -239,10 +263,10 @@ impl AdminRules<'_> {
         if let Some(field) = field.and_then(|f| self.model.field(f)) {
             return self.field_column_schema(field);
         }
-        let facts = self.column_facts(name);
-        if facts.is_some_and(|c| c.redacted) {
+        if self.column_redacted(name, None) {
             return redacted_schema();
         }
+        let facts = self.column_facts(name);
         let title = facts.and_then(|c| c.title.clone()).unwrap_or_else(|| capitalise(&name.replace('_', " ")));
         if facts.is_some_and(|c| c.boolean) {
             json!({"type": ["boolean", "null"], "title": title})
@@ -266,7 +290,11 @@ impl AdminRules<'_> {
             if facts.is_some_and(|c| !c.sortable) || self.column_redacted(name, field.as_deref()) {
                 continue;
             }
+            // A column sorted through a secret is not sortable: its order would tell the values apart.
             let order = facts.and_then(|c| c.order_field.as_deref()).filter(|o| !o.is_empty());
+            if order.is_some_and(|o| self.crosses_secret(o)) {
+                continue;
+            }
             match (field, order) {
                 (_, Some(order)) => add(name, order),
                 (Some(f), None) => add(name, f),
@@ -562,11 +590,13 @@ mod tests {
             "admins": [{"id": "a/u", "model": "auth.User", "ordering": ["password", "username"], "list_display": [
                 {"name": "username", "field": "username"},
                 {"name": "password", "field": "password"},
-                // As the host marks a relation path that ends at a redacted field; sortable
-                // as declared, so that only the mark keeps it out of the ordering.
-                {"name": "manager__password", "redacted": true, "order_field": "manager__password"},
+                // Sortable as declared, so that only the path's secret keeps it out of the ordering.
+                {"name": "manager__password", "order_field": "manager__password"},
                 {"name": "manager__username", "order_field": "manager__username"},
-            ]}],
+            ], "paths": {
+                "manager__password": ["auth.User.manager", "auth.User.password"],
+                "manager__username": ["auth.User.manager", "auth.User.username"],
+            }}],
         });
         let (cat, _warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
         let tool = cat.tool("list_auth_user").unwrap();
@@ -580,6 +610,47 @@ mod tests {
         assert_eq!(ordering, &json!("^-?(id|username|manager__username)(,-?(id|username|manager__username))*$"));
         let crate::derive::Operation::AdminList { masked, .. } = &tool.spec.operation else { panic!("not a list") };
         assert_eq!(masked, &["password", "manager__password"]);
+    }
+
+    #[test]
+    fn paths_that_cross_a_secret_are_never_searched_sorted_or_filtered_on() {
+        let facts = json!({
+            "protocol": 1,
+            "settings": {"redact_fields": ["token"], "user_model": "accounts.Person"},
+            "models": [{"label": "shop.Order", "app_label": "shop", "model_name": "order", "object_name": "Order",
+                        "verbose_name": "order", "verbose_name_plural": "orders", "pk": "id", "fields": [
+                {"name": "id", "kind": "AutoField", "primary_key": true},
+                {"name": "buyer", "kind": "ForeignKey", "related_model": "accounts.Person"},
+                {"name": "note", "kind": "CharField"},
+            ]}],
+            "admins": [{"id": "admin/shop.order", "model": "shop.Order",
+                "search_fields": ["note", "^buyer__password", "=buyer__token", "buyer__name"],
+                "list_display": [{"name": "who", "order_field": "-buyer__password"}, {"name": "buyer__key"}],
+                "list_filter": [{"name": "buyer__password", "kind": "field", "path": "buyer__password"},
+                                {"name": "note", "kind": "field", "path": "note"}],
+                "paths": {
+                    "note": ["shop.Order.note"],
+                    "buyer__password": ["shop.Order.buyer", "accounts.Person.password"],
+                    "buyer__token": ["shop.Order.buyer", "accounts.Person.token"],
+                    "buyer__name": ["shop.Order.buyer", "accounts.Person.name"],
+                    // Our own keys' hashes are secret whatever the settings say.
+                    "buyer__key": ["shop.Order.buyer", "accounts.Person.key", "django_mcp.MCPAPIKey.secret_hash"],
+                }}],
+        });
+        let (cat, warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
+        assert_eq!(
+            warnings,
+            ["admin/shop.order: list_filter entry 'buyer__password' left out: it filters on a redacted field"]
+        );
+        let input = input_schema(&cat, "list_shop_order");
+        assert_eq!(input["properties"]["q"]["description"], json!("Search orders by note, buyer name."));
+        assert_eq!(input["properties"]["ordering"]["pattern"], json!("^-?(id)(,-?(id))*$"));
+        assert_eq!(input["properties"]["filters"]["required"], json!(null));
+        let filters: Vec<&String> = input["properties"]["filters"]["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(filters, ["note"]);
+        let tool = cat.tool("list_shop_order").unwrap();
+        let crate::derive::Operation::AdminList { masked, .. } = &tool.spec.operation else { panic!("not a list") };
+        assert_eq!(masked, &["buyer__key"]);
     }
 
     #[test]

@@ -458,15 +458,40 @@ impl Catalogue {
         &self.models[self.admin_models[admin]]
     }
 
-    /// Password hashes of the user model and `DJANGO_MCP_REDACT_FIELDS` entries never leave.
+    /// Password hashes of the user model, our keys' hashes and `DJANGO_MCP_REDACT_FIELDS`
+    /// entries never leave.
     pub fn is_redacted(&self, model: &ModelFacts, field: &str) -> bool {
-        (model.is_user_model && field == "password")
-            || self.settings.redact_fields.iter().any(|r| {
-                r == field
-                    || r.strip_prefix(model.label.as_str()).and_then(|rest| rest.strip_prefix('.')) == Some(field)
-            })
+        (model.is_user_model && field == "password") || self.is_secret(&model.label, field)
+    }
+
+    /// The one redaction rule, for the field `field` of the model labelled `label`.
+    pub fn is_secret(&self, label: &str, field: &str) -> bool {
+        let is_user_model = match &self.settings.user_model {
+            Some(user_model) => user_model == label,
+            None => self.model(label).is_some_and(|m| m.is_user_model),
+        };
+        (is_user_model && field == "password")
+            || self
+                .settings
+                .redact_fields
+                .iter()
+                .map(String::as_str)
+                .chain(ALWAYS_REDACTED)
+                .any(|r| r == field || r.strip_prefix(label).and_then(|rest| rest.strip_prefix('.')) == Some(field))
+    }
+
+    /// The first secret among the `app.Model.field` labels a field path crosses: a path to a
+    /// secret or through one (`author__user__password`) would show it, sort or filter by it.
+    pub fn secret_crossed<'a>(&self, crossed: &'a [String]) -> Option<&'a str> {
+        crossed
+            .iter()
+            .map(String::as_str)
+            .find(|label| label.rsplit_once('.').is_some_and(|(model, field)| self.is_secret(model, field)))
     }
 }
+
+/// Never sent, whatever `DJANGO_MCP_REDACT_FIELDS` says: our own keys' hashes.
+const ALWAYS_REDACTED: [&str; 1] = ["django_mcp.MCPAPIKey.secret_hash"];
 
 /// What registering tools into a catalogue keeps track of: the names taken (in derivation
 /// order, so names are deterministic) and where each distinct gate sits in `gate_checks`.

@@ -6,12 +6,14 @@ Facts are collected once per process (lazily, on the first MCP request) and agai
 
 import json
 
+from django.contrib.auth import get_user_model
+
 import django_mcp
 from django_mcp import conf, custom
 from django_mcp.facts.admin import collect_admins
 from django_mcp.facts.registry import Registry
 from django_mcp.facts.drf import collect_drf
-from django_mcp.facts.models import model_facts, redact_fields
+from django_mcp.facts.models import model_facts
 from django_mcp.facts.resources import resource_models, user_prompts
 from django_mcp.facts.search import searches
 from django_mcp.facts.views import collect_views
@@ -30,7 +32,8 @@ def gather() -> tuple[str, Registry]:
         "settings": {
             "tool_names": conf.get("DJANGO_MCP_TOOL_NAMES"),
             "page_size": int(conf.get("DJANGO_MCP_PAGE_SIZE")),
-            "redact_fields": redact_fields(),
+            "redact_fields": list(conf.get("DJANGO_MCP_REDACT_FIELDS")),
+            "user_model": get_user_model()._meta.label,
             "test_hooks": bool(conf.get("DJANGO_MCP_TEST_HOOKS")),
             "resources_disabled": bool(conf.get("DJANGO_MCP_RESOURCES_DISABLED")),
             "field_resource_max_bytes": int(conf.get("DJANGO_MCP_FIELD_RESOURCE_MAX_BYTES")),

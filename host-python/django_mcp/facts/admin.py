@@ -73,7 +73,7 @@ def admin_id_of(site, model):
 def _admin_facts(admin_id, site, model, model_admin):
     request = privileged_request(site)
     ordering = model_admin.ordering or model._meta.ordering or ()
-    return {
+    facts = {
         "id": admin_id,
         "site": site.name,
         "model": model._meta.label,
@@ -85,6 +85,8 @@ def _admin_facts(admin_id, site, model, model_admin):
         "forms": forms.admin_forms(model_admin, request),
         "actions": changelist.actions(model_admin, request),
     }
+    paths = changelist.paths(model_admin, request, facts)
+    return {**facts, "paths": paths} if paths else facts
 
 
 def privileged_request(site):

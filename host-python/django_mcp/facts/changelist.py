@@ -21,7 +21,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from django_mcp import left_out
-from django_mcp.facts.models import secret_in_path
+from django_mcp.facts.models import crossed_fields
 from django_mcp.values import to_json
 
 logger = logging.getLogger("django_mcp.facts")
@@ -90,43 +90,24 @@ def columns_entry(model_admin, entry):
     field = model_field(model, entry)
     title, attr = label_for_field(entry, model, model_admin, return_attr=True)
     if field is not None:
-        return _redacted(
-            {
-                "name": name,
-                "field": field.name,
-                "title": str(title),
-                "boolean": isinstance(field, models.BooleanField),
-                "order_field": None,
-                "sortable": not field.many_to_many,
-            },
-            model,
-            entry,
-        )
+        return {
+            "name": name,
+            "field": field.name,
+            "title": str(title),
+            "boolean": isinstance(field, models.BooleanField),
+            "order_field": None,
+            "sortable": not field.many_to_many,
+        }
     display = attr.fget if isinstance(attr, property) else attr
     order_field = _order_field(model_admin, entry, display)
-    return _redacted(
-        {
-            "name": name,
-            "field": None,
-            "title": str(title),
-            "boolean": bool(getattr(display, "boolean", False)),
-            "order_field": order_field,
-            "sortable": order_field is not None,
-        },
-        model,
-        entry,
-    )
-
-
-def _redacted(column, model, entry):
-    """The column marked `redacted` (its values masked, never sorted on) when its path ends
-    at a redacted field; a column sorted by such a path is not sortable: its order would
-    tell the values apart."""
-    if isinstance(entry, str) and secret_in_path(model, entry):
-        column.update(redacted=True, order_field=None, sortable=False)
-    elif column["order_field"] and secret_in_path(model, column["order_field"].lstrip("-")):
-        column.update(order_field=None, sortable=False)
-    return column
+    return {
+        "name": name,
+        "field": None,
+        "title": str(title),
+        "boolean": bool(getattr(display, "boolean", False)),
+        "order_field": order_field,
+        "sortable": order_field is not None,
+    }
 
 
 def _order_field(model_admin, entry, attr):
@@ -147,9 +128,31 @@ def _order_field(model_admin, entry, attr):
 
 
 def search_fields(model_admin):
-    """`search_fields` less those that end at a redacted field: a search on a secret is an
-    oracle for it, so the tool neither names nor searches them."""
-    return [str(f) for f in model_admin.search_fields or () if not secret_in_path(model_admin.model, str(f))]
+    """`search_fields`, every one: the engine leaves out those that cross a secret."""
+    return [str(f) for f in model_admin.search_fields or ()]
+
+
+# field paths
+
+
+def paths(model_admin, request, facts):
+    """The fields each field path of an admin's facts crosses (`crossed_fields`), for the
+    paths that are not a field of the model: string `list_display` entries, order fields,
+    search fields and field filters. From them the engine judges which paths reach a secret."""
+    model = model_admin.model
+    stored = {f.name for f in [*model._meta.concrete_fields, *model._meta.many_to_many]}
+    named = [entry for entry in model_admin.get_list_display(request) if isinstance(entry, str)]
+    named += [c["order_field"] for c in facts["list_display"] if c["order_field"]]
+    named += facts["search_fields"]
+    named += [f["path"] for f in facts["list_filter"] if f["kind"] == "field"]
+    out = {}
+    for path in named:
+        path = path.lstrip("^=@-")
+        if path not in stored and path not in out:
+            crossed = crossed_fields(model, path)
+            if crossed:
+                out[path] = crossed
+    return out
 
 
 # list_filter
@@ -238,11 +241,6 @@ def _filter(model_admin, request, entry):
             "%s: list_filter entry %r left out: not a field path or a SimpleListFilter",
             _label(model_admin),
             entry,
-        )
-        return None
-    if secret_in_path(model_admin.model, path):
-        left_out.report(
-            logger, "%s: list_filter entry %r left out: it filters on a redacted field", _label(model_admin), entry
         )
         return None
     return {"name": path, "kind": "field", "path": path}

@@ -49,6 +49,26 @@ def secret_in_path(model, path, redacted=None):
     return None
 
 
+def crossed_fields(model: type[models.Model], path: str) -> list[str]:
+    """The `app.Model.field` labels of the fields a field path crosses from `model`, as
+    Django resolves them: the path may start with a search prefix (`^`, `=`, `@`) and end with
+    lookups (`__icontains`), which end the list. Whether one is a secret is the engine's to
+    judge."""
+    crossed: list[str] = []
+    current = model
+    for part in path.lstrip("^=@").split(LOOKUP_SEP):
+        try:
+            field = current._meta.get_field(part)
+        except FieldDoesNotExist:
+            break  # a lookup or a transform: the path's fields end here
+        crossed.append(f"{current._meta.label}.{field.name}")
+        related = field.related_model
+        if related is None or isinstance(related, str):
+            break
+        current = related
+    return crossed
+
+
 def redacted_keys(redacted=None):
     """The names a JSON object key is masked under in views' and DRF views' answers, whose
     values we cannot trace to a model field: `password`, each bare entry and the field of
