@@ -9,36 +9,8 @@ use super::{names, Catalogue, FilterRule, Gate, Hints, Operation, Permission, To
 use crate::facts::{
     ActionFacts, AdminFacts, ColumnFacts, FieldFacts, FilterFacts, FilterKind, FormFieldFacts, ModelFacts,
 };
-use crate::schema::fields::{capitalise, field_schema, object_schema, restrict_to_choices};
+use crate::schema::fields::{capitalise, field_schema, object_schema, page_schema, restrict_to_choices, Paging};
 use crate::schema::forms::form_schema;
-
-/// How a list tool's result pages: by number (`{results, count, page, page_size}`) or by a
-/// cursor (`{results, next_cursor, previous_cursor, page_size}`).
-pub enum Paging {
-    Numbered,
-    Cursor,
-}
-
-/// A list tool's result: a page of `row`s.
-pub fn page_schema(row: Value, paging: Paging) -> Value {
-    let mut envelope = Map::from_iter([
-        ("results".to_string(), json!({"type": "array", "items": row})),
-        ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
-    ]);
-    let required: &[&str] = match paging {
-        Paging::Numbered => {
-            envelope.insert("count".into(), json!({"type": "integer", "minimum": 0}));
-            envelope.insert("page".into(), json!({"type": "integer", "minimum": 1}));
-            &["results", "count", "page", "page_size"]
-        }
-        Paging::Cursor => {
-            envelope.insert("next_cursor".into(), json!({"type": ["string", "null"]}));
-            envelope.insert("previous_cursor".into(), json!({"type": ["string", "null"]}));
-            &["results", "page_size"]
-        }
-    };
-    object_schema(envelope, required, false)
-}
 
 pub const MAX_PAGE_SIZE: u64 = 1000;
 pub const MAX_ACTION_PKS: u64 = 1000;

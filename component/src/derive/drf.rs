@@ -7,11 +7,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::admin::{ordering_schema, page_schema, Paging, MAX_PAGE_SIZE};
+use super::admin::{ordering_schema, MAX_PAGE_SIZE};
 use super::views::{answer_schema, callable_methods, param_schema, query_schema, readable_route, CallMethod};
 use super::{names, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{DrfEndpointFacts, DrfListingFacts, DrfViewFacts, ToolNames};
-use crate::schema::fields::{capitalise, object_schema, ModelIndex};
+use crate::schema::fields::{capitalise, object_schema, page_schema, ModelIndex, Paging};
 use crate::schema::serializers::{self, Direction};
 
 /// How the engine reads a DRF view's answer for a tool.

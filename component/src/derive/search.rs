@@ -4,10 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::admin::{humanise_list, ordering_schema, page_schema, resolve_path, Paging, MAX_PAGE_SIZE};
+use super::admin::{humanise_list, ordering_schema, resolve_path, MAX_PAGE_SIZE};
 use super::{names, Catalogue, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{FieldFacts, SearchFacts};
-use crate::schema::fields::{field_schema, object_schema, ModelIndex};
+use crate::schema::fields::{field_schema, object_schema, page_schema, ModelIndex, Paging};
 
 pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String>) -> Option<ToolSpec> {
     let Some(model) = cat.model(&search.model) else {

@@ -257,6 +257,34 @@ pub fn object_schema(properties: Map<String, Value>, required: &[&str], closed: 
     Value::Object(obj)
 }
 
+/// How a list tool's result pages: by number (`{results, count, page, page_size}`) or by a
+/// cursor (`{results, next_cursor, previous_cursor, page_size}`).
+pub enum Paging {
+    Numbered,
+    Cursor,
+}
+
+/// A list tool's result: a page of `row`s.
+pub fn page_schema(row: Value, paging: Paging) -> Value {
+    let mut envelope = Map::from_iter([
+        ("results".to_string(), json!({"type": "array", "items": row})),
+        ("page_size".to_string(), json!({"type": "integer", "minimum": 1})),
+    ]);
+    let required: &[&str] = match paging {
+        Paging::Numbered => {
+            envelope.insert("count".into(), json!({"type": "integer", "minimum": 0}));
+            envelope.insert("page".into(), json!({"type": "integer", "minimum": 1}));
+            &["results", "count", "page", "page_size"]
+        }
+        Paging::Cursor => {
+            envelope.insert("next_cursor".into(), json!({"type": ["string", "null"]}));
+            envelope.insert("previous_cursor".into(), json!({"type": ["string", "null"]}));
+            &["results", "page_size"]
+        }
+    };
+    object_schema(envelope, required, false)
+}
+
 /// A model index that knows no models, for tests of single fields.
 #[cfg(test)]
 pub struct NoModels;
