@@ -525,7 +525,8 @@ pub struct SearchFacts {
 #[derive(Debug, Deserialize, Clone)]
 pub struct DrfViewFacts {
     pub id: String,
-    /// The stem of its tool names: the router's basename (namespaced) or the URL name.
+    /// The stem of its tool names as written: the router's basename (namespaced) or the URL
+    /// name (`api:book-stats`); `names::drf_stem` makes words of it.
     pub label: String,
     pub module: String,
     pub qualname: String,

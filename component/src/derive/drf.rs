@@ -39,7 +39,7 @@ pub fn tools_for(
     names_setting: ToolNames,
     page_size: u64,
 ) -> Vec<ToolSpec> {
-    let rules = Rules { view, models, names_setting, page_size };
+    let rules = Rules { view, label: names::drf_stem(&view.label), models, names_setting, page_size };
     if !view.viewset {
         return view.endpoints.iter().map(|e| rules.invoke(e, None)).collect();
     }
@@ -68,6 +68,8 @@ pub fn tools_for(
 
 struct Rules<'a> {
     view: &'a DrfViewFacts,
+    /// The stem of the view's tool names (`names::drf_stem`).
+    label: String,
     models: &'a dyn ModelIndex,
     names_setting: ToolNames,
     page_size: u64,
@@ -78,8 +80,8 @@ impl Rules<'_> {
     fn names(&self, verb: &str, action: Option<&str>) -> (String, String) {
         // Portable names say "get" for retrieve, as the admin's and the views' do.
         let portable = match action {
-            Some(action) => names::portable_of(&[&self.view.label, action]),
-            None => names::portable_of(&[if verb == "retrieve" { "get" } else { verb }, &self.view.label]),
+            Some(action) => names::portable_of(&[&self.label, action]),
+            None => names::portable_of(&[if verb == "retrieve" { "get" } else { verb }, &self.label]),
         };
         let target = format!("{}.{}", self.view.module, self.view.qualname);
         let dotted = match action {
@@ -135,7 +137,7 @@ impl Rules<'_> {
     }
 
     fn label_words(&self) -> String {
-        self.view.label.replace(['_', '-'], " ")
+        self.label.replace('_', " ")
     }
 
     /// The `path` argument: the route's parameters, the lookup named as the view names it.
@@ -471,6 +473,16 @@ mod tests {
         assert_eq!(tools[5].alias, "view.invoke:library.api.BookViewSet.set_flag");
         assert_eq!(tools[5].input_schema["properties"]["method"]["enum"], json!(["POST", "DELETE"]));
         assert_eq!(tools[5].input_schema["required"], json!(["path"])); // without it: POST with a body, else GET
+    }
+
+    #[test]
+    fn a_stem_as_written_is_named_in_words() {
+        let mut view = viewset();
+        view.label = "api:book-shelf".into();
+        let tools = tools_for(&view, &NoModels, ToolNames::Portable, 100);
+        assert_eq!(tools[0].name, "list_api_book_shelf");
+        assert_eq!(tools[5].name, "api_book_shelf_set_flag");
+        assert_eq!(tools[0].title, "List api book shelf");
     }
 
     #[test]

@@ -23,6 +23,12 @@ pub fn portable_of(parts: &[&str]) -> String {
     shorten(&sanitise(&parts.join("_")))
 }
 
+/// A DRF view's stem, its router basename or URL name as the facts carry it, with the
+/// namespace's `:` and the name's `-` made word separators: `api:book-stats` → `api_book_stats`.
+pub fn drf_stem(raw: &str) -> String {
+    raw.replace([':', '-'], "_")
+}
+
 /// `(name, alias)`: the name the setting asks for first, the other kept as its alias.
 pub fn ordered(setting: ToolNames, portable: String, dotted: String) -> (String, String) {
     match setting {
@@ -81,6 +87,13 @@ mod tests {
         let long = portable("admin", "retrieve", "a_really_long_application_label", "and_an_even_longer_model_name");
         assert_eq!(long.len(), PORTABLE_MAX);
         assert!(long.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    }
+
+    #[test]
+    fn drf_stems_are_words_joined_by_underscores() {
+        assert_eq!(drf_stem("api:book-stats"), "api_book_stats");
+        assert_eq!(portable_of(&["get", &drf_stem("v2:tag-detail")]), "get_v2_tag_detail");
+        assert_eq!(drf_stem("api_book"), "api_book");
     }
 
     #[test]

@@ -136,7 +136,7 @@ def _describe(group, ids):
     view = DrfView(id=view_id, view_class=cls, routes=routes, methods=methods_of)
     facts = {
         "id": view_id,
-        "label": group["stem"].replace(":", "_").replace("-", "_"),
+        "label": group["stem"],
         "module": cls.__module__,
         "qualname": _qualname(cls),
         "app_label": app_label_of(cls.__module__),
