@@ -33,11 +33,14 @@ pub struct Facts {
     pub drf: Vec<DrfViewFacts>,
 }
 
-/// A `DJANGO_MCP_RESOURCE_MODELS` entry: a model without an admin, read with `permission`.
+/// A `DJANGO_MCP_RESOURCE_MODELS` entry: a model read with `permission`.
 #[derive(Debug, Deserialize)]
 pub struct ResourceModelFacts {
     pub model: String,
     pub permission: String,
+    /// The model is registered with a configured admin site (described or not).
+    #[serde(default)]
+    pub administered: bool,
 }
 
 /// A `DJANGO_MCP_PROMPTS` entry.

@@ -356,7 +356,7 @@ impl Catalogue {
             let alias = cat.tools[i].spec.alias.clone();
             cat.tool_index.entry(alias).or_insert(i);
         }
-        resources::derive(&mut cat, &facts.resource_models, &facts.user_prompts);
+        resources::derive(&mut cat, &facts.resource_models, &facts.user_prompts, &mut warnings);
         cat.resource_templates.extend(facts.custom.resource_templates.iter().map(ResourceSpec::custom));
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
         cat.index_templates_and_prompts();

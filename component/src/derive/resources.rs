@@ -192,7 +192,17 @@ pub fn derive(
     cat: &mut Catalogue,
     resource_models: &[crate::facts::ResourceModelFacts],
     user_prompts: &[UserPromptFacts],
+    warnings: &mut Vec<String>,
 ) {
+    // A model with a ModelAdmin is served through it (get_queryset, has_view_permission),
+    // never through its default manager: the admin wins, whether or not it could be described.
+    let (administered, resource_models): (Vec<_>, Vec<_>) = resource_models.iter().partition(|e| e.administered);
+    warnings.extend(administered.iter().map(|e| {
+        format!(
+            "DJANGO_MCP_RESOURCE_MODELS: {} is registered with the admin, whose ModelAdmin serves its resources; left out",
+            e.model
+        )
+    }));
     if cat.settings.resources_disabled {
         return;
     }
@@ -295,5 +305,27 @@ mod tests {
             "Write about owls in {style}; {literal} }"
         );
         assert_eq!(render_body("{", &args), "{");
+    }
+
+    #[test]
+    fn a_resource_model_registered_with_the_admin_is_left_to_the_admin() {
+        let model = |label: &str, name: &str| {
+            json!({"label": label, "app_label": "shop", "model_name": name, "object_name": name,
+                   "verbose_name": name, "verbose_name_plural": name, "pk": "id",
+                   "fields": [{"name": "id", "kind": "AutoField", "primary_key": true}]})
+        };
+        let facts = json!({"protocol": 1, "models": [model("shop.Order", "order"), model("shop.Note", "note")],
+        "resource_models": [
+            {"model": "shop.Order", "permission": "shop.view_order", "administered": true},
+            {"model": "shop.Note", "permission": "shop.view_note"},
+        ]});
+        let (cat, warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
+        assert_eq!(
+            warnings,
+            ["DJANGO_MCP_RESOURCE_MODELS: shop.Order is registered with the admin, whose ModelAdmin serves its resources; left out"]
+        );
+        let sources: Vec<_> = cat.resource_templates.iter().filter_map(|t| t.objects()).collect();
+        assert!(!sources.is_empty());
+        assert!(sources.iter().all(|s| matches!(s, Source::Model(label) if label == "shop.Note")), "{sources:?}");
     }
 }

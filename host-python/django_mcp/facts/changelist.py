@@ -8,7 +8,7 @@ warning; it never takes the rest of the admin down.
 
 import logging
 
-from django.contrib.admin import ListFilter, SimpleListFilter
+from django.contrib.admin import ListFilter, ModelAdmin, SimpleListFilter
 from django.contrib.admin.utils import (
     FieldIsAForeignKeyColumnName,
     NotRelationField,
@@ -19,6 +19,7 @@ from django.contrib.admin.utils import (
 )
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.http import HttpRequest
 
 from django_mcp import left_out
 from django_mcp.facts.models import crossed_fields
@@ -135,7 +136,7 @@ def search_fields(model_admin):
 # field paths
 
 
-def paths(model_admin, request, facts):
+def paths(model_admin: ModelAdmin, request: HttpRequest, facts: dict) -> dict[str, list[str]]:
     """The fields each field path of an admin's facts crosses (`crossed_fields`), for the
     paths that are not a field of the model: string `list_display` entries, order fields,
     search fields and field filters. From them the engine judges which paths reach a secret."""

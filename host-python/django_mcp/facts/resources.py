@@ -30,8 +30,6 @@ def resource_models(registry):
     if not isinstance(entries, (list, tuple)):
         left_out.report(logger, "DJANGO_MCP_RESOURCE_MODELS is not a list; no model resources beyond the admin's")
         return []
-    # A model with a ModelAdmin is served through it (get_queryset, has_view_permission), never
-    # through its default manager: the admin wins, whether or not its admin could be described.
     administered = {model for site in admin_sites() for model in site._registry}
     facts = []
     for entry in entries:
@@ -41,15 +39,12 @@ def resource_models(registry):
             left_out.report(logger, "DJANGO_MCP_RESOURCE_MODELS: %s; left out", exc)
             continue
         label = model._meta.label
-        if model in administered:
-            left_out.report(
-                logger,
-                "DJANGO_MCP_RESOURCE_MODELS: %s is registered with the admin, "
-                "whose ModelAdmin serves its resources; left out",
-                label,
-            )
-            continue
         if any(fact["model"] == label for fact in facts):
+            continue
+        if model in administered:
+            # The engine leaves it out (the admin wins); its default manager, which would
+            # bypass the ModelAdmin's get_queryset, is never put within an effect's reach.
+            facts.append({"model": label, "permission": permission, "administered": True})
             continue
         registry.add_model(model, permission)
         facts.append({"model": label, "permission": permission})
