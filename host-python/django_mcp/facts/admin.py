@@ -1,9 +1,13 @@
 """Facts about the ModelAdmins on the configured admin sites."""
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
-from django.contrib.admin import AdminSite
+from django.contrib.admin import AdminSite, ModelAdmin
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils.functional import LazyObject, empty
 from django.utils.module_loading import import_string
 
@@ -23,7 +27,7 @@ PRIVATE_APPS = {
 }
 
 
-def admin_sites():
+def admin_sites() -> list[AdminSite]:
     sites = []
     for path in conf.get("DJANGO_MCP_ADMIN_SITES"):
         site = _unproxied(import_string(path) if isinstance(path, str) else path)
@@ -34,7 +38,7 @@ def admin_sites():
     return sites
 
 
-def _unproxied(site):
+def _unproxied(site: Any) -> Any:
     """The site itself. `django.contrib.admin.site` is a lazy proxy: every attribute read,
     hash and comparison through it is a Python call, 40 % of what a `tools/list` page's
     gates cost."""
@@ -45,7 +49,7 @@ def _unproxied(site):
     return site
 
 
-def collect_admins():
+def collect_admins() -> tuple[Registry, list[dict]]:
     registry = Registry()
     admins = []
     for site in admin_sites():
@@ -65,12 +69,12 @@ def collect_admins():
     return registry, admins
 
 
-def admin_id_of(site, model):
+def admin_id_of(site: AdminSite, model: type[Model]) -> str:
     """The engine's handle for the ModelAdmin of `model` on `site`."""
     return f"{site.name}/{model._meta.label_lower}"
 
 
-def _admin_facts(admin_id, site, model, model_admin):
+def _admin_facts(admin_id: str, site: AdminSite, model: type[Model], model_admin: ModelAdmin) -> dict:
     request = privileged_request(site)
     ordering = model_admin.ordering or model._meta.ordering or ()
     facts = {
@@ -89,7 +93,7 @@ def _admin_facts(admin_id, site, model, model_admin):
     return {**facts, "paths": paths} if paths else facts
 
 
-def privileged_request(site):
+def privileged_request(site: AdminSite) -> HttpRequest:
     """A request from a user who holds every permission: what the admin could show anyone.
     Schemas are derived from it; every call is then held to the caller's own permissions."""
     user = _AllPowerful()
@@ -104,14 +108,14 @@ class _AllPowerful:
     is_anonymous = False
     username = "django-mcp-schema"
 
-    def has_perm(self, perm, obj=None):
+    def has_perm(self, perm: str, obj: object = None) -> bool:
         return True
 
-    def has_perms(self, perm_list, obj=None):
+    def has_perms(self, perm_list: Iterable[str], obj: object = None) -> bool:
         return True
 
-    def has_module_perms(self, app_label):
+    def has_module_perms(self, app_label: str) -> bool:
         return True
 
-    def get_all_permissions(self, obj=None):
+    def get_all_permissions(self, obj: object = None) -> set[str]:
         return set()

@@ -7,6 +7,8 @@ warning; it never takes the rest of the admin down.
 """
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.admin import ListFilter, ModelAdmin, SimpleListFilter
 from django.contrib.admin.utils import (
@@ -31,7 +33,7 @@ logger = logging.getLogger("django_mcp.facts")
 # list_display
 
 
-def columns(model_admin, request):
+def columns(model_admin: ModelAdmin, request: HttpRequest) -> list[dict]:
     """`list_display` as column facts (docs/engine-protocol.md, `list_display`):
     `{"name", "field", "title", "boolean", "order_field"}` per entry, in order."""
     out, seen = [], set()
@@ -57,7 +59,7 @@ def columns(model_admin, request):
     return out
 
 
-def column_name(entry):
+def column_name(entry: object) -> str | None:
     """The name a list_display entry is known by: the string itself, or a callable's
     `__name__` (None for what cannot be named, such as a lambda)."""
     if isinstance(entry, str):
@@ -68,7 +70,7 @@ def column_name(entry):
     return None
 
 
-def model_field(model, entry):
+def model_field(model: type[models.Model], entry: object) -> models.Field | None:
     """The model field a list_display entry names, as the admin resolves it (None for
     `__str__`, callables, methods, properties, `<fk>_id` and relation paths)."""
     if not isinstance(entry, str):
@@ -79,7 +81,7 @@ def model_field(model, entry):
         return None
 
 
-def columns_entry(model_admin, entry):
+def columns_entry(model_admin: ModelAdmin, entry: object) -> dict | None:
     """The column fact of one list_display entry (None for what is not a column)."""
     if entry == "action_checkbox":
         return None
@@ -111,7 +113,7 @@ def columns_entry(model_admin, entry):
     }
 
 
-def _order_field(model_admin, entry, attr):
+def _order_field(model_admin: ModelAdmin, entry: object, attr: object) -> str | None:
     """What the changelist sorts a non-field column by, when that is a field path
     (ChangeList.get_ordering_field): `admin_order_field`, or a relation path itself."""
     if isinstance(entry, str):
@@ -128,7 +130,7 @@ def _order_field(model_admin, entry, attr):
 # search_fields
 
 
-def search_fields(model_admin):
+def search_fields(model_admin: ModelAdmin) -> list[str]:
     """`search_fields`, every one: the engine leaves out those that cross a secret."""
     return [str(f) for f in model_admin.search_fields or ()]
 
@@ -159,7 +161,7 @@ def paths(model_admin: ModelAdmin, request: HttpRequest, facts: dict) -> dict[st
 # list_filter
 
 
-def filters(model_admin, request):
+def filters(model_admin: ModelAdmin, request: HttpRequest) -> list[dict]:
     """`list_filter` as filter facts: field paths (`kind: field`) and SimpleListFilters
     (`kind: choices`, with their lookups)."""
     out, seen = [], set()
@@ -194,7 +196,7 @@ def filters(model_admin, request):
     return out
 
 
-def filter_path(model, entry):
+def filter_path(model: type[models.Model], entry: object) -> str | None:
     """The field path of a field list_filter entry (`"status"`, `"author__name"`,
     `("published", DateFieldListFilter)`), or None for a list filter class."""
     if isinstance(entry, (tuple, list)) and entry:
@@ -207,13 +209,15 @@ def filter_path(model, entry):
     return None
 
 
-def simple_filter(model_admin, request, cls, params=None):
+def simple_filter(
+    model_admin: ModelAdmin, request: HttpRequest, cls: type[SimpleListFilter], params: dict | None = None
+) -> SimpleListFilter:
     """An instance of a SimpleListFilter class, made as Django 5.x's ChangeList makes it
     (`params` maps its parameter to a list of values)."""
     return cls(request, dict(params or {}), model_admin.model, model_admin)
 
 
-def _filter(model_admin, request, entry):
+def _filter(model_admin: ModelAdmin, request: HttpRequest, entry: object) -> dict | None:
     if isinstance(entry, type) and issubclass(entry, SimpleListFilter):
         spec = simple_filter(model_admin, request, entry)
         choices = [[to_json(value), str(label)] for value, label in spec.lookup_choices]
@@ -250,7 +254,7 @@ def _filter(model_admin, request, entry):
 # actions
 
 
-def actions(model_admin, request):
+def actions(model_admin: ModelAdmin, request: HttpRequest) -> list[dict]:
     """The admin actions this request may run (`get_actions`, so `allowed_permissions` are
     applied), each with its description (delete_selected included)."""
     out = []
@@ -259,7 +263,7 @@ def actions(model_admin, request):
     return out
 
 
-def action_parts(action):
+def action_parts(action: Any) -> tuple[Callable, object]:
     """(function, description) of a `get_actions` entry: an `Action` since Django 6.1, a
     (function, name, description) tuple before."""
     if isinstance(action, tuple):
@@ -267,7 +271,7 @@ def action_parts(action):
     return action.func, action.description
 
 
-def action_description(model_admin, description):
+def action_description(model_admin: ModelAdmin, description: object) -> str:
     """The description the action menu shows (`get_action_choices`), always a plain str."""
     try:
         return str(description % model_format_dict(model_admin.opts))
@@ -275,5 +279,5 @@ def action_description(model_admin, description):
         return str(description)
 
 
-def _label(model_admin):
+def _label(model_admin: ModelAdmin) -> str:
     return f"{model_admin.admin_site.name}/{model_admin.model._meta.label_lower}"

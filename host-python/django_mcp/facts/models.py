@@ -13,12 +13,12 @@ from django_mcp.values import to_json
 ALWAYS_REDACTED = ("django_mcp.MCPAPIKey.secret_hash",)
 
 
-def redact_fields():
+def redact_fields() -> list[str]:
     """DJANGO_MCP_REDACT_FIELDS (`field` or `app.Model.field`), and our own secrets."""
     return [*conf.get("DJANGO_MCP_REDACT_FIELDS"), *ALWAYS_REDACTED]
 
 
-def is_redacted(model, name, redacted=None):
+def is_redacted(model: type[models.Model], name: str, redacted: list[str] | None = None) -> bool:
     """Whether the field `name` of `model` is a secret, as the engine judges it: the user
     model's password hash, or a DJANGO_MCP_REDACT_FIELDS entry."""
     redacted = redact_fields() if redacted is None else redacted
@@ -28,7 +28,7 @@ def is_redacted(model, name, redacted=None):
     )
 
 
-def secret_in_path(model, path, redacted=None):
+def secret_in_path(model: type[models.Model], path: object, redacted: list[str] | None = None) -> str | None:
     """The `app.Model.field` label of the first redacted field a field path crosses from
     `model`, or None. The path may start with a search prefix (`^`, `=`, `@`) and end with
     lookups (`__icontains`); `author__user__password` crosses `auth.User.password`. One rule
@@ -69,7 +69,7 @@ def crossed_fields(model: type[models.Model], path: str) -> list[str]:
     return crossed
 
 
-def redacted_keys(redacted=None):
+def redacted_keys(redacted: list[str] | None = None) -> frozenset[str]:
     """The names a JSON object key is masked under in views' and DRF views' answers, whose
     values we cannot trace to a model field: `password`, each bare entry and the field of
     each `app.Model.field` entry."""
@@ -77,7 +77,7 @@ def redacted_keys(redacted=None):
     return frozenset(["password", *(entry.rsplit(".", 1)[-1] for entry in redacted)])
 
 
-def model_facts(model) -> dict:
+def model_facts(model: type[models.Model]) -> dict:
     opts = model._meta
     fields = [f for f in opts.concrete_fields] + [f for f in opts.many_to_many]
     return {
@@ -100,7 +100,7 @@ def without_defaults(facts: dict) -> dict:
     return {key: value for key, value in facts.items() if not (value is None or value is False or value == "")}
 
 
-def field_facts(field) -> dict:
+def field_facts(field: models.Field) -> dict:
     facts = {
         "name": field.name,
         "kind": field_kind(field),
@@ -133,7 +133,7 @@ def field_facts(field) -> dict:
     return facts
 
 
-def field_kind(field) -> str:
+def field_kind(field: models.Field) -> str:
     """The Django field class name, or its nearest built-in ancestor for custom fields."""
     for cls in type(field).__mro__:
         if cls.__module__.startswith("django.db.models") and issubclass(cls, models.Field):

@@ -6,15 +6,21 @@ One parser per entry serves both the system checks, which report a bad entry at 
 
 import logging
 import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeGuard, TypeVar
 
 from django.apps import apps
+from django.db.models import Model
 from django.contrib.auth import get_permission_codename
 from django.utils.functional import Promise
 
 from django_mcp import conf, left_out
 from django_mcp.facts.admin import PRIVATE_APPS, admin_sites
+from django_mcp.facts.registry import Registry
 
 logger = logging.getLogger("django_mcp.facts")
+
+T = TypeVar("T")
 
 PROMPT_NAME = re.compile(r"[A-Za-z0-9_]+")
 # `app_label.codename`, as `user.has_perm` takes it.
@@ -24,14 +30,14 @@ PROMPT_KEYS = {"name", "description", "arguments", "body", "permission"}
 ARGUMENT_KEYS = {"name", "description", "required"}
 
 
-def resource_models(registry):
+def resource_models(registry: Registry) -> list[dict]:
     """The DJANGO_MCP_RESOURCE_MODELS facts; each model is added to `registry` for the effects."""
     entries = conf.get("DJANGO_MCP_RESOURCE_MODELS")
     if not isinstance(entries, (list, tuple)):
         left_out.report(logger, "DJANGO_MCP_RESOURCE_MODELS is not a list; no model resources beyond the admin's")
         return []
     administered = {model for site in admin_sites() for model in site._registry}
-    facts = []
+    facts: list[dict] = []
     for entry in entries:
         try:
             model, permission = resource_model(entry)
@@ -51,7 +57,7 @@ def resource_models(registry):
     return facts
 
 
-def resource_model(entry):
+def resource_model(entry: object) -> tuple[type[Model], str]:
     """The (model, permission) of one DJANGO_MCP_RESOURCE_MODELS entry: `"app.Model"` or
     `{"model": "app.Model", "permission": "app.codename"}`; the default permission is the
     model's view permission. A ValueError says what is wrong with the entry."""
@@ -68,7 +74,7 @@ def resource_model(entry):
     return model, entry_permission(model, permission)
 
 
-def installed_model(label):
+def installed_model(label: str) -> type[Model]:
     """The installed model `label` ("app_label.ModelName") names; a ValueError for an unknown
     one or one of ours."""
     try:
@@ -84,7 +90,7 @@ def installed_model(label):
     return model
 
 
-def entry_permission(model, permission):
+def entry_permission(model: type[Model], permission: object) -> str:
     """An entry's `permission`, by default the model's view permission; a ValueError if it is
     not an 'app_label.codename' string."""
     opts = model._meta
@@ -95,24 +101,26 @@ def entry_permission(model, permission):
     return permission
 
 
-def user_prompts():
+def user_prompts() -> list[dict]:
     """The DJANGO_MCP_PROMPTS facts."""
     entries = conf.get("DJANGO_MCP_PROMPTS")
     if not isinstance(entries, (list, tuple)):
         left_out.report(logger, "DJANGO_MCP_PROMPTS is not a list; no user prompts")
         return []
-    facts = []
+    facts: list[dict] = []
     for prompt, problem, repeated in parsed_entries(entries, user_prompt, lambda p: p["name"]):
         if problem is not None:
             left_out.report(logger, "DJANGO_MCP_PROMPTS: %s; left out", problem)
         elif repeated is not None:
             left_out.report(logger, "DJANGO_MCP_PROMPTS: a second prompt named %r; left out", repeated)
-        else:
+        elif prompt is not None:
             facts.append(prompt)
     return facts
 
 
-def parsed_entries(entries, parse, key):
+def parsed_entries(
+    entries: Iterable[Any], parse: Callable[[Any], T], key: Callable[[T], str]
+) -> Iterator[tuple[T | None, ValueError | None, str | None]]:
     """Each entry of a list setting through `parse`, as `(parsed, problem, repeated)` with one
     of them set: the parsed entry, the ValueError that says what is wrong with it, or the key
     it shares with an earlier entry."""
@@ -131,7 +139,7 @@ def parsed_entries(entries, parse, key):
             yield parsed, None, None
 
 
-def user_prompt(entry):
+def user_prompt(entry: object) -> dict:
     """The facts of one DJANGO_MCP_PROMPTS entry, lazy translations made plain strings (a lazy
     string is what took the original's STDIO server down on prompts/list). A ValueError says
     what is wrong with the entry."""
@@ -167,7 +175,7 @@ def user_prompt(entry):
     }
 
 
-def _argument(prompt, argument):
+def _argument(prompt: str, argument: object) -> dict:
     if not isinstance(argument, dict):
         raise ValueError(f"{prompt}: argument {argument!r} is not a {{'name', 'description', 'required'}} dict")
     unknown = set(argument) - ARGUMENT_KEYS
@@ -188,11 +196,11 @@ def _argument(prompt, argument):
     }
 
 
-def _text(value, what):
+def _text(value: object, what: str) -> str:
     if not isinstance(value, (str, Promise)):
         raise ValueError(f"{what} must be a string, not {value!r}")
     return str(value)
 
 
-def _is_permission(value):
+def _is_permission(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and PERMISSION.fullmatch(value) is not None
