@@ -9,6 +9,8 @@ file or PostgreSQL database): its settings read the environment —
     BENCH_LOG       where the packages' log lines (audit included) are written
     BENCH_MCP_DISCOVERY  `DJANGO_MCP_DISCOVERY` ("auto", the package's default, unless set)
     BENCH_DB_POOL   "1": on PostgreSQL, Django's connection pool (`OPTIONS: {"pool": True}`)
+    BENCH_MCP_THREADS  `DJANGO_MCP_THREADS`, with `CONN_MAX_AGE = None` (what SQLite users should set
+                    under ASGI); unset: neither
 
 Layout of the generated project:
 
@@ -49,6 +51,8 @@ INSTALLED_APPS = [
 ] + (["django_mcp"] if WITH_MCP else [])
 # the package's default; `discovery.py` states it ("auto": a superuser here is listed the meta-tools)
 DJANGO_MCP_DISCOVERY = os.environ.get("BENCH_MCP_DISCOVERY", "auto")
+if os.environ.get("BENCH_MCP_THREADS"):
+    DJANGO_MCP_THREADS = int(os.environ["BENCH_MCP_THREADS"])
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -82,6 +86,8 @@ if os.environ.get("BENCH_DATABASE_URL"):
         DATABASES["default"]["OPTIONS"] = {"pool": True}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_DB"]}}
+if os.environ.get("BENCH_MCP_THREADS"):
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -234,8 +234,12 @@ def issue23_rows(results):
         return _mark(f"+{ours - floor:.1f} MB", (ours - floor) <= 25 if n == "500" else None)
 
     row("resident memory over the floor's (≤ +25 MB at N = 500)", rss)
-    configs = [c for c in ("default", "pool") if any(_get(s, "asgi", c) for s in sizes.values())]
-    label = {"default": "DATABASES as generated", "pool": 'OPTIONS {"pool": True}'}
+    configs = [c for c in ("default", "threads", "pool") if any(_get(s, "asgi", c) for s in sizes.values())]
+    label = {
+        "default": "DATABASES as generated",
+        "threads": "DJANGO_MCP_THREADS = 8, CONN_MAX_AGE = None",
+        "pool": 'OPTIONS {"pool": True}',
+    }
     smallest = min(sizes, key=int) if sizes else None
     for config in configs:
         where = f"ASGI, {label[config]}"

@@ -341,7 +341,8 @@ def run_worker(site: Site, info: dict, settings: dict, work: Path, profile_dir: 
 def measure_asgi(ours: Site, info: dict, settings: dict, work: Path) -> dict:
     """In process under ASGI (`asgi_worker.py`): initialize, ping and a tools/list page with
     discovery off, find_tools with it on, each against the ping floor; with the database as
-    configured by default and, on PostgreSQL, with Django's connection pool on."""
+    configured by default, with DJANGO_MCP_THREADS and persistent connections and, on
+    PostgreSQL, with Django's connection pool on."""
     base = [
         "--credential",
         ours.credential,
@@ -354,7 +355,7 @@ def measure_asgi(ours: Site, info: dict, settings: dict, work: Path) -> dict:
         "--warmup",
         settings["warmup"],
     ]
-    configs = {"default": {}}
+    configs = {"default": {}, "threads": {"BENCH_MCP_THREADS": "8"}}
     if DATABASE_URL:
         configs["pool"] = {"BENCH_DB_POOL": "1"}
     out = {}
