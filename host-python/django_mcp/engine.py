@@ -22,12 +22,18 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import wasmtime
 from wasmtime.component import Component, Linker
 from wasmtime.component._enter import enter_wasm
 
 from django_mcp import left_out
+
+if TYPE_CHECKING:
+    from django_mcp.transcript import Recorder
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger("django_mcp.engine")
 
@@ -63,14 +69,14 @@ class EngineTrap(Exception):
     """The guest trapped (fuel, memory, panic); its instance is gone."""
 
 
-def _inbound_text(message, context):
+def _inbound_text(message: str, context: dict[str, Any]) -> str:
     """The step input of an inbound message: its context's JSON, then the message text as the
     client sent it (docs/engine-protocol.md). Never escaped: JSON would write a control
     character in six bytes, and the fuel a step may burn grows with its input."""
     return json.dumps({"context": context}, separators=(",", ":")) + message
 
 
-def _resume_text(state, results):
+def _resume_text(state: str, results: list[dict[str, Any]]) -> str:
     """The step input that resumes a request with its effects' results, RawJSON kept as it is."""
     texts = [
         '{"ok":' + result["ok"] + "}"
@@ -90,14 +96,14 @@ def _release_free_memory() -> None:
         trim(0)
 
 
-def _libc():
+def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL(None)  # the process's own symbols, libc among them
     except (OSError, TypeError):  # TypeError: Windows loads no library by None
         return None
 
 
-def _trap_reason(exc):
+def _trap_reason(exc: BaseException) -> str:
     """Why the guest trapped: wasmtime puts the cause ("all fuel consumed by WebAssembly",
     "unreachable", …) last, after the backtrace."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
@@ -117,14 +123,14 @@ def default_cache_dir() -> Path:
     return Path(base) / "django-mcp"
 
 
-def _forward_guest_log(_store, level: int, message: str) -> None:
+def _forward_guest_log(_store: wasmtime.Store, level: int, message: str) -> None:
     logger.log(level or logging.INFO, "engine: %s", message)
 
 
 class CompiledEngine:
     """The compiled component and a linker, shared by every thread's instance."""
 
-    def __init__(self, wasm_path: Path | None = None, cache_dir: Path | None = None):
+    def __init__(self, wasm_path: Path | None = None, cache_dir: Path | None = None) -> None:
         self.wasm_path = Path(wasm_path or default_wasm_path())
         config = wasmtime.Config()
         config.consume_fuel = True
@@ -196,7 +202,9 @@ def _replace(path: Path, content: bytes) -> None:
 class EngineInstance:
     """One Store + instance with the catalogue loaded. Used by one thread at a time."""
 
-    def __init__(self, compiled: CompiledEngine, facts_json: str | None = None, recorder=None):
+    def __init__(
+        self, compiled: CompiledEngine, facts_json: str | None = None, recorder: Recorder | None = None
+    ) -> None:
         self.recorder = recorder
         #: The runtime's catalogue generation it was loaded with (EngineRuntime._acquire).
         self.generation = 0
@@ -249,12 +257,12 @@ class EngineInstance:
             self.recorder.stepped(message, text)
         return text
 
-    def step(self, payload: dict) -> dict:
+    def step(self, payload: dict[str, Any]) -> dict[str, Any]:
         """One step. A finished request's reply stays JSON text (`done["reply"]`, or None):
         the transports send it on as it is."""
         return self.step_json(json.dumps(payload, separators=(",", ":")))
 
-    def step_json(self, message: str) -> dict:
+    def step_json(self, message: str) -> dict[str, Any]:
         """`step` for an input already encoded."""
         header, _, reply = self.step_text(message).partition("\n")
         output = json.loads(header)
@@ -271,7 +279,7 @@ class _StringCall:
     request (varying lengths, the ORM's garbage between the two steps) that cost ~10-30 µs a
     step, both ways. A tight loop never shows it."""
 
-    def __init__(self, func, store):
+    def __init__(self, func: wasmtime.component.Func, store: wasmtime.Store) -> None:
         from wasmtime import _ffi
 
         func_type = func.type(store)
@@ -282,12 +290,14 @@ class _StringCall:
         self._func = ctypes.byref(func._func)
         self._bytes = ctypes.POINTER(ctypes.c_uint8)
 
-    def __call__(self, store, text):
+    def __call__(self, store: wasmtime.Store, text: str) -> str:
         ffi = self._ffi
         data = text.encode("utf-8")
         params = (ffi.wasmtime_component_val_t * 1)()
         params[0].kind = ffi.WASMTIME_COMPONENT_STRING
-        ffi.wasm_byte_vec_new(ctypes.byref(params[0].of.string), len(data), ctypes.cast(data, self._bytes))
+        # ctypes passes bytes as a char pointer; its stubs say otherwise.
+        pointer = ctypes.cast(data, self._bytes)  # type: ignore[arg-type]
+        ffi.wasm_byte_vec_new(ctypes.byref(params[0].of.string), len(data), pointer)
         try:
             result = ffi.wasmtime_component_val_t()
             context = store._context()
@@ -310,18 +320,24 @@ EffectRunner = Callable[[list, dict | None], list]
 class Observer:
     """What the runtime reports as it works (telemetry.ENGINE); by default, to no one."""
 
-    def step(self):
+    def step(self) -> contextlib.AbstractContextManager[object]:
         """A context manager around one step; sees the EngineTrap a step raises."""
         return contextlib.nullcontext()
 
-    def instance_loaded(self):
+    def instance_loaded(self) -> None:
         """An instance was created and loaded the catalogue."""
 
 
 class EngineRuntime:
     """Process-wide: compiled once, a pool of instances, catalogue from `facts_source`."""
 
-    def __init__(self, facts_source: Callable[[], str], wasm_path=None, cache_dir=None, observer=None):
+    def __init__(
+        self,
+        facts_source: Callable[[], str],
+        wasm_path: Path | None = None,
+        cache_dir: Path | None = None,
+        observer: Observer | None = None,
+    ) -> None:
         self._facts_source = facts_source
         self.observer = observer or Observer()
         self._wasm_path = wasm_path
@@ -340,7 +356,7 @@ class EngineRuntime:
         self._idle: list[EngineInstance] = []
         self._live = 0
         #: Receives every load and step (tests/transcripts/record.py); None in production.
-        self.recorder = None
+        self.recorder: Recorder | None = None
 
     @property
     def compiled(self) -> CompiledEngine:
@@ -372,11 +388,11 @@ class EngineRuntime:
         catalogue order (docs/engine-protocol.md)."""
         return self._lend(lambda instance: json.loads(instance.step_text(TOOL_SOURCES)))
 
-    def _step(self, message: str) -> dict:
+    def _step(self, message: str) -> dict[str, Any]:
         with self.observer.step():
             return self._lend(lambda instance: instance.step_json(message))
 
-    def _lend(self, use):
+    def _lend(self, use: Callable[[EngineInstance], _T]) -> _T:
         """`use(instance)` with an instance from the pool, given back unless it trapped."""
         instance = self._acquire()
         usable = False
@@ -416,9 +432,9 @@ class EngineRuntime:
         _release_free_memory()
         return instance
 
-    def _give_back(self, instance, usable) -> None:
+    def _give_back(self, instance: EngineInstance | None, usable: bool) -> None:
         with self._pool:
-            if usable and instance.generation == self._generation:
+            if usable and instance is not None and instance.generation == self._generation:
                 self._idle.append(instance)
             else:
                 self._live -= 1
@@ -431,7 +447,7 @@ class EngineRuntime:
             self._load_warnings = []
             self._generation += 1
 
-    def run(self, message: str, context: dict, carry_out: EffectRunner) -> dict:
+    def run(self, message: str, context: dict[str, Any], carry_out: EffectRunner) -> dict[str, Any]:
         """Step one request (`message` as the client sent it, in `context`) to its end,
         carrying out effects in between; returns `done`.
 

@@ -4,6 +4,7 @@ replay them against any build of the engine, byte for byte."""
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 
 class Recorder:
@@ -68,7 +69,8 @@ def replay(path: Path, new_instance) -> int:
     path = Path(path)
     items = parse(path)
     facts_dir = path.parent / "facts"
-    instance, facts, steps, i = None, None, 0, 0
+    instance: Any = None  # what `new_instance` returns, once a transcript loads facts
+    facts, steps, i = None, 0, 0
 
     def fail(item, expected, actual):
         offset = next((k for k, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))

@@ -7,18 +7,32 @@ unexpected exception is logged with the request's correlation id and reported as
 ``internal``; its text never reaches the client.
 """
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django_mcp import telemetry
 from django_mcp.effects import collisions
 from django_mcp.notifications import Notifications
-from django_mcp.seam import EffectKind, HostErrorKind
+from django_mcp.seam import JSON, Effect, EffectKind, HostError, HostErrorKind
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 logger = logging.getLogger("django_mcp.effects")
 
 
 class EffectError(Exception):
-    def __init__(self, kind: HostErrorKind | str, message="", fields=None, retry_after=None):
+    def __init__(
+        self,
+        kind: HostErrorKind | str,
+        message: str = "",
+        fields: dict[str, list[str]] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message or kind)
         self.kind = HostErrorKind(kind)
         self.message = message
@@ -26,8 +40,8 @@ class EffectError(Exception):
         #: Seconds until a `rate_limited` caller may try again.
         self.retry_after = retry_after
 
-    def to_json(self):
-        error = {"kind": self.kind, "message": self.message}
+    def to_json(self) -> dict[str, HostError]:
+        error: HostError = {"kind": self.kind, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
         if self.retry_after is not None:
@@ -36,22 +50,22 @@ class EffectError(Exception):
 
 
 class Forbidden(EffectError):
-    def __init__(self, message="forbidden"):
+    def __init__(self, message: str = "forbidden") -> None:
         super().__init__(HostErrorKind.FORBIDDEN, message)
 
 
 class NotFound(EffectError):
-    def __init__(self, message="not found"):
+    def __init__(self, message: str = "not found") -> None:
         super().__init__(HostErrorKind.NOT_FOUND, message)
 
 
-SKIPPED = {"error": {"kind": HostErrorKind.SKIPPED, "message": "an earlier effect failed"}}
+SKIPPED: dict[str, HostError] = {"error": {"kind": HostErrorKind.SKIPPED, "message": "an earlier effect failed"}}
 
 
 class EffectRunner:
     """Runs effect batches for one request; `sink` receives the notifications it may send."""
 
-    def __init__(self, caller, registry, sink=None):
+    def __init__(self, caller: CallerContext, registry: Registry, sink: Callable[[str], None] | None = None) -> None:
         from django_mcp.effects import (
             admin,
             admin_actions,
@@ -67,7 +81,7 @@ class EffectRunner:
         self.caller = caller
         self.registry = registry
         self.sink = sink
-        self.handlers = {
+        self.handlers: dict[str | None, Callable[[Any, CallerContext, Registry], JSON]] = {
             EffectKind.PERMISSIONS: admin.permissions,
             EffectKind.AUTHORIZE: admin.authorize,
             EffectKind.ADMIN_LIST: changelist.admin_list,
@@ -87,10 +101,10 @@ class EffectRunner:
             EffectKind.DRF_CALL: drf.drf_call,
         }
 
-    def __call__(self, effects, notify=None):
+    def __call__(self, effects: list[Effect], notify: dict[str, JSON] | None = None) -> list[dict[str, JSON]]:
         if notify is not None:
             self.caller.notifications = Notifications(notify, self.sink)
-        results = []
+        results: list[dict[str, JSON]] = []
         for effect in effects:
             if results and "error" in results[-1]:
                 results.append(SKIPPED)
@@ -98,12 +112,12 @@ class EffectRunner:
             results.append(self._one(effect))
         return results
 
-    def _one(self, effect):
+    def _one(self, effect: Effect) -> dict[str, JSON]:
         kind = effect.get("kind")
         with telemetry.effect(kind) as observed:
             return observed.finished(self._run(kind, effect))
 
-    def _run(self, kind, effect):
+    def _run(self, kind: str | None, effect: Effect) -> dict[str, JSON]:
         handler = self.handlers.get(kind)
         if handler is None:
             return EffectError(HostErrorKind.INTERNAL, f"unknown effect {kind!r}").to_json()

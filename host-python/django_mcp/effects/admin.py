@@ -1,17 +1,29 @@
 """Admin effects: permission gates and retrieve through the ModelAdmin itself, and the helpers
 the other admin effects share (finding an object, the fields shown)."""
 
+from __future__ import annotations
+
 import weakref
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin import ModelAdmin
 from django.core.exceptions import MultipleObjectsReturned, ValidationError
+from django.db.models import Field, Model, QuerySet
+from django.http import HttpRequest
 
 from django_mcp import rate_limits
 from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.drf import drf_permits
 from django_mcp.effects.views import view_listed
 from django_mcp.facts.forms import fieldsets_from_declarations
+from django_mcp.seam import JSON, AdminRetrieve, Authorize, Check, Permissions
 from django_mcp.values import MASK, field_value
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 
 class Gates:
@@ -19,21 +31,21 @@ class Gates:
     for the gates of the tools it walks at once; each site's `has_permission` and each
     admin's `get_actions` is computed once per batch, not once per gate."""
 
-    CLASS_GATES = {
+    CLASS_GATES: dict[str | None, str] = {
         "admin.view": "has_view_permission",
         "admin.add": "has_add_permission",
         "admin.change": "has_change_permission",
         "admin.delete": "has_delete_permission",
     }
 
-    def __init__(self, caller, registry):
+    def __init__(self, caller: CallerContext, registry: Registry) -> None:
         self.caller = caller
         self.request = caller.request()
         self.registry = registry
-        self._sites = {}
-        self._actions = {}
+        self._sites: dict[Any, bool] = {}
+        self._actions: dict[ModelAdmin, dict[str, Any]] = {}
 
-    def passes(self, check) -> bool:
+    def passes(self, check: Check) -> bool:
         """The admin site's own gate first, then the ModelAdmin's class-level permission
         (or the action's availability, which is how the admin applies `allowed_permissions`).
         A custom item's gate is the user's own permission, if it names one; a routed view's,
@@ -64,12 +76,12 @@ class Gates:
         return bool(permission and getattr(model_admin, permission)(self.request))
 
 
-def permissions(effect, caller, registry):
+def permissions(effect: Permissions, caller: CallerContext, registry: Registry) -> list[bool]:
     gates = Gates(caller, registry)
     return [gates.passes(check) for check in effect["checks"]]
 
 
-def authorize(effect, caller, registry):
+def authorize(effect: Authorize, caller: CallerContext, registry: Registry) -> bool:
     """The tool's gates, then its rate limit: a call the caller may not make spends no budget."""
     gates = Gates(caller, registry)
     if not all(gates.passes(check) for check in effect["checks"]):
@@ -82,14 +94,14 @@ def authorize(effect, caller, registry):
     return True
 
 
-def admin_retrieve(effect, caller, registry):
+def admin_retrieve(effect: AdminRetrieve, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     site, model_admin = registry.get(effect["admin"])
     request = caller.request()
     obj = viewable_object(model_admin, request, effect["pk"])
     return {"object": shown_values(model_admin, request, obj, effect["fields"], effect.get("masked"))}
 
 
-def viewable_object(model_admin, request, pk):
+def viewable_object(model_admin: ModelAdmin, request: HttpRequest, pk: JSON) -> Model:
     """The object with `pk`, if the admin finds it for this caller and
     `has_view_permission(request, obj)` lets them see it."""
     obj = find_object(model_admin, request, pk)
@@ -98,7 +110,7 @@ def viewable_object(model_admin, request, pk):
     return obj
 
 
-def find_object(model_admin, request, pk):
+def find_object(model_admin: ModelAdmin, request: HttpRequest, pk: JSON) -> Model:
     """The object with `pk` as the admin's change, delete and history views find it:
     `get_object(request, object_id)`, which reads `get_queryset` (an override may narrow it
     further or look objects up its own way); NotFound when it finds none."""
@@ -113,7 +125,7 @@ def find_object(model_admin, request, pk):
     return obj
 
 
-def get_object(queryset, pk):
+def get_object(queryset: QuerySet, pk: JSON) -> Model:
     """The object with `pk` in `queryset`, or NotFound."""
     model = queryset.model
     if isinstance(pk, bool):
@@ -125,7 +137,9 @@ def get_object(queryset, pk):
         raise NotFound() from None  # a pk of the wrong shape names no object either
 
 
-def shown_values(model_admin, request, obj, fields, masked):
+def shown_values(
+    model_admin: ModelAdmin, request: HttpRequest, obj: Model, fields: list[str], masked: Iterable[str] | None
+) -> dict[str, JSON]:
     """The values of `fields` that the admin's change page shows this caller for `obj`
     (`shown_fields`), pk always included, `masked` fields never revealed."""
     shown = shown_fields(model_admin, request, obj)
@@ -134,14 +148,14 @@ def shown_values(model_admin, request, obj, fields, masked):
     return object_values(model_admin.model, obj, wanted, masked)
 
 
-def object_values(model, obj, names, masked):
+def object_values(model: type[Model], obj: Model, names: list[str], masked: Iterable[str] | None) -> dict[str, JSON]:
     """The JSON values of the fields `names` of `obj`, `masked` ones never revealed."""
     return _row(obj, _columns(model, names), set(masked or ()))
 
 
-def _columns(model, names):
+def _columns(model: type[Model], names: list[str]) -> list[tuple[str, Field | None]]:
     opts = model._meta
-    columns = []
+    columns: list[tuple[str, Field | None]] = []
     for name in names:
         if name == "__str__":
             columns.append((name, None))
@@ -150,8 +164,8 @@ def _columns(model, names):
     return columns
 
 
-def _row(obj, columns, masked):
-    row = {}
+def _row(obj: Model, columns: list[tuple[str, Field | None]], masked: set[str]) -> dict[str, JSON]:
+    row: dict[str, JSON] = {}
     for name, field in columns:
         if field is None:
             row[name] = str(obj)
@@ -162,7 +176,7 @@ def _row(obj, columns, masked):
     return row
 
 
-def shown_fields(model_admin, request, obj):
+def shown_fields(model_admin: ModelAdmin, request: HttpRequest, obj: Model | None) -> frozenset[str] | set[str]:
     """The fields the admin's change page shows this caller for `obj`: its
     `get_fieldsets(request, obj)`, flattened. That page renders nothing else: a field in
     neither `fieldsets` nor `fields` is not shown, even when `get_fields` (every editable
@@ -170,7 +184,8 @@ def shown_fields(model_admin, request, obj):
     fieldsets place it. Answered once per ModelAdmin when the answer follows from its
     declarations alone (`get_fieldsets` as Django's, and either `fieldsets` declared or
     `get_fields` answering from declarations): the default builds a ModelForm class."""
-    if not fieldsets_from_declarations(type(model_admin)):
+    # A class is hashable; mypy does not see `type[Any]` as such.
+    if not fieldsets_from_declarations(type(model_admin)):  # type: ignore[arg-type]
         return set(flatten_fieldsets(model_admin.get_fieldsets(request, obj)))
     shown = _STATIC_FIELDS.get(model_admin)
     if shown is None:

@@ -8,23 +8,32 @@ or sends the browser on to another page is refused and rolled back rather than r
 as done.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import router, transaction
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.http.response import HttpResponseBase, HttpResponseRedirectBase
 from django.utils.html import strip_tags
 
 from django_mcp.effects import EffectError, Forbidden
 from django_mcp.facts.changelist import action_parts
+from django_mcp.seam import JSON, AdminAction
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 #: Messages at these levels are reported with their level, so a refusal reads as one.
 LEVEL_PREFIX = {messages.WARNING: "Warning: ", messages.ERROR: "Error: "}
 PROTECTED_SHOWN = 10
 
 
-def admin_action(effect, caller, registry):
+def admin_action(effect: AdminAction, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     site, model_admin = registry.get(effect["admin"])
     name = effect["action"]
     pks = list(effect.get("pks") or ())
@@ -61,7 +70,7 @@ def admin_action(effect, caller, registry):
     return {"updated": updated, "message": "\n".join(message_texts(request)) or None}
 
 
-def action_request(caller, name, pks):
+def action_request(caller: CallerContext, name: str, pks: list[JSON]) -> HttpRequest:
     """The changelist's confirmed action POST, for the caller."""
     request = caller.request("POST")
     post = QueryDict(mutable=True)
@@ -73,12 +82,12 @@ def action_request(caller, name, pks):
     return request
 
 
-def message_texts(request):
+def message_texts(request: HttpRequest) -> list[str]:
     """What the action told the user through `message_user`, in order."""
     return [LEVEL_PREFIX.get(m.level, "") + strip_tags(str(m.message)) for m in request._messages]
 
 
-def _refusal(name, response):
+def _refusal(name: str, response: HttpResponseBase) -> EffectError:
     """An action answered with a page instead of doing its work. delete_selected's page
     says why (protected objects, missing permissions); anything else asked for a
     confirmation MCP cannot show."""

@@ -13,6 +13,8 @@ bound to the object's current values, encoded the same way, with only the sent f
 replaced, so what was not sent is saved back unchanged.
 """
 
+from __future__ import annotations
+
 import base64
 import binascii
 import datetime
@@ -20,16 +22,20 @@ import decimal
 import json
 import mimetypes
 import uuid
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin import AdminSite, ModelAdmin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, router, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import Model, ProtectedError, RestrictedError
+from django.db.models.options import Options
 from django.db.models.fields.files import FieldFile
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.datastructures import MultiValueDict
@@ -40,13 +46,18 @@ from django.utils.html import strip_tags
 from django_mcp.effects import EffectError, Forbidden
 from django_mcp.effects.admin import find_object, shown_values
 from django_mcp.facts.forms import empty_is_none, model_allows_null
+from django_mcp.seam import JSON, AdminCreate, AdminDelete, AdminUpdate
 from django_mcp.values import to_json
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 #: How many protected objects a `conflict` message names.
 NAMED_PROTECTED = 5
 
 
-def admin_create(effect, caller, registry):
+def admin_create(effect: AdminCreate, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     site, model_admin = registry.get(effect["admin"])
     request = caller.request("POST")
     sent = dict(effect.get("data") or {})
@@ -60,7 +71,13 @@ def admin_create(effect, caller, registry):
         return {"object": shown_values(model_admin, request, obj, effect["fields"], effect.get("masked"))}
 
 
-def _permitted_object(site, model_admin, request, pk, has_permission):
+def _permitted_object(
+    site: AdminSite,
+    model_admin: ModelAdmin,
+    request: HttpRequest,
+    pk: JSON,
+    has_permission: Callable[[HttpRequest, Model], bool],
+) -> Model:
     """The object the caller may act on: the site's gate, then `get_queryset`, then the
     object-level permission, as the admin's change and delete views check them."""
     if not site.has_permission(request):
@@ -71,7 +88,13 @@ def _permitted_object(site, model_admin, request, pk, has_permission):
     return obj
 
 
-def _locked_object(site, model_admin, request, pk, has_permission):
+def _locked_object(
+    site: AdminSite,
+    model_admin: ModelAdmin,
+    request: HttpRequest,
+    pk: JSON,
+    has_permission: Callable[[HttpRequest, Model], bool],
+) -> Model:
     """The permitted object, read once its row is locked until the transaction ends (SELECT …
     FOR UPDATE, where the database has it; SQLite runs one writer at a time anyway): a write to
     it from another request waits for this one, then reads its result, so a partial update never
@@ -89,7 +112,7 @@ def _locked_object(site, model_admin, request, pk, has_permission):
     return _permitted_object(site, model_admin, request, pk, has_permission)
 
 
-def admin_update(effect, caller, registry):
+def admin_update(effect: AdminUpdate, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     site, model_admin = registry.get(effect["admin"])
     request = caller.request("POST")
     sent = dict(effect.get("data") or {})
@@ -101,7 +124,7 @@ def admin_update(effect, caller, registry):
         return {"object": shown_values(model_admin, request, obj, effect["fields"], effect.get("masked"))}
 
 
-def admin_delete(effect, caller, registry):
+def admin_delete(effect: AdminDelete, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     site, model_admin = registry.get(effect["admin"])
     request = caller.request("POST")
     opts = model_admin.model._meta
@@ -125,12 +148,21 @@ def admin_delete(effect, caller, registry):
 # --- the form, as changeform_view builds it -------------------------------------------
 
 
-def _form_class(model_admin, request, obj, *, change):
+def _form_class(
+    model_admin: ModelAdmin, request: HttpRequest, obj: Model | None, *, change: bool
+) -> type[forms.ModelForm]:
     fieldsets = model_admin.get_fieldsets(request, obj)
     return model_admin.get_form(request, obj, change=change, fields=flatten_fieldsets(fieldsets))
 
 
-def _bind(model_admin, request, form_class, unbound, sent, obj):
+def _bind(
+    model_admin: ModelAdmin,
+    request: HttpRequest,
+    form_class: type[forms.ModelForm],
+    unbound: forms.ModelForm,
+    sent: dict[str, JSON],
+    obj: Model | None,
+) -> forms.ModelForm:
     """`form_class` bound to the form data a browser would post: every field's current value
     (`unbound`'s initial data) with the `sent` JSON values in their place."""
     refused = {
@@ -140,7 +172,8 @@ def _bind(model_admin, request, form_class, unbound, sent, obj):
     }
     if refused:
         raise _invalid(refused)
-    data, files, errors = QueryDict(mutable=True), MultiValueDict(), {}
+    data, files = QueryDict(mutable=True), MultiValueDict()
+    errors: dict[str, list[str]] = {}
     for name, field in unbound.fields.items():
         if field.disabled:
             continue  # the form uses its initial value whatever is posted
@@ -169,13 +202,15 @@ def _bind(model_admin, request, form_class, unbound, sent, obj):
     return form
 
 
-def _refusal(model_admin, request, obj, unbound, name):
+def _refusal(
+    model_admin: ModelAdmin, request: HttpRequest, obj: Model | None, unbound: forms.ModelForm, name: str
+) -> str:
     if name in unbound.fields or name in model_admin.get_readonly_fields(request, obj):
         return "This field is read-only."
     return "This field is not in the form."
 
 
-def _initial(unbound, field, name):
+def _initial(unbound: forms.ModelForm, field: forms.Field, name: str) -> Any:
     """A field's current value, in the shapes `_put` takes. Unlike `get_initial_for_field`,
     microseconds are kept: what is not sent must be saved back exactly as it was."""
     value = unbound.initial.get(name, field.initial)
@@ -186,7 +221,9 @@ def _initial(unbound, field, name):
     return value
 
 
-def _save(model_admin, request, form, caller, *, change):
+def _save(
+    model_admin: ModelAdmin, request: HttpRequest, form: forms.ModelForm, caller: CallerContext, *, change: bool
+) -> Model:
     if not form.is_valid():
         raise _invalid({name: [e["message"] for e in errs] for name, errs in form.errors.get_json_data().items()})
     try:
@@ -204,7 +241,7 @@ def _save(model_admin, request, form, caller, *, change):
     return obj
 
 
-def _invalid(fields):
+def _invalid(fields: dict[str, list[str]]) -> EffectError:
     return EffectError("validation", "invalid input: " + ", ".join(fields), fields=fields)
 
 
@@ -215,7 +252,15 @@ class _BadValue(ValueError):
     pass
 
 
-def _put(field, key, value, data, files, *, current=None):
+def _put(
+    field: forms.Field,
+    key: str,
+    value: Any,
+    data: QueryDict,
+    files: MultiValueDict,
+    *,
+    current: JSON = None,
+) -> None:
     """Write `value` (a JSON value, or a current Python value) for `field` into the form data
     under `key`, in the shape its widget reads (`value_from_datadict`)."""
     widget = _unwrap(field.widget)
@@ -241,7 +286,15 @@ def _put(field, key, value, data, files, *, current=None):
         data[key] = _shown(field, widget, value)
 
 
-def _put_file(field, widget, key, value, data, files, current):
+def _put_file(
+    field: forms.Field,
+    widget: forms.Widget,
+    key: str,
+    value: Any,
+    data: QueryDict,
+    files: MultiValueDict,
+    current: JSON,
+) -> None:
     if isinstance(value, dict):
         name, content = value.get("name"), value.get("content")
         if not isinstance(name, str) or not name or not isinstance(content, str):
@@ -261,7 +314,7 @@ def _put_file(field, widget, key, value, data, files, current):
         raise _BadValue('Send a file as {"name": …, "content": <base64>}.')
 
 
-def _parts(field, widget, value):
+def _parts(field: forms.Field, widget: forms.Widget, value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(field, forms.SplitDateTimeField):
@@ -269,7 +322,7 @@ def _parts(field, widget, value):
     return widget.decompress(value) if value is not None else []
 
 
-def _split_datetime(value):
+def _split_datetime(value: Any) -> list[str]:
     """A datetime (or its ISO text) as the [date, time] a split widget posts, in the current
     time zone as the admin shows it; text that is no datetime is left for the form to refuse."""
     if value is None or value == "":
@@ -311,7 +364,7 @@ SCALARS = (
 )
 
 
-def _shown(field, widget, value):
+def _shown(field: forms.Field, widget: forms.Widget, value: Any) -> str:
     """A value of a field's own making (taggit's tag list, an array field's items…) as the
     admin's page renders it, which is what a browser would post back."""
     try:
@@ -321,7 +374,7 @@ def _shown(field, widget, value):
     return shown if isinstance(shown, str) else _text(value)
 
 
-def _text(value) -> str:
+def _text(value: Any) -> str:
     """One form-data string for a scalar, losing nothing the form field can read back
     (microseconds, offsets, decimal digits)."""
     if value is None:
@@ -343,7 +396,7 @@ def _text(value) -> str:
     return str(value)
 
 
-def _unwrap(widget):
+def _unwrap(widget: forms.Widget) -> forms.Widget:
     """The widget that reads the data (the admin wraps relation widgets)."""
     from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 
@@ -355,7 +408,7 @@ def _unwrap(widget):
 # --- history --------------------------------------------------------------------------
 
 
-def _rendered(message):
+def _rendered(message: Any) -> str:
     """The admin's structured change message as the text its history page shows."""
     from django.contrib.admin.models import LogEntry
 
@@ -364,13 +417,13 @@ def _rendered(message):
     return str(message or "")
 
 
-def _with_client(text, caller):
+def _with_client(text: str, caller: CallerContext) -> str:
     client = getattr(caller, "client", None)
     via = f"Via MCP (key '{client}')." if client else "Via MCP."
     return f"{text} {via}".strip()
 
 
-def _log_deletion(model_admin, request, obj, message):
+def _log_deletion(model_admin: ModelAdmin, request: HttpRequest, obj: Model, message: str) -> None:
     from django.contrib.admin.models import LogEntry
 
     if hasattr(model_admin, "log_deletions"):  # Django 5.1+
@@ -384,7 +437,7 @@ def _log_deletion(model_admin, request, obj, message):
         LogEntry.objects.filter(pk__in=ids).update(change_message=message)
 
 
-def _protected_message(opts, obj, protected):
+def _protected_message(opts: Options, obj: Model, protected: Collection[Model]) -> str:
     names = [strip_tags(str(p)) for p in list(protected)[:NAMED_PROTECTED]]
     count = len(protected)
     more = f", and {count - len(names)} more" if count > len(names) else ""

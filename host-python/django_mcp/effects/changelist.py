@@ -1,26 +1,39 @@
 """The changelist effect: a page of a ModelAdmin's list, as the admin's ChangeList builds it
 for this caller (docs/engine-protocol.md, `admin.list`)."""
 
+from __future__ import annotations
+
 import copy
 import html
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib.admin import SimpleListFilter
+from django.contrib.admin import ModelAdmin, SimpleListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import get_fields_from_path, lookup_field, lookup_spawns_duplicates
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import ManyToOneRel
+from django.db.models import ManyToOneRel, Model, QuerySet
+from django.http import HttpRequest
 from django.utils.html import strip_tags
 from django.utils.safestring import SafeData
 
 from django_mcp.effects import EffectError
 from django_mcp.facts import changelist as changelist_facts
 from django_mcp.facts.models import secret_in_path
+from django_mcp.seam import JSON, AdminList
 from django_mcp.values import MASK, field_value, to_json
 
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
-def admin_list(effect, caller, registry):
+#: (name, model field or None, the list_display entry) of a column (`_list_columns`).
+Column = tuple[str, Any, Any]
+
+
+def admin_list(effect: AdminList, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     """A changelist page, as the admin's ChangeList builds it for this caller: `get_queryset`,
     the list filters, `list_select_related`, the ordering, `get_search_results`; then each
     column's value per row (docs/engine-protocol.md, `admin.list`)."""
@@ -58,7 +71,7 @@ def admin_list(effect, caller, registry):
     }
 
 
-def search_text(q):
+def search_text(q: str | None) -> str:
     """Search text as the admin's search form takes it: a null character is refused (PostgreSQL
     cannot compare text holding one), whatever the database."""
     try:
@@ -67,7 +80,7 @@ def search_text(q):
         raise EffectError("validation", f"q: {' '.join(exc.messages)}", {"q": exc.messages}) from None
 
 
-def _search_results(model_admin, request, queryset, q):
+def _search_results(model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, q: str) -> tuple[QuerySet, bool]:
     """The admin's own `get_search_results` (overrides that call super() included) over this
     caller's `get_search_fields` less those that end at a redacted field. A shallow copy
     carries the narrowed fields: the ModelAdmin itself is shared by every request."""
@@ -79,15 +92,18 @@ def _search_results(model_admin, request, queryset, q):
     return model_admin.get_search_results(request, queryset, q)
 
 
-def _apply_filters(model_admin, request, queryset, filters):
+def _apply_filters(
+    model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, filters: Iterable[Any]
+) -> tuple[QuerySet, bool]:
     """The engine's filters (already restricted to declared ones and validated), held again
     to this caller's `get_list_filter`: field and range filters on its field paths, choices
     through the SimpleListFilter that owns the parameter, as the ChangeList applies it."""
     model = model_admin.model
-    paths, simple = set(), {}
+    paths: set[str] = set()
+    simple: dict[str, type[SimpleListFilter]] = {}
     for entry in model_admin.get_list_filter(request):
         if isinstance(entry, type) and issubclass(entry, SimpleListFilter):
-            simple.setdefault(entry.parameter_name, entry)
+            simple.setdefault(entry.parameter_name, entry)  # type: ignore[attr-defined]  # Django's, unstubbed
         elif not isinstance(entry, type):
             try:
                 path = changelist_facts.filter_path(model, entry)
@@ -111,6 +127,7 @@ def _apply_filters(model_admin, request, queryset, filters):
             path = spec.get("path")
             if kind not in ("field", "range") or path not in paths:
                 raise _bad_filter(path or spec.get("name"))
+            lookup: dict[str, Any]
             if kind == "field":
                 value = spec.get("value")
                 lookup = {f"{path}__isnull": True} if value is None else {path: value}
@@ -131,7 +148,7 @@ def _apply_filters(model_admin, request, queryset, filters):
     return queryset, duplicates
 
 
-def _bad_filter(name):
+def _bad_filter(name: JSON) -> EffectError:
     return EffectError(
         "validation",
         f"filters.{name}: is not a list filter of this admin",
@@ -139,7 +156,9 @@ def _bad_filter(name):
     )
 
 
-def _choice_filter(model_admin, request, cls, value):
+def _choice_filter(
+    model_admin: ModelAdmin, request: HttpRequest, cls: type[SimpleListFilter], value: JSON
+) -> SimpleListFilter:
     """The SimpleListFilter `cls` with `value` chosen, made as the changelist makes it from
     the query string (`{parameter: [text]}`; a lookup's value always arrives as text). The
     value must be one of its lookups."""
@@ -159,7 +178,7 @@ def _choice_filter(model_admin, request, cls, value):
     )
 
 
-def _range_lookup(model, path, value, bound):
+def _range_lookup(model: type[Model], path: str, value: JSON, bound: str) -> str:
     """`path__gte` / `path__lte`; a date-only bound on a datetime compares dates, so that
     `lte: "2024-01-31"` includes that whole day."""
     field = get_fields_from_path(model, path)[-1]
@@ -168,7 +187,9 @@ def _range_lookup(model, path, value, bound):
     return f"{path}__{bound}"
 
 
-def _ordering(model_admin, request, queryset, requested):
+def _ordering(
+    model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, requested: list[str] | None
+) -> list[Any]:
     """The requested ordering (field paths, already mapped from columns by the engine and
     held again to what this caller's changelist sorts by), else the admin's (`get_ordering`,
     `ordering`, the model's), made total by the pk for stable pages."""
@@ -198,7 +219,7 @@ def _ordering(model_admin, request, queryset, requested):
     return ordering
 
 
-def _sortable(model_admin, request):
+def _sortable(model_admin: ModelAdmin, request: HttpRequest) -> set[str]:
     """The field paths the changelist may sort by for this caller: its sortable list_display
     columns (model fields, `admin_order_field`s, relation paths), the admin's default
     ordering, and the pk."""
@@ -227,25 +248,25 @@ def _sortable(model_admin, request):
     return allowed
 
 
-def _one_sign(expr):
+def _one_sign(expr: str) -> str:
     """`--published` (a descending column whose admin_order_field is `-published`) is `published`."""
     body = expr.lstrip("-")
     return body if (len(expr) - len(body)) % 2 == 0 else "-" + body
 
 
-def _list_columns(model_admin, request, wanted):
+def _list_columns(model_admin: ModelAdmin, request: HttpRequest, wanted: Iterable[Any]) -> list[Column]:
     """(name, model field or None, the list_display entry) per requested column. A column
     must be in this caller's `list_display` (`get_list_display`), be the pk (which leads
     every row) or `__str__`; others are left out, as the admin would not show them: the
     engine asks for the columns of the facts, gathered as a user who may see everything."""
     model = model_admin.model
     opts = model._meta
-    displayed = {}
+    displayed: dict[str, Any] = {}
     for entry in model_admin.get_list_display(request):
         name = changelist_facts.column_name(entry)
         if name is not None:
             displayed.setdefault(name, entry)
-    columns = []
+    columns: list[Column] = []
     for column in wanted:
         if isinstance(column, str):  # a bare name: a field if the model has one
             name = column
@@ -267,7 +288,9 @@ def _list_columns(model_admin, request, wanted):
     return columns
 
 
-def _select_related(model_admin, request, queryset, columns):
+def _select_related(
+    model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, columns: list[Column]
+) -> QuerySet:
     """`list_select_related` as ChangeList.apply_select_related reads it (True: every
     foreign key; a sequence: those; False: all when list_display shows a foreign key), and
     the relations of `author__name`-style columns so they cost no query per row."""
@@ -286,7 +309,7 @@ def _select_related(model_admin, request, queryset, columns):
             continue
         if isinstance(field.remote_field, ManyToOneRel) and entry != field.attname:
             return queryset.select_related()
-    paths = []
+    paths: list[str] = []
     for _name, field, entry in columns:
         if field is None and isinstance(entry, str) and "__" in entry:
             try:
@@ -298,8 +321,8 @@ def _select_related(model_admin, request, queryset, columns):
     return queryset.select_related(*paths) if paths else queryset
 
 
-def _list_row(model_admin, obj, columns, masked):
-    row = {}
+def _list_row(model_admin: ModelAdmin, obj: Model, columns: list[Column], masked: set[str]) -> dict[str, JSON]:
+    row: dict[str, JSON] = {}
     for name, field, entry in columns:
         if field is not None:
             row[name] = MASK if name in masked else field_value(obj, field)
@@ -316,7 +339,7 @@ def _list_row(model_admin, obj, columns, masked):
     return row
 
 
-def display_value(value, *, boolean=False):
+def display_value(value: Any, *, boolean: bool = False) -> JSON:
     """A computed column's value as JSON: booleans stay booleans, HTML (safe strings, as
     from `format_html`) becomes its plain text, model instances their `str()`."""
     if boolean:

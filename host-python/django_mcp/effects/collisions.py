@@ -6,7 +6,14 @@ The rules are tables, one entry per database's way of saying it; the driver's ex
 `__cause__` of Django's.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db import DatabaseError, IntegrityError
+
+if TYPE_CHECKING:
+    from django_mcp.effects import EffectError
 
 DEADLOCK = "it deadlocked with another write made at the same time"
 #: SQLSTATE codes (PostgreSQL; the SQL standard's class 40 is "transaction rollback").
@@ -26,7 +33,7 @@ INTEGRITY = (
 )
 
 
-def refusal(exc):
+def refusal(exc: BaseException) -> EffectError | None:
     """The `conflict` EffectError to answer for `exc`, or None when it is no such refusal."""
     from django_mcp.effects import EffectError
 
@@ -40,7 +47,7 @@ def refusal(exc):
     )
 
 
-def _transient(exc):
+def _transient(exc: BaseException) -> str | None:
     cause = exc.__cause__
     state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
     if state in SQLSTATES:

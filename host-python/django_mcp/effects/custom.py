@@ -7,14 +7,24 @@ the call's arguments, so an answer given about one call cannot resume another; a
 makes every state unique. Signed, not encrypted: the client can read it (docs/security.md).
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.core import signing
+from django.http import HttpRequest
 
 from django_mcp.custom import InputRequired
 from django_mcp.effects import EffectError, NotFound
+from django_mcp.seam import JSON, ClientInput, CustomPrompt, CustomResource, CustomTool
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 STATE_SALT = "django_mcp.request_state"
 #: How long a client may take to answer (seconds).
@@ -25,7 +35,7 @@ class Call:
     """What a custom handler gets besides its arguments: who is calling, how to report, and
     (in a multi-round request) the client's answers and the state of the previous round."""
 
-    def __init__(self, caller, effect, item, arguments):
+    def __init__(self, caller: CallerContext, effect: ClientInput, item: str, arguments: JSON) -> None:
         self._caller = caller
         self._item = item
         self._arguments = _digest(arguments)
@@ -38,14 +48,14 @@ class Call:
         #: The state the last round attached to its questions, verified.
         self.state = self._verified(effect.get("request_state"))
 
-    def ask(self, requests, state=None):
+    def ask(self, requests: dict[str, JSON], state: JSON = None) -> InputRequired:
         """The exception that asks the client `requests` ({key: {"method", "params"}})."""
         return InputRequired(requests, state)
 
-    def _subject(self):
+    def _subject(self) -> list[JSON]:
         return [self._item, getattr(self.user, "pk", None)]
 
-    def _verified(self, token):
+    def _verified(self, token: str | None) -> JSON:
         if token is None:
             return None
         try:
@@ -62,7 +72,7 @@ class Call:
             raise EffectError("invalid", "requestState belongs to another request: it was issued for other arguments")
         return signed.get("state")
 
-    def _sign(self, state):
+    def _sign(self, state: JSON) -> str:
         payload = {
             "for": self._subject(),
             "arguments": self._arguments,
@@ -71,35 +81,37 @@ class Call:
         }
         return signing.dumps(payload, salt=STATE_SALT, compress=True)
 
-    def request(self, method="GET", path="/__mcp__/", query=None):
+    def request(
+        self, method: str = "GET", path: str = "/__mcp__/", query: dict[str, JSON] | None = None
+    ) -> HttpRequest:
         return self._caller.request(method, path, query)
 
-    def progress(self, progress, total=None, message=None):
+    def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         self._caller.notifications.progress(progress, total, message)
 
-    def log(self, level, data, logger=None):
+    def log(self, level: str, data: JSON, logger: str | None = None) -> None:
         self._caller.notifications.log(level, data, logger)
 
 
-def _run(call, handler, *args):
+def _run(call: Call, handler: Callable[..., Any], *args: Any) -> tuple[Any, dict[str, JSON] | None]:
     """The handler's return value, or the client's questions if it asks."""
     try:
         return handler(*args, call), None
     except InputRequired as asked:
-        question = {"inputRequests": asked.requests}
+        question: dict[str, JSON] = {"inputRequests": asked.requests}
         if asked.state is not None:
             question["requestState"] = call._sign(asked.state)
         return None, {"input_required": question}
 
 
-def _digest(arguments):
+def _digest(arguments: JSON) -> str:
     """The SHA-256 of the arguments' canonical JSON (keys sorted: their order is not part of
     the call): it binds a state to the arguments without carrying them."""
     canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def custom_tool(effect, caller, registry):
+def custom_tool(effect: CustomTool, caller: CallerContext, registry: Registry) -> dict[str, JSON]:
     tool = registry.custom.tools[effect["tool"]]
     call = Call(caller, effect, f"tool:{tool.name}", effect["arguments"])
     result, asked = _run(call, tool.handler, effect["arguments"])
@@ -112,7 +124,7 @@ def custom_tool(effect, caller, registry):
     return {"content": list(result), "isError": False}
 
 
-def custom_resource(effect, caller, registry):
+def custom_resource(effect: CustomResource, caller: CallerContext, registry: Registry) -> dict[str, JSON]:
     resource = registry.custom.resources[effect["template"]]
     call = Call(caller, effect, f"resource:{effect['uri']}", effect["variables"])
     contents, asked = _run(call, resource.read, effect["uri"], effect["variables"])
@@ -123,7 +135,7 @@ def custom_resource(effect, caller, registry):
     return {"contents": [{"uri": effect["uri"], **item} for item in contents]}
 
 
-def custom_prompt(effect, caller, registry):
+def custom_prompt(effect: CustomPrompt, caller: CallerContext, registry: Registry) -> dict[str, JSON]:
     prompt = registry.custom.prompts[effect["name"]]
     call = Call(caller, effect, f"prompt:{prompt.name}", effect["arguments"])
     rendered, asked = _run(call, prompt.render, effect["arguments"])
@@ -131,7 +143,7 @@ def custom_prompt(effect, caller, registry):
         return asked
     if isinstance(rendered, dict):
         return rendered
-    result = {"messages": list(rendered)}
+    result: dict[str, JSON] = {"messages": list(rendered)}
     if prompt.description:
         result["description"] = prompt.description
     return result

@@ -8,20 +8,30 @@ backends. The answer is the Response's data, not its rendering. A call that may 
 in a transaction rolled back on any answer from 400 up: a refused write leaves nothing.
 """
 
+from __future__ import annotations
+
+import inspect
 import json
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django_mcp import conf
 from django_mcp.effects import EffectError
 from django_mcp.engine import RawJSON
 from django_mcp.effects.responses import describe, masked_json
 from django_mcp.effects.views import refuse_unless_taken, rendered, resolved, respond, urlconf_of, view_request
-from django_mcp.facts.drf import view_instance
+from django_mcp.facts.drf import DrfView, view_instance
+from django_mcp.facts.views import RoutedView
+from django_mcp.seam import DrfCall
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 logger = logging.getLogger("django_mcp.effects")
 
 
-def drf_call(effect, caller, registry):
+def drf_call(effect: DrfCall, caller: CallerContext, registry: Registry) -> Any:
     view = registry.drf(effect["view"])
     handler = effect.get("handler") or ""
     try:
@@ -52,7 +62,7 @@ def drf_call(effect, caller, registry):
         )
 
 
-def _read(response, routed):
+def _read(response: Any, routed: RoutedView) -> tuple[int, Any]:
     """(status, `{status, headers, body}`) with a DRF Response's data masked as views' JSON is
     (`masked_json`) and rendered to JSON once, as DRF's JSON renderer would; any other
     response (a view may return a plain HttpResponse) described as views' are."""
@@ -78,7 +88,7 @@ def _read(response, routed):
     return response.status_code, RawJSON(text)
 
 
-def drf_permits(view, handler, caller):
+def drf_permits(view: DrfView, handler: str, caller: CallerContext) -> bool:
     """Whether the view's permission classes let the caller reach `handler` with the first
     method that reaches it (`has_permission`; object permissions are the view's business
     when it fetches the object)."""
@@ -108,18 +118,18 @@ class _DeclaredQueryset:
     """What a view that keeps GenericAPIView's `get_queryset` shows DjangoModelPermissions: its
     declared queryset, of which the permission reads the model."""
 
-    def __init__(self, view_class):
+    def __init__(self, view_class: type[Any]) -> None:
         self.queryset = view_class.queryset
         self._ignore_model_permissions = getattr(view_class, "_ignore_model_permissions", False)
 
-    def get_queryset(self):
+    def get_queryset(self) -> Any:
         return self.queryset
 
 
-_without_view = {}
+_without_view: dict[tuple[Any, ...], tuple[tuple[Any, ...], _DeclaredQueryset | None] | None] = {}
 
 
-def _judged_without_view(routed):
+def _judged_without_view(routed: RoutedView) -> tuple[tuple[Any, ...], _DeclaredQueryset | None] | None:
     """(the route's permission classes, the view to show them) when judging them needs
     neither the view nor DRF's request, which cost ~50 µs a gate: the view keeps DRF's
     `get_permissions`/`check_permissions`, and each class is one of DRF's own that reads only
@@ -127,7 +137,7 @@ def _judged_without_view(routed):
     IsAuthenticatedOrReadOnly, or none of its own), or a DjangoModelPermissions, which also
     reads the model of a view that keeps GenericAPIView's `get_queryset` (shown its declared
     queryset). None otherwise: a project's class may read anything of the view."""
-    cls = routed.view_class
+    cls: type[Any] = routed.view_class  # type: ignore[assignment]  # a DRF view: it has a class
     classes = tuple(routed.initkwargs.get("permission_classes", cls.permission_classes))
     queryset_given = "queryset" in routed.initkwargs
     key = (cls, classes, queryset_given)
@@ -146,7 +156,7 @@ def _judged_without_view(routed):
         reads_model = [
             c
             for c in classes
-            if isinstance(c, type) and c.has_permission is model.has_permission and c._queryset is model._queryset
+            if inspect.isclass(c) and c.has_permission is model.has_permission and c._queryset is model._queryset
         ]
         declared = (
             getattr(cls, "get_queryset", None) is generics.GenericAPIView.get_queryset
@@ -157,7 +167,7 @@ def _judged_without_view(routed):
             cls.get_permissions is APIView.get_permissions
             and cls.check_permissions is APIView.check_permissions
             and all(
-                isinstance(c, type)
+                inspect.isclass(c)
                 and c.__init__ is object.__init__
                 and (c.has_permission in request_only or c in reads_model)
                 for c in classes

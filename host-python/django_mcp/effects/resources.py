@@ -9,17 +9,29 @@ and the permission its entry names (the engine's gate, checked again here: these
 out data).
 """
 
+from __future__ import annotations
+
 import base64
 import mimetypes
 import posixpath
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.admin import ModelAdmin
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import Model, QuerySet
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Cast, Substr
+from django.http import HttpRequest
 
 from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.admin import get_object, object_values, shown_fields, shown_values, viewable_object
+from django_mcp.seam import JSON, ResourceFile, ResourceObject, ResourceObjects
 from django_mcp.values import to_json
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 #: The most objects one `resource.objects` page holds.
 MAX_LIMIT = 100
@@ -43,13 +55,13 @@ ENCODINGS = {
 TEXT_TYPES = {"application/json", "application/xml"}
 
 
-def resource_object(effect, caller, registry):
+def resource_object(effect: ResourceObject, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     source = _source(effect, caller, registry)
     obj = source.get(effect["pk"])
     return {"object": source.values(obj, effect["fields"], effect.get("masked"))}
 
 
-def resource_file(effect, caller, registry):
+def resource_file(effect: ResourceFile, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     source = _source(effect, caller, registry)
     field = _file_field(source.model, effect["field"])
     obj = source.get(effect["pk"])
@@ -61,7 +73,7 @@ def resource_file(effect, caller, registry):
         raise NotFound("no file")
     data = _read(content, int(effect["max_bytes"]))
     mime_type = _mime_type(content.name)
-    result = {"mime_type": mime_type, "size": len(data)}
+    result: dict[str, Any] = {"mime_type": mime_type, "size": len(data)}
     if mime_type.startswith("text/") or mime_type in TEXT_TYPES:
         try:
             result["text"] = data.decode("utf-8")
@@ -72,7 +84,7 @@ def resource_file(effect, caller, registry):
     return result
 
 
-def resource_objects(effect, caller, registry):
+def resource_objects(effect: ResourceObjects, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     source = _source(effect, caller, registry)
     offset = max(0, int(effect.get("offset") or 0))
     limit = min(max(0, int(effect["limit"])), MAX_LIMIT)
@@ -91,7 +103,9 @@ def resource_objects(effect, caller, registry):
     }
 
 
-def _source(effect, caller, registry):
+def _source(
+    effect: ResourceObject | ResourceFile | ResourceObjects, caller: CallerContext, registry: Registry
+) -> _AdminSource | _ModelSource:
     source = effect["source"]
     request = caller.request()
     if "admin" in source:
@@ -102,48 +116,48 @@ def _source(effect, caller, registry):
 
 
 class _AdminSource:
-    def __init__(self, model_admin, request):
+    def __init__(self, model_admin: ModelAdmin, request: HttpRequest) -> None:
         self.model_admin = model_admin
         self.model = model_admin.model
         self.request = request
 
-    def objects(self):
+    def objects(self) -> QuerySet:
         if not self.model_admin.has_view_permission(self.request):
             raise Forbidden()
         return self.model_admin.get_queryset(self.request)
 
-    def get(self, pk):
+    def get(self, pk: JSON) -> Model:
         return viewable_object(self.model_admin, self.request, pk)
 
-    def values(self, obj, fields, masked):
+    def values(self, obj: Model, fields: list[str], masked: list[str] | None) -> dict[str, JSON]:
         return shown_values(self.model_admin, self.request, obj, fields, masked)
 
-    def shows(self, obj, name):
+    def shows(self, obj: Model, name: str) -> bool:
         return name in shown_fields(self.model_admin, self.request, obj)
 
 
 class _ModelSource:
-    def __init__(self, model, permission, request):
+    def __init__(self, model: type[Model], permission: str, request: HttpRequest) -> None:
         if not request.user.has_perm(permission):
             raise Forbidden()
         self.model = model
 
-    def objects(self):
+    def objects(self) -> QuerySet:
         return self.model._default_manager.all()
 
-    def get(self, pk):
+    def get(self, pk: JSON) -> Model:
         return get_object(self.objects(), pk)
 
-    def values(self, obj, fields, masked):
+    def values(self, obj: Model, fields: list[str], masked: list[str] | None) -> dict[str, JSON]:
         opts = self.model._meta
         known = {field.name for field in (*opts.concrete_fields, *opts.many_to_many)}
         return object_values(self.model, obj, [name for name in fields if name in known], masked)
 
-    def shows(self, obj, name):
+    def shows(self, obj: Model, name: str) -> bool:
         return True
 
 
-def _file_field(model, name):
+def _file_field(model: type[Model], name: str) -> models.FileField:
     try:
         field = model._meta.get_field(name)
     except FieldDoesNotExist:
@@ -153,7 +167,7 @@ def _file_field(model, name):
     return field
 
 
-def _read(content, max_bytes):
+def _read(content: FieldFile, max_bytes: int) -> bytes:
     """At most `max_bytes` of the file, through its field's storage; the size is asked first
     so a large file is refused without being read."""
     storage, name = content.storage, content.name
@@ -175,7 +189,7 @@ def _read(content, max_bytes):
     return data
 
 
-def _mime_type(name):
+def _mime_type(name: str) -> str:
     # guess_type reads a URL ("data:…" means something there); a storage name is a path.
     mime_type, encoding = mimetypes.guess_type(posixpath.join(".", posixpath.basename(name)))
     if encoding is not None:
@@ -183,7 +197,7 @@ def _mime_type(name):
     return mime_type or "application/octet-stream"
 
 
-def _by_prefix(queryset, prefix, offset, limit):
+def _by_prefix(queryset: QuerySet, prefix: str, offset: int, limit: int) -> tuple[list[Model], bool]:
     """A page of the objects whose pk's string form starts with `prefix`, and whether more follow."""
     pk = queryset.model._meta.pk
     while pk.is_relation:  # a child model's pk is its parent link: the parent's pk values
@@ -202,7 +216,7 @@ def _by_prefix(queryset, prefix, offset, limit):
     return rows[:limit], len(rows) > limit
 
 
-def _scan(queryset, prefix, offset, limit):
+def _scan(queryset: QuerySet, prefix: str, offset: int, limit: int) -> tuple[list[Model], bool]:
     matching = [pk for pk in queryset.values_list("pk", flat=True)[:PREFIX_SCAN] if str(pk).startswith(prefix)]
     chosen = matching[offset : offset + limit]
     found = {obj.pk: obj for obj in queryset.filter(pk__in=chosen)}

@@ -10,11 +10,16 @@ names a redacted field, at any depth. The view's code may have read any model, s
 key's name is known: every key of that name is masked (docs/security.md).
 """
 
+from __future__ import annotations
+
 import json
 import re
+from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
+from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.http.response import HttpResponseBase
 
 from django_mcp.facts.models import redacted_keys
 from django_mcp.values import MASK
@@ -45,24 +50,24 @@ _TEXT_TYPES = {
 }
 
 
-def describe(response):
+def describe(response: HttpResponseBase) -> dict[str, Any]:
     data, complete = _content(response)
     headers = {name: response[name] for name in SHOWN_HEADERS if response.has_header(name)}
     body, truncated = _body(response, data, complete)
-    result = {"status": response.status_code, "headers": headers, "body": body}
+    result: dict[str, Any] = {"status": response.status_code, "headers": headers, "body": body}
     if truncated:
         result["truncated"] = True
     return result
 
 
-def masked_json(value, convert=None):
+def masked_json(value: Any, convert: Callable[[Any], Any] | None = None) -> Any:
     """`value` with the value of every object key that names a redacted field
     (`redacted_keys`) masked as the admin masks a field, at any depth. `convert` turns what
     is not JSON yet (a DRF Response's decimals, querysets…) into what it will be written as,
     so that it is walked too; what it cannot convert is left for the encoder to refuse."""
     keys = redacted_keys()
 
-    def walk(item):
+    def walk(item: Any) -> Any:
         if isinstance(item, dict):
             return {key: MASK if key in keys else walk(inner) for key, inner in item.items()}
         if isinstance(item, (list, tuple)):
@@ -77,7 +82,7 @@ def masked_json(value, convert=None):
     return walk(value)
 
 
-def _content(response):
+def _content(response: HttpResponseBase) -> tuple[bytes, bool]:
     """(bytes, complete): the whole content, or a stream's first BODY_LIMIT bytes."""
     if not response.streaming:
         return response.content, True
@@ -86,8 +91,9 @@ def _content(response):
     return data[:BODY_LIMIT], len(data) <= BODY_LIMIT
 
 
-def _read(stream):
-    chunks, size = [], 0
+def _read(stream: Iterable[bytes]) -> list[bytes]:
+    chunks: list[bytes] = []
+    size = 0
     for chunk in stream:
         chunks.append(chunk)
         size += len(chunk)
@@ -96,8 +102,9 @@ def _read(stream):
     return chunks
 
 
-async def _read_async(response):
-    chunks, size = [], 0
+async def _read_async(response: HttpResponseBase) -> list[bytes]:
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in response.streaming_content:
         chunks.append(chunk)
         size += len(chunk)
@@ -106,7 +113,7 @@ async def _read_async(response):
     return chunks
 
 
-def _body(response, data, complete):
+def _body(response: HttpResponseBase, data: bytes, complete: bool) -> tuple[Any, bool]:
     """(the body as shown, whether it was cut)."""
     if not data:
         return None, False
@@ -121,7 +128,7 @@ def _body(response, data, complete):
     return f"[binary content: {size} of {media_type or 'an unknown type'}]", False
 
 
-def _json_body(response, data, complete):
+def _json_body(response: HttpResponseBase, data: bytes, complete: bool) -> tuple[Any, bool]:
     """A JSON body parsed and masked; when its text is longer than BODY_LIMIT characters,
     that text cut as other text is. A body that cannot be parsed (a stream read only in part,
     or not JSON after all) cannot be masked: it is shown as its text unless it has a key that
@@ -141,12 +148,12 @@ def _json_body(response, data, complete):
     return _cut(text, complete)
 
 
-def _streamed_size(response):
+def _streamed_size(response: HttpResponseBase) -> str:
     length = response.get("Content-Length")
     return f"{length} bytes" if length and length.isdigit() else f"more than {BODY_LIMIT} bytes"
 
 
-def _cut(text, complete=True):
+def _cut(text: str, complete: bool = True) -> tuple[str, bool]:
     """(text, whether it was cut): at most BODY_LIMIT characters, a cut said at its end."""
     if len(text) > BODY_LIMIT:
         return text[:BODY_LIMIT] + f"\n[… cut at {BODY_LIMIT} of {len(text)} characters]", True
@@ -155,7 +162,7 @@ def _cut(text, complete=True):
     return text, False
 
 
-def html_text(html):
+def html_text(html: str) -> str:
     """The text a reader sees on an HTML page: no tags, scripts or styles; a line per block;
     runs of spaces and blank lines collapsed."""
     parser = _TextParser()
@@ -204,12 +211,12 @@ class _TextParser(HTMLParser):
     }
     CELLS = {"td", "th"}
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts = []
+        self.parts: list[str] = []
         self.hidden = 0
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.HIDDEN:
             self.hidden += 1
         elif tag in self.BLOCKS:
@@ -217,12 +224,12 @@ class _TextParser(HTMLParser):
         elif tag in self.CELLS:
             self.parts.append(" ")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in self.HIDDEN:
             self.hidden = max(0, self.hidden - 1)
         elif tag in self.BLOCKS:
             self.parts.append("\n")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self.hidden:
             self.parts.append(data)

@@ -8,20 +8,31 @@ checked again here, and the effect's field names are held to the entry's: this e
 out data.
 """
 
+from __future__ import annotations
+
 import functools
 import operator
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.utils import lookup_spawns_duplicates
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils.text import smart_split, unescape_string_literal
 
 from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.admin import object_values
 from django_mcp.effects.changelist import search_text
+from django_mcp.facts.search import Search
+from django_mcp.seam import ModelSearch
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 
-def search_permitted(search, request, registry) -> bool:
+def search_permitted(search: Search, request: HttpRequest, registry: Registry) -> bool:
     """Whether this caller may search: the entry's permission and, for a search through a
     ModelAdmin, its site's `has_permission` and its `has_view_permission`. The tool's gate
     and its effect both ask this, so the list never offers a search its call would refuse."""
@@ -33,7 +44,7 @@ def search_permitted(search, request, registry) -> bool:
     return site.has_permission(request) and model_admin.has_view_permission(request)
 
 
-def model_search(effect, caller, registry):
+def model_search(effect: ModelSearch, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     try:
         search = registry.search(effect["model"])
     except KeyError:
@@ -70,7 +81,7 @@ def model_search(effect, caller, registry):
     return {"results": [object_values(search.model, obj, fields, masked) for obj in rows], "count": count}
 
 
-def _filter(queryset, search, filters):
+def _filter(queryset: QuerySet, search: Search, filters: Iterable[Any]) -> tuple[QuerySet, bool]:
     """Exact filters on the entry's filter fields (`value` null: `path__isnull`), and whether
     one spans a to-many relation. A value the field cannot take is a validation error, raised
     before the database is asked anything."""
@@ -91,11 +102,11 @@ def _filter(queryset, search, filters):
                 f"filters.{path}: not a value this field accepts",
                 {f"filters.{path}": ["Not a value this field accepts."]},
             ) from None
-        duplicates |= lookup_spawns_duplicates(search.model._meta, path)
+        duplicates |= lookup_spawns_duplicates(search.model._meta, path)  # type: ignore[attr-defined]  # `type`, in facts
     return queryset, duplicates
 
 
-def _search(queryset, search_fields, q):
+def _search(queryset: QuerySet, search_fields: list[str], q: str) -> QuerySet:
     """As the admin searches: each word (or quoted phrase) must be in one of the fields."""
     for word in smart_split(q):
         if word.startswith(('"', "'")) and word[0] == word[-1]:
@@ -105,10 +116,10 @@ def _search(queryset, search_fields, q):
     return queryset
 
 
-def _ordering(queryset, search, requested):
+def _ordering(queryset: QuerySet, search: Search, requested: list[str] | None) -> list[str]:
     """The requested ordering (the entry's result fields only), else the admin's or the
     model's, made total by the pk for stable pages."""
-    opts = search.model._meta
+    opts = search.model._meta  # type: ignore[attr-defined]  # facts.search types the model as `type`
     sortable = {name for name in search.fields if not opts.get_field(name).many_to_many}
     ordering = [expr for expr in requested or () if isinstance(expr, str) and expr]
     for name in (expr.removeprefix("-") for expr in ordering):

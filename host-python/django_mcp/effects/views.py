@@ -14,27 +14,37 @@ JSON (`application/json`), readable as `request.body`. Query values and form val
 text: lists repeat the name, booleans are "true"/"false", null is empty.
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import connections, transaction
-from django.http import Http404, HttpResponseBase
-from django.urls import Resolver404, get_urlconf, resolve, set_urlconf
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.urls import Resolver404, ResolverMatch, get_urlconf, resolve, set_urlconf
 
 from django_mcp.effects import EffectError, Forbidden
 from django_mcp.effects.responses import describe
-from django_mcp.facts.views import PathError
+from django_mcp.facts.view_gates import Gate
+from django_mcp.facts.views import PathError, RoutedView
 from django_mcp.requests import form_pairs
+from django_mcp.seam import JSON, ViewCall
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.requests import CallerContext
 
 logger = logging.getLogger("django_mcp.effects")
 
 
-def view_call(effect, caller, registry):
+def view_call(effect: ViewCall, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     routed = registry.view(effect["view"])
     method = effect["method"]
     refuse_unless_taken(method, routed.methods)
@@ -58,7 +68,7 @@ def view_call(effect, caller, registry):
     return result
 
 
-def refuse_unless_taken(method, methods):
+def refuse_unless_taken(method: str, methods: Iterable[str]) -> None:
     """Refuse a method the view (or the DRF handler) does not take (`methods`, lower case;
     empty: any), before anything runs: it would answer 405, or reach another handler on the
     same route. A view that takes GET takes HEAD, as Django's View does. The engine words the
@@ -68,7 +78,14 @@ def refuse_unless_taken(method, methods):
         raise EffectError("method_not_allowed", f"the view does not take {method}")
 
 
-def view_request(caller, method, path_info, query, body, content_type):
+def view_request(
+    caller: CallerContext,
+    method: str,
+    path_info: str,
+    query: dict[str, JSON],
+    body: bytes | None,
+    content_type: str | None,
+) -> HttpRequest:
     """The caller's request to a view. Django's own limits on what a request may carry
     (DATA_UPLOAD_MAX_NUMBER_FIELDS and the like) hold here too: over them, the argument is
     refused."""
@@ -79,14 +96,14 @@ def view_request(caller, method, path_info, query, body, content_type):
         raise EffectError("validation", message, fields={"query": [str(exc)]}) from None
 
 
-def view_passes(routed, request, kwargs=None):
+def view_passes(routed: RoutedView, request: HttpRequest, kwargs: dict[str, Any] | None = None) -> bool:
     """Whether the request's user passes every gate of the view that guards the request's
     method. `kwargs` are the resolved path values (none when asked for a listing): a mixin's
     test sees them as `self.kwargs`."""
     return all(_passes(gate, routed, request, kwargs or {}) for gate in routed.gates if gate.guards(request.method))
 
 
-def view_listed(routed, request):
+def view_listed(routed: RoutedView, request: HttpRequest) -> bool:
     """Whether the user may call the view with at least one of its methods (a gate on `post`
     alone does not hide a view the user may GET)."""
     methods = routed.methods or ["get"]
@@ -95,7 +112,7 @@ def view_listed(routed, request):
     )
 
 
-def _passes(gate, routed, request, kwargs):
+def _passes(gate: Gate, routed: RoutedView, request: HttpRequest, kwargs: dict[str, Any]) -> bool:
     user = request.user
     if gate.kind == "public":
         return True
@@ -120,17 +137,18 @@ def _passes(gate, routed, request, kwargs):
     return False
 
 
-def _run_test(gate, routed, request, kwargs):
+def _run_test(gate: Gate, routed: RoutedView, request: HttpRequest, kwargs: dict[str, Any]) -> Any:
     if gate.test is not None:
         if iscoroutinefunction(gate.test):
             return async_to_sync(gate.test)(request.user)
         return gate.test(request.user)
-    view = routed.view_class(**routed.initkwargs)
+    # Otherwise a mixin's test: the view has a class and the gate a check (facts/view_gates.py).
+    view = routed.view_class(**routed.initkwargs)  # type: ignore[misc]
     view.setup(request, **kwargs)
-    return gate.view_check(view)
+    return gate.view_check(view)  # type: ignore[misc]
 
 
-def resolved(routed, values):
+def resolved(routed: RoutedView, values: JSON) -> tuple[str, ResolverMatch]:
     """(path_info, ResolverMatch) for these path values; resolving runs the converters'
     `to_python` and proves the path leads to this very view."""
     if not isinstance(values, dict):
@@ -149,7 +167,7 @@ def resolved(routed, values):
     return path_info, match
 
 
-def _encoded_body(routed, body):
+def _encoded_body(routed: RoutedView, body: JSON) -> tuple[bytes | None, str | None]:
     if body is None:
         return None, None
     if isinstance(body, dict) and routed.class_kind == "form":
@@ -158,7 +176,7 @@ def _encoded_body(routed, body):
 
 
 @contextlib.contextmanager
-def urlconf_of(routed):
+def urlconf_of(routed: RoutedView) -> Iterator[None]:
     """Within the call, reverse() works in the view's own URLconf, as Django's handler
     arranges for a request that has `urlconf` set."""
     if routed.urlconf == settings.ROOT_URLCONF:
@@ -172,7 +190,14 @@ def urlconf_of(routed):
         set_urlconf(previous)
 
 
-def respond(routed, request, match, atomic, rollback_from, read=None):
+def respond(
+    routed: RoutedView,
+    request: HttpRequest,
+    match: ResolverMatch,
+    atomic: bool,
+    rollback_from: int,
+    read: Callable[[Any], tuple[int, Any]] | None = None,
+) -> Any:
     """The view's response as a result: `read` makes it `(status, result)`; by default the
     rendered response described. A call that may write (`atomic`, as the engine says) runs in a
     transaction on every database, as ATOMIC_REQUESTS would; any call runs in one on the
@@ -203,13 +228,13 @@ def respond(routed, request, match, atomic, rollback_from, read=None):
         return _error_result(400, "Bad Request")  # its message may describe an attack: kept in the logs
 
 
-def _status_and(result):
+def _status_and(result: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return result["status"], result
 
 
 @contextlib.contextmanager
-def _transactions(callback, every_database):
-    opted_out = getattr(callback, "_non_atomic_requests", set())
+def _transactions(callback: Callable[..., Any], every_database: bool) -> Iterator[list[str]]:
+    opted_out: set[str] = getattr(callback, "_non_atomic_requests", set())
     aliases = [
         alias
         for alias in connections
@@ -221,7 +246,7 @@ def _transactions(callback, every_database):
         yield aliases
 
 
-def _run(callback, request, args, kwargs):
+def _run(callback: Callable[..., Any], request: HttpRequest, args: Iterable[Any], kwargs: dict[str, Any]) -> Any:
     if iscoroutinefunction(callback):
         return async_to_sync(callback)(request, *args, **kwargs)
     response = callback(request, *args, **kwargs)
@@ -230,11 +255,11 @@ def _run(callback, request, args, kwargs):
     return response
 
 
-async def _awaited(awaitable):
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
-def rendered(response, routed):
+def rendered(response: Any, routed: RoutedView) -> HttpResponseBase:
     if not isinstance(response, HttpResponseBase):
         # Django's handler refuses these too; the message stays in the logs.
         raise ValueError(f"the view {routed.id} returned {type(response).__name__}, not an HttpResponse")
@@ -243,7 +268,7 @@ def rendered(response, routed):
     return response
 
 
-def _release(response):
+def _release(response: HttpResponseBase) -> None:
     """Close the files and streams a response holds. Not `response.close()`: that would also
     send `request_finished`, and Django closes the database connections on it, in the middle
     of the MCP request."""
@@ -254,10 +279,10 @@ def _release(response):
             logger.debug("closing a response resource failed", exc_info=True)
 
 
-def _message(exc, default):
+def _message(exc: BaseException, default: str) -> str:
     message = exc.args[0] if exc.args else None
     return message if isinstance(message, str) and message else default
 
 
-def _error_result(status, message):
+def _error_result(status: int, message: str) -> dict[str, Any]:
     return {"status": status, "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": message}
