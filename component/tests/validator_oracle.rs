@@ -8,7 +8,7 @@
 //! only (a 30 February is a date here), and integers past 2^53 are refused here.
 
 use django_mcp_engine::derive::Catalogue;
-use django_mcp_engine::schema::validate::{validate, Patterns};
+use django_mcp_engine::schema::validate::validate;
 use regex_lite::Regex;
 use serde_json::{json, Map, Value};
 
@@ -23,22 +23,6 @@ fn catalogue(facts: &str) -> Catalogue {
     let mut facts: Value = serde_json::from_str(facts).unwrap();
     facts["settings"]["discovery"] = json!("off");
     Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0
-}
-
-/// `schema` as a general validator must read it: the long choice lists the engine keeps
-/// beside the schema (by the description naming where they are listed) put back as `enum`.
-fn with_choices(schema: &Value, patterns: &Patterns) -> Value {
-    match schema {
-        Value::Object(obj) => {
-            let mut out: Map<String, Value> = obj.iter().map(|(k, v)| (k.clone(), with_choices(v, patterns))).collect();
-            if let Some(values) = obj.get("description").and_then(Value::as_str).and_then(|d| patterns.choices(d)) {
-                out.insert("enum".into(), Value::Array(values.to_vec()));
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(|v| with_choices(v, patterns)).collect()),
-        other => other.clone(),
-    }
 }
 
 fn types(schema: &Value) -> Vec<&str> {
@@ -202,7 +186,7 @@ fn the_engines_verdicts_are_the_general_validators() {
         for tool in &cat.tools {
             tools += 1;
             let schema: Value = serde_json::from_str(tool.validation_schema()).unwrap();
-            let oracle_schema = with_choices(&schema, &cat.patterns);
+            let oracle_schema = cat.patterns.with_choices(&schema);
             let oracle =
                 jsonschema::draft202012::options().should_validate_formats(true).build(&oracle_schema).unwrap();
             let Some(good) = valid(&oracle_schema) else {

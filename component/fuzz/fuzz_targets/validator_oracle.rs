@@ -11,9 +11,9 @@
 use std::sync::OnceLock;
 
 use django_mcp_engine::derive::Catalogue;
-use django_mcp_engine::schema::validate::{validate, Patterns};
+use django_mcp_engine::schema::validate::validate;
 use libfuzzer_sys::fuzz_target;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const FACTS: [&str; 2] = [
     include_str!("../../../tests/transcripts/facts/library.json"),
@@ -42,7 +42,7 @@ fn oracle() -> &'static Oracle {
             let cat = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0;
             for tool in &cat.tools {
                 let schema = without_formats(&serde_json::from_str(tool.validation_schema()).unwrap());
-                let general = with_choices(&schema, &cat.patterns);
+                let general = cat.patterns.with_choices(&schema);
                 let validator = jsonschema::draft202012::options().build(&general).unwrap();
                 cases.push(Case { schema, validator, catalogue: catalogues.len() });
             }
@@ -58,20 +58,6 @@ fn without_formats(schema: &Value) -> Value {
             obj.iter().filter(|(k, _)| *k != "format").map(|(k, v)| (k.clone(), without_formats(v))).collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(without_formats).collect()),
-        other => other.clone(),
-    }
-}
-
-fn with_choices(schema: &Value, patterns: &Patterns) -> Value {
-    match schema {
-        Value::Object(obj) => {
-            let mut out: Map<String, Value> = obj.iter().map(|(k, v)| (k.clone(), with_choices(v, patterns))).collect();
-            if let Some(values) = obj.get("description").and_then(Value::as_str).and_then(|d| patterns.choices(d)) {
-                out.insert("enum".into(), Value::Array(values.to_vec()));
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(|v| with_choices(v, patterns)).collect()),
         other => other.clone(),
     }
 }

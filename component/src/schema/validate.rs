@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use regex_lite::Regex;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// What the checks need beyond the schema's text, prepared at load: compiled patterns, keyed
 /// by their source text, and the long choice lists kept out of the descriptors, keyed by the
@@ -35,6 +35,23 @@ impl Patterns {
     /// The choices kept for a schema described by `description` (see `keep_choices`).
     pub fn choices(&self, description: &str) -> Option<&[Value]> {
         self.choices.get(description).map(|list| list.values.as_slice())
+    }
+
+    /// `schema` as a general validator must read it: the choice lists kept beside it (by the
+    /// description naming where they are listed) put back as `enum`. The validator oracle's
+    /// test and fuzz target hold this validator to one that reads only the schema.
+    pub fn with_choices(&self, schema: &Value) -> Value {
+        match schema {
+            Value::Object(obj) => {
+                let mut out: Map<String, Value> = obj.iter().map(|(k, v)| (k.clone(), self.with_choices(v))).collect();
+                if let Some(values) = obj.get("description").and_then(Value::as_str).and_then(|d| self.choices(d)) {
+                    out.insert("enum".into(), Value::Array(values.to_vec()));
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.with_choices(v)).collect()),
+            other => other.clone(),
+        }
     }
 
     /// Compile every `pattern` found in `schema`. A pattern that does not compile is a bug
@@ -115,7 +132,7 @@ fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &str) -> Resu
     Ok(())
 }
 
-fn check_number(rules: &serde_json::Map<String, Value>, n: &serde_json::Number, path: &str) -> Result<(), Found> {
+fn check_number(rules: &Map<String, Value>, n: &serde_json::Number, path: &str) -> Result<(), Found> {
     use std::cmp::Ordering::{Greater, Less};
     // No column holds more than 64 bits: schemas leave those bounds unsaid, the check applies them.
     let integer =
@@ -146,7 +163,7 @@ fn compare(n: &serde_json::Number, bound: &Value) -> Option<std::cmp::Ordering> 
     }
 }
 
-fn check_string(rules: &serde_json::Map<String, Value>, s: &str, patterns: &Patterns, path: &str) -> Result<(), Found> {
+fn check_string(rules: &Map<String, Value>, s: &str, patterns: &Patterns, path: &str) -> Result<(), Found> {
     let len = s.chars().count() as u64;
     if let Some(max) = rules.get("maxLength").and_then(Value::as_u64) {
         if len > max {
@@ -177,12 +194,7 @@ fn check_string(rules: &serde_json::Map<String, Value>, s: &str, patterns: &Patt
     Ok(())
 }
 
-fn check_array(
-    rules: &serde_json::Map<String, Value>,
-    items: &[Value],
-    patterns: &Patterns,
-    path: &str,
-) -> Result<(), Found> {
+fn check_array(rules: &Map<String, Value>, items: &[Value], patterns: &Patterns, path: &str) -> Result<(), Found> {
     if let Some(min) = rules.get("minItems").and_then(Value::as_u64) {
         if (items.len() as u64) < min {
             return Err((path.to_string(), format!("needs at least {min} items")));
@@ -211,8 +223,8 @@ fn check_array(
 }
 
 fn check_object(
-    rules: &serde_json::Map<String, Value>,
-    map: &serde_json::Map<String, Value>,
+    rules: &Map<String, Value>,
+    map: &Map<String, Value>,
     patterns: &Patterns,
     path: &str,
 ) -> Result<(), Found> {
