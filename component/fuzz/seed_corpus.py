@@ -182,7 +182,8 @@ def regressions():
 
 def forged_continuations():
     """States for the work the transcripts never wait on, written here in the engine's own
-    format (protocol/catalogue.rs): this target is about forged states anyway."""
+    format (protocol/resources.rs, prompts.rs, completion.rs): this target is about forged
+    states anyway."""
     cases = [
         ("resources/list", {"work": "list_resources", "from": {"Concrete": 0}}, [{"ok": [True] * 10}]),
         (

@@ -9,8 +9,6 @@
 //! The host's mirror of this vocabulary is `django_mcp/seam.py`; a kind added here is added
 //! there. Effects borrow from the catalogue and the request: each is serialised at once.
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -19,18 +17,19 @@ use serde_json::{Map, Value};
 #[derive(Serialize)]
 #[serde(tag = "kind")]
 pub enum Effect<'a> {
-    /// Does the caller pass every one of `checks` (gates, as `Gate::to_json` renders them)?
+    /// Does the caller pass every one of `checks` (gates, as rendered at load in
+    /// `Catalogue::gate_checks`)?
     /// `tool` names the tool whose rate limit the call counts against. Answers `{"ok": true}`
     /// or an error (`forbidden`, `rate_limited`).
     #[serde(rename = "authorize")]
     Authorize {
         #[serde(skip_serializing_if = "Option::is_none")]
         tool: Option<&'a str>,
-        checks: Vec<Value>,
+        checks: Vec<&'a RawValue>,
     },
     /// Which of `checks` does the caller pass? Answers `{"ok": [bool, …]}` in their order.
     #[serde(rename = "permissions")]
-    Permissions { checks: Vec<Cow<'a, RawValue>> },
+    Permissions { checks: Vec<&'a RawValue> },
     /// A changelist page through the ModelAdmin.
     #[serde(rename = "admin.list")]
     AdminList {
@@ -226,7 +225,7 @@ mod tests {
     #[test]
     fn an_effect_is_its_kind_and_fields() {
         let check = serde_json::from_str::<&RawValue>(r#"{"gate":"user","permission":"a.b"}"#).unwrap();
-        let effect = Effect::Permissions { checks: vec![Cow::Borrowed(check)] };
+        let effect = Effect::Permissions { checks: vec![check] };
         assert_eq!(effect.to_text(), r#"{"kind":"permissions","checks":[{"gate":"user","permission":"a.b"}]}"#);
         let arguments = json!({"x": 1});
         let plain = Effect::CustomTool { tool: "t", arguments: &arguments, input: None };

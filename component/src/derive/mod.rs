@@ -278,6 +278,8 @@ pub struct Catalogue {
     pub prompts: Vec<PromptSpec>,
     /// Each prompt's place in `prompts`, by name.
     prompt_index: HashMap<String, usize>,
+    /// Each concrete resource's gate's place in `gate_checks`.
+    pub resource_gates: Vec<usize>,
     /// Each resource template's gate's place in `gate_checks`.
     pub template_gates: Vec<usize>,
     /// Each prompt's gate's place in `gate_checks`.
@@ -318,6 +320,7 @@ impl Catalogue {
             template_head_lengths: Vec::new(),
             prompts: Vec::new(),
             prompt_index: HashMap::new(),
+            resource_gates: Vec::new(),
             template_gates: Vec::new(),
             prompt_gates: Vec::new(),
             finder: None,
@@ -363,6 +366,8 @@ impl Catalogue {
         cat.template_gates =
             cat.resource_templates.iter().map(|t| registration.gate_place(&mut cat.gate_checks, &t.gate)).collect();
         cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
+        cat.resource_gates =
+            cat.resources.iter().map(|r| registration.gate_place(&mut cat.gate_checks, &r.gate)).collect();
         if cat.settings.discovery != Discovery::Off {
             cat.finder = Some(finder::Finder::build(&cat));
         }
@@ -411,11 +416,17 @@ impl Catalogue {
 
     /// The prompt named `name` (the first, should two share it).
     pub fn prompt(&self, name: &str) -> Option<&PromptSpec> {
-        self.prompt_index.get(name).map(|&i| &self.prompts[i])
+        self.prompt_place(name).map(|i| &self.prompts[i])
     }
 
-    /// The first resource template `uri` matches, with its variables' values.
-    pub fn matching_template(&self, uri: &str) -> Option<(&ResourceSpec, Vec<(String, String)>)> {
+    /// The place in `prompts` of the prompt named `name`.
+    pub fn prompt_place(&self, name: &str) -> Option<usize> {
+        self.prompt_index.get(name).copied()
+    }
+
+    /// The place in `resource_templates` of the first template `uri` matches, with its
+    /// variables' values.
+    pub fn matching_template(&self, uri: &str) -> Option<(usize, Vec<(String, String)>)> {
         let mut candidates: Vec<usize> = self
             .template_head_lengths
             .iter()
@@ -425,10 +436,9 @@ impl Catalogue {
             .copied()
             .collect();
         candidates.sort_unstable();
-        candidates.into_iter().find_map(|i| {
-            let template = &self.resource_templates[i];
-            custom::match_template(&template.uri, uri).map(|values| (template, values))
-        })
+        candidates
+            .into_iter()
+            .find_map(|i| custom::match_template(&self.resource_templates[i].uri, uri).map(|values| (i, values)))
     }
 
     /// The object resource template of the model labelled `label`, if it has one.

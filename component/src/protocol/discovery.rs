@@ -8,7 +8,6 @@
 //! listed beside the meta-tools, those the caller may use, while they are no more than the
 //! threshold themselves: discovery is for the derived bulk, not for what was chosen.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -16,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::errors::{host_error, invalid_params};
+use super::gated::permissions;
 use super::listing::{self, Listed};
 use super::paging::page_offset;
 use super::revisions::Stateless;
@@ -25,7 +25,7 @@ use super::{Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::finder::Finder;
 use crate::derive::{Catalogue, Operation, Tool};
 use crate::facts::Discovery;
-use crate::seam::{AuditOutcome, Effect};
+use crate::seam::AuditOutcome;
 
 const FIND: &str = "find_tools";
 const DESCRIBE: &str = "describe_tools";
@@ -274,9 +274,8 @@ fn walk_round(cat: &Catalogue, ex: Exchange, principal: Principal, work: Discove
         return finish(cat, ex, principal, work);
     }
     let gates = window_gates(cat, &candidates[window]);
-    let effect = Effect::Permissions { checks: gates.iter().map(|&g| Cow::Borrowed(&*cat.gate_checks[g])).collect() };
     Output::Effects {
-        effects: vec![effect.to_text()],
+        effects: vec![permissions(cat, gates)],
         state: Pending { exchange: ex, principal, work: Work::Discovery(work) },
         notify: None,
     }

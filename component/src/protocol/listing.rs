@@ -8,13 +8,14 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::catalogue::{describe_prompt, describe_resource};
 use super::errors::host_error;
+use super::gated::permissions;
 use super::paging::{encode_cursor, page_offset};
+use super::prompts::describe_prompt;
+use super::resources::describe_resource;
 use super::toolset::Item;
 use super::{Exchange, Output, Pending, Principal, Work};
 use crate::derive::Catalogue;
-use crate::seam::Effect;
 
 /// Which of the catalogue's gated lists a page is of.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -147,9 +148,8 @@ fn list_round(cat: &Catalogue, ex: Exchange, principal: Principal, list: ListPag
     if gates.is_empty() {
         return Output::reply_text(cat, &ex, &page_text(cat, &list, None));
     }
-    let effect = Effect::Permissions { checks: gates.iter().map(|&g| Cow::Borrowed(&*cat.gate_checks[g])).collect() };
     let state = Pending { exchange: ex, principal, work: Work::List(list) };
-    Output::Effects { effects: vec![effect.to_text()], state, notify: None }
+    Output::Effects { effects: vec![permissions(cat, gates)], state, notify: None }
 }
 
 /// The window's answers: its visible items fill the page; the first visible item past a

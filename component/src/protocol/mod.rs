@@ -1,13 +1,16 @@
 //! One step of a request: an inbound message, or a continuation with effect results.
 //! No I/O here: the host does the work the effects describe and steps again.
 
-pub(crate) mod catalogue;
+pub(crate) mod completion;
 pub(crate) mod discovery;
 pub(crate) mod errors;
+pub(crate) mod gated;
 pub(crate) mod input;
 pub mod jsonrpc;
 pub(crate) mod listing;
 pub(crate) mod paging;
+pub(crate) mod prompts;
+pub(crate) mod resources;
 pub mod revisions;
 pub(crate) mod tools;
 pub mod toolset;
@@ -144,7 +147,9 @@ pub struct Pending {
 #[serde(untagged)]
 pub(crate) enum Work {
     Tools(tools::ToolsWork),
-    Catalogue(catalogue::CatalogueWork),
+    Resources(resources::ResourcesWork),
+    Prompts(prompts::PromptsWork),
+    Completion(completion::CompletionWork),
     List(listing::ListPage),
     Discovery(discovery::DiscoveryWork),
 }
@@ -392,8 +397,14 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
             Ok(Pending { exchange, work: Work::Tools(work), .. }) => tools::finish(cat, exchange, work, input.results),
-            Ok(Pending { exchange, principal, work: Work::Catalogue(work) }) => {
-                catalogue::finish(cat, exchange, principal, work, input.results)
+            Ok(Pending { exchange, principal, work: Work::Resources(work) }) => {
+                resources::finish(cat, exchange, principal, work, input.results)
+            }
+            Ok(Pending { exchange, work: Work::Prompts(work), .. }) => {
+                prompts::finish(cat, exchange, work, input.results)
+            }
+            Ok(Pending { exchange, work: Work::Completion(work), .. }) => {
+                completion::finish(cat, exchange, work, input.results)
             }
             Ok(Pending { exchange, principal, work: Work::List(list) }) => {
                 listing::answered(cat, exchange, principal, list, &parsed_result(&input.results, 0))
@@ -498,7 +509,10 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
             }
             match method.as_str() {
                 "tools/call" => tools::begin(cat, ex, params, principal, stateless.as_ref(), notify),
-                _ => catalogue::begin(cat, ex, params, principal, stateless.as_ref()),
+                "resources/list" => resources::list(cat, ex, &params, principal),
+                "resources/read" => resources::read(cat, ex, &params, principal, stateless.as_ref()),
+                "prompts/get" => prompts::get(cat, ex, &params, principal, stateless.as_ref()),
+                _ => completion::complete(cat, ex, &params, principal),
             }
         }
         _ => {
@@ -627,6 +641,32 @@ pub(crate) mod testing {
                 out["effects"].as_array().unwrap().iter().map(|effect| json!({"ok": answer(effect)})).collect();
             input = json!({"resume": out["state"], "results": results});
         }
+    }
+
+    /// The library with `copies` more Book-like admins: each adds a model template and a
+    /// file template, so there are far more model templates than a window.
+    pub(crate) fn many_models(copies: usize) -> Catalogue {
+        Catalogue::derive(serde_json::from_value(many_models_facts(copies)).unwrap()).unwrap().0
+    }
+
+    pub(crate) fn many_models_facts(copies: usize) -> Value {
+        let mut facts: Value =
+            serde_json::from_str(include_str!("../../../tests/transcripts/facts/library.json")).unwrap();
+        let model = facts["models"].as_array().unwrap().iter().find(|m| m["label"] == "library.Book").unwrap().clone();
+        let admin = facts["admins"].as_array().unwrap().iter().find(|a| a["model"] == "library.Book").unwrap().clone();
+        for i in 0..copies {
+            let mut m = model.clone();
+            m["label"] = json!(format!("many.Thing{i:02}"));
+            m["app_label"] = json!("many");
+            m["model_name"] = json!(format!("thing{i:02}"));
+            facts["models"].as_array_mut().unwrap().push(m);
+            let mut a = admin.clone();
+            a["id"] = json!(format!("admin/many.thing{i:02}"));
+            a["model"] = json!(format!("many.Thing{i:02}"));
+            facts["admins"].as_array_mut().unwrap().push(a);
+        }
+        facts["settings"]["page_size"] = json!(3);
+        facts
     }
 }
 

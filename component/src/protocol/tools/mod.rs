@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::errors::{forbidden, host_error, invalid_params, out_of_scope, rate_limited};
+use super::errors::{host_error, invalid_params, out_of_scope};
+use super::gated::{authorize, refused};
 use super::input;
 use super::jsonrpc;
 use super::revisions::Stateless;
@@ -15,7 +16,7 @@ use super::toolset::Item;
 use super::{parsed_result, Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::{Catalogue, Operation};
 use crate::schema::validate::{validate, Violation};
-use crate::seam::{AuditOutcome, Effect, HostErrorKind};
+use crate::seam::AuditOutcome;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
@@ -76,11 +77,11 @@ pub(crate) fn begin(
         },
         _ => None,
     };
-    let authorize = Effect::Authorize { tool: Some(&tool.spec.name), checks: vec![tool.spec.gate.to_json()] };
+    let gate = authorize(cat, Some(&tool.spec.name), tool.gate_index);
     let schema: Value = serde_json::from_str(tool.validation_schema()).expect("the catalogue rendered it");
     let (effects, invalid) = match validate(&schema, &arguments, &cat.patterns) {
-        Ok(()) => (vec![authorize.to_text(), plan::effect(cat, tool, &arguments, input).to_text()], None),
-        Err(violation) => (vec![authorize.to_text()], Some(violation)),
+        Ok(()) => (vec![gate, plan::effect(cat, tool, &arguments, input).to_text()], None),
+        Err(violation) => (vec![gate], Some(violation)),
     };
     let work = ToolsWork::CallTool { tool: tool.spec.name.clone(), arguments, invalid };
     Output::Effects { effects, state: Pending { exchange: ex, principal, work: Work::Tools(work) }, notify }
@@ -94,17 +95,8 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: ToolsWork, results: Ve
             let Some(tool) = cat.tool(&tool) else {
                 return host_error(&ex, &json!({"error": {"kind": "internal", "message": "tool vanished"}}));
             };
-            let authorized = parsed(0);
-            if let Some(err) = authorized.get("error") {
-                return match HostErrorKind::of(err) {
-                    HostErrorKind::Forbidden => forbidden(
-                        &ex,
-                        "your Django permissions do not allow this tool",
-                        json!({"target": tool.spec.name}),
-                    ),
-                    HostErrorKind::RateLimited => Output::error(&ex, rate_limited(&ex, err)),
-                    _ => host_error(&ex, &authorized),
-                };
+            if let Some(out) = refused(&ex, &parsed(0), Some(&tool.spec.name)) {
+                return out;
             }
             if let Some(violation) = invalid {
                 let paths = if violation.path.is_empty() { Vec::new() } else { vec![violation.path.clone()] };
