@@ -28,6 +28,7 @@ os.environ.update(
 )
 
 import django  # noqa: E402
+import time_machine  # noqa: E402
 
 django.setup()
 
@@ -38,7 +39,6 @@ from django.test import Client, override_settings  # noqa: E402
 from django_mcp import server  # noqa: E402
 from django_mcp.models import MCPAPIKey  # noqa: E402
 from django_mcp.transcript import Recorder  # noqa: E402
-from library.models import Book  # noqa: E402
 
 
 def fixed_key(username, key_id, **kwargs):
@@ -366,12 +366,15 @@ def scenarios():
     )
 
 
+#: The clock while recording: what a reply stamps with the time (a user's date_joined, a
+#: book's created_at, one created by a call) is the same in every recording.
+INSTANT = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+@time_machine.travel(INSTANT, tick=False)
 def main():
     call_command("migrate", verbosity=0)
     call_command("demo_seed", verbosity=0)
-    # Seeding stamps users with the current time; a fixed one keeps re-recordings stable.
-    User.objects.update(date_joined=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
-    Book.objects.update(created_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
     credentials = {
         "alice": fixed_key("alice", "transcript-key-alice0000"),
         "bob": fixed_key("bob", "transcript-key-bob000000"),
