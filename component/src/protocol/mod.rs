@@ -79,7 +79,7 @@ struct Context {
 
 #[derive(Deserialize, Default, PartialEq, Eq, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
-enum Transport {
+pub(crate) enum Transport {
     #[default]
     Http,
     Stdio,
@@ -103,6 +103,10 @@ struct StepInput<'a> {
     /// The host asking where each tool comes from (`Catalogue::tool_sources`): no request.
     #[serde(default)]
     tool_sources: bool,
+    /// The host refusing a message (`errors::Refusal`); the message it read, if it read one,
+    /// is `message` (no text follows a refusal).
+    #[serde(default)]
+    refuse: Option<errors::Refusal>,
 }
 
 /// Effect result `i` parsed, or `Null` when the host gave none (or not JSON). For results
@@ -394,6 +398,9 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     if input.tool_sources {
         return Output::Host(cat.tool_sources().to_string());
     }
+    if let Some(refusal) = &input.refuse {
+        return refused(refusal, &input);
+    }
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
             Ok(Pending { exchange, work: Work::Tools(work), .. }) => tools::finish(cat, exchange, work, input.results),
@@ -423,6 +430,17 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     let context =
         input.context.unwrap_or(Context { principal: None, transport: Transport::Http, headers: Default::default() });
     inbound(cat, message, context)
+}
+
+/// A refusal step, which needs no catalogue; `None` when `input` is not a refusal.
+pub fn refusal_step(input: &str) -> Option<Output> {
+    let input: StepInput = serde_json::Deserializer::from_str(input).into_iter().next()?.ok()?;
+    input.refuse.as_ref().map(|refusal| refused(refusal, &input))
+}
+
+fn refused(refusal: &errors::Refusal, input: &StepInput) -> Output {
+    let transport = input.context.as_ref().map_or(Transport::Http, |c| c.transport);
+    errors::refuse(refusal, transport, input.message.as_deref())
 }
 
 /// A host that speaks the protocol wrongly gets an internal error, never a panic.
@@ -492,7 +510,7 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
         | "prompts/get"
         | "completion/complete" => {
             let Some(principal) = context.principal else {
-                let e = ex.fail(jsonrpc::UNAUTHENTICATED, "unauthenticated: send Authorization: Bearer <key>");
+                let e = ex.fail(jsonrpc::UNAUTHENTICATED, errors::UNAUTHENTICATED_MESSAGE);
                 return Output::error(&ex, e);
             };
             let notify = notifications(&params, stateless.as_ref());
