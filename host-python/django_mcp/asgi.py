@@ -14,16 +14,21 @@ ROOT_URLCONF, and only for a body over a cap, so there is nothing to configure.
 """
 
 import inspect
-import json
+import logging
 
+from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import get_script_prefix
 from django.urls import Resolver404, resolve
 
-from django_mcp import audit, conf
+from django_mcp import conf
+from django_mcp.seam import RefusalKind
+
+logger = logging.getLogger("django_mcp.asgi")
 
 
 def guard(application):
     """`application` (Django's ASGI handler) behind the MCP endpoint's body caps."""
+    _ready_refusals()
 
     async def guarded(scope, receive, send):
         if scope["type"] != "http":
@@ -39,6 +44,18 @@ def guard(application):
         return await application(scope, receive, send)
 
     return guarded
+
+
+def _ready_refusals():
+    """The 413 is the engine's: its instance is readied as the application is built, so that a
+    refusal never waits for the engine to compile (a cold process's first request would, with
+    the client's body held back meanwhile). A failure is left for that refusal to report."""
+    from django_mcp import server
+
+    try:
+        server.state.ready_refusals()
+    except Exception:
+        logger.exception("django_mcp.asgi.guard: the engine could not be readied")
 
 
 def _credential_and_length(headers):
@@ -100,14 +117,17 @@ async def _within_cap_as_it_arrives(application, scope, receive, send, cap):
 
 
 async def _refuse(send, cap):
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": f"Request body exceeds {cap} bytes"}}
-    ).encode()
-    audit.refused("streamable-http", "body too large", wire_status=413)
+    from django_mcp import server
+
+    # In a worker thread: the refusal is the engine's, whose first use compiles it.
+    outcome = await sync_to_async(server.refuse, thread_sensitive=False)(
+        {"kind": RefusalKind.BODY_TOO_LARGE, "limit": cap}, transport="http"
+    )
+    body = (outcome.reply or "").encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": outcome.http_status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -139,7 +139,7 @@ def compiled_lookup(model, field, related, only=None, values=None):
 
 #: One compiled lookup per database alias and query. Not per connection: Django opens one per
 #: thread, and under ASGI every request runs on a thread of its own.
-_lookups = {}
+_lookups: dict[tuple, "CompiledLookup"] = {}
 
 
 @receiver(setting_changed)

@@ -10,16 +10,15 @@ import math
 import re
 import time
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 from django_mcp import conf
 
 RATE = re.compile(r"(?P<count>[1-9][0-9]*)/(?P<unit>[smh])")
 SECONDS = {"s": 1, "m": 60, "h": 3600}
-CODE = -32005
 
 
-def parse(rate):
+def parse(rate: object) -> tuple[int, int]:
     """`"120/m"` → (120, 60); ValueError for anything else."""
     match = RATE.fullmatch(rate) if isinstance(rate, str) else None
     if match is None:
@@ -27,24 +26,25 @@ def parse(rate):
     return int(match["count"]), SECONDS[match["unit"]]
 
 
-def message(retry_after):
+def message(retry_after: int) -> str:
+    """What a `rate_limited` effect error says (the engine words the client's reply itself)."""
     return f"Rate limit exceeded: retry after {retry_after} s"
 
 
-def for_credential(subject):
+def for_credential(subject: str) -> int | None:
     """Count one request of `subject`; seconds until it may retry when over its limit, else None."""
     rate = (conf.get("DJANGO_MCP_RATE_LIMITS") or {}).get("key")
     return _hit(f"key|{subject}", rate) if rate else None
 
 
-def for_tool(subject, tool):
+def for_tool(subject: str, tool: str) -> int | None:
     """Count one call of `tool` by `subject` against the tool's own limit, else the `"*"` one."""
     limits = (conf.get("DJANGO_MCP_RATE_LIMITS") or {}).get("tool") or {}
     rate = limits.get(tool, limits.get("*"))
     return _hit(f"tool|{subject}|{tool}", rate) if rate else None
 
 
-def credential_failures_blocked(key_id, address):
+def credential_failures_blocked(key_id: str | None, address: str | None) -> int | None:
     """Seconds until the key id or the client address may try a credential again, when either
     has used up its budget of failed checks (`DJANGO_MCP_AUTH_FAILURE_LIMITS`); else None.
     Only reads the counters, in one cache round trip, so it costs no hashing and no query."""
@@ -55,13 +55,13 @@ def credential_failures_blocked(key_id, address):
     return max((_wait(w) for w in windows if (counts.get(w.key) or 0) >= w.allowed), default=None)
 
 
-def count_credential_failure(key_id, address):
+def count_credential_failure(key_id: str | None, address: str | None) -> None:
     """Count one failed credential check against the key id it named and the address it came from."""
     for bucket, rate in _failure_buckets(key_id, address):
         _count(_Window(bucket, rate))
 
 
-def _failure_buckets(key_id, address):
+def _failure_buckets(key_id: str | None, address: str | None) -> list[tuple[str, str]]:
     limits = conf.get("DJANGO_MCP_AUTH_FAILURE_LIMITS") or {}
     subjects = {"key": key_id, "address": address}
     return [
@@ -69,7 +69,7 @@ def _failure_buckets(key_id, address):
     ]
 
 
-def _hit(bucket, rate):
+def _hit(bucket: str, rate: str) -> int | None:
     window = _Window(bucket, rate)
     return _wait(window) if _count(window) > window.allowed else None
 
@@ -77,20 +77,20 @@ def _hit(bucket, rate):
 class _Window:
     """One subject's counter in the current fixed window of `rate`."""
 
-    def __init__(self, bucket, rate):
+    def __init__(self, bucket: str, rate: str) -> None:
         self.allowed, period = parse(rate)
         now = time.time()
         window = int(now // period)
         self.left = (window + 1) * period - now
         self.key = f"django_mcp:rate:{bucket}:{period}:{window}"
-        self.cache = caches[conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")]
+        self.cache: BaseCache = caches[conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")]
 
 
-def _wait(window):
+def _wait(window: "_Window") -> int:
     return max(1, math.ceil(window.left))
 
 
-def _count(window):
+def _count(window: "_Window") -> int:
     # The counter outlives its window slightly, never less: it must not restart mid-window.
     timeout = math.ceil(window.left) + 1
     if window.cache.add(window.key, 1, timeout=timeout):
@@ -102,7 +102,7 @@ def _count(window):
         return 1
 
 
-def for_registration(address, rate):
+def for_registration(address: str, rate: str) -> int | None:
     """Count one OAuth client registration from `address` against `rate`; seconds until it may
     register again when over, else None."""
     return _hit(f"register|{address}", rate)

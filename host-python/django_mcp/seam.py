@@ -5,7 +5,9 @@ JSON objects tagged by ``kind`` (``EffectKind``, fields as the ``TypedDict`` of 
 below), which the host answers, in order, with ``{"ok": value}`` or ``{"error": {"kind":
 HostErrorKind, "message", "fields"?, "retry_after"?}}``. A finished request comes back with
 its audit line, whose ``outcome`` is an ``AuditOutcome``. A kind added to the engine is added
-here: ``tests/python/test_seam.py`` holds the two lists together.
+here: ``tests/python/test_seam.py`` holds the two lists together. A message the host answers
+without stepping the catalogue (a transport's check, a rate limit, no credential) is a
+``Refusal`` (``RefusalKind``), which the engine words too (``errors.rs``).
 """
 
 from enum import StrEnum
@@ -250,3 +252,67 @@ class HostError(TypedDict):
     message: str
     fields: NotRequired[dict[str, list[str]]]
     retry_after: NotRequired[int]
+
+
+class RefusalKind(StrEnum):
+    """Why the host answers a message without stepping the catalogue (``errors.rs``,
+    ``Refusal``): the engine words the reply, its HTTP status and the audit line."""
+
+    BODY_TOO_LARGE = "body_too_large"
+    MEDIA_TYPE = "media_type"
+    INVALID_UTF8 = "invalid_utf8"
+    FOREIGN_ORIGIN = "foreign_origin"
+    UNKNOWN_SESSION = "unknown_session"
+    CREDENTIAL_FAILURES_LIMITED = "credential_failures_limited"
+    INVALID_CREDENTIAL = "invalid_credential"
+    INACTIVE_USER = "inactive_user"
+    NO_MCP_SCOPE = "no_mcp_scope"
+    RATE_LIMITED = "rate_limited"
+    #: No credential was sent: refused only when the message needs one, else admitted.
+    NO_CREDENTIAL = "no_credential"
+    #: The engine failed the request (it trapped).
+    INTERNAL = "internal"
+
+
+class CredentialStatus(StrEnum):
+    """Why a credential does not hold (``invalid_credential``)."""
+
+    MALFORMED = "malformed"
+    UNKNOWN = "unknown"
+    WRONG_SECRET = "wrong_secret"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    WRONG_AUDIENCE = "wrong_audience"
+
+
+class PlainRefusal(TypedDict):
+    """A refusal with nothing to say but its kind (media type, origin, session, …)."""
+
+    kind: RefusalKind
+
+
+class BodyTooLarge(TypedDict):
+    kind: Literal[RefusalKind.BODY_TOO_LARGE]
+    limit: int
+
+
+class RetryLater(TypedDict):
+    """``rate_limited``, ``credential_failures_limited``: seconds until the client may retry."""
+
+    kind: Literal[RefusalKind.RATE_LIMITED, RefusalKind.CREDENTIAL_FAILURES_LIMITED]
+    retry_after: int
+
+
+class InvalidCredential(TypedDict):
+    kind: Literal[RefusalKind.INVALID_CREDENTIAL]
+    status: CredentialStatus
+    #: OAuth access tokens are accepted beside keys (the 401 names both).
+    tokens: NotRequired[bool]
+
+
+class Internal(TypedDict):
+    kind: Literal[RefusalKind.INTERNAL]
+    correlation_id: str
+
+
+Refusal = PlainRefusal | BodyTooLarge | RetryLater | InvalidCredential | Internal

@@ -1,28 +1,40 @@
 """One MCP message in, one outcome out — shared by the HTTP and STDIO transports.
 
 The transport authenticates and does I/O; this module applies the credential's rate limit,
-steps the engine, carries out its effects for the caller, and writes the audit line.
+steps the engine, carries out its effects for the caller, and writes the audit line. A message
+answered without stepping the catalogue (`refuse`: a transport's check, a rate limit, no
+credential) is worded by the engine too; the host words one answer itself, the internal error
+when no engine instance could (`internal_error_reply`).
 """
+
+from __future__ import annotations
 
 import dataclasses
 import json
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING, Any, Literal
 
 from django_mcp import audit, conf, correlation, facts, oauth, rate_limits, telemetry
 from django_mcp.effects import EffectRunner
-from django_mcp.engine import EngineRuntime, EngineTrap, FactsRejected, default_cache_dir
+from django_mcp.engine import (
+    EngineInstance,
+    EngineRuntime,
+    EngineTrap,
+    FactsRejected,
+    default_cache_dir,
+)
 from django_mcp.requests import CallerContext
+from django_mcp.seam import Refusal, RefusalKind
+
+if TYPE_CHECKING:
+    from django_mcp.facts.registry import Registry
+    from django_mcp.identity import Identity
 
 logger = logging.getLogger("django_mcp.server")
 
-#: The requests the engine answers without a principal (protocol/mod.rs, `inbound`). Any
-#: other request without a credential is refused here as the engine would refuse it, so a
-#: caller who has none costs no engine step (the one instance is shared by every request).
-OPEN_METHODS = frozenset({"initialize", "ping", "server/discover", "logging/setLevel"})
-UNAUTHENTICATED = -32001
-UNAUTHENTICATED_MESSAGE = "unauthenticated: send Authorization: Bearer <key>"
+Transport = Literal["http", "stdio"]
 
 
 @dataclasses.dataclass
@@ -40,12 +52,18 @@ class Outcome:
 
 
 class _State:
-    """The process's runtime and the admin registry matching its current facts."""
+    """The process's runtime and the registry matching its current facts, and the instance
+    that words refusals."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.runtime = None
-        self.registry = None
+        self.runtime: EngineRuntime | None = None
+        self.registry: Registry | None = None
+        #: An engine instance that never loads a catalogue, used one refusal at a time: a
+        #: refused message never waits for, nor steps, the catalogue's instance, and is
+        #: answered even when the facts are refused.
+        self.refusals_lock = threading.Lock()
+        self.refuser: EngineInstance | None = None
 
     def get_runtime(self) -> EngineRuntime:
         with self.lock:
@@ -58,15 +76,36 @@ class _State:
                 )
             return self.runtime
 
-    def _gather(self):
+    def _gather(self) -> str:
         facts_json, self.registry = facts.gather()
         return facts_json
+
+    def ready_refusals(self) -> None:
+        """Compile the engine and instantiate the refusals' instance now, if not done yet."""
+        with self.refusals_lock:
+            self._refuser()
+
+    def refusal_step(self, text: str) -> dict[str, Any]:
+        """One refusal step (docs/engine-protocol.md); raises EngineTrap."""
+        with self.refusals_lock:
+            try:
+                return self._refuser().step_json(text)
+            except EngineTrap:
+                self.refuser = None
+                raise
+
+    def _refuser(self) -> EngineInstance:
+        """The refusals' instance (`refusals_lock` held). Once it exists a refusal takes no
+        lock of the runtime's, which is held while the facts are gathered."""
+        if self.refuser is None:
+            self.refuser = EngineInstance(self.get_runtime().compiled)
+        return self.refuser
 
 
 state = _State()
 
 
-def reset():
+def reset() -> None:
     """Derive the catalogue again on the next request (settings changed; test isolation)."""
     with state.lock:
         runtime = state.runtime
@@ -74,19 +113,23 @@ def reset():
         runtime.reload()
 
 
-def internal_error_reply(correlation_id, message_id=None):
-    return _error_reply(message_id, -32603, "Internal error", {"correlation_id": correlation_id})
-
-
-def _error_reply(message_id, code, message, data=None):
-    error = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    return json.dumps({"jsonrpc": "2.0", "id": message_id, "error": error})
+def internal_error_reply(correlation_id: str, message_id: str | int | None = None) -> str:
+    """The engine's `internal` refusal, built here only for when no engine instance could word
+    it (the refuser trapped too): a client is always answered. tests/python/test_seam.py holds
+    it to the engine's words."""
+    error = {"code": -32603, "data": {"correlation_id": correlation_id}, "message": "Internal error"}
+    return json.dumps({"error": error, "id": message_id, "jsonrpc": "2.0"}, separators=(",", ":"))
 
 
 def handle(
-    message_text, *, identity=None, transport="http", host="localhost", scheme="https", headers=None, trace=None
+    message_text: str,
+    *,
+    identity: Identity | None = None,
+    transport: Transport = "http",
+    host: str = "localhost",
+    scheme: str = "https",
+    headers: dict[str, str] | None = None,
+    trace: dict[str, Any] | None = None,
 ) -> Outcome:
     """Handle one inbound message for `identity` (None: unauthenticated). Every log record
     emitted meanwhile carries the request's correlation id (the transport's, when it opened one).
@@ -95,7 +138,15 @@ def handle(
         return _handle(message_text, identity, correlation_id, transport, host, scheme, headers)
 
 
-def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp_headers):
+def _handle(
+    message_text: str,
+    identity: Identity | None,
+    correlation_id: str,
+    transport: Transport,
+    host: str,
+    scheme: str,
+    mcp_headers: dict[str, str] | None,
+) -> Outcome:
     started = time.perf_counter()
     user = identity.user if identity is not None else None
     context = {
@@ -111,58 +162,117 @@ def _handle(message_text, identity, correlation_id, transport, host, scheme, mcp
         client=identity.client if identity is not None else None,
         subject=identity.subject if identity is not None else None,
     )
-    headers, notifications = {}, []
-    # Checked before the engine runs: an over-limit or anonymous client costs no engine step.
+    headers: dict[str, str] = {}
+    notifications: list[str] = []
+    # Refused before the catalogue's engine runs: an over-limit or anonymous client costs no
+    # step of it (the one instance is shared by every request).
     retry_after = rate_limits.for_credential(identity.subject) if identity is not None else None
-    peeked = _peek(message_text) if identity is None else None
+    done: dict[str, Any] | None = None
     if retry_after is not None:
-        reply, status, report = _rate_limited(_peek(message_text), retry_after)
-        headers["Retry-After"] = str(retry_after)
-    elif peeked is not None and peeked.needs_credential:
-        reply, status, report = _refusal(
-            peeked, UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE, "unauthenticated", 401, reason="unauthenticated"
-        )
-    else:
+        limited: Refusal = {"kind": RefusalKind.RATE_LIMITED, "retry_after": retry_after}
+        done = _refused(limited, transport, message_text, correlation_id)["done"]
+    elif identity is None:
+        # The engine admits what it answers without a principal; it refuses the rest here.
+        done = _refused({"kind": RefusalKind.NO_CREDENTIAL}, transport, message_text, correlation_id).get("done")
+    if done is None:
         try:
             runtime = state.get_runtime()
             done = runtime.run(message_text, context, EffectRunner(caller, _registry(runtime), notifications.append))
-            reply, status, report = done["reply"], done["http_status"], done["audit"]
-            headers.update(done.get("headers") or {})
-            step_up = oauth.step_up(identity, reply, scheme, host) if identity is not None else None
+            step_up = oauth.step_up(identity, done["reply"], scheme, host) if identity is not None else None
             if step_up is not None:
-                status, headers["WWW-Authenticate"] = 403, step_up
+                done["http_status"], headers["WWW-Authenticate"] = 403, step_up
         except (EngineTrap, FactsRejected) as exc:
             logger.error("engine failure [correlation_id=%s]: %s", correlation_id, exc)
-            peeked = _peek(message_text)
-            reply, status = internal_error_reply(correlation_id, peeked.id), 200
-            report = {
-                "method": peeked.method,
-                "target": peeked.target,
-                "outcome": "handler_error",
-                "error_code": -32603,
-                "error_message": "engine failure",
-            }
+            failure: Refusal = {"kind": RefusalKind.INTERNAL, "correlation_id": correlation_id}
+            done = _refused(failure, transport, message_text, correlation_id)["done"]
+    reply, status, report = done["reply"], done["http_status"], done["audit"]
+    headers.update(done.get("headers") or {})
     _audit(correlation_id, transport, identity, started, status, report)
     return Outcome(reply, status, correlation_id, headers, notifications, report.get("method"))
 
 
-def refuse(message_text, *, identity, transport, code, message, reason, outcome, http_status=200) -> Outcome:
-    """Answer a message with a JSON-RPC error without the engine (a transport's refusal that
-    names the request: its id in the reply, its method and target in the audit line, with
-    `reason` as its error_message: see audit.record)."""
-    with correlation.current_or_new() as correlation_id, telemetry.request(message_text, _peek, transport):
-        started = time.perf_counter()
-        reply, status, report = _refusal(_peek(message_text), code, message, outcome, http_status, reason=reason)
-        _audit(correlation_id, transport, identity, started, status, report)
-        return Outcome(reply, status, correlation_id, method=report["method"])
+def refuse(
+    refusal: Refusal, *, transport: Transport, message_text: str | None = None, identity: Identity | None = None
+) -> Outcome:
+    """Answer with the engine's words for `refusal`, without the catalogue. `message_text`: the
+    message the transport read (its id is echoed, its method and target audited); None when
+    it refused before reading one (an audit line `<pre-dispatch>`)."""
+    with correlation.current_or_new() as correlation_id:
+        if message_text is None:
+            done = _refused(refusal, transport, None, correlation_id)["done"]
+            report = done["audit"]
+            audit.refused(
+                _audit_transport(transport),
+                report["error_message"],
+                outcome=report["outcome"],
+                wire_status=done["http_status"] if transport == "http" else None,
+                key_id=identity.key_id if identity is not None else None,
+                user_id=_user_id(identity),
+            )
+            return Outcome(done["reply"], done["http_status"], correlation_id, dict(done.get("headers") or {}))
+        with telemetry.request(message_text, _peek, transport):
+            started = time.perf_counter()
+            done = _refused(refusal, transport, message_text, correlation_id)["done"]
+            _audit(correlation_id, transport, identity, started, done["http_status"], done["audit"])
+            return Outcome(
+                done["reply"],
+                done["http_status"],
+                correlation_id,
+                dict(done.get("headers") or {}),
+                method=done["audit"]["method"],
+            )
 
 
-def _audit(correlation_id, transport, identity, started, status, report):
+def _refused(refusal: Refusal, transport: Transport, message_text: str | None, correlation_id: str) -> dict[str, Any]:
+    """The engine's output for `refusal`: `{"done": …}`, or `{"admit": true}` for a message
+    sent without a credential that needs none."""
+    step: dict[str, Any] = {"refuse": refusal, "context": {"transport": transport}}
+    if message_text is not None:
+        step["message"] = message_text
+    try:
+        output = state.refusal_step(json.dumps(step, separators=(",", ":")))
+    except EngineTrap as exc:
+        logger.error("engine failure [correlation_id=%s]: %s", correlation_id, exc)
+        return _fallback(message_text or "", correlation_id)
+    return output
+
+
+def _fallback(message_text: str, correlation_id: str) -> dict[str, Any]:
+    """What the host answers when no engine instance could answer: an internal error, as the
+    engine words its `internal` refusal."""
+    peeked = _peek(message_text)
+    report = {
+        "method": peeked.method,
+        "target": peeked.target,
+        "outcome": "handler_error",
+        "error_code": -32603,
+        "error_message": "engine failure",
+    }
+    return {"done": {"reply": internal_error_reply(correlation_id, peeked.id), "http_status": 200, "audit": report}}
+
+
+def _user_id(identity: Identity | None) -> Any:
+    # Identity types its user as any object: a user model's pk, whatever the model.
+    return getattr(identity.user, "pk", None) if identity is not None else None
+
+
+def _audit_transport(transport: Transport) -> str:
+    return "streamable-http" if transport == "http" else "stdio"
+
+
+def _audit(
+    correlation_id: str,
+    transport: Transport,
+    identity: Identity | None,
+    started: float,
+    status: int,
+    report: dict[str, Any],
+) -> None:
     audit.record(
         correlation_id=correlation_id,
-        transport="streamable-http" if transport == "http" else "stdio",
+        transport=_audit_transport(transport),
         key_id=identity.key_id if identity is not None else None,
-        user_id=identity.user.pk if identity is not None else None,
+        user_id=_user_id(identity),
         oauth_client=identity.oauth_client if identity is not None else None,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
         wire_status=status if transport == "http" else None,
@@ -170,47 +280,19 @@ def _audit(correlation_id, transport, identity, started, status, report):
     )
 
 
-def _rate_limited(peeked, retry_after):
-    message = rate_limits.message(retry_after)
-    reply = _error_reply(peeked.id, rate_limits.CODE, message, {"retryAfter": retry_after})
-    # The engine's word for its own rate-limited answers (protocol/mod.rs, Failure).
-    report = {
-        "method": peeked.method,
-        "target": peeked.target,
-        "outcome": "rate_limited",
-        "error_code": rate_limits.CODE,
-        "error_message": "rate_limited",
-    }
-    return reply, 429, report
-
-
-def _refusal(peeked, code, message, outcome, http_status, *, reason):
-    """`message` for the client, `reason` for the audit line."""
-    report = {
-        "method": peeked.method,
-        "target": peeked.target,
-        "outcome": outcome,
-        "error_code": code,
-        "error_message": reason,
-    }
-    return _error_reply(peeked.id, code, message), http_status, report
-
-
 @dataclasses.dataclass(frozen=True)
 class _Peeked:
-    """What the host reads of a message the engine does not answer: its id (for the reply),
-    its method and target (for the audit line, as the engine names them)."""
+    """What the host reads of a message for its span (telemetry) and for the one answer it
+    words itself (`_fallback`): its id, its method and target as the engine names them."""
 
     id: str | int | None = None
     method: str = "<unknown>"
     target: str | None = None
-    #: A well-formed request for a method the engine answers only for a principal.
-    needs_credential: bool = False
     #: Its `params._meta`, where a client may send its trace context (telemetry).
-    meta: dict | None = None
+    meta: dict[str, Any] | None = None
 
 
-def _peek(message_text):
+def _peek(message_text: str) -> _Peeked:
     try:
         message = json.loads(message_text)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
@@ -224,12 +306,11 @@ def _peek(message_text):
         named = params["name"] if "name" in params else params.get("uri")
         target = named if isinstance(named, str) else None
         meta = params["_meta"] if isinstance(params.get("_meta"), dict) else None
-    # Notifications, responses and malformed messages go on: the engine answers them alike.
-    return _Peeked(
-        valid_id, method, target, needs_credential=valid_id is not None and method not in OPEN_METHODS, meta=meta
-    )
+    return _Peeked(valid_id, method, target, meta=meta)
 
 
-def _registry(runtime):
+def _registry(runtime: EngineRuntime) -> Registry:
     runtime.facts_json()  # gathers facts (and so the registry) when needed
+    if state.registry is None:  # the facts came from elsewhere than `_gather`
+        raise FactsRejected("no registry was gathered with the facts")
     return state.registry

@@ -3,7 +3,7 @@ the whole test session.
 
 While the tests run, every MCP response produced in this process is recorded — each
 `server.handle` Outcome's reply and notifications (HTTP through Django's test client, and
-STDIO) and each refusal the HTTP transport writes before the engine (`transport.http._error`)
+STDIO) and each refusal the transports answer without stepping a request (`server.refuse`)
 — together with every audit line (`audit.record`, logger `django_mcp.audit`). Each is scanned
 as sent and with its JSON strings decoded (a traceback inside a JSON string has its quotes
 escaped) for:
@@ -215,7 +215,6 @@ def install():
     """Wrap the entry points; each wrapper returns exactly what the original returned."""
     from django_mcp import audit, server
     from django_mcp.models import MCPAPIKey, MCPAPIKeyManager
-    from django_mcp.transport import http
 
     def handle(original):
         def wrapper(*args, **kwargs):
@@ -224,15 +223,6 @@ def install():
                 for message in (*outcome.notifications, outcome.reply):
                     scanner.scan(message, "MCP response", _current["test"])
             return outcome
-
-        return wrapper
-
-    def refusal(original):
-        def wrapper(*args, **kwargs):
-            response = original(*args, **kwargs)
-            with _never_fails():
-                scanner.scan(response.content.decode("utf-8", "replace"), "MCP response (transport)", _current["test"])
-            return response
 
         return wrapper
 
@@ -263,7 +253,7 @@ def install():
         return wrapper
 
     _patch(server, "handle", handle)
-    _patch(http, "_error", refusal)
+    _patch(server, "refuse", handle)
     _patch(audit, "record", audit_record)
     _patch(MCPAPIKeyManager, "create_key", create_key)
     _patch(MCPAPIKey, "rotate", rotate)

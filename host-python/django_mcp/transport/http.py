@@ -8,11 +8,14 @@ credential for a method that needs one. Every answer is audited, and everything 
 does runs under the request's one correlation id (its audit line's).
 """
 
+from __future__ import annotations
+
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
@@ -20,9 +23,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django_mcp import audit, conf, correlation, oauth, rate_limits, server, sessions, telemetry
 from django_mcp.identity import authenticate
 from django_mcp.keys import presented_key_id
+from django_mcp.seam import CredentialStatus, Refusal, RefusalKind
 from django_mcp.transport.threads import on_long_lived_threads
 
-UNAUTHORIZED_STATES = {"malformed", "unknown", "wrong_secret", "revoked", "expired", "wrong_audience"}
+UNAUTHORIZED_STATES = frozenset(CredentialStatus)
 
 #: Headers a 2026-07-28 request repeats from its body; the engine checks they agree.
 MCP_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
@@ -30,7 +34,9 @@ MCP_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
 
 @csrf_exempt
 @on_long_lived_threads
-def mcp_endpoint(request, toolset=(), read_only=False):
+def mcp_endpoint(
+    request: HttpRequest, toolset: list[str] | tuple[str, ...] = (), read_only: bool = False
+) -> HttpResponse:
     """The endpoint; `toolset` and `read_only` come from the `include()`'s extra kwargs
     (urls.py) and narrow what this mount serves, whatever the key allows."""
     with correlation.new_request():
@@ -42,7 +48,7 @@ def mcp_endpoint(request, toolset=(), read_only=False):
         return response
 
 
-def _endpoint_scope(toolset, read_only):
+def _endpoint_scope(toolset: list[str] | tuple[str, ...], read_only: bool) -> dict[str, Any] | None:
     if isinstance(toolset, str) or not all(isinstance(entry, str) and entry for entry in toolset):
         raise ImproperlyConfigured("django_mcp.urls: toolset must be a list of names and patterns")
     if not toolset and not read_only:
@@ -50,33 +56,35 @@ def _endpoint_scope(toolset, read_only):
     return {"toolset": list(toolset), "read_only": bool(read_only)}
 
 
-def _answer(request, endpoint):
+def _answer(request: HttpRequest, endpoint: dict[str, Any] | None) -> HttpResponse:
     if request.method != "POST":
         response = HttpResponse(status=405)
         response["Allow"] = "POST"
-        return _refused(request, response, "method not allowed")
+        audit.refused("streamable-http", "method not allowed", wire_status=405)
+        return response
     if not _origin_allowed(request):
-        return _refused(request, _error(403, -32600, "Forbidden: Origin is not allowed"), "foreign origin")
+        return _refused({"kind": RefusalKind.FOREIGN_ORIGIN})
     # Without a credential only small messages are served (initialize, ping, discover), so an
     # anonymous caller can make the engine parse only that much.
     header = request.headers.get("Authorization")
     limit = int(conf.get("DJANGO_MCP_MAX_BODY_BYTES" if header is not None else "DJANGO_MCP_ANONYMOUS_MAX_BODY_BYTES"))
+    too_large: Refusal = {"kind": RefusalKind.BODY_TOO_LARGE, "limit": limit}
     if _declared_length(request) > limit:
-        return _refused(request, _error(413, -32600, f"Request body exceeds {limit} bytes"), "body too large")
+        return _refused(too_large)
     content_type = request.content_type or ""
     if content_type and not (content_type == "application/json" or content_type.endswith("+json")):
-        return _refused(request, _error(415, -32600, "Content-Type must be application/json"), "media type")
+        return _refused({"kind": RefusalKind.MEDIA_TYPE})
     body = request.read(limit + 1)
     if len(body) > limit:
-        return _refused(request, _error(413, -32600, f"Request body exceeds {limit} bytes"), "body too large")
+        return _refused(too_large)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return _refused(request, _error(400, -32700, "Parse error: the body is not valid UTF-8"), "invalid utf-8")
+        return _refused({"kind": RefusalKind.INVALID_UTF8})
 
     session_id = request.headers.get(sessions.HEADER)
     if session_id is not None and not sessions.is_valid(session_id):
-        return _refused(request, _error(404, -32600, "Session not found: initialize again"), "unknown session")
+        return _refused({"kind": RefusalKind.UNKNOWN_SESSION})
 
     # Once for all who need it: an OAuth token's audience, the requests the engine's effects make.
     host = request.get_host()
@@ -86,15 +94,15 @@ def _answer(request, endpoint):
         key_id, address = presented_key_id(header), request.META.get("REMOTE_ADDR")
         retry_after = rate_limits.credential_failures_blocked(key_id, address)
         if retry_after is not None:
-            return _refused(request, _too_many_failures(retry_after), "credential failures limited")
+            return _refused({"kind": RefusalKind.CREDENTIAL_FAILURES_LIMITED, "retry_after": retry_after})
         status, identity = authenticate(header, request, host)
         if status in UNAUTHORIZED_STATES:
             rate_limits.count_credential_failure(key_id, address)
-            return _refused(request, _unauthorized(request, "invalid_token"), f"credential {status}")
+            return _unauthorized(request, CredentialStatus(status))
         if status == "inactive_user":
-            return _refused(request, _error(403, -32002, "Forbidden: the user is inactive"), "inactive user")
+            return _refused({"kind": RefusalKind.INACTIVE_USER})
         if status == "insufficient_scope":
-            return _refused(request, _no_mcp_scope(request), "credential insufficient_scope")
+            return _no_mcp_scope(request)
         if identity is not None and identity.key is not None:
             identity.key.touch_last_used()
         if identity is not None:
@@ -124,11 +132,11 @@ def _answer(request, endpoint):
     return response
 
 
-def _accepts_event_stream(request):
+def _accepts_event_stream(request: HttpRequest) -> bool:
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
-def _event_stream(outcome):
+def _event_stream(outcome: server.Outcome) -> HttpResponse:
     """The request's notifications, then its response, as one SSE stream. The stream is
     written once the work is done (see docs/protocol.md): every event arrives, in order."""
     events = [*outcome.notifications, outcome.reply]
@@ -139,14 +147,14 @@ def _event_stream(outcome):
     return response
 
 
-def _declared_length(request):
+def _declared_length(request: HttpRequest) -> int:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
 
 
-def _origin_allowed(request):
+def _origin_allowed(request: HttpRequest) -> bool:
     """Browsers send Origin; a page on a foreign site must not reach this endpoint (DNS
     rebinding). Allowed: CSRF_TRUSTED_ORIGINS, and the hosts of ALLOWED_HOSTS, as Django
     matches them."""
@@ -169,44 +177,34 @@ def _origin_allowed(request):
     return bool(domain) and validate_host(domain, hosts)
 
 
-def _error(status, code, message):
-    return JsonResponse({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}, status=status)
-
-
-def _too_many_failures(retry_after):
-    message = rate_limits.message(retry_after)
-    response = JsonResponse(
-        {
-            "jsonrpc": "2.0",
-            "id": None,
-            "error": {"code": rate_limits.CODE, "message": message, "data": {"retryAfter": retry_after}},
-        },
-        status=429,
-    )
-    response["Retry-After"] = str(retry_after)
+def _refused(refusal: Refusal) -> HttpResponse:
+    """The engine's answer to a message refused before it was read (audited as such)."""
+    outcome = server.refuse(refusal, transport="http")
+    response = HttpResponse(outcome.reply, status=outcome.http_status, content_type="application/json")
+    for name, value in outcome.headers.items():
+        response[name] = value
     return response
 
 
-def _unauthorized(request, error):
+def _unauthorized(request: HttpRequest, status: CredentialStatus) -> HttpResponse:
     # With OAuth on (an authorization server, or a resolver of another's tokens), a client may
     # hold a token instead of a key: both are named.
-    oauth_on = conf.get("DJANGO_MCP_OAUTH") or conf.get("DJANGO_MCP_BEARER_RESOLVER")
-    credential = "<key_id>.<secret> or an OAuth access token" if oauth_on else "<key_id>.<secret>"
-    response = _error(401, -32001, f"Unauthorized: send Authorization: Bearer {credential}")
-    _challenge(response, request, error)
+    tokens = bool(conf.get("DJANGO_MCP_OAUTH") or conf.get("DJANGO_MCP_BEARER_RESOLVER"))
+    response = _refused({"kind": RefusalKind.INVALID_CREDENTIAL, "status": status, "tokens": tokens})
+    _challenge(response, request, "invalid_token")
     return response
 
 
-def _no_mcp_scope(request):
+def _no_mcp_scope(request: HttpRequest) -> HttpResponse:
     """An OAuth token that carries neither MCP scope: it may ask for them (RFC 6750 step-up)."""
-    response = _error(403, -32002, "Forbidden: the token grants no MCP scope")
+    response = _refused({"kind": RefusalKind.NO_MCP_SCOPE})
     response["WWW-Authenticate"] = oauth.insufficient_scope_challenge(
         " ".join(oauth.scopes_supported()), oauth.resource(request)
     )
     return response
 
 
-def _challenge(response, request, error):
+def _challenge(response: HttpResponse, request: HttpRequest, error: str | None) -> None:
     """RFC 6750: an error code only when a credential was sent; RFC 9728: where to find how to
     get one, when OAuth resource-server mode is configured."""
     parameters = ['realm="django-mcp"']
@@ -214,10 +212,3 @@ def _challenge(response, request, error):
         parameters.append(f'error="{error}"')
     parameters.extend(oauth.challenge_parameters(request))
     response["WWW-Authenticate"] = "Bearer " + ", ".join(parameters)
-
-
-def _refused(request, response, reason):
-    """Audit an answer given before the engine saw the message."""
-    outcome = {401: "unauthenticated", 429: "rate_limited"}.get(response.status_code, "transport_error")
-    audit.refused("streamable-http", reason, outcome=outcome, wire_status=response.status_code)
-    return response

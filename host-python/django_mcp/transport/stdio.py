@@ -9,20 +9,22 @@ or expired, or a user deactivated, mid-session refuses the next message, and eac
 acts for a fresh user object (permissions changed meanwhile are seen, not a cached set).
 """
 
-import json
-import sys
+from __future__ import annotations
 
-from django_mcp import audit, correlation, server
+import sys
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+from django_mcp import correlation, server
 from django_mcp.identity import Identity
 from django_mcp.keys import KeyStatus, recheck_key
+from django_mcp.seam import CredentialStatus, Refusal, RefusalKind
 
-#: The answer to a line that is not UTF-8 (HTTP answers such a body 400 with the same code).
-NOT_UTF8 = json.dumps(
-    {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error: the line is not valid UTF-8"}}
-)
+if TYPE_CHECKING:
+    from django_mcp.models import MCPAPIKey
 
 
-def serve(key, stdin=None, stdout=None, host="localhost"):
+def serve(key: MCPAPIKey, stdin: IO[Any] | None = None, stdout: IO[str] | None = None, host: str = "localhost") -> None:
     stdin = stdin or sys.stdin
     protocol_out = stdout or sys.stdout
     saved_stdout = sys.stdout
@@ -41,43 +43,28 @@ def serve(key, stdin=None, stdout=None, host="localhost"):
         sys.stdout = saved_stdout
 
 
-def _answer(line, key, host):
+def _answer(line: str | None, key: MCPAPIKey, host: str) -> list[str]:
     """The messages to write for one line (None: a line that is not UTF-8)."""
     if line is None:
-        audit.refused("stdio", "invalid utf-8", key_id=key.key_id, user_id=key.user_id)
-        return [NOT_UTF8]
-    outcome = _serve_line(line.strip(), key, host)
+        outcome = server.refuse({"kind": RefusalKind.INVALID_UTF8}, transport="stdio", identity=Identity.of_key(key))
+    else:
+        outcome = _serve_line(line.strip(), key, host)
     return [message for message in (*outcome.notifications, outcome.reply) if message is not None]
 
 
-def _serve_line(line, key, host):
+def _serve_line(line: str, key: MCPAPIKey, host: str) -> server.Outcome:
     check = recheck_key(key.key_id)
     if check.ok:
         return server.handle(line, identity=Identity.of_key(check.key), transport="stdio", host=host)
     identity = Identity.of_key(key)
     if check.status is KeyStatus.INACTIVE_USER:
-        return server.refuse(
-            line,
-            identity=identity,
-            transport="stdio",
-            code=-32002,
-            message="Forbidden: the user is inactive",
-            reason="inactive user",
-            outcome="deny",
-        )
-    # The reasons HTTP audits for the same refusals (transport/http.py).
-    return server.refuse(
-        line,
-        identity=identity,
-        transport="stdio",
-        code=server.UNAUTHENTICATED,
-        message=f"Unauthorized: the key is {check.status.replace('_', ' ')}",
-        reason=f"credential {check.status}",
-        outcome="unauthenticated",
-    )
+        refusal: Refusal = {"kind": RefusalKind.INACTIVE_USER}
+    else:
+        refusal = {"kind": RefusalKind.INVALID_CREDENTIAL, "status": CredentialStatus(check.status)}
+    return server.refuse(refusal, transport="stdio", message_text=line, identity=identity)
 
 
-def _lines(stdin):
+def _lines(stdin: IO[Any]) -> Iterator[str | None]:
     """Each line as text, or None for a line that is not UTF-8.
 
     The bytes under a text stream are read when there are any: the text layer of `sys.stdin`
