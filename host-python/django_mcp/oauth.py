@@ -6,7 +6,6 @@ With `DJANGO_MCP_OAUTH["server"] = "django-oauth-toolkit"` the site is that auth
 server itself (`oauth_server`), and its tokens are resolved without a resolver (`oauth_tokens`).
 """
 
-import json
 from urllib.parse import urlsplit, urlunsplit
 
 from django.http import Http404, JsonResponse
@@ -26,10 +25,6 @@ SCOPES = {
     READ: "Read: read-only tools, resources and prompts",
     WRITE: "Write: everything your account may do, changes included",
 }
-
-#: How the engine refuses what a key or an endpoint keeps out of reach (protocol/toolset.rs,
-#: `Refusal`): a JSON-RPC error with this code, its `data` saying `reason` and `by`.
-_OUT_OF_SCOPE = -32003
 
 
 def bearer_token(header):
@@ -102,17 +97,13 @@ def challenge_parameters(request):
     return parameters
 
 
-def step_up(identity, reply, scheme, host):
+def step_up(identity, done, scheme, host):
     """The `WWW-Authenticate` of a 403 when the engine refused a write to a caller whose OAuth
     token holds `mcp:read` only (RFC 6750 insufficient_scope: the client may ask for
-    `mcp:write` and retry); None for every other answer. The one place this rule lives."""
-    if identity.grant is None or not identity.grant.read_only or reply is None or str(_OUT_OF_SCOPE) not in reply:
-        return None
-    error = json.loads(reply).get("error") or {}
-    # The engine says why in the error's data: held to reads by the credential (the token),
-    # not by the endpoint, which no other token would change.
-    refused = error.get("data") or {}
-    if error.get("code") != _OUT_OF_SCOPE or (refused.get("reason"), refused.get("by")) != ("read_only", "key"):
+    `mcp:write` and retry); None for every other answer. The one place this rule lives. The
+    engine's `done` says `needs_write` when the credential's read-only switch refused it (not
+    the endpoint's, which no other token would change)."""
+    if identity.grant is None or not identity.grant.read_only or not done.get("needs_write"):
         return None
     return insufficient_scope_challenge(WRITE, resource_at(scheme, host))
 

@@ -178,7 +178,7 @@ def _handle(
         try:
             runtime = state.get_runtime()
             done = runtime.run(message_text, context, EffectRunner(caller, _registry(runtime), notifications.append))
-            step_up = oauth.step_up(identity, done["reply"], scheme, host) if identity is not None else None
+            step_up = oauth.step_up(identity, done, scheme, host) if identity is not None else None
             if step_up is not None:
                 done["http_status"], headers["WWW-Authenticate"] = 403, step_up
         except (EngineTrap, FactsRejected) as exc:

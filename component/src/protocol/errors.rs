@@ -41,7 +41,11 @@ pub(crate) fn out_of_scope(ex: &Exchange, what: &str, name: &str, refusal: tools
     let e = ex
         .fail(jsonrpc::OUT_OF_SCOPE, format!("out_of_scope: {what}{}", refusal.words()))
         .with_data(json!({"target": name, "reason": reason, "by": by}));
-    Output::error(ex, e)
+    let mut out = Output::error(ex, e);
+    if let Output::Done { needs_write, .. } = &mut out {
+        *needs_write = (refusal.narrowed, refusal.by) == (toolset::Narrowed::ReadOnly, toolset::NarrowedBy::Key);
+    }
+    out
 }
 
 /// The caller's Django permissions refused `target` (a tool, or a resource by its URI).
@@ -282,6 +286,7 @@ pub(crate) fn refuse(refusal: &Refusal, transport: Transport, message: Option<&s
             error_message: Some(wording.reason.into_owned()),
         },
         retry_after,
+        needs_write: false,
     }
 }
 
@@ -434,6 +439,25 @@ mod tests {
         );
         assert_eq!(header["done"]["audit"]["error_message"], "engine failure");
         assert_eq!(header["done"]["http_status"], 200);
+    }
+
+    #[test]
+    fn only_the_keys_read_only_switch_asks_for_a_credential_that_may_write() {
+        use super::super::toolset::{Narrowed, NarrowedBy, Refusal};
+        use super::super::Exchange;
+
+        let ex = Exchange { id: json!(1), method: "tools/call".into(), target: None, stateless: false };
+        for (narrowed, by) in [
+            (Narrowed::ReadOnly, NarrowedBy::Key),
+            (Narrowed::Unlisted, NarrowedBy::Key),
+            (Narrowed::ReadOnly, NarrowedBy::Endpoint),
+            (Narrowed::Unlisted, NarrowedBy::Endpoint),
+        ] {
+            let text = super::out_of_scope(&ex, "tool ", "t", Refusal { narrowed, by }).to_text();
+            let header: Value = serde_json::from_str(text.split_once('\n').unwrap().0).unwrap();
+            let expected = (narrowed, by) == (Narrowed::ReadOnly, NarrowedBy::Key);
+            assert_eq!(header["done"].get("needs_write") == Some(&json!(true)), expected, "{narrowed:?} {by:?}");
+        }
     }
 
     #[test]

@@ -247,8 +247,10 @@ pub(crate) fn field_paths(fields: &Map<String, Value>, container: &str) -> Vec<S
 }
 
 pub enum Output {
-    /// `reply` is the JSON-RPC response as JSON text.
-    Done { reply: Option<String>, http_status: u16, audit: Audit, retry_after: Option<u64> },
+    /// `reply` is the JSON-RPC response as JSON text. `needs_write`: the key's read-only
+    /// switch refused it, so a credential that may write would be let through (an OAuth
+    /// client may be asked to step up).
+    Done { reply: Option<String>, http_status: u16, audit: Audit, retry_after: Option<u64>, needs_write: bool },
     /// `notify` says which notifications the host may send while it works (progress, logs).
     /// Each effect is JSON text (some are rendered once, at load).
     Effects { effects: Vec<String>, state: Pending, notify: Option<Value> },
@@ -261,10 +263,13 @@ impl Output {
     /// reply's JSON on the next line, so a host can send it on without parsing it.
     pub fn to_text(&self) -> String {
         match self {
-            Output::Done { reply, http_status, audit, retry_after } => {
+            Output::Done { reply, http_status, audit, retry_after, needs_write } => {
                 let mut done = json!({"http_status": http_status, "audit": audit});
                 if let Some(seconds) = retry_after {
                     done["headers"] = json!({"Retry-After": seconds.to_string()});
+                }
+                if *needs_write {
+                    done["needs_write"] = json!(true);
                 }
                 let header = json!({ "done": done });
                 match reply {
@@ -308,6 +313,7 @@ impl Output {
                 error_message: None,
             },
             retry_after: None,
+            needs_write: false,
         }
     }
 
@@ -342,6 +348,7 @@ impl Output {
                 error_message: Some(Failure::of_rpc(error.code).audit_message()),
             },
             retry_after,
+            needs_write: false,
         }
     }
 
@@ -357,6 +364,7 @@ impl Output {
                 error_message: None,
             },
             retry_after: None,
+            needs_write: false,
         }
     }
 }
