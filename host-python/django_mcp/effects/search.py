@@ -102,7 +102,7 @@ def _filter(queryset: QuerySet, search: Search, filters: Iterable[Any]) -> tuple
                 f"filters.{path}: not a value this field accepts",
                 {f"filters.{path}": ["Not a value this field accepts."]},
             ) from None
-        duplicates |= lookup_spawns_duplicates(search.model._meta, path)  # type: ignore[attr-defined]  # `type`, in facts
+        duplicates |= lookup_spawns_duplicates(search.model._meta, path)
     return queryset, duplicates
 
 
@@ -119,7 +119,7 @@ def _search(queryset: QuerySet, search_fields: list[str], q: str) -> QuerySet:
 def _ordering(queryset: QuerySet, search: Search, requested: list[str] | None) -> list[str]:
     """The requested ordering (the entry's result fields only), else the admin's or the
     model's, made total by the pk for stable pages."""
-    opts = search.model._meta  # type: ignore[attr-defined]  # facts.search types the model as `type`
+    opts = search.model._meta
     sortable = {name for name in search.fields if not opts.get_field(name).many_to_many}
     ordering = [expr for expr in requested or () if isinstance(expr, str) and expr]
     for name in (expr.removeprefix("-") for expr in ordering):

@@ -8,9 +8,13 @@ view itself resolves it), and for lists the paginator and filter backends. An AP
 endpoint. A view or serializer that cannot be described is skipped with a warning.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import logging
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django_mcp import left_out
 from django_mcp.facts.views import (
@@ -25,6 +29,13 @@ from django_mcp.facts.views import (
     unique_id,
 )
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpRequest
+    from rest_framework.views import APIView
+
+    from django_mcp.facts.registry import Registry
+
 logger = logging.getLogger("django_mcp.facts")
 
 #: A ViewSet's standard handlers; any other handler is an `@action`.
@@ -38,16 +49,16 @@ class DrfView:
     the methods that reach each handler."""
 
     id: str
-    view_class: type
-    routes: dict
-    methods: dict
+    view_class: type[APIView]
+    routes: dict[str, RoutedView]
+    methods: dict[str, list[str]]
 
-    def route(self, handler):
+    def route(self, handler: str) -> RoutedView:
         """The route of `handler`; any other handler is a KeyError."""
         return self.routes[handler]
 
 
-def collect_drf(registry):
+def collect_drf(registry: Registry) -> list[dict[str, Any]]:
     """The facts of every DRF view on the project's routes, each added to `registry`."""
     if "rest_framework" not in sys.modules:
         return []
@@ -56,6 +67,8 @@ def collect_drf(registry):
     from rest_framework.viewsets import ViewSetMixin
 
     selection = Selection()
+    groups: dict[tuple[str, type[APIView], str], dict[str, Any]]
+    ids: set[str]
     groups, ids = {}, set()
     for urlconf, pieces, namespaces, pattern in routed_patterns():
         callback = pattern.callback
@@ -101,16 +114,16 @@ def collect_drf(registry):
     return facts
 
 
-def _dotted(cls):
+def _dotted(cls: type) -> str:
     return f"{cls.__module__}.{_qualname(cls)}"
 
 
-def _qualname(cls):
+def _qualname(cls: type) -> str:
     # `@api_view` makes a class inside DRF and gives it the function's name, not its qualname.
     return cls.__name__ if cls.__qualname__.rsplit(".", 1)[-1] != cls.__name__ else cls.__qualname__
 
 
-def _describe(group, ids):
+def _describe(group: dict[str, Any], ids: set[str]) -> tuple[DrfView, dict[str, Any]]:
     cls = group["cls"]
     dotted = _dotted(cls)
     view_id = unique_id(dotted, ids)
@@ -149,7 +162,7 @@ def _describe(group, ids):
     return view, facts
 
 
-def _model_label(cls):
+def _model_label(cls: type[APIView]) -> str | None:
     """The label of the model a view's class-level queryset is of (`get_queryset()` may need a
     request: not asked)."""
     queryset = getattr(cls, "queryset", None)
@@ -157,10 +170,10 @@ def _model_label(cls):
     return model._meta.label if model is not None else None
 
 
-def _handlers(callback, cls, viewset):
+def _handlers(callback: Callable[..., Any], cls: type[APIView], viewset: bool) -> dict[str, list[str]]:
     """{handler: [methods]} reached through this route."""
     if viewset:
-        handlers = {}
+        handlers: dict[str, list[str]] = {}
         for method, handler in (getattr(callback, "actions", None) or {}).items():
             handlers.setdefault(handler, []).append(method)
         return handlers
@@ -168,7 +181,9 @@ def _handlers(callback, cls, viewset):
     return {"": methods}
 
 
-def _endpoint(routed, handler, methods, params, where, viewset):
+def _endpoint(
+    routed: RoutedView, handler: str, methods: list[str], params: list[dict[str, Any]], where: str, viewset: bool
+) -> dict[str, Any]:
     from django_mcp.requests import CallerContext
 
     anonymous = CallerContext(None).request((methods[0] if methods else "get").upper())
@@ -192,11 +207,11 @@ def _endpoint(routed, handler, methods, params, where, viewset):
     return facts
 
 
-def view_instance(routed, handler, request):
+def view_instance(routed: RoutedView, handler: str, request: HttpRequest) -> APIView:
     """The view as DRF's dispatch sets it up for `handler`, with a DRF request around the
     plain `request` (whose method reaches the handler), before any permission check."""
     request._force_auth_user = request.user  # as drf.call authenticates
-    view = routed.view_class(**routed.initkwargs)
+    view = cast("type[APIView]", routed.view_class)(**routed.initkwargs)  # a DRF view: it has a class
     actions = getattr(routed.callback, "actions", None)
     if actions is not None:
         view.action_map = actions
@@ -208,7 +223,7 @@ def view_instance(routed, handler, request):
     return view
 
 
-def _typed_lookup(view, params):
+def _typed_lookup(view: APIView, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A router's lookup accepts any text (`[^/.]+`); when the field it looks up is an
     integer column, the parameter is typed as one."""
     from django.db import models
@@ -228,7 +243,7 @@ def _typed_lookup(view, params):
     return [dict(p, converter="int") if p["name"] == lookup and p["converter"] == "regex" else p for p in params]
 
 
-def _serializer(view, handler, own_only):
+def _serializer(view: APIView, handler: str, own_only: bool) -> list[dict[str, Any]] | None:
     """The serializer's field facts, or None when the view has none we can describe. An
     `@action` (and `destroy`, `own_only`) takes a serializer only when it names its own (in
     `@action` or through `get_serializer_class`): otherwise what it reads from
@@ -259,12 +274,12 @@ def _serializer(view, handler, own_only):
         return None
 
 
-def _listing(view):
+def _listing(view: APIView) -> dict[str, Any]:
     from rest_framework.filters import OrderingFilter, SearchFilter
     from django_mcp.facts.drf_fields import filter_facts
     from rest_framework.pagination import CursorPagination, LimitOffsetPagination, PageNumberPagination
 
-    listing = {"pagination": None, "search": None, "ordering": None, "filters": []}
+    listing: dict[str, Any] = {"pagination": None, "search": None, "ordering": None, "filters": []}
     paginator = getattr(view, "paginator", None)
     if isinstance(paginator, PageNumberPagination):
         listing["pagination"] = {
@@ -315,7 +330,7 @@ def _listing(view):
     return listing
 
 
-def _queryset(view):
+def _queryset(view: APIView) -> QuerySet | None:
     """The view's queryset for describing its filters: `get_queryset()` may need a real
     user, so the class attribute answers when it fails."""
     try:
@@ -324,20 +339,20 @@ def _queryset(view):
         return getattr(view, "queryset", None)
 
 
-def _is_django_filter(backend):
+def _is_django_filter(backend: object) -> bool:
     module = sys.modules.get("django_filters.rest_framework")
     backend_class = getattr(module, "DjangoFilterBackend", None)
     return isinstance(backend_class, type) and isinstance(backend, backend_class)
 
 
-def _action_description(function):
+def _action_description(function: Callable[..., Any] | None) -> str:
     text = (getattr(function, "kwargs", None) or {}).get("description")
     if isinstance(text, str) and text:
         return " ".join(text.split())
     return description(function) if function is not None else ""
 
 
-def _permissions(view):
+def _permissions(view: APIView) -> list[str] | None:
     """What `get_permissions()` gives the handler (views choose per action), by name; None
     when it cannot say without a real request."""
     try:
@@ -346,7 +361,7 @@ def _permissions(view):
         return None
 
 
-def _permission_name(permission):
+def _permission_name(permission: object) -> str:
     """`IsAuthenticated`, or `(IsAuthenticated OR IsAdminUser)` for composed permissions
     (classes or the instances `get_permissions()` makes of them)."""
     name = getattr(permission, "__name__", None)

@@ -2,16 +2,24 @@
 DRF): what kind of value each takes and renders, with its rules. The engine turns them into
 JSON Schema. Only imported when DRF is."""
 
+from __future__ import annotations
+
 import datetime
 import decimal
 import types
 import typing
 import uuid
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from rest_framework import fields as drf_fields
 from rest_framework import relations, serializers
 from rest_framework.settings import api_settings
+
+if TYPE_CHECKING:
+    from django_filters import FilterSet
+    from django_filters.filters import Filter
 
 #: Nesting deeper than this is described as any value (serializers can refer to themselves).
 MAX_DEPTH = 6
@@ -64,7 +72,7 @@ _ANNOTATED = {
 }
 
 
-def serializer_facts(serializer, depth=0):
+def serializer_facts(serializer: serializers.BaseSerializer, depth: int = 0) -> list[dict[str, Any]]:
     """The field facts of a serializer instance's fields (HiddenFields are never sent)."""
     facts = []
     for name, field in serializer.fields.items():
@@ -74,7 +82,7 @@ def serializer_facts(serializer, depth=0):
     return facts
 
 
-def field_facts(name, field, depth=0):
+def field_facts(name: str, field: drf_fields.Field, depth: int = 0) -> dict[str, Any]:
     kind = _kind(field)
     facts = {
         "name": name,
@@ -119,14 +127,14 @@ def field_facts(name, field, depth=0):
     return facts
 
 
-def _kind(field):
+def _kind(field: drf_fields.Field) -> str:
     for field_class, kind in _KINDS:
         if isinstance(field, field_class):
             return kind
     return "any"
 
 
-def _child(field):
+def _child(field: drf_fields.Field) -> drf_fields.Field | None:
     if isinstance(field, relations.ManyRelatedField):
         return field.child_relation
     if isinstance(field, (serializers.ListSerializer, drf_fields.ListField, drf_fields.DictField)):
@@ -134,7 +142,7 @@ def _child(field):
     return None
 
 
-def _regex(field):
+def _regex(field: drf_fields.Field) -> str | None:
     for validator in field.validators:
         regex = getattr(validator, "regex", None)
         if regex is not None:
@@ -142,7 +150,7 @@ def _regex(field):
     return None
 
 
-def _returns(field):
+def _returns(field: drf_fields.Field) -> dict[str, Any] | None:
     """The schema of a SerializerMethodField's value, from its method's return annotation."""
     method = getattr(field.parent, field.method_name, None)
     try:
@@ -152,7 +160,7 @@ def _returns(field):
     return _annotation_schema(annotation)
 
 
-def _annotation_schema(annotation):
+def _annotation_schema(annotation: object) -> dict[str, Any] | None:
     if annotation is None:
         return None
     origin = typing.get_origin(annotation)
@@ -166,7 +174,7 @@ def _annotation_schema(annotation):
             return inner
         return None
     if origin in (list, tuple, set, frozenset):
-        schema = {"type": "array"}
+        schema: dict[str, Any] = {"type": "array"}
         item = _annotation_schema(arguments[0]) if arguments and arguments[0] is not Ellipsis else None
         if item is not None:
             schema["items"] = item
@@ -182,11 +190,11 @@ def _annotation_schema(annotation):
     return None
 
 
-def _json_value(value):
+def _json_value(value: object) -> str | int | float | None:
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
-def filter_facts(filterset_class):
+def filter_facts(filterset_class: type[FilterSet]) -> list[dict[str, Any]]:
     """A django-filter FilterSet's filters as field facts named by their query parameters.
     Range filters take two parameters (`<name>_min`/`_max`, `<name>_after`/`_before`)."""
     import django_filters
@@ -223,7 +231,7 @@ def filter_facts(filterset_class):
     return facts
 
 
-def _filter_value(filter_):
+def _filter_value(filter_: Filter) -> dict[str, Any]:
     """The kind of value a filter reads from its query parameter."""
     import django_filters
 
@@ -254,7 +262,7 @@ def _filter_value(filter_):
     return {"kind": "char", "allow_blank": True}
 
 
-def _filter_model(filter_):
+def _filter_model(filter_: Filter) -> str | None:
     queryset = filter_.extra.get("queryset")
     model = getattr(queryset, "model", None)
     if model is None and filter_.model is not None:
@@ -262,7 +270,7 @@ def _filter_model(filter_):
     return model._meta.label if model is not None else None
 
 
-def _flat(choices):
+def _flat(choices: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
     for value, label in choices:
         if isinstance(label, (list, tuple)):  # an option group
             yield from _flat(label)

@@ -7,11 +7,15 @@ When an admin overrides none of the hooks they are built through, the add and ch
 forms are one, and it is built and described once.
 """
 
+from __future__ import annotations
+
 import decimal
 import functools
 import html
 import logging
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django import forms
 from django.contrib.admin import ModelAdmin
@@ -21,6 +25,13 @@ from django.utils.html import strip_tags
 from django_mcp import left_out
 from django_mcp.facts.models import without_defaults
 from django_mcp.values import to_json
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from django.utils.functional import Promise
+
+    #: What field facts read a form from: a built form, or one read as declared.
+    AnyForm: TypeAlias = "forms.BaseForm | _Unbuilt"
 
 logger = logging.getLogger("django_mcp.facts")
 
@@ -61,7 +72,7 @@ FALLBACK_KIND = "CharField"
 MULTIPLE = (forms.MultipleChoiceField, forms.ModelMultipleChoiceField)
 
 
-def admin_forms(model_admin, request):
+def admin_forms(model_admin: ModelAdmin, request: HttpRequest) -> dict[str, list[dict[str, Any]] | str | None]:
     """`{"add": [field…] | None, "change": [field…] | "add" | None}` for `model_admin`, built
     for the privileged `request` ("add": the add view's form). A form that cannot be built is
     None (logged), never an error."""
@@ -70,7 +81,7 @@ def admin_forms(model_admin, request):
         "add",
         lambda: form_as_built(add_form(model_admin, request), model_admin.get_changeform_initial_data(request)),
     )
-    if add is not None and forms_from_declarations(type(model_admin)):
+    if add is not None and forms_from_declarations(type(model_admin)):  # type: ignore[arg-type]  # a class is hashable; mypy: not type[Any]
         # The change view's form is this one: building forms is most of what the facts
         # cost at start-up, so it is not built again, nor described twice.
         return {"add": add, "change": "add"}
@@ -80,17 +91,17 @@ def admin_forms(model_admin, request):
     }
 
 
-def add_form(model_admin, request):
+def add_form(model_admin: ModelAdmin, request: HttpRequest) -> type[forms.ModelForm]:
     """The add view's form class, as `changeform_view` builds it (or one with the very
     same fields)."""
-    if forms_from_declarations(type(model_admin)) and not (model_admin.fields or model_admin.fieldsets):
+    if forms_from_declarations(type(model_admin)) and not (model_admin.fields or model_admin.fieldsets):  # type: ignore[arg-type]  # a class is hashable; mypy: not type[Any]
         # get_form would build the form twice: with every field, for get_fields to learn
         # their names, then with those names. The first has the same fields, in order.
         return model_admin.get_form(request, None, fields=None)
     return model_admin.get_form(request, None, change=False)
 
 
-def change_form(model_admin, request):
+def change_form(model_admin: ModelAdmin, request: HttpRequest) -> type[forms.ModelForm]:
     """The change view's form class for a typical object.
 
     Admins often decide on the object (`UserAdmin` switches form and fieldsets when there is
@@ -126,34 +137,34 @@ _VIEW_HOOKS = ("get_fieldsets", "has_change_permission", "get_changeform_initial
 
 
 @functools.cache
-def fields_from_declarations(admin_class) -> bool:
+def fields_from_declarations(admin_class: type[ModelAdmin]) -> bool:
     """Whether `get_fields` answers from the admin's declarations alone: none of the hooks
     it consults is overridden."""
     return _unoverridden(admin_class, _FIELD_HOOKS)
 
 
 @functools.cache
-def fieldsets_from_declarations(admin_class) -> bool:
+def fieldsets_from_declarations(admin_class: type[ModelAdmin]) -> bool:
     """Whether `get_fieldsets` answers from the admin's declarations alone: Django's own,
     over declared `fieldsets` or a `get_fields` that answers from declarations."""
     return _unoverridden(admin_class, ("get_fieldsets",)) and (
-        bool(admin_class.fieldsets) or fields_from_declarations(admin_class)
+        bool(admin_class.fieldsets) or fields_from_declarations(admin_class)  # type: ignore[arg-type]  # a class is hashable; mypy: not type[Any]
     )
 
 
 @functools.cache
-def forms_from_declarations(admin_class) -> bool:
+def forms_from_declarations(admin_class: type[ModelAdmin]) -> bool:
     """Whether the admin's forms follow from its declarations alone (`form`, `fields`,
     `exclude`, `readonly_fields`…): so when none of the hooks that build them is overridden.
     Then the add view and any object's change view get the same form."""
-    return fields_from_declarations(admin_class) and _unoverridden(admin_class, _VIEW_HOOKS)
+    return fields_from_declarations(admin_class) and _unoverridden(admin_class, _VIEW_HOOKS)  # type: ignore[arg-type]  # a class is hashable; mypy: not type[Any]
 
 
-def _unoverridden(admin_class, hooks):
+def _unoverridden(admin_class: type[ModelAdmin], hooks: tuple[str, ...]) -> bool:
     return all(getattr(admin_class, hook) is getattr(ModelAdmin, hook) for hook in hooks)
 
 
-def form_as_built(form_class, initial=None):
+def form_as_built(form_class: type[forms.BaseForm], initial: dict[str, Any] | None = None) -> AnyForm:
     """The form a view builds from `form_class` (no data, no instance), or, when building it
     would change nothing field facts read, what they read of it without building it."""
     if built_as_declared(form_class):
@@ -161,7 +172,7 @@ def form_as_built(form_class, initial=None):
     return form_class(initial=initial)
 
 
-def built_as_declared(form_class) -> bool:
+def built_as_declared(form_class: type[forms.BaseForm]) -> bool:
     """Whether an instance of `form_class` has exactly its class's fields in their order and
     reads initial data as Django does: it keeps ModelForm's own `__init__`, field order and
     initial lookup. (`__init__` also narrows related querysets by `limit_choices_to`; facts
@@ -180,13 +191,13 @@ class _Unbuilt:
 
     get_initial_for_field = forms.BaseForm.get_initial_for_field
 
-    def __init__(self, form_class, initial):
+    def __init__(self, form_class: type[forms.BaseForm], initial: dict[str, Any] | None) -> None:
         self.fields = form_class.base_fields
         self.initial = initial or {}
         self._meta = form_class._meta
 
 
-def _described(model_admin, which, build):
+def _described(model_admin: ModelAdmin, which: str, build: Callable[[], AnyForm]) -> list[dict[str, Any]] | None:
     try:
         form = build()
         return [field_facts(name, field, form) for name, field in form.fields.items() if not field.disabled]
@@ -202,15 +213,15 @@ def _described(model_admin, which, build):
         return None
 
 
-def _label(model_admin):
+def _label(model_admin: ModelAdmin) -> str:
     return f"{model_admin.admin_site.name}/{model_admin.model._meta.label_lower}"
 
 
-def field_facts(name, field, form=None):
+def field_facts(name: str, field: forms.Field, form: AnyForm | None = None) -> dict[str, Any]:
     """The form-field facts of docs/engine-protocol.md for `field` (named `name` in `form`)."""
     kind = form_field_kind(field)
     initial = _initial(form, name, field)
-    facts = {
+    facts: dict[str, Any] = {
         "name": name,
         "kind": kind,
         "label": str(field.label) if field.label is not None else pretty_name(name),
@@ -242,17 +253,17 @@ def field_facts(name, field, form=None):
     return without_defaults(facts)
 
 
-def form_field_kind(field) -> str:
+def form_field_kind(field: forms.Field) -> str:
     for cls in type(field).__mro__:
         if cls.__name__ in KINDS and cls.__module__.startswith("django.forms"):
             return cls.__name__
     return FALLBACK_KIND
 
 
-def choices(field, nullable):
+def choices(field: forms.ChoiceField, nullable: bool) -> list[list[Any]]:
     """The field's choices flattened (option groups opened), values as JSON. The blank choice
     is left out when `null` is what clears the field."""
-    flat = []
+    flat: list[tuple[Any, Any]] = []
     for value, label in field.choices:
         if isinstance(label, (list, tuple)):
             flat.extend(label)  # an option group: (group label, [(value, label), …])
@@ -261,7 +272,7 @@ def choices(field, nullable):
     return [[to_json(value), plain_text(label)] for value, label in flat if not (nullable and value in ("", None))]
 
 
-def empty_is_none(field) -> bool:
+def empty_is_none(field: forms.Field) -> bool:
     """Whether the field's empty value is None: so `null` is how a client clears it."""
     if isinstance(field, (forms.FileField, *MULTIPLE)):
         return False  # files: the engine offers null itself; multiples: [] clears them
@@ -278,7 +289,7 @@ def empty_is_none(field) -> bool:
         return False
 
 
-def model_allows_null(form, name) -> bool:
+def model_allows_null(form: AnyForm | None, name: str) -> bool:
     """False when the form saves into a model field that cannot hold NULL (a `JSONField`
     with `blank=True` but not `null=True`: Django's form turns an empty value into None)."""
     model = getattr(getattr(form, "_meta", None), "model", None)
@@ -291,7 +302,7 @@ def model_allows_null(form, name) -> bool:
     return bool(getattr(model_field, "null", True)) or not getattr(model_field, "concrete", False)
 
 
-def _without_widget_hint(help_text):
+def _without_widget_hint(help_text: str | Promise) -> str:
     """The admin appends how to use its multiple-select widget to many-to-many help texts;
     it says nothing to an MCP client."""
     from django.utils.translation import gettext
@@ -302,7 +313,7 @@ def _without_widget_hint(help_text):
     return str(help_text).replace(hint, "").strip()
 
 
-def plain_text(text) -> str:
+def plain_text(text: Any) -> str:
     """Help texts and labels may be HTML (the password validators' list): plain text, one line."""
     text = str(text or "")
     if "<" in text:
@@ -311,7 +322,7 @@ def plain_text(text) -> str:
     return " ".join(text.split())
 
 
-def _initial(form, name, field):
+def _initial(form: AnyForm | None, name: str, field: forms.Field) -> object:
     if form is None:
         return field.initial
     try:
@@ -320,7 +331,7 @@ def _initial(form, name, field):
         return None
 
 
-def _empty(field, initial) -> bool:
+def _empty(field: forms.Field, initial: object) -> bool:
     if initial is None:
         return True
     try:
@@ -329,11 +340,11 @@ def _empty(field, initial) -> bool:
         return False
 
 
-def _count(value):
+def _count(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _number(value):
+def _number(value: object) -> int | float | None:
     """A numeric bound as a JSON number; dates and callables are no numbers."""
     if isinstance(value, bool) or value is None:
         return None

@@ -10,8 +10,12 @@ As for resources, one parser serves the system checks, which report a bad entry 
 and `gather()`, which leaves a bad entry out with a warning.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models.constants import LOOKUP_SEP
@@ -20,6 +24,14 @@ from django_mcp import conf, left_out
 from django_mcp.facts.admin import PRIVATE_APPS, admin_id_of, admin_sites
 from django_mcp.facts.models import redact_fields, secret_in_path
 from django_mcp.facts.resources import entry_permission, installed_model, parsed_entries
+
+if TYPE_CHECKING:
+    from django.db.models import Field, ForeignObjectRel, Model
+
+    from django_mcp.facts.registry import Registry
+
+    #: The (model, field) pairs a lookup path crosses, from the search's model on.
+    Chain = list[tuple[type[Model], Field | ForeignObjectRel]]
 
 logger = logging.getLogger("django_mcp.facts")
 
@@ -30,17 +42,17 @@ SEARCH_KEYS = {"model", "search_fields", "filter_fields", "fields", "permission"
 class Search:
     """One DJANGO_MCP_MODEL_SEARCH entry, checked."""
 
-    model: type
-    search_fields: tuple
-    filter_fields: tuple
-    fields: tuple
+    model: type[Model]
+    search_fields: tuple[str, ...]
+    filter_fields: tuple[str, ...]
+    fields: tuple[str, ...]
     permission: str
     #: The model and those its search and filter paths cross: they need facts too.
-    models: tuple
+    models: tuple[type[Model], ...]
     #: The ModelAdmin whose `get_queryset` the search goes through, if the model has one.
     admin: str | None = None
 
-    def facts(self):
+    def facts(self) -> dict[str, Any]:
         return {
             "model": self.model._meta.label,
             "admin": self.admin,
@@ -51,14 +63,14 @@ class Search:
         }
 
 
-def searches(registry):
+def searches(registry: Registry) -> list[dict[str, Any]]:
     """The DJANGO_MCP_MODEL_SEARCH facts; each search is added to `registry` for the effect."""
     entries = conf.get("DJANGO_MCP_MODEL_SEARCH")
     if not isinstance(entries, (list, tuple)):
         left_out.report(logger, "DJANGO_MCP_MODEL_SEARCH is not a list; no search tools")
         return []
 
-    def parse(entry):
+    def parse(entry: object) -> Search:
         search = model_search(entry)
         return dataclasses.replace(search, admin=_admin(registry, search.model))
 
@@ -70,11 +82,11 @@ def searches(registry):
             left_out.report(logger, "DJANGO_MCP_MODEL_SEARCH: a second entry for %s; left out", repeated)
         else:
             registry.add_search(search)
-            facts.append(search.facts())
+            facts.append(cast(Search, search).facts())  # neither problem nor repeated: parsed
     return facts
 
 
-def model_search(entry):
+def model_search(entry: object) -> Search:
     """The Search of one DJANGO_MCP_MODEL_SEARCH entry (without its admin); a ValueError says
     what is wrong with the entry."""
     if isinstance(entry, dict):
@@ -94,7 +106,7 @@ def model_search(entry):
     redacted = redact_fields()
     crossed = [model]
 
-    def paths(key):
+    def paths(key: str) -> Iterator[tuple[str, Chain]]:
         names = entry.get(key, ())
         if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) for name in names):
             raise ValueError(f"{label}: {key} must be a list of field names")
@@ -139,13 +151,13 @@ def model_search(entry):
     )
 
 
-def _resolve(model, path, redacted):
+def _resolve(model: type[Model], path: str, redacted: list[str]) -> Chain:
     """The (model, field) pairs `path` (`author__name`) crosses from `model`; a ValueError if a
     part names no field, follows no relation, is a secret or enters one of our own models."""
     secret = secret_in_path(model, path, redacted)
     if secret:
         raise ValueError(f"{path!r}: {secret} is a secret, never sent nor searched")
-    chain = []
+    chain: Chain = []
     for part in path.split(LOOKUP_SEP):
         if chain:
             target = chain[-1][1].related_model
@@ -162,12 +174,12 @@ def _resolve(model, path, redacted):
     return chain
 
 
-def _stored(model, field):
+def _stored(model: type[Model], field: Field | ForeignObjectRel) -> bool:
     """A field the engine's model facts describe: concrete, or a forward many-to-many."""
     return field.concrete or field in model._meta.many_to_many
 
 
-def _admin(registry, model):
+def _admin(registry: Registry, model: type[Model]) -> str | None:
     """The id of the model's ModelAdmin on the first configured site that registers it, or
     None. A model whose admin could not be described is left out: searching its default
     manager would bypass the admin's `get_queryset` (tenant scoping)."""
