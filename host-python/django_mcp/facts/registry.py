@@ -1,5 +1,18 @@
 """The registry: the live objects behind the ids the engine names."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from django.contrib.admin import AdminSite, ModelAdmin
+    from django.db.models import Model
+
+    from django_mcp.custom import CustomRegistry
+    from django_mcp.facts.drf import DrfView
+    from django_mcp.facts.search import Search
+    from django_mcp.facts.views import RoutedView
+
 
 class Registry:
     """The live objects behind the ids the engine names: (site, ModelAdmin) pairs by admin id,
@@ -7,58 +20,59 @@ class Registry:
     resource models, searches and custom items. Filled while the facts are gathered; the
     effects look their targets up here."""
 
-    def __init__(self):
-        self._by_id = {}
-        self._views = {}
-        self._drf = {}
+    def __init__(self) -> None:
+        self._by_id: dict[str, tuple[AdminSite, ModelAdmin]] = {}
+        self._views: dict[str, RoutedView] = {}
+        self._drf: dict[str, DrfView] = {}
         #: DJANGO_MCP_RESOURCE_MODELS models by label: (model, permission).
-        self._resource_models = {}
+        self._resource_models: dict[str, tuple[type[Model], str]] = {}
         #: DJANGO_MCP_MODEL_SEARCH entries by model label (facts.search.Search).
-        self._searches = {}
+        self._searches: dict[str, Search] = {}
         #: The custom items (django_mcp.custom), by name.
-        self.custom = None
+        #: None only until the facts are gathered, before any effect reads it.
+        self.custom = cast("CustomRegistry", None)
 
-    def add(self, admin_id, site, model_admin):
+    def add(self, admin_id: str, site: AdminSite, model_admin: ModelAdmin) -> None:
         self._by_id[admin_id] = (site, model_admin)
 
-    def get(self, admin_id):
+    def get(self, admin_id: str) -> tuple[AdminSite, ModelAdmin]:
         return self._by_id[admin_id]
 
-    def add_view(self, routed):
+    def add_view(self, routed: RoutedView) -> None:
         self._views[routed.id] = routed
 
-    def view(self, view_id):
+    def view(self, view_id: str) -> RoutedView:
         """The routed view with this id; any other id is a KeyError."""
         return self._views[view_id]
 
-    def add_drf(self, view):
+    def add_drf(self, view: DrfView) -> None:
         self._drf[view.id] = view
 
-    def drf(self, view_id):
+    def drf(self, view_id: str) -> DrfView:
         """The DRF view with this id; any other id is a KeyError."""
         return self._drf[view_id]
 
-    def add_model(self, model, permission):
+    def add_model(self, model: type[Model], permission: str) -> None:
         """A model served as resources without an admin, to callers holding `permission`."""
         self._resource_models[model._meta.label] = (model, permission)
 
-    def model(self, label):
+    def model(self, label: str) -> type[Model]:
         """A DJANGO_MCP_RESOURCE_MODELS model; any other label is a KeyError, so the
         resource effects can never reach a model the settings do not list."""
         return self._resource_models[label][0]
 
-    def model_permission(self, label):
+    def model_permission(self, label: str) -> str:
         return self._resource_models[label][1]
 
-    def add_search(self, search):
+    def add_search(self, search: Any) -> None:  # a Search; facts.search holds it as `Search | None`
         self._searches[search.model._meta.label] = search
 
-    def search(self, label):
+    def search(self, label: str) -> Search:
         """A DJANGO_MCP_MODEL_SEARCH entry; any other label is a KeyError."""
         return self._searches[label]
 
-    def models(self):
-        seen = []
+    def models(self) -> list[type[Model]]:
+        seen: list[type[Model]] = []
         for _site, model_admin in self._by_id.values():
             if model_admin.model not in seen:
                 seen.append(model_admin.model)

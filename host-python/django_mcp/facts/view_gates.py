@@ -12,8 +12,11 @@ DJANGO_MCP_REQUIRE_AUTH = False, and then open to any caller who passed the MCP
 authentication, exactly as it is open to any visitor of the site.
 """
 
+from __future__ import annotations
+
 import dataclasses
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required, permission_required, user_passes_test
@@ -21,6 +24,13 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import CodeType
+
+    from django.http import HttpRequest
+    from django.views import View
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,9 +50,9 @@ class Gate:
     #: The HTTP methods (lower case) it guards, when put on some handlers only; () for all.
     methods: tuple[str, ...] = ()
 
-    def facts(self):
+    def facts(self) -> dict[str, Any]:
         if self.kind == "permission":
-            facts = {"kind": "permission", "permissions": list(self.permissions)}
+            facts: dict[str, Any] = {"kind": "permission", "permissions": list(self.permissions)}
         elif self.kind == "test":
             facts = {"kind": "test", "test": self.label}
         else:
@@ -51,7 +61,7 @@ class Gate:
             facts["methods"] = [m.upper() for m in self.methods]
         return facts
 
-    def guards(self, method):
+    def guards(self, method: str) -> bool:
         return not self.methods or method.lower() in self.methods
 
 
@@ -63,21 +73,21 @@ PUBLIC = Gate("public")
 # --- reference code objects, from Django's decorators applied to dummies -------------------
 
 
-def _dummy_view(request, *args, **kwargs):
+def _dummy_view(request: HttpRequest, *args: Any, **kwargs: Any) -> None:
     pass
 
 
-async def _dummy_async_view(request, *args, **kwargs):
+async def _dummy_async_view(request: HttpRequest, *args: Any, **kwargs: Any) -> None:
     pass
 
 
-def _cells(function):
+def _cells(function: object) -> dict[str, Any]:
     """The closure of `function` as {free variable name: value} (empty cells left out)."""
     code = getattr(function, "__code__", None)
     closure = getattr(function, "__closure__", None) or ()
     if code is None:
         return {}
-    cells = {}
+    cells: dict[str, Any] = {}
     for name, cell in zip(code.co_freevars, closure):
         try:
             cells[name] = cell.cell_contents
@@ -86,7 +96,7 @@ def _cells(function):
     return cells
 
 
-def _code(function):
+def _code(function: object) -> CodeType | None:
     return getattr(function, "__code__", None)
 
 
@@ -108,23 +118,23 @@ _METHOD_DECORATOR = _code(method_decorator(lambda f: f)(_dummy_view))
 # --- decorators on a view function ---------------------------------------------------------
 
 
-def wrappers(callback):
+def wrappers(callback: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
     """`callback` and each function it wraps (`functools.wraps` records `__wrapped__`),
     outermost first."""
-    seen = set()
-    function = callback
+    seen: set[int] = set()
+    function: Callable[..., Any] | None = callback
     while function is not None and id(function) not in seen:
         seen.add(id(function))
         yield function
         function = getattr(function, "__wrapped__", None)
 
 
-def decorator_gates(callback):
+def decorator_gates(callback: Callable[..., Any]) -> list[Gate]:
     """The gates of the `user_passes_test` family found down the wrapper chain, outermost first."""
     return [_gate_for_test(_cells(f)["test_func"]) for f in wrappers(callback) if _code(f) in _TEST_WRAPPERS]
 
 
-def _gate_for_test(test):
+def _gate_for_test(test: Callable[..., Any]) -> Gate:
     code = _code(test)
     if code is _LOGIN_TEST:
         return LOGIN
@@ -135,10 +145,10 @@ def _gate_for_test(test):
     return Gate("test", test=test, label=getattr(test, "__qualname__", None) or repr(test))
 
 
-def allowed_methods(callback):
+def allowed_methods(callback: Callable[..., Any]) -> list[str] | None:
     """The HTTP methods (lower case) `require_http_methods` & co. leave open down the wrapper
     chain, or None when no such decorator is there (any method reaches the view)."""
-    allowed = None
+    allowed: list[str] | None = None
     for function in wrappers(callback):
         if _code(function) in _METHOD_WRAPPERS:
             methods = [m.lower() for m in _cells(function)["request_method_list"]]
@@ -149,11 +159,11 @@ def allowed_methods(callback):
 # --- class-based views -----------------------------------------------------------------------
 
 
-def class_gates(view_class, initkwargs):
+def class_gates(view_class: type[View], initkwargs: dict[str, Any]) -> list[Gate]:
     """The gates of a class-based view, in the order its `dispatch` chain meets them: decorators
     put on `dispatch` with `method_decorator` and the auth mixins, along the MRO; then those
     put on a handler (`get`, `post`…), which guard that method only."""
-    gates = []
+    gates: list[Gate] = []
     for klass in view_class.__mro__:
         dispatch = klass.__dict__.get("dispatch")
         if dispatch is not None:
@@ -172,11 +182,11 @@ def class_gates(view_class, initkwargs):
     return gates
 
 
-def _dispatch_decorators(method):
+def _dispatch_decorators(method: Callable[..., Any]) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
     """The decorators `method_decorator` put on this method (also when it decorated the class
     with `name="dispatch"` or `name="get"`), outermost first. They are applied anew on every call, so they
     live only in the closure of the method's `_wrapper`."""
-    decorators = []
+    decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = []
     while _code(method) is _METHOD_DECORATOR:
         cells = _cells(method)
         # _multi_decorate keeps them innermost first, the order it applies them in.
@@ -185,13 +195,13 @@ def _dispatch_decorators(method):
     return decorators
 
 
-def _applied(decorator):
+def _applied(decorator: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[..., Any]:
     """The decorator applied to a dummy view, as Django's own `method_decorator` does to
     copy the attributes a decorator sets: the result is a wrapper chain like any other."""
     return decorator(_dummy_view)
 
 
-def _permission_mixin_gate(view_class, initkwargs):
+def _permission_mixin_gate(view_class: type[PermissionRequiredMixin], initkwargs: dict[str, Any]) -> Gate:
     if view_class.has_permission is not PermissionRequiredMixin.has_permission:
         # Custom logic decides: ask it, on a view instance, when the question comes.
         return Gate("test", view_check=_has_permission, label=view_class.has_permission.__qualname__)
@@ -207,7 +217,7 @@ def _permission_mixin_gate(view_class, initkwargs):
     return Gate("permission", permissions=permissions)
 
 
-def _test_mixin_gate(view_class):
+def _test_mixin_gate(view_class: type[UserPassesTestMixin]) -> Gate:
     if view_class.get_test_func is UserPassesTestMixin.get_test_func:
         label = view_class.test_func.__qualname__
     else:
@@ -215,9 +225,9 @@ def _test_mixin_gate(view_class):
     return Gate("test", view_check=_run_test_func, label=label)
 
 
-def _has_permission(view):
+def _has_permission(view: PermissionRequiredMixin) -> bool:
     return view.has_permission()
 
 
-def _run_test_func(view):
+def _run_test_func(view: UserPassesTestMixin) -> bool:
     return view.get_test_func()()

@@ -8,6 +8,8 @@ no recognised authorization gate (as the original package). A view that cannot b
 is skipped with a warning; the others are still served.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import fnmatch
 import inspect
@@ -15,6 +17,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import iscoroutinefunction
 from django.apps import apps
@@ -35,6 +38,15 @@ from django.views.generic.list import BaseListView
 from django_mcp import conf, left_out
 from django_mcp.facts import view_gates
 from django_mcp.facts.view_gates import LOGIN, PUBLIC
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from django.views import View
+
+    from django_mcp.facts.registry import Registry
+    from django_mcp.facts.view_gates import Gate
+    from django_mcp.seam import JSON
 
 logger = logging.getLogger("django_mcp.facts")
 
@@ -81,7 +93,7 @@ class RoutedView:
     #: The HTTP methods (lower case) it handles; empty: any.
     methods: list = dataclasses.field(default_factory=list)
 
-    def path_for(self, values):
+    def path_for(self, values: Mapping[str, JSON]) -> str:
         """The URL path (as `path_info`) with `values` in place of the parameters; PathError
         when one is missing, unknown or does not fit its converter. The path is built here
         rather than by `reverse()`: several patterns may share a name, and `to_url` of a
@@ -93,11 +105,12 @@ class RoutedView:
         return "/" + "".join(_filled(piece, values) for piece in self.pieces)
 
 
-def collect_views(registry):
+def collect_views(registry: Registry) -> list[dict[str, Any]]:
     """The facts of every routed view, each also added to `registry` under its id."""
     selection = Selection()
     login_everywhere = login_required_middleware()
     require_auth = bool(conf.get("DJANGO_MCP_REQUIRE_AUTH"))
+    ids: set[str]
     facts, ids = [], set()
     for urlconf, pieces, namespaces, pattern in routed_patterns():
         described = _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids, require_auth)
@@ -109,7 +122,7 @@ def collect_views(registry):
     return facts
 
 
-def routed_patterns():
+def routed_patterns() -> Iterator[tuple[str, tuple[object, ...], tuple[str, ...], URLPattern]]:
     """(urlconf, pieces, namespaces, URLPattern) of every public URL pattern of the project's
     URLconfs; a URLconf that cannot be loaded is skipped with a warning."""
     for urlconf in urlconfs():
@@ -122,7 +135,7 @@ def routed_patterns():
             yield urlconf, pieces, namespaces, pattern
 
 
-def urlconfs():
+def urlconfs() -> list[str]:
     """ROOT_URLCONF, then each DJANGO_MCP_URLCONFS module not already walked."""
     names = [settings.ROOT_URLCONF]
     for name in conf.get("DJANGO_MCP_URLCONFS") or ():
@@ -131,7 +144,7 @@ def urlconfs():
     return names
 
 
-def login_required_middleware():
+def login_required_middleware() -> bool:
     """Whether MIDDLEWARE has Django's LoginRequiredMiddleware (5.1+) or a subclass of it."""
     try:
         from django.contrib.auth.middleware import LoginRequiredMiddleware
@@ -151,24 +164,26 @@ class Selection:
     """DJANGO_MCP_VIEW_INCLUDE (None: everything) and DJANGO_MCP_VIEW_EXCLUDE, fnmatch patterns
     matched against a view's URL name, its route and its `module.qualname`."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.include = conf.get("DJANGO_MCP_VIEW_INCLUDE")
         self.exclude = conf.get("DJANGO_MCP_VIEW_EXCLUDE") or ()
 
-    def refusal(self, *labels):
+    def refusal(self, *labels: Any) -> str | None:
         """Why these settings leave out the view with these labels, or None if they admit it."""
-        labels = [label for label in labels if label]
+        labels = [label for label in labels if label]  # type: ignore[assignment]  # *labels rebound to a list
         if self.include is not None and _first_match(labels, self.include) is None:
             return "no DJANGO_MCP_VIEW_INCLUDE pattern matches it"
         excluding = _first_match(labels, self.exclude)
         return None if excluding is None else f"DJANGO_MCP_VIEW_EXCLUDE pattern {excluding!r} matches it"
 
 
-def _first_match(labels, patterns):
+def _first_match(labels: Iterable[str], patterns: Iterable[str]) -> str | None:
     return next((pattern for pattern in patterns for label in labels if fnmatch.fnmatchcase(label, pattern)), None)
 
 
-def _walk(patterns, pieces, namespaces):
+def _walk(
+    patterns: Iterable[URLPattern | URLResolver], pieces: tuple[object, ...], namespaces: tuple[str, ...]
+) -> Iterator[tuple[tuple[object, ...], tuple[str, ...], URLPattern]]:
     for entry in patterns:
         if isinstance(entry, URLResolver):
             if _is_private_resolver(entry):
@@ -189,7 +204,7 @@ def _walk(patterns, pieces, namespaces):
             yield pieces + (entry.pattern,), namespaces, entry
 
 
-def _is_private_resolver(resolver):
+def _is_private_resolver(resolver: URLResolver) -> bool:
     """An admin site's URLs (AdminSite.urls has app_name "admin", its namespace the site's
     name) or our own URLconfs."""
     if resolver.app_name == "admin" or resolver.namespace in {site.name for site in all_sites}:
@@ -198,7 +213,7 @@ def _is_private_resolver(resolver):
     return isinstance(module, str) and (module == "django_mcp" or module.startswith("django_mcp."))
 
 
-def is_private_callback(callback, target):
+def is_private_callback(callback: Callable[..., Any], target: object) -> bool:
     """Admin views (bound to an AdminSite or ModelAdmin, however wrapped), our own endpoints
     (e.g. the slash-less sibling of the MCP endpoint) and static/media file serving."""
     for function in view_gates.wrappers(callback):
@@ -210,7 +225,7 @@ def is_private_callback(callback, target):
     return target in _file_servers()
 
 
-def drf_view_class(callback):
+def drf_view_class(callback: Callable[..., Any]) -> type | None:
     """The DRF view class behind a callback (APIViews, ViewSets, `@api_view` functions), or
     None. DRF views have a surface of their own (facts/drf.py): their permission classes are
     not gates this module recognises. DRF is only looked at when the project has imported it."""
@@ -220,7 +235,7 @@ def drf_view_class(callback):
     return cls if isinstance(api_view, type) and isinstance(cls, type) and issubclass(cls, api_view) else None
 
 
-def _file_servers():
+def _file_servers() -> list[Callable[..., Any]]:
     from django.views.static import serve
 
     servers = [serve]
@@ -233,7 +248,16 @@ def _file_servers():
     return servers
 
 
-def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids, require_auth):
+def _describe(
+    urlconf: str,
+    pieces: tuple[object, ...],
+    namespaces: tuple[str, ...],
+    pattern: URLPattern,
+    login_everywhere: bool,
+    selection: Selection,
+    ids: set[str],
+    require_auth: bool,
+) -> tuple[RoutedView, dict[str, Any]] | None:
     """(RoutedView, facts) for one URL pattern, or None when it is left out or cannot be described."""
     where = route_text(pieces)
     try:
@@ -295,7 +319,7 @@ def _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection,
     return routed, view_facts
 
 
-def view_function(callback):
+def view_function(callback: Callable[..., Any]) -> Callable[..., Any]:
     """The function a (decorated, partial or callable-object) view callback comes down to."""
     function = inspect.unwrap(callback)
     while hasattr(function, "func") and not hasattr(function, "__qualname__"):  # functools.partial
@@ -305,7 +329,7 @@ def view_function(callback):
     return function
 
 
-def unique_id(base, ids):
+def unique_id(base: str, ids: set[str]) -> str:
     """`base`, or `base#2`, `base#3`… when a pattern with the same name or view came first."""
     candidate, n = base, 1
     while candidate in ids:
@@ -314,7 +338,7 @@ def unique_id(base, ids):
     return candidate
 
 
-def route_text(pieces):
+def route_text(pieces: Iterable[object]) -> str:
     """The route as written, joined through includes; an included regex drops its `^`."""
     parts = []
     for index, piece in enumerate(pieces):
@@ -325,7 +349,7 @@ def route_text(pieces):
     return "".join(parts)
 
 
-def path_params(pieces):
+def path_params(pieces: Iterable[object]) -> Iterator[dict[str, str]]:
     for piece in pieces:
         if isinstance(piece, RoutePattern):
             for match in _ROUTE_PARAMETER.finditer(str(piece)):
@@ -344,7 +368,7 @@ def path_params(pieces):
                 yield {"name": name, "converter": "regex", "pattern": group}
 
 
-def _named_groups(regex):
+def _named_groups(regex: str) -> list[tuple[str, str]]:
     """(name, sub-pattern) of each `(?P<name>…)` group, in order."""
     groups = []
     for match in re.finditer(r"\(\?P<(\w+)>", regex):
@@ -368,10 +392,10 @@ def _named_groups(regex):
     return groups
 
 
-def _filled(piece, values):
+def _filled(piece: object, values: Mapping[str, JSON]) -> str:
     if isinstance(piece, RoutePattern):
 
-        def fill(match):
+        def fill(match: re.Match[str]) -> str:
             name = match["name"]
             if name not in values:
                 raise PathError(f"the path parameter {name!r} is required")
@@ -388,7 +412,7 @@ def _filled(piece, values):
     return str(piece)  # e.g. i18n_patterns' language prefix
 
 
-def _url_text(name, converter, value):
+def _url_text(name: str, converter: Any, value: JSON) -> str:
     """The URL text of `value`: what `to_url` makes of it (as reverse() does), else the value
     as written, as long as the converter's regex accepts it."""
     text = None
@@ -403,13 +427,15 @@ def _url_text(name, converter, value):
     return text
 
 
-def _plain(value):
+def _plain(value: object) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
         raise PathError("path values are strings or numbers")
     return str(value)
 
 
-def _gates(callback, view_class, initkwargs, login_everywhere):
+def _gates(
+    callback: Callable[..., Any], view_class: type[View] | None, initkwargs: dict[str, Any], login_everywhere: bool
+) -> list[Gate]:
     gates = view_gates.decorator_gates(callback)
     if view_class is not None:
         gates += view_gates.class_gates(view_class, initkwargs)
@@ -425,7 +451,7 @@ def _gates(callback, view_class, initkwargs, login_everywhere):
     return unique
 
 
-def _methods(callback, view_class):
+def _methods(callback: Callable[..., Any], view_class: type[View] | None) -> list[str]:
     """The HTTP methods (lower case) the view answers; [] when any method reaches it."""
     methods = None
     if view_class is not None:
@@ -438,21 +464,21 @@ def _methods(callback, view_class):
     return methods or []
 
 
-def _class_kind(view_class):
+def _class_kind(view_class: type[View]) -> str:
     for bases, kind in _CLASS_KINDS:
         if issubclass(view_class, bases):
             return kind
     return "other"
 
 
-def app_label_of(module):
+def app_label_of(module: str) -> str | None:
     """The label of the installed app whose package holds `module`, or None: what toolset
     patterns (`library.*`) match a view by."""
     config = apps.get_containing_app_config(module)
     return config.label if config is not None else None
 
 
-def description(target):
+def description(target: object) -> str:
     """The first paragraph of the view's own docstring (a class view does not inherit
     ListView's), on one line."""
     doc = target.__dict__.get("__doc__") if isinstance(target, type) else getattr(target, "__doc__", None)
