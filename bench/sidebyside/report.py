@@ -201,28 +201,23 @@ def issue23_rows(results):
     def row(name, cell):
         rows.append((name, {n: cell(n, size) for n, size in sizes.items()}))
 
-    def cold(n, size):
-        ours, floor = _get(size, "cold_start", "ours", "median_s"), _get(size, "cold_start", "floor", "median_s")
-        if ours is None or floor is None:
-            return "–"
-        limit = {"100": 100, "500": 250}.get(n)
-        delta = (ours - floor) * 1e3
-        return _mark(f"+{delta:.0f} ms", None if limit is None else delta <= limit)
+    def cold_start(stat, detail):
+        def cell(n, size):
+            ours, floor = _get(size, "cold_start", "ours", stat), _get(size, "cold_start", "floor", stat)
+            if ours is None or floor is None:
+                return "–"
+            limit = {"100": 100, "500": 250}.get(n)
+            delta = (ours - floor) * 1e3
+            text = f"+{delta:.0f} ms" + (f" ({ours:.2f} s / {floor:.2f} s)" if detail else "")
+            return _mark(text, None if limit is None else delta <= limit)
 
-    row("cold start to first answer, over the floor's (≤ +100 ms at N = 100, +250 ms at 500)", cold)
+        return cell
 
-    def cold_cpu(n, size):
-        ours, floor = (
-            _get(size, "cold_start", "ours", "cpu_median_s"),
-            _get(size, "cold_start", "floor", "cpu_median_s"),
-        )
-        if ours is None or floor is None:
-            return "–"
-        limit = {"100": 100, "500": 250}.get(n)
-        delta = (ours - floor) * 1e3
-        return _mark(f"+{delta:.0f} ms ({ours:.2f} s / {floor:.2f} s)", None if limit is None else delta <= limit)
-
-    row("… the same in CPU time of the new interpreter (ours / the floor's)", cold_cpu)
+    row(
+        "cold start to first answer, over the floor's (≤ +100 ms at N = 100, +250 ms at 500)",
+        cold_start("median_s", detail=False),
+    )
+    row("… the same in CPU time of the new interpreter (ours / the floor's)", cold_start("cpu_median_s", detail=True))
 
     def rss(n, size):
         ours, floor = (
