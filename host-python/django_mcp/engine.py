@@ -20,6 +20,7 @@ import logging
 import os
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -344,7 +345,10 @@ class EngineRuntime:
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
         self._compiled: CompiledEngine | None = None
-        self._facts_json: str | None = None
+        #: The facts' JSON, compressed: an instance loaded later (after a trap) loads the same
+        #: catalogue without gathering again, and the text itself, many times larger, is
+        #: held only while an instance loads it.
+        self._facts_packed: bytes | None = None
         #: What gathering the facts left out (left_out.report); with the engine's load
         #: warnings, what the catalogue last loaded left out.
         self._facts_warnings: list[dict] = []
@@ -366,16 +370,34 @@ class EngineRuntime:
             return self._compiled
 
     def facts_json(self) -> str:
+        """The facts' JSON text, gathered when needed."""
         return self._facts()[0]
+
+    def gather(self) -> None:
+        """Gather the facts now unless they are kept (the server's registry comes with them)."""
+        with self._lock:
+            self._gather()
 
     def _facts(self) -> tuple[str, list[dict]]:
         """The facts JSON and what gathering it left out."""
         with self._lock:
-            if self._facts_json is None:
-                with left_out.kept() as reported:
-                    self._facts_json = self._facts_source()
-                self._facts_warnings = [{"source": "facts", "message": message} for message in reported]
-            return self._facts_json, self._facts_warnings
+            text = self._gather()
+            if text is None:
+                assert self._facts_packed is not None
+                text = zlib.decompress(self._facts_packed).decode("utf-8")
+            return text, self._facts_warnings
+
+    def _gather(self) -> str | None:
+        """Gathers and keeps the facts unless they are kept (`_lock` held); their text when it
+        just gathered them."""
+        if self._facts_packed is not None:
+            return None
+        with left_out.kept() as reported:
+            text = self._facts_source()
+        # The fastest level: JSON this repetitive shrinks most of the way at any level.
+        self._facts_packed = zlib.compress(text.encode("utf-8"), 1)
+        self._facts_warnings = [{"source": "facts", "message": message} for message in reported]
+        return text
 
     def load_warnings(self) -> list[dict]:
         """What the loaded catalogue left out or could describe only in part, and why, as
@@ -443,7 +465,7 @@ class EngineRuntime:
     def reload(self) -> None:
         """Gather facts again on next use (settings changed, tests); instances follow."""
         with self._lock:
-            self._facts_json = None
+            self._facts_packed = None
             self._load_warnings = []
             self._generation += 1
 

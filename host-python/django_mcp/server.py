@@ -310,7 +310,7 @@ def _peek(message_text: str) -> _Peeked:
 
 
 def _registry(runtime: EngineRuntime) -> Registry:
-    runtime.facts_json()  # gathers facts (and so the registry) when needed
+    runtime.gather()  # and so the registry, when needed
     if state.registry is None:  # the facts came from elsewhere than `_gather`
         raise FactsRejected("no registry was gathered with the facts")
     return state.registry

@@ -166,3 +166,38 @@ def test_concurrent_requests_share_a_bounded_pool(client, db, monkeypatch):
         thread.join()
     assert answers == [{}] * 80
     assert 1 <= len(built) <= engine.MAX_INSTANCES
+
+
+def _strings_reachable(root, depth=4):
+    """The str objects reachable from `root` within `depth` references."""
+    import gc
+
+    seen, found, layer = set(), [], [root]
+    for _ in range(depth):
+        following = []
+        for obj in layer:
+            for ref in gc.get_referents(obj):
+                if id(ref) in seen:
+                    continue
+                seen.add(id(ref))
+                (found if isinstance(ref, str) else following).append(ref)
+        layer = following
+    return found
+
+
+def test_an_instance_loaded_after_a_trap_has_the_same_catalogue_and_no_facts_text_is_kept(mcp, hooks, monkeypatch):
+    """The runtime keeps the facts for instances loaded later, compressed: not their text (at
+    500 admin models 1.8 MB), and without gathering them again."""
+    from django_mcp import server
+
+    gathered = []
+    gather = server.facts.gather
+    monkeypatch.setattr(server.facts, "gather", lambda: gathered.append(1) or gather())
+    server.reset()
+    first = mcp.rpc("tools/list")["result"]
+    runtime = server.state.get_runtime()
+    facts_size = len(runtime.facts_json())
+    assert max(map(len, _strings_reachable(runtime))) < facts_size / 10
+    assert mcp.rpc("debug/panic")["error"]["code"] == -32603  # the instance is dropped
+    assert mcp.rpc("tools/list")["result"] == first
+    assert gathered == [1]
