@@ -322,7 +322,9 @@ def test_off_nothing_is_imported_and_on_without_the_package_the_check_says_what_
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "demo_project.settings",
         "DEMO_DB": str(tmp_path / "db.sqlite3"),
-        "PYTHONPATH": os.pathsep.join([str(DEMO), str(ROOT / "tests" / "python")]),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(DEMO), str(ROOT / "tests" / "python"), os.environ.get("PYTHONPATH")])
+        ),
     }
     result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -333,6 +335,40 @@ def test_off_nothing_is_imported_and_on_without_the_package_the_check_says_what_
         "pip install 'django-mcp-framework[prometheus]'"
     ]
     assert report["quiet"] == []
+
+
+def test_a_project_that_does_not_use_either_package_never_imports_it(tmp_path):
+    """In a fresh process of a project without telemetry settings (both packages installed, as
+    here): serving and the system checks import neither; a part is on by default only where
+    the project itself imported its package."""
+    script = tmp_path / "probe.py"
+    script.write_text(
+        "import json, sys\n"
+        "import django\n"
+        "django.setup()\n"
+        "from django.core import checks\n"
+        "from django.test import Client, override_settings\n"
+        "assert not [e for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
+        "with override_settings(ALLOWED_HOSTS=['*']):\n"
+        "    for method in ('initialize', 'ping'):\n"
+        "        r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': method, 'params': {}}, content_type='application/json')\n"  # noqa: E501
+        "        assert r.status_code == 200, r.content\n"
+        "imported = sorted({m.split('.')[0] for m in sys.modules if m.startswith(('opentelemetry', 'prometheus_client'))})\n"  # noqa: E501
+        "from django_mcp import telemetry\n"
+        "import prometheus_client\n"
+        "print(json.dumps({'imported': imported, 'prometheus': telemetry.wanted('prometheus')}))\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+        "DEMO_DB": str(tmp_path / "db.sqlite3"),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(DEMO), str(ROOT / "tests" / "python"), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"imported": [], "prometheus": True}
 
 
 def test_a_malformed_setting_is_a_check_error_and_serves_with_the_default(mcp, settings):

@@ -7,13 +7,15 @@ the request's outcome, user, key and correlation id once for the log, the span a
 metrics alike.
 
 `DJANGO_MCP_TELEMETRY = {"opentelemetry": ..., "prometheus": ...}`: True, False, or None (the
-default) for "when the package is installed" — the OpenTelemetry API records nothing until
-the project configures an SDK, and prometheus_client's metrics are read only where a view
-serves them. Off, neither package is imported and each point costs a function call.
+default) for "when the project uses the package": it has imported it by the first MCP message
+(configured an OpenTelemetry SDK, mounted the metrics view). A package that is only installed
+records nothing anyone reads, so it is not imported for us. Off, each point costs a function
+call.
 """
 
 import contextlib
 import importlib.util
+import sys
 import time
 
 from django.core.exceptions import ImproperlyConfigured
@@ -31,20 +33,20 @@ PARTS = {
 
 
 def wanted(part):
-    """Whether `part` is on: its switch, or (None) whether its package is installed. Raises
-    ImproperlyConfigured when it is switched on but not installed (checks.py says so at start)."""
+    """Whether `part` is on: its switch, or (None) whether the process has imported its package.
+    Raises ImproperlyConfigured when it is switched on but not installed (checks.py says so at
+    start)."""
     switches = conf.get(SETTING)
     # A malformed setting is checks.py's error at start; served anyway, it means the default.
     value = switches.get(part) if isinstance(switches, dict) else None
-    if value is False:
-        return False
     module, extra = PARTS[part]
-    installed = _installed(module)
-    if value and not installed:
+    if not value:
+        return value is None and module in sys.modules
+    if not _installed(module):
         raise ImproperlyConfigured(
             f"{SETTING}[{part!r}] is on but {module} is not installed: pip install 'django-mcp-framework[{extra}]'"
         )
-    return installed
+    return True
 
 
 def _installed(module):
