@@ -207,3 +207,24 @@ def test_stdio_writes_notifications_before_the_reply(alice_key):
         None,
     ]
     assert messages[-1]["id"] == 3
+
+
+def test_a_custom_prompts_refusal_is_worded_as_a_prompts(mcp):
+    from django.test import override_settings
+
+    from django_mcp import server
+
+    with override_settings(DJANGO_MCP_CUSTOM=["fixtures.custom_items_failing"]):
+        server.reset()
+        try:
+            retired = mcp.rpc("prompts/get", {"name": "retired"})["error"]
+            locked = mcp.rpc("prompts/get", {"name": "locked"})["error"]
+        finally:
+            server.reset()
+    assert retired == {
+        "code": -32602,
+        "message": "Invalid params: unknown prompt 'retired'",
+        "data": {"name": "retired"},
+    }
+    assert locked["code"] == -32002 and locked["data"] == {"target": "locked"}, locked
+    assert locked["message"] == "forbidden: your Django permissions do not allow this"

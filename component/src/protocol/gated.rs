@@ -39,9 +39,16 @@ pub(crate) fn wait(ex: Exchange, principal: Principal, effects: Vec<String>, wor
     Output::Effects { effects, state: Pending { exchange: ex, principal, work }, notify: None }
 }
 
+/// What the host answered for: a resource read or a custom prompt, each worded as itself.
+#[derive(Clone, Copy)]
+pub(crate) enum Answered {
+    Resource,
+    Prompt,
+}
+
 /// The `ok` of the host's answer to a resource read or a custom prompt, or the reply when
 /// there is none: questions for the client, or the host's error as the client's.
-pub(crate) fn host_answer(cat: &Catalogue, ex: &Exchange, answer: &Value) -> Result<Value, Output> {
+pub(crate) fn host_answer(cat: &Catalogue, ex: &Exchange, answer: &Value, what: Answered) -> Result<Value, Output> {
     let unsupported = || {
         let e = ex.fail(
             jsonrpc::INVALID_PARAMS,
@@ -56,14 +63,22 @@ pub(crate) fn host_answer(cat: &Catalogue, ex: &Exchange, answer: &Value) -> Res
     let Some(err) = answer.get("error") else {
         return Ok(answer.get("ok").cloned().unwrap_or(Value::Null));
     };
-    let uri = ex.target.clone().unwrap_or_default();
-    Err(match HostErrorKind::of(err) {
-        HostErrorKind::NotFound => not_found(ex, "resource", &uri),
-        HostErrorKind::Forbidden => forbidden(ex, "your Django permissions do not allow this", json!({"uri": uri})),
-        HostErrorKind::TooLarge => {
+    let target = ex.target.clone().unwrap_or_default();
+    Err(match (HostErrorKind::of(err), what) {
+        (HostErrorKind::NotFound, Answered::Resource) => not_found(ex, "resource", &target),
+        (HostErrorKind::NotFound, Answered::Prompt) => not_found(ex, "prompt", &target),
+        (HostErrorKind::Forbidden, Answered::Resource) => {
+            forbidden(ex, "your Django permissions do not allow this", json!({"uri": target}))
+        }
+        // As the prompt's gate words a refusal.
+        (HostErrorKind::Forbidden, Answered::Prompt) => {
+            forbidden(ex, "your Django permissions do not allow this", json!({"target": target}))
+        }
+        (HostErrorKind::TooLarge, Answered::Resource) => {
             let message = err.get("message").and_then(Value::as_str).unwrap_or("the file is too large");
-            let e =
-                ex.fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {message}")).with_data(json!({"uri": uri}));
+            let e = ex
+                .fail(jsonrpc::INVALID_PARAMS, format!("Invalid params: {message}"))
+                .with_data(json!({"uri": target}));
             Output::error(ex, e)
         }
         _ => host_error(ex, answer),

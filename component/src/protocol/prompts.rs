@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::errors::{host_error, invalid_params, not_found, out_of_scope};
-use super::gated::{authorize, host_answer, refused, wait};
+use super::gated::{authorize, host_answer, refused, wait, Answered};
 use super::revisions::Stateless;
 use super::toolset::Item;
 use super::{input, parsed_result, Exchange, Output, Principal, Work};
@@ -64,7 +64,7 @@ pub(crate) fn finish(cat: &Catalogue, ex: Exchange, work: PromptsWork, results: 
     if let Some(rendered) = rendered {
         return Output::reply(cat, &ex, rendered);
     }
-    match host_answer(cat, &ex, &parsed_result(&results, 1)) {
+    match host_answer(cat, &ex, &parsed_result(&results, 1), Answered::Prompt) {
         Ok(body) if body.get("messages").is_some_and(Value::is_array) => Output::reply(cat, &ex, body),
         Ok(_) => host_error(&ex, &json!({"error": {"message": "the host's prompt had no messages"}})),
         Err(out) => out,

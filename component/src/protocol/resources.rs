@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::completion::MAX_COMPLETIONS;
 use super::errors::{host_error, invalid_params, not_found, out_of_scope};
-use super::gated::{authorize, host_answer, permissions, pk_text, refused, wait};
+use super::gated::{authorize, host_answer, permissions, pk_text, refused, wait, Answered};
 use super::paging::{decode_objects_cursor, objects_cursor, page_of, page_offset};
 use super::revisions::Stateless;
 use super::toolset::Item;
@@ -177,10 +177,12 @@ pub(crate) fn finish(
             gates_answered(cat, ex, principal, from, passed)
         }
         ResourcesWork::ListObjects(page) => objects_answered(cat, ex, principal, page, &first),
-        ResourcesWork::Read { uri, reader } => match host_answer(cat, &ex, &parsed_result(&results, 1)) {
-            Ok(body) => read_result(cat, &ex, &uri, reader, body),
-            Err(out) => out,
-        },
+        ResourcesWork::Read { uri, reader } => {
+            match host_answer(cat, &ex, &parsed_result(&results, 1), Answered::Resource) {
+                Ok(body) => read_result(cat, &ex, &uri, reader, body),
+                Err(out) => out,
+            }
+        }
     }
 }
 
