@@ -11,7 +11,7 @@ class DjangoMcpConfig(AppConfig):
         from django.core.signals import request_started
         from django.test.signals import setting_changed
 
-        from django_mcp import checks, correlation, routing, server  # noqa: F401  (registers checks)
+        from django_mcp import checks, correlation, routing  # noqa: F401  (registers checks)
 
         correlation.install_record_factory()
         _install_authorization_server()
@@ -25,6 +25,8 @@ class DjangoMcpConfig(AppConfig):
                 "ROOT_URLCONF",
                 "MIDDLEWARE",
             ):
+                from django_mcp import server  # the engine's host, imported by the first request
+
                 server.reset()
 
         setting_changed.connect(on_setting_changed, weak=False, dispatch_uid="django_mcp.settings")

@@ -2,8 +2,10 @@
 
 import importlib
 import importlib.metadata
+import importlib.util
 import re
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -11,8 +13,6 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from django_mcp import conf, oauth, rate_limits
-from django_mcp.facts.resources import parsed_entries, resource_model, user_prompt
-from django_mcp.facts.search import model_search
 
 
 @checks.register()
@@ -68,6 +68,7 @@ def check_settings(app_configs=None, **kwargs):
     errors.extend(_view_errors())
     errors.extend(_search_errors())
     errors.extend(_telemetry_errors())
+    errors.extend(_engine_errors())
     return errors
 
 
@@ -261,6 +262,10 @@ def _failure_limit_errors():
 
 
 def _resource_errors():
+    # Imported when the checks run, not with the app: gathering's modules are the first
+    # request's, and a process that runs no checks (a served worker) needs them only then.
+    from django_mcp.facts.resources import parsed_entries, resource_model, user_prompt
+
     models = conf.get("DJANGO_MCP_RESOURCE_MODELS")
     if not isinstance(models, (list, tuple)):
         yield _error(
@@ -322,6 +327,9 @@ def _view_errors():
 
 
 def _search_errors():
+    from django_mcp.facts.resources import parsed_entries
+    from django_mcp.facts.search import model_search
+
     entries = conf.get("DJANGO_MCP_MODEL_SEARCH")
     if not isinstance(entries, (list, tuple)):
         yield _error(
@@ -364,3 +372,17 @@ def _telemetry_errors():
             telemetry.wanted(part)
         except ImproperlyConfigured as exc:
             yield _error(27, str(exc))
+
+
+def _engine_errors():
+    """The engine's runtime and component, found without loading either (the first MCP request
+    does): a broken install is reported here, not by that request."""
+    from django_mcp.engine import default_wasm_path
+
+    if importlib.util.find_spec("wasmtime") is None:
+        yield _error(
+            29, "wasmtime is not installed: the MCP endpoint cannot run its engine.", hint="pip install wasmtime"
+        )
+    path = conf.get("DJANGO_MCP_ENGINE_WASM") or default_wasm_path()
+    if not Path(path).is_file():
+        yield _error(29, f"DJANGO_MCP_ENGINE_WASM: no engine component at {str(path)!r}.")

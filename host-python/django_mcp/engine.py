@@ -25,13 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import wasmtime
-from wasmtime.component import Component, Linker
-from wasmtime.component._enter import enter_wasm
-
 from django_mcp import left_out
 
 if TYPE_CHECKING:
+    import wasmtime
+    import wasmtime.component
+
     from django_mcp.transcript import Recorder
 
 _T = TypeVar("_T")
@@ -128,24 +127,34 @@ def _forward_guest_log(_store: wasmtime.Store, level: int, message: str) -> None
     logger.log(level or logging.INFO, "engine: %s", message)
 
 
+def _import_wasmtime() -> None:
+    """Imports wasmtime for the first CompiledEngine, which everything else using it needs: a
+    process that never steps the engine (a management command, a worker no MCP request
+    reaches) never loads it."""
+    global wasmtime
+    import wasmtime
+    import wasmtime.component
+
+
 class CompiledEngine:
     """The compiled component and a linker, shared by every thread's instance."""
 
     def __init__(self, wasm_path: Path | None = None, cache_dir: Path | None = None) -> None:
+        _import_wasmtime()
         self.wasm_path = Path(wasm_path or default_wasm_path())
         config = wasmtime.Config()
         config.consume_fuel = True
         self.engine = wasmtime.Engine(config)
         wasm = self.wasm_path.read_bytes()
         self.component = self._compile(wasm, cache_dir)
-        self.linker = Linker(self.engine)
+        self.linker = wasmtime.component.Linker(self.engine)
         with self.linker.root() as root:
             with root.add_instance(HOST_INTERFACE) as host:
                 host.add_func("log", _forward_guest_log)
 
-    def _compile(self, wasm: bytes, cache_dir: Path | None) -> Component:
+    def _compile(self, wasm: bytes, cache_dir: Path | None) -> wasmtime.component.Component:
         if cache_dir is None:
-            return Component(self.engine, wasm)
+            return wasmtime.component.Component(self.engine, wasm)
         version = importlib.metadata.version("wasmtime")
         digest = hashlib.sha256(wasm).hexdigest()[:32]
         path = Path(cache_dir) / f"engine-{digest}-wasmtime-{version}-fuel.cwasm"
@@ -153,10 +162,10 @@ class CompiledEngine:
             try:
                 # Mapped, not copied: the compiled code is the file's pages, which every
                 # worker process on the machine shares.
-                return Component.deserialize_file(self.engine, str(path))
+                return wasmtime.component.Component.deserialize_file(self.engine, str(path))
             except Exception:  # a stale or foreign artifact: rebuild it below
                 logger.warning("ignoring unusable compiled engine cache %s", path.name)
-        component = Component(self.engine, wasm)
+        component = wasmtime.component.Component(self.engine, wasm)
         _write_checksummed(path, component.serialize())
         return component
 
@@ -282,12 +291,13 @@ class _StringCall:
 
     def __init__(self, func: wasmtime.component.Func, store: wasmtime.Store) -> None:
         from wasmtime import _ffi
+        from wasmtime.component._enter import enter_wasm
 
         func_type = func.type(store)
         (_name, param), result = func_type.params[0], func_type.result
         if not (type(param).__name__ == type(result).__name__ == "String"):
             raise TypeError(f"expected func(string) -> string, got {func_type}")
-        self._ffi = _ffi
+        self._ffi, self._enter_wasm = _ffi, enter_wasm
         self._func = ctypes.byref(func._func)
         self._bytes = ctypes.POINTER(ctypes.c_uint8)
 
@@ -302,7 +312,7 @@ class _StringCall:
         try:
             result = ffi.wasmtime_component_val_t()
             context = store._context()
-            enter_wasm(
+            self._enter_wasm(
                 lambda: ffi.wasmtime_component_func_call(self._func, context, params, 1, ctypes.byref(result), 1)
             )
             out = result.of.string

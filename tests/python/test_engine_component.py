@@ -201,3 +201,49 @@ def test_an_instance_loaded_after_a_trap_has_the_same_catalogue_and_no_facts_tex
     assert mcp.rpc("debug/panic")["error"]["code"] == -32603  # the instance is dropped
     assert mcp.rpc("tools/list")["result"] == first
     assert gathered == [1]
+
+
+def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_path):
+    """In a fresh process: `django.setup()` imports neither the server nor wasmtime, nor do the
+    system checks, which still report a missing wasmtime; the first MCP message loads it."""
+    import os
+    import subprocess
+    import sys
+
+    from servers import DEMO, ROOT
+
+    script = tmp_path / "probe.py"
+    script.write_text(
+        "import json, sys\n"
+        "import django\n"
+        "django.setup()\n"
+        "set_up = sorted(m for m in ('wasmtime', 'django_mcp.server', 'django_mcp.facts') if m in sys.modules)\n"
+        "from django.core import checks\n"
+        "from django.test import Client, override_settings\n"
+        "passed = [e.id for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
+        "checked = 'wasmtime' in sys.modules\n"
+        "sys.modules['wasmtime'] = None  # as if not installed\n"
+        "missing = [e.id + ': ' + e.msg for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
+        "del sys.modules['wasmtime']\n"
+        "with override_settings(ALLOWED_HOSTS=['*']):\n"
+        "    r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, content_type='application/json')\n"  # noqa: E501
+        "    assert r.status_code == 200 and r.json()['result'] == {}, r.content\n"
+        "print(json.dumps([set_up, passed, checked, missing, 'wasmtime' in sys.modules]))\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+        "DEMO_DB": str(tmp_path / "db.sqlite3"),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(DEMO), str(ROOT / "tests" / "python"), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        [],
+        [],
+        False,
+        ["django_mcp.E029: wasmtime is not installed: the MCP endpoint cannot run its engine."],
+        True,
+    ]
