@@ -35,7 +35,9 @@ pub enum Effect<'a> {
     AdminList {
         admin: &'a str,
         columns: Vec<Column<'a>>,
-        masked: &'a [String],
+        /// The columns, search fields and field paths the host may use in clear; it masks
+        /// or leaves out anything else.
+        cleared: &'a [String],
         q: Option<&'a Value>,
         filters: Vec<Value>,
         ordering: Vec<String>,
@@ -83,6 +85,8 @@ pub enum Effect<'a> {
         body: Option<&'a Value>,
         atomic: bool,
         rollback_from: u16,
+        /// The object keys masked at any depth in a JSON body.
+        masked: &'a [String],
     },
     /// A DRF handler called through DRF's own dispatch; `atomic` and `rollback_from` as for
     /// a view.
@@ -96,6 +100,7 @@ pub enum Effect<'a> {
         body: Option<&'a Value>,
         atomic: bool,
         rollback_from: u16,
+        masked: &'a [String],
     },
     /// A custom tool's handler.
     #[serde(rename = "custom.tool")]

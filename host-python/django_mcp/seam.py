@@ -84,7 +84,9 @@ class AdminList(TypedDict):
     kind: Literal["admin.list"]
     admin: str
     columns: list[Column]
-    masked: list[str]
+    #: The columns, search fields and field paths usable in clear; anything else is masked
+    #: or left out.
+    cleared: list[str]
     q: str | None
     filters: list[dict[str, JSON]]
     ordering: list[str]
@@ -154,6 +156,8 @@ class ViewCall(TypedDict):
     #: Run in a transaction (the method may write), rolled back from this status up.
     atomic: bool
     rollback_from: int
+    #: The object keys masked at any depth in a JSON body.
+    masked: list[str]
 
 
 class DrfCall(TypedDict):
@@ -166,6 +170,7 @@ class DrfCall(TypedDict):
     body: JSON
     atomic: bool
     rollback_from: int
+    masked: list[str]
 
 
 class ClientInput(TypedDict, total=False):

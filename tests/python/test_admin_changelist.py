@@ -179,7 +179,6 @@ def listing(
         "columns": [
             c if isinstance(c, dict) else {"name": c, "field": None if c.startswith("~") else c} for c in columns
         ],
-        "masked": list(masked),
         "filters": list(filters),
         "ordering": list(ordering),
         "page": page,
@@ -187,6 +186,14 @@ def listing(
     }
     for column in effect["columns"]:
         column["name"] = column["name"].lstrip("~")
+    # As the engine clears them (`cleared`): all but the masked columns, the search fields,
+    # and the paths this listing sorts and filters by.
+    effect["cleared"] = [
+        *(c["name"] for c in effect["columns"] if c["name"] not in masked),
+        *admin_facts(admin_id)["search_fields"],
+        *(o.lstrip("-") for o in ordering),
+        *(f["path"] for f in filters if "path" in f),
+    ]
     if q is not None:
         effect["q"] = q
     return run(caller, effect, queries)

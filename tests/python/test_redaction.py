@@ -260,3 +260,50 @@ def test_a_cut_json_stream_that_names_a_redacted_field_is_withheld(alice):
     answer = alice.mcp.call(view_tool(alice, "redaction/streamed/"))["structuredContent"]
     assert answer["truncated"] is True and User.objects.order_by("pk").first().password not in answer["body"]
     assert answer["body"].startswith("[a JSON body cut short")
+
+
+# (e) the engine's verdict is all the host applies: what it did not clear is not used in clear
+
+
+class CallerSearchBookAdmin(admin.ModelAdmin):
+    list_display = ["title"]
+    search_fields = ["title"]
+
+    def get_search_fields(self, request):
+        # Decided per request: the engine only ever saw `search_fields`.
+        return [*self.search_fields, "^author__email"]
+
+
+class KeyHolderAdmin(admin.ModelAdmin):
+    list_display = ["username"]
+    search_fields = ["username", "mcp_api_keys__secret_hash"]
+
+
+closed = admin.AdminSite(name="closed")
+closed.register(Book, CallerSearchBookAdmin)
+closed.register(User, KeyHolderAdmin)
+
+
+@pytest.fixture
+def fail_closed(settings, library, mcp):
+    settings.DJANGO_MCP_ADMIN_SITES = [closed]
+    settings.DJANGO_MCP_REDACT_FIELDS = ["library.Author.email"]
+    settings.DJANGO_MCP_URLCONFS = ["fixtures.redaction_views"]
+    settings.DJANGO_MCP_MODEL_SEARCH = []
+    return Tools(mcp)
+
+
+def test_a_search_field_a_callers_admin_adds_is_never_searched(fail_closed):
+    assert fail_closed.ok("closed_list_library_book", {"q": "ada"})["count"] == 0  # only ^author__email matches
+    assert fail_closed.ok("closed_list_library_book", {"q": "volume"})["count"] > 0
+
+
+def test_our_key_hashes_are_never_searched_nor_sent_whatever_the_settings(fail_closed, settings):
+    settings.DJANGO_MCP_REDACT_FIELDS = []
+    [key] = User.objects.get(username="alice").mcp_api_keys.all()
+    tool = fail_closed.listed["closed_list_auth_user"]
+    assert "secret" not in tool["inputSchema"]["properties"]["q"]["description"]
+    assert fail_closed.ok("closed_list_auth_user", {"q": key.secret_hash[-12:]})["count"] == 0
+    assert fail_closed.ok("closed_list_auth_user", {"q": "alice"})["count"] == 1
+    body = fail_closed.mcp.call(view_tool(fail_closed, "redaction/keys/"))["structuredContent"]["body"]
+    assert body == {"keys": [{"name": key.name, "secret_hash": MASK}]}

@@ -68,6 +68,7 @@ def call(caller, view, method="GET", path=None, query=None, body=None):
         # What the engine says of a view call (plan.rs): a method that may write is atomic.
         "atomic": method not in ("GET", "HEAD", "OPTIONS", "TRACE"),
         "rollback_from": 500,
+        "masked": ["password"],
     }
     return run(caller, effect)[0]
 

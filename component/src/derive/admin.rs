@@ -147,8 +147,6 @@ impl AdminRules<'_> {
     fn list(&self, warnings: &mut Vec<String>) -> ToolSpec {
         let plural = &self.model.verbose_name_plural;
         let columns = self.columns();
-        let masked: Vec<String> =
-            columns.iter().filter(|(n, f)| self.column_redacted(n, f.as_deref())).map(|(n, _)| n.clone()).collect();
         let mut row = Map::new();
         for (name, field) in &columns {
             row.insert(name.clone(), self.column_schema(name, field.as_deref()));
@@ -192,6 +190,7 @@ impl AdminRules<'_> {
             props.insert("filters".into(), schema);
         }
         let order_by = self.orderable(&columns);
+        let cleared = cleared(self.cleared_columns(&columns), &search_fields, &order_by, &filters);
         let sortable: Vec<&str> = order_by.iter().map(|(c, _)| c.as_str()).collect();
         props.insert("ordering".into(), ordering_schema(&sortable, "columns"));
         props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
@@ -204,8 +203,14 @@ impl AdminRules<'_> {
         let output = page_schema(row_schema, Paging::Numbered);
         // Search, filters and the page size are the arguments' to say.
         let description = format!("List {plural} from the Django admin.");
-        let operation =
-            Operation::AdminList { admin: self.index, columns, masked, filters, order_by, default_page_size: per_page };
+        let operation = Operation::AdminList {
+            admin: self.index,
+            columns,
+            cleared,
+            filters,
+            order_by,
+            default_page_size: per_page,
+        };
         self.spec(
             self.names("list", "list"),
             format!("List {plural}"),
@@ -216,6 +221,11 @@ impl AdminRules<'_> {
             self.gate(Permission::View),
             operation,
         )
+    }
+
+    /// The names of the columns whose values are sent in clear.
+    fn cleared_columns(&self, columns: &[(String, Option<String>)]) -> Vec<String> {
+        columns.iter().filter(|(n, f)| !self.column_redacted(n, f.as_deref())).map(|(n, _)| n.clone()).collect()
     }
 
     /// The changelist's columns, led by the pk; model fields by name, the rest computed.
@@ -426,6 +436,29 @@ impl AdminRules<'_> {
     }
 }
 
+/// A list's verdict for the host, an allowlist so that whatever the host meets beyond it (a
+/// caller's own `list_display` or `get_search_fields`) is masked or left out: the columns sent
+/// in clear, the search fields as written, and the field paths it sorts and filters by.
+fn cleared(
+    columns: Vec<String>,
+    search_fields: &[String],
+    order_by: &[(String, String)],
+    filters: &[(String, FilterRule)],
+) -> Vec<String> {
+    let mut cleared = columns;
+    let paths = order_by.iter().map(|(_, expr)| expr.trim_start_matches('-'));
+    let paths = paths.chain(filters.iter().filter_map(|(_, rule)| match rule {
+        FilterRule::Exact { path } | FilterRule::Range { path } => Some(path.as_str()),
+        FilterRule::Choices => None,
+    }));
+    for name in search_fields.iter().map(String::as_str).chain(paths) {
+        if !cleared.iter().any(|c| c == name) {
+            cleared.push(name.to_string());
+        }
+    }
+    cleared
+}
+
 fn redacted_schema() -> Value {
     json!({"type": ["string", "null"], "description": "Redacted: never sent."})
 }
@@ -580,8 +613,8 @@ mod tests {
         assert!(row["manager__username"].get("description").is_none());
         let ordering = &input_schema(&cat, "list_auth_user")["properties"]["ordering"]["pattern"];
         assert_eq!(ordering, &json!("^-?(id|username|manager__username)(,-?(id|username|manager__username))*$"));
-        let crate::derive::Operation::AdminList { masked, .. } = &tool.spec.operation else { panic!("not a list") };
-        assert_eq!(masked, &["password", "manager__password"]);
+        let crate::derive::Operation::AdminList { cleared, .. } = &tool.spec.operation else { panic!("not a list") };
+        assert_eq!(cleared, &["id", "username", "manager__username"]);
     }
 
     #[test]
@@ -621,8 +654,8 @@ mod tests {
         let filters: Vec<&String> = input["properties"]["filters"]["properties"].as_object().unwrap().keys().collect();
         assert_eq!(filters, ["note"]);
         let tool = cat.tool("list_shop_order").unwrap();
-        let crate::derive::Operation::AdminList { masked, .. } = &tool.spec.operation else { panic!("not a list") };
-        assert_eq!(masked, &["buyer__key"]);
+        let crate::derive::Operation::AdminList { cleared, .. } = &tool.spec.operation else { panic!("not a list") };
+        assert_eq!(cleared, &["id", "who", "note", "buyer__name"]);
     }
 
     #[test]

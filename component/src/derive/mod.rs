@@ -11,7 +11,7 @@ pub mod resources;
 pub mod search;
 pub mod views;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
@@ -94,7 +94,9 @@ pub enum Operation {
         admin: usize,
         /// `(name, model field)`; no field: the admin computes the value.
         columns: Vec<(String, Option<String>)>,
-        masked: Vec<String>,
+        /// What the host may show, search, sort and filter by in clear: the columns not
+        /// masked, the search fields, the ordering and filter paths that cross no secret.
+        cleared: Vec<String>,
         filters: Vec<(String, FilterRule)>,
         /// Column → the ORM ordering it sorts by.
         order_by: Vec<(String, String)>,
@@ -286,6 +288,8 @@ pub struct Catalogue {
     pub prompt_gates: Vec<usize>,
     /// The discovery index (`find_tools`); built only when discovery is on.
     pub finder: Option<finder::Finder>,
+    /// The object keys masked in a view's or DRF view's JSON (`masked_keys`).
+    pub masked_keys: Vec<String>,
 }
 
 impl ModelIndex for Catalogue {
@@ -302,6 +306,7 @@ impl Catalogue {
             return Err(format!("facts protocol {} is not supported (expected {PROTOCOL})", facts.protocol));
         }
         let model_index = facts.models.iter().enumerate().map(|(i, m)| (m.label.clone(), i)).collect();
+        let masked_keys = masked_keys(&facts.settings.redact_fields);
         let mut cat = Catalogue {
             server: facts.server,
             settings: facts.settings,
@@ -324,6 +329,7 @@ impl Catalogue {
             template_gates: Vec::new(),
             prompt_gates: Vec::new(),
             finder: None,
+            masked_keys,
         };
         let mut warnings = Vec::new();
         // Each source's tools are registered as soon as they are derived: their schemas are
@@ -502,6 +508,16 @@ impl Catalogue {
 
 /// Never sent, whatever `DJANGO_MCP_REDACT_FIELDS` says: our own keys' hashes.
 const ALWAYS_REDACTED: [&str; 1] = ["django_mcp.MCPAPIKey.secret_hash"];
+
+/// The object keys masked at any depth in a view's or DRF view's JSON, whose values cannot be
+/// traced to a model field: `password`, each bare entry and the field of each `app.Model.field`
+/// entry (our keys' hashes included), sorted.
+fn masked_keys(redact_fields: &[String]) -> Vec<String> {
+    let entries = redact_fields.iter().map(String::as_str).chain(ALWAYS_REDACTED);
+    let keys: BTreeSet<&str> =
+        entries.map(|entry| entry.rsplit('.').next().unwrap_or(entry)).chain(["password"]).collect();
+    keys.into_iter().map(str::to_string).collect()
+}
 
 /// What registering tools into a catalogue keeps track of: the names taken (in derivation
 /// order, so names are deterministic) and where each distinct gate sits in `gate_checks`.

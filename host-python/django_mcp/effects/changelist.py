@@ -21,7 +21,6 @@ from django.utils.safestring import SafeData
 
 from django_mcp.effects import EffectError
 from django_mcp.facts import changelist as changelist_facts
-from django_mcp.facts.models import secret_in_path
 from django_mcp.seam import JSON, AdminList
 from django_mcp.values import MASK, field_value, to_json
 
@@ -36,21 +35,24 @@ Column = tuple[str, Any, Any]
 def admin_list(effect: AdminList, caller: CallerContext, registry: Registry) -> dict[str, Any]:
     """A changelist page, as the admin's ChangeList builds it for this caller: `get_queryset`,
     the list filters, `list_select_related`, the ordering, `get_search_results`; then each
-    column's value per row (docs/engine-protocol.md, `admin.list`)."""
+    column's value per row (docs/engine-protocol.md, `admin.list`). Which columns, search
+    fields and paths may be used in clear is the engine's verdict (`cleared`): this caller's
+    admin may add others the facts never showed the engine, and those fail closed."""
     site, model_admin = registry.get(effect["admin"])
     request = caller.request()
+    cleared = frozenset(effect.get("cleared") or ())
     queryset = model_admin.get_queryset(request)
-    queryset, filters_duplicate = _apply_filters(model_admin, request, queryset, effect.get("filters") or ())
+    queryset, filters_duplicate = _apply_filters(model_admin, request, queryset, effect.get("filters") or (), cleared)
     columns = _list_columns(model_admin, request, effect["columns"])
     if not queryset.query.select_related:
         queryset = _select_related(model_admin, request, queryset, columns)
     many = [field.name for _name, field, _attr in columns if field is not None and field.many_to_many]
     if many:
         queryset = queryset.prefetch_related(*many)
-    queryset = queryset.order_by(*_ordering(model_admin, request, queryset, effect.get("ordering")))
+    queryset = queryset.order_by(*_ordering(model_admin, request, queryset, effect.get("ordering"), cleared))
     search_duplicate = False
     if effect.get("q"):
-        queryset, search_duplicate = _search_results(model_admin, request, queryset, search_text(effect["q"]))
+        queryset, search_duplicate = _search_results(model_admin, request, queryset, search_text(effect["q"]), cleared)
     if filters_duplicate or search_duplicate:
         queryset = queryset.distinct()
     page, size = int(effect["page"]), int(effect["page_size"])
@@ -58,15 +60,8 @@ def admin_list(effect: AdminList, caller: CallerContext, registry: Registry) -> 
     offset = (page - 1) * size
     # A page past the end is empty; its offset may not even fit the database's integers.
     rows = queryset[offset : offset + size] if offset < count else ()
-    # Judged on this caller's own columns too: the engine's list was derived from the facts.
-    masked = set(effect.get("masked") or ())
-    masked.update(
-        name
-        for name, field, entry in columns
-        if secret_in_path(model_admin.model, entry if field is None else field.name)
-    )
     return {
-        "results": [_list_row(model_admin, obj, columns, masked) for obj in rows],
+        "results": [_list_row(model_admin, obj, columns, cleared) for obj in rows],
         "count": count,
     }
 
@@ -80,12 +75,18 @@ def search_text(q: str | None) -> str:
         raise EffectError("validation", f"q: {' '.join(exc.messages)}", {"q": exc.messages}) from None
 
 
-def _search_results(model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, q: str) -> tuple[QuerySet, bool]:
+def _search_results(
+    model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, q: str, cleared: frozenset[str]
+) -> tuple[QuerySet, bool]:
     """The admin's own `get_search_results` (overrides that call super() included) over this
-    caller's `get_search_fields` less those that end at a redacted field. A shallow copy
-    carries the narrowed fields: the ModelAdmin itself is shared by every request."""
+    caller's `get_search_fields` that the engine cleared. A shallow copy carries the narrowed
+    fields: the ModelAdmin itself is shared by every request."""
     search_fields = list(model_admin.get_search_fields(request) or ())
-    allowed = [f for f in search_fields if not secret_in_path(model_admin.model, str(f))]
+    allowed = [f for f in search_fields if str(f) in cleared]
+    if not allowed:
+        # Fail closed: a search over no field the engine cleared finds nothing, where the
+        # admin would ignore it and list everything.
+        return queryset.none(), False
     if allowed != search_fields:
         model_admin = copy.copy(model_admin)
         model_admin.get_search_fields = lambda request: allowed
@@ -93,11 +94,12 @@ def _search_results(model_admin: ModelAdmin, request: HttpRequest, queryset: Que
 
 
 def _apply_filters(
-    model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, filters: Iterable[Any]
+    model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, filters: Iterable[Any], cleared: frozenset[str]
 ) -> tuple[QuerySet, bool]:
     """The engine's filters (already restricted to declared ones and validated), held again
-    to this caller's `get_list_filter`: field and range filters on its field paths, choices
-    through the SimpleListFilter that owns the parameter, as the ChangeList applies it."""
+    to this caller's `get_list_filter`: field and range filters on its field paths the engine
+    cleared, choices through the SimpleListFilter that owns the parameter, as the ChangeList
+    applies it."""
     model = model_admin.model
     paths: set[str] = set()
     simple: dict[str, type[SimpleListFilter]] = {}
@@ -109,7 +111,7 @@ def _apply_filters(
                 path = changelist_facts.filter_path(model, entry)
             except Exception:
                 continue
-            if path and not secret_in_path(model, path):
+            if path and path in cleared:
                 paths.add(path)
     duplicates = False
     for spec in filters:
@@ -188,16 +190,19 @@ def _range_lookup(model: type[Model], path: str, value: JSON, bound: str) -> str
 
 
 def _ordering(
-    model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet, requested: list[str] | None
+    model_admin: ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    requested: list[str] | None,
+    cleared: frozenset[str],
 ) -> list[Any]:
     """The requested ordering (field paths, already mapped from columns by the engine and
-    held again to what this caller's changelist sorts by), else the admin's (`get_ordering`,
-    `ordering`, the model's), made total by the pk for stable pages."""
+    held again to what this caller's changelist sorts by and the engine cleared), else the
+    admin's (`get_ordering`, `ordering`, the model's), made total by the pk for stable pages."""
     ordering = [_one_sign(o) for o in requested or () if isinstance(o, str) and o.lstrip("-")]
-    allowed = _sortable(model_admin, request) if ordering else ()
+    allowed = _sortable(model_admin, request) & cleared if ordering else frozenset()
     for expr in ordering:
-        # A secret's order would tell its values apart, whoever declared it sortable.
-        if expr.lstrip("-") not in allowed or secret_in_path(model_admin.model, expr.lstrip("-")):
+        if expr.lstrip("-") not in allowed:
             raise EffectError(
                 "validation",
                 f"ordering: {expr.lstrip('-')} is not a sortable column",
@@ -321,14 +326,14 @@ def _select_related(
     return queryset.select_related(*paths) if paths else queryset
 
 
-def _list_row(model_admin: ModelAdmin, obj: Model, columns: list[Column], masked: set[str]) -> dict[str, JSON]:
+def _list_row(model_admin: ModelAdmin, obj: Model, columns: list[Column], cleared: frozenset[str]) -> dict[str, JSON]:
     row: dict[str, JSON] = {}
     for name, field, entry in columns:
-        if field is not None:
-            row[name] = MASK if name in masked else field_value(obj, field)
-            continue
-        if name in masked:
+        if name not in cleared:
             row[name] = MASK  # not even looked up: the column's secret stays unread
+            continue
+        if field is not None:
+            row[name] = field_value(obj, field)
             continue
         try:
             _f, attr, value = lookup_field(entry, obj, model_admin)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from django_mcp import conf
@@ -58,11 +59,11 @@ def drf_call(effect: DrfCall, caller: CallerContext, registry: Registry) -> Any:
             match,
             atomic=effect["atomic"],
             rollback_from=effect["rollback_from"],
-            read=lambda response: _read(response, routed),
+            read=lambda response: _read(response, routed, effect["masked"]),
         )
 
 
-def _read(response: Any, routed: RoutedView) -> tuple[int, Any]:
+def _read(response: Any, routed: RoutedView, masked: Collection[str]) -> tuple[int, Any]:
     """(status, `{status, headers, body}`) with a DRF Response's data masked as views' JSON is
     (`masked_json`) and rendered to JSON once, as DRF's JSON renderer would; any other
     response (a view may return a plain HttpResponse) described as views' are."""
@@ -70,10 +71,10 @@ def _read(response: Any, routed: RoutedView) -> tuple[int, Any]:
     from rest_framework.utils.encoders import JSONEncoder
 
     if not isinstance(response, Response):
-        result = describe(rendered(response, routed))
+        result = describe(rendered(response, routed), masked)
         return result["status"], result
     headers = {name: value for name, value in response.items() if name in ("Location", "Retry-After", "Allow")}
-    data = masked_json(response.data, convert=JSONEncoder().default)
+    data = masked_json(response.data, masked, convert=JSONEncoder().default)
     body = json.dumps(data, cls=JSONEncoder, separators=(",", ":"), allow_nan=False)  # as STRICT_JSON
     limit = int(conf.get("DJANGO_MCP_MAX_RESULT_BYTES"))
     if len(body) > limit:  # ASCII: json.dumps escapes the rest, so characters are bytes

@@ -5,23 +5,23 @@ text as text, binary content as a note of its size. Text, and the text of JSON, 
 BODY_LIMIT characters (and a streamed body read no further than BODY_LIMIT bytes), so a large
 page or file never floods the reply nor the engine; a cut body is marked `truncated`.
 
-JSON is masked before anything is shown of it (`masked_json`): the value of every key that
-names a redacted field, at any depth. The view's code may have read any model, so only the
-key's name is known: every key of that name is masked (docs/security.md).
+JSON is masked before anything is shown of it (`masked_json`): the value of every key the
+engine names in the effect (`masked`: the names of redacted fields), at any depth. The view's
+code may have read any model, so only the key's name is known: every key of that name is
+masked (docs/security.md).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from html.parser import HTMLParser
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.http.response import HttpResponseBase
 
-from django_mcp.facts.models import redacted_keys
 from django_mcp.values import MASK
 
 BODY_LIMIT = 20_000
@@ -50,22 +50,23 @@ _TEXT_TYPES = {
 }
 
 
-def describe(response: HttpResponseBase) -> dict[str, Any]:
+def describe(response: HttpResponseBase, masked: Collection[str]) -> dict[str, Any]:
+    """`{status, headers, body}`, the JSON of the body with the keys in `masked` masked."""
     data, complete = _content(response)
     headers = {name: response[name] for name in SHOWN_HEADERS if response.has_header(name)}
-    body, truncated = _body(response, data, complete)
+    body, truncated = _body(response, data, complete, frozenset(masked))
     result: dict[str, Any] = {"status": response.status_code, "headers": headers, "body": body}
     if truncated:
         result["truncated"] = True
     return result
 
 
-def masked_json(value: Any, convert: Callable[[Any], Any] | None = None) -> Any:
-    """`value` with the value of every object key that names a redacted field
-    (`redacted_keys`) masked as the admin masks a field, at any depth. `convert` turns what
-    is not JSON yet (a DRF Response's decimals, querysets…) into what it will be written as,
-    so that it is walked too; what it cannot convert is left for the encoder to refuse."""
-    keys = redacted_keys()
+def masked_json(value: Any, masked: Collection[str], convert: Callable[[Any], Any] | None = None) -> Any:
+    """`value` with the value of every object key in `masked` (the engine's) masked as the
+    admin masks a field, at any depth. `convert` turns what is not JSON yet (a DRF Response's
+    decimals, querysets…) into what it will be written as, so that it is walked too; what it
+    cannot convert is left for the encoder to refuse."""
+    keys = frozenset(masked)
 
     def walk(item: Any) -> Any:
         if isinstance(item, dict):
@@ -113,13 +114,13 @@ async def _read_async(response: HttpResponseBase) -> list[bytes]:
     return chunks
 
 
-def _body(response: HttpResponseBase, data: bytes, complete: bool) -> tuple[Any, bool]:
+def _body(response: HttpResponseBase, data: bytes, complete: bool, masked: frozenset[str]) -> tuple[Any, bool]:
     """(the body as shown, whether it was cut)."""
     if not data:
         return None, False
     media_type = response.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if media_type == "application/json" or media_type.endswith("+json"):
-        return _json_body(response, data, complete)
+        return _json_body(response, data, complete, masked)
     if media_type in ("text/html", "application/xhtml+xml"):
         return _cut(html_text(data.decode(response.charset or "utf-8", errors="replace")), complete)
     if media_type.startswith("text/") or media_type in _TEXT_TYPES or media_type.endswith("+xml"):
@@ -128,21 +129,21 @@ def _body(response: HttpResponseBase, data: bytes, complete: bool) -> tuple[Any,
     return f"[binary content: {size} of {media_type or 'an unknown type'}]", False
 
 
-def _json_body(response: HttpResponseBase, data: bytes, complete: bool) -> tuple[Any, bool]:
+def _json_body(response: HttpResponseBase, data: bytes, complete: bool, masked: frozenset[str]) -> tuple[Any, bool]:
     """A JSON body parsed and masked; when its text is longer than BODY_LIMIT characters,
     that text cut as other text is. A body that cannot be parsed (a stream read only in part,
-    or not JSON after all) cannot be masked: it is shown as its text unless it has a key that
-    names a redacted field."""
+    or not JSON after all) cannot be masked: it fails closed, withheld when a key in `masked`
+    appears in it, else shown as its text."""
     text = data.decode(response.charset or "utf-8", errors="replace")
     if complete:
         try:
-            value = masked_json(json.loads(data.decode(response.charset or "utf-8")))
+            value = masked_json(json.loads(data.decode(response.charset or "utf-8")), masked)
         except ValueError:
             pass  # not JSON after all: shown as the text it is
         else:
             shown = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
             return (value, False) if len(shown) <= BODY_LIMIT else _cut(shown)
-    keys = "|".join(re.escape(key) for key in sorted(redacted_keys()))
+    keys = "|".join(re.escape(key) for key in sorted(masked))
     if re.search(rf'"(?:{keys})"\s*:', text):
         return "[a JSON body cut short or not valid JSON, with a key that names a redacted field: not shown]", True
     return _cut(text, complete)

@@ -61,7 +61,14 @@ def view_call(effect: ViewCall, caller: CallerContext, registry: Registry) -> di
     if not view_passes(routed, request, match.kwargs):
         raise Forbidden()
     with urlconf_of(routed):
-        result = respond(routed, request, match, atomic=effect["atomic"], rollback_from=effect["rollback_from"])
+        result = respond(
+            routed,
+            request,
+            match,
+            atomic=effect["atomic"],
+            rollback_from=effect["rollback_from"],
+            read=lambda response: _status_and(describe(rendered(response, routed), effect["masked"])),
+        )
     if method == "HEAD":
         result["body"] = None  # as the server would send it
         result.pop("truncated", None)
@@ -196,15 +203,14 @@ def respond(
     match: ResolverMatch,
     atomic: bool,
     rollback_from: int,
-    read: Callable[[Any], tuple[int, Any]] | None = None,
+    read: Callable[[Any], tuple[int, Any]],
 ) -> Any:
-    """The view's response as a result: `read` makes it `(status, result)`; by default the
-    rendered response described. A call that may write (`atomic`, as the engine says) runs in a
-    transaction on every database, as ATOMIC_REQUESTS would; any call runs in one on the
-    databases whose ATOMIC_REQUESTS is on, as Django's handler would; less the databases the
-    view opts out of. Rolled back when the view fails or answers `rollback_from` or above;
-    the response is read inside it, since templates and streams query lazily."""
-    read = read or (lambda response: _status_and(describe(rendered(response, routed))))
+    """The view's response as a result: `read` makes it `(status, result)`. A call that may
+    write (`atomic`, as the engine says) runs in a transaction on every database, as
+    ATOMIC_REQUESTS would; any call runs in one on the databases whose ATOMIC_REQUESTS is on,
+    as Django's handler would; less the databases the view opts out of. Rolled back when the
+    view fails or answers `rollback_from` or above; the response is read inside it, since
+    templates and streams query lazily."""
     try:
         with _transactions(routed.callback, every_database=atomic) as aliases:
             response = None

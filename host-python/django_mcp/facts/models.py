@@ -69,14 +69,6 @@ def crossed_fields(model: type[models.Model], path: str) -> list[str]:
     return crossed
 
 
-def redacted_keys(redacted: list[str] | None = None) -> frozenset[str]:
-    """The names a JSON object key is masked under in views' and DRF views' answers, whose
-    values we cannot trace to a model field: `password`, each bare entry and the field of
-    each `app.Model.field` entry."""
-    redacted = redact_fields() if redacted is None else redacted
-    return frozenset(["password", *(entry.rsplit(".", 1)[-1] for entry in redacted)])
-
-
 def model_facts(model: type[models.Model]) -> dict:
     opts = model._meta
     fields = [f for f in opts.concrete_fields] + [f for f in opts.many_to_many]

@@ -37,16 +37,18 @@ pub(crate) fn effect<'a>(
     let admin = |i: &usize| cat.admin_ids[*i].as_str();
     let path = || args.get("path").cloned().unwrap_or_else(|| json!({}));
     match &tool.spec.operation {
-        Operation::AdminList { admin: i, columns, masked, filters, order_by, default_page_size } => Effect::AdminList {
-            admin: admin(i),
-            columns: columns.iter().map(|(name, field)| Column { name, field: field.as_deref() }).collect(),
-            masked,
-            q: args.get("q"),
-            filters: list_filters(filters, args.get("filters")),
-            ordering: ordering(order_by, args.get("ordering").and_then(Value::as_str)),
-            page: page(args),
-            page_size: page_size(args, *default_page_size),
-        },
+        Operation::AdminList { admin: i, columns, cleared, filters, order_by, default_page_size } => {
+            Effect::AdminList {
+                admin: admin(i),
+                columns: columns.iter().map(|(name, field)| Column { name, field: field.as_deref() }).collect(),
+                cleared,
+                q: args.get("q"),
+                filters: list_filters(filters, args.get("filters")),
+                ordering: ordering(order_by, args.get("ordering").and_then(Value::as_str)),
+                page: page(args),
+                page_size: page_size(args, *default_page_size),
+            }
+        }
         Operation::AdminRetrieve { admin: i, fields, masked } => {
             Effect::AdminRetrieve { admin: admin(i), pk: args.get("pk"), fields, masked }
         }
@@ -95,6 +97,7 @@ pub(crate) fn effect<'a>(
                 query: args.get("query"),
                 body: args.get("body"),
                 rollback_from: VIEW_ROLLBACK_FROM,
+                masked: &cat.masked_keys,
             }
         }
         Operation::DrfCall { view, handler, method, shape, .. } => {
@@ -112,6 +115,7 @@ pub(crate) fn effect<'a>(
                 query,
                 body: args.get("body"),
                 rollback_from: DRF_ROLLBACK_FROM,
+                masked: &cat.masked_keys,
             }
         }
     }
