@@ -92,11 +92,10 @@ mod component {
         fn step(input: String) -> String {
             LOADED.with(|slot| match slot.borrow().as_ref() {
                 Some(engine) => engine.step(&input),
-                // A refusal needs no catalogue: the host words its refusals with an instance
-                // that never loads one.
-                None => {
-                    super::protocol::refusal_step(&input).map_or_else(super::Engine::unloaded_step, |o| o.to_text())
-                }
+                // A refusal and the views' selection need no catalogue: the host asks them of
+                // an instance that never loads one.
+                None => super::protocol::catalogue_free_step(&input)
+                    .map_or_else(super::Engine::unloaded_step, |o| o.to_text()),
             })
         }
     }

@@ -9,6 +9,7 @@ pub mod finder;
 pub mod names;
 pub mod resources;
 pub mod search;
+pub mod selection;
 pub mod views;
 
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -294,11 +294,11 @@ pub(crate) fn refuse(refusal: &Refusal, transport: Transport, message: Option<&s
 mod tests {
     use serde_json::{json, Value};
 
-    use super::super::refusal_step;
+    use super::super::catalogue_free_step;
 
     /// A refusal step's header and reply.
     fn refused(input: Value) -> (Value, Value) {
-        let text = refusal_step(&input.to_string()).expect("a refusal step").to_text();
+        let text = catalogue_free_step(&input.to_string()).expect("a refusal step").to_text();
         let (header, reply) = text.split_once('\n').expect("a reply");
         (serde_json::from_str(header).unwrap(), serde_json::from_str(reply).unwrap())
     }
@@ -405,7 +405,7 @@ mod tests {
     fn without_a_credential_only_requests_for_open_methods_are_admitted() {
         let anonymous = |message: &str| {
             let input = json!({"refuse": {"kind": "no_credential"}, "message": message});
-            refusal_step(&input.to_string()).unwrap().to_text()
+            catalogue_free_step(&input.to_string()).unwrap().to_text()
         };
         for open in super::OPEN_METHODS {
             let text = anonymous(&json!({"jsonrpc": "2.0", "id": 1, "method": open}).to_string());
@@ -461,8 +461,8 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_refusal_is_not_a_refusal_step() {
-        assert!(refusal_step(r#"{"refuse":{"kind":"melted"}}"#).is_none());
-        assert!(refusal_step(r#"{"tool_sources":true}"#).is_none());
+    fn an_unknown_refusal_is_not_a_catalogue_free_step() {
+        assert!(catalogue_free_step(r#"{"refuse":{"kind":"melted"}}"#).is_none());
+        assert!(catalogue_free_step(r#"{"tool_sources":true}"#).is_none());
     }
 }

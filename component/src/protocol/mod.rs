@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use crate::derive::selection::Selection;
 use crate::derive::Catalogue;
 use crate::seam::{AuditOutcome, HostErrorKind};
 use jsonrpc::{Inbound, RpcError};
@@ -107,6 +108,9 @@ struct StepInput<'a> {
     /// is `message` (no text follows a refusal).
     #[serde(default)]
     refuse: Option<errors::Refusal>,
+    /// The host asking which views to describe and serve (`Selection`), before it has facts.
+    #[serde(default)]
+    select_views: Option<Selection>,
 }
 
 /// Effect result `i` parsed, or `Null` when the host gave none (or not JSON). For results
@@ -406,8 +410,8 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     if input.tool_sources {
         return Output::Host(cat.tool_sources().to_string());
     }
-    if let Some(refusal) = &input.refuse {
-        return refused(refusal, &input);
+    if let Some(answered) = catalogue_free(&input) {
+        return answered;
     }
     if let Some(state) = input.resume {
         return match serde_json::from_str::<Pending>(&state) {
@@ -440,15 +444,19 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
     inbound(cat, message, context)
 }
 
-/// A refusal step, which needs no catalogue; `None` when `input` is not a refusal.
-pub fn refusal_step(input: &str) -> Option<Output> {
+/// A step that needs no catalogue (a refusal, the views' selection); `None` for any other.
+pub fn catalogue_free_step(input: &str) -> Option<Output> {
     let input: StepInput = serde_json::Deserializer::from_str(input).into_iter().next()?.ok()?;
-    input.refuse.as_ref().map(|refusal| refused(refusal, &input))
+    catalogue_free(&input)
 }
 
-fn refused(refusal: &errors::Refusal, input: &StepInput) -> Output {
+fn catalogue_free(input: &StepInput) -> Option<Output> {
+    if let Some(selection) = &input.select_views {
+        return Some(Output::Host(selection.answer().to_string()));
+    }
+    let refusal = input.refuse.as_ref()?;
     let transport = input.context.as_ref().map_or(Transport::Http, |c| c.transport);
-    errors::refuse(refusal, transport, input.message.as_deref())
+    Some(errors::refuse(refusal, transport, input.message.as_deref()))
 }
 
 /// A host that speaks the protocol wrongly gets an internal error, never a panic.
@@ -738,6 +746,19 @@ mod tests {
         assert!(empty.contains("-32700") && empty.contains("\"<malformed>\""), "{empty}");
         let nothing = step(&cat, "{}").to_text();
         assert!(nothing.contains("\"<host>\""), "{nothing}");
+    }
+
+    #[test]
+    fn the_views_selection_is_answered_with_or_without_a_catalogue() {
+        let input = json!({"select_views": {"exclude": ["library:*"], "candidates": [
+            {"name": "library:stats", "route": "library/stats/", "dotted": "library.views.stats", "gates": []},
+            {"name": null, "route": "open/", "dotted": "odd.open", "gates": []},
+        ]}})
+        .to_string();
+        let expected = json!([{"reason": "DJANGO_MCP_VIEW_EXCLUDE pattern 'library:*' matches it", "level": 20}, null]);
+        let free: Value = serde_json::from_str(&catalogue_free_step(&input).unwrap().to_text()).unwrap();
+        let loaded: Value = serde_json::from_str(&step(&catalogue(), &input).to_text()).unwrap();
+        assert_eq!((free, loaded), (expected.clone(), expected));
     }
 
     #[test]
