@@ -354,6 +354,9 @@ class EngineRuntime:
         self._wasm_path = wasm_path
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
+        #: Apart from `_lock`, held while the facts are gathered: gathering asks an instance
+        #: without a catalogue which views to describe, and that instance is compiled here.
+        self._compile_lock = threading.Lock()
         self._compiled: CompiledEngine | None = None
         #: The facts' JSON, compressed: an instance loaded later (after a trap) loads the same
         #: catalogue without gathering again, and the text itself, many times larger, is
@@ -374,7 +377,7 @@ class EngineRuntime:
 
     @property
     def compiled(self) -> CompiledEngine:
-        with self._lock:
+        with self._compile_lock:
             if self._compiled is None:
                 self._compiled = CompiledEngine(self._wasm_path, self._cache_dir)
             return self._compiled

@@ -7,7 +7,8 @@ HostErrorKind, "message", "fields"?, "retry_after"?}}``. A finished request come
 its audit line, whose ``outcome`` is an ``AuditOutcome``. A kind added to the engine is added
 here: ``tests/python/test_seam.py`` holds the two lists together. A message the host answers
 without stepping the catalogue (a transport's check, a rate limit, no credential) is a
-``Refusal`` (``RefusalKind``), which the engine words too (``errors.rs``).
+``Refusal`` (``RefusalKind``), which the engine words too (``errors.rs``); so is why a view
+is not served (``LeftOut``).
 """
 
 from enum import StrEnum
@@ -321,3 +322,11 @@ class Internal(TypedDict):
 
 
 Refusal = PlainRefusal | BodyTooLarge | RetryLater | InvalidCredential | Internal
+
+
+class LeftOut(TypedDict):
+    """The engine's answer (``selection.rs``) for a view it does not serve: why, and the
+    logging level the host reports it at. A view it serves is answered ``None``."""
+
+    reason: str
+    level: int

@@ -14,7 +14,8 @@ import json
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from django_mcp import audit, conf, correlation, facts, oauth, rate_limits, telemetry
 from django_mcp.effects import EffectRunner
@@ -26,13 +27,15 @@ from django_mcp.engine import (
     default_cache_dir,
 )
 from django_mcp.requests import CallerContext
-from django_mcp.seam import Refusal, RefusalKind
+from django_mcp.seam import LeftOut, Refusal, RefusalKind
 
 if TYPE_CHECKING:
     from django_mcp.facts.registry import Registry
     from django_mcp.identity import Identity
 
 logger = logging.getLogger("django_mcp.server")
+
+_T = TypeVar("_T")
 
 Transport = Literal["http", "stdio"]
 
@@ -53,15 +56,16 @@ class Outcome:
 
 class _State:
     """The process's runtime and the registry matching its current facts, and the instance
-    that words refusals."""
+    without a catalogue (refusals, the views' selection)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.runtime: EngineRuntime | None = None
         self.registry: Registry | None = None
-        #: An engine instance that never loads a catalogue, used one refusal at a time: a
+        #: An engine instance that never loads a catalogue, used one step at a time: a
         #: refused message never waits for, nor steps, the catalogue's instance, and is
-        #: answered even when the facts are refused.
+        #: answered even when the facts are refused; gathering the facts asks it which views
+        #: to describe, before there is a catalogue.
         self.refusals_lock = threading.Lock()
         self.refuser: EngineInstance | None = None
 
@@ -87,16 +91,28 @@ class _State:
 
     def refusal_step(self, text: str) -> dict[str, Any]:
         """One refusal step (docs/engine-protocol.md); raises EngineTrap."""
+        return self._without_catalogue(lambda instance: instance.step_json(text))
+
+    def select_views(self, text: str) -> list[LeftOut | None]:
+        """The engine's answer to a `select_views` step (docs/engine-protocol.md); raises
+        EngineTrap, and FactsRejected when the engine cannot read the step."""
+        output = self._without_catalogue(lambda instance: instance.step_text(text))
+        answer = json.loads(output.partition("\n")[0])
+        if not isinstance(answer, list):  # an internal error's `done`
+            raise FactsRejected("DJANGO_MCP_VIEW_INCLUDE and DJANGO_MCP_VIEW_EXCLUDE must be lists of strings")
+        return answer
+
+    def _without_catalogue(self, use: Callable[[EngineInstance], _T]) -> _T:
         with self.refusals_lock:
             try:
-                return self._refuser().step_json(text)
+                return use(self._refuser())
             except EngineTrap:
                 self.refuser = None
                 raise
 
     def _refuser(self) -> EngineInstance:
-        """The refusals' instance (`refusals_lock` held). Once it exists a refusal takes no
-        lock of the runtime's, which is held while the facts are gathered."""
+        """The instance without a catalogue (`refusals_lock` held). Once it exists a refusal
+        takes no lock of the runtime's, which is held while the facts are gathered."""
         if self.refuser is None:
             self.refuser = EngineInstance(self.get_runtime().compiled)
         return self.refuser

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, cast
 from django_mcp import left_out
 from django_mcp.facts.views import (
     RoutedView,
-    Selection,
     app_label_of,
     description,
     is_private_callback,
     path_params,
     route_text,
     routed_patterns,
+    selected,
     unique_id,
 )
 
@@ -66,39 +66,45 @@ def collect_drf(registry: Registry) -> list[dict[str, Any]]:
     from rest_framework.views import APIView
     from rest_framework.viewsets import ViewSetMixin
 
-    selection = Selection()
-    groups: dict[tuple[str, type[APIView], str], dict[str, Any]]
-    ids: set[str]
-    groups, ids = {}, set()
-    for urlconf, pieces, namespaces, pattern in routed_patterns():
-        callback = pattern.callback
-        cls = getattr(callback, "cls", None)
-        if not (isinstance(cls, type) and issubclass(cls, APIView)) or issubclass(cls, APIRootView):
-            continue
-        if is_private_callback(callback, cls):
-            continue
-        where = route_text(pieces)
-        try:
-            params = list(path_params(pieces))
-        except ValueError:
-            left_out.report(logger, "skipping the DRF route %r: it has unnamed groups", where)
-            continue
-        if any(p["name"] == "format" for p in params):
-            continue  # a router's format-suffix twin of a route kept without it
-        name = ":".join((*namespaces, pattern.name)) if pattern.name else None
-        refusal = selection.refusal(name, where, f"{cls.__module__}.{cls.__qualname__}")
-        if refusal is not None:
+    with left_out.held() as found:
+        for urlconf, pieces, namespaces, pattern in routed_patterns():
+            callback = pattern.callback
+            cls = getattr(callback, "cls", None)
+            if not (isinstance(cls, type) and issubclass(cls, APIView)) or issubclass(cls, APIRootView):
+                continue
+            if is_private_callback(callback, cls):
+                continue
+            where = route_text(pieces)
+            try:
+                params = list(path_params(pieces))
+            except ValueError:
+                left_out.report(logger, "skipping the DRF route %r: it has unnamed groups", where)
+                continue
+            if any(p["name"] == "format" for p in params):
+                continue  # a router's format-suffix twin of a route kept without it
+            name = ":".join((*namespaces, pattern.name)) if pattern.name else None
+            found.append(_Route(urlconf, pieces, namespaces, name, callback, cls, params, where))
+    groups: dict[tuple[str, type[APIView], str], dict[str, Any]] = {}
+    for route, verdict in selected(found, _Route, _Route.labels):
+        if verdict is not None:
             left_out.report(
-                logger, "not serving the DRF route of %s at %r: %s", _dotted(cls), where, refusal, level=logging.INFO
+                logger,
+                "not serving the DRF route of %s at %r: %s",
+                _dotted(route.cls),
+                route.where,
+                verdict["reason"],
+                level=verdict["level"],
             )
             continue
+        cls, callback = route.cls, route.callback
         viewset = issubclass(cls, ViewSetMixin)
         basename = (getattr(callback, "initkwargs", None) or {}).get("basename")
-        stem = "_".join((*namespaces, basename)) if viewset and basename else (name or cls.__name__)
-        key = (urlconf, cls, stem) if viewset else (urlconf, cls, where)
+        stem = "_".join((*route.namespaces, basename)) if viewset and basename else (route.name or cls.__name__)
+        key = (route.urlconf, cls, stem) if viewset else (route.urlconf, cls, route.where)
         group = groups.setdefault(key, {"cls": cls, "viewset": viewset, "stem": stem, "routes": []})
-        group["routes"].append((urlconf, pieces, name, callback, params, where))
+        group["routes"].append((route.urlconf, route.pieces, route.name, callback, route.params, route.where))
 
+    ids: set[str] = set()
     facts = []
     for group in groups.values():
         try:
@@ -112,6 +118,25 @@ def collect_drf(registry: Registry) -> list[dict[str, Any]]:
         registry.add_drf(view)
         facts.append(view_facts)
     return facts
+
+
+@dataclasses.dataclass
+class _Route:
+    """A DRF route as the walk found it, until the engine says whether it is served."""
+
+    urlconf: str
+    pieces: tuple[object, ...]
+    namespaces: tuple[str, ...]
+    name: str | None
+    callback: Callable[..., Any]
+    cls: type[APIView]
+    params: list[dict[str, Any]]
+    where: str
+
+    def labels(self) -> dict[str, Any]:
+        """What the engine's selection reads; the dotted path of an `@api_view` is DRF's class
+        for it. No gates: the view's permission classes decide."""
+        return {"name": self.name, "route": self.where, "dotted": f"{self.cls.__module__}.{self.cls.__qualname__}"}
 
 
 def _dotted(cls: type) -> str:

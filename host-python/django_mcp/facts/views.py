@@ -2,22 +2,23 @@
 
 ROOT_URLCONF and DJANGO_MCP_URLCONFS are walked through their includes, namespaces kept.
 Left out: the admin sites' URLs (they are served through their ModelAdmins), our own
-endpoints, static and media serving, whatever DJANGO_MCP_VIEW_EXCLUDE names (or
-DJANGO_MCP_VIEW_INCLUDE does not), and, unless DJANGO_MCP_REQUIRE_AUTH is False, views with
-no recognised authorization gate (as the original package). A view that cannot be described
-is skipped with a warning; the others are still served.
+endpoints, static and media serving, and whatever the engine does not serve: it is asked
+about every view the walk found (`select_views`: DJANGO_MCP_VIEW_INCLUDE and _EXCLUDE, and
+DJANGO_MCP_REQUIRE_AUTH over the gates recognised here), and only the views it serves are
+described. A view that cannot be described is skipped with a warning; the others are still
+served.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import inspect
+import json
 import logging
 import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 from django.apps import apps
@@ -46,9 +47,12 @@ if TYPE_CHECKING:
 
     from django_mcp.facts.registry import Registry
     from django_mcp.facts.view_gates import Gate
-    from django_mcp.seam import JSON
+    from django_mcp.seam import JSON, LeftOut
 
 logger = logging.getLogger("django_mcp.facts")
+#: A walk's entry the engine is asked about (`selected`).
+_C = TypeVar("_C")
+_UNDESCRIBED = "skipping the view at %r: it could not be described"
 
 # How a route writes a parameter: `<int:pk>`, `<slug>` (django.urls.resolvers does the same).
 _ROUTE_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
@@ -106,20 +110,66 @@ class RoutedView:
 
 
 def collect_views(registry: Registry) -> list[dict[str, Any]]:
-    """The facts of every routed view, each also added to `registry` under its id."""
-    selection = Selection()
+    """The facts of every routed view the engine serves, each also added to `registry` under its
+    id. What is reported meanwhile keeps the order of the walk."""
     login_everywhere = login_required_middleware()
-    require_auth = bool(conf.get("DJANGO_MCP_REQUIRE_AUTH"))
+    with left_out.held() as found:
+        for urlconf, pieces, namespaces, pattern in routed_patterns():
+            candidate = _candidate(urlconf, pieces, namespaces, pattern, login_everywhere)
+            if candidate is not None:
+                found.append(candidate)
     ids: set[str]
     facts, ids = [], set()
-    for urlconf, pieces, namespaces, pattern in routed_patterns():
-        described = _describe(urlconf, pieces, namespaces, pattern, login_everywhere, selection, ids, require_auth)
+    for candidate, verdict in selected(found, _Candidate, _Candidate.labels):
+        if verdict is not None:
+            left_out.report(
+                logger,
+                "not serving the view %s at %r: %s",
+                candidate.dotted,
+                candidate.where,
+                verdict["reason"],
+                level=verdict["level"],
+            )
+            continue
+        described = _describe(candidate, ids)
         if described is not None:
             routed, view_facts = described
             ids.add(routed.id)
             registry.add_view(routed)
             facts.append(view_facts)
     return facts
+
+
+def selected(
+    found: list[Any], kind: type[_C], labels: Callable[[_C], dict[str, Any]]
+) -> Iterator[tuple[_C, LeftOut | None]]:
+    """Each `kind` entry of `found` (`left_out.held`) with the engine's answer for it, in order;
+    the reports held between them are made in their places."""
+    verdicts = iter(select_views([labels(entry) for entry in found if isinstance(entry, kind)]))
+    for entry in found:
+        if isinstance(entry, kind):
+            yield entry, next(verdicts)
+        else:
+            entry()
+
+
+def select_views(candidates: list[dict[str, Any]]) -> list[LeftOut | None]:
+    """The engine's answer for each view, in order (`{"name", "route", "dotted", "gates"?}`):
+    None to describe and serve it, else why DJANGO_MCP_VIEW_INCLUDE, _EXCLUDE or
+    DJANGO_MCP_REQUIRE_AUTH leave it out. Asked of the server's instance without a catalogue
+    (docs/engine-protocol.md, `select_views`)."""
+    if not candidates:
+        return []
+    from django_mcp import server  # which gathers these facts
+
+    include = conf.get("DJANGO_MCP_VIEW_INCLUDE")
+    selection = {
+        "include": None if include is None else list(include),
+        "exclude": list(conf.get("DJANGO_MCP_VIEW_EXCLUDE") or ()),
+        "require_auth": bool(conf.get("DJANGO_MCP_REQUIRE_AUTH")),
+        "candidates": candidates,
+    }
+    return server.state.select_views(json.dumps({"select_views": selection}, separators=(",", ":")))
 
 
 def routed_patterns() -> Iterator[tuple[str, tuple[object, ...], tuple[str, ...], URLPattern]]:
@@ -158,27 +208,6 @@ def login_required_middleware() -> bool:
         if isinstance(middleware, type) and issubclass(middleware, LoginRequiredMiddleware):
             return True
     return False
-
-
-class Selection:
-    """DJANGO_MCP_VIEW_INCLUDE (None: everything) and DJANGO_MCP_VIEW_EXCLUDE, fnmatch patterns
-    matched against a view's URL name, its route and its `module.qualname`."""
-
-    def __init__(self) -> None:
-        self.include = conf.get("DJANGO_MCP_VIEW_INCLUDE")
-        self.exclude = conf.get("DJANGO_MCP_VIEW_EXCLUDE") or ()
-
-    def refusal(self, *labels: Any) -> str | None:
-        """Why these settings leave out the view with these labels, or None if they admit it."""
-        labels = [label for label in labels if label]  # type: ignore[assignment]  # *labels rebound to a list
-        if self.include is not None and _first_match(labels, self.include) is None:
-            return "no DJANGO_MCP_VIEW_INCLUDE pattern matches it"
-        excluding = _first_match(labels, self.exclude)
-        return None if excluding is None else f"DJANGO_MCP_VIEW_EXCLUDE pattern {excluding!r} matches it"
-
-
-def _first_match(labels: Iterable[str], patterns: Iterable[str]) -> str | None:
-    return next((pattern for pattern in patterns for label in labels if fnmatch.fnmatchcase(label, pattern)), None)
 
 
 def _walk(
@@ -248,17 +277,37 @@ def _file_servers() -> list[Callable[..., Any]]:
     return servers
 
 
-def _describe(
-    urlconf: str,
-    pieces: tuple[object, ...],
-    namespaces: tuple[str, ...],
-    pattern: URLPattern,
-    login_everywhere: bool,
-    selection: Selection,
-    ids: set[str],
-    require_auth: bool,
-) -> tuple[RoutedView, dict[str, Any]] | None:
-    """(RoutedView, facts) for one URL pattern, or None when it is left out or cannot be described."""
+@dataclasses.dataclass
+class _Candidate:
+    """A routed view as the walk found it: its labels, and what the engine's selection reads."""
+
+    urlconf: str
+    pieces: tuple[object, ...]
+    where: str
+    callback: Callable[..., Any]
+    view_class: type[View] | None
+    target: Any
+    name: str | None
+    dotted: str
+    params: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    initkwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    gates: list[Gate] = dataclasses.field(default_factory=list)
+    #: Why its path parameters or gates could not be read: reported if the engine serves it.
+    failure: Exception | None = None
+
+    def labels(self) -> dict[str, Any]:
+        """What the engine's selection reads; no gates where they could not be read."""
+        labels: dict[str, Any] = {"name": self.name, "route": self.where, "dotted": self.dotted}
+        if self.failure is None:
+            labels["gates"] = [gate.facts() for gate in self.gates]
+        return labels
+
+
+def _candidate(
+    urlconf: str, pieces: tuple[object, ...], namespaces: tuple[str, ...], pattern: URLPattern, login_everywhere: bool
+) -> _Candidate | None:
+    """The view one URL pattern routes to, or None: a private or DRF view, or one that cannot
+    be named (reported)."""
     where = route_text(pieces)
     try:
         callback = pattern.callback
@@ -267,54 +316,59 @@ def _describe(
         if is_private_callback(callback, target) or drf_view_class(callback) is not None:
             return None
         name = ":".join((*namespaces, pattern.name)) if pattern.name else None
-        dotted = f"{target.__module__}.{target.__qualname__}"
-        refusal = selection.refusal(name, where, dotted)
-        if refusal is not None:
-            left_out.report(logger, "not serving the view %s at %r: %s", dotted, where, refusal, level=logging.INFO)
-            return None
-        params = list(path_params(pieces))
-        initkwargs = dict(getattr(callback, "view_initkwargs", None) or {})
-        gates = _gates(callback, view_class, initkwargs, login_everywhere)
-        if require_auth and not [gate for gate in gates if gate is not PUBLIC]:
-            left_out.report(
-                logger,
-                "not serving the view %s at %r: no authorization gate was recognised on it "
-                "(DJANGO_MCP_REQUIRE_AUTH = False serves such views too)",
-                dotted,
-                where,
-            )
-            return None
+        candidate = _Candidate(
+            urlconf, pieces, where, callback, view_class, target, name, f"{target.__module__}.{target.__qualname__}"
+        )
+    except Exception:  # one odd view never takes the others down
+        left_out.report(logger, _UNDESCRIBED, where, exc_info=True)
+        return None
+    try:
+        candidate.params = list(path_params(pieces))
+        candidate.initkwargs = dict(getattr(callback, "view_initkwargs", None) or {})
+        candidate.gates = _gates(callback, view_class, candidate.initkwargs, login_everywhere)
+    except Exception as exc:
+        candidate.failure = exc
+    return candidate
+
+
+def _describe(candidate: _Candidate, ids: set[str]) -> tuple[RoutedView, dict[str, Any]] | None:
+    """(RoutedView, facts) for a view the engine serves, or None when it cannot be described."""
+    where, view_class, target = candidate.where, candidate.view_class, candidate.target
+    if candidate.failure is not None:
+        left_out.report(logger, _UNDESCRIBED, where, exc_info=candidate.failure)
+        return None
+    try:
         class_kind = _class_kind(view_class) if view_class else None
-        methods = _methods(callback, view_class)
+        methods = _methods(candidate.callback, view_class)
         routed = RoutedView(
-            id=unique_id(name or dotted, ids),
-            name=name,
-            urlconf=urlconf,
-            pieces=pieces,
-            callback=callback,
+            id=unique_id(candidate.name or candidate.dotted, ids),
+            name=candidate.name,
+            urlconf=candidate.urlconf,
+            pieces=candidate.pieces,
+            callback=candidate.callback,
             view_class=view_class,
-            initkwargs=initkwargs,
+            initkwargs=candidate.initkwargs,
             class_kind=class_kind,
-            gates=gates,
+            gates=candidate.gates,
             methods=methods,
         )
         view_facts = {
             "id": routed.id,
-            "name": name,
+            "name": candidate.name,
             "route": where,
-            "path_params": params,
+            "path_params": candidate.params,
             "module": target.__module__,
             "qualname": target.__qualname__,
             "app_label": app_label_of(target.__module__),
             "kind": "class" if view_class else "function",
             "class_kind": class_kind,
             "methods": methods,
-            "is_async": bool(view_class.view_is_async if view_class else iscoroutinefunction(callback)),
+            "is_async": bool(view_class.view_is_async if view_class else iscoroutinefunction(candidate.callback)),
             "description": description(target),
-            "gates": [gate.facts() for gate in gates],
+            "gates": [gate.facts() for gate in candidate.gates],
         }
     except Exception:  # one odd view never takes the others down
-        left_out.report(logger, "skipping the view at %r: it could not be described", where, exc_info=True)
+        left_out.report(logger, _UNDESCRIBED, where, exc_info=True)
         return None
     return routed, view_facts
 
