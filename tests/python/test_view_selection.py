@@ -3,6 +3,7 @@ DJANGO_MCP_REQUIRE_AUTH), as the endpoint lists and calls them and as `manage.py
 mcp_catalogue` reports what was left out, on the views of `fixtures/selection_views.py`."""
 
 import json
+import logging
 from io import StringIO
 
 import pytest
@@ -83,3 +84,13 @@ def test_what_is_left_out_is_reported_in_the_order_of_the_url_walk(library, sett
     settings.DJANGO_MCP_VIEW_EXCLUDE = ["reports/old/", "count/"]
     ours = [m for m in left_out() if "selection_views" in m or m == BROKEN]
     assert ours == [OLD_REPORT_EXCLUDED, BROKEN, NOTICE_UNGATED, BROKEN, COUNT_EXCLUDED]
+
+
+def test_patterns_that_are_not_strings_stop_the_catalogue_with_a_message(mcp, settings, caplog):
+    settings.DJANGO_MCP_VIEW_INCLUDE = [3]  # what system check E018 reports
+    with caplog.at_level(logging.ERROR, logger="django_mcp.server"):
+        reply = mcp.rpc("tools/list")
+    assert reply["error"]["code"] == -32603
+    assert [
+        r for r in caplog.records if "DJANGO_MCP_VIEW_INCLUDE and DJANGO_MCP_VIEW_EXCLUDE must be" in r.getMessage()
+    ]
