@@ -517,9 +517,10 @@ pub struct SearchFacts {
     pub search_fields: Vec<String>,
     #[serde(default)]
     pub filter_fields: Vec<String>,
-    /// The only fields results carry.
+    /// The only fields results carry, as the entry names them; null: it names none, and the
+    /// engine chooses them (`derive/search.rs`).
     #[serde(default)]
-    pub fields: Vec<String>,
+    pub fields: Option<Vec<String>>,
     pub permission: String,
 }
 

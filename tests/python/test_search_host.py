@@ -17,8 +17,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from library.models import Author, Book
 
+from django_mcp import server
 from django_mcp.effects import EffectRunner
 from django_mcp.facts import gather
+from django_mcp.identity import Identity
 from django_mcp.requests import CallerContext
 
 MASK = "********"
@@ -62,7 +64,7 @@ def test_no_searches_by_default(db, settings):
     assert facts()["searches"] == []
 
 
-def test_a_string_entry_gets_the_defaults(db, settings):
+def test_a_string_entry_gets_the_defaults(library, settings):
     settings.DJANGO_MCP_MODEL_SEARCH = ["library.tag", "sessions.Session"]
     assert facts()["searches"] == [
         {
@@ -70,7 +72,7 @@ def test_a_string_entry_gets_the_defaults(db, settings):
             "admin": "admin/library.tag",
             "search_fields": [],
             "filter_fields": [],
-            "fields": ["id"],
+            "fields": None,  # the engine chooses them
             "permission": "library.view_tag",
         },
         {
@@ -78,13 +80,15 @@ def test_a_string_entry_gets_the_defaults(db, settings):
             "admin": None,
             "search_fields": [],
             "filter_fields": [],
-            "fields": ["session_key"],
+            "fields": None,
             "permission": "sessions.view_session",
         },
     ]
+    assert engine_fields("library.Tag") == ["id"]
+    assert engine_fields("sessions.Session") == ["session_key"]
 
 
-def test_a_dict_entry_defaults_its_fields_to_the_pk_and_its_own_search_and_filter_fields(db, settings):
+def test_a_dict_entry_defaults_its_fields_to_the_pk_and_its_own_search_and_filter_fields(library, settings):
     settings.DJANGO_MCP_MODEL_SEARCH = [
         {
             "model": "library.Book",
@@ -98,9 +102,10 @@ def test_a_dict_entry_defaults_its_fields_to_the_pk_and_its_own_search_and_filte
         "admin": "admin/library.book",
         "search_fields": ["title", "author__name"],
         "filter_fields": ["status", "author", "author__name", "tags"],
-        "fields": ["id", "title", "status", "author", "tags"],  # never `price`, `metadata`…
+        "fields": None,
         "permission": "library.change_book",
     }
+    assert engine_fields("library.Book") == ["author", "id", "status", "tags", "title"]  # never `price`…
 
 
 def test_explicit_fields_are_the_only_result_fields(db, settings):
@@ -183,6 +188,19 @@ def run(caller, *effects):
     return EffectRunner(CallerContext(caller, correlation_id="c0ffee"), registry)(list(effects))
 
 
+def engine_fields(model):
+    """The result fields the engine chose for the entry of `model`: its search tool's output,
+    as the server lists it to alice (in the schema's order: by name)."""
+    identity, params = Identity(User.objects.get(username="alice")), {}
+    while True:
+        message = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": params})
+        result = json.loads(server.handle(message, identity=identity, transport="stdio").reply)["result"]
+        for tool in result["tools"]:
+            if tool["name"] == f"search_{model.lower().replace('.', '_')}":
+                return list(tool["outputSchema"]["properties"]["results"]["items"]["properties"])
+        params = {"cursor": result["nextCursor"]}
+
+
 def search_effect(model="library.Book", **arguments):
     """The effect the engine sends for the entry of `model` (as the facts describe it)."""
     entry = searches()[model]
@@ -196,7 +214,7 @@ def search_effect(model="library.Book", **arguments):
         "ordering": [],
         "page": 1,
         "page_size": 100,
-        "fields": entry["fields"],
+        "fields": entry["fields"] if entry["fields"] is not None else engine_fields(model),
         "masked": [],
     }
     return {**effect, **arguments}

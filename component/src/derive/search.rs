@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::admin::{humanise_list, ordering_schema, resolve_path, MAX_PAGE_SIZE};
 use super::{names, Catalogue, Gate, Hints, Operation, ToolSpec};
-use crate::facts::{FieldFacts, SearchFacts};
+use crate::facts::{FieldFacts, ModelFacts, SearchFacts};
 use crate::schema::fields::{field_schema, object_schema, page_schema, ModelIndex, Paging};
 
 pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String>) -> Option<ToolSpec> {
@@ -15,7 +15,10 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
         return None;
     };
     let plural = &model.verbose_name_plural;
-    let fields: Vec<&FieldFacts> = search.fields.iter().filter_map(|f| model.field(f)).collect();
+    let fields: Vec<&FieldFacts> = match &search.fields {
+        Some(named) => named.iter().filter_map(|f| model.field(f)).collect(),
+        None => default_fields(model, search),
+    };
     let masked: Vec<String> =
         fields.iter().filter(|f| cat.is_redacted(model, &f.name)).map(|f| f.name.clone()).collect();
     let row: Map<String, Value> = fields
@@ -95,4 +98,50 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
             default_page_size: per_page,
         },
     })
+}
+
+/// The result fields of an entry that names none: the pk, then its own search and filter
+/// fields on the model itself (never one across a relation), each once; never every field.
+fn default_fields<'a>(model: &'a ModelFacts, search: &SearchFacts) -> Vec<&'a FieldFacts> {
+    let names = std::iter::once(&model.pk).chain(&search.search_fields).chain(&search.filter_fields);
+    let mut fields: Vec<&FieldFacts> = Vec::new();
+    for field in names.filter_map(|name| model.field(name)) {
+        if !fields.iter().any(|f| f.name == field.name) {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::derive::{Catalogue, Operation};
+
+    #[test]
+    fn an_entry_naming_no_fields_returns_the_pk_and_its_own_search_and_filter_fields() {
+        let facts = json!({
+            "protocol": 1,
+            "models": [{"label": "library.Book", "app_label": "library", "model_name": "book", "object_name": "Book",
+                        "verbose_name": "book", "verbose_name_plural": "books", "pk": "id", "fields": [
+                {"name": "id", "kind": "AutoField", "primary_key": true},
+                {"name": "title", "kind": "CharField"},
+                {"name": "price", "kind": "DecimalField"},
+                {"name": "status", "kind": "CharField"},
+                {"name": "author", "kind": "ForeignKey", "related_model": "library.Author"},
+                {"name": "tags", "kind": "ManyToManyField", "related_model": "library.Tag", "many": true},
+            ]}],
+            "searches": [
+                {"model": "library.Book", "search_fields": ["title", "author__name"],
+                 "filter_fields": ["status", "author", "author__name", "tags", "title"],
+                 "permission": "library.view_book"},
+            ],
+        });
+        let (cat, _warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
+        let Operation::Search { fields, .. } = &cat.tool("search_library_book").unwrap().spec.operation else {
+            panic!("not a search")
+        };
+        assert_eq!(fields, &["id", "title", "status", "author", "tags"]);
+    }
 }

@@ -66,8 +66,9 @@ def model_search(effect: ModelSearch, caller: CallerContext, registry: Registry)
         duplicates |= any(lookup_spawns_duplicates(opts, name) for name in search_fields)
     if duplicates:
         queryset = queryset.distinct()
-    queryset = queryset.order_by(*_ordering(queryset, search, effect.get("ordering")))
-    fields = [name for name in effect["fields"] if name in search.fields]
+    # The engine's choice, held to the entry's: a name that is no field of the model fails.
+    fields = [name for name in effect["fields"] if name in search.result_fields]
+    queryset = queryset.order_by(*_ordering(queryset, search, fields, effect.get("ordering")))
     many = [name for name in fields if opts.get_field(name).many_to_many]
     if many:
         queryset = queryset.prefetch_related(*many)
@@ -116,11 +117,11 @@ def _search(queryset: QuerySet, search_fields: list[str], q: str) -> QuerySet:
     return queryset
 
 
-def _ordering(queryset: QuerySet, search: Search, requested: list[str] | None) -> list[str]:
-    """The requested ordering (the entry's result fields only), else the admin's or the
-    model's, made total by the pk for stable pages."""
+def _ordering(queryset: QuerySet, search: Search, fields: list[str], requested: list[str] | None) -> list[str]:
+    """The requested ordering (the result fields only), else the admin's or the model's,
+    made total by the pk for stable pages."""
     opts = search.model._meta
-    sortable = {name for name in search.fields if not opts.get_field(name).many_to_many}
+    sortable = {name for name in fields if not opts.get_field(name).many_to_many}
     ordering = [expr for expr in requested or () if isinstance(expr, str) and expr]
     for name in (expr.removeprefix("-") for expr in ordering):
         if name not in sortable:

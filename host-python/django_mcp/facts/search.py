@@ -1,8 +1,8 @@
 """Facts about search tools: DJANGO_MCP_MODEL_SEARCH.
 
 An entry is `"app.Model"` or `{"model", "search_fields", "filter_fields", "fields",
-"permission"}`. Unlike the original, results carry only `fields`: by default the pk and the
-entry's search and filter fields on the model itself, never every field. No list may name a
+"permission"}`. Unlike the original, results carry only `fields`; an entry that names none
+reports `fields` null and the engine chooses them (`derive/search.rs`). No list may name a
 secret (the user model's password hash, a DJANGO_MCP_REDACT_FIELDS field): it is neither
 returned, searched nor filtered on, since a filter on a hash is an oracle for it.
 
@@ -45,7 +45,8 @@ class Search:
     model: type[Model]
     search_fields: tuple[str, ...]
     filter_fields: tuple[str, ...]
-    fields: tuple[str, ...]
+    #: As the entry names them; None: it names none, and the engine chooses them.
+    fields: tuple[str, ...] | None
     permission: str
     #: The model and those its search and filter paths cross: they need facts too.
     models: tuple[type[Model], ...]
@@ -58,9 +59,16 @@ class Search:
             "admin": self.admin,
             "search_fields": list(self.search_fields),
             "filter_fields": list(self.filter_fields),
-            "fields": list(self.fields),
+            "fields": None if self.fields is None else list(self.fields),
             "permission": self.permission,
         }
+
+    @property
+    def result_fields(self) -> tuple[str, ...]:
+        """What results may carry: the entry's fields, or those the engine chooses among."""
+        if self.fields is not None:
+            return self.fields
+        return (self.model._meta.pk.name, *self.search_fields, *self.filter_fields)
 
 
 def searches(registry: Registry) -> list[dict[str, Any]]:
@@ -132,20 +140,18 @@ def model_search(entry: object) -> Search:
         if not all(_stored(owner, field) for owner, field in chain):
             raise ValueError(f"{label}: filter_fields: {name!r} follows a reverse relation or ends on no stored field")
         filter_fields.append(name)
+    fields = None
     if "fields" in entry:
         fields = []
         for name, chain in paths("fields"):
             if len(chain) > 1 or not _stored(model, chain[0][1]):
                 raise ValueError(f"{label}: fields: {name!r} is not a field of {label}")
             fields.append(name)
-    else:  # the pk, and the search and filter fields on the model itself
-        names = [model._meta.pk.name, *search_fields, *filter_fields]
-        fields = [name for name in names if LOOKUP_SEP not in name and _stored(model, model._meta.get_field(name))]
     return Search(
         model=model,
         search_fields=tuple(dict.fromkeys(search_fields)),
         filter_fields=tuple(dict.fromkeys(filter_fields)),
-        fields=tuple(dict.fromkeys(fields)),
+        fields=None if fields is None else tuple(dict.fromkeys(fields)),
         permission=entry_permission(model, entry.get("permission")),
         models=tuple(crossed),
     )
