@@ -219,19 +219,21 @@ pub fn publish(spec: &mut ToolSpec) -> Option<String> {
         return None;
     }
     let whole = spec.input_schema.to_string();
+    // A keyword taken out is the published text differing from the whole: noted, not
+    // rendered again to compare.
+    let mut trimmed = false;
     each_schema(&mut spec.input_schema, &mut |schema| {
         if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
-            schema.remove("additionalProperties");
+            trimmed |= schema.remove("additionalProperties").is_some();
         }
         if let Some(Value::Object(values)) = schema.get_mut("additionalProperties") {
-            values.remove("items");
+            trimmed |= values.remove("items").is_some();
         }
     });
     each_schema(&mut spec.output_schema, &mut |schema| {
         schema.remove("required");
     });
-    let published = spec.input_schema.to_string();
-    (published != whole).then_some(whole)
+    trimmed.then_some(whole)
 }
 
 /// Call `f` on every schema in `schema` (itself, its properties, items, map values and
