@@ -77,7 +77,7 @@ fn bench_load(c: &mut Criterion) {
 }
 
 fn bench_ping(c: &mut Criterion) {
-    let (engine, _) = Engine::load(&library_facts()).unwrap();
+    let (mut engine, _) = Engine::load(&library_facts()).unwrap();
     let ping = r#"{"message":"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}","context":{}}"#;
     c.bench_function("ping", |b| b.iter(|| engine.step(black_box(ping))));
 }
@@ -87,7 +87,7 @@ fn bench_tools_list(c: &mut Criterion) {
     for (name, facts) in
         [("library", library_facts()), ("synthetic-100", synthetic_facts(100)), ("synthetic-500", synthetic_facts(500))]
     {
-        let (engine, _) = Engine::load(&facts).unwrap();
+        let (mut engine, _) = Engine::load(&facts).unwrap();
         let list = message(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
         let asked = engine.step(&list);
         let checks = header(&asked)["effects"][0]["checks"].as_array().map_or(0, Vec::len);
@@ -102,7 +102,7 @@ fn bench_tools_list(c: &mut Criterion) {
 
 fn bench_tools_call(c: &mut Criterion) {
     let mut group = c.benchmark_group("tools_call");
-    let (engine, _) = Engine::load(&library_facts()).unwrap();
+    let (mut engine, _) = Engine::load(&library_facts()).unwrap();
 
     let list = message(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                               "params": {"name": "list_library_book", "arguments": {"page_size": 50, "ordering": "-price,title"}}}));
@@ -144,7 +144,7 @@ fn bench_discovery(c: &mut Criterion) {
         });
     }
     group.sample_size(100);
-    let (engine, _) = Engine::load(&with_discovery(&facts, "auto")).unwrap();
+    let (mut engine, _) = Engine::load(&with_discovery(&facts, "auto")).unwrap();
     let find = message(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                               "params": {"name": "find_tools", "arguments": {"query": "add a tag to this book", "limit": 10}}}));
     let asked = engine.step(&find);

@@ -233,6 +233,10 @@ pub struct AdminFacts {
     pub list_per_page: u64,
     #[serde(default)]
     pub forms: FormsFacts,
+    /// The host left `forms` out: the create and update tools are registered without their
+    /// schemas, and the forms asked for (`Effect::AdminForms`) when a request first needs them.
+    #[serde(default)]
+    pub forms_deferred: bool,
     #[serde(default)]
     pub actions: Vec<ActionFacts>,
     /// The field paths the facts above name (string `list_display` entries, order fields,
@@ -241,6 +245,26 @@ pub struct AdminFacts {
     /// (a path's lookups end its list).
     #[serde(default)]
     pub paths: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl AdminFacts {
+    /// An admin known only by its id, site and model: what its forms' tools are derived from.
+    pub fn bare(id: String, site: String, model: String) -> AdminFacts {
+        AdminFacts {
+            id,
+            site,
+            model,
+            search_fields: Vec::new(),
+            list_display: Vec::new(),
+            list_filter: Vec::new(),
+            ordering: Vec::new(),
+            list_per_page: default_list_per_page(),
+            forms: FormsFacts::default(),
+            forms_deferred: false,
+            actions: Vec::new(),
+            paths: Default::default(),
+        }
+    }
 }
 
 /// One changelist column: a model field, or something the admin computes.

@@ -35,8 +35,9 @@ impl Engine {
     }
 
     /// One step (docs/engine-protocol.md): the output is JSON text.
-    pub fn step(&self, input: &str) -> String {
-        protocol::step(&self.catalogue, input).to_text()
+    /// Forms the step needs and the host gives are installed in the catalogue.
+    pub fn step(&mut self, input: &str) -> String {
+        protocol::step_installing(&mut self.catalogue, input).to_text()
     }
 
     /// Answer for a step taken before any facts were loaded.
@@ -90,7 +91,7 @@ mod component {
         }
 
         fn step(input: String) -> String {
-            LOADED.with(|slot| match slot.borrow().as_ref() {
+            LOADED.with(|slot| match slot.borrow_mut().as_mut() {
                 Some(engine) => engine.step(&input),
                 // A refusal and the views' selection need no catalogue: the host asks them of
                 // an instance that never loads one.

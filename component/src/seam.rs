@@ -30,6 +30,10 @@ pub enum Effect<'a> {
     /// Which of `checks` does the caller pass? Answers `{"ok": [bool, …]}` in their order.
     #[serde(rename = "permissions")]
     Permissions { checks: Vec<&'a RawValue> },
+    /// The add and change forms of deferred admins (`forms_deferred` in the facts), by id.
+    /// Answers `{"ok": [forms, …]}` in their order, each as the facts' `forms` (or null).
+    #[serde(rename = "admin.forms")]
+    AdminForms { admins: Vec<&'a str> },
     /// A changelist page through the ModelAdmin.
     #[serde(rename = "admin.list")]
     AdminList {

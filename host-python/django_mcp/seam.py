@@ -18,6 +18,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 class EffectKind(StrEnum):
     AUTHORIZE = "authorize"
     PERMISSIONS = "permissions"
+    ADMIN_FORMS = "admin.forms"
     ADMIN_LIST = "admin.list"
     ADMIN_RETRIEVE = "admin.retrieve"
     ADMIN_CREATE = "admin.create"
@@ -74,6 +75,11 @@ class Authorize(TypedDict):
 class Permissions(TypedDict):
     kind: Literal["permissions"]
     checks: list[Check]
+
+
+class AdminForms(TypedDict):
+    kind: Literal["admin.forms"]
+    admins: list[str]
 
 
 class Column(TypedDict):
@@ -235,6 +241,7 @@ class ResourceObjects(TypedDict):
 Effect = (
     Authorize
     | Permissions
+    | AdminForms
     | AdminList
     | AdminRetrieve
     | AdminCreate

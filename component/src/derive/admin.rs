@@ -31,15 +31,29 @@ pub fn tools_for(
 ) -> Vec<ToolSpec> {
     let rules = AdminRules { cat, index: admin_index, admin, model };
     let mut tools = vec![rules.list(warnings), rules.retrieve()];
-    if let Some(fields) = &admin.forms.add {
-        tools.push(rules.create(fields));
-    }
-    if let Some(fields) = admin.forms.change() {
-        tools.push(rules.update(fields));
+    if admin.forms_deferred {
+        // Registered by name; their schemas wait for the forms (`Catalogue::install_forms`).
+        tools.extend([rules.create(None), rules.update(None)]);
+    } else {
+        tools.extend(admin.forms.add.as_deref().map(|fields| rules.create(Some(fields))));
+        tools.extend(admin.forms.change().map(|fields| rules.update(Some(fields))));
     }
     tools.push(rules.delete());
     tools.extend(admin.actions.iter().map(|a| rules.action(a)));
     tools
+}
+
+/// The create and update tools of an admin whose forms came late, derived as `tools_for`
+/// derives them (None where the admin has no such form).
+pub fn form_tools(
+    cat: &Catalogue,
+    admin_index: usize,
+    admin: &AdminFacts,
+    model: &ModelFacts,
+) -> (Option<ToolSpec>, Option<ToolSpec>) {
+    let rules = AdminRules { cat, index: admin_index, admin, model };
+    let create = admin.forms.add.as_deref().map(|fields| rules.create(Some(fields)));
+    (create, admin.forms.change().map(|fields| rules.update(Some(fields))))
 }
 
 struct AdminRules<'a> {
@@ -345,37 +359,49 @@ impl AdminRules<'_> {
         )
     }
 
-    fn create(&self, form: &[FormFieldFacts]) -> ToolSpec {
+    /// The schemas of a tool whose form is `None` are left `Value::Null`: it waits for it.
+    fn form_schemas(
+        &self,
+        form: Option<&[FormFieldFacts]>,
+        input: impl FnOnce(&[FormFieldFacts]) -> Value,
+    ) -> (Value, Value) {
+        form.map_or((Value::Null, Value::Null), |form| (input(form), self.object_output()))
+    }
+
+    fn create(&self, form: Option<&[FormFieldFacts]>) -> ToolSpec {
         let (fields, masked) = self.all_fields();
         let verbose = &self.model.verbose_name;
+        let (input, output) = self.form_schemas(form, |form| form_schema(form, self.cat, true));
         self.spec(
             self.names("create", "create"),
             format!("Create {verbose}"),
             format!("Create one {verbose} through the Django admin's add form."),
-            form_schema(form, self.cat, true),
-            self.object_output(),
+            input,
+            output,
             CREATE,
             self.gate(Permission::Add),
             Operation::AdminCreate { admin: self.index, fields, masked },
         )
     }
 
-    fn update(&self, form: &[FormFieldFacts]) -> ToolSpec {
+    fn update(&self, form: Option<&[FormFieldFacts]>) -> ToolSpec {
         let (fields, masked) = self.all_fields();
         let verbose = &self.model.verbose_name;
-        let mut changes = form_schema(form, self.cat, false);
-        changes["minProperties"] = json!(1);
-        let input = object_schema(
-            Map::from_iter([("pk".to_string(), self.pk_schema()), ("fields".to_string(), changes)]),
-            &["pk", "fields"],
-            true,
-        );
+        let (input, output) = self.form_schemas(form, |form| {
+            let mut changes = form_schema(form, self.cat, false);
+            changes["minProperties"] = json!(1);
+            object_schema(
+                Map::from_iter([("pk".to_string(), self.pk_schema()), ("fields".to_string(), changes)]),
+                &["pk", "fields"],
+                true,
+            )
+        });
         self.spec(
             self.names("update", "update"),
             format!("Update {verbose}"),
             format!("Change one {verbose} through the Django admin's change form; only the fields sent change."),
             input,
-            self.object_output(),
+            output,
             UPDATE,
             self.gate(Permission::Change),
             Operation::AdminUpdate { admin: self.index, fields, masked },

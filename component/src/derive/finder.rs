@@ -7,7 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde_json::Value;
 
-use super::{Catalogue, Operation, Tool};
+use super::{Catalogue, Operation};
 
 /// BM25's usual constants: term-frequency saturation and length normalisation.
 const K1: f32 = 1.2;
@@ -244,13 +244,6 @@ fn verb_term(verb: &str) -> String {
     format!("verb:{verb}")
 }
 
-/// The tool's description, read out of its descriptor (the only place it is kept).
-fn description_of(tool: &Tool) -> String {
-    let Some(at) = tool.descriptor.find("\"description\":") else { return String::new() };
-    let rest = &tool.descriptor[at + "\"description\":".len()..];
-    serde_json::Deserializer::from_str(rest).into_iter::<String>().next().and_then(Result::ok).unwrap_or_default()
-}
-
 /// The property names and descriptions of a schema, one level into objects (a view's
 /// `body`, a DRF `query`).
 fn schema_words(schema: &Value, into: &mut String) {
@@ -288,7 +281,7 @@ impl Finder {
         let mut counts: Vec<(u32, u16)> = Vec::new();
         for tool in &cat.tools {
             counts.clear();
-            let description = description_of(tool);
+            let description = tool.description();
             let model = match &tool.spec.operation {
                 Operation::Search { model, .. } => cat.model_index.get(model).copied(),
                 operation => operation.admin().map(|admin| cat.admin_models[admin]),

@@ -12,14 +12,14 @@ pub mod search;
 pub mod selection;
 pub mod views;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::facts::{Discovery, Facts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
+use crate::facts::{AdminFacts, Discovery, Facts, FormsFacts, ModelFacts, ServerFacts, SettingsFacts, PROTOCOL};
 use crate::schema::fields::ModelIndex;
 use crate::schema::validate::Patterns;
 use resources::{PromptSpec, Reader, ResourceSpec};
@@ -220,6 +220,7 @@ pub struct ToolSpec {
     /// loaded (empty afterwards): rendered as text (`Tool`), they cost a tenth of the memory
     /// of values, which matters with thousands of tools.
     pub description: String,
+    /// `Value::Null` (both schemas) while the tool waits for its admin's forms.
     pub input_schema: Value,
     pub output_schema: Value,
     pub hints: Hints,
@@ -238,9 +239,38 @@ pub struct Tool {
     validation_schema: Option<Box<str>>,
     /// Its gate's place in `Catalogue::gate_checks`.
     pub gate_index: usize,
+    pub readiness: Readiness,
+}
+
+/// Whether a tool has its descriptor: an admin's create and update tools wait for the
+/// admin's forms when the facts deferred them (`Catalogue::install_forms`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// No descriptor yet; the description is kept here for the discovery index.
+    Waiting {
+        description: String,
+    },
+    /// Its form could not be built: listed to nobody, and a call is refused.
+    Unavailable,
 }
 
 impl Tool {
+    /// The description as the descriptor has it (the discovery index reads it).
+    pub fn description(&self) -> String {
+        if let Readiness::Waiting { description } = &self.readiness {
+            return description.clone();
+        }
+        let Some(at) = self.descriptor.find("\"description\":") else { return String::new() };
+        let rest = &self.descriptor[at + "\"description\":".len()..];
+        serde_json::Deserializer::from_str(rest).into_iter::<String>().next().and_then(Result::ok).unwrap_or_default()
+    }
+
+    /// The admin whose forms this tool waits for.
+    pub fn waits_for(&self) -> Option<usize> {
+        matches!(self.readiness, Readiness::Waiting { .. }).then(|| self.spec.operation.admin()).flatten()
+    }
+
     /// The input schema as published, JSON text: a slice of the descriptor.
     pub fn input_schema(&self) -> &str {
         &self.descriptor[self.input_schema_at.clone()]
@@ -291,6 +321,18 @@ pub struct Catalogue {
     pub finder: Option<finder::Finder>,
     /// The object keys masked in a view's or DRF view's JSON (`masked_keys`).
     pub masked_keys: Vec<String>,
+    /// The admins whose forms were deferred and not installed yet, with what their tools'
+    /// derivation needs beside the catalogue.
+    waiting_forms: BTreeMap<usize, WaitingForms>,
+    /// The place in `tools` of the tool each choice prompt was made for (they lead
+    /// `prompts`): a prompt made late is put where the eager load would have put it.
+    choice_prompt_tools: Vec<usize>,
+}
+
+/// A deferred admin's site and its create and update tools' places.
+struct WaitingForms {
+    site: String,
+    tools: [usize; 2],
 }
 
 impl ModelIndex for Catalogue {
@@ -331,6 +373,8 @@ impl Catalogue {
             prompt_gates: Vec::new(),
             finder: None,
             masked_keys,
+            waiting_forms: BTreeMap::new(),
+            choice_prompt_tools: Vec::new(),
         };
         let mut warnings = Vec::new();
         // Each source's tools are registered as soon as they are derived: their schemas are
@@ -347,7 +391,12 @@ impl Catalogue {
             cat.admin_ids.push(admin.id.clone());
             cat.admin_models.push(model_at);
             let specs = admin::tools_for(&cat, admin_index, &admin, &cat.models[model_at], &mut warnings);
+            let first = cat.tools.len();
             registration.add(&mut cat, specs, &mut warnings);
+            if admin.forms_deferred {
+                // The create and update tools follow list and retrieve.
+                cat.waiting_forms.insert(admin_index, WaitingForms { site: admin.site, tools: [first + 2, first + 3] });
+            }
         }
         let searches: Vec<ToolSpec> =
             facts.searches.iter().filter_map(|s| search::tool_for(&cat, s, &mut warnings)).collect();
@@ -397,6 +446,74 @@ impl Catalogue {
         for (i, prompt) in self.prompts.iter().enumerate() {
             self.prompt_index.entry(prompt.name.clone()).or_insert(i);
         }
+    }
+
+    pub fn has_waiting_forms(&self) -> bool {
+        !self.waiting_forms.is_empty()
+    }
+
+    /// The admins whose forms are deferred and not installed yet, in order.
+    pub fn waiting_admins(&self) -> Vec<usize> {
+        self.waiting_forms.keys().copied().collect()
+    }
+
+    /// The admins the tools at `places` wait for, each once, in order.
+    pub fn waited_for(&self, places: impl IntoIterator<Item = usize>) -> Vec<usize> {
+        let admins: BTreeSet<usize> =
+            places.into_iter().filter_map(|i| self.tools.get(i).and_then(Tool::waits_for)).collect();
+        admins.into_iter().collect()
+    }
+
+    /// Derive the create and update tools of a deferred admin from its forms (None: the host
+    /// could not give them), exactly as the load would have; a tool without its form is
+    /// unavailable. Prompts its long choice lists need join `prompts` where the load would
+    /// have put them.
+    pub fn install_forms(&mut self, admin: usize, forms: Option<FormsFacts>) {
+        let Some(waiting) = self.waiting_forms.remove(&admin) else { return };
+        let model_at = self.admin_models[admin];
+        let mut facts =
+            AdminFacts::bare(self.admin_ids[admin].clone(), waiting.site, self.models[model_at].label.clone());
+        facts.forms = forms.unwrap_or_default();
+        let (create, update) = admin::form_tools(self, admin, &facts, &self.models[model_at]);
+        for (place, spec) in waiting.tools.into_iter().zip([create, update]) {
+            self.complete_tool(place, spec);
+        }
+    }
+
+    fn complete_tool(&mut self, place: usize, spec: Option<ToolSpec>) {
+        let Some(mut spec) = spec else {
+            crate::log(30, &format!("{}: its admin form could not be built; not offered", self.tools[place].spec.name));
+            self.tools[place].readiness = Readiness::Unavailable;
+            return;
+        };
+        spec.name.clone_from(&self.tools[place].spec.name);
+        spec.alias.clone_from(&self.tools[place].spec.alias);
+        if let Err(e) = self.patterns.collect(&spec.input_schema) {
+            crate::log(30, &format!("{}: {e}; not offered", spec.name));
+            self.tools[place].readiness = Readiness::Unavailable;
+            return;
+        }
+        let before = self.prompts.len();
+        // Its gate is its own: no other tool's choice prompt serves it.
+        compact::compact(&mut spec, self, &mut compact::ChoicePrompts::default());
+        let made: Vec<PromptSpec> = self.prompts.drain(before..).collect();
+        if !made.is_empty() {
+            let at = self.choice_prompt_tools.partition_point(|&tool| tool < place);
+            let gate = self.tools[place].gate_index;
+            self.choice_prompt_tools.splice(at..at, std::iter::repeat_n(place, made.len()));
+            self.prompt_gates.splice(at..at, std::iter::repeat_n(gate, made.len()));
+            self.prompts.splice(at..at, made);
+            self.prompt_index.clear();
+            for (i, prompt) in self.prompts.iter().enumerate() {
+                self.prompt_index.entry(prompt.name.clone()).or_insert(i);
+            }
+        }
+        let validation_schema = compact::publish(&mut spec).map(String::into_boxed_str);
+        let (descriptor, input_schema_at) = describe(&mut spec);
+        let tool = &mut self.tools[place];
+        (tool.spec, tool.descriptor, tool.input_schema_at, tool.validation_schema) =
+            (spec, descriptor, input_schema_at, validation_schema);
+        tool.readiness = Readiness::Ready;
     }
 
     pub fn tool(&self, name: &str) -> Option<&Tool> {
@@ -533,17 +650,29 @@ impl Registration {
     fn add(&mut self, cat: &mut Catalogue, specs: Vec<ToolSpec>, warnings: &mut Vec<String>) {
         for mut spec in specs {
             spec.name = names::unique(spec.name, &mut self.taken);
+            if spec.input_schema.is_null() {
+                let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
+                // Waiting for its admin's forms: named and gated now, described when installed.
+                let readiness = Readiness::Waiting { description: std::mem::take(&mut spec.description) };
+                cat.tool_index.insert(spec.name.clone(), cat.tools.len());
+                let (descriptor, input_schema_at, validation_schema) = (String::new(), 0..0, None);
+                cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index, readiness });
+                continue;
+            }
             if let Err(e) = cat.patterns.collect(&spec.input_schema) {
                 warnings.push(format!("{}: {e}; skipped", spec.name));
                 continue;
             }
             // After the check that may skip the tool: its choice prompts are for a tool served.
+            let prompts = cat.prompts.len();
             compact::compact(&mut spec, cat, &mut self.choice_prompts);
+            cat.choice_prompt_tools.extend(std::iter::repeat_n(cat.tools.len(), cat.prompts.len() - prompts));
             let validation_schema = compact::publish(&mut spec).map(String::into_boxed_str);
             let (descriptor, input_schema_at) = describe(&mut spec);
             let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
             cat.tool_index.insert(spec.name.clone(), cat.tools.len());
-            cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index });
+            let readiness = Readiness::Ready;
+            cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index, readiness });
         }
     }
 

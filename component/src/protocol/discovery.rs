@@ -23,7 +23,7 @@ use super::tools::{self, tool_error, tool_success};
 use super::toolset::Item;
 use super::{Exchange, Failure, Output, Pending, Principal, Work};
 use crate::derive::finder::Finder;
-use crate::derive::{Catalogue, Operation, Tool};
+use crate::derive::{Catalogue, Operation, Readiness, Tool};
 use crate::facts::Discovery;
 use crate::seam::AuditOutcome;
 
@@ -318,7 +318,9 @@ pub(crate) fn answered(
 
 fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWork) -> Output {
     let Some(finder) = cat.finder.as_ref() else { return host_error(&ex, &Value::Null) };
-    let found = work.found.iter().copied().filter(|&i| i < cat.tools.len());
+    // A tool whose form could not be built is found by nobody.
+    let found =
+        work.found.iter().copied().filter(|&i| cat.tools.get(i).is_some_and(|t| t.readiness != Readiness::Unavailable));
     match work.discovery {
         Purpose::Count { cursor } => {
             if work.found.len() > cat.settings.discovery_threshold {
@@ -356,13 +358,13 @@ fn finish(cat: &Catalogue, ex: Exchange, principal: Principal, work: DiscoveryWo
             )
         }
         Purpose::Describe { names } => {
-            let described: Vec<&str> = found.map(|i| cat.tools[i].descriptor.as_str()).collect();
-            let shown: HashSet<&str> = work
-                .found
-                .iter()
-                .filter_map(|&i| cat.tools.get(i))
-                .flat_map(|t| [t.spec.name.as_str(), t.spec.alias.as_str()])
-                .collect();
+            let waited = cat.waited_for(found.clone());
+            if !waited.is_empty() {
+                return Output::NeedForms(waited);
+            }
+            let described: Vec<&str> = found.clone().map(|i| cat.tools[i].descriptor.as_str()).collect();
+            let shown: HashSet<&str> =
+                found.map(|i| &cat.tools[i]).flat_map(|t| [t.spec.name.as_str(), t.spec.alias.as_str()]).collect();
             // Unknown and forbidden alike: a name's absence says nothing about why.
             let unavailable: Vec<&String> = names.iter().filter(|n| !shown.contains(n.as_str())).collect();
             let structured = format!("{{\"tools\":[{}],\"unavailable\":{}}}", described.join(","), json!(unavailable));

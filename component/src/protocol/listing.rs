@@ -15,7 +15,7 @@ use super::prompts::describe_prompt;
 use super::resources::describe_resource;
 use super::toolset::Item;
 use super::{Exchange, Output, Pending, Principal, Work};
-use crate::derive::Catalogue;
+use crate::derive::{Catalogue, Readiness};
 
 /// Which of the catalogue's gated lists a page is of.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -146,7 +146,7 @@ fn window_gates(cat: &Catalogue, principal: &Principal, listed: Listed, window: 
 fn list_round(cat: &Catalogue, ex: Exchange, principal: Principal, list: ListPage) -> Output {
     let gates = window_gates(cat, &principal, list.listed, window(cat, &principal, &list));
     if gates.is_empty() {
-        return Output::reply_text(cat, &ex, &page_text(cat, &list, None));
+        return page(cat, &ex, &list, None);
     }
     let state = Pending { exchange: ex, principal, work: Work::List(list) };
     Output::Effects { effects: vec![permissions(cat, gates)], state, notify: None }
@@ -177,17 +177,31 @@ pub(crate) fn answered(
     list.shown.retain(|&i| i < len);
     list.shown.truncate(size);
     for i in window.clone() {
-        if !(passes[listed.gate(cat, i)] && listed.key_allows(cat, &principal, i)) {
+        // A tool whose form could not be built is shown to nobody. (Not in `key_allows`: the
+        // window, and so the gates this round asked, must not change once forms came.)
+        let unavailable = listed == Listed::Tools && cat.tools[i].readiness == Readiness::Unavailable;
+        if unavailable || !(passes[listed.gate(cat, i)] && listed.key_allows(cat, &principal, i)) {
             continue;
         }
         if list.shown.len() == size {
-            return Output::reply_text(cat, &ex, &page_text(cat, &list, Some(i)));
+            return page(cat, &ex, &list, Some(i));
         }
         list.shown.push(i);
     }
     list.from = window.end;
     list.round = list.round.saturating_add(1);
     list_round(cat, ex, principal, list)
+}
+
+/// The page's reply, once the forms of the tools it shows (and of the next page's first) are in.
+fn page(cat: &Catalogue, ex: &Exchange, list: &ListPage, next: Option<usize>) -> Output {
+    if list.listed == Listed::Tools {
+        let waited = cat.waited_for(list.shown.iter().copied().chain(next));
+        if !waited.is_empty() {
+            return Output::NeedForms(waited);
+        }
+    }
+    Output::reply_text(cat, ex, &page_text(cat, list, next))
 }
 
 /// `{"nextCursor"?, "<key>": […]}` as text (keys in the order serde_json sorts them). A

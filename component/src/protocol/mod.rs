@@ -260,6 +260,21 @@ pub enum Output {
     Effects { effects: Vec<String>, state: Pending, notify: Option<Value> },
     /// An answer to the host itself, not to a request: JSON text, sent as it is.
     Host(String),
+    /// The step needs these deferred admins' forms first: `step` asks the host for them.
+    NeedForms(Vec<usize>),
+    /// `Effect::AdminForms` and the state holding the step to take again once they are in.
+    AskForms { effect: String, state: String },
+    /// The host's answer to `Effect::AdminForms`: installed by `step_installing`, which then
+    /// takes `input` again.
+    InstallForms { admins: Vec<usize>, answer: Value, input: String },
+}
+
+/// The continuation state of `Effect::AdminForms`: the admins asked for and the step input
+/// that needed them, taken again once they are installed.
+#[derive(Serialize, Deserialize)]
+struct FormsWait {
+    forms: Vec<usize>,
+    input: String,
 }
 
 impl Output {
@@ -287,6 +302,13 @@ impl Output {
                 format!("{{\"effects\":[{}]{notify},\"state\":{state}}}", effects.join(","))
             }
             Output::Host(text) => text.clone(),
+            Output::AskForms { effect, state } => {
+                format!("{{\"effects\":[{effect}],\"state\":{}}}", Value::String(state.clone()))
+            }
+            // Only `step_installing` can take these: a catalogue that cannot install is faulty.
+            Output::NeedForms(_) | Output::InstallForms { .. } => {
+                host_fault("admin forms asked of a catalogue that cannot install them".to_string()).to_text()
+            }
         }
     }
 
@@ -397,8 +419,48 @@ fn stateless_result(cat: &Catalogue, method: &str, result: &str, result_type: &s
     }
 }
 
+/// One `step` on a catalogue that installs the admin forms the host answers with, then takes
+/// the step that needed them again.
+pub fn step_installing(cat: &mut Catalogue, input: &str) -> Output {
+    let mut input = Cow::Borrowed(input);
+    loop {
+        match step(cat, &input) {
+            Output::InstallForms { admins, answer, input: again } => {
+                install_forms(cat, &admins, &answer);
+                input = Cow::Owned(again);
+            }
+            out => return out,
+        }
+    }
+}
+
+/// Install the answer `{"ok": [forms | null, …]}` (one per admin asked for); an admin whose
+/// forms did not come is left with its create and update tools unavailable.
+fn install_forms(cat: &mut Catalogue, admins: &[usize], answer: &Value) {
+    let given = answer.get("ok").and_then(Value::as_array);
+    if given.is_none() {
+        crate::log(40, &format!("admin forms not given: {answer}"));
+    }
+    for (k, &admin) in admins.iter().enumerate() {
+        let forms = given.and_then(|g| g.get(k)).and_then(|f| crate::facts::FormsFacts::deserialize(f).ok());
+        cat.install_forms(admin, forms);
+    }
+}
+
 /// Entry point for one `step` call.
 pub fn step(cat: &Catalogue, input: &str) -> Output {
+    match step_once(cat, input) {
+        Output::NeedForms(admins) => {
+            let ids = admins.iter().filter_map(|&a| cat.admin_ids.get(a).map(String::as_str)).collect();
+            let effect = crate::seam::Effect::AdminForms { admins: ids }.to_text();
+            let wait = FormsWait { forms: admins, input: input.to_string() };
+            Output::AskForms { effect, state: serde_json::to_string(&wait).expect("a forms wait serialises") }
+        }
+        out => out,
+    }
+}
+
+fn step_once(cat: &Catalogue, input: &str) -> Output {
     let mut values = serde_json::Deserializer::from_str(input).into_iter::<StepInput>();
     let header = values.next();
     let following = &input[values.byte_offset()..];
@@ -431,7 +493,12 @@ pub fn step(cat: &Catalogue, input: &str) -> Output {
             Ok(Pending { exchange, principal, work: Work::Discovery(work) }) => {
                 discovery::answered(cat, exchange, principal, work, &parsed_result(&input.results, 0))
             }
-            Err(e) => host_fault(format!("bad continuation state: {e}")),
+            Err(e) => match serde_json::from_str::<FormsWait>(&state) {
+                Ok(FormsWait { forms, input: again }) => {
+                    Output::InstallForms { admins: forms, answer: parsed_result(&input.results, 0), input: again }
+                }
+                Err(_) => host_fault(format!("bad continuation state: {e}")),
+            },
         };
     }
     let message = match (&input.message, &input.context) {
@@ -503,6 +570,10 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
             );
             Output::error(&ex, e)
         }
+        // Their capabilities say whether there are prompts: choice prompts may come with forms.
+        "server/discover" | "initialize" if cat.prompts.is_empty() && prompts_wait_for_forms(cat) => {
+            Output::NeedForms(cat.waiting_admins())
+        }
         "server/discover" => Output::reply(cat, &ex, discover(cat)),
         "initialize" => Output::reply(cat, &ex, initialize(cat, &params)),
         "ping" => Output::reply(cat, &ex, json!({})),
@@ -538,6 +609,12 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
             {
                 return discovery::call(cat, ex, params, principal, stateless.as_ref(), notify);
             }
+            let of_prompts = matches!(method.as_str(), "prompts/list" | "prompts/get")
+                || (method == "completion/complete"
+                    && params.get("ref").and_then(|r| r.get("type")).and_then(Value::as_str) == Some("ref/prompt"));
+            if of_prompts && prompts_wait_for_forms(cat) {
+                return Output::NeedForms(cat.waiting_admins());
+            }
             if let Some(listed) = listing::Listed::of_method(&method) {
                 return listing::begin(cat, ex, &params, principal, listed);
             }
@@ -556,6 +633,12 @@ fn inbound(cat: &Catalogue, message: &str, context: Context) -> Output {
             Output::error(&ex, e)
         }
     }
+}
+
+/// Whether forms not yet installed may add prompts (the long choice lists of their tools):
+/// prompts are listed, got and completed as the eager load has them, every form in.
+fn prompts_wait_for_forms(cat: &Catalogue) -> bool {
+    !cat.settings.resources_disabled && cat.has_waiting_forms()
 }
 
 /// The notifications a request may receive while the host works: progress when it gave a

@@ -84,6 +84,7 @@ class EffectRunner:
         self.handlers: dict[str | None, Callable[[Any, CallerContext, Registry], JSON]] = {
             EffectKind.PERMISSIONS: admin.permissions,
             EffectKind.AUTHORIZE: admin.authorize,
+            EffectKind.ADMIN_FORMS: admin.admin_forms,
             EffectKind.ADMIN_LIST: changelist.admin_list,
             EffectKind.ADMIN_RETRIEVE: admin.admin_retrieve,
             EffectKind.ADMIN_CREATE: admin_write.admin_create,

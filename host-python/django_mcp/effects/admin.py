@@ -18,7 +18,8 @@ from django_mcp.effects import EffectError, Forbidden, NotFound
 from django_mcp.effects.drf import drf_permits
 from django_mcp.effects.views import view_listed
 from django_mcp.facts.forms import fieldsets_from_declarations
-from django_mcp.seam import JSON, AdminRetrieve, Authorize, Check, Permissions
+from django_mcp.facts.admin import forms_facts
+from django_mcp.seam import JSON, AdminForms, AdminRetrieve, Authorize, Check, Permissions
 from django_mcp.values import MASK, field_value
 
 if TYPE_CHECKING:
@@ -194,3 +195,9 @@ def shown_fields(model_admin: ModelAdmin, request: HttpRequest, obj: Model | Non
 
 
 _STATIC_FIELDS: weakref.WeakKeyDictionary[object, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def admin_forms(effect: AdminForms, caller: CallerContext, registry: Registry) -> list[JSON]:
+    """The forms facts of the deferred admins named, as the facts would have held them: built
+    once per set of facts (the registry keeps them), whichever engine instance asks."""
+    return [registry.forms(admin_id, forms_facts) for admin_id in effect["admins"]]

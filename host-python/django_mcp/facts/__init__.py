@@ -1,7 +1,8 @@
 """Gather what the engine needs to know about this Django project, as JSON facts.
 
 Facts are collected once per process (lazily, on the first MCP request) and again when a
-``DJANGO_MCP_*`` setting changes. See docs/engine-protocol.md for the shape.
+``DJANGO_MCP_*`` setting changes. See docs/engine-protocol.md for the shape. The admins'
+forms may be deferred: the engine asks for them (``admin.forms``) when a request needs them.
 """
 
 import json
@@ -19,8 +20,8 @@ from django_mcp.facts.search import searches
 from django_mcp.facts.views import collect_views
 
 
-def gather() -> tuple[str, Registry]:
-    registry, admins = collect_admins()
+def gather(defer_forms: bool = False) -> tuple[str, Registry]:
+    registry, admins = collect_admins(defer_forms)
     registry.custom, custom_facts = custom.collect()
     # Before models(): the models of resources and searches need facts too.
     resources = resource_models(registry)

@@ -49,7 +49,9 @@ def _unproxied(site: Any) -> Any:
     return site
 
 
-def collect_admins() -> tuple[Registry, list[dict]]:
+def collect_admins(defer_forms: bool = False) -> tuple[Registry, list[dict]]:
+    """The admins' facts; with `defer_forms`, their forms are left for the engine to ask for
+    (`forms_facts`, the `admin.forms` effect) when a request first needs them."""
     registry = Registry()
     admins = []
     for site in admin_sites():
@@ -61,7 +63,7 @@ def collect_admins() -> tuple[Registry, list[dict]]:
                 )
                 continue
             try:
-                admins.append(_admin_facts(admin_id, site, model, model_admin))
+                admins.append(_admin_facts(admin_id, site, model, model_admin, defer_forms))
             except Exception:  # one odd ModelAdmin never takes the others down
                 left_out.report(logger, "skipping %s: its ModelAdmin could not be described", admin_id, exc_info=True)
                 continue
@@ -74,10 +76,12 @@ def admin_id_of(site: AdminSite, model: type[Model]) -> str:
     return f"{site.name}/{model._meta.label_lower}"
 
 
-def _admin_facts(admin_id: str, site: AdminSite, model: type[Model], model_admin: ModelAdmin) -> dict:
+def _admin_facts(
+    admin_id: str, site: AdminSite, model: type[Model], model_admin: ModelAdmin, defer_forms: bool
+) -> dict:
     request = privileged_request(site)
     ordering = model_admin.ordering or model._meta.ordering or ()
-    facts = {
+    facts: dict[str, Any] = {
         "id": admin_id,
         "site": site.name,
         "model": model._meta.label,
@@ -86,11 +90,16 @@ def _admin_facts(admin_id: str, site: AdminSite, model: type[Model], model_admin
         "list_filter": changelist.filters(model_admin, request),
         "ordering": [o for o in ordering if isinstance(o, str)],
         "list_per_page": int(model_admin.list_per_page),
-        "forms": forms.admin_forms(model_admin, request),
+        **({"forms_deferred": True} if defer_forms else {"forms": forms.admin_forms(model_admin, request)}),
         "actions": changelist.actions(model_admin, request),
     }
     paths = changelist.paths(model_admin, request, facts)
     return {**facts, "paths": paths} if paths else facts
+
+
+def forms_facts(site: AdminSite, model_admin: ModelAdmin) -> dict[str, list[dict[str, Any]] | str | None]:
+    """A deferred admin's `forms` facts, as gathering would have held them."""
+    return forms.admin_forms(model_admin, privileged_request(site))
 
 
 def privileged_request(site: AdminSite) -> HttpRequest:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -31,12 +33,23 @@ class Registry:
         #: The custom items (django_mcp.custom), by name.
         #: None only until the facts are gathered, before any effect reads it.
         self.custom = cast("CustomRegistry", None)
+        #: Deferred admins' forms facts by admin id, built on first request (`forms`).
+        self._forms: dict[str, Any] = {}
+        self._forms_lock = threading.Lock()
 
     def add(self, admin_id: str, site: AdminSite, model_admin: ModelAdmin) -> None:
         self._by_id[admin_id] = (site, model_admin)
 
     def get(self, admin_id: str) -> tuple[AdminSite, ModelAdmin]:
         return self._by_id[admin_id]
+
+    def forms(self, admin_id: str, build: Callable[[AdminSite, ModelAdmin], Any]) -> Any:
+        """The forms facts of the admin `admin_id`, built by `build` the first time: each
+        engine instance may ask, and building forms is what deferring them saves."""
+        with self._forms_lock:
+            if admin_id not in self._forms:
+                self._forms[admin_id] = build(*self.get(admin_id))
+            return self._forms[admin_id]
 
     def add_view(self, routed: RoutedView) -> None:
         self._views[routed.id] = routed

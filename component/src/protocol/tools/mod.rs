@@ -14,7 +14,7 @@ use super::jsonrpc;
 use super::revisions::Stateless;
 use super::toolset::Item;
 use super::{parsed_result, Exchange, Failure, Output, Pending, Principal, Work};
-use crate::derive::{Catalogue, Operation};
+use crate::derive::{Catalogue, Operation, Readiness};
 use crate::schema::validate::{validate, Violation};
 use crate::seam::AuditOutcome;
 
@@ -50,6 +50,19 @@ pub(crate) fn begin(
     };
     if let Some(refusal) = principal.refusal(cat, &Item::tool(cat, tool)) {
         return out_of_scope(&ex, "tool ", &tool.spec.name, refusal);
+    }
+    match (&tool.readiness, tool.waits_for()) {
+        (_, Some(admin)) => return Output::NeedForms(vec![admin]),
+        (Readiness::Unavailable, _) => {
+            let e = ex
+                .fail(
+                    jsonrpc::INVALID_PARAMS,
+                    format!("Invalid params: tool '{name}' is unavailable: its admin form could not be built"),
+                )
+                .with_data(json!({"name": name}));
+            return Output::error(&ex, e);
+        }
+        _ => {}
     }
     if let (Operation::Custom { client_capabilities }, Some(stateless)) = (&tool.spec.operation, stateless) {
         let missing: Map<String, Value> = client_capabilities
