@@ -9,6 +9,7 @@ when no engine instance could (`internal_error_reply`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -30,6 +31,8 @@ from django_mcp.requests import CallerContext
 from django_mcp.seam import LeftOut, Refusal, RefusalKind
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from django_mcp.facts.registry import Registry
     from django_mcp.identity import Identity
 
@@ -68,6 +71,9 @@ class _State:
         #: to describe, before there is a catalogue.
         self.refusals_lock = threading.Lock()
         self.refuser: EngineInstance | None = None
+        #: Gather every admin's forms with the facts (what lists everything, `mcp_catalogue`,
+        #: needs); else each admin's are built when a request first needs them.
+        self.eager_forms = False
 
     def get_runtime(self) -> EngineRuntime:
         with self.lock:
@@ -81,7 +87,7 @@ class _State:
             return self.runtime
 
     def _gather(self) -> str:
-        facts_json, self.registry = facts.gather()
+        facts_json, self.registry = facts.gather(defer_forms=not self.eager_forms)
         return facts_json
 
     def ready_refusals(self) -> None:
@@ -127,6 +133,19 @@ def reset() -> None:
         runtime = state.runtime
     if runtime is not None:
         runtime.reload()
+
+
+@contextlib.contextmanager
+def eager_forms() -> Iterator[None]:
+    """Within it, the catalogue is derived from facts holding every admin's forms: what
+    loading leaves out is known at once, as start-up reported it before forms were deferred."""
+    state.eager_forms = True
+    reset()
+    try:
+        yield
+    finally:
+        state.eager_forms = False
+        reset()
 
 
 def internal_error_reply(correlation_id: str, message_id: str | int | None = None) -> str:

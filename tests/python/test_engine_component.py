@@ -192,7 +192,7 @@ def test_an_instance_loaded_after_a_trap_has_the_same_catalogue_and_no_facts_tex
 
     gathered = []
     gather = server.facts.gather
-    monkeypatch.setattr(server.facts, "gather", lambda: gathered.append(1) or gather())
+    monkeypatch.setattr(server.facts, "gather", lambda **kwargs: gathered.append(1) or gather(**kwargs))
     server.reset()
     first = mcp.rpc("tools/list")["result"]
     runtime = server.state.get_runtime()

@@ -72,6 +72,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON document on stdout (keys below).")
 
     def handle(self, *args, user=None, key=None, **options):
+        # Every form built with the facts: what loading leaves out is reported in full.
+        with server.eager_forms():
+            self._handle(user, key, options)
+
+    def _handle(self, user, key, options):
         identity, caller = _identity(user, key)
         listed = {name: _list_all(identity, method, name) for name, method in LISTS.items()}
         runtime = server.state.get_runtime()
