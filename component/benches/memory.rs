@@ -48,6 +48,17 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The facts as a host deferring the admins' forms sends them: none, each admin marked.
+fn forms_deferred(facts: &str) -> String {
+    let mut facts: serde_json::Value = serde_json::from_str(facts).expect("facts are JSON");
+    for admin in facts["admins"].as_array_mut().into_iter().flatten() {
+        let admin = admin.as_object_mut().expect("an admin is an object");
+        admin.remove("forms");
+        admin.insert("forms_deferred".into(), serde_json::Value::Bool(true));
+    }
+    facts.to_string()
+}
+
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1_048_576.0
 }
@@ -57,11 +68,14 @@ fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     println!("| project | facts | peak while loading | catalogue once loaded |");
     println!("|---|---|---|---|");
-    for (name, copies) in [("library", 0), ("synthetic-10", 10), ("synthetic-100", 100), ("synthetic-500", 500)] {
+    let projects = [("library", 0), ("synthetic-10", 10), ("synthetic-100", 100), ("synthetic-500", 500)];
+    for ((name, copies), deferred) in projects.into_iter().flat_map(|p| [(p, false), (p, true)]) {
+        let name = if deferred { format!("{name}, forms deferred") } else { name.to_string() };
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
         let facts = if copies == 0 { library_facts() } else { synthetic_facts(copies) };
+        let facts = if deferred { forms_deferred(&facts) } else { facts };
         let before = LIVE.load(Relaxed);
         PEAK.store(before, Relaxed);
         let (engine, _warnings) = Engine::load(&facts).expect("facts load");
