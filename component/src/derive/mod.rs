@@ -9,6 +9,7 @@ pub mod finder;
 pub mod names;
 pub mod resources;
 pub mod search;
+pub mod secrets;
 pub mod selection;
 pub mod views;
 
@@ -598,40 +599,27 @@ impl Catalogue {
         (model.is_user_model && field == "password") || self.is_secret(&model.label, field)
     }
 
-    /// The one redaction rule, for the field `field` of the model labelled `label`.
+    /// The one redaction rule (`secrets::is_secret`), for the field `field` of the model
+    /// labelled `label`.
     pub fn is_secret(&self, label: &str, field: &str) -> bool {
         let is_user_model = match &self.settings.user_model {
             Some(user_model) => user_model == label,
             None => self.model(label).is_some_and(|m| m.is_user_model),
         };
-        (is_user_model && field == "password")
-            || self
-                .settings
-                .redact_fields
-                .iter()
-                .map(String::as_str)
-                .chain(ALWAYS_REDACTED)
-                .any(|r| r == field || r.strip_prefix(label).and_then(|rest| rest.strip_prefix('.')) == Some(field))
+        secrets::is_secret(&self.settings.redact_fields, is_user_model, label, field)
     }
 
-    /// The first secret among the `app.Model.field` labels a field path crosses: a path to a
-    /// secret or through one (`author__user__password`) would show it, sort or filter by it.
+    /// The first secret among the labels a field path crosses (`secrets::first_secret`).
     pub fn secret_crossed<'a>(&self, crossed: &'a [String]) -> Option<&'a str> {
-        crossed
-            .iter()
-            .map(String::as_str)
-            .find(|label| label.rsplit_once('.').is_some_and(|(model, field)| self.is_secret(model, field)))
+        secrets::first_secret(crossed, |label, field| self.is_secret(label, field))
     }
 }
-
-/// Never sent, whatever `DJANGO_MCP_REDACT_FIELDS` says: our own keys' hashes.
-const ALWAYS_REDACTED: [&str; 1] = ["django_mcp.MCPAPIKey.secret_hash"];
 
 /// The object keys masked at any depth in a view's or DRF view's JSON, whose values cannot be
 /// traced to a model field: `password`, each bare entry and the field of each `app.Model.field`
 /// entry (our keys' hashes included), sorted.
 fn masked_keys(redact_fields: &[String]) -> Vec<String> {
-    let entries = redact_fields.iter().map(String::as_str).chain(ALWAYS_REDACTED);
+    let entries = redact_fields.iter().map(String::as_str).chain(secrets::ALWAYS_REDACTED);
     let keys: BTreeSet<&str> =
         entries.map(|entry| entry.rsplit('.').next().unwrap_or(entry)).chain(["password"]).collect();
     keys.into_iter().map(str::to_string).collect()

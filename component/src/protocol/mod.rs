@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use crate::derive::secrets::SecretsCrossed;
 use crate::derive::selection::Selection;
 use crate::derive::Catalogue;
 use crate::seam::{AuditOutcome, HostErrorKind};
@@ -111,6 +112,10 @@ struct StepInput<'a> {
     /// The host asking which views to describe and serve (`Selection`), before it has facts.
     #[serde(default)]
     select_views: Option<Selection>,
+    /// The host asking which secret each field path crosses (`SecretsCrossed`), before it
+    /// has facts.
+    #[serde(default)]
+    secrets_crossed: Option<SecretsCrossed>,
 }
 
 /// Effect result `i` parsed, or `Null` when the host gave none (or not JSON). For results
@@ -521,6 +526,9 @@ fn catalogue_free(input: &StepInput) -> Option<Output> {
     if let Some(selection) = &input.select_views {
         return Some(Output::Host(selection.answer().to_string()));
     }
+    if let Some(question) = &input.secrets_crossed {
+        return Some(Output::Host(question.answer().to_string()));
+    }
     let refusal = input.refuse.as_ref()?;
     let transport = input.context.as_ref().map_or(Transport::Http, |c| c.transport);
     Some(errors::refuse(refusal, transport, input.message.as_deref()))
@@ -839,6 +847,19 @@ mod tests {
         ]}})
         .to_string();
         let expected = json!([{"reason": "DJANGO_MCP_VIEW_EXCLUDE pattern 'library:*' matches it", "level": 20}, null]);
+        let free: Value = serde_json::from_str(&catalogue_free_step(&input).unwrap().to_text()).unwrap();
+        let loaded: Value = serde_json::from_str(&step(&catalogue(), &input).to_text()).unwrap();
+        assert_eq!((free, loaded), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn the_secrets_paths_cross_are_answered_with_or_without_a_catalogue() {
+        let input = json!({"secrets_crossed": {"user_model": "auth.User", "redact_fields": [], "paths": [
+            ["library.Book.author", "library.Author.user", "auth.User.password"],
+            ["library.Book.title"],
+        ]}})
+        .to_string();
+        let expected = json!(["auth.User.password", null]);
         let free: Value = serde_json::from_str(&catalogue_free_step(&input).unwrap().to_text()).unwrap();
         let loaded: Value = serde_json::from_str(&step(&catalogue(), &input).to_text()).unwrap();
         assert_eq!((free, loaded), (expected.clone(), expected));
