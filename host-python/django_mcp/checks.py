@@ -3,6 +3,7 @@
 import importlib
 import importlib.metadata
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -338,11 +339,39 @@ def _search_errors():
             "'search_fields', 'filter_fields', 'fields', 'permission'} dicts.",
         )
         return
-    for _search, problem, repeated in parsed_entries(entries, model_search, lambda s: s.model._meta.label):
+    ask = _engine_without_catalogue()
+
+    def parse(entry):
+        return model_search(entry, ask)
+
+    for _search, problem, repeated in parsed_entries(entries, parse, lambda s: s.model._meta.label):
         if problem is not None:
             yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {problem}.")
         elif repeated is not None:
             yield _error(19, f"DJANGO_MCP_MODEL_SEARCH: {repeated} is listed twice.")
+
+
+def _engine_without_catalogue():
+    """Steps an engine instance of one run of the checks, which the search entries' paths ask
+    which secrets they cross (the engine's rule): loaded at the first question (the compiled
+    artifact mapped from its cache), dropped with the run. None answers where the engine
+    cannot load (E029 reports it) or read the settings (E006)."""
+    from django_mcp.engine import CompiledEngine, EngineInstance, default_cache_dir
+
+    instance = None
+
+    def ask(text):
+        nonlocal instance
+        if instance is None:
+            cache_dir = conf.get("DJANGO_MCP_ENGINE_CACHE_DIR") or default_cache_dir()
+            try:
+                instance = EngineInstance(CompiledEngine(conf.get("DJANGO_MCP_ENGINE_WASM"), cache_dir))
+            except (ImportError, OSError):
+                return None
+        answer = json.loads(instance.step_text(text).partition("\n")[0])
+        return answer if isinstance(answer, list) else None  # unreadable settings: E006
+
+    return ask
 
 
 def _telemetry_errors():

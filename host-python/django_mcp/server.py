@@ -59,7 +59,7 @@ class Outcome:
 
 class _State:
     """The process's runtime and the registry matching its current facts, and the instance
-    without a catalogue (refusals, the views' selection)."""
+    without a catalogue (refusals, the views' selection, the search entries' secrets)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -68,7 +68,7 @@ class _State:
         #: An engine instance that never loads a catalogue, used one step at a time: a
         #: refused message never waits for, nor steps, the catalogue's instance, and is
         #: answered even when the facts are refused; gathering the facts asks it which views
-        #: to describe, before there is a catalogue.
+        #: to describe and which secrets search paths cross, before there is a catalogue.
         self.refusals_lock = threading.Lock()
         self.refuser: EngineInstance | None = None
         #: Gather every admin's forms with the facts (what lists everything, `mcp_catalogue`,
@@ -102,10 +102,18 @@ class _State:
     def select_views(self, text: str) -> list[LeftOut | None]:
         """The engine's answer to a `select_views` step (docs/engine-protocol.md); raises
         EngineTrap, and FactsRejected when the engine cannot read the step."""
+        return self._answer(text, "DJANGO_MCP_VIEW_INCLUDE and DJANGO_MCP_VIEW_EXCLUDE must be lists of strings")
+
+    def secrets_crossed(self, text: str) -> list[str | None]:
+        """The engine's answer to a `secrets_crossed` step (docs/engine-protocol.md); raises
+        as `select_views`."""
+        return self._answer(text, "DJANGO_MCP_REDACT_FIELDS must be a list of strings")
+
+    def _answer(self, text: str, unreadable: str) -> list[Any]:
         output = self._without_catalogue(lambda instance: instance.step_text(text))
         answer = json.loads(output.partition("\n")[0])
         if not isinstance(answer, list):  # an internal error's `done`
-            raise FactsRejected("DJANGO_MCP_VIEW_INCLUDE and DJANGO_MCP_VIEW_EXCLUDE must be lists of strings")
+            raise FactsRejected(unreadable)
         return answer
 
     def _without_catalogue(self, use: Callable[[EngineInstance], _T]) -> _T:

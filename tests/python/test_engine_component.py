@@ -205,7 +205,8 @@ def test_an_instance_loaded_after_a_trap_has_the_same_catalogue_and_no_facts_tex
 
 def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_path):
     """In a fresh process: `django.setup()` imports neither the server nor wasmtime, nor do the
-    system checks, which still report a missing wasmtime; the first MCP message loads it."""
+    system checks, which still report a missing wasmtime, unless a search entry names field
+    paths (the engine judges which cross a secret); the first MCP message loads it."""
     import os
     import subprocess
     import sys
@@ -220,15 +221,18 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         "set_up = sorted(m for m in ('wasmtime', 'django_mcp.server', 'django_mcp.facts') if m in sys.modules)\n"
         "from django.core import checks\n"
         "from django.test import Client, override_settings\n"
-        "passed = [e.id for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
+        "with override_settings(DJANGO_MCP_MODEL_SEARCH=[]):\n"
+        "    passed = [e.id for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
         "checked = 'wasmtime' in sys.modules\n"
         "sys.modules['wasmtime'] = None  # as if not installed\n"
         "missing = [e.id + ': ' + e.msg for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
         "del sys.modules['wasmtime']\n"
+        "searched = [e.id for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
+        "judged = 'wasmtime' in sys.modules\n"
         "with override_settings(ALLOWED_HOSTS=['*']):\n"
         "    r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, content_type='application/json')\n"  # noqa: E501
         "    assert r.status_code == 200 and r.json()['result'] == {}, r.content\n"
-        "print(json.dumps([set_up, passed, checked, missing, 'wasmtime' in sys.modules]))\n"
+        "print(json.dumps([set_up, passed, checked, missing, searched, judged]))\n"
     )
     env = {
         **os.environ,
@@ -245,5 +249,6 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         [],
         False,
         ["django_mcp.E029: wasmtime is not installed: the MCP endpoint cannot run its engine."],
+        [],
         True,
     ]

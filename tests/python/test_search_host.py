@@ -149,6 +149,12 @@ BAD_ENTRIES = [
     ({"model": "auth.User", "fields": ["id", "password"]}, "auth.User.password is a secret"),
     ({"model": "auth.User", "filter_fields": ["password"]}, "auth.User.password is a secret"),
     ({"model": "library.Book", "search_fields": ["author__email"]}, "library.Author.email is a secret"),
+    ({"model": "admin.LogEntry", "filter_fields": ["user__password"]}, "'user__password': auth.User.password is a"),
+    ({"model": "library.Author", "fields": ["id", "email"]}, "'email': library.Author.email is a secret"),
+    (
+        {"model": "auth.User", "search_fields": ["mcp_api_keys__secret_hash"]},
+        "'mcp_api_keys__secret_hash': django_mcp.MCPAPIKey.secret_hash is a secret",
+    ),
 ]
 
 

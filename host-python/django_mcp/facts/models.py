@@ -6,47 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 
-from django_mcp import conf
 from django_mcp.values import to_json
-
-#: Never sent, whatever DJANGO_MCP_REDACT_FIELDS says.
-ALWAYS_REDACTED = ("django_mcp.MCPAPIKey.secret_hash",)
-
-
-def redact_fields() -> list[str]:
-    """DJANGO_MCP_REDACT_FIELDS (`field` or `app.Model.field`), and our own secrets."""
-    return [*conf.get("DJANGO_MCP_REDACT_FIELDS"), *ALWAYS_REDACTED]
-
-
-def is_redacted(model: type[models.Model], name: str, redacted: list[str] | None = None) -> bool:
-    """Whether the field `name` of `model` is a secret, as the engine judges it: the user
-    model's password hash, or a DJANGO_MCP_REDACT_FIELDS entry."""
-    redacted = redact_fields() if redacted is None else redacted
-    label = model._meta.label
-    return (model is get_user_model() and name == "password") or any(
-        entry == name or entry == f"{label}.{name}" for entry in redacted
-    )
-
-
-def secret_in_path(model: type[models.Model], path: object, redacted: list[str] | None = None) -> str | None:
-    """The `app.Model.field` label of the first redacted field a field path crosses from
-    `model`, or None. The path may start with a search prefix (`^`, `=`, `@`) and end with
-    lookups (`__icontains`); `author__user__password` crosses `auth.User.password`. One rule
-    for everything an admin list reads by path: columns, search fields, ordering, filters."""
-    redacted = redact_fields() if redacted is None else redacted
-    if not isinstance(path, str):
-        return None
-    for part in path.lstrip("^=@").split(LOOKUP_SEP):
-        try:
-            field = model._meta.get_field(part)
-        except FieldDoesNotExist:
-            return None  # a lookup or a transform: the path's fields end here
-        if is_redacted(model, field.name, redacted):
-            return f"{model._meta.label}.{field.name}"
-        model = field.related_model
-        if model is None or isinstance(model, str):
-            return None
-    return None
 
 
 def crossed_fields(model: type[models.Model], path: str) -> list[str]:

@@ -3,8 +3,10 @@
 An entry is `"app.Model"` or `{"model", "search_fields", "filter_fields", "fields",
 "permission"}`. Unlike the original, results carry only `fields`; an entry that names none
 reports `fields` null and the engine chooses them (`derive/search.rs`). No list may name a
-secret (the user model's password hash, a DJANGO_MCP_REDACT_FIELDS field): it is neither
-returned, searched nor filtered on, since a filter on a hash is an oracle for it.
+path crossing a secret (the user model's password hash, a DJANGO_MCP_REDACT_FIELDS field): it
+is neither returned, searched nor filtered on, since a filter on a hash is an oracle for it.
+Which field is a secret is the engine's rule (`derive/secrets.rs`): the parser reports the
+fields each path crosses and asks it (`secrets_crossed`, docs/engine-protocol.md).
 
 As for resources, one parser serves the system checks, which report a bad entry at startup,
 and `gather()`, which leaves a bad entry out with a warning.
@@ -13,16 +15,18 @@ and `gather()`, which leaves a bad entry out with a warning.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models.constants import LOOKUP_SEP
 
 from django_mcp import conf, left_out
 from django_mcp.facts.admin import PRIVATE_APPS, admin_id_of, admin_sites
-from django_mcp.facts.models import redact_fields, secret_in_path
+from django_mcp.facts.models import crossed_fields
 from django_mcp.facts.resources import entry_permission, installed_model, parsed_entries
 
 if TYPE_CHECKING:
@@ -36,6 +40,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("django_mcp.facts")
 
 SEARCH_KEYS = {"model", "search_fields", "filter_fields", "fields", "permission"}
+PATH_KEYS = ("search_fields", "filter_fields", "fields")
+
+#: Steps an engine instance without a catalogue with a question's text and returns its
+#: answer; None when no engine can answer (the system checks without one: E029 says why).
+Ask = Callable[[str], "list[str | None] | None"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,8 +87,10 @@ def searches(registry: Registry) -> list[dict[str, Any]]:
         left_out.report(logger, "DJANGO_MCP_MODEL_SEARCH is not a list; no search tools")
         return []
 
+    from django_mcp import server  # which gathers these facts
+
     def parse(entry: object) -> Search:
-        search = model_search(entry)
+        search = model_search(entry, server.state.secrets_crossed)
         return dataclasses.replace(search, admin=_admin(registry, search.model))
 
     facts = []
@@ -94,9 +105,9 @@ def searches(registry: Registry) -> list[dict[str, Any]]:
     return facts
 
 
-def model_search(entry: object) -> Search:
+def model_search(entry: object, ask: Ask) -> Search:
     """The Search of one DJANGO_MCP_MODEL_SEARCH entry (without its admin); a ValueError says
-    what is wrong with the entry."""
+    what is wrong with the entry. `ask` puts the engine its question about secrets."""
     if isinstance(entry, dict):
         unknown = set(entry) - SEARCH_KEYS
         if unknown:
@@ -111,7 +122,13 @@ def model_search(entry: object) -> Search:
         raise ValueError(f"{label!r} is neither 'app_label.ModelName' nor a dict with a 'model'")
     model = installed_model(label)
     label = model._meta.label
-    redacted = redact_fields()
+    # One question for every path, before any is resolved: the errors keep their order.
+    named: dict[str, None] = {}
+    for key in PATH_KEYS:
+        names = entry.get(key, ())
+        if isinstance(names, (list, tuple)) and all(isinstance(name, str) for name in names):
+            named.update(dict.fromkeys(names))
+    secrets = dict(zip(named, secrets_crossed(model, list(named), ask)))
     crossed = [model]
 
     def paths(key: str) -> Iterator[tuple[str, Chain]]:
@@ -120,7 +137,7 @@ def model_search(entry: object) -> Search:
             raise ValueError(f"{label}: {key} must be a list of field names")
         for name in names:
             try:
-                chain = _resolve(model, name, redacted)
+                chain = _resolve(model, name, secrets[name])
             except ValueError as exc:
                 raise ValueError(f"{label}: {key}: {exc}") from None
             for owner, _field in chain:
@@ -157,10 +174,26 @@ def model_search(entry: object) -> Search:
     )
 
 
-def _resolve(model: type[Model], path: str, redacted: list[str]) -> Chain:
+def secrets_crossed(model: type[Model], paths: list[str], ask: Ask) -> list[str | None]:
+    """For each field path from `model`, the label of the first secret it crosses, or None:
+    the engine judges the fields each crosses (`crossed_fields`)."""
+    if not paths:
+        return []
+    question = {
+        "secrets_crossed": {
+            "user_model": get_user_model()._meta.label,
+            "redact_fields": list(conf.get("DJANGO_MCP_REDACT_FIELDS")),
+            "paths": [crossed_fields(model, path) for path in paths],
+        }
+    }
+    answer = ask(json.dumps(question, separators=(",", ":")))
+    return [None] * len(paths) if answer is None else answer
+
+
+def _resolve(model: type[Model], path: str, secret: str | None) -> Chain:
     """The (model, field) pairs `path` (`author__name`) crosses from `model`; a ValueError if a
-    part names no field, follows no relation, is a secret or enters one of our own models."""
-    secret = secret_in_path(model, path, redacted)
+    part names no field, follows no relation, is a secret (`secret`: the engine's answer) or
+    enters one of our own models."""
     if secret:
         raise ValueError(f"{path!r}: {secret} is a secret, never sent nor searched")
     chain: Chain = []
