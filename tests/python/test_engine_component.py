@@ -206,7 +206,8 @@ def test_an_instance_loaded_after_a_trap_has_the_same_catalogue_and_no_facts_tex
 def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_path):
     """In a fresh process: `django.setup()` imports neither the server nor wasmtime, nor do the
     system checks, which still report a missing wasmtime, unless a search entry names field
-    paths (the engine judges which cross a secret); the first MCP message loads it."""
+    paths (the engine judges which cross a secret); the first MCP message loads it, and no
+    effect handler it does not ask for."""
     import os
     import subprocess
     import sys
@@ -232,7 +233,8 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         "with override_settings(ALLOWED_HOSTS=['*']):\n"
         "    r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, content_type='application/json')\n"  # noqa: E501
         "    assert r.status_code == 200 and r.json()['result'] == {}, r.content\n"
-        "print(json.dumps([set_up, passed, checked, missing, searched, judged]))\n"
+        "effects = sorted(m for m in sys.modules if m.startswith('django_mcp.effects.'))\n"
+        "print(json.dumps([set_up, passed, checked, missing, searched, judged, effects]))\n"
     )
     env = {
         **os.environ,
@@ -251,4 +253,5 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         ["django_mcp.E029: wasmtime is not installed: the MCP endpoint cannot run its engine."],
         [],
         True,
+        ["django_mcp.effects.collisions"],  # a ping asks for no effect: no handler is imported
     ]

@@ -9,6 +9,7 @@ unexpected exception is logged with the request's correlation id and reported as
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -62,45 +63,53 @@ class NotFound(EffectError):
 SKIPPED: dict[str, HostError] = {"error": {"kind": HostErrorKind.SKIPPED, "message": "an earlier effect failed"}}
 
 
+#: Each effect kind's handler, `module:function` in this package: a module is imported when a
+#: request first asks for one of its kinds, so a process that only lists and reads never
+#: imports the writes' (and none is imported for a request that needs no effect).
+HANDLERS: dict[str, str] = {
+    EffectKind.PERMISSIONS: "admin:permissions",
+    EffectKind.AUTHORIZE: "admin:authorize",
+    EffectKind.ADMIN_FORMS: "admin:admin_forms",
+    EffectKind.ADMIN_LIST: "changelist:admin_list",
+    EffectKind.ADMIN_RETRIEVE: "admin:admin_retrieve",
+    EffectKind.ADMIN_CREATE: "admin_write:admin_create",
+    EffectKind.ADMIN_UPDATE: "admin_write:admin_update",
+    EffectKind.ADMIN_DELETE: "admin_write:admin_delete",
+    EffectKind.ADMIN_ACTION: "admin_actions:admin_action",
+    EffectKind.RESOURCE_OBJECT: "resources:resource_object",
+    EffectKind.RESOURCE_FILE: "resources:resource_file",
+    EffectKind.RESOURCE_OBJECTS: "resources:resource_objects",
+    EffectKind.MODEL_SEARCH: "search:model_search",
+    EffectKind.CUSTOM_TOOL: "custom:custom_tool",
+    EffectKind.CUSTOM_RESOURCE: "custom:custom_resource",
+    EffectKind.CUSTOM_PROMPT: "custom:custom_prompt",
+    EffectKind.VIEW_CALL: "views:view_call",
+    EffectKind.DRF_CALL: "drf:drf_call",
+}
+
+
+def _handler(kind: str | None) -> Callable[[Any, CallerContext, Registry], JSON] | None:
+    """The handler of `kind`, looked up when called (a test may replace one), or None."""
+    where = HANDLERS.get(kind) if kind is not None else None
+    if where is None:
+        return None
+    module, name = where.split(":")
+    handler: Callable[[Any, CallerContext, Registry], JSON] = getattr(
+        importlib.import_module(f"django_mcp.effects.{module}"), name
+    )
+    return handler
+
+
 class EffectRunner:
     """Runs effect batches for one request; `sink` receives the notifications it may send."""
 
-    def __init__(self, caller: CallerContext, registry: Registry, sink: Callable[[str], None] | None = None) -> None:
-        from django_mcp.effects import (
-            admin,
-            admin_actions,
-            admin_write,
-            changelist,
-            custom,
-            drf,
-            resources,
-            search,
-            views,
-        )
+    #: The kinds it carries out (tests/python/test_seam.py holds them to the seam's).
+    handlers = HANDLERS
 
+    def __init__(self, caller: CallerContext, registry: Registry, sink: Callable[[str], None] | None = None) -> None:
         self.caller = caller
         self.registry = registry
         self.sink = sink
-        self.handlers: dict[str | None, Callable[[Any, CallerContext, Registry], JSON]] = {
-            EffectKind.PERMISSIONS: admin.permissions,
-            EffectKind.AUTHORIZE: admin.authorize,
-            EffectKind.ADMIN_FORMS: admin.admin_forms,
-            EffectKind.ADMIN_LIST: changelist.admin_list,
-            EffectKind.ADMIN_RETRIEVE: admin.admin_retrieve,
-            EffectKind.ADMIN_CREATE: admin_write.admin_create,
-            EffectKind.ADMIN_UPDATE: admin_write.admin_update,
-            EffectKind.ADMIN_DELETE: admin_write.admin_delete,
-            EffectKind.ADMIN_ACTION: admin_actions.admin_action,
-            EffectKind.RESOURCE_OBJECT: resources.resource_object,
-            EffectKind.RESOURCE_FILE: resources.resource_file,
-            EffectKind.RESOURCE_OBJECTS: resources.resource_objects,
-            EffectKind.MODEL_SEARCH: search.model_search,
-            EffectKind.CUSTOM_TOOL: custom.custom_tool,
-            EffectKind.CUSTOM_RESOURCE: custom.custom_resource,
-            EffectKind.CUSTOM_PROMPT: custom.custom_prompt,
-            EffectKind.VIEW_CALL: views.view_call,
-            EffectKind.DRF_CALL: drf.drf_call,
-        }
 
     def __call__(self, effects: list[Effect], notify: dict[str, JSON] | None = None) -> list[dict[str, JSON]]:
         if notify is not None:
@@ -119,7 +128,7 @@ class EffectRunner:
             return observed.finished(self._run(kind, effect))
 
     def _run(self, kind: str | None, effect: Effect) -> dict[str, JSON]:
-        handler = self.handlers.get(kind)
+        handler = _handler(kind)
         if handler is None:
             return EffectError(HostErrorKind.INTERNAL, f"unknown effect {kind!r}").to_json()
         try:
