@@ -5,7 +5,10 @@ Facts are collected once per process (lazily, on the first MCP request) and agai
 forms may be deferred: the engine asks for them (``admin.forms``) when a request needs them.
 """
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 
@@ -21,6 +24,28 @@ from django_mcp.facts.views import collect_views
 
 
 def gather(defer_forms: bool = False) -> tuple[str, Registry]:
+    with _collections_paused():
+        return _gather(defer_forms)
+
+
+@contextmanager
+def _collections_paused() -> Iterator[None]:
+    """Python's cyclic collector paused while gathering: gathering allocates many objects,
+    each allocation burst triggers a collection, and every full collection walks the whole
+    heap, which grows with the project's models (Django's model, field and URL objects). Any
+    cyclic garbage gathering leaves is collected once the collector runs again. A collector
+    the project turned off stays off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _gather(defer_forms: bool) -> tuple[str, Registry]:
     registry, admins = collect_admins(defer_forms)
     registry.custom, custom_facts = custom.collect()
     # Before models(): the models of resources and searches need facts too.
