@@ -85,22 +85,20 @@ class Registry:
         return self._searches[label]
 
     def models(self) -> list[type[Model]]:
-        seen: list[type[Model]] = []
+        # In order of first appearance; a dict for membership, which a list scans.
+        seen: dict[type[Model], None] = {}
         for _site, model_admin in self._by_id.values():
-            if model_admin.model not in seen:
-                seen.append(model_admin.model)
+            seen.setdefault(model_admin.model)
         for model, _permission in self._resource_models.values():
-            if model not in seen:
-                seen.append(model)
+            seen.setdefault(model)
         for search in self._searches.values():
             for model in search.models:  # the model, and those its field paths cross
-                if model not in seen:
-                    seen.append(model)
+                seen.setdefault(model)
         # Relations need their targets' pk facts, even when the target has no admin.
         for model in list(seen):
             for field in model._meta.get_fields():
                 target = getattr(field, "related_model", None)
                 if field.concrete or field.many_to_many:
-                    if target is not None and target not in seen and not isinstance(target, str):
-                        seen.append(target)
-        return seen
+                    if target is not None and not isinstance(target, str):
+                        seen.setdefault(target)
+        return list(seen)
