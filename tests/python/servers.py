@@ -4,6 +4,7 @@ it, a project's manage.py, a scratch demo environment, and uvicorn. Only the pro
 started here are stopped, by their PIDs. No pytest or Django import: a bench loads it too."""
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -55,6 +56,23 @@ def demo_env(workdir, **extra):
         "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), str(DEMO), os.environ.get("PYTHONPATH")])),
         **extra,
     }
+
+
+def demo_probe(workdir, script):
+    """Run `script` (Python source that sets Django up itself) in a fresh process of the demo,
+    its database in `workdir`: what a process imports and does from its start, which the test
+    process has long since passed. The JSON the script printed last."""
+    path = workdir / "probe.py"
+    path.write_text(script)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+        "DEMO_DB": str(workdir / "db.sqlite3"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEMO), str(TESTS), os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run([sys.executable, str(path)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @contextlib.contextmanager

@@ -208,14 +208,10 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
     system checks, which still report a missing wasmtime, unless a search entry names field
     paths (the engine judges which cross a secret); the first MCP message loads it, and no
     effect handler it does not ask for."""
-    import os
-    import subprocess
-    import sys
+    from servers import demo_probe
 
-    from servers import DEMO, ROOT
-
-    script = tmp_path / "probe.py"
-    script.write_text(
+    report = demo_probe(
+        tmp_path,
         "import json, sys\n"
         "import django\n"
         "django.setup()\n"
@@ -234,19 +230,9 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         "    r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, content_type='application/json')\n"  # noqa: E501
         "    assert r.status_code == 200 and r.json()['result'] == {}, r.content\n"
         "effects = sorted(m for m in sys.modules if m.startswith('django_mcp.effects.'))\n"
-        "print(json.dumps([set_up, passed, checked, missing, searched, judged, effects]))\n"
+        "print(json.dumps([set_up, passed, checked, missing, searched, judged, effects]))\n",
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
-        "DEMO_DB": str(tmp_path / "db.sqlite3"),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(DEMO), str(ROOT / "tests" / "python"), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+    assert report == [
         [],
         [],
         False,

@@ -5,9 +5,6 @@ for MCP, the parent an incoming `traceparent` names, and errors."""
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 from opentelemetry import trace
@@ -16,7 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from servers import DEMO, ROOT
+from servers import DEMO, demo_probe
 from django_mcp.models import MCPAPIKey
 from django_mcp.transport import stdio
 
@@ -295,8 +292,8 @@ def test_switched_off_nothing_is_recorded(mcp, spans, settings):
 def test_off_nothing_is_imported_and_on_without_the_package_the_check_says_what_to_install(tmp_path):
     """In a fresh process: telemetry off imports neither package while serving; switched on
     where a package is missing, `manage.py check` names the extra to install."""
-    script = tmp_path / "probe.py"
-    script.write_text(
+    report = demo_probe(
+        tmp_path,
         "import json, sys\n"
         "import django\n"
         "from django.conf import settings\n"
@@ -316,19 +313,8 @@ def test_off_nothing_is_imported_and_on_without_the_package_the_check_says_what_
         "    errors = [e.id + ': ' + e.msg for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
         "with override_settings(DJANGO_MCP_TELEMETRY={'prometheus': None}):\n"
         "    quiet = [e.id for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
-        "print(json.dumps({'imported': imported, 'errors': errors, 'quiet': quiet}))\n"
+        "print(json.dumps({'imported': imported, 'errors': errors, 'quiet': quiet}))\n",
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
-        "DEMO_DB": str(tmp_path / "db.sqlite3"),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(DEMO), str(ROOT / "tests" / "python"), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["imported"] == []
     assert report["errors"] == [
         "django_mcp.E027: DJANGO_MCP_TELEMETRY['prometheus'] is on but prometheus_client is not installed: "
@@ -341,8 +327,8 @@ def test_a_project_that_does_not_use_either_package_never_imports_it(tmp_path):
     """In a fresh process of a project without telemetry settings (both packages installed, as
     here): serving and the system checks import neither; a part is on by default only where
     the project itself imported its package."""
-    script = tmp_path / "probe.py"
-    script.write_text(
+    report = demo_probe(
+        tmp_path,
         "import json, sys\n"
         "import django\n"
         "django.setup()\n"
@@ -356,19 +342,9 @@ def test_a_project_that_does_not_use_either_package_never_imports_it(tmp_path):
         "imported = sorted({m.split('.')[0] for m in sys.modules if m.startswith(('opentelemetry', 'prometheus_client'))})\n"  # noqa: E501
         "from django_mcp import telemetry\n"
         "import prometheus_client\n"
-        "print(json.dumps({'imported': imported, 'prometheus': telemetry.wanted('prometheus')}))\n"
+        "print(json.dumps({'imported': imported, 'prometheus': telemetry.wanted('prometheus')}))\n",
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
-        "DEMO_DB": str(tmp_path / "db.sqlite3"),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(DEMO), str(ROOT / "tests" / "python"), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"imported": [], "prometheus": True}
+    assert report == {"imported": [], "prometheus": True}
 
 
 def test_a_malformed_setting_is_a_check_error_and_serves_with_the_default(mcp, settings):
