@@ -32,25 +32,24 @@ def report(logger, message, *args, level=logging.WARNING, exc_info=False):
         kept.append(message % args if args else message)
 
 
-@contextlib.contextmanager
 def kept():
     """The messages `report` is given meanwhile, in this context."""
-    messages = []
-    token = _kept.set(messages)
-    try:
-        yield messages
-    finally:
-        _kept.reset(token)
+    return _collecting(_kept)
 
 
-@contextlib.contextmanager
 def held():
     """Reports made meanwhile wait in the list it gives, in order, each as a call that makes it.
     The caller puts entries of its own among them and, once it knows more, makes each report in
     its place (facts/views.py: the views are listed, then the engine says which it serves)."""
+    return _collecting(_held)
+
+
+@contextlib.contextmanager
+def _collecting(var):
+    """A new list in `var` for this context, meanwhile."""
     entries = []
-    token = _held.set(entries)
+    token = var.set(entries)
     try:
         yield entries
     finally:
-        _held.reset(token)
+        var.reset(token)
