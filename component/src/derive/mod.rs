@@ -349,12 +349,19 @@ impl Catalogue {
         if facts.protocol != PROTOCOL {
             return Err(format!("facts protocol {} is not supported (expected {PROTOCOL})", facts.protocol));
         }
-        let model_index = facts.models.iter().enumerate().map(|(i, m)| (m.label.clone(), i)).collect();
+        let mut models = facts.models;
+        // A parsed list grows by doubling and the models stay for the instance's life: each
+        // keeps only the room its fields take.
+        for model in &mut models {
+            model.fields.shrink_to_fit();
+        }
+        models.shrink_to_fit();
+        let model_index = models.iter().enumerate().map(|(i, m)| (m.label.clone(), i)).collect();
         let masked_keys = masked_keys(&facts.settings.redact_fields);
         let mut cat = Catalogue {
             server: facts.server,
             settings: facts.settings,
-            models: facts.models,
+            models,
             model_index,
             admin_ids: Vec::new(),
             admin_models: Vec::new(),
