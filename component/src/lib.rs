@@ -2,8 +2,7 @@
 //! with no I/O. `lib.rs` holds only the WIT glue; see docs/ARCHITECTURE.md for the codemap.
 
 // An `Output` (and a `Result` refusing with one) is built once per step and moved to the
-// host, an `Operation` once per tool at load: boxing their large variants would add an
-// allocation to every step for nothing.
+// host: boxing their large variants would add an allocation to every step for nothing.
 #![allow(clippy::large_enum_variant, clippy::result_large_err)]
 
 pub mod derive;

@@ -17,8 +17,9 @@ use crate::schema::serializers::{self, Direction};
 /// How the engine reads a DRF view's answer for a tool.
 #[derive(Debug, Clone)]
 pub enum DrfShape {
-    /// `{results, count, page, page_size}` from a paginated or plain list answer.
-    List { listing: DrfListingFacts, default_page_size: u64 },
+    /// `{results, count, page, page_size}` from a paginated or plain list answer. The listing
+    /// is boxed: a catalogue keeps an `Operation` per tool, each the size of the largest.
+    List { listing: Box<DrfListingFacts>, default_page_size: u64 },
     /// `{object}`.
     Object,
     /// `{deleted, pk}`, the pk being the lookup path value.
@@ -215,7 +216,7 @@ impl Rules<'_> {
             output,
             READ,
             CallMethod::Fixed("GET".into()),
-            DrfShape::List { listing, default_page_size },
+            DrfShape::List { listing: Box::new(listing), default_page_size },
         )
     }
 
