@@ -418,6 +418,8 @@ impl Catalogue {
         }
         let custom = facts.custom.tools.iter().filter_map(|t| custom::tool_spec(t, &mut warnings)).collect();
         registration.add(&mut cat, custom, &mut warnings);
+        // Grown by doubling while registering; kept for the instance's life.
+        cat.tools.shrink_to_fit();
         // Aliases resolve only where they do not shadow a real name.
         for i in 0..cat.tools.len() {
             let alias = cat.tools[i].spec.alias.clone();
