@@ -51,14 +51,15 @@ class Gates:
         (or the action's availability, which is how the admin applies `allowed_permissions`).
         A custom item's gate is the user's own permission, if it names one; a routed view's,
         every gate the view declares (`effects/views.py`)."""
-        if check.get("gate") == "user":
+        gate = check.get("gate")
+        if gate == "user":
             permission = check.get("permission")
             return permission is None or self.request.user.has_perm(permission)
-        if check.get("gate") == "view":
+        if gate == "view":
             return view_listed(self.registry.view(check["view"]), self.request)
-        if check.get("gate") == "drf":
+        if gate == "drf":
             return drf_permits(self.registry.drf(check["view"]), check["handler"], self.caller)
-        if check.get("gate") == "search":
+        if gate == "search":
             from django_mcp.effects.search import search_permitted  # it reads objects with this module
 
             return search_permitted(self.registry.search(check["model"]), self.request, self.registry)
@@ -67,7 +68,6 @@ class Gates:
             self._sites[site] = site.has_permission(self.request)
         if not self._sites[site]:
             return False
-        gate = check.get("gate")
         if gate == "admin.action":
             if model_admin not in self._actions:
                 usable = model_admin.has_view_or_change_permission(self.request)
