@@ -47,6 +47,8 @@ class CallerContext:
         self.notifications = SILENT
         #: The plain request of each method (see `request`), built on first use.
         self._plain_requests = {}
+        #: The script prefix of the request being served (read once: a thread-local lookup).
+        self._script_name = None
 
     def request(self, method="GET", path="/__mcp__/", query=None, *, body=None, content_type=None):
         """A request as Django's handler would build it. `path` is the `path_info` (the script
@@ -67,12 +69,15 @@ class CallerContext:
     def _build(self, method, path, query, body, content_type):
         request = HttpRequest()
         request.method = method
-        script_name = get_script_prefix().rstrip("/")
+        if self._script_name is None:
+            self._script_name = get_script_prefix().rstrip("/")
+        script_name = self._script_name
         request.path_info = path
         request.path = script_name + path
         request.user = request._cached_user = self._user()
-        query_string = urlencode(form_pairs(query or {}))
-        request.GET = QueryDict(query_string, mutable=True)
+        query_string = urlencode(form_pairs(query)) if query else ""
+        if query_string:  # else the empty QueryDict HttpRequest starts with
+            request.GET = QueryDict(query_string, mutable=True)
         host, _, port = self.host.partition(":")
         request.META.update(
             {
