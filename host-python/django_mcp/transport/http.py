@@ -32,6 +32,17 @@ UNAUTHORIZED_STATES = frozenset(CredentialStatus)
 MCP_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
 
 
+def _meta_key(name: str) -> str:
+    """Where Django's request keeps header `name` (what `request.headers` is built from)."""
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
+#: The endpoint reads its few headers from `request.META`: `request.headers` would parse
+#: every header of every request into a mapping first.
+_META_MCP_HEADERS = tuple((name, _meta_key(name)) for name in MCP_HEADERS)
+_META_AUTHORIZATION, _META_SESSION = _meta_key("Authorization"), _meta_key(sessions.HEADER)
+
+
 @csrf_exempt
 @on_long_lived_threads
 def mcp_endpoint(
@@ -66,7 +77,7 @@ def _answer(request: HttpRequest, endpoint: dict[str, Any] | None) -> HttpRespon
         return _refused({"kind": RefusalKind.FOREIGN_ORIGIN})
     # Without a credential only small messages are served (initialize, ping, discover), so an
     # anonymous caller can make the engine parse only that much.
-    header = request.headers.get("Authorization")
+    header = request.META.get(_META_AUTHORIZATION)
     limit = int(conf.get("DJANGO_MCP_MAX_BODY_BYTES" if header is not None else "DJANGO_MCP_ANONYMOUS_MAX_BODY_BYTES"))
     too_large: Refusal = {"kind": RefusalKind.BODY_TOO_LARGE, "limit": limit}
     if _declared_length(request) > limit:
@@ -82,7 +93,7 @@ def _answer(request: HttpRequest, endpoint: dict[str, Any] | None) -> HttpRespon
     except UnicodeDecodeError:
         return _refused({"kind": RefusalKind.INVALID_UTF8})
 
-    session_id = request.headers.get(sessions.HEADER)
+    session_id = request.META.get(_META_SESSION)
     if session_id is not None and not sessions.is_valid(session_id):
         return _refused({"kind": RefusalKind.UNKNOWN_SESSION})
 
@@ -114,7 +125,7 @@ def _answer(request: HttpRequest, endpoint: dict[str, Any] | None) -> HttpRespon
         transport="http",
         host=host,
         scheme=request.scheme,
-        headers={name: request.headers[name] for name in MCP_HEADERS if name in request.headers},
+        headers={name: request.META[key] for name, key in _META_MCP_HEADERS if key in request.META},
         trace=telemetry.http_facts(request),
     )
     if outcome.reply is None:
@@ -133,7 +144,7 @@ def _answer(request: HttpRequest, endpoint: dict[str, Any] | None) -> HttpRespon
 
 
 def _accepts_event_stream(request: HttpRequest) -> bool:
-    return "text/event-stream" in request.headers.get("Accept", "")
+    return "text/event-stream" in request.META.get("HTTP_ACCEPT", "")
 
 
 def _event_stream(outcome: server.Outcome) -> HttpResponse:
@@ -158,7 +169,7 @@ def _origin_allowed(request: HttpRequest) -> bool:
     """Browsers send Origin; a page on a foreign site must not reach this endpoint (DNS
     rebinding). Allowed: CSRF_TRUSTED_ORIGINS, and the hosts of ALLOWED_HOSTS, as Django
     matches them."""
-    origin = request.headers.get("Origin")
+    origin = request.META.get("HTTP_ORIGIN")
     if origin is None:
         return True
     parts = urlsplit(origin)
