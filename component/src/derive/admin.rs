@@ -3,6 +3,8 @@
 //! (`list_display`, `search_fields`, `list_filter`, `ordering`, `list_per_page`, the admin's
 //! forms, its actions).
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
 use super::{names, Catalogue, FilterRule, Gate, Hints, Operation, Permission, ToolSpec};
@@ -29,7 +31,7 @@ pub fn tools_for(
     model: &ModelFacts,
     warnings: &mut Vec<String>,
 ) -> Vec<ToolSpec> {
-    let rules = AdminRules { cat, index: admin_index, admin, model };
+    let rules = AdminRules::new(cat, admin_index, admin, model);
     let mut tools = vec![rules.list(warnings), rules.retrieve()];
     if admin.forms_deferred {
         // Registered by name; their schemas wait for the forms (`Catalogue::install_forms`).
@@ -51,7 +53,7 @@ pub fn form_tools(
     admin: &AdminFacts,
     model: &ModelFacts,
 ) -> (Option<ToolSpec>, Option<ToolSpec>) {
-    let rules = AdminRules { cat, index: admin_index, admin, model };
+    let rules = AdminRules::new(cat, admin_index, admin, model);
     let create = admin.forms.add.as_deref().map(|fields| rules.create(Some(fields)));
     (create, admin.forms.change().map(|fields| rules.update(Some(fields))))
 }
@@ -61,9 +63,19 @@ struct AdminRules<'a> {
     index: usize,
     admin: &'a AdminFacts,
     model: &'a ModelFacts,
+    /// The model's field names and those masked: one list each, shared by the retrieve,
+    /// create and update operations the catalogue keeps.
+    fields: Arc<[String]>,
+    masked: Arc<[String]>,
 }
 
-impl AdminRules<'_> {
+impl<'a> AdminRules<'a> {
+    fn new(cat: &'a Catalogue, index: usize, admin: &'a AdminFacts, model: &'a ModelFacts) -> AdminRules<'a> {
+        let fields: Arc<[String]> = model.fields.iter().map(|f| f.name.clone()).collect();
+        let masked = fields.iter().filter(|f| cat.is_redacted(model, f)).cloned().collect();
+        AdminRules { cat, index, admin, model, fields, masked }
+    }
+
     fn gate(&self, permission: Permission) -> Gate {
         Gate::Admin { admin: self.admin.id.clone(), permission }
     }
@@ -108,10 +120,8 @@ impl AdminRules<'_> {
         object_schema(Map::from_iter([("pk".to_string(), self.pk_schema())]), &["pk"], true)
     }
 
-    fn all_fields(&self) -> (Vec<String>, Vec<String>) {
-        let fields: Vec<String> = self.model.fields.iter().map(|f| f.name.clone()).collect();
-        let masked = fields.iter().filter(|f| self.cat.is_redacted(self.model, f)).cloned().collect();
-        (fields, masked)
+    fn all_fields(&self) -> (Arc<[String]>, Arc<[String]>) {
+        (Arc::clone(&self.fields), Arc::clone(&self.masked))
     }
 
     /// `{"object": …}` with every model field the admin may show.

@@ -15,6 +15,7 @@ pub mod views;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -104,20 +105,21 @@ pub enum Operation {
         order_by: Vec<(String, String)>,
         default_page_size: u64,
     },
+    /// Its `fields` and `masked` are the lists its admin's create and update tools share.
     AdminRetrieve {
         admin: usize,
-        fields: Vec<String>,
-        masked: Vec<String>,
+        fields: Arc<[String]>,
+        masked: Arc<[String]>,
     },
     AdminCreate {
         admin: usize,
-        fields: Vec<String>,
-        masked: Vec<String>,
+        fields: Arc<[String]>,
+        masked: Arc<[String]>,
     },
     AdminUpdate {
         admin: usize,
-        fields: Vec<String>,
-        masked: Vec<String>,
+        fields: Arc<[String]>,
+        masked: Arc<[String]>,
     },
     AdminDelete {
         admin: usize,

@@ -215,7 +215,7 @@ pub fn derive(
                 let gate = Gate::Admin { admin: id.clone(), permission: Permission::View };
                 let model = cat.admin_model(*admin);
                 if !templates.iter().any(|t: &ResourceSpec| t.name == model.label) {
-                    templates.extend(model_templates(model, Source::Admin(id), gate, fields.clone(), masked.clone()));
+                    templates.extend(model_templates(model, Source::Admin(id), gate, fields.to_vec(), masked.to_vec()));
                 }
             }
             Operation::AdminAction { admin, action } => {
