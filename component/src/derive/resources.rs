@@ -4,6 +4,7 @@
 //! them as declared.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -41,8 +42,9 @@ pub enum Reader {
     Object {
         source: Source,
         label: String,
-        fields: Vec<String>,
-        masked: Vec<String>,
+        /// Shared with its admin's retrieve tool, when it reads through one.
+        fields: Arc<[String]>,
+        masked: Arc<[String]>,
     },
     /// One file field of one object.
     File {
@@ -150,8 +152,8 @@ pub fn model_templates(
     model: &ModelFacts,
     source: Source,
     gate: Gate,
-    fields: Vec<String>,
-    masked: Vec<String>,
+    fields: Arc<[String]>,
+    masked: Arc<[String]>,
 ) -> Vec<ResourceSpec> {
     let label = &model.label;
     let mut templates = vec![ResourceSpec {
@@ -161,7 +163,7 @@ pub fn model_templates(
         description: Some(format!("One {} by primary key, as JSON: the fields you may see.", model.verbose_name)),
         mime_type: Some("application/json".into()),
         gate: gate.clone(),
-        reader: Reader::Object { source: source.clone(), label: label.clone(), fields: fields.clone(), masked },
+        reader: Reader::Object { source: source.clone(), label: label.clone(), fields: Arc::clone(&fields), masked },
     }];
     for field in model.fields.iter().filter(|f| matches!(f.kind.as_str(), "FileField" | "ImageField")) {
         if !fields.contains(&field.name) {
@@ -215,7 +217,13 @@ pub fn derive(
                 let gate = Gate::Admin { admin: id.clone(), permission: Permission::View };
                 let model = cat.admin_model(*admin);
                 if !templates.iter().any(|t: &ResourceSpec| t.name == model.label) {
-                    templates.extend(model_templates(model, Source::Admin(id), gate, fields.to_vec(), masked.to_vec()));
+                    templates.extend(model_templates(
+                        model,
+                        Source::Admin(id),
+                        gate,
+                        Arc::clone(fields),
+                        Arc::clone(masked),
+                    ));
                 }
             }
             Operation::AdminAction { admin, action } => {
@@ -252,7 +260,7 @@ pub fn derive(
     }
     for entry in resource_models {
         let Some(model) = cat.model(&entry.model) else { continue };
-        let fields: Vec<String> = model.fields.iter().map(|f| f.name.clone()).collect();
+        let fields: Arc<[String]> = model.fields.iter().map(|f| f.name.clone()).collect();
         let masked = fields.iter().filter(|f| cat.is_redacted(model, f)).cloned().collect();
         let gate = Gate::User { permission: Some(entry.permission.clone()) };
         templates.extend(model_templates(model, Source::Model(model.label.clone()), gate, fields, masked));
