@@ -12,8 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (state, results) = text.split_once('\n').unwrap_or((text, "[]"));
     let results = serde_json::from_str::<Value>(results).ok().filter(Value::is_array).unwrap_or_else(|| json!([]));
-    let first = step(engine(), &json!({"resume": state, "results": results}).to_string());
-    continue_rounds(engine(), first, |_, effects| Some(permissive_results(effects)));
+    let first = step(&mut engine(), &json!({"resume": state, "results": results}).to_string());
+    continue_rounds(&mut engine(), first, |_, effects| Some(permissive_results(effects)));
 });
 
 fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| { mutate(data, size, max_size, seed, false) });

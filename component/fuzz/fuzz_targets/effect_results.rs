@@ -12,8 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Some(conversation) = Conversation::parse(text) else { return };
     let rounds = &conversation.rounds;
-    let first = step(engine(), &conversation.step_input());
-    let done = continue_rounds(engine(), first, |round, _| rounds.get(round).or(rounds.last()).cloned());
+    let first = step(&mut engine(), &conversation.step_input());
+    let done = continue_rounds(&mut engine(), first, |round, _| rounds.get(round).or(rounds.last()).cloned());
     check_answer(&done, conversation.request_id());
 });
 

@@ -13,20 +13,20 @@ const MAX_CALLS: usize = 64;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(facts) = std::str::from_utf8(data) else { return };
-    let Ok((engine, _warnings)) = Engine::load(facts) else { return };
-    let listed = request(&engine, 1, "tools/list", json!({}));
+    let Ok((mut engine, _warnings)) = Engine::load(facts) else { return };
+    let listed = request(&mut engine, 1, "tools/list", json!({}));
     for method in ["initialize", "resources/list", "resources/templates/list", "prompts/list"] {
-        request(&engine, 2, method, json!({}));
+        request(&mut engine, 2, method, json!({}));
     }
     let Checked::Done { reply: Some(reply), .. } = listed else { return };
     let names = reply.pointer("/result/tools").and_then(Value::as_array).cloned().unwrap_or_default();
     for name in names.iter().filter_map(|tool| tool.get("name")).take(MAX_CALLS) {
-        request(&engine, 3, "tools/call", json!({"name": name, "arguments": {}}));
+        request(&mut engine, 3, "tools/call", json!({"name": name, "arguments": {}}));
     }
 });
 
 /// One request from an authenticated caller whom every gate lets through, to its end.
-fn request(engine: &Engine, id: u64, method: &str, params: Value) -> Checked {
+fn request(engine: &mut Engine, id: u64, method: &str, params: Value) -> Checked {
     let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
     let context = json!({"transport": "http", "headers": {}, "principal": {"user_id": 1, "key_id": "fuzz", "allowed_tools": []}});
     let first = step(engine, &json!({"message": message, "context": context}).to_string());

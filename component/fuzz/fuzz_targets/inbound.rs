@@ -9,10 +9,10 @@ use libfuzzer_sys::{fuzz_mutator, fuzz_target};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    step(engine(), text);
+    step(&mut engine(), text);
     let Some(conversation) = Conversation::parse(text) else { return };
-    let first = step(engine(), &conversation.step_input());
-    let done = continue_rounds(engine(), first, |_, effects| Some(permissive_results(effects)));
+    let first = step(&mut engine(), &conversation.step_input());
+    let done = continue_rounds(&mut engine(), first, |_, effects| Some(permissive_results(effects)));
     check_answer(&done, conversation.request_id());
 });
 

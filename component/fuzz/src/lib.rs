@@ -6,7 +6,7 @@
 //! the client's message as it came, then one JSON array of effect results per round.
 //! `seed_corpus.py` writes them from the recorded transcripts.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use django_mcp_engine::Engine;
 use libfuzzer_sys::fuzzer_mutate;
@@ -30,10 +30,12 @@ pub fn realistic_facts() -> String {
     facts.to_string()
 }
 
-/// The engine loaded with the realistic facts, once per fuzzing process.
-pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| Engine::load(&realistic_facts()).expect("the realistic facts load").0)
+/// The engine loaded with the realistic facts, once per fuzzing process. A step may install
+/// what it derived on first need (an admin's deferred forms), so it is lent one caller at a time.
+pub fn engine() -> MutexGuard<'static, Engine> {
+    static ENGINE: OnceLock<Mutex<Engine>> = OnceLock::new();
+    let engine = ENGINE.get_or_init(|| Mutex::new(Engine::load(&realistic_facts()).expect("the realistic facts load").0));
+    engine.lock().expect("a fuzzing process ends at its first panic, so the lock is never poisoned")
 }
 
 /// A step output that passed `check_output`.
@@ -107,7 +109,7 @@ fn check_done(done: &Value, reply_text: Option<&str>, output: &str) -> Checked {
 }
 
 /// One step through the engine, its output checked.
-pub fn step(engine: &Engine, input: &str) -> Checked {
+pub fn step(engine: &mut Engine, input: &str) -> Checked {
     check_output(&engine.step(input))
 }
 
@@ -115,7 +117,7 @@ pub fn step(engine: &Engine, input: &str) -> Checked {
 /// round (None: the input has no more to say). Every continuation resumes a state the
 /// engine wrote, so it must never be refused as a host fault, and the request must finish
 /// within the host's `MAX_ROUNDS`.
-pub fn continue_rounds(engine: &Engine, mut output: Checked, mut answer: impl FnMut(usize, &[Value]) -> Option<Value>) -> Checked {
+pub fn continue_rounds(engine: &mut Engine, mut output: Checked, mut answer: impl FnMut(usize, &[Value]) -> Option<Value>) -> Checked {
     for round in 0..MAX_ROUNDS {
         let Checked::Effects { effects, state } = &output else { return output };
         let Some(results) = answer(round, effects) else { return output };
