@@ -170,7 +170,7 @@ impl<'a> AdminRules<'a> {
 
     fn list(&self, warnings: &mut Vec<String>) -> ToolSpec {
         let plural = &self.model.verbose_name_plural;
-        let columns = self.columns();
+        let mut columns = self.columns();
         let mut row = Map::new();
         for (name, field) in &columns {
             row.insert(name.clone(), self.column_schema(name, field.as_deref()));
@@ -213,8 +213,8 @@ impl<'a> AdminRules<'a> {
             schema["description"] = json!("Filters from the admin's list_filter (the only ones accepted).");
             props.insert("filters".into(), schema);
         }
-        let order_by = self.orderable(&columns);
-        let cleared = cleared(self.cleared_columns(&columns), &search_fields, &order_by, &filters);
+        let mut order_by = self.orderable(&columns);
+        let mut cleared = cleared(self.cleared_columns(&columns), &search_fields, &order_by, &filters);
         let sortable: Vec<&str> = order_by.iter().map(|(c, _)| c.as_str()).collect();
         props.insert("ordering".into(), ordering_schema(&sortable, "columns"));
         props.insert("page".into(), json!({"type": "integer", "minimum": 1}));
@@ -227,6 +227,11 @@ impl<'a> AdminRules<'a> {
         let output = page_schema(row_schema, Paging::Numbered);
         // Search, filters and the page size are the arguments' to say.
         let description = format!("List {plural} from the Django admin.");
+        // Built by pushing, and kept by the catalogue for the instance's life.
+        columns.shrink_to_fit();
+        cleared.shrink_to_fit();
+        filters.shrink_to_fit();
+        order_by.shrink_to_fit();
         let operation = Operation::AdminList {
             admin: self.index,
             columns,
