@@ -6,6 +6,10 @@ threads at once) are pooled: each step takes one and gives it back.
 Each step runs with a fuel budget and a memory cap; a trap (runaway guest, panic, exhausted
 memory) drops that instance, and the next request gets another. The process never dies of
 the guest.
+
+wasmtime runs the component through `wasmtime_capi`, the host's own binding of the few C
+functions it needs on the library the `wasmtime` wheel ships: the package's Python modules,
+which declare the whole C API, are never imported.
 """
 
 from __future__ import annotations
@@ -25,12 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django_mcp import left_out
+from django_mcp import left_out, wasmtime_capi
 
 if TYPE_CHECKING:
-    import wasmtime
-    import wasmtime.component
-
     from django_mcp.transcript import Recorder
 
 _T = TypeVar("_T")
@@ -123,38 +124,25 @@ def default_cache_dir() -> Path:
     return Path(base) / "django-mcp"
 
 
-def _forward_guest_log(_store: wasmtime.Store, level: int, message: str) -> None:
+def _forward_guest_log(level: int, message: str) -> None:
     logger.log(level or logging.INFO, "engine: %s", message)
-
-
-def _import_wasmtime() -> None:
-    """Imports wasmtime for the first CompiledEngine, which everything else using it needs: a
-    process that never steps the engine (a management command, a worker no MCP request
-    reaches) never loads it."""
-    global wasmtime
-    import wasmtime
-    import wasmtime.component
 
 
 class CompiledEngine:
     """The compiled component and a linker, shared by every thread's instance."""
 
     def __init__(self, wasm_path: Path | None = None, cache_dir: Path | None = None) -> None:
-        _import_wasmtime()
         self.wasm_path = Path(wasm_path or default_wasm_path())
-        config = wasmtime.Config()
-        config.consume_fuel = True
-        self.engine = wasmtime.Engine(config)
+        self.engine = wasmtime_capi.Engine()
         wasm = self.wasm_path.read_bytes()
         self.component = self._compile(wasm, cache_dir)
-        self.linker = wasmtime.component.Linker(self.engine)
-        with self.linker.root() as root:
-            with root.add_instance(HOST_INTERFACE) as host:
-                host.add_func("log", _forward_guest_log)
+        self.linker = wasmtime_capi.Linker(self.engine, HOST_INTERFACE, _forward_guest_log)
 
-    def _compile(self, wasm: bytes, cache_dir: Path | None) -> wasmtime.component.Component:
+    def _compile(self, wasm: bytes, cache_dir: Path | None) -> wasmtime_capi.Component:
+        Component = wasmtime_capi.Component
+
         if cache_dir is None:
-            return wasmtime.component.Component(self.engine, wasm)
+            return Component.compile(self.engine, wasm)
         version = importlib.metadata.version("wasmtime")
         digest = hashlib.sha256(wasm).hexdigest()[:32]
         path = Path(cache_dir) / f"engine-{digest}-wasmtime-{version}-fuel.cwasm"
@@ -162,20 +150,16 @@ class CompiledEngine:
             try:
                 # Mapped, not copied: the compiled code is the file's pages, which every
                 # worker process on the machine shares.
-                return wasmtime.component.Component.deserialize_file(self.engine, str(path))
+                return Component.deserialize_file(self.engine, str(path))
             except Exception:  # a stale or foreign artifact: rebuild it below
                 logger.warning("ignoring unusable compiled engine cache %s", path.name)
-        component = wasmtime.component.Component(self.engine, wasm)
+        component = Component.compile(self.engine, wasm)
         _write_checksummed(path, component.serialize())
         return component
 
     def imports(self) -> dict[str, list[str]]:
         """Each imported interface and the functions in it (a test asserts only `log`)."""
-        found = {}
-        for name, item in self.component.type.imports(self.engine).items():
-            exports = getattr(item.ty, "exports", None)
-            found[name] = sorted(exports(self.engine)) if exports else []
-        return found
+        return self.component.imports()
 
 
 def _checksum_matches(path: Path) -> bool:
@@ -218,15 +202,14 @@ class EngineInstance:
         self.recorder = recorder
         #: The runtime's catalogue generation it was loaded with (EngineRuntime._acquire).
         self.generation = 0
-        self.store = wasmtime.Store(compiled.engine)
-        self.store.set_limits(memory_size=MEMORY_LIMIT)
+        self.store = wasmtime_capi.Store(compiled.engine, MEMORY_LIMIT)
         self.store.set_fuel(LOAD_FUEL)  # instantiation runs guest start-up code too
         try:
-            instance = compiled.linker.instantiate(self.store, compiled.component)
-        except wasmtime.WasmtimeError as exc:
+            instance = self.store.instantiate(compiled.linker, compiled.component)
+        except wasmtime_capi.WasmtimeError as exc:
             raise EngineTrap(_trap_reason(exc)) from None
         self._load = self._export(instance, "load")
-        self._step = _StringCall(self._export(instance, "step"), self.store)
+        self._step = self._export(instance, "step")
         self.warnings = []
         if facts_json is not None:
             ok, payload = self.load_text(facts_json)
@@ -234,11 +217,9 @@ class EngineInstance:
                 raise FactsRejected(payload)
             self.warnings = json.loads(payload)
 
-    def _export(self, instance: wasmtime.component.Instance, name: str) -> wasmtime.component.Func:
+    def _export(self, instance: Any, name: str) -> wasmtime_capi.StringFunc:
         """The engine interface's function `name`; a component without it is not this engine."""
-        interface = instance.get_export_index(self.store, ENGINE_INTERFACE)
-        index = instance.get_export_index(self.store, name, interface) if interface is not None else None
-        func = instance.get_func(self.store, index) if index is not None else None
+        func = self.store.export(instance, ENGINE_INTERFACE, name)
         if func is None:
             raise EngineTrap(f"the component exports no {ENGINE_INTERFACE}#{name}")
         return func
@@ -247,19 +228,19 @@ class EngineInstance:
         """`load` as the WIT has it: (ok, warnings JSON) or (False, why)."""
         self.store.set_fuel(LOAD_FUEL)
         try:
-            outcome = self._load(self.store, facts_json)
-        except wasmtime.WasmtimeError as exc:
+            ok, payload = self._load.result(facts_json)
+        except wasmtime_capi.WasmtimeError as exc:
             raise EngineTrap(_trap_reason(exc)) from None
         if self.recorder is not None:
-            self.recorder.loaded(facts_json, outcome.tag == "ok", outcome.payload)
-        return outcome.tag == "ok", outcome.payload
+            self.recorder.loaded(facts_json, ok, payload)
+        return ok, payload
 
     def step_text(self, message: str) -> str:
         """`step` as the WIT has it: JSON text in, output text out."""
         self.store.set_fuel(STEP_FUEL + FUEL_PER_BYTE * len(message))
         try:
-            text = self._step(self.store, message)
-        except wasmtime.WasmtimeError as exc:
+            text = self._step.string(message)
+        except wasmtime_capi.WasmtimeError as exc:
             if self.recorder is not None:
                 self.recorder.stepped(message, None)
             raise EngineTrap(_trap_reason(exc)) from None
@@ -279,49 +260,6 @@ class EngineInstance:
         if "done" in output:
             output["done"]["reply"] = reply or None
         return output
-
-
-class _StringCall:
-    """Calls a `func(string) -> string` export with one copy each way. wasmtime-py's
-    `Func.__call__` asks the function for its type and rebuilds the converters on every call
-    (~15 µs), and its string converters build a ctypes array type (`c_uint8 * n`) for each
-    length they meet, which ctypes caches only until the next garbage collection: inside a
-    request (varying lengths, the ORM's garbage between the two steps) that cost ~10-30 µs a
-    step, both ways. A tight loop never shows it."""
-
-    def __init__(self, func: wasmtime.component.Func, store: wasmtime.Store) -> None:
-        from wasmtime import _ffi
-        from wasmtime.component._enter import enter_wasm
-
-        func_type = func.type(store)
-        (_name, param), result = func_type.params[0], func_type.result
-        if not (type(param).__name__ == type(result).__name__ == "String"):
-            raise TypeError(f"expected func(string) -> string, got {func_type}")
-        self._ffi, self._enter_wasm = _ffi, enter_wasm
-        self._func = ctypes.byref(func._func)
-        self._bytes = ctypes.POINTER(ctypes.c_uint8)
-
-    def __call__(self, store: wasmtime.Store, text: str) -> str:
-        ffi = self._ffi
-        data = text.encode("utf-8")
-        params = (ffi.wasmtime_component_val_t * 1)()
-        params[0].kind = ffi.WASMTIME_COMPONENT_STRING
-        # ctypes passes bytes as a char pointer; its stubs say otherwise.
-        pointer = ctypes.cast(data, self._bytes)  # type: ignore[arg-type]
-        ffi.wasm_byte_vec_new(ctypes.byref(params[0].of.string), len(data), pointer)
-        try:
-            result = ffi.wasmtime_component_val_t()
-            context = store._context()
-            self._enter_wasm(
-                lambda: ffi.wasmtime_component_func_call(self._func, context, params, 1, ctypes.byref(result), 1)
-            )
-            out = result.of.string
-            try:
-                return ctypes.string_at(out.data, out.size).decode("utf-8") if out.size else ""
-            finally:
-                ffi.wasm_byte_vec_delete(ctypes.byref(out))
-        finally:
-            ffi.wasmtime_component_val_delete(ctypes.byref(params[0]))
 
 
 #: Carries out a batch of effects: (effects, notify) → results.

@@ -204,9 +204,9 @@ def test_an_instance_loaded_after_a_trap_has_the_same_catalogue_and_no_facts_tex
 
 
 def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_path):
-    """In a fresh process: `django.setup()` imports neither the server nor wasmtime, nor do the
-    system checks, which still report a missing wasmtime, unless a search entry names field
-    paths (the engine judges which cross a secret); the first MCP message loads it, and no
+    """In a fresh process: `django.setup()` imports neither the server nor the engine's runtime,
+    nor do the system checks, which still report a missing wasmtime, unless a search entry names
+    field paths (the engine judges which cross a secret); the first MCP message loads it, and no
     effect handler it does not ask for."""
     from servers import demo_probe
 
@@ -214,18 +214,22 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         tmp_path,
         "import json, sys\n"
         "import django\n"
+        "def loaded():  # the library the wasmtime wheel ships, by the host's own binding\n"
+        "    runtime = sys.modules.get('django_mcp.wasmtime_capi')\n"
+        "    return runtime is not None and runtime.loaded()\n"
         "django.setup()\n"
         "set_up = sorted(m for m in ('wasmtime', 'django_mcp.server', 'django_mcp.facts') if m in sys.modules)\n"
+        "set_up += ['runtime'] if loaded() else []\n"
         "from django.core import checks\n"
         "from django.test import Client, override_settings\n"
         "with override_settings(DJANGO_MCP_MODEL_SEARCH=[]):\n"
         "    passed = [e.id for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
-        "checked = 'wasmtime' in sys.modules\n"
+        "checked = loaded()\n"
         "sys.modules['wasmtime'] = None  # as if not installed\n"
         "missing = [e.id + ': ' + e.msg for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
         "del sys.modules['wasmtime']\n"
         "searched = [e.id for e in checks.run_checks() if e.id.startswith('django_mcp')]\n"
-        "judged = 'wasmtime' in sys.modules\n"
+        "judged = loaded()\n"
         "with override_settings(ALLOWED_HOSTS=['*']):\n"
         "    r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, content_type='application/json')\n"  # noqa: E501
         "    assert r.status_code == 200 and r.json()['result'] == {}, r.content\n"
@@ -241,3 +245,60 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         True,
         ["django_mcp.effects.collisions"],  # a ping asks for no effect: no handler is imported
     ]
+
+
+def test_the_first_answer_never_imports_wasmtimes_python_package(tmp_path):
+    """The engine runs on the library the `wasmtime` wheel ships, bound by the host itself:
+    the package's Python bindings (every function of the C API) are never imported, by the
+    first answer nor by one after a trap."""
+    from servers import demo_probe
+
+    report = demo_probe(
+        tmp_path,
+        "import json, sys\n"
+        "import django\n"
+        "django.setup()\n"
+        "from django.test import Client, override_settings\n"
+        "with override_settings(ALLOWED_HOSTS=['*'], DJANGO_MCP_TEST_HOOKS=True):\n"
+        "    answers = [Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': m}, content_type='application/json').json()\n"  # noqa: E501
+        "               for m in ('ping', 'debug/panic', 'ping')]\n"
+        "imported = sorted(m for m in sys.modules if m.split('.')[0] == 'wasmtime')\n"
+        "print(json.dumps([[sorted(a) for a in answers], imported]))\n",
+    )
+    assert report == [[["id", "jsonrpc", "result"], ["error", "id", "jsonrpc"], ["id", "jsonrpc", "result"]], []]
+
+
+def test_the_binding_agrees_with_the_wheels_own_declarations():
+    """The host's binding declares its structures and functions itself; the wheel's Python
+    bindings (a test may import them) are generated from the C headers of the same release,
+    so a release that changes a layout or a signature the host uses fails here."""
+    import ctypes
+
+    from wasmtime import _bindings, _ffi
+
+    from django_mcp import wasmtime_capi as capi
+
+    pairs = [
+        (capi._Val, _ffi.wasmtime_component_val_t),
+        (capi._ValResult, _ffi.wasmtime_component_valresult_t),
+        (capi._ByteVec, _ffi.wasm_byte_vec_t),
+        (capi._Func, _ffi.wasmtime_component_func_t),
+        (capi._Instance, _ffi.wasmtime_component_instance_t),
+        (capi._Item, _ffi.wasmtime_component_item_t),
+    ]
+    for ours, theirs in pairs:
+        assert (ctypes.sizeof(ours), ctypes.alignment(ours)) == (ctypes.sizeof(theirs), ctypes.alignment(theirs))
+    assert capi._Val.of.offset == _ffi.wasmtime_component_val_t.of.offset
+    assert capi._ValResult.val.offset == _ffi.wasmtime_component_valresult_t.val.offset
+    assert (capi._U8, capi._STRING, capi._RESULT) == (
+        _ffi.WASMTIME_COMPONENT_U8.value,
+        _ffi.WASMTIME_COMPONENT_STRING.value,
+        _ffi.WASMTIME_COMPONENT_RESULT.value,
+    )
+    assert capi._ITEM_INSTANCE == _ffi.WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE.value
+    for name, (restype, argtypes) in {**capi._SIGNATURES, **capi._TYPE_SIGNATURES}.items():
+        declared = getattr(_bindings, "_" + name)
+        assert len(argtypes) == len(declared.argtypes), name
+        assert (restype is None) == (declared.restype is None), name
+        for ours, theirs in zip(argtypes, declared.argtypes, strict=True):
+            assert ctypes.sizeof(ours) == ctypes.sizeof(theirs), name
