@@ -86,17 +86,22 @@ mod component {
             drop(facts);
             let (engine, warnings) = super::Engine::derive(parsed)?;
             LOADED.with(|slot| *slot.borrow_mut() = Some(engine));
+            #[cfg(feature = "mem-stats")]
+            stats::report("load");
             Ok(serde_json::to_string(&warnings).expect("strings serialise"))
         }
 
         fn step(input: String) -> String {
-            LOADED.with(|slot| match slot.borrow_mut().as_mut() {
+            let output = LOADED.with(|slot| match slot.borrow_mut().as_mut() {
                 Some(engine) => engine.step(&input),
                 // A refusal and the views' selection need no catalogue: the host asks them of
                 // an instance that never loads one.
                 None => super::protocol::catalogue_free_step(&input)
                     .map_or_else(super::Engine::unloaded_step, |o| o.to_text()),
-            })
+            });
+            #[cfg(feature = "mem-stats")]
+            stats::report("step");
+            output
         }
     }
 
@@ -106,4 +111,80 @@ mod component {
     }
 
     export!(Component);
+
+    /// The `mem-stats` feature (measurement builds only): dlmalloc, counted.
+    #[cfg(feature = "mem-stats")]
+    mod stats {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+        struct Counting;
+
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        static PEAK: AtomicUsize = AtomicUsize::new(0);
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        static CHUNKS: AtomicUsize = AtomicUsize::new(0);
+        static CHUNKS_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+        /// What dlmalloc takes for `size` bytes on wasm32: a word of header, 8-aligned, 16 at least.
+        fn chunk(size: usize) -> usize {
+            ((size + 4 + 7) & !7).max(16)
+        }
+
+        fn add(size: usize) {
+            PEAK.fetch_max(LIVE.fetch_add(size, Relaxed) + size, Relaxed);
+            let c = chunk(size);
+            CHUNKS_PEAK.fetch_max(CHUNKS.fetch_add(c, Relaxed) + c, Relaxed);
+        }
+
+        fn sub(size: usize) {
+            LIVE.fetch_sub(size, Relaxed);
+            CHUNKS.fetch_sub(chunk(size), Relaxed);
+        }
+
+        // SAFETY: every call is passed on to the system allocator unchanged; only sizes are counted.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                add(layout.size());
+                COUNT.fetch_add(1, Relaxed);
+                unsafe { System.alloc(layout) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                sub(layout.size());
+                COUNT.fetch_sub(1, Relaxed);
+                unsafe { System.dealloc(ptr, layout) }
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                sub(layout.size());
+                add(new_size);
+                unsafe { System.realloc(ptr, layout, new_size) }
+            }
+        }
+
+        #[global_allocator]
+        static ALLOCATOR: Counting = Counting;
+
+        extern "C" {
+            // Where the linker put the heap's start: after the stack and the static data.
+            static __heap_base: u8;
+        }
+
+        /// One line to the host's log: linear memory, live bytes, the peak since the last line.
+        pub fn report(after: &str) {
+            let pages = core::arch::wasm32::memory_size(0);
+            let (live, peak) = (LIVE.load(Relaxed), PEAK.swap(LIVE.load(Relaxed), Relaxed));
+            let (chunks, chunks_peak) = (CHUNKS.load(Relaxed), CHUNKS_PEAK.swap(CHUNKS.load(Relaxed), Relaxed));
+            let (count, heap_base) = (COUNT.load(Relaxed), unsafe { &__heap_base as *const u8 as usize });
+            super::host::log(
+                20,
+                &format!(
+                    "mem-stats after {after}: memory {} bytes, heap from {heap_base}, live {live} in {count} \
+                     blocks ({chunks} with dlmalloc's headers), peak {peak} ({chunks_peak})",
+                    pages * 65536
+                ),
+            );
+        }
+    }
 }
