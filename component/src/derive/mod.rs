@@ -294,7 +294,7 @@ pub struct Catalogue {
     pub admin_ids: Vec<String>,
     pub admin_models: Vec<usize>,
     pub tools: Vec<Tool>,
-    tool_index: HashMap<String, usize>,
+    tool_index: ToolIndex,
     /// The distinct gates of tools, resource templates and prompts, in order, each as the
     /// JSON text of its check (rendered once): a list page asks the host about those of
     /// the items it walks.
@@ -368,7 +368,7 @@ impl Catalogue {
             admin_ids: Vec::new(),
             admin_models: Vec::new(),
             tools: Vec::new(),
-            tool_index: HashMap::new(),
+            tool_index: ToolIndex::default(),
             gate_checks: Vec::new(),
             patterns: Patterns::default(),
             resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
@@ -422,11 +422,7 @@ impl Catalogue {
         registration.add(&mut cat, custom, &mut warnings);
         // Grown by doubling while registering; kept for the instance's life.
         cat.tools.shrink_to_fit();
-        // Aliases resolve only where they do not shadow a real name.
-        for i in 0..cat.tools.len() {
-            let alias = cat.tools[i].spec.alias.clone();
-            cat.tool_index.entry(alias).or_insert(i);
-        }
+        cat.tool_index = ToolIndex::build(&cat.tools);
         resources::derive(&mut cat, &facts.resource_models, &facts.user_prompts, &mut warnings);
         cat.resource_templates.extend(facts.custom.resource_templates.iter().map(ResourceSpec::custom));
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));
@@ -529,12 +525,12 @@ impl Catalogue {
     }
 
     pub fn tool(&self, name: &str) -> Option<&Tool> {
-        self.tool_index.get(name).map(|&i| &self.tools[i])
+        self.tool_place(name).map(|i| &self.tools[i])
     }
 
     /// The place in `tools` of the tool named (or aliased) `name`.
     pub fn tool_place(&self, name: &str) -> Option<usize> {
-        self.tool_index.get(name).copied()
+        self.tool_index.find(&self.tools, name)
     }
 
     pub fn offers_resources(&self) -> bool {
@@ -636,6 +632,44 @@ fn masked_keys(redact_fields: &[String]) -> Vec<String> {
     keys.into_iter().map(str::to_string).collect()
 }
 
+/// The tools by the names they answer to: each tool's name, and its alias where that is
+/// neither a name nor an earlier tool's alias. The entries are places in `tools` sorted by
+/// those names, not copies of the names: a map keyed by them held every name and alias twice.
+#[derive(Default)]
+struct ToolIndex {
+    /// A place shifted left by one; the low bit set for an alias.
+    entries: Vec<u32>,
+}
+
+impl ToolIndex {
+    fn build(tools: &[Tool]) -> ToolIndex {
+        let places = u32::try_from(tools.len()).ok().filter(|&n| n < 1 << 31).expect("fewer than 2^31 tools");
+        let mut entries: Vec<u32> = (0..places).flat_map(|i| [i << 1, i << 1 | 1]).collect();
+        // Among equal keys a name comes before an alias, and an alias before later ones; the
+        // first of each key is the one kept.
+        entries.sort_unstable_by(|&a, &b| {
+            Self::key(tools, a).cmp(Self::key(tools, b)).then((a & 1).cmp(&(b & 1))).then(a.cmp(&b))
+        });
+        entries.dedup_by(|later, first| Self::key(tools, *later) == Self::key(tools, *first));
+        entries.shrink_to_fit();
+        ToolIndex { entries }
+    }
+
+    fn key(tools: &[Tool], entry: u32) -> &str {
+        let spec = &tools[(entry >> 1) as usize].spec;
+        if entry & 1 == 1 {
+            &spec.alias
+        } else {
+            &spec.name
+        }
+    }
+
+    fn find(&self, tools: &[Tool], name: &str) -> Option<usize> {
+        let at = self.entries.binary_search_by(|&e| Self::key(tools, e).cmp(name)).ok()?;
+        Some((self.entries[at] >> 1) as usize)
+    }
+}
+
 /// What registering tools into a catalogue keeps track of: the names taken (in derivation
 /// order, so names are deterministic) and where each distinct gate sits in `gate_checks`.
 #[derive(Default)]
@@ -653,7 +687,6 @@ impl Registration {
                 let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
                 // Waiting for its admin's forms: named and gated now, described when installed.
                 let readiness = Readiness::Waiting { description: std::mem::take(&mut spec.description) };
-                cat.tool_index.insert(spec.name.clone(), cat.tools.len());
                 let (descriptor, input_schema_at, validation_schema) = (String::new(), 0..0, None);
                 cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index, readiness });
                 continue;
@@ -669,7 +702,6 @@ impl Registration {
             let validation_schema = compact::publish(&mut spec).map(String::into_boxed_str);
             let (descriptor, input_schema_at) = describe(&mut spec);
             let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
-            cat.tool_index.insert(spec.name.clone(), cat.tools.len());
             let readiness = Readiness::Ready;
             cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index, readiness });
         }
