@@ -219,9 +219,9 @@ pub struct ToolSpec {
     /// The name in the other naming scheme; accepted in calls and key allowlists.
     pub alias: String,
     pub title: String,
-    /// The description and both schemas are taken out of the spec when the catalogue is
-    /// loaded (empty afterwards): rendered as text (`Tool`), they cost a tenth of the memory
-    /// of values, which matters with thousands of tools.
+    /// The description and both schemas are not kept with the tool (`ToolCore`): rendered
+    /// as text (`Tool::descriptor`), they cost a tenth of the memory of values, which matters
+    /// with thousands of tools.
     pub description: String,
     /// `Value::Null` (both schemas) while the tool waits for its admin's forms.
     pub input_schema: Value,
@@ -231,8 +231,28 @@ pub struct ToolSpec {
     pub operation: Operation,
 }
 
+/// What a tool keeps of its `ToolSpec`: its description and schemas are in its descriptor
+/// (or, while it waits for its forms, the description in its readiness), so its slot holds
+/// no emptied text and null schemas for them, with thousands of tools.
+#[derive(Debug, Clone)]
+pub struct ToolCore {
+    pub name: String,
+    pub alias: String,
+    pub title: String,
+    pub hints: Hints,
+    pub gate: Gate,
+    pub operation: Operation,
+}
+
+impl From<ToolSpec> for ToolCore {
+    fn from(spec: ToolSpec) -> ToolCore {
+        let ToolSpec { name, alias, title, hints, gate, operation, .. } = spec;
+        ToolCore { name, alias, title, hints, gate, operation }
+    }
+}
+
 pub struct Tool {
-    pub spec: ToolSpec,
+    pub spec: ToolCore,
     /// The `tools/list` entry as JSON text, rendered once: a page is these texts joined.
     pub descriptor: String,
     /// Where the input schema's JSON text sits in the descriptor (see `input_schema`).
@@ -520,7 +540,7 @@ impl Catalogue {
         let (descriptor, input_schema_at) = describe(&mut spec);
         let tool = &mut self.tools[place];
         (tool.spec, tool.descriptor, tool.input_schema_at, tool.validation_schema) =
-            (spec, descriptor, input_schema_at, validation_schema);
+            (spec.into(), descriptor, input_schema_at, validation_schema);
         tool.readiness = Readiness::Ready;
     }
 
@@ -688,6 +708,7 @@ impl Registration {
                 // Waiting for its admin's forms: named and gated now, described when installed.
                 let readiness = Readiness::Waiting { description: std::mem::take(&mut spec.description) };
                 let (descriptor, input_schema_at, validation_schema) = (String::new(), 0..0, None);
+                let spec = spec.into();
                 cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index, readiness });
                 continue;
             }
@@ -703,6 +724,7 @@ impl Registration {
             let (descriptor, input_schema_at) = describe(&mut spec);
             let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
             let readiness = Readiness::Ready;
+            let spec = spec.into();
             cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index, readiness });
         }
     }
