@@ -452,6 +452,11 @@ impl Catalogue {
         cat.prompt_gates = cat.prompts.iter().map(|p| registration.gate_place(&mut cat.gate_checks, &p.gate)).collect();
         cat.resource_gates =
             cat.resources.iter().map(|r| registration.gate_place(&mut cat.gate_checks, &r.gate)).collect();
+        // The discovery index is built last, and the load's memory peaks then: what only the
+        // registration and the rest of the facts needed goes first (the names taken, a copy of
+        // each distinct gate), not to be resident for the instance's life.
+        drop(registration);
+        drop((facts.views, facts.searches, facts.custom, facts.resource_models, facts.user_prompts));
         if cat.settings.discovery != Discovery::Off {
             cat.finder = Some(finder::Finder::build(&cat));
         }
