@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::admin::{ordering_schema, MAX_PAGE_SIZE};
 use super::views::{answer_schema, callable_methods, param_schema, query_schema, readable_route, CallMethod};
-use super::{names, Gate, Hints, Operation, ToolSpec};
+use super::{names, DrfOperation, Gate, Hints, Operation, ToolSpec};
 use crate::facts::{DrfEndpointFacts, DrfListingFacts, DrfViewFacts, ToolNames};
 use crate::schema::fields::{capitalise, object_schema, page_schema, ModelIndex, Paging};
 use crate::schema::serializers::{self, Direction};
@@ -121,7 +121,7 @@ impl Rules<'_> {
             output_schema: output,
             hints,
             gate: Gate::Drf { view: self.view.id.clone(), handler: endpoint.handler.clone() },
-            operation: Operation::DrfCall {
+            operation: Operation::DrfCall(Box::new(DrfOperation {
                 view: self.view.id.clone(),
                 handler: endpoint.handler.clone(),
                 method,
@@ -129,7 +129,7 @@ impl Rules<'_> {
                 shape,
                 app: self.view.app_label.clone(),
                 model: self.view.model.clone(),
-            },
+            })),
         }
     }
 
@@ -468,7 +468,9 @@ mod tests {
             ]
         );
         let update = &tools[3];
-        assert!(matches!(&update.operation, Operation::DrfCall { method: CallMethod::Fixed(m), .. } if m == "PATCH"));
+        assert!(
+            matches!(&update.operation, Operation::DrfCall(call) if matches!(&call.method, CallMethod::Fixed(m) if m == "PATCH"))
+        );
         assert!(update.input_schema["properties"]["body"].get("required").is_none());
         assert_eq!(tools[2].input_schema["properties"]["body"]["required"], json!(["title"]));
         assert_eq!(tools[5].alias, "view.invoke:library.api.BookViewSet.set_flag");

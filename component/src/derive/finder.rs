@@ -283,7 +283,7 @@ impl Finder {
             counts.clear();
             let description = tool.description();
             let model = match &tool.spec.operation {
-                Operation::Search { model, .. } => cat.model_index.get(model).copied(),
+                Operation::Search(search) => cat.model_index.get(&search.model).copied(),
                 operation => operation.admin().map(|admin| cat.admin_models[admin]),
             };
             let verb = tool.spec.operation.verb();

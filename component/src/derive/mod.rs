@@ -141,27 +141,36 @@ pub enum Operation {
         gates: Vec<Value>,
         app: Option<String>,
     },
-    /// A DRF view's handler, called through DRF's own dispatch with `method`; `shape` reads
-    /// its answer. `app` and `model` are where it belongs (toolsets).
-    DrfCall {
-        view: String,
-        handler: String,
-        method: views::CallMethod,
-        gates: Vec<Value>,
-        shape: drf::DrfShape,
-        app: Option<String>,
-        model: Option<String>,
-    },
-    /// A `DJANGO_MCP_MODEL_SEARCH` tool; through `admin`'s `get_queryset` when there is one.
-    Search {
-        model: String,
-        admin: Option<String>,
-        search_fields: Vec<String>,
-        filters: Vec<String>,
-        fields: Vec<String>,
-        masked: Vec<String>,
-        default_page_size: u64,
-    },
+    /// A DRF view's handler (`DrfOperation`). Boxed, as `Search` is: a catalogue keeps an
+    /// `Operation` per tool, each the size of the largest, and most tools are an admin's.
+    DrfCall(Box<DrfOperation>),
+    /// A `DJANGO_MCP_MODEL_SEARCH` tool (`SearchOperation`).
+    Search(Box<SearchOperation>),
+}
+
+/// A DRF view's handler, called through DRF's own dispatch with `method`; `shape` reads its
+/// answer. `app` and `model` are where it belongs (toolsets).
+#[derive(Debug, Clone)]
+pub struct DrfOperation {
+    pub view: String,
+    pub handler: String,
+    pub method: views::CallMethod,
+    pub gates: Vec<Value>,
+    pub shape: drf::DrfShape,
+    pub app: Option<String>,
+    pub model: Option<String>,
+}
+
+/// A `DJANGO_MCP_MODEL_SEARCH` tool; through `admin`'s `get_queryset` when there is one.
+#[derive(Debug, Clone)]
+pub struct SearchOperation {
+    pub model: String,
+    pub admin: Option<String>,
+    pub search_fields: Vec<String>,
+    pub filters: Vec<String>,
+    pub fields: Vec<String>,
+    pub masked: Vec<String>,
+    pub default_page_size: u64,
 }
 
 impl Operation {
@@ -173,10 +182,9 @@ impl Operation {
             | Operation::AdminUpdate { admin, .. }
             | Operation::AdminDelete { admin }
             | Operation::AdminAction { admin, .. } => Some(*admin),
-            Operation::Custom { .. }
-            | Operation::ViewCall { .. }
-            | Operation::DrfCall { .. }
-            | Operation::Search { .. } => None,
+            Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::DrfCall(_) | Operation::Search(_) => {
+                None
+            }
         }
     }
 
@@ -189,8 +197,8 @@ impl Operation {
             Operation::AdminUpdate { .. } => "update",
             Operation::AdminDelete { .. } => "delete",
             Operation::AdminAction { .. } => "action",
-            Operation::Search { .. } => "search",
-            Operation::DrfCall { handler, .. } => match handler.as_str() {
+            Operation::Search(_) => "search",
+            Operation::DrfCall(call) => match call.handler.as_str() {
                 "list" => "list",
                 "retrieve" => "get",
                 "create" => "create",
@@ -610,9 +618,9 @@ impl Catalogue {
     pub fn tool_sources(&self) -> Value {
         let sources = self.tools.iter().map(|tool| {
             let (surface, source) = match &tool.spec.operation {
-                Operation::Search { model, .. } => ("search", Some(model.as_str())),
+                Operation::Search(search) => ("search", Some(search.model.as_str())),
                 Operation::ViewCall { view, .. } => ("views", Some(view.as_str())),
-                Operation::DrfCall { view, .. } => ("drf", Some(view.as_str())),
+                Operation::DrfCall(call) => ("drf", Some(call.view.as_str())),
                 Operation::Custom { .. } => ("custom", None),
                 admin => ("admin", admin.admin().map(|i| self.admin_model(i).label.as_str())),
             };
@@ -783,9 +791,8 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
     let output_schema = std::mem::take(&mut spec.output_schema);
     let input_schema = std::mem::take(&mut spec.input_schema).to_string();
     let meta = match &spec.operation {
-        Operation::ViewCall { gates, .. } | Operation::DrfCall { gates, .. } => {
-            Some(json!({"django-mcp/gates": gates}))
-        }
+        Operation::ViewCall { gates, .. } => Some(json!({"django-mcp/gates": gates})),
+        Operation::DrfCall(call) => Some(json!({"django-mcp/gates": call.gates})),
         _ => None,
     };
     let hints = spec.hints;

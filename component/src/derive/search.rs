@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::admin::{humanise_list, ordering_schema, resolve_path, MAX_PAGE_SIZE};
-use super::{names, Catalogue, Gate, Hints, Operation, ToolSpec};
+use super::{names, Catalogue, Gate, Hints, Operation, SearchOperation, ToolSpec};
 use crate::facts::{FieldFacts, ModelFacts, SearchFacts};
 use crate::schema::fields::{field_schema, object_schema, page_schema, ModelIndex, Paging};
 
@@ -88,7 +88,7 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
         hints: Hints { read_only: true, destructive: false, idempotent: true },
         // Whoever its effect would serve: the host judges the entry and its admin together.
         gate: Gate::Search { model: search.model.clone() },
-        operation: Operation::Search {
+        operation: Operation::Search(Box::new(SearchOperation {
             model: model.label.clone(),
             admin: search.admin.clone(),
             search_fields: search.search_fields.clone(),
@@ -96,7 +96,7 @@ pub fn tool_for(cat: &Catalogue, search: &SearchFacts, warnings: &mut Vec<String
             fields: fields.iter().map(|f| f.name.clone()).collect(),
             masked,
             default_page_size: per_page,
-        },
+        })),
     })
 }
 
@@ -139,9 +139,9 @@ mod tests {
             ],
         });
         let (cat, _warnings) = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap();
-        let Operation::Search { fields, .. } = &cat.tool("search_library_book").unwrap().spec.operation else {
+        let Operation::Search(search) = &cat.tool("search_library_book").unwrap().spec.operation else {
             panic!("not a search")
         };
-        assert_eq!(fields, &["id", "title", "status", "author", "tags"]);
+        assert_eq!(&search.fields, &["id", "title", "status", "author", "tags"]);
     }
 }

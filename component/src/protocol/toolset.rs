@@ -85,8 +85,8 @@ impl<'a> Item<'a> {
         let (app, model) = match operation {
             Operation::ViewCall { app, .. } => (app.as_deref(), None),
             // A DRF view of a model belongs with it, as an admin does, wherever its module is.
-            Operation::DrfCall { app, model, .. } => (app_of(model.as_deref()).or(app.as_deref()), model.as_deref()),
-            Operation::Search { model, .. } => (app_of(Some(model)), Some(model.as_str())),
+            Operation::DrfCall(call) => (app_of(call.model.as_deref()).or(call.app.as_deref()), call.model.as_deref()),
+            Operation::Search(search) => (app_of(Some(&search.model)), Some(search.model.as_str())),
             Operation::Custom { .. } => (None, None),
             _ => {
                 let label = operation.admin().map(|admin| cat.admin_model(admin).label.as_str());

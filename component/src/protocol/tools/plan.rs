@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::{tool_error, tool_failure, tool_result_text, tool_success, ToolResult};
 use crate::derive::drf::DrfShape;
 use crate::derive::views::CallMethod;
-use crate::derive::{Catalogue, FilterRule, Operation, Tool};
+use crate::derive::{Catalogue, DrfOperation, FilterRule, Operation, SearchOperation, Tool};
 use crate::facts::DrfListingFacts;
 use crate::facts::ModelFacts;
 use crate::protocol::{field_paths, Failure};
@@ -63,7 +63,8 @@ pub(crate) fn effect<'a>(
             Effect::AdminAction { admin: admin(i), action, pks: args.get("pks") }
         }
         Operation::Custom { .. } => Effect::CustomTool { tool: &tool.spec.name, arguments: args, input },
-        Operation::Search { model, admin, search_fields, filters, fields, masked, default_page_size } => {
+        Operation::Search(search) => {
+            let SearchOperation { model, admin, search_fields, filters, fields, masked, default_page_size } = &**search;
             let given = args.get("filters").and_then(Value::as_object);
             let filters: Vec<Value> = filters
                 .iter()
@@ -100,7 +101,8 @@ pub(crate) fn effect<'a>(
                 masked: &cat.masked_keys,
             }
         }
-        Operation::DrfCall { view, handler, method, shape, .. } => {
+        Operation::DrfCall(call) => {
+            let DrfOperation { view, handler, method, shape, .. } = &**call;
             let query = match shape {
                 DrfShape::List { listing, default_page_size } => listing_query(listing, *default_page_size, args),
                 _ => args.get("query").cloned().unwrap_or_else(|| json!({})),
@@ -239,8 +241,8 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
     let Some(admin) = tool.spec.operation.admin() else {
         return match &tool.spec.operation {
             Operation::ViewCall { method, .. } => shape_view(method, args, outcome),
-            Operation::DrfCall { shape, method, .. } => shape_drf(shape, method, args, outcome),
-            Operation::Search { default_page_size, .. } => shape_search(args, *default_page_size, outcome),
+            Operation::DrfCall(call) => shape_drf(&call.shape, &call.method, args, outcome),
+            Operation::Search(search) => shape_search(args, search.default_page_size, outcome),
             _ => shape_custom(outcome),
         };
     };
@@ -287,10 +289,7 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             let deleted: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             json!({"deleted": deleted.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}).to_string()
         }
-        Operation::Custom { .. }
-        | Operation::ViewCall { .. }
-        | Operation::DrfCall { .. }
-        | Operation::Search { .. } => {
+        Operation::Custom { .. } | Operation::ViewCall { .. } | Operation::DrfCall(_) | Operation::Search(_) => {
             unreachable!("shaped by shape_custom, shape_view, shape_drf and shape_search")
         }
         Operation::AdminAction { .. } => {
