@@ -7,6 +7,7 @@ schema, a body the input schema accepts is accepted by the serializer, and value
 serializer would refuse are refused by the schema before anything runs.
 """
 
+import json
 import logging
 
 import pytest
@@ -214,3 +215,41 @@ def test_an_answer_past_the_result_limit_is_a_tool_error_and_the_server_keeps_se
     assert "4096 bytes" in text and "filters" in text, text
     settings.DJANGO_MCP_MAX_RESULT_BYTES = 10 * 1024 * 1024
     assert mcp.call("list_fields_tag", {"page_size": 2})["isError"] is False
+
+
+def _serializer_facts_by_endpoint(settings):
+    from django_mcp import facts
+
+    settings.DJANGO_MCP_URLCONFS = ["fixtures.drf_context_views"]
+    views = json.loads(facts.gather()[0])["drf"]
+    return {v["label"]: {e["handler"]: e["serializer"] for e in v["endpoints"]} for v in views}
+
+
+def _read_only(serializer, name):
+    return next(f["read_only"] for f in serializer if f["name"] == name)
+
+
+def test_serializer_fields_built_from_the_request_are_described_per_endpoint(settings, library):
+    """A viewset's endpoints share the facts of a serializer class only when its fields cannot
+    depend on the request or view: one whose fields do is described for each endpoint."""
+    by_view = _serializer_facts_by_endpoint(settings)
+    plain = by_view["context_plain"]
+    assert plain["create"] == plain["update"] == plain["list"]
+    assert not _read_only(plain["update"], "slug")
+    for label in ("context_by-action", "context_by-method"):
+        assert not _read_only(by_view[label]["create"], "slug"), label
+        assert _read_only(by_view[label]["update"], "slug"), label
+        assert _read_only(by_view[label]["partial_update"], "slug"), label
+    nested = by_view["context_nested"]
+    assert not _read_only(nested["create"][0]["fields"], "slug")
+    assert _read_only(nested["update"][0]["fields"], "slug")
+
+
+def test_which_serializers_describe_alike_in_any_context():
+    from django_mcp.facts.drf_fields import context_free
+    from fixtures import drf_context_views as views
+
+    assert context_free(views.TagPlain())
+    assert not context_free(views.SlugSetOnCreate(context={"view": views.ByActionTags(action="update")}))
+    assert not context_free(views.SlugFieldOnCreate())
+    assert not context_free(views.Nesting())

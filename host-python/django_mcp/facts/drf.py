@@ -106,9 +106,10 @@ def collect_drf(registry: Registry) -> list[dict[str, Any]]:
 
     ids: set[str] = set()
     facts = []
+    described: dict[type, list[dict[str, Any]]] = {}
     for group in groups.values():
         try:
-            view, view_facts = _describe(group, ids)
+            view, view_facts = _describe(group, ids, described)
         except Exception:  # one odd view never takes the others down
             left_out.report(
                 logger, "skipping the DRF view %s: it could not be described", _dotted(group["cls"]), exc_info=True
@@ -148,7 +149,9 @@ def _qualname(cls: type) -> str:
     return cls.__name__ if cls.__qualname__.rsplit(".", 1)[-1] != cls.__name__ else cls.__qualname__
 
 
-def _describe(group: dict[str, Any], ids: set[str]) -> tuple[DrfView, dict[str, Any]]:
+def _describe(
+    group: dict[str, Any], ids: set[str], described: dict[type, list[dict[str, Any]]]
+) -> tuple[DrfView, dict[str, Any]]:
     cls = group["cls"]
     dotted = _dotted(cls)
     view_id = unique_id(dotted, ids)
@@ -170,7 +173,9 @@ def _describe(group: dict[str, Any], ids: set[str]) -> tuple[DrfView, dict[str, 
                 continue
             routes[handler] = routed
             methods_of[handler] = methods
-            endpoints.append(_endpoint(routed, handler, methods, params, where.removesuffix("$"), group["viewset"]))
+            endpoints.append(
+                _endpoint(routed, handler, methods, params, where.removesuffix("$"), group["viewset"], described)
+            )
     view = DrfView(id=view_id, view_class=cls, routes=routes, methods=methods_of)
     facts = {
         "id": view_id,
@@ -207,7 +212,13 @@ def _handlers(callback: Callable[..., Any], cls: type[APIView], viewset: bool) -
 
 
 def _endpoint(
-    routed: RoutedView, handler: str, methods: list[str], params: list[dict[str, Any]], where: str, viewset: bool
+    routed: RoutedView,
+    handler: str,
+    methods: list[str],
+    params: list[dict[str, Any]],
+    where: str,
+    viewset: bool,
+    described: dict[type, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     from django_mcp.requests import CallerContext
 
@@ -224,7 +235,7 @@ def _endpoint(
         "path_params": params,
         "methods": methods,
         "description": _action_description(function) if is_action else "",
-        "serializer": _serializer(view, handler, is_action or handler == "destroy"),
+        "serializer": _serializer(view, handler, is_action or handler == "destroy", described),
         "permissions": _permissions(view),
     }
     if handler == "list":
@@ -268,12 +279,17 @@ def _typed_lookup(view: APIView, params: list[dict[str, Any]]) -> list[dict[str,
     return [dict(p, converter="int") if p["name"] == lookup and p["converter"] == "regex" else p for p in params]
 
 
-def _serializer(view: APIView, handler: str, own_only: bool) -> list[dict[str, Any]] | None:
+def _serializer(
+    view: APIView, handler: str, own_only: bool, described: dict[type, list[dict[str, Any]]]
+) -> list[dict[str, Any]] | None:
     """The serializer's field facts, or None when the view has none we can describe. An
     `@action` (and `destroy`, `own_only`) takes a serializer only when it names its own (in
     `@action` or through `get_serializer_class`): otherwise what it reads from
-    `request.data` is its own business, and any JSON object is passed on."""
-    from django_mcp.facts.drf_fields import serializer_facts  # imports DRF
+    `request.data` is its own business, and any JSON object is passed on. `described` keeps
+    the facts of the serializer classes whose fields cannot depend on the request or view
+    (`context_free`): a viewset's endpoints mostly share one, and building its fields is most
+    of describing it."""
+    from django_mcp.facts.drf_fields import context_free, serializer_facts  # imports DRF
 
     if not hasattr(view, "get_serializer_class"):
         return None
@@ -284,9 +300,12 @@ def _serializer(view: APIView, handler: str, own_only: bool) -> list[dict[str, A
         serializer_class = default
     if serializer_class is None or own_only and serializer_class is default:
         return None
+    shared = described.get(serializer_class)
+    if shared is not None:
+        return shared
     try:
         serializer = serializer_class(context={"request": view.request, "view": view, "format": None})
-        return serializer_facts(serializer)
+        facts = serializer_facts(serializer)
     except Exception:
         left_out.report(
             logger,
@@ -297,6 +316,13 @@ def _serializer(view: APIView, handler: str, own_only: bool) -> list[dict[str, A
             exc_info=True,
         )
         return None
+    try:
+        alike = context_free(serializer)
+    except Exception:  # an odd class is only described again, never left out for this
+        alike = False
+    if alike:
+        described[serializer_class] = facts
+    return facts
 
 
 def _listing(view: APIView) -> dict[str, Any]:

@@ -82,6 +82,76 @@ def serializer_facts(serializer: serializers.BaseSerializer, depth: int = 0) -> 
     return facts
 
 
+#: What a serializer or field class may build its fields, or answer what `field_facts` reads,
+#: from: defined outside DRF, any of these may read the context (the request, the view, its
+#: action), so the fields can differ between a view's endpoints.
+_BUILDING_HOOKS = frozenset(
+    {
+        "__init__",
+        "__new__",
+        "__deepcopy__",
+        "many_init",
+        "bind",
+        "context",
+        "root",
+        "fields",
+        "get_fields",
+        "get_field_names",
+        "get_default_field_names",
+        "get_extra_kwargs",
+        "include_extra_kwargs",
+        "get_uniqueness_extra_kwargs",
+        "build_field",
+        "build_standard_field",
+        "build_relational_field",
+        "build_nested_field",
+        "build_property_field",
+        "build_url_field",
+        "build_unknown_field",
+    }
+)
+
+
+def context_free(serializer: serializers.BaseSerializer, depth: int = 0) -> bool:
+    """Whether the facts of this serializer instance are those of any instance of its class:
+    it and every field `serializer_facts` describes (nested serializers' too) are of classes
+    that, outside DRF itself, define none of the building hooks and no computed attribute.
+    DRF builds a serializer's fields from its class alone."""
+    return _plain(type(serializer)) and all(_field_context_free(f, depth) for f in serializer.fields.values())
+
+
+def _field_context_free(field: drf_fields.Field, depth: int) -> bool:
+    # Walks what `field_facts` walks, as deep.
+    if not _plain(type(field)):
+        return False
+    if depth >= MAX_DEPTH:
+        return True
+    child = _child(field)
+    if child is not None and not _field_context_free(child, depth + 1):
+        return False
+    if _kind(field) == "nested":
+        return context_free(field, depth + 1)
+    return True
+
+
+def _plain(cls: type) -> bool:
+    for klass in cls.__mro__:
+        module = klass.__module__
+        if klass is object or module == "rest_framework" or module.startswith("rest_framework."):
+            continue
+        for name, value in vars(klass).items():
+            if name in _BUILDING_HOOKS or _computed(value):
+                return False
+    return True
+
+
+def _computed(value: object) -> bool:
+    """A property or another descriptor that is not a plain method."""
+    if isinstance(value, (types.FunctionType, staticmethod, classmethod, type)):
+        return False
+    return hasattr(type(value), "__get__")
+
+
 def field_facts(name: str, field: drf_fields.Field, depth: int = 0) -> dict[str, Any]:
     kind = _kind(field)
     facts = {
