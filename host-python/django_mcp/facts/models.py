@@ -53,22 +53,35 @@ def without_defaults(facts: dict) -> dict:
 
 
 def field_facts(field: models.Field) -> dict:
-    facts = {
-        "name": field.name,
-        "kind": field_kind(field),
-        "verbose_name": str(field.verbose_name),
-        "help_text": str(field.help_text or ""),
-        "null": bool(field.null),
-        "blank": bool(field.blank),
-        "primary_key": bool(field.primary_key),
-        "max_length": field.max_length,
-        "choices": [[to_json(v), str(label)] for v, label in field.flatchoices] if field.choices else None,
-        "many": bool(field.many_to_many),
-        "has_default": field.has_default(),
-    }
+    # Only what differs from the engine's defaults (`without_defaults`), in the same key order,
+    # without building the rest first: a large project has thousands of fields.
+    facts: dict = {"name": field.name, "kind": _kind_of(type(field))}
+    verbose_name = str(field.verbose_name)
+    if verbose_name:
+        facts["verbose_name"] = verbose_name
+    help_text = str(field.help_text or "")
+    if help_text:
+        facts["help_text"] = help_text
+    if field.null:
+        facts["null"] = True
+    if field.blank:
+        facts["blank"] = True
+    if field.primary_key:
+        facts["primary_key"] = True
+    if _given(field.max_length):
+        facts["max_length"] = field.max_length
+    if field.choices:
+        facts["choices"] = [[to_json(v), str(label)] for v, label in field.flatchoices]
+    if field.many_to_many:
+        facts["many"] = True
+    has_default = field.has_default()
+    if _given(has_default):
+        facts["has_default"] = has_default
     if isinstance(field, models.DecimalField):
-        facts["max_digits"] = field.max_digits
-        facts["decimal_places"] = field.decimal_places
+        if _given(field.max_digits):
+            facts["max_digits"] = field.max_digits
+        if _given(field.decimal_places):
+            facts["decimal_places"] = field.decimal_places
     for validator in field.validators:
         limit = getattr(validator, "limit_value", None)
         if callable(limit) or not isinstance(limit, (int, float)) or isinstance(limit, bool):
@@ -79,15 +92,35 @@ def field_facts(field: models.Field) -> dict:
             facts["max_value"] = min(limit, facts.get("max_value", limit))
     if field.is_relation and field.related_model is not None:
         facts["related_model"] = field.related_model._meta.label
-    facts = without_defaults(facts)
     if not field.editable:
         facts["editable"] = False  # the one key whose default is true
     return facts
 
 
+def _given(value: object) -> bool:
+    """What `without_defaults` keeps."""
+    return not (value is None or value is False or value == "")
+
+
 def field_kind(field: models.Field) -> str:
     """The Django field class name, or its nearest built-in ancestor for custom fields."""
-    for cls in type(field).__mro__:
-        if cls.__module__.startswith("django.db.models") and issubclass(cls, models.Field):
-            return cls.__name__
-    return type(field).__name__
+    return _kind_of(type(field))
+
+
+#: Each field class's kind, as `field_kind` finds it (a project has few field classes).
+_KINDS: dict[type, str] = {}
+
+
+def _kind_of(field_class: type[models.Field]) -> str:
+    kind = _KINDS.get(field_class)
+    if kind is None:
+        kind = next(
+            (
+                cls.__name__
+                for cls in field_class.__mro__
+                if cls.__module__.startswith("django.db.models") and issubclass(cls, models.Field)
+            ),
+            field_class.__name__,
+        )
+        _KINDS[field_class] = kind
+    return kind
