@@ -45,13 +45,34 @@ def _collections_paused() -> Iterator[None]:
         gc.enable()
 
 
+class _Texts(list):
+    """A list whose items are JSON texts already: written into the facts as they are."""
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _dumps(facts: dict) -> str:
+    """`_json(facts)`, with each `_Texts` written as the array of its texts."""
+    members = (
+        _json(key) + ":" + ("[" + ",".join(value) + "]" if isinstance(value, _Texts) else _json(value))
+        for key, value in facts.items()
+    )
+    return "{" + ",".join(members) + "}"
+
+
 def _gather(defer_forms: bool) -> tuple[str, Registry]:
-    registry, admins = collect_admins(defer_forms)
+    # Each admin's and model's facts become text as soon as they are gathered: held as
+    # Python objects until the end, they would be the bulk of gathering's allocations,
+    # interleaved with the caches Django fills meanwhile, which then pin the memory they
+    # were freed from.
+    registry, admins = collect_admins(defer_forms, keep=_json)
     registry.custom, custom_facts = custom.collect()
     # Before models(): the models of resources and searches need facts too.
     resources = resource_models(registry)
     search_facts = searches(registry)
-    models = [model_facts(model) for model in registry.models()]
+    models = _Texts(_json(model_facts(model)) for model in registry.models())
     facts = {
         "protocol": 1,
         "server": {"name": "django-mcp", "version": django_mcp.__version__},
@@ -67,7 +88,7 @@ def _gather(defer_forms: bool) -> tuple[str, Registry]:
             "discovery_threshold": int(conf.get("DJANGO_MCP_DISCOVERY_THRESHOLD")),
         },
         "models": models,
-        "admins": admins,
+        "admins": _Texts(admins),
         "resource_models": resources,
         "searches": search_facts,
         "user_prompts": user_prompts(),
@@ -75,4 +96,4 @@ def _gather(defer_forms: bool) -> tuple[str, Registry]:
         "views": collect_views(registry),
         "drf": collect_drf(registry),
     }
-    return json.dumps(facts, separators=(",", ":")), registry
+    return _dumps(facts), registry

@@ -1,7 +1,7 @@
 """Facts about the ModelAdmins on the configured admin sites."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.admin import AdminSite, ModelAdmin
@@ -49,9 +49,12 @@ def _unproxied(site: Any) -> Any:
     return site
 
 
-def collect_admins(defer_forms: bool = False) -> tuple[Registry, list[dict]]:
-    """The admins' facts; with `defer_forms`, their forms are left for the engine to ask for
-    (`forms_facts`, the `admin.forms` effect) when a request first needs them."""
+def collect_admins(
+    defer_forms: bool = False, keep: Callable[[dict], Any] = lambda facts: facts
+) -> tuple[Registry, list[Any]]:
+    """The admins' facts, each as `keep` returns it; with `defer_forms`, their forms are left
+    for the engine to ask for (`forms_facts`, the `admin.forms` effect) when a request first
+    needs them."""
     registry = Registry()
     admins = []
     for site in admin_sites():
@@ -66,10 +69,11 @@ def collect_admins(defer_forms: bool = False) -> tuple[Registry, list[dict]]:
                 )
                 continue
             try:
-                admins.append(_admin_facts(admin_id, site, model, model_admin, request, defer_forms))
+                facts = _admin_facts(admin_id, site, model, model_admin, request, defer_forms)
             except Exception:  # one odd ModelAdmin never takes the others down
                 left_out.report(logger, "skipping %s: its ModelAdmin could not be described", admin_id, exc_info=True)
                 continue
+            admins.append(keep(facts))
             registry.add(admin_id, site, model_admin)
     return registry, admins
 
