@@ -8,8 +8,7 @@ class DjangoMcpConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.core.signals import request_started
-        from django.test.signals import setting_changed
+        from django.core.signals import request_started, setting_changed
 
         from django_mcp import checks, correlation, routing  # noqa: F401  (registers checks)
 

@@ -204,10 +204,11 @@ def test_an_instance_loaded_after_a_trap_has_the_same_catalogue_and_no_facts_tex
 
 
 def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_path):
-    """In a fresh process: `django.setup()` imports neither the server nor the engine's runtime,
-    nor do the system checks, which still report a missing wasmtime, unless a search entry names
-    field paths (the engine judges which cross a secret); the first MCP message loads it, and no
-    effect handler it does not ask for."""
+    """In a fresh process: `django.setup()` imports neither the server nor the engine's runtime
+    (nor `django.test`, which a process serving requests never needs), nor do the system checks,
+    which still report a missing wasmtime, unless a search entry names field paths (the engine
+    judges which cross a secret); the first MCP message loads it, and no effect handler it does
+    not ask for."""
     from servers import demo_probe
 
     report = demo_probe(
@@ -218,7 +219,7 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         "    runtime = sys.modules.get('django_mcp.wasmtime_capi')\n"
         "    return runtime is not None and runtime.loaded()\n"
         "django.setup()\n"
-        "set_up = sorted(m for m in ('wasmtime', 'django_mcp.server', 'django_mcp.facts') if m in sys.modules)\n"
+        "set_up = sorted(m for m in ('wasmtime', 'django_mcp.server', 'django_mcp.facts', 'django.test') if m in sys.modules)\n"  # noqa: E501
         "set_up += ['runtime'] if loaded() else []\n"
         "from django.core import checks\n"
         "from django.test import Client, override_settings\n"

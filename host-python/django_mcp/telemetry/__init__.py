@@ -19,7 +19,7 @@ import sys
 import time
 
 from django.core.exceptions import ImproperlyConfigured
-from django.test.signals import setting_changed
+from django.core.signals import setting_changed
 
 from django_mcp import conf, sessions
 from django_mcp.engine import EngineTrap, Observer
