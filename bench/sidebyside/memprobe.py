@@ -75,10 +75,13 @@ def smaps_kinds(pid):
             current[4] = int(parts[1])
     kinds = collections.Counter()
     for i, (start, end, perm, name, rss) in enumerate(rows):
-        near = [r for r in (rows[i - 1] if i else None, rows[i + 1] if i + 1 < len(rows) else None) if r]
+        after = rows[i + 1] if i + 1 < len(rows) else None
         if name == "":
-            guarded = any(r[2] == "---p" and r[1] - r[0] > 1 << 30 and (r[1] == start or r[0] == end) for r in near)
-            kind = "engine linear memory" if guarded and perm.startswith("rw") else "anonymous (allocators)"
+            # wasmtime reserves a linear memory's whole range and opens its start: the open part
+            # is followed by the rest of the reservation (gigabytes, no access). A glibc heap
+            # can sit right after a reservation, so what precedes one is all that counts.
+            reserved = after is not None and after[2] == "---p" and after[1] - after[0] > 1 << 30 and after[0] == end
+            kind = "engine linear memory" if reserved and perm.startswith("rw") else "anonymous (allocators)"
         elif name == "[heap]":
             kind = "anonymous (allocators)"
         elif "wasmtime" in name or name.endswith(".cwasm"):
