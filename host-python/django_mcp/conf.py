@@ -1,6 +1,9 @@
 """The package's settings, read from Django settings with their documented defaults."""
 
+import threading
+
 from django.conf import settings
+from django.core.signals import setting_changed
 
 DEFAULTS = {
     "DJANGO_MCP_ADMIN_SITES": ("django.contrib.admin.site",),
@@ -49,5 +52,32 @@ DEFAULTS = {
 }
 
 
+#: Each setting as read: once per process and settings change, not on every request (an unset
+#: setting, the usual case, costs `settings` an AttributeError raised and caught on each read).
+_read: dict[str, object] = {}
+_UNREAD = object()
+#: Counts the changes, so a read that began before one is not kept after it.
+_changes = [0]
+_lock = threading.Lock()
+
+
 def get(name: str):
-    return getattr(settings, name, DEFAULTS[name])
+    value = _read.get(name, _UNREAD)
+    if value is _UNREAD:
+        changes = _changes[0]
+        value = getattr(settings, name, DEFAULTS[name])
+        with _lock:
+            if changes == _changes[0]:
+                _read[name] = value
+    return value
+
+
+def _forget(**kwargs: object) -> None:
+    """Any setting changed (`override_settings`, pytest-django's `settings`): read them again.
+    Connected when this module is imported, before any receiver of a module that reads it."""
+    with _lock:
+        _changes[0] += 1
+        _read.clear()
+
+
+setting_changed.connect(_forget, dispatch_uid="django_mcp.conf")
