@@ -48,10 +48,12 @@ def credential_failures_blocked(key_id: str | None, address: str | None) -> int 
     """Seconds until the key id or the client address may try a credential again, when either
     has used up its budget of failed checks (`DJANGO_MCP_AUTH_FAILURE_LIMITS`); else None.
     Only reads the counters, in one cache round trip, so it costs no hashing and no query."""
-    windows = [_Window(bucket, rate) for bucket, rate in _failure_buckets(key_id, address)]
-    if not windows:
+    buckets = _failure_buckets(key_id, address)
+    if not buckets:
         return None
-    counts = windows[0].cache.get_many([window.key for window in windows])
+    cache = _cache()  # once for both windows: a lookup in Django's per-thread cache handler
+    windows = [_Window(bucket, rate, cache) for bucket, rate in buckets]
+    counts = cache.get_many([window.key for window in windows])
     return max((_wait(w) for w in windows if (counts.get(w.key) or 0) >= w.allowed), default=None)
 
 
@@ -77,13 +79,17 @@ def _hit(bucket: str, rate: str) -> int | None:
 class _Window:
     """One subject's counter in the current fixed window of `rate`."""
 
-    def __init__(self, bucket: str, rate: str) -> None:
+    def __init__(self, bucket: str, rate: str, cache: BaseCache | None = None) -> None:
         self.allowed, period = parse(rate)
         now = time.time()
         window = int(now // period)
         self.left = (window + 1) * period - now
         self.key = f"django_mcp:rate:{bucket}:{period}:{window}"
-        self.cache: BaseCache = caches[conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")]
+        self.cache: BaseCache = cache if cache is not None else _cache()
+
+
+def _cache() -> BaseCache:
+    return caches[conf.get("DJANGO_MCP_RATE_LIMIT_CACHE")]
 
 
 def _wait(window: "_Window") -> int:
