@@ -47,6 +47,8 @@ class Identity:
 
     def at_endpoint(self, endpoint):
         """This identity on an endpoint that narrows what it serves (None: it does not)."""
+        if endpoint == self.endpoint:  # frozen: the same identity serves
+            return self
         return replace(self, endpoint=endpoint)
 
     def principal(self):
