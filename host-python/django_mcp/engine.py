@@ -70,11 +70,15 @@ class EngineTrap(Exception):
     """The guest trapped (fuel, memory, panic); its instance is gone."""
 
 
+#: `json.dumps(value, separators=(",", ":"))`, its encoder built once.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def _inbound_text(message: str, context: dict[str, Any]) -> str:
     """The step input of an inbound message: its context's JSON, then the message text as the
     client sent it (docs/engine-protocol.md). Never escaped: JSON would write a control
     character in six bytes, and the fuel a step may burn grows with its input."""
-    return json.dumps({"context": context}, separators=(",", ":")) + message
+    return _COMPACT.encode({"context": context}) + message
 
 
 def _resume_text(state: str, results: list[dict[str, Any]]) -> str:
