@@ -1,7 +1,6 @@
 """System checks: a bad setting is reported at startup, not as an error on every request."""
 
 import importlib
-import importlib.metadata
 import importlib.util
 import json
 import re
@@ -144,6 +143,8 @@ _OAUTH_KEYS = {
 
 def _authorization_server_errors(config):
     """The site as its own authorization server: django-oauth-toolkit installed, its rules kept."""
+    import importlib.metadata  # here: every start imports this module, few check this
+
     from django.apps import apps
 
     try:

@@ -17,10 +17,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
-import importlib.metadata
-import importlib.resources
 import json
 import logging
+import mmap
 import os
 import tempfile
 import threading
@@ -120,7 +119,7 @@ class FactsRejected(Exception):
 
 
 def default_wasm_path() -> Path:
-    return Path(str(importlib.resources.files("django_mcp") / "engine.wasm"))
+    return Path(__file__).with_name("engine.wasm")
 
 
 def default_cache_dir() -> Path:
@@ -138,18 +137,19 @@ class CompiledEngine:
     def __init__(self, wasm_path: Path | None = None, cache_dir: Path | None = None) -> None:
         self.wasm_path = Path(wasm_path or default_wasm_path())
         self.engine = wasmtime_capi.Engine()
-        wasm = self.wasm_path.read_bytes()
-        self.component = self._compile(wasm, cache_dir)
+        self.component = self._compile(cache_dir)
         self.linker = wasmtime_capi.Linker(self.engine, HOST_INTERFACE, _forward_guest_log)
 
-    def _compile(self, wasm: bytes, cache_dir: Path | None) -> wasmtime_capi.Component:
+    def _compile(self, cache_dir: Path | None) -> wasmtime_capi.Component:
         Component = wasmtime_capi.Component
 
         if cache_dir is None:
-            return Component.compile(self.engine, wasm)
-        version = importlib.metadata.version("wasmtime")
-        digest = hashlib.sha256(wasm).hexdigest()[:32]
-        path = Path(cache_dir) / f"engine-{digest}-wasmtime-{version}-fuel.cwasm"
+            return Component.compile(self.engine, self.wasm_path.read_bytes())
+        # Keyed by the library file's stamp, not its wheel's version: reading package metadata
+        # is slow for a start. wasmtime refuses an artifact another release compiled, so a
+        # stamp that missed a change would cost a rebuild, never a wrong engine.
+        key = hashlib.sha256(_file_sha256(self.wasm_path) + wasmtime_capi.library_stamp().encode())
+        path = Path(cache_dir) / f"engine-{key.hexdigest()[:32]}-fuel.cwasm"
         if _checksum_matches(path):
             try:
                 # Mapped, not copied: the compiled code is the file's pages, which every
@@ -157,7 +157,7 @@ class CompiledEngine:
                 return Component.deserialize_file(self.engine, str(path))
             except Exception:  # a stale or foreign artifact: rebuild it below
                 logger.warning("ignoring unusable compiled engine cache %s", path.name)
-        component = Component.compile(self.engine, wasm)
+        component = Component.compile(self.engine, self.wasm_path.read_bytes())
         _write_checksummed(path, component.serialize())
         return component
 
@@ -172,9 +172,18 @@ def _checksum_matches(path: Path) -> bool:
     # files are only ever replaced whole, never written in place, so a mapped artifact stays
     # the one checked.
     try:
-        return hashlib.sha256(path.read_bytes()).digest() == _checksum_path(path).read_bytes()
+        return _file_sha256(path) == _checksum_path(path).read_bytes()
     except OSError:
         return False
+
+
+def _file_sha256(path: Path) -> bytes:
+    """The file's SHA-256, read through a mapping rather than copied into the heap."""
+    with open(path, "rb") as file:
+        if os.fstat(file.fileno()).st_size == 0:  # which cannot be mapped
+            return hashlib.sha256().digest()
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return hashlib.sha256(mapped).digest()
 
 
 def _checksum_path(path: Path) -> Path:

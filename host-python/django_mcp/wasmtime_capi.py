@@ -177,6 +177,8 @@ class _Library:
 
     def __init__(self, path: Path) -> None:
         self.dll = ctypes.CDLL(str(path))
+        status = path.stat()
+        self.stamp = f"{path.name}:{status.st_size}:{status.st_mtime_ns}"
         self._declare(_SIGNATURES)
         self._types_declared = False
 
@@ -208,6 +210,12 @@ def lib() -> _Library:
     if _lib is None:
         _lib = _Library(library_path())
     return _lib
+
+
+def library_stamp() -> str:
+    """What tells the loaded library file from another release's: its name, size and
+    modification time."""
+    return lib().stamp
 
 
 def _check(error: int | None) -> None:

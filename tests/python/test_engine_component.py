@@ -3,9 +3,14 @@ survives a guest that runs away, panics or exhausts memory."""
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+import django_mcp
 from django_mcp.engine import CompiledEngine, default_wasm_path
 
 
@@ -50,12 +55,31 @@ class TestCompiledArtifactCache:
         CompiledEngine(cache_dir=tmp_path)
         assert self._artifact(tmp_path).stat().st_mtime_ns != written
 
-    def test_a_truncated_artifact_is_rebuilt(self, tmp_path):
+    @pytest.mark.parametrize("kept", [100, 0])
+    def test_a_truncated_artifact_is_rebuilt(self, tmp_path, kept):
         CompiledEngine(cache_dir=tmp_path)
         artifact = self._artifact(tmp_path)
-        artifact.write_bytes(artifact.read_bytes()[:100])
+        artifact.write_bytes(artifact.read_bytes()[:kept])
         CompiledEngine(cache_dir=tmp_path)
         assert artifact.stat().st_size > 100_000
+
+    def test_the_artifact_is_found_without_reading_package_metadata(self, tmp_path):
+        """A start finds its compiled engine without `importlib.metadata`, which costs a start
+        more to import and read than the checksums; the artifact is the one a later start
+        reuses."""
+        script = (
+            "import sys\n"
+            "sys.modules['importlib.metadata'] = None  # as if it could not be imported\n"
+            "from django_mcp.engine import CompiledEngine\n"
+            f"CompiledEngine(cache_dir={str(tmp_path)!r})\n"
+        )
+        host = str(Path(django_mcp.__file__).parents[1])
+        env = {**os.environ, "PYTHONPATH": host}
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        written = self._artifact(tmp_path).stat().st_mtime_ns
+        CompiledEngine(cache_dir=tmp_path)
+        assert self._artifact(tmp_path).stat().st_mtime_ns == written
 
 
 def test_facts_of_another_protocol_are_refused():
@@ -205,10 +229,10 @@ def test_an_instance_loaded_after_a_trap_has_the_same_catalogue_and_no_facts_tex
 
 def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_path):
     """In a fresh process: `django.setup()` imports neither the server nor the engine's runtime
-    (nor `django.test`, which a process serving requests never needs), nor do the system checks,
-    which still report a missing wasmtime, unless a search entry names field paths (the engine
-    judges which cross a secret); the first MCP message loads it, and no effect handler it does
-    not ask for."""
+    (nor `django.test`, which a process serving requests never needs, nor `importlib.metadata`),
+    nor do the system checks, which still report a missing wasmtime, unless a search entry names
+    field paths (the engine judges which cross a secret); the first MCP message loads it, and no
+    effect handler it does not ask for."""
     from servers import demo_probe
 
     report = demo_probe(
@@ -219,7 +243,7 @@ def test_start_up_loads_no_engine_and_the_checks_find_it_without_loading_it(tmp_
         "    runtime = sys.modules.get('django_mcp.wasmtime_capi')\n"
         "    return runtime is not None and runtime.loaded()\n"
         "django.setup()\n"
-        "set_up = sorted(m for m in ('wasmtime', 'django_mcp.server', 'django_mcp.facts', 'django.test') if m in sys.modules)\n"  # noqa: E501
+        "set_up = sorted(m for m in ('wasmtime', 'django_mcp.server', 'django_mcp.facts', 'django.test', 'importlib.metadata') if m in sys.modules)\n"  # noqa: E501
         "set_up += ['runtime'] if loaded() else []\n"
         "from django.core import checks\n"
         "from django.test import Client, override_settings\n"
