@@ -49,7 +49,7 @@ TIMED = [
     ("django_mcp.facts", "collect_drf", "facts: DRF"),
     ("django_mcp.facts", "searches", "facts: searches"),
     ("django_mcp.facts", "resource_models", "facts: resource models"),
-    ("django_mcp.custom", "collect", "facts: custom"),
+    ("django_mcp.facts.custom", "collect", "facts: custom"),
     ("django_mcp.engine", "CompiledEngine.__init__", "engine: compile or load the cached artifact"),
     ("django_mcp.engine", "EngineInstance.__init__", "engine: an instance (instantiate, load, derive)"),
     ("django_mcp.engine", "EngineInstance.load_text", "engine: load and derive (in the instance)"),

@@ -22,10 +22,7 @@ A handler receives the validated arguments and a :class:`Call` (``user``, ``requ
 """
 
 import dataclasses
-import importlib
 from collections.abc import Callable, Mapping, Sequence
-
-from django_mcp import conf
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,31 +125,3 @@ class InputRequired(Exception):
         super().__init__("input required")
         self.requests = requests
         self.state = state
-
-
-class CustomRegistry:
-    """The declared items by name, for the effects that run them."""
-
-    def __init__(self):
-        self.tools, self.resources, self.prompts = {}, {}, {}
-
-    def facts(self, modules):
-        facts = {"tools": [], "resources": [], "resource_templates": [], "prompts": []}
-        for path in modules:
-            module = importlib.import_module(path) if isinstance(path, str) else path
-            for tool in getattr(module, "TOOLS", ()):
-                self.tools[tool.name] = tool
-                facts["tools"].append(tool.facts())
-            for kind in ("resources", "resource_templates"):
-                for resource in getattr(module, kind.upper(), ()):
-                    self.resources[resource.uri] = resource
-                    facts[kind].append(resource.facts())
-            for prompt in getattr(module, "PROMPTS", ()):
-                self.prompts[prompt.name] = prompt
-                facts["prompts"].append(prompt.facts())
-        return facts
-
-
-def collect():
-    registry = CustomRegistry()
-    return registry, registry.facts(conf.get("DJANGO_MCP_CUSTOM"))

@@ -1,6 +1,7 @@
-"""Gathering the facts (issue 23: the first request of a process) pauses Python's cyclic
+"""The first request of a process (issue 23). Gathering the facts pauses Python's cyclic
 collector, whose full collections walk a heap that grows with the project, and leaves it as the
-project set it: on stays on, off stays off. A client is told the same either way."""
+project set it: on stays on, off stays off. A client is told the same either way. It imports
+only what the project uses."""
 
 import gc
 import json
@@ -27,3 +28,22 @@ def test_the_collector_is_left_as_the_project_set_it(client, alice_key, enabled)
         if was:
             gc.enable()
     assert told == told_collecting
+
+
+def test_the_first_answer_does_not_create_the_custom_items_classes_of_a_project_declaring_none(tmp_path):
+    """A project that declares no custom items (the demo) gathers its facts without importing
+    `django_mcp.custom`, whose item classes only the modules declaring items need."""
+    from servers import demo_probe
+
+    report = demo_probe(
+        tmp_path,
+        "import json, sys\n"
+        "import django\n"
+        "django.setup()\n"
+        "from django.test import Client, override_settings\n"
+        "with override_settings(ALLOWED_HOSTS=['*']):\n"
+        "    r = Client().post('/mcp/', {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, content_type='application/json')\n"  # noqa: E501
+        "    assert r.status_code == 200 and r.json()['result'] == {}, r.content\n"
+        "print(json.dumps([m in sys.modules for m in ('django_mcp.facts', 'django_mcp.custom')]))\n",
+    )
+    assert report == [True, False]

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from django.contrib.auth import get_user_model
 
 import django_mcp
-from django_mcp import conf, custom
+from django_mcp import conf
+from django_mcp.facts import custom
 from django_mcp.facts.admin import collect_admins
 from django_mcp.facts.registry import Registry
 from django_mcp.facts.drf import collect_drf

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from django.contrib.admin import AdminSite, ModelAdmin
     from django.db.models import Model
 
-    from django_mcp.custom import CustomRegistry
+    from django_mcp.facts.custom import CustomRegistry
     from django_mcp.facts.drf import DrfView
     from django_mcp.facts.search import Search
     from django_mcp.facts.views import RoutedView
