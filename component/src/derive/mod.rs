@@ -323,6 +323,9 @@ pub struct Catalogue {
     pub admin_models: Vec<usize>,
     pub tools: Vec<Tool>,
     tool_index: ToolIndex,
+    /// Whether a tool may send log messages (only custom handlers do): the `logging`
+    /// capability, decided once at load rather than by walking every tool per `initialize`.
+    pub sends_logs: bool,
     /// The distinct gates of tools, resource templates and prompts, in order, each as the
     /// JSON text of its check (rendered once): a list page asks the host about those of
     /// the items it walks.
@@ -397,6 +400,7 @@ impl Catalogue {
             admin_models: Vec::new(),
             tools: Vec::new(),
             tool_index: ToolIndex::default(),
+            sends_logs: false,
             gate_checks: Vec::new(),
             patterns: Patterns::default(),
             resources: facts.custom.resources.iter().map(ResourceSpec::custom).collect(),
@@ -451,6 +455,7 @@ impl Catalogue {
         // Grown by doubling while registering; kept for the instance's life.
         cat.tools.shrink_to_fit();
         cat.tool_index = ToolIndex::build(&cat.tools);
+        cat.sends_logs = cat.tools.iter().any(|t| matches!(t.spec.operation, Operation::Custom { .. }));
         resources::derive(&mut cat, &facts.resource_models, &facts.user_prompts, &mut warnings);
         cat.resource_templates.extend(facts.custom.resource_templates.iter().map(ResourceSpec::custom));
         cat.prompts.extend(facts.custom.prompts.iter().map(PromptSpec::custom));

@@ -672,8 +672,7 @@ fn notifications(params: &Map<String, Value>, stateless: Option<&revisions::Stat
 /// What this server offers: declared only where the catalogue has something to offer.
 fn capabilities(cat: &Catalogue) -> Value {
     let mut caps = json!({"tools": {"listChanged": false}});
-    // Only custom handlers send log messages.
-    if cat.tools.iter().any(|t| matches!(t.spec.operation, crate::derive::Operation::Custom { .. })) {
+    if cat.sends_logs {
         caps["logging"] = json!({});
     }
     if cat.offers_resources() {
@@ -886,5 +885,17 @@ mod tests {
     #[test]
     fn capabilities_name_only_what_the_catalogue_offers() {
         assert_eq!(capabilities(&catalogue()), json!({"tools": {"listChanged": false}}));
+    }
+
+    #[test]
+    fn capabilities_are_decided_at_load_not_by_walking_the_tools() {
+        let custom = json!({"name": "echo", "input_schema": {"type": "object"}});
+        let facts = json!({"protocol": 1, "server": {"name": "t", "version": "1"}, "custom": {"tools": [custom]}});
+        let mut cat = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0;
+        assert_eq!(capabilities(&cat)["logging"], json!({}));
+        // An `initialize` costs the same whatever the catalogue's size: it reads what the
+        // load decided, so emptying the tools afterwards changes nothing.
+        cat.tools.clear();
+        assert_eq!(capabilities(&cat)["logging"], json!({}));
     }
 }
