@@ -83,9 +83,7 @@ def _inbound_text(message: str, context: dict[str, Any]) -> str:
 def _resume_text(state: str, results: list[dict[str, Any]]) -> str:
     """The step input that resumes a request with its effects' results, RawJSON kept as it is."""
     texts = [
-        '{"ok":' + result["ok"] + "}"
-        if isinstance(result.get("ok"), RawJSON)
-        else json.dumps(result, separators=(",", ":"))
+        '{"ok":' + result["ok"] + "}" if isinstance(result.get("ok"), RawJSON) else _COMPACT.encode(result)
         for result in results
     ]
     return '{"resume":' + json.dumps(state) + ',"results":[' + ",".join(texts) + "]}"
