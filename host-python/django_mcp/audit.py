@@ -59,7 +59,8 @@ def record(**fields):
     entry = {name: fields.get(name) for name in FIELDS}
     entry["ts"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     try:
-        logger.info(_LINE.encode(entry), extra={"mcp": entry})
+        if logger.isEnabledFor(logging.INFO):  # the line is not written when nobody reads it
+            logger.info(_LINE.encode(entry), extra={"mcp": entry})
     except Exception:  # the audit trail never breaks a request
         errors.exception("audit record failed")
     try:
