@@ -8,7 +8,10 @@ memory by kind (smaps) and what each allocator holds: pymalloc's arenas (live bl
 room they keep), glibc's heaps (`malloc_info`: in use and free). `--host` runs another tree's
 `host-python` (a "before"); `--env` sets a variable for both servers (`MALLOC_ARENA_MAX=2`);
 `--tracemalloc DIR` traces both servers (25 frames; slow) and writes their snapshots there,
-then prints the difference by cause.
+then prints the difference by cause. `--burst ROUNDS` first sends each server ROUNDS rounds of
+600 `tools/list` pages at concurrency 32 (the floor its ping: the same requests as the side-by-
+side bench's HTTP phase) and prints both servers' resident memory after each round; the table
+is then read after the last round.
 """
 
 import argparse
@@ -60,6 +63,9 @@ def _dump(*_):
 
 signal.signal(signal.SIGUSR1, _dump)
 """
+
+
+BURST, BURST_CONCURRENCY = 600, 32
 
 
 def smaps_kinds(pid):
@@ -141,12 +147,38 @@ def by_cause(path):
     return counts
 
 
+def bursts(servers, info, rounds):
+    """Rounds of 600 `tools/list` pages at c = 32 to each server in turn; the resident memory
+    of each after each round."""
+    requests = {kind: run.http_requests(kind, info, 200)["tools/list, one page"] for kind in servers}
+    print(f"resident MB after a round of {BURST} pages at c = {BURST_CONCURRENCY}: floor, ours, ours − floor")
+    for round_ in range(rounds + 1):
+        if round_:
+            for kind, server in servers.items():
+                path, body = requests[kind]
+                result = run.loadgen.run(
+                    "127.0.0.1",
+                    server.port,
+                    "POST",
+                    path,
+                    json.dumps(body).encode(),
+                    server.headers,
+                    total=BURST,
+                    concurrency=BURST_CONCURRENCY,
+                )
+                assert not result["errors"], result
+            time.sleep(0.5)
+        floor, ours = servers["floor"].rss(), servers["ours"].rss()
+        print(f"round {round_}: {floor:7.1f}  {ours:7.1f}  {ours - floor:+7.1f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("n", type=int)
     parser.add_argument("--host", help="a host-python directory to run instead of this tree's")
     parser.add_argument("--env", action="append", default=[], help="K=V for both servers")
     parser.add_argument("--tracemalloc", metavar="DIR", help="trace both servers; snapshots go here")
+    parser.add_argument("--burst", type=int, default=0, metavar="ROUNDS", help="rounds of 600 pages at c = 32 first")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix=f"memprobe-{args.n}-"))
     out = Path(args.tracemalloc) if args.tracemalloc else work / "dump"
@@ -183,6 +215,8 @@ def main():
                 )
                 assert not result["errors"], result
         time.sleep(0.5)
+        if args.burst:
+            bursts(servers, info, args.burst)
         table = {kind: {k: v / 1024 for k, v in smaps_kinds(s.proc.pid).items()} for kind, s in servers.items()}
         for kind, server in servers.items():
             os.kill(server.proc.pid, signal.SIGUSR1)
