@@ -123,7 +123,7 @@ async def _refuse(send, cap):
     outcome = await sync_to_async(server.refuse, thread_sensitive=False)(
         {"kind": RefusalKind.BODY_TOO_LARGE, "limit": cap}, transport="http"
     )
-    body = (outcome.reply or "").encode()
+    body = outcome.reply or b""
     await send(
         {
             "type": "http.response.start",

@@ -248,25 +248,30 @@ class EngineInstance:
 
     def step_text(self, message: str) -> str:
         """`step` as the WIT has it: JSON text in, output text out."""
+        return self.step_utf8(message).decode("utf-8")
+
+    def step_utf8(self, message: str) -> bytes:
+        """`step`, its output as the engine wrote it (UTF-8): a reply goes on to the client
+        without being decoded and encoded again."""
         self.store.set_fuel(STEP_FUEL + FUEL_PER_BYTE * len(message))
         try:
-            text = self._step.string(message)
+            output = self._step.utf8(message)
         except wasmtime_capi.WasmtimeError as exc:
             if self.recorder is not None:
                 self.recorder.stepped(message, None)
             raise EngineTrap(_trap_reason(exc)) from None
         if self.recorder is not None:
-            self.recorder.stepped(message, text)
-        return text
+            self.recorder.stepped(message, output.decode("utf-8"))
+        return output
 
     def step(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """One step. A finished request's reply stays JSON text (`done["reply"]`, or None):
-        the transports send it on as it is."""
+        """One step. A finished request's reply stays the engine's UTF-8 JSON text
+        (`done["reply"]`, bytes, or None): the transports send it on as it is."""
         return self.step_json(json.dumps(payload, separators=(",", ":")))
 
     def step_json(self, message: str) -> dict[str, Any]:
         """`step` for an input already encoded."""
-        header, _, reply = self.step_text(message).partition("\n")
+        header, _, reply = self.step_utf8(message).partition(b"\n")
         output = json.loads(header)
         if "done" in output:
             output["done"]["reply"] = reply or None

@@ -45,8 +45,9 @@ Transport = Literal["http", "stdio"]
 
 @dataclasses.dataclass
 class Outcome:
-    #: The JSON-RPC response as JSON text; None for notifications and client responses.
-    reply: str | None
+    #: The JSON-RPC response as UTF-8 JSON text, as the engine wrote it; None for
+    #: notifications and client responses.
+    reply: bytes | None
     http_status: int
     correlation_id: str
     #: Extra HTTP response headers (`Retry-After` on 429).
@@ -291,7 +292,8 @@ def _fallback(message_text: str, correlation_id: str) -> dict[str, Any]:
         "error_code": -32603,
         "error_message": "engine failure",
     }
-    return {"done": {"reply": internal_error_reply(correlation_id, peeked.id), "http_status": 200, "audit": report}}
+    reply = internal_error_reply(correlation_id, peeked.id).encode()
+    return {"done": {"reply": reply, "http_status": 200, "audit": report}}
 
 
 def _user_id(identity: Identity | None) -> Any:

@@ -241,10 +241,15 @@ def _owned(owner: object, delete: Callable[[int], None], pointer: int) -> None:
 
 
 def _string(val: _Val) -> str:
+    return _utf8(val).decode("utf-8")
+
+
+def _utf8(val: _Val) -> bytes:
+    """A string value as the component wrote it, UTF-8."""
     if val.kind != _STRING:
         raise WasmtimeError(f"expected a string from the engine, got value kind {val.kind}")
     text = val.of.string
-    return ctypes.string_at(text.data, text.size).decode("utf-8") if text.size else ""
+    return ctypes.string_at(text.data, text.size) if text.size else b""
 
 
 # The host function the linker holds and the no-op finalizer it is given: module globals, so
@@ -454,12 +459,12 @@ class StringFunc:
             self._delete_val(ctypes.byref(argument))
         _check(error)
 
-    def string(self, text: str) -> str:
-        """`func(string) -> string`."""
+    def utf8(self, text: str) -> bytes:
+        """`func(string) -> string`, the string returned as the component wrote it (UTF-8)."""
         result = _Val()
         self._invoke(text, result)
         try:
-            return _string(result)
+            return _utf8(result)
         finally:
             self._delete_val(ctypes.byref(result))
 

@@ -220,7 +220,8 @@ def install():
         def wrapper(*args, **kwargs):
             outcome = original(*args, **kwargs)
             with _never_fails():
-                for message in (*outcome.notifications, outcome.reply):
+                reply = None if outcome.reply is None else outcome.reply.decode("utf-8")
+                for message in (*outcome.notifications, reply):
                     scanner.scan(message, "MCP response", _current["test"])
             return outcome
 

@@ -65,4 +65,4 @@ def test_the_hosts_one_fallback_is_the_engines_internal_refusal_byte_for_byte():
         message = json.dumps({"jsonrpc": "2.0", "id": message_id, "method": "tools/call"})
         step = {"refuse": {"kind": "internal", "correlation_id": "c-1"}, "message": message}
         done = refuser.step_json(json.dumps(step))["done"]
-        assert done["reply"] == server.internal_error_reply("c-1", message_id)
+        assert done["reply"] == server.internal_error_reply("c-1", message_id).encode()

@@ -403,7 +403,7 @@ def scripted_engine(monkeypatch, rounds):
         if len(steps) > rounds:
             return {
                 "done": {
-                    "reply": '{"jsonrpc":"2.0","id":1,"result":{}}',
+                    "reply": b'{"jsonrpc":"2.0","id":1,"result":{}}',
                     "http_status": 200,
                     "audit": {"method": "ping", "target": None, "outcome": "allow"},
                 }

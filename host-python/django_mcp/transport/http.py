@@ -145,7 +145,7 @@ def _answer(request: HttpRequest, endpoint: dict[str, Any] | None) -> HttpRespon
     if outcome.reply is None:
         return Answer(status=outcome.http_status)
     if outcome.notifications and _accepts_event_stream(request):
-        response = _event_stream(outcome)
+        response = _event_stream(outcome.notifications, outcome.reply, outcome.http_status)
     else:
         response = Answer(outcome.reply, status=outcome.http_status, content_type="application/json")
     for name, value in outcome.headers.items():
@@ -161,12 +161,12 @@ def _accepts_event_stream(request: HttpRequest) -> bool:
     return "text/event-stream" in request.META.get("HTTP_ACCEPT", "")
 
 
-def _event_stream(outcome: server.Outcome) -> HttpResponse:
+def _event_stream(notifications: list[str], reply: bytes, status: int) -> HttpResponse:
     """The request's notifications, then its response, as one SSE stream. The stream is
     written once the work is done (see docs/protocol.md): every event arrives, in order."""
-    events = [*outcome.notifications, outcome.reply]
-    body = "".join(f"event: message\ndata: {event}\n\n" for event in events)
-    response = Answer(body, status=outcome.http_status, content_type="text/event-stream")
+    events = [*(notification.encode() for notification in notifications), reply]
+    body = b"".join(b"event: message\ndata: " + event + b"\n\n" for event in events)
+    response = Answer(body, status=status, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -49,7 +49,8 @@ def _answer(line: str | None, key: MCPAPIKey, host: str) -> list[str]:
         outcome = server.refuse({"kind": RefusalKind.INVALID_UTF8}, transport="stdio", identity=Identity.of_key(key))
     else:
         outcome = _serve_line(line.strip(), key, host)
-    return [message for message in (*outcome.notifications, outcome.reply) if message is not None]
+    reply = [] if outcome.reply is None else [outcome.reply.decode("utf-8")]
+    return [*outcome.notifications, *reply]
 
 
 def _serve_line(line: str, key: MCPAPIKey, host: str) -> server.Outcome:
