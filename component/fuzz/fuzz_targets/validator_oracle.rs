@@ -41,7 +41,7 @@ fn oracle() -> &'static Oracle {
             facts["settings"]["discovery"] = json!("off");
             let cat = Catalogue::derive(serde_json::from_value(facts).unwrap()).unwrap().0;
             for tool in &cat.tools {
-                let schema = without_formats(&serde_json::from_str(tool.validation_schema()).unwrap());
+                let schema = without_formats(&tool.validation_schema());
                 let general = cat.patterns.with_choices(&schema);
                 let validator = jsonschema::draft202012::options().build(&general).unwrap();
                 cases.push(Case { schema, validator, catalogue: catalogues.len() });

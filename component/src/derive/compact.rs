@@ -212,15 +212,44 @@ fn drop_explained(schema: &mut Value, explained: &dyn Fn(&str) -> bool, depth: u
     }
 }
 
-/// Trim `spec`'s schemas to what is published; the whole input schema, as JSON text, when
-/// it says more (calls are validated against it).
-pub fn publish(spec: &mut ToolSpec) -> Option<String> {
-    if let Operation::Custom { .. } = spec.operation {
-        return None;
+/// The input schema a tool's calls are validated against: the published one, or the whole
+/// one where publishing left constraints to the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Validation {
+    /// The published schema says all.
+    Published,
+    /// The published schema with each object that lists properties closed again
+    /// (`additionalProperties: false`): all that publishing takes out of most tools, so most
+    /// keep no second copy of their schema.
+    PublishedClosed,
+    /// The whole schema, as JSON text: publishing took out more than that.
+    Whole(Box<str>),
+}
+
+impl Validation {
+    /// The schema itself, given the published one's JSON text.
+    pub fn schema(&self, published: &str) -> Value {
+        let text = match self {
+            Validation::Published | Validation::PublishedClosed => published,
+            Validation::Whole(whole) => whole,
+        };
+        let mut schema = serde_json::from_str(text).expect("the catalogue rendered it");
+        if *self == Validation::PublishedClosed {
+            close(&mut schema);
+        }
+        schema
     }
-    let whole = spec.input_schema.to_string();
-    // A keyword taken out is the published text differing from the whole: noted, not
-    // rendered again to compare.
+}
+
+/// Trim `spec`'s schemas to what is published; what calls are validated against when the
+/// whole input schema says more.
+pub fn publish(spec: &mut ToolSpec) -> Validation {
+    if let Operation::Custom { .. } = spec.operation {
+        return Validation::Published;
+    }
+    let whole = spec.input_schema.clone();
+    // A keyword taken out is the published schema differing from the whole: noted, not
+    // compared.
     let mut trimmed = false;
     each_schema(&mut spec.input_schema, &mut |schema| {
         if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
@@ -233,7 +262,25 @@ pub fn publish(spec: &mut ToolSpec) -> Option<String> {
     each_schema(&mut spec.output_schema, &mut |schema| {
         schema.remove("required");
     });
-    trimmed.then_some(whole)
+    if !trimmed {
+        return Validation::Published;
+    }
+    let mut closed = spec.input_schema.clone();
+    close(&mut closed);
+    if closed == whole {
+        Validation::PublishedClosed
+    } else {
+        Validation::Whole(whole.to_string().into_boxed_str())
+    }
+}
+
+/// Close each object schema in `schema` that lists properties and says nothing of others.
+fn close(schema: &mut Value) {
+    each_schema(schema, &mut |obj| {
+        if obj.contains_key("properties") && !obj.contains_key("additionalProperties") {
+            obj.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    });
 }
 
 /// Call `f` on every schema in `schema` (itself, its properties, items, map values and
@@ -304,7 +351,7 @@ mod tests {
     }
 
     fn check(cat: &Catalogue, tool: &str, arguments: Value) -> Result<(), String> {
-        let schema: Value = serde_json::from_str(cat.tool(tool).unwrap().validation_schema()).unwrap();
+        let schema = cat.tool(tool).unwrap().validation_schema();
         validate(&schema, &arguments, &cat.patterns).map_err(|v| v.to_string())
     }
 
@@ -399,5 +446,13 @@ mod tests {
         assert!(update["inputSchema"]["properties"]["fields"].get("additionalProperties").is_none(), "{update}");
         assert!(check(&cat, "update_auth_group", json!({"pk": 1, "fields": {"colour": "red"}})).is_err());
         assert!(check(&cat, "update_auth_group", json!({"pk": 1, "fields": {"zone": "Zone/001"}})).is_ok());
+    }
+
+    #[test]
+    fn a_tool_whose_objects_publishing_opened_keeps_no_copy_of_its_whole_schema() {
+        let cat = catalogue(3);
+        for name in ["list_auth_group", "update_auth_group"] {
+            assert_eq!(cat.tool(name).unwrap().validation, super::Validation::PublishedClosed, "{name}");
+        }
     }
 }

@@ -265,9 +265,9 @@ pub struct Tool {
     pub descriptor: String,
     /// Where the input schema's JSON text sits in the descriptor (see `input_schema`).
     input_schema_at: Range<usize>,
-    /// The schema calls are validated against, when it says more than the published one
-    /// (`compact::publish`): the constraints a descriptor leaves to the engine.
-    validation_schema: Option<Box<str>>,
+    /// What calls are validated against (`compact::publish`): the constraints a descriptor
+    /// leaves to the engine.
+    validation: compact::Validation,
     /// Its gate's place in `Catalogue::gate_checks`.
     pub gate_index: usize,
     pub readiness: Readiness,
@@ -307,10 +307,10 @@ impl Tool {
         &self.descriptor[self.input_schema_at.clone()]
     }
 
-    /// The input schema calls are validated against, JSON text: the published one, or the
-    /// whole one where publishing left constraints to the engine.
-    pub fn validation_schema(&self) -> &str {
-        self.validation_schema.as_deref().unwrap_or_else(|| self.input_schema())
+    /// The input schema calls are validated against: the published one, or the whole one
+    /// where publishing left constraints to the engine.
+    pub fn validation_schema(&self) -> Value {
+        self.validation.schema(self.input_schema())
     }
 }
 
@@ -554,11 +554,11 @@ impl Catalogue {
                 self.prompt_index.entry(prompt.name.clone()).or_insert(i);
             }
         }
-        let validation_schema = compact::publish(&mut spec).map(String::into_boxed_str);
+        let validation = compact::publish(&mut spec);
         let (descriptor, input_schema_at) = describe(&mut spec);
         let tool = &mut self.tools[place];
-        (tool.spec, tool.descriptor, tool.input_schema_at, tool.validation_schema) =
-            (spec.into(), descriptor, input_schema_at, validation_schema);
+        (tool.spec, tool.descriptor, tool.input_schema_at, tool.validation) =
+            (spec.into(), descriptor, input_schema_at, validation);
         tool.readiness = Readiness::Ready;
     }
 
@@ -725,9 +725,9 @@ impl Registration {
                 let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
                 // Waiting for its admin's forms: named and gated now, described when installed.
                 let readiness = Readiness::Waiting { description: std::mem::take(&mut spec.description) };
-                let (descriptor, input_schema_at, validation_schema) = (String::new(), 0..0, None);
+                let (descriptor, input_schema_at, validation) = (String::new(), 0..0, compact::Validation::Published);
                 let spec = spec.into();
-                cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index, readiness });
+                cat.tools.push(Tool { spec, descriptor, input_schema_at, validation, gate_index, readiness });
                 continue;
             }
             if let Err(e) = cat.patterns.collect(&spec.input_schema) {
@@ -738,12 +738,12 @@ impl Registration {
             let prompts = cat.prompts.len();
             compact::compact(&mut spec, cat, &mut self.choice_prompts);
             cat.choice_prompt_tools.extend(std::iter::repeat_n(cat.tools.len(), cat.prompts.len() - prompts));
-            let validation_schema = compact::publish(&mut spec).map(String::into_boxed_str);
+            let validation = compact::publish(&mut spec);
             let (descriptor, input_schema_at) = describe(&mut spec);
             let gate_index = self.gate_place(&mut cat.gate_checks, &spec.gate);
             let readiness = Readiness::Ready;
             let spec = spec.into();
-            cat.tools.push(Tool { spec, descriptor, input_schema_at, validation_schema, gate_index, readiness });
+            cat.tools.push(Tool { spec, descriptor, input_schema_at, validation, gate_index, readiness });
         }
     }
 

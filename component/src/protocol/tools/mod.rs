@@ -91,7 +91,7 @@ pub(crate) fn begin(
         _ => None,
     };
     let gate = authorize(cat, Some(&tool.spec.name), tool.gate_index);
-    let schema: Value = serde_json::from_str(tool.validation_schema()).expect("the catalogue rendered it");
+    let schema = tool.validation_schema();
     let (effects, invalid) = match validate(&schema, &arguments, &cat.patterns) {
         Ok(()) => (vec![gate, plan::effect(cat, tool, &arguments, input).to_text()], None),
         Err(violation) => (vec![gate], Some(violation)),
