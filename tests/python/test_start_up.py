@@ -47,3 +47,23 @@ def test_the_first_answer_does_not_create_the_custom_items_classes_of_a_project_
         "print(json.dumps([m in sys.modules for m in ('django_mcp.facts', 'django_mcp.custom')]))\n",
     )
     assert report == [True, False]
+
+
+def test_model_facts_keep_no_validators_they_made():
+    """Django makes a model field's validators when they are first read and keeps them on the
+    field; a model's facts read them for every field of every model gathering describes and
+    keep none they made (a process validates few of those models), while those made before
+    stay."""
+    from django.contrib import admin
+
+    from django_mcp.facts.models import model_facts
+
+    models = list(admin.site._registry)
+    fields = [field for model in models for field in model._meta.concrete_fields]
+    for field in fields:
+        field.__dict__.pop("validators", None)
+    made_before = fields[0]
+    assert made_before.validators is made_before.validators
+    for model in models:
+        model_facts(model)
+    assert [field for field in fields if "validators" in field.__dict__] == [made_before]

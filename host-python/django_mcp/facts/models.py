@@ -82,7 +82,7 @@ def field_facts(field: models.Field) -> dict:
             facts["max_digits"] = field.max_digits
         if _given(field.decimal_places):
             facts["decimal_places"] = field.decimal_places
-    for validator in field.validators:
+    for validator in _validators(field):
         limit = getattr(validator, "limit_value", None)
         if callable(limit) or not isinstance(limit, (int, float)) or isinstance(limit, bool):
             continue
@@ -124,3 +124,14 @@ def _kind_of(field_class: type[models.Field]) -> str:
         )
         _KINDS[field_class] = kind
     return kind
+
+
+def _validators(field: models.Field) -> list:
+    """`field.validators`, not left cached on the field when gathering made them: Django makes
+    a field's validators (an integer field's range among them) the first time they are read
+    and keeps them, and a process validates few of the models gathering reads."""
+    made_here = "validators" not in field.__dict__
+    validators = field.validators
+    if made_here:
+        field.__dict__.pop("validators", None)
+    return validators
