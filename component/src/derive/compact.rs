@@ -270,7 +270,7 @@ pub fn publish(spec: &mut ToolSpec) -> Validation {
     if closed == whole {
         Validation::PublishedClosed
     } else {
-        Validation::Whole(whole.to_string().into_boxed_str())
+        Validation::Whole(serde_json::to_string(&whole).expect("schemas serialise").into_boxed_str())
     }
 }
 

@@ -56,7 +56,7 @@ pub enum Gate {
 impl Gate {
     /// The check as JSON text the host reads (`Effect::Permissions`).
     pub fn to_raw_json(&self) -> Box<RawValue> {
-        RawValue::from_string(self.to_json().to_string()).expect("a gate renders as JSON")
+        serde_json::value::to_raw_value(&self.to_json()).expect("a gate renders as JSON")
     }
 
     pub fn to_json(&self) -> Value {
@@ -749,10 +749,12 @@ impl Registration {
 
     /// The place of `gate` in `checks`, added there when it is new.
     fn gate_place(&mut self, checks: &mut Vec<Box<RawValue>>, gate: &Gate) -> usize {
-        *self.gate_places.entry(gate.clone()).or_insert_with(|| {
-            checks.push(gate.to_raw_json());
-            checks.len() - 1
-        })
+        if let Some(&place) = self.gate_places.get(gate) {
+            return place;
+        }
+        checks.push(gate.to_raw_json());
+        self.gate_places.insert(gate.clone(), checks.len() - 1);
+        checks.len() - 1
     }
 }
 
@@ -794,7 +796,7 @@ fn describe(spec: &mut ToolSpec) -> (String, Range<usize>) {
     }
     let description = std::mem::take(&mut spec.description);
     let output_schema = std::mem::take(&mut spec.output_schema);
-    let input_schema = std::mem::take(&mut spec.input_schema).to_string();
+    let input_schema = serde_json::to_string(&std::mem::take(&mut spec.input_schema)).expect("descriptors serialise");
     let meta = match &spec.operation {
         Operation::ViewCall { gates, .. } => Some(json!({"django-mcp/gates": gates})),
         Operation::DrfCall(call) => Some(json!({"django-mcp/gates": call.gates})),
