@@ -3,7 +3,7 @@
 //! prompt parallel to its tool; `DJANGO_MCP_PROMPTS` entries user prompts; custom items join
 //! them as declared.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -210,13 +210,15 @@ pub fn derive(
     }
     let mut templates = Vec::new();
     let mut prompts = Vec::new();
+    // A model served by two admins gets its templates from the first.
+    let mut templated = HashSet::new();
     for tool in &cat.tools {
         match &tool.spec.operation {
             Operation::AdminRetrieve { admin, fields, masked } => {
-                let id = cat.admin_ids[*admin].clone();
-                let gate = Gate::Admin { admin: id.clone(), permission: Permission::View };
                 let model = cat.admin_model(*admin);
-                if !templates.iter().any(|t: &ResourceSpec| t.name == model.label) {
+                if templated.insert(model.label.as_str()) {
+                    let id = cat.admin_ids[*admin].clone();
+                    let gate = Gate::Admin { admin: id.clone(), permission: Permission::View };
                     templates.extend(model_templates(
                         model,
                         Source::Admin(id),
