@@ -247,9 +247,20 @@ pub fn publish(spec: &mut ToolSpec) -> Validation {
     if let Operation::Custom { .. } = spec.operation {
         return Validation::Published;
     }
-    let whole = spec.input_schema.clone();
-    // A keyword taken out is the published schema differing from the whole: noted, not
-    // compared.
+    // Whether the published schema, closed again, is the whole one: publishing takes out only
+    // `additionalProperties: false`, and only from objects that list properties, and every
+    // such object had it. Asked before trimming, so that only a tool that keeps its whole
+    // schema renders it.
+    let mut closes_back = true;
+    each_schema(&mut spec.input_schema, &mut |schema| {
+        closes_back &= match schema.get("additionalProperties") {
+            Some(Value::Bool(false)) => schema.contains_key("properties"),
+            Some(Value::Object(values)) => !values.contains_key("items"),
+            Some(_) => true,
+            None => !schema.contains_key("properties"),
+        };
+    });
+    let whole = (!closes_back).then(|| serde_json::to_string(&spec.input_schema).expect("schemas serialise"));
     let mut trimmed = false;
     each_schema(&mut spec.input_schema, &mut |schema| {
         if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
@@ -262,15 +273,10 @@ pub fn publish(spec: &mut ToolSpec) -> Validation {
     each_schema(&mut spec.output_schema, &mut |schema| {
         schema.remove("required");
     });
-    if !trimmed {
-        return Validation::Published;
-    }
-    let mut closed = spec.input_schema.clone();
-    close(&mut closed);
-    if closed == whole {
-        Validation::PublishedClosed
-    } else {
-        Validation::Whole(serde_json::to_string(&whole).expect("schemas serialise").into_boxed_str())
+    match whole {
+        _ if !trimmed => Validation::Published,
+        None => Validation::PublishedClosed,
+        Some(whole) => Validation::Whole(whole.into_boxed_str()),
     }
 }
 
