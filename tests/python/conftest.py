@@ -1,6 +1,7 @@
 """Shared fixtures: the demo library in the test database, keys for its users, an in-process
 MCP caller over Django's test client, and a live uvicorn server for the real MCP clients."""
 
+import asyncio
 import contextlib
 import json
 import os
@@ -363,3 +364,51 @@ def post_rpc(url, credential, method, params=None, request_id=1):
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+async def post_asgi(application, credential, message):
+    """Post `message` to the MCP endpoint through an ASGI `application` in process, as uvicorn
+    calls it (a real scope, receive and send; once the answer is complete, a receive still
+    waiting is told the client disconnected). Returns the answer's (status, body)."""
+    headers = {
+        "host": "testserver",
+        "content-type": "application/json",
+        "authorization": f"Bearer {credential}",
+        "mcp-protocol-version": "2025-11-25",
+    }
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/mcp/",
+        "raw_path": b"/mcp/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    body = json.dumps(message).encode()
+    delivered, complete = [], asyncio.Event()
+
+    async def receive():
+        if not delivered:
+            delivered.append(True)
+            return {"type": "http.request", "body": body, "more_body": False}
+        await complete.wait()
+        return {"type": "http.disconnect"}
+
+    answer = {"body": b""}
+
+    async def send(event):
+        if event["type"] == "http.response.start":
+            answer["status"] = event["status"]
+        elif event["type"] == "http.response.body":
+            answer["body"] += event.get("body", b"")
+            if not event.get("more_body"):
+                complete.set()
+
+    await application(scope, receive, send)
+    return answer["status"], answer["body"]

@@ -14,56 +14,11 @@ from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 from django.db.backends.signals import connection_created
 
-from conftest import on_postgres_only
+from conftest import on_postgres_only, post_asgi
 from django_mcp.models import MCPAPIKey
 from django_mcp.transport import threads
 
 REQUESTS = 12
-
-
-def _scope(credential):
-    headers = {
-        "host": "testserver",
-        "content-type": "application/json",
-        "authorization": f"Bearer {credential}",
-        "mcp-protocol-version": "2025-11-25",
-    }
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/mcp/",
-        "raw_path": b"/mcp/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-
-async def _post(application, credential, method):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method}).encode()
-    received = []
-
-    async def receive():
-        if not received:
-            received.append(True)
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # the client never disconnects early
-
-    answer = {"body": b""}
-
-    async def send(message):
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-        elif message["type"] == "http.response.body":
-            answer["body"] += message.get("body", b"")
-
-    await application(_scope(credential), receive, send)
-    return answer["status"], json.loads(answer["body"])
 
 
 def _serve(credential, methods):
@@ -75,7 +30,11 @@ def _serve(credential, methods):
 
     async def run_all():
         application = ASGIHandler()
-        return [await _post(application, credential, method) for method in methods]
+        answers = [
+            await post_asgi(application, credential, {"jsonrpc": "2.0", "id": 1, "method": method})
+            for method in methods
+        ]
+        return [(status, json.loads(body)) for status, body in answers]
 
     connection_created.connect(count)
     try:

@@ -17,6 +17,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpResponse
 from django.test import AsyncClient
 
+from conftest import post_asgi
 from django_mcp.models import MCPAPIKey
 
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
@@ -27,56 +28,6 @@ def credential(transactional_db):
     user = User.objects.create_superuser("asgi", "asgi@example.com", "x")
     key, secret = MCPAPIKey.objects.create_key(user, name="asgi")
     return f"{key.key_id}.{secret}"
-
-
-def _scope(credential):
-    headers = {
-        "host": "testserver",
-        "content-type": "application/json",
-        "authorization": f"Bearer {credential}",
-        "mcp-protocol-version": "2025-11-25",
-    }
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/mcp/",
-        "raw_path": b"/mcp/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-
-async def _post_as_uvicorn(application, credential, message):
-    """The answer's (status, body). As uvicorn: once the answer is complete, a receive still
-    waiting is told the client disconnected."""
-    body = json.dumps(message).encode()
-    delivered, complete = [], asyncio.Event()
-
-    async def receive():
-        if not delivered:
-            delivered.append(True)
-            return {"type": "http.request", "body": body, "more_body": False}
-        await complete.wait()
-        return {"type": "http.disconnect"}
-
-    answer = {"body": b""}
-
-    async def send(event):
-        if event["type"] == "http.response.start":
-            answer["status"] = event["status"]
-        elif event["type"] == "http.response.body":
-            answer["body"] += event.get("body", b"")
-            if not event.get("more_body"):
-                complete.set()
-
-    await application(_scope(credential), receive, send)
-    return answer["status"], answer["body"]
 
 
 @pytest.fixture
@@ -90,7 +41,7 @@ def collector_off():
 def test_a_page_sent_through_the_asgi_handler_is_not_kept(credential, collector_off):
     async def serve():
         application = ASGIHandler()
-        return [await _post_as_uvicorn(application, credential, TOOLS_LIST) for _ in range(3)]
+        return [await post_asgi(application, credential, TOOLS_LIST) for _ in range(3)]
 
     answers = asyncio.run(serve())
     assert [status for status, _ in answers] == [200] * 3
