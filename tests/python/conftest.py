@@ -366,6 +366,18 @@ def post_rpc(url, credential, method, params=None, request_id=1):
         return error.code, json.loads(error.read() or b"null")
 
 
+@pytest.fixture
+def credential(transactional_db):
+    """A superuser's key, committed: an ASGI request runs its view on a thread of its own."""
+    from django.contrib.auth.models import User
+
+    from django_mcp.models import MCPAPIKey
+
+    user = User.objects.create_superuser("asgi", "asgi@example.com", "x")
+    key, secret = MCPAPIKey.objects.create_key(user, name="asgi")
+    return f"{key.key_id}.{secret}"
+
+
 async def post_asgi(application, credential, message):
     """Post `message` to the MCP endpoint through an ASGI `application` in process, as uvicorn
     calls it (a real scope, receive and send; once the answer is complete, a receive still

@@ -8,14 +8,12 @@ import asyncio
 import json
 
 import pytest
-from django.contrib.auth.models import User
 from django.core import checks
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 from django.db.backends.signals import connection_created
 
 from conftest import on_postgres_only, post_asgi
-from django_mcp.models import MCPAPIKey
 from django_mcp.transport import threads
 
 REQUESTS = 12
@@ -42,13 +40,6 @@ def _serve(credential, methods):
     finally:
         connection_created.disconnect(count)
     return answers, opened
-
-
-@pytest.fixture
-def credential(transactional_db):
-    user = User.objects.create_superuser("asgi", "asgi@example.com", "x")
-    key, secret = MCPAPIKey.objects.create_key(user, name="asgi")
-    return f"{key.key_id}.{secret}"
 
 
 @pytest.fixture

@@ -12,22 +12,13 @@ import gc
 import json
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpResponse
 from django.test import AsyncClient
 
 from conftest import post_asgi
-from django_mcp.models import MCPAPIKey
 
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-
-
-@pytest.fixture
-def credential(transactional_db):
-    user = User.objects.create_superuser("asgi", "asgi@example.com", "x")
-    key, secret = MCPAPIKey.objects.create_key(user, name="asgi")
-    return f"{key.key_id}.{secret}"
 
 
 @pytest.fixture
