@@ -1026,6 +1026,24 @@ def test_session_ids_signed_elsewhere_or_for_something_else_are_404(guard, setti
     guard.check()
 
 
+def test_a_session_id_already_answered_follows_the_signing_keys(guard, settings):
+    """A process checks an id's signature once; rotating SECRET_KEY still retires the ids
+    signed with the old key, unless the old key stays among SECRET_KEY_FALLBACKS."""
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    session = post(
+        guard.mcp, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}
+    )["Mcp-Session-Id"]
+    assert post(guard.mcp, ping, headers={"Mcp-Session-Id": session}).status_code == 200
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "the-rotated-deployment-key-" + "r" * 40
+    rpc_error(post(guard.mcp, ping, headers={"Mcp-Session-Id": session}), status=404, code=-32600)
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert post(guard.mcp, ping, headers={"Mcp-Session-Id": session}).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
+    rpc_error(post(guard.mcp, ping, headers={"Mcp-Session-Id": session}), status=404, code=-32600)
+    guard.check()
+
+
 def test_malformed_stateless_meta_is_invalid_params_with_400(guard):
     version, capabilities = "io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities"
     for meta in (
