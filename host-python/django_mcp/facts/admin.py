@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 
 from django_mcp import conf, left_out
 from django_mcp.facts import changelist, forms
+from django_mcp.facts.models import FieldsByName
 from django_mcp.facts.registry import Registry
 from django_mcp.requests import CallerContext
 
@@ -87,13 +88,14 @@ def _admin_facts(
     admin_id: str, site: AdminSite, model: type[Model], model_admin: ModelAdmin, request: HttpRequest, defer_forms: bool
 ) -> dict:
     ordering = model_admin.ordering or model._meta.ordering or ()
+    fields = FieldsByName(model)
     facts: dict[str, Any] = {
         "id": admin_id,
         "site": site.name,
         "model": model._meta.label,
         "search_fields": changelist.search_fields(model_admin),
-        "list_display": changelist.columns(model_admin, request),
-        "list_filter": changelist.filters(model_admin, request),
+        "list_display": changelist.columns(model_admin, request, fields),
+        "list_filter": changelist.filters(model_admin, request, fields),
         "ordering": [o for o in ordering if isinstance(o, str)],
         "list_per_page": int(model_admin.list_per_page),
         **({"forms_deferred": True} if defer_forms else {"forms": forms.admin_forms(model_admin, request)}),

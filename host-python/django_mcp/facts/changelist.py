@@ -15,16 +15,16 @@ from django.contrib.admin.utils import (
     FieldIsAForeignKeyColumnName,
     NotRelationField,
     _get_non_gfk_field,
-    get_fields_from_path,
     label_for_field,
     model_format_dict,
 )
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
 from django_mcp import left_out
-from django_mcp.facts.models import crossed_fields
+from django_mcp.facts.models import FieldsByName, crossed_fields, field_named, stored_fields
 from django_mcp.values import to_json
 
 logger = logging.getLogger("django_mcp.facts")
@@ -33,14 +33,16 @@ logger = logging.getLogger("django_mcp.facts")
 # list_display
 
 
-def columns(model_admin: ModelAdmin, request: HttpRequest) -> list[dict]:
+def columns(model_admin: ModelAdmin, request: HttpRequest, fields: FieldsByName | None = None) -> list[dict]:
     """`list_display` as column facts (docs/engine-protocol.md, `list_display`):
-    `{"name", "field", "title", "boolean", "order_field"}` per entry, in order."""
+    `{"name", "field", "title", "boolean", "order_field"}` per entry, in order. `fields`: the
+    model's fields by name, shared with the admin's other facts."""
     out, seen = [], set()
     sortable_by = model_admin.get_sortable_by(request)
+    fields = fields or FieldsByName(model_admin.model)
     for entry in model_admin.get_list_display(request):
         try:
-            column = columns_entry(model_admin, entry)
+            column = columns_entry(model_admin, entry, fields)
         except Exception:
             left_out.report(
                 logger,
@@ -70,18 +72,20 @@ def column_name(entry: object) -> str | None:
     return None
 
 
-def model_field(model: type[models.Model], entry: object) -> models.Field | None:
+def model_field(model: type[models.Model], entry: object, fields: FieldsByName | None = None) -> models.Field | None:
     """The model field a list_display entry names, as the admin resolves it (None for
-    `__str__`, callables, methods, properties, `<fk>_id` and relation paths)."""
+    `__str__`, callables, methods, properties, `<fk>_id` and relation paths). `fields`: the
+    model's fields by name, when the caller looks up several."""
     if not isinstance(entry, str):
         return None
     try:
-        return _get_non_gfk_field(model._meta, entry)
+        # The admin's rule, read through an object with the `get_field` of the model's options.
+        return _get_non_gfk_field(fields or FieldsByName(model), entry)
     except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):
         return None
 
 
-def columns_entry(model_admin: ModelAdmin, entry: object) -> dict | None:
+def columns_entry(model_admin: ModelAdmin, entry: object, fields: FieldsByName | None = None) -> dict | None:
     """The column fact of one list_display entry (None for what is not a column)."""
     if entry == "action_checkbox":
         return None
@@ -90,17 +94,17 @@ def columns_entry(model_admin: ModelAdmin, entry: object) -> dict | None:
         left_out.report(logger, "%s: list_display entry %r left out: it has no name", _label(model_admin), entry)
         return None
     model = model_admin.model
-    field = model_field(model, entry)
-    title, attr = label_for_field(entry, model, model_admin, return_attr=True)
+    field = model_field(model, entry, fields)
     if field is not None:
         return {
             "name": name,
             "field": field.name,
-            "title": str(title),
+            "title": str(_field_label(field)),
             "boolean": isinstance(field, models.BooleanField),
             "order_field": None,
             "sortable": not field.many_to_many,
         }
+    title, attr = label_for_field(entry, model, model_admin, return_attr=True)
     display = attr.fget if isinstance(attr, property) else attr
     order_field = _order_field(model_admin, entry, display)
     return {
@@ -113,12 +117,20 @@ def columns_entry(model_admin: ModelAdmin, entry: object) -> dict | None:
     }
 
 
+def _field_label(field: models.Field | models.ForeignObjectRel) -> object:
+    """The admin's column title for a field (`label_for_field`'s, for a name that is one)."""
+    try:
+        return field.verbose_name
+    except AttributeError:  # a reverse one-to-one relation
+        return field.related_model._meta.verbose_name
+
+
 def _order_field(model_admin: ModelAdmin, entry: object, attr: object) -> str | None:
     """What the changelist sorts a non-field column by, when that is a field path
     (ChangeList.get_ordering_field): `admin_order_field`, or a relation path itself."""
     if isinstance(entry, str):
         try:
-            return model_admin.model._meta.get_field(entry).name  # `<fk>_id`
+            return field_named(model_admin.model, entry).name  # `<fk>_id`
         except FieldDoesNotExist:
             pass
         if isinstance(attr, (models.Field, models.ForeignObjectRel)):
@@ -143,7 +155,7 @@ def paths(model_admin: ModelAdmin, request: HttpRequest, facts: dict) -> dict[st
     paths that are not a field of the model: string `list_display` entries, order fields,
     search fields and field filters. From them the engine judges which paths reach a secret."""
     model = model_admin.model
-    stored = {f.name for f in [*model._meta.concrete_fields, *model._meta.many_to_many]}
+    stored = {f.name for f in stored_fields(model)}
     named = [entry for entry in model_admin.get_list_display(request) if isinstance(entry, str)]
     named += [c["order_field"] for c in facts["list_display"] if c["order_field"]]
     named += facts["search_fields"]
@@ -161,13 +173,14 @@ def paths(model_admin: ModelAdmin, request: HttpRequest, facts: dict) -> dict[st
 # list_filter
 
 
-def filters(model_admin: ModelAdmin, request: HttpRequest) -> list[dict]:
+def filters(model_admin: ModelAdmin, request: HttpRequest, fields: FieldsByName | None = None) -> list[dict]:
     """`list_filter` as filter facts: field paths (`kind: field`) and SimpleListFilters
-    (`kind: choices`, with their lookups)."""
+    (`kind: choices`, with their lookups). `fields`: as for `columns`."""
     out, seen = [], set()
+    fields = fields or FieldsByName(model_admin.model)
     for entry in model_admin.get_list_filter(request):
         try:
-            fact = _filter(model_admin, request, entry)
+            fact = _filter(model_admin, request, entry, fields)
         except (FieldDoesNotExist, NotRelationField):
             left_out.report(logger, "%s: list_filter entry %r left out: it names no field", _label(model_admin), entry)
             continue
@@ -196,15 +209,22 @@ def filters(model_admin: ModelAdmin, request: HttpRequest) -> list[dict]:
     return out
 
 
-def filter_path(model: type[models.Model], entry: object) -> str | None:
+def filter_path(model: type[models.Model], entry: object, fields: FieldsByName | None = None) -> str | None:
     """The field path of a field list_filter entry (`"status"`, `"author__name"`,
-    `("published", DateFieldListFilter)`), or None for a list filter class."""
+    `("published", DateFieldListFilter)`), or None for a list filter class. `fields`: the
+    model's fields by name, when the caller has them."""
     if isinstance(entry, (tuple, list)) and entry:
         entry = entry[0]
     if isinstance(entry, models.Field):
         return entry.name
     if isinstance(entry, str):
-        get_fields_from_path(model, entry)  # raises for a path that names no field
+        # As the admin's get_fields_from_path walks it: raises for a path that names no field.
+        lookup: FieldsByName | None = fields or FieldsByName(model)
+        for piece in entry.split(LOOKUP_SEP):
+            if lookup is None:
+                raise NotRelationField
+            related = lookup.get_field(piece).related_model
+            lookup = FieldsByName(related) if isinstance(related, type) else None
         return entry
     return None
 
@@ -217,7 +237,7 @@ def simple_filter(
     return cls(request, dict(params or {}), model_admin.model, model_admin)
 
 
-def _filter(model_admin: ModelAdmin, request: HttpRequest, entry: object) -> dict | None:
+def _filter(model_admin: ModelAdmin, request: HttpRequest, entry: object, fields: FieldsByName) -> dict | None:
     if isinstance(entry, type) and issubclass(entry, SimpleListFilter):
         spec = simple_filter(model_admin, request, entry)
         choices = [[to_json(value), str(label)] for value, label in spec.lookup_choices]
@@ -239,7 +259,7 @@ def _filter(model_admin: ModelAdmin, request: HttpRequest, entry: object) -> dic
             entry.__name__,
         )
         return None
-    path = filter_path(model_admin.model, entry)
+    path = filter_path(model_admin.model, entry, fields)
     if path is None:
         left_out.report(
             logger,

@@ -4,9 +4,70 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import ForeignObjectRel
 from django.db.models.constants import LOOKUP_SEP
 
 from django_mcp.values import to_json
+
+
+# Gathering reads every model the project serves, most of which a process never queries. Django
+# caches what its field accessors build on each model's options: `concrete_fields` and
+# `many_to_many` a list each (and `fields` under them), `get_field()` a map of every field's
+# names, and the options' attribute table grows to hold them. Gathering reads `get_fields()`
+# instead, whose list Django keeps in a table each model has already, and finds fields by
+# name in it.
+
+
+def stored_fields(model: type[models.Model]) -> list[models.Field]:
+    """`_meta.concrete_fields`, then `_meta.many_to_many`: the model's own and inherited
+    fields, parents' first, that have a column or a table of their own."""
+    concrete, many = [], []
+    for field in model._meta.get_fields(include_hidden=True):
+        if isinstance(field, ForeignObjectRel):
+            continue
+        if field.many_to_many:
+            many.append(field)
+        elif field.concrete:
+            concrete.append(field)
+    return concrete + many
+
+
+class FieldsByName:
+    """`get_field` for one model, answered as `model._meta.get_field` answers it. Once a
+    request has queried the model, Django's own map of its fields' names exists and is used;
+    until then, the names are mapped here, from the list `get_fields()` keeps, and the map goes
+    with this object. Gathering keeps one per admin while it reads that admin's columns."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self._forward: dict[str, models.Field] | None = None
+
+    def get_field(self, name: str) -> models.Field | ForeignObjectRel:
+        opts = self.model._meta
+        if "_forward_fields_map" in opts.__dict__:
+            return opts.get_field(name)
+        listed = opts.get_fields(include_hidden=True)
+        if self._forward is None:
+            # As Django maps them: each forward field by its name, then its attname; the last wins.
+            self._forward = {}
+            for field in listed:
+                if not isinstance(field, ForeignObjectRel):
+                    self._forward[field.name] = field
+                    attname = getattr(field, "attname", None)
+                    if attname is not None:
+                        self._forward[attname] = field
+        field = self._forward.get(name)
+        if field is not None:
+            return field
+        for relation in reversed(listed):  # then a relation by its name; the last listed wins
+            if isinstance(relation, ForeignObjectRel) and relation.name == name:
+                return relation
+        raise FieldDoesNotExist(f"{opts.object_name} has no field named '{name}'")
+
+
+def field_named(model: type[models.Model], name: str) -> models.Field | ForeignObjectRel:
+    """`model._meta.get_field(name)`, leaving no map of names on the model (`FieldsByName`)."""
+    return FieldsByName(model).get_field(name)
 
 
 def crossed_fields(model: type[models.Model], path: str) -> list[str]:
@@ -18,7 +79,7 @@ def crossed_fields(model: type[models.Model], path: str) -> list[str]:
     current = model
     for part in path.lstrip("^=@").split(LOOKUP_SEP):
         try:
-            field = current._meta.get_field(part)
+            field = field_named(current, part)
         except FieldDoesNotExist:
             break  # a lookup or a transform: the path's fields end here
         crossed.append(f"{current._meta.label}.{field.name}")
@@ -31,7 +92,7 @@ def crossed_fields(model: type[models.Model], path: str) -> list[str]:
 
 def model_facts(model: type[models.Model]) -> dict:
     opts = model._meta
-    fields = [f for f in opts.concrete_fields] + [f for f in opts.many_to_many]
+    fields = stored_fields(model)
     return {
         "label": opts.label,
         "app_label": opts.app_label,

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from django.db.models import ForeignObjectRel
+
 if TYPE_CHECKING:
     from django.contrib.admin import AdminSite, ModelAdmin
     from django.db.models import Model
@@ -96,7 +98,9 @@ class Registry:
                 seen.setdefault(model)
         # Relations need their targets' pk facts, even when the target has no admin.
         for model in list(seen):
-            for field in model._meta.get_fields():
+            for field in model._meta.get_fields(include_hidden=True):  # the list gathering reads
+                if isinstance(field, ForeignObjectRel) and field.hidden:
+                    continue  # as get_fields() leaves them out
                 target = getattr(field, "related_model", None)
                 if field.concrete or field.many_to_many:
                     if target is not None and not isinstance(target, str):

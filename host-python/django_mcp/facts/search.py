@@ -26,7 +26,7 @@ from django.db.models.constants import LOOKUP_SEP
 
 from django_mcp import conf, left_out
 from django_mcp.facts.admin import PRIVATE_APPS, admin_id_of, admin_sites
-from django_mcp.facts.models import crossed_fields
+from django_mcp.facts.models import crossed_fields, field_named
 from django_mcp.facts.resources import entry_permission, installed_model, parsed_entries
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def _resolve(model: type[Model], path: str, secret: str | None) -> Chain:
                 raise ValueError(f"{path!r} reaches {target._meta.label}, which is never served through MCP")
             model = target
         try:
-            field = model._meta.get_field(part)
+            field = field_named(model, part)
         except FieldDoesNotExist:
             raise ValueError(f"{path!r}: {model._meta.label} has no field {part!r}") from None
         chain.append((model, field))
