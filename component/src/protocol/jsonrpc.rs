@@ -77,7 +77,7 @@ pub fn parse(text: &str) -> Inbound {
     };
     let invalid =
         |id: Value, why: &str| Inbound::Invalid(RpcError::new(id, INVALID_REQUEST, format!("Invalid Request: {why}")));
-    let obj = match value {
+    let mut obj = match value {
         Value::Object(obj) => obj,
         Value::Array(_) => return invalid(Value::Null, "batches are not supported; send one message"),
         _ => return invalid(Value::Null, "a message must be a JSON object"),
@@ -101,9 +101,10 @@ pub fn parse(text: &str) -> Inbound {
         }
         None => return invalid(id.unwrap_or(Value::Null), "method is missing"),
     };
-    let params = match obj.get("params") {
+    // Taken out of the message rather than copied: a tool's arguments may be long.
+    let params = match obj.remove("params") {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(p)) => p.clone(),
+        Some(Value::Object(p)) => p,
         Some(_) => {
             let err =
                 RpcError::new(id.unwrap_or(Value::Null), INVALID_PARAMS, "Invalid params: params must be an object");

@@ -34,7 +34,7 @@ pub(crate) enum ToolsWork {
 pub(crate) fn begin(
     cat: &Catalogue,
     ex: Exchange,
-    params: Map<String, Value>,
+    mut params: Map<String, Value>,
     principal: Principal,
     stateless: Option<&Stateless>,
     notify: Option<Value>,
@@ -78,9 +78,10 @@ pub(crate) fn begin(
             return Output::error(&ex, e);
         }
     }
-    let arguments = match params.get("arguments") {
+    // Moved out, not copied: the arguments go on into the state, and nothing else reads them.
+    let arguments = match params.remove("arguments") {
         None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(a @ Value::Object(_)) => a.clone(),
+        Some(a @ Value::Object(_)) => a,
         Some(_) => return invalid_params(&ex, "Invalid params: arguments must be an object"),
     };
     let input = match tool.spec.operation {
