@@ -274,6 +274,30 @@ pub enum Output {
     InstallForms { admins: Vec<usize>, answer: Value, input: String },
 }
 
+/// JSON text written as the inside of a JSON string, in the one pass that serialises it,
+/// rather than serialised whole and then escaped as a copy. Only quotes and backslashes need
+/// escaping: serde_json's text holds no control character (its strings escape them all).
+struct QuotedJson(Vec<u8>);
+
+impl std::io::Write for QuotedJson {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for chunk in buf.split_inclusive(|&b| b == b'"' || b == b'\\') {
+            match chunk.split_last() {
+                Some((&last, head)) if last == b'"' || last == b'\\' => {
+                    self.0.extend_from_slice(head);
+                    self.0.extend_from_slice(&[b'\\', last]);
+                }
+                _ => self.0.extend_from_slice(chunk),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The continuation state of `Effect::AdminForms`: the admins asked for and the step input
 /// that needed them, taken again once they are installed.
 #[derive(Serialize, Deserialize)]
@@ -302,9 +326,13 @@ impl Output {
                 }
             }
             Output::Effects { effects, state, notify } => {
-                let state = Value::String(serde_json::to_string(state).expect("pending state serialises"));
                 let notify = notify.as_ref().map(|n| format!(",\"notify\":{n}")).unwrap_or_default();
-                format!("{{\"effects\":[{}]{notify},\"state\":{state}}}", effects.join(","))
+                let head = format!("{{\"effects\":[{}]{notify},\"state\":\"", effects.join(","));
+                let mut quoted = QuotedJson(head.into_bytes());
+                serde_json::to_writer(&mut quoted, state).expect("pending state serialises");
+                let mut text = String::from_utf8(quoted.0).expect("JSON text is UTF-8");
+                text.push_str("\"}");
+                text
             }
             Output::Host(text) => text.clone(),
             Output::AskForms { effect, state } => {
@@ -821,6 +849,17 @@ mod tests {
                 .unwrap();
         assert_eq!(asked["resultType"], "input_required");
         assert!(asked.get("ttlMs").is_none());
+    }
+
+    #[test]
+    fn the_state_is_quoted_as_a_json_string_would_be() {
+        let arguments = json!({"q": "a \"quoted\" back\\slash, a\nnew line, \u{1} and é"});
+        let work = tools::ToolsWork::CallTool { tool: "t".into(), arguments, invalid: None };
+        let state =
+            Pending { exchange: Exchange::anonymous("m"), principal: Principal::default(), work: Work::Tools(work) };
+        let expected = Value::String(serde_json::to_string(&state).unwrap()).to_string();
+        let text = Output::Effects { effects: vec!["{}".into()], state, notify: None }.to_text();
+        assert_eq!(text, format!("{{\"effects\":[{{}}],\"state\":{expected}}}"));
     }
 
     #[test]
