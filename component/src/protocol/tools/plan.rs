@@ -213,12 +213,12 @@ fn page_size(args: &Value, default: u64) -> u64 {
     args.get("page_size").and_then(Value::as_f64).map(|f| f as u64).unwrap_or(default)
 }
 
-/// The host's answer to the work effect: `{"ok": …}` or `{"error": …}`. The value stays raw
-/// so rows and objects go into the reply as the host wrote them, without being rebuilt.
+/// The host's answer to the work effect: `{"ok": …}` or `{"error": …}`. The value is read
+/// as `T`: raw, or a page or an object whose rows and fields stay raw, so they go into the
+/// reply as the host wrote them, without being rebuilt.
 #[derive(Deserialize)]
-struct Answer<'a> {
-    #[serde(default, borrow)]
-    ok: Option<&'a RawValue>,
+struct Answer<T> {
+    ok: Option<T>,
     #[serde(default)]
     error: Option<Value>,
 }
@@ -247,45 +247,37 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
         };
     };
     let model = cat.admin_model(admin);
-    let value = match answered(outcome) {
-        Ok(value) => value,
-        Err(Value::Null) => return no_result("tool"),
-        Err(err) => return admin_error(tool, model, args, &err),
+    let failed = |err: Value| match err {
+        Value::Null => no_result("tool"),
+        err => admin_error(tool, model, args, &err),
+    };
+    let malformed = |what: &str| {
+        (
+            tool_error(format!("The tool failed: the host's {what} was malformed."), Failure::new("malformed_answer")),
+            AuditOutcome::HandlerError,
+        )
     };
     let structured = match &tool.spec.operation {
-        Operation::AdminList { default_page_size, .. } => match page_result(args, *default_page_size, value) {
-            Some(text) => text,
-            None => {
-                return (
-                    tool_error(
-                        "The tool failed: the host's page was malformed.".to_string(),
-                        Failure::new("malformed_answer"),
-                    ),
-                    AuditOutcome::HandlerError,
-                )
-            }
+        Operation::AdminList { default_page_size, .. } => match answered_as::<Page>(outcome) {
+            Ok(Some(found)) => page_result(args, *default_page_size, found),
+            Ok(None) => return malformed("page"),
+            Err(err) => return failed(err),
         },
         Operation::AdminRetrieve { .. } | Operation::AdminCreate { .. } | Operation::AdminUpdate { .. } => {
-            match serde_json::from_str::<Object>(value.get()) {
-                Ok(found) => {
+            return match answered_as::<Object>(outcome) {
+                Ok(Some(found)) => {
                     let links = object_link(cat, model, found.object);
-                    return (
-                        tool_success(&format!("{{\"object\":{}}}", found.object.get()), &links),
-                        AuditOutcome::Allow,
-                    );
+                    (tool_success(&format!("{{\"object\":{}}}", found.object.get()), &links), AuditOutcome::Allow)
                 }
-                Err(_) => {
-                    return (
-                        tool_error(
-                            "The tool failed: the host's object was malformed.".to_string(),
-                            Failure::new("malformed_answer"),
-                        ),
-                        AuditOutcome::HandlerError,
-                    )
-                }
-            }
+                Ok(None) => malformed("object"),
+                Err(err) => failed(err),
+            };
         }
         Operation::AdminDelete { .. } => {
+            let value = match answered(outcome) {
+                Ok(value) => value,
+                Err(err) => return failed(err),
+            };
             let deleted: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             json!({"deleted": deleted.get("deleted").cloned().unwrap_or(json!(true)), "pk": args.get("pk")}).to_string()
         }
@@ -293,6 +285,10 @@ pub(crate) fn shape(cat: &Catalogue, tool: &Tool, args: &Value, outcome: &str) -
             unreachable!("shaped by shape_custom, shape_view, shape_drf and shape_search")
         }
         Operation::AdminAction { .. } => {
+            let value = match answered(outcome) {
+                Ok(value) => value,
+                Err(err) => return failed(err),
+            };
             let done: Value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             let mut out = Map::new();
             out.insert("message".into(), done.get("message").cloned().unwrap_or(Value::Null));
@@ -352,10 +348,20 @@ fn object_link(cat: &Catalogue, model: &ModelFacts, object: &RawValue) -> Vec<Va
 /// The host's answer to the work effect: its raw `ok` value, or its error object (`Null`
 /// when the host gave no answer at all).
 fn answered(outcome: &str) -> Result<&RawValue, Value> {
-    match serde_json::from_str::<Answer>(outcome) {
+    match serde_json::from_str::<Answer<&RawValue>>(outcome) {
         Ok(Answer { ok: Some(value), error: None }) => Ok(value),
         Ok(Answer { error: Some(err), .. }) => Err(err),
         _ => Err(Value::Null),
+    }
+}
+
+/// The same, the value read as `T` in the one pass over the answer's text (a page's rows
+/// are long); `Ok(None)` when the host answered a value that is not a `T`.
+fn answered_as<'a, T: Deserialize<'a>>(outcome: &'a str) -> Result<Option<T>, Value> {
+    match serde_json::from_str::<Answer<T>>(outcome) {
+        Ok(Answer { ok: Some(value), error: None }) => Ok(Some(value)),
+        // Read again with the value raw: an error, no answer, or a value that is not a `T`.
+        _ => answered(outcome).map(|_| None),
     }
 }
 
@@ -367,21 +373,20 @@ fn no_result(what: &str) -> (ToolResult, AuditOutcome) {
 }
 
 /// `{count, page, page_size, results}` from the host's page, rows passed through raw.
-fn page_result(args: &Value, default_page_size: u64, value: &RawValue) -> Option<String> {
-    let found: Page = serde_json::from_str(value.get()).ok()?;
-    Some(format!(
+fn page_result(args: &Value, default_page_size: u64, found: Page) -> String {
+    format!(
         "{{\"count\":{},\"page\":{},\"page_size\":{},\"results\":{}}}",
         found.count,
         page(args),
         page_size(args, default_page_size),
         found.results.get()
-    ))
+    )
 }
 
 /// A search page, or the reason there is none (a filter value the field cannot hold, …).
 fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolResult, AuditOutcome) {
-    let value = match answered(outcome) {
-        Ok(value) => value,
+    let found = match answered_as::<Page>(outcome) {
+        Ok(found) => found,
         Err(Value::Null) => return no_result("search"),
         Err(err) => {
             let failure = Failure::of_host(&err, "");
@@ -403,8 +408,8 @@ fn shape_search(args: &Value, default_page_size: u64, outcome: &str) -> (ToolRes
             };
         }
     };
-    match page_result(args, default_page_size, value) {
-        Some(text) => (tool_success(&text, &[]), AuditOutcome::Allow),
+    match found {
+        Some(found) => (tool_success(&page_result(args, default_page_size, found), &[]), AuditOutcome::Allow),
         None => (
             tool_error(
                 "The search failed: the host's page was malformed.".to_string(),
@@ -648,4 +653,26 @@ fn validation_message(err: &Value) -> String {
         parts.push(err.get("message").and_then(Value::as_str).unwrap_or("the data is not valid").to_string());
     }
     format!("Invalid: {}", parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_read_as_a_page_tells_a_page_from_an_error_and_from_a_malformed_value() {
+        fn count(outcome: &str) -> Result<Option<(u64, &str)>, Value> {
+            answered_as::<Page>(outcome).map(|found| found.map(|p| (p.count, p.results.get())))
+        }
+        assert_eq!(count(r#"{"ok":{"results":[{"a":1}],"count":3}}"#), Ok(Some((3, r#"[{"a":1}]"#))));
+        assert_eq!(count(r#"{"ok":{"results":[],"count":0},"error":null}"#), Ok(Some((0, "[]"))));
+        assert_eq!(count(r#"{"ok":{"results":[]}}"#), Ok(None));
+        assert_eq!(count(r#"{"ok":[1]}"#), Ok(None));
+        let error = json!({"kind": "forbidden"});
+        assert_eq!(count(r#"{"error":{"kind":"forbidden"}}"#), Err(error.clone()));
+        assert_eq!(count(r#"{"ok":{"results":[],"count":0},"error":{"kind":"forbidden"}}"#), Err(error));
+        for nothing in [r#"{"ok":null}"#, "{}", "null", "not JSON"] {
+            assert_eq!(count(nothing), Err(Value::Null), "{nothing}");
+        }
+    }
 }
