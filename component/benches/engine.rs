@@ -7,7 +7,7 @@
 //!   that shapes the page once the host answered (every gate passing);
 //! - `tools_call`: `tools/call` of the admin list tool through to its effects (argument
 //!   validation, the planned `admin.list`), and shaping a host's page of 50 rows into the reply;
-//!   the same for retrieve.
+//!   the same for retrieve, and for an admin action on 50 pks.
 //! - `discovery`: at 500 copies with `DJANGO_MCP_DISCOVERY` on, the load (its index built)
 //!   beside the load without it, and `find_tools`' two steps (ranked, the gates of its best
 //!   matches asked; the answer shaped) and `tools/list`'s count past the threshold.
@@ -125,6 +125,17 @@ fn bench_tools_call(c: &mut Criterion) {
     assert!(engine.step(&answered).contains("structuredContent"));
     group.bench_function("retrieve/effect", |b| b.iter(|| engine.step(black_box(&get))));
     group.bench_function("retrieve/shape", |b| b.iter(|| engine.step(black_box(&answered))));
+
+    let pks: Vec<u64> = (1..=50).collect();
+    let act = message(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                             "params": {"name": "mark_published_library_book", "arguments": {"pks": pks}}}));
+    let planned = engine.step(&act);
+    assert!(header(&planned)["effects"][1]["kind"] == "admin.action", "{planned}");
+    let done =
+        resume(&planned, json!([{"ok": true}, {"ok": {"updated": 50, "message": "50 book(s) marked as published."}}]));
+    assert!(engine.step(&done).contains("structuredContent"));
+    group.bench_function("action 50 pks/effect", |b| b.iter(|| engine.step(black_box(&act))));
+    group.bench_function("action 50 pks/shape", |b| b.iter(|| engine.step(black_box(&done))));
 
     // A fresh message per iteration, as a server sees them (nothing cached by identity).
     group.bench_function("admin list/effect (new text)", |b| {
