@@ -75,7 +75,7 @@ impl Patterns {
 
 /// The first violation, or none.
 pub fn validate(schema: &Value, value: &Value, patterns: &Patterns) -> Result<(), Violation> {
-    check(schema, value, patterns, "").map_err(|(path, problem)| Violation { path, problem })
+    check(schema, value, patterns, &Path::Arguments).map_err(|(path, problem)| Violation { path, problem })
 }
 
 /// Where the arguments break the schema (`filters.status`; empty: the arguments as a
@@ -97,9 +97,32 @@ impl std::fmt::Display for Violation {
 /// A violation's path and problem, as the checks below find them.
 type Found = (String, String);
 
-fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &str) -> Result<(), Found> {
+/// Where a check is in the arguments, written out only for a violation: most values pass,
+/// and a list of pks would otherwise have a path string made for each of its items.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Arguments,
+    Key(&'a Path<'a>, &'a str),
+    Item(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    /// `filters.status`, `pks[3]`; empty for the arguments as a whole.
+    fn text(&self) -> String {
+        match self {
+            Path::Arguments => String::new(),
+            Path::Key(parent, key) => match parent.text() {
+                parent if parent.is_empty() => key.to_string(),
+                parent => format!("{parent}.{key}"),
+            },
+            Path::Item(parent, i) => format!("{}[{i}]", parent.text()),
+        }
+    }
+}
+
+fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &Path) -> Result<(), Found> {
     let Some(rules) = schema.as_object() else { return Ok(()) };
-    let fail = |problem: String| Err((path.to_string(), problem));
+    let fail = |problem: String| Err((path.text(), problem));
 
     if let Some(expected) = rules.get("type") {
         if !type_matches(expected, value) {
@@ -132,7 +155,7 @@ fn check(schema: &Value, value: &Value, patterns: &Patterns, path: &str) -> Resu
     Ok(())
 }
 
-fn check_number(rules: &Map<String, Value>, n: &serde_json::Number, path: &str) -> Result<(), Found> {
+fn check_number(rules: &Map<String, Value>, n: &serde_json::Number, path: &Path) -> Result<(), Found> {
     use std::cmp::Ordering::{Greater, Less};
     // No column holds more than 64 bits: schemas leave those bounds unsaid, the check applies them.
     let integer =
@@ -142,12 +165,12 @@ fn check_number(rules: &Map<String, Value>, n: &serde_json::Number, path: &str) 
     let maximum = rules.get("maximum").or(integer.then_some(&int_max));
     if let Some(min) = minimum {
         if compare(n, min) == Some(Less) {
-            return Err((path.to_string(), format!("must be at least {min}")));
+            return Err((path.text(), format!("must be at least {min}")));
         }
     }
     if let Some(max) = maximum {
         if compare(n, max) == Some(Greater) {
-            return Err((path.to_string(), format!("must be at most {max}")));
+            return Err((path.text(), format!("must be at most {max}")));
         }
     }
     Ok(())
@@ -163,16 +186,16 @@ fn compare(n: &serde_json::Number, bound: &Value) -> Option<std::cmp::Ordering> 
     }
 }
 
-fn check_string(rules: &Map<String, Value>, s: &str, patterns: &Patterns, path: &str) -> Result<(), Found> {
+fn check_string(rules: &Map<String, Value>, s: &str, patterns: &Patterns, path: &Path) -> Result<(), Found> {
     let len = s.chars().count() as u64;
     if let Some(max) = rules.get("maxLength").and_then(Value::as_u64) {
         if len > max {
-            return Err((path.to_string(), format!("must be at most {max} characters")));
+            return Err((path.text(), format!("must be at most {max} characters")));
         }
     }
     if let Some(min) = rules.get("minLength").and_then(Value::as_u64) {
         if len < min {
-            return Err((path.to_string(), format!("must be at least {min} characters")));
+            return Err((path.text(), format!("must be at least {min} characters")));
         }
     }
     if let Some(Value::String(p)) = rules.get("pattern") {
@@ -183,26 +206,26 @@ fn check_string(rules: &Map<String, Value>, s: &str, patterns: &Patterns, path: 
                 Some(rule) => format!("is not in the accepted form ({rule})"),
                 None => format!("does not match the pattern {p}"),
             };
-            return Err((path.to_string(), problem));
+            return Err((path.text(), problem));
         }
     }
     if let Some(Value::String(format)) = rules.get("format") {
         if !format_matches(format, s) {
-            return Err((path.to_string(), format!("is not a valid {format}")));
+            return Err((path.text(), format!("is not a valid {format}")));
         }
     }
     Ok(())
 }
 
-fn check_array(rules: &Map<String, Value>, items: &[Value], patterns: &Patterns, path: &str) -> Result<(), Found> {
+fn check_array(rules: &Map<String, Value>, items: &[Value], patterns: &Patterns, path: &Path) -> Result<(), Found> {
     if let Some(min) = rules.get("minItems").and_then(Value::as_u64) {
         if (items.len() as u64) < min {
-            return Err((path.to_string(), format!("needs at least {min} items")));
+            return Err((path.text(), format!("needs at least {min} items")));
         }
     }
     if let Some(max) = rules.get("maxItems").and_then(Value::as_u64) {
         if (items.len() as u64) > max {
-            return Err((path.to_string(), format!("takes at most {max} items")));
+            return Err((path.text(), format!("takes at most {max} items")));
         }
     }
     if rules.get("uniqueItems") == Some(&Value::Bool(true)) {
@@ -210,13 +233,13 @@ fn check_array(rules: &Map<String, Value>, items: &[Value], patterns: &Patterns,
         let mut seen = std::collections::HashSet::with_capacity(items.len());
         for item in items {
             if !seen.insert(canonical(item)) {
-                return Err((path.to_string(), format!("repeats the item {item}")));
+                return Err((path.text(), format!("repeats the item {item}")));
             }
         }
     }
     if let Some(item_schema) = rules.get("items") {
         for (i, item) in items.iter().enumerate() {
-            check(item_schema, item, patterns, &format!("{path}[{i}]"))?;
+            check(item_schema, item, patterns, &Path::Item(path, i))?;
         }
     }
     Ok(())
@@ -226,26 +249,25 @@ fn check_object(
     rules: &Map<String, Value>,
     map: &Map<String, Value>,
     patterns: &Patterns,
-    path: &str,
+    path: &Path,
 ) -> Result<(), Found> {
-    let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
     if let Some(Value::Array(required)) = rules.get("required") {
         for key in required.iter().filter_map(Value::as_str) {
             if !map.contains_key(key) {
-                return Err((join(key), "is required".to_string()));
+                return Err((Path::Key(path, key).text(), "is required".to_string()));
             }
         }
     }
     if let Some(min) = rules.get("minProperties").and_then(Value::as_u64) {
         if (map.len() as u64) < min {
             let what = if min == 1 { "one property".to_string() } else { format!("{min} properties") };
-            return Err((path.to_string(), format!("needs at least {what}")));
+            return Err((path.text(), format!("needs at least {what}")));
         }
     }
     let properties = rules.get("properties").and_then(Value::as_object);
     for (key, item) in map {
         match properties.and_then(|p| p.get(key)) {
-            Some(property) => check(property, item, patterns, &join(key))?,
+            Some(property) => check(property, item, patterns, &Path::Key(path, key))?,
             None => match rules.get("additionalProperties") {
                 Some(Value::Bool(false)) => {
                     let known =
@@ -255,9 +277,9 @@ fn check_object(
                     } else {
                         format!("accepted: {known}")
                     };
-                    return Err((join(key), format!("is not an accepted argument ({hint})")));
+                    return Err((Path::Key(path, key).text(), format!("is not an accepted argument ({hint})")));
                 }
-                Some(extra @ Value::Object(_)) => check(extra, item, patterns, &join(key))?,
+                Some(extra @ Value::Object(_)) => check(extra, item, patterns, &Path::Key(path, key))?,
                 _ => {}
             },
         }
@@ -427,6 +449,23 @@ mod tests {
             .unwrap_err()
             .starts_with("filters.author__password: is not an accepted argument"));
         assert!(run(schema, json!({"page": 2.0, "filters": {"status": "a"}})).is_ok());
+    }
+
+    #[test]
+    fn paths_name_items_and_keys_at_any_depth() {
+        let row = json!({"type": "object", "properties": {"a": {"type": "integer"}}});
+        let schema = json!({"type": "object", "properties": {
+            "pks": {"type": "array", "items": {"type": "integer"}},
+            "rows": {"type": "array", "items": row.clone()},
+            "": row,
+        }});
+        assert_eq!(run(schema.clone(), json!({"pks": [1, "x"]})).unwrap_err(), "pks[1]: expected integer, got string");
+        assert_eq!(
+            run(schema.clone(), json!({"rows": [{"a": 1}, {"a": []}]})).unwrap_err(),
+            "rows[1].a: expected integer, got array"
+        );
+        // An empty name joins as no name, as a path written out step by step always did.
+        assert_eq!(run(schema, json!({"": {"a": true}})).unwrap_err(), "a: expected integer, got boolean");
     }
 
     #[test]
