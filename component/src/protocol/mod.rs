@@ -148,6 +148,7 @@ impl Exchange {
 
 /// A request waiting for effect results; travels through the host as `state`.
 #[derive(Serialize, Deserialize)]
+#[serde(from = "PendingFields")]
 pub struct Pending {
     #[serde(flatten)]
     exchange: Exchange,
@@ -155,8 +156,29 @@ pub struct Pending {
     work: Work,
 }
 
+/// `Pending` read back from its state: the exchange's fields named one by one rather than
+/// flattened, since a flattened struct is read by first copying every field of the state
+/// (the arguments, a page's gates) into a buffer, and only then into their types.
+#[derive(Deserialize)]
+struct PendingFields {
+    id: Value,
+    method: String,
+    target: Option<String>,
+    #[serde(default)]
+    stateless: bool,
+    principal: Principal,
+    work: Work,
+}
+
+impl From<PendingFields> for Pending {
+    fn from(p: PendingFields) -> Pending {
+        let exchange = Exchange { id: p.id, method: p.method, target: p.target, stateless: p.stateless };
+        Pending { exchange, principal: p.principal, work: p.work }
+    }
+}
+
 /// What a request waits on the host for.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(untagged)]
 pub(crate) enum Work {
     Tools(tools::ToolsWork),
@@ -165,6 +187,25 @@ pub(crate) enum Work {
     Completion(completion::CompletionWork),
     List(listing::ListPage),
     Discovery(discovery::DiscoveryWork),
+}
+
+/// Each kind of work tried in turn, as an untagged enum is read, but from the work's own
+/// text: the derived reading copies the whole work into a buffer first, then copies it again
+/// for each kind it tries.
+impl<'de> Deserialize<'de> for Work {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Work, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let text = raw.get();
+        let read = |text| -> serde_json::Result<Work> {
+            let work = serde_json::from_str(text).map(Work::Tools);
+            let work = work.or_else(|_| serde_json::from_str(text).map(Work::Resources));
+            let work = work.or_else(|_| serde_json::from_str(text).map(Work::Prompts));
+            let work = work.or_else(|_| serde_json::from_str(text).map(Work::Completion));
+            let work = work.or_else(|_| serde_json::from_str(text).map(Work::List));
+            work.or_else(|_| serde_json::from_str(text).map(Work::Discovery))
+        };
+        read(text).map_err(|_| serde::de::Error::custom("data did not match any variant of untagged enum Work"))
+    }
 }
 
 /// What the audit line says about a finished request.

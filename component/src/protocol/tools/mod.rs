@@ -19,7 +19,7 @@ use crate::schema::validate::{validate, Violation};
 use crate::seam::AuditOutcome;
 
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "work", rename_all = "snake_case")]
+#[serde(tag = "work", rename_all = "snake_case", from = "CallToolFields")]
 pub(crate) enum ToolsWork {
     CallTool {
         tool: String,
@@ -29,6 +29,31 @@ pub(crate) enum ToolsWork {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         invalid: Option<Violation>,
     },
+}
+
+/// `ToolsWork::CallTool` read back from its state as a plain struct: an internally tagged
+/// enum is read by first copying every field but the tag (the arguments) into a buffer.
+#[derive(Deserialize)]
+struct CallToolFields {
+    #[serde(rename = "work")]
+    _tag: CallToolTag,
+    tool: String,
+    arguments: Value,
+    #[serde(default)]
+    invalid: Option<Violation>,
+}
+
+/// The tag `ToolsWork` is written with (its only variant's).
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CallToolTag {
+    CallTool,
+}
+
+impl From<CallToolFields> for ToolsWork {
+    fn from(f: CallToolFields) -> ToolsWork {
+        ToolsWork::CallTool { tool: f.tool, arguments: f.arguments, invalid: f.invalid }
+    }
 }
 
 pub(crate) fn begin(
