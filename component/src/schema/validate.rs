@@ -229,12 +229,8 @@ fn check_array(rules: &Map<String, Value>, items: &[Value], patterns: &Patterns,
         }
     }
     if rules.get("uniqueItems") == Some(&Value::Bool(true)) {
-        // Linear: comparing every pair of a long list would be a denial of service.
-        let mut seen = std::collections::HashSet::with_capacity(items.len());
-        for item in items {
-            if !seen.insert(canonical(item)) {
-                return Err((path.text(), format!("repeats the item {item}")));
-            }
+        if let Some(item) = first_repeat(items) {
+            return Err((path.text(), format!("repeats the item {item}")));
         }
     }
     if let Some(item_schema) = rules.get("items") {
@@ -341,6 +337,19 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// The first item equal to one before it. Linear: comparing every pair of a long list would
+/// be a denial of service.
+fn first_repeat(items: &[Value]) -> Option<&Value> {
+    // A list of 64-bit integers (pks, mostly) is compared as numbers, without a text made for
+    // each: `canonical` writes each such integer as its own digits, so the same items repeat.
+    if let Some(numbers) = items.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>() {
+        let mut seen = std::collections::HashSet::with_capacity(numbers.len());
+        return numbers.iter().position(|n| !seen.insert(*n)).map(|i| &items[i]);
+    }
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().find(|item| !seen.insert(canonical(item)))
+}
+
 /// A text equal for JSON-equal values (`1` and `1.0` alike, object keys in order).
 fn canonical(value: &Value) -> String {
     match value {
@@ -429,7 +438,10 @@ mod tests {
         let many: Vec<u32> = (0..100_000).collect();
         assert!(run(schema.clone(), json!(many)).is_ok());
         assert!(run(schema.clone(), json!([1, 2, 1.0])).unwrap_err().contains("repeats"));
-        assert!(run(schema, json!([{"a": 1, "b": 2}, {"b": 2, "a": 1}])).is_err());
+        assert!(run(schema.clone(), json!([{"a": 1, "b": 2}, {"b": 2, "a": 1}])).is_err());
+        assert_eq!(run(schema.clone(), json!([3, -1, 7, -1, 3])).unwrap_err(), "arguments: repeats the item -1");
+        assert!(run(schema.clone(), json!([i64::MIN, i64::MAX, u64::MAX])).is_ok());
+        assert_eq!(run(schema, json!([1, "1", 1.0])).unwrap_err(), "arguments: repeats the item 1.0");
     }
 
     #[test]
